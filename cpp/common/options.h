@@ -1,0 +1,37 @@
+#pragma once
+// Reading typed fields from a JS options object. A wrong type or range is an
+// ERR_INVALID_ARGUMENT naming the field, not a crash or a silent default.
+#include <napi.h>
+
+#include <string>
+
+namespace fvc::opts {
+
+bool has(const Napi::Object& o, const char* key);  // present and not undefined/null
+std::string getString(const Napi::Object& o, const char* key);
+std::string getString(const Napi::Object& o, const char* key, const std::string& fallback);
+double getNumber(const Napi::Object& o, const char* key, double fallback, double min, double max);
+int getInt(const Napi::Object& o, const char* key, int fallback, int min, int max);
+bool getBool(const Napi::Object& o, const char* key, bool fallback);
+
+// Options object at info[index], or an empty object when absent.
+Napi::Object argObject(const Napi::CallbackInfo& info, size_t index);
+// A promise already rejected with a JS Error carrying `code`.
+Napi::Promise rejected(Napi::Env env, const std::string& code, const std::string& message);
+// Runs `start` (which validates arguments and queues a worker); an fvc::Error thrown
+// while doing so becomes a rejected promise instead of a synchronous throw.
+template <typename F>
+Napi::Value startAsync(Napi::Env env, F&& start);
+
+}  // namespace fvc::opts
+
+#include "common/error.h"
+
+template <typename F>
+Napi::Value fvc::opts::startAsync(Napi::Env env, F&& start) {
+  try {
+    return start();
+  } catch (const fvc::Error& e) {
+    return rejected(env, e.code(), e.what());
+  }
+}

@@ -1,0 +1,97 @@
+#include "runtime/runtime_api.h"
+
+#include <linear.h>
+#include <svm.h>
+#include <xgboost/c_api.h>
+
+#include <opencv2/core/version.hpp>
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libswscale/swscale.h>
+}
+
+#include "common/error.h"
+#include "torch/runtime.h"
+
+namespace fvc {
+namespace {
+
+std::string libavVersion(unsigned v) {
+  return std::to_string(AV_VERSION_MAJOR(v)) + "." + std::to_string(AV_VERSION_MINOR(v)) + "." +
+         std::to_string(AV_VERSION_MICRO(v));
+}
+
+std::string dotted(int v) {  // liblinear/libsvm encode 2.47 as 247
+  return std::to_string(v / 100) + "." + std::to_string(v % 100);
+}
+
+// Synchronous calls throw a JS Error with `code` for the caller to catch.
+template <typename F>
+Napi::Value guarded(Napi::Env env, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", e.code());
+    throw err;
+  } catch (const std::exception& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", code::kNative);
+    throw err;
+  }
+}
+
+Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    Napi::Object versions = Napi::Object::New(env);
+    versions.Set("libavformat", libavVersion(avformat_version()));
+    versions.Set("libavcodec", libavVersion(avcodec_version()));
+    versions.Set("libswscale", libavVersion(swscale_version()));
+    versions.Set("libavutil", libavVersion(avutil_version()));
+    versions.Set("ffmpeg", av_version_info());
+    versions.Set("opencv", CV_VERSION);
+    int major = 0, minor = 0, patch = 0;
+    XGBoostVersion(&major, &minor, &patch);
+    versions.Set("xgboost", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch));
+    versions.Set("liblinear", dotted(liblinear_version));
+    versions.Set("libsvm", dotted(libsvm_version));
+    versions.Set("torch", torchrt::version());
+    Napi::Object torch = Napi::Object::New(env);
+    torch.Set("cudaAvailable", torchrt::cudaAvailable());
+    torch.Set("cudaDeviceCount", torchrt::cudaDeviceCount());
+    torch.Set("threads", torchrt::intraOpThreads());
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("versions", versions);
+    o.Set("torch", torch);
+    return o;
+  });
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Error(code::kInvalidArgument, "threads: must be a number");
+    torchrt::setThreads(info[0].As<Napi::Number>().Int32Value());
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value ResolveDevice(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) throw Error(code::kInvalidArgument, "device: must be a string");
+    return Napi::String::New(info.Env(), torchrt::resolveDevice(info[0].As<Napi::String>().Utf8Value()));
+  });
+}
+
+}  // namespace
+
+void registerRuntimeApi(Napi::Env env, Napi::Object exports) {
+  exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("resolveDevice", Napi::Function::New(env, ResolveDevice, "resolveDevice"));
+}
+
+}  // namespace fvc

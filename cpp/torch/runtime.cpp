@@ -1,0 +1,38 @@
+#include "torch/runtime.h"
+
+#include <torch/version.h>
+
+#include "common/error.h"
+
+namespace fvc::torchrt {
+
+std::string version() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+bool cudaAvailable() { return torch::cuda::is_available(); }
+
+int cudaDeviceCount() { return static_cast<int>(torch::cuda::device_count()); }
+
+int intraOpThreads() { return at::get_num_threads(); }
+
+void setThreads(int n) {
+  if (n <= 0) throw Error(code::kInvalidArgument, "threads: must be a positive integer");
+  at::set_num_threads(n);
+}
+
+std::string resolveDevice(const std::string& requested) {
+  if (requested == "cpu") return "cpu";
+  if (requested == "cuda") {
+    if (!cudaAvailable())
+      throw Error(code::kInvalidArgument,
+                  "device: 'cuda' was requested but LibTorch sees no CUDA device (this build: LibTorch " + version() +
+                      "; a CUDA build is needed, see README 'GPU builds')");
+    return "cuda";
+  }
+  if (requested == "auto") return cudaAvailable() ? "cuda" : "cpu";
+  throw Error(code::kInvalidArgument, "device: unknown value '" + requested + "' (expected auto, cpu or cuda)");
+}
+
+}  // namespace fvc::torchrt

@@ -1,0 +1,263 @@
+#include "video/frame_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+#include "common/error.h"
+#include "video/keyframes.h"
+
+namespace fvc {
+namespace {
+
+constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
+constexpr int kMaxSeekRetries = 3;
+
+std::string secondsText(double s) {
+  std::ostringstream os;
+  os.precision(3);
+  os << std::fixed << s << " s";
+  return os.str();
+}
+
+class Sampler {
+ public:
+  Sampler(VideoInput& in, const SampleOptions& opt) : in_(in), opt_(opt) {}
+
+  SampledFrames run() {
+    AVStream* st = in_.stream();
+    tb_ = st->time_base;
+    if (opt_.count <= 0) throw Error(code::kInvalidArgument, "count: must be a positive number of frames");
+    int dispW = st->codecpar->width, dispH = st->codecpar->height;
+    if (in_.rotation() == 90 || in_.rotation() == 270) std::swap(dispW, dispH);
+    out_.geometry = computeGeometry(dispW, dispH, opt_.resize);
+    converter_ = std::make_unique<FrameConverter>(out_.geometry, in_.rotation(), opt_.resize.interpolation);
+
+    keyframes_ = opt_.seek ? indexedKeyframes(in_) : std::vector<int64_t>{};
+    out_.keyframeSource = keyframes_.empty() ? "none" : "index";
+    int64_t start = in_.startTicks();
+    int64_t duration = in_.durationTicks();
+    if (opt_.seek && (keyframes_.empty() || duration <= 0)) {
+      // No container index or no declared duration: one demux pass supplies both.
+      PacketScan scan = scanPackets(in_);
+      if (keyframes_.empty() && !scan.keyframes.empty()) {
+        keyframes_ = std::move(scan.keyframes);
+        out_.keyframeSource = "scan";
+      }
+      if (duration <= 0 && scan.endTicks > start) duration = scan.endTicks - start;
+    }
+    if (duration <= 0) throw Error(code::kInvalidData, in_.path() + ": duration is unknown and no packets could be read");
+    planTargets(start, duration);
+
+    const size_t frameBytes = static_cast<size_t>(out_.geometry.width) * out_.geometry.height * 3;
+    out_.count = opt_.count;
+    out_.width = out_.geometry.width;
+    out_.height = out_.geometry.height;
+    out_.data.resize(frameBytes * opt_.count);
+    out_.timestamps.assign(opt_.count, 0.0);
+    frameBytes_ = frameBytes;
+
+    decodeLoop();
+    if (next_ < targets_.size() && !haveCandidate_ && out_.seeks > 0) {
+      // Seeking led nowhere decodable (a broken index, an overstated duration):
+      // fall back once to a plain sequential decode from the start.
+      out_.warnings.push_back("seeking found no decodable frame; decoded sequentially from the start instead");
+      keyframes_.clear();
+      in_.seek(start);
+      resetDecodeState();
+      decodeLoop();
+    }
+    finishRemaining();
+    return std::move(out_);
+  }
+
+ private:
+  void planTargets(int64_t start, int64_t duration) {
+    targets_.resize(opt_.count);
+    out_.targets.resize(opt_.count);
+    for (int i = 0; i < opt_.count; ++i) {
+      double offset = (2.0 * i + 1.0) * static_cast<double>(duration) / (2.0 * opt_.count);
+      targets_[i] = start + static_cast<int64_t>(std::floor(offset));
+      out_.targets[i] = av::toSeconds(targets_[i], tb_);
+    }
+  }
+
+  void resetDecodeState() {
+    candidate_.reset();
+    haveCandidate_ = false;
+    lastLogic_ = kNone;
+    lastPts_ = kNone;
+    justSeeked_ = false;
+  }
+
+  // Seek when the keyframe before the next target lies beyond what has been
+  // decoded: everything between would be decoded only to be thrown away.
+  void maybeSeek() {
+    if (keyframes_.empty() || next_ >= targets_.size()) return;
+    int64_t target = targets_[next_];
+    auto it = std::upper_bound(keyframes_.begin(), keyframes_.end(), target);
+    if (it == keyframes_.begin()) return;
+    int64_t key = *std::prev(it);
+    if (justSeeked_) return;  // still waiting for the first frame after a seek
+    int64_t position = lastLogic_ == kNone ? in_.startTicks() : lastLogic_;
+    if (key <= position) return;
+    if (!seekTo(key)) keyframes_.clear();  // unseekable input: decode on sequentially
+  }
+
+  bool seekTo(int64_t ts) {
+    if (!in_.seek(ts)) return false;
+    ++out_.seeks;
+    resetDecodeState();
+    justSeeked_ = true;
+    return true;
+  }
+
+  void decodeLoop() {
+    av::PacketPtr pkt = av::allocPacket();
+    av::FramePtr frame = av::allocFrame();
+    AVCodecContext* codec = in_.codec();
+    while (next_ < targets_.size()) {
+      in_.checkStop();
+      maybeSeek();
+      if (!in_.readPacket(pkt.get())) break;
+      bool skippable = opt_.skipNonReference && pkt->pts != AV_NOPTS_VALUE &&
+                       pkt->pts + 2 * in_.frameDurationTicks() <= targets_[next_];
+      codec->skip_frame = skippable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+      int rc = avcodec_send_packet(codec, pkt.get());
+      av_packet_unref(pkt.get());
+      if (rc < 0 && rc != AVERROR(EAGAIN)) ++out_.failedPackets;
+      receiveFrames(frame.get());
+    }
+    if (next_ < targets_.size()) {  // end of input: drain frames the decoder still holds
+      codec->skip_frame = AVDISCARD_DEFAULT;
+      avcodec_send_packet(codec, nullptr);
+      receiveFrames(frame.get());
+    }
+  }
+
+  void receiveFrames(AVFrame* frame) {
+    AVCodecContext* codec = in_.codec();
+    for (;;) {
+      int rc = avcodec_receive_frame(codec, frame);
+      if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return;
+      if (rc < 0) {
+        ++out_.failedPackets;
+        continue;
+      }
+      ++out_.decodedFrames;
+      bool reseeked = onFrame(frame);
+      av_frame_unref(frame);
+      if (reseeked || next_ >= targets_.size()) return;
+    }
+  }
+
+  // Returns true when it seeked again (the decoder was flushed).
+  bool onFrame(AVFrame* f) {
+    int64_t pts = f->best_effort_timestamp;
+    if (pts == AV_NOPTS_VALUE) pts = lastPts_ == kNone ? in_.startTicks() : lastPts_ + in_.frameDurationTicks();
+    lastPts_ = pts;
+    // Decisions use a monotonic clock so a stream whose timestamps jump back
+    // cannot loop; what is reported is the frame's own timestamp.
+    int64_t logic = lastLogic_ == kNone ? pts : std::max(pts, lastLogic_);
+    lastLogic_ = logic;
+
+    if (justSeeked_) {
+      justSeeked_ = false;
+      if (logic > targets_[next_] && seekRetries_ < kMaxSeekRetries) {
+        // Landed after the target (index timestamps are decode times in some
+        // containers): go back to the keyframe before the one we reached.
+        ++seekRetries_;
+        auto it = std::lower_bound(keyframes_.begin(), keyframes_.end(), std::min(logic, targets_[next_]));
+        int64_t earlier = it == keyframes_.begin() ? in_.startTicks() : *std::prev(it);
+        if (earlier < logic && seekTo(std::min(earlier, logic - 1))) return true;
+      }
+    }
+    seekRetries_ = 0;
+
+    while (next_ < targets_.size() && logic > targets_[next_]) {
+      if (haveCandidate_) {
+        emit(candidate_.get(), candidatePts_);
+      } else {
+        out_.warnings.push_back("no frame at or before " + secondsText(out_.targets[next_]) +
+                                " could be decoded; returned the next frame, at " + secondsText(av::toSeconds(pts, tb_)));
+        emit(f, pts);
+      }
+    }
+    if (next_ >= targets_.size()) return false;
+    if (!candidate_) candidate_ = av::allocFrame();
+    av_frame_unref(candidate_.get());
+    if (av_frame_ref(candidate_.get(), f) < 0) throw std::bad_alloc();
+    candidatePts_ = pts;
+    haveCandidate_ = true;
+    return false;
+  }
+
+  void emit(const AVFrame* f, int64_t pts) {
+    uint8_t* dst = out_.data.data() + frameBytes_ * next_;
+    double seconds = av::toSeconds(pts, tb_);
+    if (next_ > 0 && lastEmitted_ == f && lastEmittedPts_ == pts) {
+      std::memcpy(dst, dst - frameBytes_, frameBytes_);  // same frame serves consecutive targets
+    } else {
+      converter_->convert(f, dst);
+    }
+    lastEmitted_ = f;
+    lastEmittedPts_ = pts;
+    out_.timestamps[next_] = seconds;
+    ++next_;
+  }
+
+  void finishRemaining() {
+    if (next_ < targets_.size()) {
+      if (!haveCandidate_ && next_ == 0) {
+        std::string cause = in_.readError() ? av::errorString(in_.readError()) : "no frame could be decoded";
+        throw Error(code::kDecode, in_.path() + ": no decodable video frames (" + cause + ")");
+      }
+      if (haveCandidate_) {
+        double last = av::toSeconds(candidatePts_, tb_);
+        out_.warnings.push_back("video ends at " + secondsText(last) + ", before its declared duration; " +
+                                std::to_string(targets_.size() - next_) + " later target(s) use the last decodable frame");
+        while (next_ < targets_.size()) emit(candidate_.get(), candidatePts_);
+      } else {
+        // Only reachable if frames were emitted but the candidate was lost to a reseek.
+        while (next_ < targets_.size()) {
+          std::memcpy(out_.data.data() + frameBytes_ * next_, out_.data.data() + frameBytes_ * (next_ - 1), frameBytes_);
+          out_.timestamps[next_] = out_.timestamps[next_ - 1];
+          ++next_;
+        }
+      }
+    }
+    if (in_.readError())
+      out_.warnings.push_back("read error (" + av::errorString(in_.readError()) + "): the file is damaged or truncated");
+    if (out_.failedPackets > 0)
+      out_.warnings.push_back(std::to_string(out_.failedPackets) + " packet(s) could not be decoded: the file is damaged");
+  }
+
+  VideoInput& in_;
+  const SampleOptions& opt_;
+  AVRational tb_{1, 1};
+  SampledFrames out_;
+  std::unique_ptr<FrameConverter> converter_;
+  std::vector<int64_t> keyframes_;
+  std::vector<int64_t> targets_;
+  size_t next_ = 0;
+  size_t frameBytes_ = 0;
+  av::FramePtr candidate_;
+  int64_t candidatePts_ = 0;
+  bool haveCandidate_ = false;
+  int64_t lastLogic_ = kNone;
+  int64_t lastPts_ = kNone;
+  bool justSeeked_ = false;
+  int seekRetries_ = 0;
+  const AVFrame* lastEmitted_ = nullptr;
+  int64_t lastEmittedPts_ = kNone;
+};
+
+}  // namespace
+
+SampledFrames sampleFrames(VideoInput& input, const SampleOptions& options) {
+  return Sampler(input, options).run();
+}
+
+}  // namespace fvc

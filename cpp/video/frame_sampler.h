@@ -1,0 +1,42 @@
+#pragma once
+// Uniform temporal sampling of N frames with accurate seeking.
+//
+// Targets are the centres of N equal segments of the stream's duration; the frame
+// returned for a target is the one on screen at that instant (the last frame whose
+// presentation time is <= the target). To reach a target the sampler seeks to the
+// keyframe before it and decodes forward, but keeps decoding instead of seeking
+// when the next target lies in the GOP already being decoded, and asks the codec
+// to skip non-reference frames that cannot be the answer. Only the current
+// candidate frame is held, so memory does not grow with video length.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "video/frame_converter.h"
+#include "video/video_input.h"
+
+namespace fvc {
+
+struct SampleOptions {
+  int count = 8;
+  ResizeOptions resize;
+  bool skipNonReference = true;  // let the codec drop non-reference frames far before a target
+  bool seek = true;              // false: decode sequentially from the start
+};
+
+struct SampledFrames {
+  int count = 0, width = 0, height = 0;
+  std::vector<uint8_t> data;        // count x height x width x 3, RGB
+  std::vector<double> timestamps;   // presentation time (s) of each returned frame
+  std::vector<double> targets;      // the instant (s) each frame was sampled for
+  std::vector<std::string> warnings;
+  int seeks = 0;
+  int64_t decodedFrames = 0;
+  int64_t failedPackets = 0;
+  OutputGeometry geometry;
+  std::string keyframeSource;       // "index", "scan" or "none"
+};
+
+SampledFrames sampleFrames(VideoInput& input, const SampleOptions& options);
+
+}  // namespace fvc
