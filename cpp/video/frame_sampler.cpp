@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "common/error.h"
@@ -92,17 +93,30 @@ class Sampler {
     justSeeked_ = false;
   }
 
+  // The keyframe to seek to for `target`: the last indexed one at or before it,
+  // skipping keys already seen to land after the target (index timestamps are
+  // decode times in some containers, so a key can present later than it says).
+  // Returns kNone when no such key exists.
+  int64_t chooseKey(int64_t target) const {
+    auto it = std::upper_bound(keyframes_.begin(), keyframes_.end(), target);
+    while (it != keyframes_.begin()) {
+      int64_t key = *--it;
+      auto landed = landedAt_.find(key);
+      if (landed == landedAt_.end() || landed->second <= target) return key;
+    }
+    return kNone;
+  }
+
   // Seek when the keyframe before the next target lies beyond what has been
   // decoded: everything between would be decoded only to be thrown away.
   void maybeSeek() {
-    if (keyframes_.empty() || next_ >= targets_.size()) return;
-    int64_t target = targets_[next_];
-    auto it = std::upper_bound(keyframes_.begin(), keyframes_.end(), target);
-    if (it == keyframes_.begin()) return;
-    int64_t key = *std::prev(it);
-    if (justSeeked_) return;  // still waiting for the first frame after a seek
+    if (keyframes_.empty() || next_ >= targets_.size() || justSeeked_) return;
+    int64_t key = chooseKey(targets_[next_]);
+    if (key == kNone) return;
+    auto landed = landedAt_.find(key);
+    int64_t keyPts = landed == landedAt_.end() ? key : landed->second;
     int64_t position = lastLogic_ == kNone ? in_.startTicks() : lastLogic_;
-    if (key <= position) return;
+    if (keyPts <= position) return;
     if (!seekTo(key)) keyframes_.clear();  // unseekable input: decode on sequentially
   }
 
@@ -111,6 +125,7 @@ class Sampler {
     ++out_.seeks;
     resetDecodeState();
     justSeeked_ = true;
+    seekKey_ = ts;
     return true;
   }
 
@@ -165,13 +180,13 @@ class Sampler {
 
     if (justSeeked_) {
       justSeeked_ = false;
+      landedAt_[seekKey_] = logic;
       if (logic > targets_[next_] && seekRetries_ < kMaxSeekRetries) {
-        // Landed after the target (index timestamps are decode times in some
-        // containers): go back to the keyframe before the one we reached.
+        // Landed after the target: retry from an earlier keyframe, or the start.
         ++seekRetries_;
-        auto it = std::lower_bound(keyframes_.begin(), keyframes_.end(), std::min(logic, targets_[next_]));
-        int64_t earlier = it == keyframes_.begin() ? in_.startTicks() : *std::prev(it);
-        if (earlier < logic && seekTo(std::min(earlier, logic - 1))) return true;
+        int64_t key = chooseKey(targets_[next_]);
+        if (key == kNone && seekKey_ != in_.startTicks()) key = in_.startTicks();
+        if (key != kNone && key != seekKey_ && seekTo(key)) return true;
       }
     }
     seekRetries_ = 0;
@@ -249,7 +264,9 @@ class Sampler {
   int64_t lastLogic_ = kNone;
   int64_t lastPts_ = kNone;
   bool justSeeked_ = false;
+  int64_t seekKey_ = kNone;
   int seekRetries_ = 0;
+  std::map<int64_t, int64_t> landedAt_;  // seek key -> first presentation time decoded after it
   const AVFrame* lastEmitted_ = nullptr;
   int64_t lastEmittedPts_ = kNone;
 };

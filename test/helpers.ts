@@ -1,0 +1,103 @@
+/** Shared fixtures: test videos made with the ffmpeg CLI, and ffmpeg/ffprobe as references. */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const artifacts = join(root, 'test-artifacts');
+export const videoDir = join(artifacts, 'videos');
+mkdirSync(videoDir, { recursive: true });
+
+/** Make (once) a video with ffmpeg; `args` go between the global flags and the output. */
+export function makeVideo(name: string, args: string[]): string {
+  const out = join(videoDir, name);
+  if (!existsSync(out)) {
+    const tmp = join(videoDir, `.tmp-${process.pid}-${name}`);
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args, tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+    renameSync(tmp, out);
+  }
+  return out;
+}
+
+/** A 320x240 H.264 clip from testsrc2 with the given GOP and B-frames. */
+export function h264(name: string, opts: { seconds?: number; fps?: number; gop?: number; size?: string; extra?: string[]; vf?: string } = {}): string {
+  const { seconds = 2, fps = 25, gop = 12, size = '320x240' } = opts;
+  return makeVideo(name, [
+    '-f', 'lavfi', '-i', `testsrc2=s=${size}:r=${fps}`,
+    '-t', String(seconds),
+    ...(opts.vf ? ['-vf', opts.vf] : []),
+    '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(gop), '-bf', '3', '-pix_fmt', 'yuv420p',
+    ...(opts.extra ?? []),
+  ]);
+}
+
+export function ffprobeJson(path: string, args: string[]): any {
+  return JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-of', 'json', ...args, path], { maxBuffer: 1 << 28 }).toString());
+}
+
+/** Presentation times (s) of every decoded frame, in output order, per ffprobe. */
+export function ffprobeFrameTimes(path: string): number[] {
+  const j = ffprobeJson(path, ['-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time']);
+  return j.frames.map((f: { best_effort_timestamp_time: string }) => Number(f.best_effort_timestamp_time));
+}
+
+export const SWS_FLAGS = 'bilinear+accurate_rnd+full_chroma_int';
+
+/** Every frame as packed RGB24 by the ffmpeg CLI (autorotated, optional filter). */
+export function ffmpegRgbFrames(path: string, width: number, height: number, vf?: string, inputArgs: string[] = []): Buffer[] {
+  const out = execFileSync(
+    'ffmpeg',
+    // Converted by an explicit scale filter with fvc's swscale flags (the CLI's
+    // implicit conversion ignores -sws_flags), so the right frame matches exactly.
+    ['-v', 'error', '-nostdin', ...inputArgs, '-i', path, '-vf', vf ?? `scale=iw:ih:flags=${SWS_FLAGS}`, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { maxBuffer: 1 << 30 },
+  );
+  const size = width * height * 3;
+  const frames: Buffer[] = [];
+  for (let o = 0; o + size <= out.length; o += size) frames.push(out.subarray(o, o + size));
+  return frames;
+}
+
+export function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs((a[i] as number) - (b[i] as number));
+  return s / a.length;
+}
+
+export function psnr(a: Uint8Array, b: Uint8Array): number {
+  let se = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    se += d * d;
+  }
+  const mse = se / a.length;
+  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
+}
+
+/** Index of the frame on screen at time t: the last with pts <= t. */
+export function frameAt(times: number[], t: number): number {
+  let best = -1;
+  for (let i = 0; i < times.length; i++) if ((times[i] as number) <= t + 1e-9 && (best < 0 || (times[i] as number) >= (times[best] as number))) best = i;
+  return best;
+}
+
+export function frameSlice(data: Buffer, index: number, w: number, h: number): Buffer {
+  const n = w * h * 3;
+  return data.subarray(index * n, (index + 1) * n);
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync(process.execPath, [join(root, 'bin/fvc.js'), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    }).toString();
+    return { code: 0, stdout, stderr: '' };
+  } catch (e) {
+    const err = e as { status: number; stdout: Buffer; stderr: Buffer };
+    return { code: err.status, stdout: err.stdout?.toString() ?? '', stderr: err.stderr?.toString() ?? '' };
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Runs every test/*.test.ts with uvu in one process and ends with the line
+ * `N passed, N failed` that CI reads. `node --import tsx test/run.ts corpus`
+ * runs only files whose name contains "corpus".
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const filter = process.argv[2];
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.test.ts') && (!filter || f.includes(filter)))
+  .sort();
+
+let captured = '';
+const realWrite = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+  if (captured.length > 200_000) captured = captured.slice(-100_000);
+  return (realWrite as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stdout.write;
+
+const g = globalThis as unknown as { UVU_DEFER: number; UVU_INDEX: number; UVU_QUEUE: unknown[][] };
+g.UVU_DEFER = 1;
+const uvu = await import('uvu');
+g.UVU_QUEUE ??= [];
+let index = 0;
+for (const file of files) {
+  g.UVU_INDEX = index++;
+  g.UVU_QUEUE.push([file]);
+  await import(pathToFileURL(join(here, file)).href);
+}
+await uvu.exec(false);
+process.stdout.write = realWrite;
+
+// Strip colour codes, then read uvu's own totals.
+const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
+const num = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? 0);
+const total = num('Total');
+const passed = num('Passed');
+const skipped = num('Skipped');
+const failed = Math.max(0, total - passed - skipped);
+if (files.length === 0) {
+  console.log('no test files matched');
+  process.exitCode = 1;
+}
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+if (failed > 0) process.exitCode = 1;

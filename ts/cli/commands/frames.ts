@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { sampleFrames, type Interpolation } from '../../video/frames.js';
+import { printJson } from '../output.js';
+import { choiceOption, intOption, numberOption } from '../parse.js';
+
+interface FramesFlags {
+  num: number;
+  size: number;
+  output?: string;
+  png?: string;
+  json?: boolean;
+  nativeAspect?: boolean;
+  interpolation: Interpolation;
+  threads: number;
+  seek: boolean;
+  timeout?: number;
+}
+
+export function registerFrames(program: Command): void {
+  program
+    .command('frames')
+    .description('sample N frames uniformly across a video, letterboxed to a square (RGB uint8)')
+    .argument('<video>', 'video file')
+    .option('-n, --num <count>', 'frames to sample', intOption(1, 100000), 8)
+    .option('--size <pixels>', 'square side (letterbox) or longer side (--native-aspect); 0 with --native-aspect keeps native size', intOption(0, 16384), 256)
+    .option('-o, --output <file.npy>', 'write a NumPy uint8 array [N, H, W, 3]')
+    .option('--png <dir>', 'write one PNG preview per frame into this folder')
+    .option('--json', 'print the sampled timestamps and geometry as JSON')
+    .option('--native-aspect', 'keep the aspect ratio without black bars')
+    .option('--interpolation <kind>', 'nearest, bilinear, bicubic, area or lanczos', choiceOption(['nearest', 'bilinear', 'bicubic', 'area', 'lanczos'] as const), 'bilinear')
+    .option('--threads <n>', 'decoder threads (0: automatic)', intOption(0, 256), 0)
+    .option('--no-seek', 'decode sequentially from the start instead of seeking')
+    .option('--timeout <seconds>', 'give up after this many seconds', numberOption(0))
+    .action(async (video: string, o: FramesFlags) => {
+      const r = await sampleFrames(video, {
+        count: o.num,
+        size: o.size,
+        letterbox: !o.nativeAspect,
+        interpolation: o.interpolation,
+        threads: o.threads,
+        seek: o.seek,
+        returnData: false,
+        ...(o.output ? { npy: o.output } : {}),
+        ...(o.png ? { pngDir: o.png } : {}),
+        ...(o.timeout ? { timeoutMs: o.timeout * 1000 } : {}),
+      });
+      for (const w of r.warnings) process.stderr.write(`fvc: warning: ${video}: ${w}\n`);
+      if (o.json) {
+        const { data: _data, ...rest } = r;
+        return printJson({ ...rest, output: o.output ?? null, png: o.png ?? null });
+      }
+      const [n, h, w] = r.shape;
+      process.stdout.write(`${video}: ${n} frames ${w}x${h} at ${r.timestamps.map((t) => t.toFixed(3)).join(', ')} s\n`);
+      if (o.output) process.stdout.write(`wrote ${o.output}\n`);
+      if (o.png) process.stdout.write(`wrote ${n} PNG(s) to ${o.png}\n`);
+    });
+}

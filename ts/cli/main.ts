@@ -1,0 +1,41 @@
+/**
+ * The `fvc` command line. Commands that do not need the native core (help,
+ * corpus) never load it; the addon loads on first native call.
+ */
+import { Command, CommanderError } from 'commander';
+import { FvcError } from '../errors.js';
+import { registerCorpus } from './commands/corpus.js';
+import { registerDemo } from './commands/demo.js';
+import { registerFrames } from './commands/frames.js';
+import { registerInfo } from './commands/info.js';
+import { registerProbe } from './commands/probe.js';
+
+export function buildProgram(): Command {
+  const program = new Command('fvc')
+    .description('fake-video classifier toolkit: decode, featurize, train and evaluate deepfake detectors')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const register of [registerProbe, registerFrames, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof FvcError) {
+      process.stderr.write(`fvc: error: ${err.message} [${err.code}]\n`);
+    } else {
+      process.stderr.write(`fvc: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+    process.exitCode = 1;
+  }
+}

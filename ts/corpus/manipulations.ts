@@ -1,0 +1,81 @@
+/**
+ * "Fake" footage: the source graph of a real clip with a manipulation that leaves
+ * the kinds of traces deepfake detectors look for, applied to a face-sized region.
+ * Each takes [src] and produces [v].
+ */
+import type { Rng } from '../util/rng.js';
+
+export const MANIPULATIONS = ['blend_patch', 'warp', 'resample', 'flicker', 'double_compression'] as const;
+export type Manipulation = (typeof MANIPULATIONS)[number];
+
+export interface Region {
+  w: number;
+  h: number;
+  x: number;
+  y: number;
+}
+
+const even = (v: number) => Math.max(2, 2 * Math.round(v / 2));
+const fixed = (v: number, digits = 3) => v.toFixed(digits);
+
+/** A face-sized box (taller than wide) near the centre. */
+export function faceRegion(rng: Rng, width: number, height: number): Region {
+  const w = even(Math.min(width, height) * rng.range(0.3, 0.45));
+  const h = Math.min(even(w * rng.range(1.1, 1.3)), even(height * 0.9));
+  const x = Math.round((width - w) / 2 + rng.range(-0.15, 0.15) * width);
+  const y = Math.round((height - h) / 2 + rng.range(-0.1, 0.1) * height);
+  return { w, h, x: Math.min(Math.max(0, x), width - w), y: Math.min(Math.max(0, y), height - h) };
+}
+
+export interface ManipulationSpec {
+  /** Filtergraph from [src] to [v]. */
+  graph: string;
+  /** CRF of a first, low-quality encode before the final one; set only for double compression. */
+  firstPassCrf?: number;
+}
+
+export function manipulationGraph(kind: Manipulation, rng: Rng, width: number, height: number): ManipulationSpec {
+  const r = faceRegion(rng, width, height);
+  const crop = `crop=${r.w}:${r.h}:${r.x}:${r.y}`;
+  switch (kind) {
+    case 'blend_patch': {
+      // A donor patch from elsewhere in the frame, colour-shifted and softened,
+      // pasted with a feathered edge: the classic face-swap boundary.
+      const dx = Math.max(0, Math.min(width - r.w, r.x + rng.int(-r.w, r.w)));
+      const dy = Math.max(0, Math.min(height - r.h, r.y + rng.int(-r.h / 2, r.h / 2)));
+      const feather = Math.max(2, Math.round(r.w * 0.12));
+      return {
+        graph:
+          `[src]split[base][donor];[donor]crop=${r.w}:${r.h}:${dx}:${dy},` +
+          `eq=brightness=${fixed(rng.range(-0.08, 0.08))}:saturation=${fixed(rng.range(0.7, 1.3))},hue=h=${rng.int(-20, 20)},` +
+          `gblur=sigma=${fixed(rng.range(0.8, 2.2))},format=yuva420p,` +
+          `geq=lum='lum(X,Y)':cb='cb(X,Y)':cr='cr(X,Y)':a='255*min(1,min(min(X,W-1-X),min(Y,H-1-Y))/${feather})'[patch];` +
+          `[base][patch]overlay=${r.x}:${r.y}:format=auto,format=yuv420p[v]`,
+      };
+    }
+    case 'warp':
+      return {
+        graph:
+          `[src]split[base][face];[face]${crop},lenscorrection=k1=${fixed(rng.range(-0.35, 0.35))}:k2=${fixed(rng.range(-0.2, 0.2))}[patch];` +
+          `[base][patch]overlay=${r.x + rng.int(-3, 3)}:${r.y + rng.int(-3, 3)}[v]`,
+      };
+    case 'resample': {
+      const factor = rng.range(2.5, 5);
+      return {
+        graph:
+          `[src]split[base][face];[face]${crop},scale=${even(r.w / factor)}:${even(r.h / factor)}:flags=area,` +
+          `scale=${r.w}:${r.h}:flags=${rng.pick(['neighbor', 'bilinear'])}[patch];[base][patch]overlay=${r.x}:${r.y}[v]`,
+      };
+    }
+    case 'flicker': {
+      const period = rng.pick([2, 3, 4, 6]);
+      return {
+        graph:
+          `[src]split[base][face];[face]${crop},eq=brightness=${fixed(rng.range(0.05, 0.14))}:contrast=${fixed(rng.range(0.85, 1.15))}[patch];` +
+          `[base][patch]overlay=${r.x}:${r.y}:enable='lt(mod(n,${period}),${Math.max(1, Math.floor(period / 2))})'[v]`,
+      };
+    }
+    case 'double_compression':
+      return { graph: `[src]null[v]`, firstPassCrf: rng.int(36, 44) };
+  }
+}

@@ -1,0 +1,38 @@
+/** Stable error codes shared with the native core (cpp/common/error.h). */
+export type FvcErrorCode =
+  | 'ERR_FILE_NOT_FOUND'
+  | 'ERR_EMPTY_FILE'
+  | 'ERR_INVALID_DATA'
+  | 'ERR_NO_VIDEO_STREAM'
+  | 'ERR_UNSUPPORTED_CODEC'
+  | 'ERR_DECODE'
+  | 'ERR_IO'
+  | 'ERR_ABORTED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_TORCH'
+  | 'ERR_NATIVE'
+  | 'ERR_ADDON_LOAD'
+  | 'ERR_TOOL_FAILED';
+
+export class FvcError extends Error {
+  readonly code: FvcErrorCode;
+  constructor(code: FvcErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FvcError';
+    this.code = code;
+  }
+}
+
+export function isFvcError(err: unknown, code?: FvcErrorCode): err is FvcError {
+  return err instanceof FvcError && (code === undefined || err.code === code);
+}
+
+/** Native rejections are plain Errors with a `code`; give them the FvcError type. */
+export function fromNative(err: unknown): unknown {
+  if (err instanceof Error && !(err instanceof FvcError)) {
+    const code: unknown = (err as Error & { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_')) return new FvcError(code as FvcErrorCode, err.message);
+  }
+  return err;
+}

@@ -1,0 +1,10 @@
+/** fvc public API. */
+export { FvcError, isFvcError, type FvcErrorCode } from './errors.js';
+export { probe, type ProbeOptions, type VideoInfo } from './video/probe.js';
+export { sampleFrames, type Interpolation, type SampleFramesOptions, type SampledFrames } from './video/frames.js';
+export { resolveDevice, runtimeInfo, setTorchThreads, type DeviceRequest, type RuntimeInfo } from './runtime.js';
+export { generateCorpus, METADATA_COLUMNS, type CorpusClip, type CorpusOptions, type CorpusResult } from './corpus/generate.js';
+export { MANIPULATIONS, type Manipulation } from './corpus/manipulations.js';
+export { SOURCE_KINDS, type SourceKind } from './corpus/sources.js';
+export { runDemo, type DemoOptions, type DemoSummary } from './demo.js';
+export type { ProgressEvent } from './native/binding.js';

@@ -1,0 +1,174 @@
+/**
+ * The only module that touches the native addon. Loading it costs ~0.4 s and
+ * ~160 MB (LibTorch), so it is loaded on first use: `fvc --help`, config checks
+ * and SLURM rendering never pay for it.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { FvcError, fromNative } from '../errors.js';
+
+export interface ProgressEvent {
+  stage: string;
+  done: number;
+  total: number;
+  item?: string;
+}
+
+interface CancelToken {
+  cancel(): void;
+  readonly cancelled: boolean;
+}
+
+export interface NativeProbe {
+  path: string;
+  container: string;
+  codec: string;
+  profile: string;
+  pixelFormat: string;
+  bitDepth: number;
+  colorRange: 'tv' | 'pc' | 'unknown';
+  colorSpace: string;
+  width: number;
+  height: number;
+  displayWidth: number;
+  displayHeight: number;
+  rotation: 0 | 90 | 180 | 270;
+  avgFps: number;
+  realFps: number;
+  startTime: number;
+  duration: number;
+  frameCount: number;
+  frameCountExact: boolean;
+  bitrate: number;
+  streamBitrate: number;
+  hasAudio: boolean;
+  keyframes: number[];
+  keyframeSource: 'index' | 'scan';
+}
+
+export interface NativeGeometry {
+  width: number;
+  height: number;
+  contentWidth: number;
+  contentHeight: number;
+  offsetX: number;
+  offsetY: number;
+}
+
+export interface NativeFrames {
+  path: string;
+  count: number;
+  width: number;
+  height: number;
+  data?: Buffer;
+  timestamps: number[];
+  targets: number[];
+  warnings: string[];
+  seeks: number;
+  decodedFrames: number;
+  failedPackets: number;
+  keyframeSource: 'index' | 'scan' | 'none';
+  geometry: NativeGeometry;
+}
+
+export interface RuntimeInfo {
+  versions: Record<string, string>;
+  torch: { cudaAvailable: boolean; cudaDeviceCount: number; threads: number };
+}
+
+interface CallOptions {
+  cancel?: CancelToken;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+interface Addon {
+  CancelToken: new () => CancelToken;
+  probe(o: { path: string; exact?: boolean; timeoutMs?: number } & CallOptions): Promise<NativeProbe>;
+  sampleFrames(
+    o: {
+      path: string;
+      count?: number;
+      size?: number;
+      letterbox?: boolean;
+      interpolation?: string;
+      threads?: number;
+      skipNonReference?: boolean;
+      seek?: boolean;
+      timeoutMs?: number;
+      npyPath?: string;
+      pngDir?: string;
+      returnData?: boolean;
+    } & CallOptions,
+  ): Promise<NativeFrames>;
+  runtimeInfo(): RuntimeInfo;
+  setThreads(n: number): void;
+  resolveDevice(device: string): 'cpu' | 'cuda';
+}
+
+let addon: Addon | undefined;
+
+function load(): Addon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  try {
+    // FVC_ADDON selects another build, e.g. one linked against a CUDA LibTorch.
+    const explicit = process.env.FVC_ADDON;
+    addon = (explicit ? require(explicit) : require('node-gyp-build')(root)) as Addon;
+  } catch (err) {
+    throw new FvcError(
+      'ERR_ADDON_LOAD',
+      `cannot load the fvc native addon (${(err as Error).message}); run \`npm run setup\` to build it`,
+      { cause: err },
+    );
+  }
+  return addon;
+}
+
+/** Run a promise-returning native call with AbortSignal and progress wiring. */
+async function call<T>(
+  fn: (a: Addon, o: CallOptions) => Promise<T>,
+  signal?: AbortSignal,
+  onProgress?: (e: ProgressEvent) => void,
+): Promise<T> {
+  const a = load();
+  if (signal?.aborted) throw new FvcError('ERR_ABORTED', 'operation was aborted before it started');
+  const token = new a.CancelToken();
+  const abort = () => token.cancel();
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await fn(a, { cancel: token, ...(onProgress ? { onProgress } : {}) });
+  } catch (err) {
+    throw fromNative(err);
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
+}
+
+function sync<T>(fn: (a: Addon) => T): T {
+  try {
+    return fn(load());
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+export interface Signalled {
+  signal?: AbortSignal;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+export const native = {
+  probe: (o: Parameters<Addon['probe']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.probe({ ...rest, ...c }), signal, onProgress);
+  },
+  sampleFrames: (o: Parameters<Addon['sampleFrames']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.sampleFrames({ ...rest, ...c }), signal, onProgress);
+  },
+  runtimeInfo: () => sync((a) => a.runtimeInfo()),
+  setThreads: (n: number) => sync((a) => a.setThreads(n)),
+  resolveDevice: (d: string) => sync((a) => a.resolveDevice(d)),
+  isLoaded: () => addon !== undefined,
+};
