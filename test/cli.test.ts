@@ -1,0 +1,86 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sampleFrames } from '../ts/index.js';
+import { artifacts, h264, runCli } from './helpers.js';
+
+test('--help works without loading the native addon', () => {
+  // A broken addon path proves help never loads it.
+  const r = runCli(['--help'], { FVC_ADDON: '/nonexistent/fvc.node' });
+  assert.is(r.code, 0);
+  assert.match(r.stdout, /probe/);
+  for (const cmd of ['probe', 'frames', 'corpus', 'info', 'demo']) {
+    const h = runCli([cmd, '--help'], { FVC_ADDON: '/nonexistent/fvc.node' });
+    assert.is(h.code, 0, `${cmd} --help`);
+  }
+  const p = runCli(['probe', h264('gop12.mp4')], { FVC_ADDON: '/nonexistent/fvc.node' });
+  assert.is(p.code, 1);
+  assert.match(p.stderr, /ERR_ADDON_LOAD/);
+});
+
+test('unknown options and bad values are usage errors (exit 2)', () => {
+  const a = runCli(['frames', h264('gop12.mp4'), '--bogus']);
+  assert.is(a.code, 2);
+  assert.match(a.stderr, /unknown option '--bogus'/);
+  const b = runCli(['frames', h264('gop12.mp4'), '-n', 'abc']);
+  assert.is(b.code, 2);
+  assert.match(b.stderr, /-n, --num/);
+  const c = runCli(['probe']);
+  assert.is(c.code, 2);
+});
+
+test('a missing file exits 1 naming the file and the error code', () => {
+  const r = runCli(['probe', '/no/such/clip.mp4']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /\/no\/such\/clip\.mp4: no such file \[ERR_FILE_NOT_FOUND\]/);
+});
+
+test('fvc probe --json', () => {
+  const r = runCli(['probe', h264('gop12.mp4'), '--json', '--exact']);
+  assert.is(r.code, 0);
+  const j = JSON.parse(r.stdout);
+  assert.is(j.width, 320);
+  assert.is(j.frameCount, 50);
+});
+
+test('fvc frames writes a .npy that numpy reads, equal to the API result, plus PNG previews', async () => {
+  const video = h264('gop12.mp4');
+  const out = join(artifacts, 'cli-frames.npy');
+  const png = join(artifacts, 'cli-png');
+  rmSync(png, { recursive: true, force: true });
+  const r = runCli(['frames', video, '-n', '5', '--size', '96', '-o', out, '--png', png, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.is(j.timestamps.length, 5);
+  assert.equal(j.shape, [5, 96, 96, 3]);
+  // Independent reader: Debian's numpy.
+  const py = execFileSync('/usr/bin/python3', ['-c', `import numpy as np, sys; a = np.load(sys.argv[1]); print(a.dtype, a.shape, int(a.sum()))`, out]).toString().trim();
+  const api = await sampleFrames(video, { count: 5, size: 96 });
+  const sum = (api.data as Buffer).reduce((s, v) => s + v, 0);
+  assert.is(py, `uint8 (5, 96, 96, 3) ${sum}`);
+  for (let i = 0; i < 5; i++) {
+    const file = join(png, `frame_${String(i).padStart(4, '0')}.png`);
+    assert.ok(existsSync(file), file);
+    const head = readFileSync(file);
+    assert.is(head.subarray(1, 4).toString(), 'PNG');
+    assert.is(head.readUInt32BE(16), 96, 'PNG width');
+    assert.is(head.readUInt32BE(20), 96, 'PNG height');
+  }
+});
+
+test('fvc info reports linked libraries and resolves the device', () => {
+  const r = runCli(['info', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  for (const lib of ['libavformat', 'opencv', 'xgboost', 'liblinear', 'libsvm', 'torch']) assert.ok(j.versions[lib], lib);
+  assert.ok(['cpu', 'cuda'].includes(j.device));
+  if (!j.torch.cudaAvailable) {
+    const c = runCli(['info', '--device', 'cuda']);
+    assert.is(c.code, 1);
+    assert.match(c.stderr, /sees no CUDA device/);
+  }
+});
+
+test.run();

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FvcError, generateCorpus, MANIPULATIONS, METADATA_COLUMNS, probe } from '../ts/index.js';
+import { parseCsv } from '../ts/util/csv.js';
+import { artifacts } from './helpers.js';
+
+const dirA = join(artifacts, 'corpus-a');
+const dirB = join(artifacts, 'corpus-b');
+const dirC = join(artifacts, 'corpus-c');
+const opts = { videos: 10, duration: 1, quiet: true } as const;
+
+function digest(dir: string, paths: string[]): string {
+  const h = createHash('sha256');
+  for (const p of paths) h.update(readFileSync(join(dir, p)));
+  h.update(readFileSync(join(dir, 'metadata.csv')));
+  return h.digest('hex');
+}
+
+test('same seed gives byte-identical clips and metadata; another seed does not', async () => {
+  for (const d of [dirA, dirB, dirC]) rmSync(d, { recursive: true, force: true });
+  const a = await generateCorpus({ ...opts, out: dirA, seed: 7 });
+  const b = await generateCorpus({ ...opts, out: dirB, seed: 7 });
+  const c = await generateCorpus({ ...opts, out: dirC, seed: 8 });
+  const paths = a.clips.map((x) => x.video_path);
+  assert.is(digest(dirA, paths), digest(dirB, paths));
+  assert.is.not(digest(dirA, paths), digest(dirC, c.clips.map((x) => x.video_path)));
+});
+
+test('metadata: labels, shared source_id, manipulations, real H.264 MP4 files', async () => {
+  const r = await generateCorpus({ ...opts, out: dirA, seed: 7 });
+  assert.is(r.generated, 0, 'a second run keeps finished clips');
+  const rows = parseCsv(readFileSync(r.metadataPath, 'utf8'));
+  assert.equal(Object.keys(rows[0] ?? {}), [...METADATA_COLUMNS]);
+  assert.is(rows.length, 10);
+  const reals = rows.filter((x) => x.label === '0');
+  const fakes = rows.filter((x) => x.label === '1');
+  assert.is(reals.length, 5);
+  assert.is(fakes.length, 5);
+  assert.ok(fakes.every((f) => reals.some((x) => x.source_id === f.source_id)), 'every fake shares source_id with a real');
+  assert.equal(new Set(fakes.map((f) => f.manipulation)), new Set(MANIPULATIONS), 'all manipulations used');
+  assert.ok(reals.every((x) => x.manipulation === 'none'));
+  for (const row of rows) {
+    const info = await probe(join(dirA, row.video_path as string));
+    assert.is(info.codec, 'h264');
+    assert.ok(info.container.includes('mp4'));
+    assert.is(info.width, Number(row.width));
+    assert.is(info.height, Number(row.height));
+    assert.ok(Math.abs(info.duration - Number(row.duration)) < 0.1, `${row.video_path} duration`);
+  }
+});
+
+test('a fake differs from its real only inside the manipulated region', async () => {
+  const { sampleFrames } = await import('../ts/index.js');
+  const rows = parseCsv(readFileSync(join(dirA, 'metadata.csv'), 'utf8'));
+  const fake = rows.find((x) => x.manipulation === 'blend_patch');
+  const real = rows.find((x) => x.label === '0' && x.source_id === fake?.source_id);
+  assert.ok(fake && real);
+  const a = await sampleFrames(join(dirA, real.video_path as string), { count: 1, size: 0, letterbox: false });
+  const b = await sampleFrames(join(dirA, fake.video_path as string), { count: 1, size: 0, letterbox: false });
+  const w = Number(real.width);
+  const da = a.data as Buffer;
+  const db = b.data as Buffer;
+  let cornerDiff = 0;
+  let total = 0;
+  for (let i = 0; i < da.length; i++) {
+    const d = Math.abs((da[i] as number) - (db[i] as number));
+    total += d;
+    const px = Math.floor(i / 3);
+    if (px % w < 8 && Math.floor(px / w) < 8) cornerDiff += d;
+  }
+  assert.ok(total / da.length > 0.5, 'the manipulation changes the picture');
+  assert.ok(cornerDiff / (8 * 8 * 3) < total / da.length, 'far from the face region, little changes');
+});
+
+test('changed options in an existing folder are refused unless forced', async () => {
+  try {
+    await generateCorpus({ ...opts, out: dirA, seed: 99 });
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, FvcError);
+    assert.match((e as Error).message, /other options/);
+  }
+  try {
+    await generateCorpus({ out: dirA, videos: 1 });
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as FvcError).code, 'ERR_INVALID_ARGUMENT');
+  }
+});
+
+test.run();

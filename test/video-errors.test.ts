@@ -1,0 +1,106 @@
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FvcError, probe, sampleFrames, type FvcErrorCode } from '../ts/index.js';
+import { h264, makeVideo, videoDir } from './helpers.js';
+
+// Every bad input must fail with a typed error that names the file, quickly.
+async function expectError(path: string, code: FvcErrorCode, cause: RegExp) {
+  for (const run of [() => probe(path), () => sampleFrames(path, { count: 4, size: 64 })]) {
+    const started = Date.now();
+    try {
+      await run();
+      assert.unreachable(`${path} should fail with ${code}`);
+    } catch (e) {
+      assert.instance(e, FvcError, 'typed error');
+      const err = e as FvcError;
+      assert.is(err.code, code, err.message);
+      assert.ok(err.message.includes(path), `message names the file: ${err.message}`);
+      assert.match(err.message, cause);
+    }
+    assert.ok(Date.now() - started < 20_000, 'bounded time');
+  }
+}
+
+test('missing path', async () => {
+  await expectError(join(videoDir, 'does-not-exist.mp4'), 'ERR_FILE_NOT_FOUND', /no such file/);
+});
+
+test('zero-byte file', async () => {
+  const p = join(videoDir, 'empty.mp4');
+  writeFileSync(p, '');
+  await expectError(p, 'ERR_EMPTY_FILE', /empty/);
+});
+
+test('random bytes named .mp4', async () => {
+  const p = join(videoDir, 'random.mp4');
+  const bytes = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+  writeFileSync(p, bytes);
+  await expectError(p, 'ERR_INVALID_DATA', /not a readable video container/);
+});
+
+test('truncated MP4 without its index (moov at the end) is an error', async () => {
+  const full = h264('moov_end.mp4', { seconds: 2 });
+  const p = join(videoDir, 'truncated_moov_end.mp4');
+  const data = readFileSync(full);
+  writeFileSync(p, data.subarray(0, Math.floor(data.length / 2)));
+  await expectError(p, 'ERR_INVALID_DATA', /truncated|not a readable/);
+});
+
+test('truncated faststart MP4 gives its decodable frames plus a warning', async () => {
+  const full = h264('faststart.mp4', { seconds: 4, extra: ['-movflags', '+faststart'] });
+  const p = join(videoDir, 'truncated_faststart.mp4');
+  const data = readFileSync(full);
+  writeFileSync(p, data.subarray(0, Math.floor(data.length * 0.5)));
+  const r = await sampleFrames(p, { count: 8, size: 64 });
+  assert.is(r.shape[0], 8);
+  assert.ok(r.warnings.length > 0, 'damage is reported');
+  assert.ok((r.timestamps[7] as number) < 3, `late targets fall back to the last decodable frame (${r.timestamps[7]})`);
+});
+
+test('audio-only file', async () => {
+  const p = makeVideo('audio_only.m4a', ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac']);
+  await expectError(p, 'ERR_NO_VIDEO_STREAM', /no video stream \(streams: audio\)/);
+});
+
+test('corrupted middle: frames still come back, with a warning', async () => {
+  const full = h264('corrupt_src.mp4', { seconds: 4, gop: 25, extra: ['-movflags', '+faststart'] });
+  const p = join(videoDir, 'corrupt_middle.mp4');
+  const data = Buffer.from(readFileSync(full));
+  writeFileSync(p, data);
+  const fd = openSync(p, 'r+');
+  const junk = Buffer.alloc(Math.floor(data.length / 6));
+  for (let i = 0; i < junk.length; i++) junk[i] = (i * 7919 + 13) & 0xff;
+  writeSync(fd, junk, 0, junk.length, Math.floor(data.length * 0.45));
+  closeSync(fd);
+  const r = await sampleFrames(p, { count: 8, size: 64 });
+  assert.is(r.shape[0], 8);
+  assert.ok(r.warnings.length > 0 || r.stats.failedPackets > 0, `damage reported: ${JSON.stringify(r.warnings)}`);
+});
+
+test('invalid options are ERR_INVALID_ARGUMENT naming the field', async () => {
+  const p = h264('gop12.mp4');
+  const cases: Array<[object, RegExp]> = [
+    [{ count: 0 }, /count/],
+    [{ interpolation: 'cubic-ish' }, /interpolation/],
+    [{ size: 0 }, /size/],
+    [{ threads: -1 }, /threads/],
+  ];
+  for (const [o, field] of cases) {
+    try {
+      await sampleFrames(p, o);
+      assert.unreachable(JSON.stringify(o));
+    } catch (e) {
+      assert.is((e as FvcError).code, 'ERR_INVALID_ARGUMENT');
+      assert.match((e as Error).message, field);
+    }
+  }
+});
+
+test('a directory is not a video', async () => {
+  await expectError(videoDir, 'ERR_INVALID_ARGUMENT', /directory/);
+});
+
+test.run();
