@@ -1,0 +1,125 @@
+/**
+ * Decode benchmark: per-clip latency and sampled frames/s for N uniformly sampled
+ * frames of 10-second 1280x720 H.264 clips (GOP 60 and 250) letterboxed to 256,
+ * fvc against PyAV doing the same sampling and against a full sequential decode by
+ * the ffmpeg CLI, in one run; then peak RSS for a 10-second against a 2-minute clip.
+ *
+ *   npm run bench:decode            (writes benchmarks/results/decode-<date>.md)
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sampleFrames } from '../ts/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const work = join(here, '.work');
+mkdirSync(work, { recursive: true });
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+
+function clip(name: string, seconds: number, gop: number): string {
+  const out = join(work, name);
+  if (!existsSync(out)) {
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=1280x720:r=30', '-f', 'lavfi', '-i', 'nullsrc=s=1280x720:r=30,geq=random(1)*255:128:128',
+      '-filter_complex', '[0][1]blend=all_mode=overlay:all_opacity=0.15', '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(gop), '-bf', '3', '-pix_fmt', 'yuv420p', out]);
+  }
+  return out;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+async function timeFvc(path: string, count: number): Promise<{ seconds: number[]; timestamps: number[] }> {
+  const seconds: number[] = [];
+  let timestamps: number[] = [];
+  await sampleFrames(path, { count, size: 256 }); // warm-up: loads the addon, fills the page cache
+  for (let i = 0; i < REPEATS; i++) {
+    const t0 = performance.now();
+    const r = await sampleFrames(path, { count, size: 256 });
+    seconds.push((performance.now() - t0) / 1000);
+    timestamps = r.timestamps;
+  }
+  return { seconds, timestamps };
+}
+
+function timePyav(path: string, count: number): { seconds: number[]; timestamps: number[] } {
+  execFileSync('/usr/bin/python3', [join(here, 'decode_pyav.py'), String(count), '256', '1', path], { timeout: 120_000 }); // warm-up
+  const out = execFileSync('/usr/bin/python3', [join(here, 'decode_pyav.py'), String(count), '256', String(REPEATS), path], { timeout: 600_000 }).toString();
+  return JSON.parse(out)[path];
+}
+
+function timeFfmpegFull(path: string): number[] {
+  const seconds: number[] = [];
+  for (let i = 0; i < Math.min(REPEATS, 3); i++) {
+    const t0 = performance.now();
+    execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-vf', 'scale=256:144:flags=bilinear,pad=256:256:0:56', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null']);
+    seconds.push((performance.now() - t0) / 1000);
+  }
+  return seconds;
+}
+
+function peakRss(cmd: string, args: string[]): number {
+  const r = execFileSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }).toString();
+  // /usr/bin/time does not capture output of a successful child on stderr here; parse the last line.
+  return Number(r.trim().split('\n').pop()) / 1024;
+}
+
+function rss(cmd: string, args: string[]): number {
+  try {
+    return peakRss(cmd, args);
+  } catch (e) {
+    const err = e as { stderr?: Buffer };
+    return Number(err.stderr?.toString().trim().split('\n').pop()) / 1024;
+  }
+}
+
+const rows: string[] = [];
+const clips = [
+  { name: 'gop60', path: clip('720p_10s_gop60.mp4', 10, 60) },
+  { name: 'gop250', path: clip('720p_10s_gop250.mp4', 10, 250) },
+];
+for (const c of clips) {
+  const full = median(timeFfmpegFull(c.path));
+  for (const count of [8, 16]) {
+    const f = await timeFvc(c.path, count);
+    const p = timePyav(c.path, count);
+    const same = JSON.stringify(f.timestamps.map((t) => t.toFixed(4))) === JSON.stringify(p.timestamps.map((t) => t.toFixed(4)));
+    const fm = median(f.seconds);
+    const pm = median(p.seconds);
+    rows.push(
+      `| 1280x720 10 s, GOP ${c.name.slice(3)} | ${count} | ${(fm * 1000).toFixed(1)} | ${(count / fm).toFixed(0)} | ${(pm * 1000).toFixed(1)} | ${(count / pm).toFixed(0)} | ${(pm / fm).toFixed(2)}x | ${(full * 1000).toFixed(0)} | ${same ? 'yes' : 'no'} |`,
+    );
+    process.stderr.write(`${c.name} n=${count}: fvc ${(fm * 1000).toFixed(1)} ms, PyAV ${(pm * 1000).toFixed(1)} ms, ffmpeg full ${(full * 1000).toFixed(0)} ms\n`);
+  }
+}
+
+const long = clip('720p_120s_gop60.mp4', 120, 60);
+const rssScript = join(here, 'decode_rss.mjs');
+const rssRows = [
+  `| fvc (node + addon) | ${rss(process.execPath, [rssScript, clips[0]!.path]).toFixed(0)} | ${rss(process.execPath, [rssScript, long]).toFixed(0)} |`,
+  `| PyAV | ${rss('/usr/bin/python3', [join(here, 'decode_pyav.py'), '16', '256', '1', clips[0]!.path]).toFixed(0)} | ${rss('/usr/bin/python3', [join(here, 'decode_pyav.py'), '16', '256', '1', long]).toFixed(0)} |`,
+];
+
+const date = new Date().toISOString().slice(0, 10);
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const report = `### Decode benchmark, ${date}
+
+Machine: ${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. Command: \`npm run bench:decode\` (BENCH_REPEATS=${REPEATS}); medians of ${REPEATS} runs after one warm-up, one clip at a time, decoder threads automatic in both.
+
+| clip | frames | fvc ms/clip | fvc frames/s | PyAV ms/clip | PyAV frames/s | fvc speed-up | ffmpeg CLI full decode ms | same timestamps |
+|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Peak RSS (MiB) sampling 16 frames:
+
+| decoder | 10 s clip | 2 min clip |
+|---|---|---|
+${rssRows.join('\n')}
+`;
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', `decode-${date}.md`), report);
+process.stdout.write(report);

@@ -1,0 +1,76 @@
+"""PyAV peer for benchmarks/decode.ts: the same uniform sampling as fvc (the frame
+on screen at the centre of each of N equal segments), seek to the keyframe before
+each target and decode forward, letterboxed to a square with numpy.
+
+usage: /usr/bin/python3 decode_pyav.py COUNT SIZE REPEATS VIDEO...  -> JSON on stdout
+"""
+import json
+import sys
+import time
+
+import av
+import numpy as np
+
+
+def letterbox(frame, size):
+    w, h = frame.width, frame.height
+    scale = min(size / w, size / h)
+    cw, ch = max(1, round(w * scale)), max(1, round(h * scale))
+    rgb = frame.reformat(width=cw, height=ch, format="rgb24", interpolation="BILINEAR").to_ndarray()
+    out = np.zeros((size, size, 3), dtype=np.uint8)
+    oy, ox = (size - ch) // 2, (size - cw) // 2
+    out[oy:oy + ch, ox:ox + cw] = rgb
+    return out
+
+
+def sample(path, count, size):
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame + slice threads, as fvc uses
+        tb = stream.time_base
+        start = stream.start_time or 0
+        duration = stream.duration
+        targets = [start + int((2 * i + 1) * duration / (2 * count)) for i in range(count)]
+        frames, times = [], []
+        decoder = None
+        prev = None
+        for target in targets:
+            if prev is not None and prev.pts <= target and decoder is not None:
+                pass  # keep decoding forward from where we are
+            else:
+                container.seek(target, stream=stream, backward=True, any_frame=False)
+                decoder = container.decode(stream)
+                prev = None
+            chosen = None
+            for frame in decoder:
+                if frame.pts is not None and frame.pts > target:
+                    chosen = prev if prev is not None else frame
+                    prev = frame
+                    break
+                prev = frame
+            if chosen is None:
+                chosen = prev
+            frames.append(letterbox(chosen, size))
+            times.append(float(chosen.pts * tb))
+        # Close the suspended decode generator before the container: leaving it to
+        # the garbage collector after close() can deadlock PyAV's frame threads.
+        if decoder is not None:
+            decoder.close()
+        return np.stack(frames), times
+
+
+def main():
+    count, size, repeats = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    results = {}
+    for path in sys.argv[4:]:
+        runs = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            arr, times = sample(path, count, size)
+            runs.append(time.perf_counter() - t0)
+        results[path] = {"seconds": runs, "timestamps": times, "shape": list(arr.shape)}
+    json.dump(results, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
