@@ -6,7 +6,7 @@
  *
  *   npm run bench:decode            (writes benchmarks/results/decode-<date>.md)
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -62,27 +62,30 @@ function timeFfmpegFull(path: string): number[] {
   return seconds;
 }
 
-function peakRss(cmd: string, args: string[]): number {
-  const r = execFileSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }).toString();
-  // /usr/bin/time does not capture output of a successful child on stderr here; parse the last line.
-  return Number(r.trim().split('\n').pop()) / 1024;
-}
-
-function rss(cmd: string, args: string[]): number {
+/** Peak resident set (MiB) of a whole child process, from GNU time. */
+function rss(cmd: string, args: string[]): string {
   try {
-    return peakRss(cmd, args);
+    return measureRss(cmd, args).toFixed(0);
   } catch (e) {
-    const err = e as { stderr?: Buffer };
-    return Number(err.stderr?.toString().trim().split('\n').pop()) / 1024;
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 'failed';
   }
 }
 
+function measureRss(cmd: string, args: string[]): number {
+  const r = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb=%M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
+  const m = /maxrss_kb=(\d+)/.exec(r.stderr?.toString() ?? '');
+  if (r.status !== 0 || !m) throw new Error(`${cmd} ${args.join(' ')} failed (status ${r.status}, signal ${r.signal}): ${r.stderr?.toString().slice(-500)}`);
+  return Number(m[1]) / 1024;
+}
+
 const rows: string[] = [];
+const timing = process.env.BENCH_PHASE !== 'rss';
 const clips = [
   { name: 'gop60', path: clip('720p_10s_gop60.mp4', 10, 60) },
   { name: 'gop250', path: clip('720p_10s_gop250.mp4', 10, 250) },
 ];
-for (const c of clips) {
+for (const c of timing ? clips : []) {
   const full = median(timeFfmpegFull(c.path));
   for (const count of [8, 16]) {
     const f = await timeFvc(c.path, count);
@@ -100,8 +103,8 @@ for (const c of clips) {
 const long = clip('720p_120s_gop60.mp4', 120, 60);
 const rssScript = join(here, 'decode_rss.mjs');
 const rssRows = [
-  `| fvc (node + addon) | ${rss(process.execPath, [rssScript, clips[0]!.path]).toFixed(0)} | ${rss(process.execPath, [rssScript, long]).toFixed(0)} |`,
-  `| PyAV | ${rss('/usr/bin/python3', [join(here, 'decode_pyav.py'), '16', '256', '1', clips[0]!.path]).toFixed(0)} | ${rss('/usr/bin/python3', [join(here, 'decode_pyav.py'), '16', '256', '1', long]).toFixed(0)} |`,
+  `| fvc (node + addon) | ${rss(process.execPath, [rssScript, clips[0]!.path])} | ${rss(process.execPath, [rssScript, long])} |`,
+  `| PyAV | ${rss('/usr/bin/python3', [join(here, 'decode_pyav.py'), '16', '256', '1', clips[0]!.path])} | ${rss('/usr/bin/python3', [join(here, 'decode_pyav.py'), '16', '256', '1', long])} |`,
 ];
 
 const date = new Date().toISOString().slice(0, 10);
@@ -121,5 +124,5 @@ Peak RSS (MiB) sampling 16 frames:
 ${rssRows.join('\n')}
 `;
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', `decode-${date}.md`), report);
+writeFileSync(join(here, 'results', `decode-${date}${timing ? '' : '-rss'}.md`), report);
 process.stdout.write(report);

@@ -15,6 +15,7 @@ namespace {
 
 constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
 constexpr int kMaxSeekRetries = 3;
+constexpr int kMinSeekGapFrames = 12;
 
 std::string secondsText(double s) {
   std::ostringstream os;
@@ -116,12 +117,15 @@ class Sampler {
     auto landed = landedAt_.find(key);
     int64_t keyPts = landed == landedAt_.end() ? key : landed->second;
     int64_t position = lastLogic_ == kNone ? in_.startTicks() : lastLogic_;
-    if (keyPts <= position) return;
-    if (!seekTo(key)) keyframes_.clear();  // unseekable input: decode on sequentially
+    // A seek flushes the decoder (and its frame-thread pipeline), so a short
+    // stretch is cheaper to decode through than to jump over.
+    int64_t minGap = (kMinSeekGapFrames + std::max(1, in_.codec()->thread_count)) * in_.frameDurationTicks();
+    if (keyPts <= position || (lastLogic_ != kNone && keyPts - position < minGap)) return;
+    if (!seekTo(key, true)) keyframes_.clear();  // unseekable input: decode on sequentially
   }
 
-  bool seekTo(int64_t ts) {
-    if (!in_.seek(ts)) return false;
+  bool seekTo(int64_t ts, bool indexed) {
+    if (!(indexed ? in_.seekToIndexedKeyframe(ts) : in_.seek(ts))) return false;
     ++out_.seeks;
     resetDecodeState();
     justSeeked_ = true;
@@ -186,7 +190,7 @@ class Sampler {
         ++seekRetries_;
         int64_t key = chooseKey(targets_[next_]);
         if (key == kNone && seekKey_ != in_.startTicks()) key = in_.startTicks();
-        if (key != kNone && key != seekKey_ && seekTo(key)) return true;
+        if (key != kNone && key != seekKey_ && seekTo(key, key != in_.startTicks())) return true;
       }
     }
     seekRetries_ = 0;

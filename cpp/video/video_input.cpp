@@ -133,8 +133,12 @@ bool VideoInput::readPacket(AVPacket* pkt) {
   }
 }
 
-bool VideoInput::seek(int64_t ts) {
-  int rc = av_seek_frame(fmt_.get(), stream_->index, ts, AVSEEK_FLAG_BACKWARD);
+bool VideoInput::seek(int64_t ts) { return seekWithFlags(ts, AVSEEK_FLAG_BACKWARD); }
+
+bool VideoInput::seekToIndexedKeyframe(int64_t ts) { return seekWithFlags(ts, 0); }
+
+bool VideoInput::seekWithFlags(int64_t ts, int flags) {
+  int rc = av_seek_frame(fmt_.get(), stream_->index, ts, flags);
   if (rc < 0) {
     checkStop();
     return false;

@@ -43,12 +43,16 @@ class VideoInput {
 
   // Seek so decoding resumes at the keyframe at or before `ts`; flushes the decoder.
   bool seek(int64_t ts);
+  // Seek to the container-index entry at `ts` itself (a keyframe timestamp taken
+  // from the index): searching forward from it can never land on an earlier GOP.
+  bool seekToIndexedKeyframe(int64_t ts);
   // Throws ERR_ABORTED / ERR_TIMEOUT if the caller asked to stop.
   void checkStop() const { stop_.check(path_); }
   [[noreturn]] void fail(const char* code, const std::string& cause) const;
 
  private:
   static int interrupt(void* opaque);
+  bool seekWithFlags(int64_t ts, int flags);
 
   std::string path_;
   const StopCondition& stop_;
