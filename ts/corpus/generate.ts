@@ -197,16 +197,16 @@ export async function generateCorpus(options: CorpusOptions): Promise<CorpusResu
   await writeFileAtomic(manifestPath, manifest);
 
   const plan = planCorpus(o);
-  const todo = plan.filter((c) => !existsSync(join(dir, c.video_path)));
-  const progress = createProgress({ label: 'corpus', total: todo.length, silent: options.quiet ?? false });
-  await mapPool(todo, options.concurrency ?? availableParallelism(), async (clip) => {
+  const pending = plan.filter((c) => !existsSync(join(dir, c.video_path)));
+  const progress = createProgress({ label: 'corpus', total: pending.length, silent: options.quiet ?? false });
+  await mapPool(pending, options.concurrency ?? availableParallelism(), async (clip) => {
     await renderClip(dir, clip, options.signal);
     progress.tick(clip.video_path);
   });
-  if (todo.length > 0) progress.done(`${todo.length} clip(s) written to ${dir}`);
+  if (pending.length > 0) progress.done(`${pending.length} clip(s) written to ${dir}`);
 
   const clips: CorpusClip[] = plan.map(({ graph: _g, firstPassCrf: _f, ...clip }) => clip);
   const metadataPath = join(dir, 'metadata.csv');
   await writeFileAtomic(metadataPath, toCsv(METADATA_COLUMNS, clips as unknown as Record<string, string | number>[]));
-  return { dir, metadataPath, clips, generated: todo.length, skipped: plan.length - todo.length };
+  return { dir, metadataPath, clips, generated: pending.length, skipped: plan.length - pending.length };
 }

@@ -170,5 +170,4 @@ export const native = {
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),
   resolveDevice: (d: string) => sync((a) => a.resolveDevice(d)),
-  isLoaded: () => addon !== undefined,
 };
