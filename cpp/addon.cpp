@@ -10,6 +10,7 @@ extern "C" {
 
 #include "common/addon_data.h"
 #include "common/cancel.h"
+#include "features/features_api.h"
 #include "runtime/runtime_api.h"
 #include "video/video_api.h"
 
@@ -38,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("CancelToken", tokenCtor);
   fvc::registerVideoApi(env, exports);
   fvc::registerRuntimeApi(env, exports);
+  fvc::registerFeaturesApi(env, exports);
   return exports;
 }
 

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { FvcError } from '../errors.js';
 import { registerCorpus } from './commands/corpus.js';
 import { registerDemo } from './commands/demo.js';
+import { registerFeatures } from './commands/features.js';
 import { registerFrames } from './commands/frames.js';
 import { registerInfo } from './commands/info.js';
 import { registerProbe } from './commands/probe.js';
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerProbe, registerFrames, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const register of [registerProbe, registerFrames, registerFeatures, registerCorpus, registerInfo, registerDemo]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

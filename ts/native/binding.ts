@@ -71,6 +71,13 @@ export interface NativeFrames {
   geometry: NativeGeometry;
 }
 
+export interface NativeFeatures {
+  path: string;
+  values: Array<number | null>;
+  frames: number;
+  warnings: string[];
+}
+
 export interface RuntimeInfo {
   versions: Record<string, string>;
   torch: { cudaAvailable: boolean; cudaDeviceCount: number; threads: number };
@@ -100,6 +107,8 @@ interface Addon {
       returnData?: boolean;
     } & CallOptions,
   ): Promise<NativeFrames>;
+  handcraftedFeatures(o: { path: string; numFrames?: number; threads?: number; timeoutMs?: number } & CallOptions): Promise<NativeFeatures>;
+  handcraftedFeatureNames(): string[];
   runtimeInfo(): RuntimeInfo;
   setThreads(n: number): void;
   resolveDevice(device: string): 'cpu' | 'cuda';
@@ -167,6 +176,11 @@ export const native = {
     const { signal, onProgress, ...rest } = o;
     return call((a, c) => a.sampleFrames({ ...rest, ...c }), signal, onProgress);
   },
+  handcraftedFeatures: (o: Parameters<Addon['handcraftedFeatures']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.handcraftedFeatures({ ...rest, ...c }), signal, onProgress);
+  },
+  handcraftedFeatureNames: () => sync((a) => a.handcraftedFeatureNames()),
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),
   resolveDevice: (d: string) => sync((a) => a.resolveDevice(d)),
