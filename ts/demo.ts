@@ -1,11 +1,13 @@
 /**
  * The main job on a generated corpus, end to end as far as fvc goes today:
- * corpus -> probe every clip -> sample frames of every clip into .npy files.
+ * corpus -> probe every clip -> sample frames of every clip into .npy files ->
+ * Stage 2 handcrafted features of every clip as Parquet.
  */
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { generateCorpus } from './corpus/generate.js';
+import { runFeatureStage } from './stages/features-stage.js';
 import { mapPool } from './util/pool.js';
 import { createProgress, executionTimeLine } from './util/progress.js';
 import { sampleFrames } from './video/frames.js';
@@ -24,7 +26,8 @@ export interface DemoSummary {
   framesWritten: number;
   byManipulation: Record<string, number>;
   meanDuration: number;
-  seconds: { corpus: number; probe: number; frames: number; total: number };
+  featuresPath: string;
+  seconds: { corpus: number; probe: number; frames: number; stage2: number; total: number };
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
@@ -56,15 +59,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   framesBar.done();
   const t3 = performance.now();
 
+  const stage2 = await runFeatureStage({ stage: 'stage2', metadata: corpus.metadataPath, out: join(o.out, 'stage2'), numFrames: o.frames ?? 8 });
+  const t4 = performance.now();
+
   const byManipulation: Record<string, number> = {};
   for (const c of corpus.clips) byManipulation[c.manipulation] = (byManipulation[c.manipulation] ?? 0) + 1;
-  const total = (t3 - t0) / 1000;
+  const total = (t4 - t0) / 1000;
   process.stderr.write(`demo: ${executionTimeLine(total)}\n`);
   return {
     clips: corpus.clips.length,
     framesWritten: corpus.clips.length,
     byManipulation,
     meanDuration: infos.reduce((s, i) => s + i.duration, 0) / Math.max(1, infos.length),
-    seconds: { corpus: (t1 - t0) / 1000, probe: (t2 - t1) / 1000, frames: (t3 - t2) / 1000, total },
+    featuresPath: stage2.outputPath,
+    seconds: { corpus: (t1 - t0) / 1000, probe: (t2 - t1) / 1000, frames: (t3 - t2) / 1000, stage2: (t4 - t3) / 1000, total },
   };
 }

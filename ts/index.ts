@@ -9,3 +9,6 @@ export { MANIPULATIONS, type Manipulation } from './corpus/manipulations.js';
 export { SOURCE_KINDS, type SourceKind } from './corpus/sources.js';
 export { runDemo, type DemoOptions, type DemoSummary } from './demo.js';
 export type { ProgressEvent } from './native/binding.js';
+export { loadMetadata, type MetadataReport, type VideoRow } from './data/metadata.js';
+export { readTable, writeParquet } from './data/table.js';
+export { featureStageOutputDir, runFeatureStage, type FeatureStage, type FeatureStageOptions, type FeatureStageResult } from './stages/features-stage.js';

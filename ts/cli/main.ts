@@ -10,6 +10,7 @@ import { registerFeatures } from './commands/features.js';
 import { registerFrames } from './commands/frames.js';
 import { registerInfo } from './commands/info.js';
 import { registerProbe } from './commands/probe.js';
+import { registerStages } from './commands/stages.js';
 
 export function buildProgram(): Command {
   const program = new Command('fvc')
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerProbe, registerFrames, registerFeatures, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const register of [registerProbe, registerFrames, registerFeatures, registerStages, registerCorpus, registerInfo, registerDemo]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

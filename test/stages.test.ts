@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { extractHandcraftedFeatures, featureStageOutputDir, FvcError, generateCorpus, handcraftedFeatureNames, readTable, runFeatureStage } from '../ts/index.js';
+import { toCsv } from '../ts/util/csv.js';
+import { artifacts, root } from './helpers.js';
+
+const corpusDir = join(artifacts, 'stage-corpus');
+const metadata = join(corpusDir, 'metadata.csv');
+const quiet = { quiet: true, numFrames: 4 } as const;
+
+test.before(async () => {
+  await generateCorpus({ out: corpusDir, videos: 8, duration: 1, seed: 11, quiet: true });
+});
+
+test('stage2 writes every input column plus the named features, equal to per-video extraction', async () => {
+  const out = join(artifacts, 'stage2-basic');
+  rmSync(out, { recursive: true, force: true });
+  const r = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
+  assert.is(r.rows, 8);
+  assert.is(r.failed, 0);
+  const rows = await readTable(r.outputPath);
+  assert.is(rows.length, 8);
+  const names = handcraftedFeatureNames();
+  assert.equal(Object.keys(rows[0] ?? {}), ['video_path', 'label', 'source_id', 'manipulation', 'source', 'width', 'height', 'fps', 'duration', 'gop', ...names]);
+  const first = rows[0] as Record<string, unknown>;
+  const direct = await extractHandcraftedFeatures(join(corpusDir, first.video_path as string), { numFrames: 4 });
+  for (const n of names) assert.is(first[n], direct.features[n], n);
+  assert.is(typeof first.width, 'number', 'numeric CSV columns stay numeric');
+  assert.is(typeof first.source_id, 'string');
+  assert.equal((await readTable(r.failuresPath)).length, 0);
+  assert.ok(existsSync(join(out, 'feature_schema.json')));
+});
+
+test('resume: finished videos are skipped; a changed file is recomputed', async () => {
+  const out = join(artifacts, 'stage2-resume');
+  rmSync(out, { recursive: true, force: true });
+  const a = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
+  assert.is(a.computed, 8);
+  const b = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
+  assert.is(b.computed, 0);
+  assert.is(b.skipped, 8);
+  utimesSync(join(corpusDir, 'videos/real_0000.mp4'), new Date(), new Date(Date.now() - 5000));
+  const c = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
+  assert.is(c.computed, 1);
+});
+
+test('a video that fails is excluded with its cause in failures.parquet; --strict fails the stage', async () => {
+  const dir = join(artifacts, 'stage2-bad');
+  rmSync(dir, { recursive: true, force: true });
+  const videos = join(dir, 'videos');
+  (await import('node:fs')).mkdirSync(videos, { recursive: true });
+  copyFileSync(join(corpusDir, 'videos/real_0000.mp4'), join(videos, 'good.mp4'));
+  writeFileSync(join(videos, 'garbage.mp4'), Buffer.alloc(4096, 7));
+  const table = join(dir, 'meta.csv');
+  writeFileSync(table, toCsv(['video_path', 'label'], [{ video_path: 'videos/good.mp4', label: 0 }, { video_path: 'videos/garbage.mp4', label: 1 }]));
+  const r = await runFeatureStage({ stage: 'stage2', metadata: table, out: join(dir, 'out'), ...quiet });
+  assert.is(r.rows, 1);
+  const failures = await readTable(r.failuresPath);
+  assert.is(failures.length, 1);
+  assert.is(failures[0]?.video_path, 'videos/garbage.mp4');
+  assert.is(failures[0]?.code, 'ERR_INVALID_DATA');
+  try {
+    await runFeatureStage({ stage: 'stage2', metadata: table, out: join(dir, 'strict'), strict: true, ...quiet });
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as FvcError).code, 'ERR_INVALID_DATA');
+  }
+});
+
+test('metadata problems are listed together before any work', async () => {
+  const dir = join(artifacts, 'stage2-invalid');
+  rmSync(dir, { recursive: true, force: true });
+  (await import('node:fs')).mkdirSync(dir, { recursive: true });
+  const table = join(dir, 'meta.csv');
+  const real = join(corpusDir, 'videos/real_0000.mp4');
+  writeFileSync(table, toCsv(['video_path', 'label'], [{ video_path: real, label: 0 }, { video_path: real, label: 1 }, { video_path: 'missing.mp4', label: 2 }]));
+  try {
+    await runFeatureStage({ stage: 'stage2', metadata: table, out: join(dir, 'out'), minRows: 5, ...quiet });
+    assert.unreachable();
+  } catch (e) {
+    const msg = (e as Error).message;
+    assert.is((e as FvcError).code, 'ERR_INVALID_DATA');
+    for (const part of [/3 row\(s\), at least 5 required/, /duplicate of row 2/, /label '2' is not 0 or 1/, /missing\.mp4: no such file/]) assert.match(msg, part);
+  }
+  writeFileSync(join(dir, 'meta.arrow'), 'x');
+  try {
+    await runFeatureStage({ stage: 'stage2', metadata: join(dir, 'meta.arrow'), ...quiet });
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /Arrow IPC/);
+  }
+});
+
+test('output folder follows FVC_STAGE2_OUTPUT_DIR / FVC_STAGE4_OUTPUT_DIR unless given', () => {
+  process.env.FVC_STAGE4_OUTPUT_DIR = '/tmp/fvc-s4';
+  assert.is(featureStageOutputDir('stage4'), '/tmp/fvc-s4');
+  assert.is(featureStageOutputDir('stage4', 'x'), 'x');
+  delete process.env.FVC_STAGE4_OUTPUT_DIR;
+  assert.is(featureStageOutputDir('stage2'), process.env.FVC_STAGE2_OUTPUT_DIR ?? 'data/stage2');
+});
+
+test('kill -9 mid-stage, then resume: no corrupt or duplicated rows', async () => {
+  const out = join(artifacts, 'stage2-kill');
+  rmSync(out, { recursive: true, force: true });
+  const child = spawn(process.execPath, [join(root, 'bin/fvc.js'), 'stage2', '--metadata', metadata, '--out', out, '-n', '4', '--workers', '1'], { stdio: 'ignore' });
+  const parts = join(out, '.parts');
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && !(existsSync(parts) && readdirSync(parts).filter((f) => f.endsWith('.json')).length >= 2)) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  assert.ok(!existsSync(join(out, 'features_metadata.parquet')), 'no output before the stage finishes');
+  const r = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
+  assert.ok(r.skipped >= 2, `resumed (${r.skipped} kept)`);
+  const rows = await readTable(r.outputPath);
+  assert.is(rows.length, 8);
+  assert.is(new Set(rows.map((x) => x.video_path)).size, 8);
+});
+
+test.run();

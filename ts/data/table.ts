@@ -1,0 +1,50 @@
+/** Tables on disk: CSV and Parquet in, Parquet out (written atomically). */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { FvcError } from '../errors.js';
+import { queryRows, run, sqlIdent, sqlString } from './duckdb.js';
+
+export type Row = Record<string, unknown>;
+export type ColumnType = 'VARCHAR' | 'DOUBLE' | 'BIGINT' | 'INTEGER' | 'BOOLEAN';
+
+export async function readTable(path: string): Promise<Row[]> {
+  if (!existsSync(path)) throw new FvcError('ERR_FILE_NOT_FOUND', `${path}: no such file`);
+  const ext = extname(path).toLowerCase();
+  const source =
+    ext === '.csv' ? `read_csv(${sqlString(path)}, header = true, all_varchar = true)`
+    : ext === '.parquet' ? `read_parquet(${sqlString(path)})`
+    : undefined;
+  if (!source) {
+    const hint = ext === '.arrow' || ext === '.feather' || ext === '.ipc'
+      ? ' (Arrow IPC needs DuckDB\'s arrow extension, which cannot be installed from this project\'s package sources; convert to Parquet or CSV)'
+      : '';
+    throw new FvcError('ERR_INVALID_ARGUMENT', `${path}: unsupported table format '${ext || 'none'}': use .csv or .parquet${hint}`);
+  }
+  try {
+    return await queryRows(`SELECT * FROM ${source}`);
+  } catch (err) {
+    throw new FvcError('ERR_INVALID_DATA', `${path}: cannot read table (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
+/** Write rows with explicit column types as Parquet, via a temporary name. */
+export async function writeParquet(path: string, columns: ReadonlyArray<[string, ColumnType]>, rows: readonly Row[]): Promise<void> {
+  const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const json = `${path}.tmp-${suffix}.jsonl`;
+  const tmp = `${path}.tmp-${suffix}`;
+  try {
+    await writeFile(json, rows.map((r) => JSON.stringify(Object.fromEntries(columns.map(([c]) => [c, r[c] ?? null])))).join('\n') + '\n');
+    const spec = columns.map(([c, t]) => `${sqlString(c)}: ${sqlString(t)}`).join(', ');
+    const select = columns.map(([c]) => sqlIdent(c)).join(', ');
+    const source = rows.length
+      ? `read_json(${sqlString(json)}, format = 'newline_delimited', columns = {${spec}})`
+      : `(SELECT ${columns.map(([c, t]) => `NULL::${t} AS ${sqlIdent(c)}`).join(', ')} WHERE false)`;
+    await run(`COPY (SELECT ${select} FROM ${source}) TO ${sqlString(tmp)} (FORMAT parquet)`);
+    await rename(tmp, path);
+  } finally {
+    await rm(json, { force: true });
+    await rm(tmp, { force: true });
+  }
+}
