@@ -12,6 +12,7 @@ extern "C" {
 #include "common/cancel.h"
 #include "features/features_api.h"
 #include "runtime/runtime_api.h"
+#include "video/scale_api.h"
 #include "video/video_api.h"
 
 namespace {
@@ -40,6 +41,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fvc::registerVideoApi(env, exports);
   fvc::registerRuntimeApi(env, exports);
   fvc::registerFeaturesApi(env, exports);
+  fvc::registerScaleApi(env, exports);
   return exports;
 }
 

@@ -16,6 +16,12 @@ namespace fvc::av {
 struct FormatCloser {
   void operator()(AVFormatContext* p) const { avformat_close_input(&p); }
 };
+struct OutputFormatCloser {
+  void operator()(AVFormatContext* p) const {
+    if (p->pb) avio_closep(&p->pb);
+    avformat_free_context(p);
+  }
+};
 struct CodecFreer {
   void operator()(AVCodecContext* p) const { avcodec_free_context(&p); }
 };
@@ -30,6 +36,7 @@ struct SwsFreer {
 };
 
 using FormatPtr = std::unique_ptr<AVFormatContext, FormatCloser>;
+using OutputFormatPtr = std::unique_ptr<AVFormatContext, OutputFormatCloser>;
 using CodecPtr = std::unique_ptr<AVCodecContext, CodecFreer>;
 using FramePtr = std::unique_ptr<AVFrame, FrameFreer>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketFreer>;

@@ -1,0 +1,92 @@
+#include "video/scale_api.h"
+
+#include "common/error.h"
+#include "common/options.h"
+#include "common/worker.h"
+#include "video/frame_converter.h"
+#include "video/frame_reader.h"
+#include "video/video_writer.h"
+
+namespace fvc {
+namespace {
+
+class ScaleWorker : public PromiseWorker {
+ public:
+  ScaleWorker(Napi::Env env, const Napi::Object& o)
+      : PromiseWorker(env, o),
+        path_(opts::getString(o, "path")),
+        output_(opts::getString(o, "output")),
+        timeoutMs_(opts::getNumber(o, "timeoutMs", 0, 0, 1e12)),
+        threads_(opts::getInt(o, "threads", 1, 0, 256)) {
+    resize_.size = opts::getInt(o, "size", 256, 2, 16384);
+    if (resize_.size % 2) throw Error(code::kInvalidArgument, "size: must be even (H.264 4:2:0)");
+    resize_.interpolation = parseInterpolation(opts::getString(o, "interpolation", "bilinear"));
+    encoder_.crf = opts::getInt(o, "crf", 23, 0, 51);
+    encoder_.preset = opts::getString(o, "preset", "veryfast");
+  }
+
+ protected:
+  void Run(const ExecutionProgress& progress) override {
+    StopCondition stop(cancelFlag(), timeoutMs_);
+    VideoInput input(path_, stop, DecoderOptions{threads_});
+    AVStream* st = input.stream();
+    int w = st->codecpar->width, h = st->codecpar->height;
+    if (input.rotation() == 90 || input.rotation() == 270) std::swap(w, h);
+    OutputGeometry geo = computeGeometry(w, h, resize_);
+    FrameConverter converter(geo, input.rotation(), resize_.interpolation);
+    encoder_.width = geo.width;
+    encoder_.height = geo.height;
+    encoder_.timeBase = st->time_base;
+    AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+    if (rate.num > 0 && rate.den > 0) encoder_.frameRate = rate;
+    encoder_.threads = threads_;
+    VideoWriter writer(output_, encoder_);
+    std::vector<uint8_t> rgb(static_cast<size_t>(geo.width) * geo.height * 3);
+    // Source timestamps are kept, so variable frame rate and duration survive.
+    ReadStats stats = forEachFrame(input, [&](const AVFrame* f, int64_t pts) {
+      converter.convert(f, rgb.data());
+      writer.write(rgb.data(), pts - input.startTicks());
+    });
+    if (stats.frames == 0) throw Error(code::kDecode, path_ + ": no decodable video frames");
+    writer.finish();
+    frames_ = stats.frames;
+    failed_ = stats.failedPackets;
+    width_ = geo.width;
+    height_ = geo.height;
+    Report(progress, {"scale", 1, 1, path_});
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("path", path_);
+    o.Set("output", output_);
+    o.Set("frames", static_cast<double>(frames_));
+    o.Set("failedPackets", static_cast<double>(failed_));
+    o.Set("width", width_);
+    o.Set("height", height_);
+    return o;
+  }
+
+ private:
+  std::string path_, output_;
+  double timeoutMs_;
+  int threads_;
+  ResizeOptions resize_;
+  EncoderOptions encoder_;
+  int64_t frames_ = 0, failed_ = 0;
+  int width_ = 0, height_ = 0;
+};
+
+Napi::Value Start(const Napi::CallbackInfo& info) {
+  return opts::startAsync(info.Env(), [&]() -> Napi::Value {
+    return Queue(new ScaleWorker(info.Env(), opts::argObject(info, 0)));
+  });
+}
+
+}  // namespace
+
+void registerScaleApi(Napi::Env env, Napi::Object exports) {
+  exports.Set("scaleVideo", Napi::Function::New(env, Start, "scaleVideo"));
+}
+
+}  // namespace fvc
