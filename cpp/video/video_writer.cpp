@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 
@@ -88,6 +89,9 @@ void VideoWriter::drain() {
     int rc = avcodec_receive_packet(enc_.get(), pkt_.get());
     if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return;
     if (rc < 0) fail("encoding failed", rc);
+    // x264 leaves durations unset; without them the MP4's duration would end at
+    // the last frame's start and shift every uniform-sampling target.
+    if (pkt_->duration <= 0) pkt_->duration = std::max<int64_t>(1, av_rescale_q(1, av_inv_q(opt_.frameRate), enc_->time_base));
     av_packet_rescale_ts(pkt_.get(), enc_->time_base, stream_->time_base);
     pkt_->stream_index = stream_->index;
     rc = av_interleaved_write_frame(fmt_.get(), pkt_.get());

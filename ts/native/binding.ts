@@ -78,6 +78,15 @@ export interface NativeFeatures {
   warnings: string[];
 }
 
+export interface NativeScaled {
+  path: string;
+  output: string;
+  frames: number;
+  failedPackets: number;
+  width: number;
+  height: number;
+}
+
 export interface RuntimeInfo {
   versions: Record<string, string>;
   torch: { cudaAvailable: boolean; cudaDeviceCount: number; threads: number };
@@ -109,6 +118,7 @@ interface Addon {
   ): Promise<NativeFrames>;
   handcraftedFeatures(o: { path: string; numFrames?: number; threads?: number; timeoutMs?: number } & CallOptions): Promise<NativeFeatures>;
   handcraftedFeatureNames(): string[];
+  scaleVideo(o: { path: string; output: string; size?: number; crf?: number; preset?: string; interpolation?: string; threads?: number; timeoutMs?: number } & CallOptions): Promise<NativeScaled>;
   runtimeInfo(): RuntimeInfo;
   setThreads(n: number): void;
   resolveDevice(device: string): 'cpu' | 'cuda';
@@ -181,6 +191,10 @@ export const native = {
     return call((a, c) => a.handcraftedFeatures({ ...rest, ...c }), signal, onProgress);
   },
   handcraftedFeatureNames: () => sync((a) => a.handcraftedFeatureNames()),
+  scaleVideo: (o: Parameters<Addon['scaleVideo']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.scaleVideo({ ...rest, ...c }), signal, onProgress);
+  },
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),
   resolveDevice: (d: string) => sync((a) => a.resolveDevice(d)),

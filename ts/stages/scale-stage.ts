@@ -1,0 +1,88 @@
+/**
+ * Stage 3: every video letterboxed to a fixed square (the seed's "fixed 256x256 max
+ * dimension with letterboxing") and re-encoded, plus scaled_metadata.parquet whose
+ * video_path points at the scaled files (relative to the output folder) and whose
+ * original_video_path keeps the source. Stage 4 reads that table.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { loadMetadata } from '../data/metadata.js';
+import { executionTimeLine } from '../util/progress.js';
+import { scaleVideo } from '../video/scale.js';
+import { writeFailures, writeStageTable } from './output-table.js';
+import { runPerVideo } from './per-video.js';
+
+export interface ScaleStageOptions {
+  metadata: string;
+  /** Output folder; default FVC_STAGE3_OUTPUT_DIR, else data/stage3. */
+  out?: string;
+  root?: string;
+  size?: number;
+  crf?: number;
+  preset?: string;
+  workers?: number;
+  strict?: boolean;
+  minRows?: number;
+  quiet?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ScaleStageResult {
+  outputPath: string;
+  failuresPath: string;
+  rows: number;
+  computed: number;
+  skipped: number;
+  failed: number;
+  seconds: number;
+}
+
+export function scaleStageOutputDir(out?: string): string {
+  return out ?? process.env.FVC_STAGE3_OUTPUT_DIR ?? 'data/stage3';
+}
+
+export async function runScaleStage(o: ScaleStageOptions): Promise<ScaleStageResult> {
+  const started = performance.now();
+  const outDir = scaleStageOutputDir(o.out);
+  const videosDir = join(outDir, 'videos');
+  await mkdir(videosDir, { recursive: true });
+  const size = o.size ?? 256;
+  const crf = o.crf ?? 23;
+  const preset = o.preset ?? 'veryfast';
+  const { rows } = await loadMetadata(o.metadata, { minRows: o.minRows ?? 1, ...(o.root ? { root: o.root } : {}) });
+  const log = (m: string) => o.quiet || process.stderr.write(`stage3: ${m}\n`);
+  log(`${rows.length} videos -> ${size}x${size} letterboxed, crf ${crf}, output ${outDir}`);
+
+  const run = await runPerVideo<{ file: string; frames: number }>({
+    label: 'stage3',
+    rows,
+    partsDir: join(outDir, '.parts'),
+    params: JSON.stringify({ size, crf, preset }),
+    ...(o.workers ? { workers: o.workers } : {}),
+    ...(o.strict !== undefined ? { strict: o.strict } : {}),
+    ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
+    stillValid: (r) => existsSync(join(outDir, r.file)),
+    work: async (row) => {
+      // Distinct sources may share a base name: prefix a hash of the full path.
+      const id = createHash('sha1').update(row.absolute_path).digest('hex').slice(0, 10);
+      const file = join('videos', `${id}_${basename(row.absolute_path).replace(/\.[^.]+$/, '')}.mp4`);
+      const r = await scaleVideo(row.absolute_path, join(outDir, file), { size, crf, preset, threads: 1, ...(o.signal ? { signal: o.signal } : {}) });
+      return { file, frames: r.frames };
+    },
+  });
+
+  const outputPath = join(outDir, 'scaled_metadata.parquet');
+  const failuresPath = join(outDir, 'failures.parquet');
+  const written = await writeStageTable(outputPath, rows, [['video_path', 'VARCHAR'], ['original_video_path', 'VARCHAR'], ['scaled_frames', 'BIGINT']], (i) => {
+    const r = run.results[i];
+    const row = rows[i];
+    return r && row && { video_path: r.file, original_video_path: relative(outDir, row.absolute_path), scaled_frames: r.frames };
+  });
+  await writeFailures(failuresPath, run.failures);
+  const seconds = (performance.now() - started) / 1000;
+  log(`${written} rows (${run.computed} scaled, ${run.skipped} already done, ${run.failures.length} failed) -> ${outputPath}`);
+  log(executionTimeLine(seconds));
+  return { outputPath, failuresPath, rows: written, computed: run.computed, skipped: run.skipped, failed: run.failures.length, seconds };
+}
