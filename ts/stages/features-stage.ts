@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { executionTimeLine } from '../util/progress.js';
 import { probe } from '../video/probe.js';
 import { writeFailures, writeStageTable } from './output-table.js';
-import { runPerVideo } from './per-video.js';
+import { runPerVideo, type StageResult } from './per-video.js';
 
 export type FeatureStage = 'stage2' | 'stage4';
 
@@ -34,15 +34,7 @@ export interface FeatureStageOptions {
   signal?: AbortSignal;
 }
 
-export interface FeatureStageResult {
-  outputPath: string;
-  failuresPath: string;
-  rows: number;
-  computed: number;
-  skipped: number;
-  failed: number;
-  seconds: number;
-}
+export type FeatureStageResult = StageResult;
 
 export function featureStageOutputDir(stage: FeatureStage, out?: string): string {
   const s = STAGES[stage];

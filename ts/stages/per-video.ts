@@ -21,6 +21,17 @@ export interface Failure {
   message: string;
 }
 
+/** What a stage run reports, whichever stage it is. */
+export interface StageResult {
+  outputPath: string;
+  failuresPath: string;
+  rows: number;
+  computed: number;
+  skipped: number;
+  failed: number;
+  seconds: number;
+}
+
 export interface PerVideoOptions<R> {
   label: string;
   rows: readonly VideoRow[];

@@ -12,7 +12,7 @@ import { loadMetadata } from '../data/metadata.js';
 import { executionTimeLine } from '../util/progress.js';
 import { scaleVideo } from '../video/scale.js';
 import { writeFailures, writeStageTable } from './output-table.js';
-import { runPerVideo } from './per-video.js';
+import { runPerVideo, type StageResult } from './per-video.js';
 
 export interface ScaleStageOptions {
   metadata: string;
@@ -29,15 +29,7 @@ export interface ScaleStageOptions {
   signal?: AbortSignal;
 }
 
-export interface ScaleStageResult {
-  outputPath: string;
-  failuresPath: string;
-  rows: number;
-  computed: number;
-  skipped: number;
-  failed: number;
-  seconds: number;
-}
+export type ScaleStageResult = StageResult;
 
 export function scaleStageOutputDir(out?: string): string {
   return out ?? process.env.FVC_STAGE3_OUTPUT_DIR ?? 'data/stage3';
