@@ -23,7 +23,6 @@ export interface DemoOptions {
 
 export interface DemoSummary {
   clips: number;
-  framesWritten: number;
   byManipulation: Record<string, number>;
   meanDuration: number;
   featuresPath: string;
@@ -68,7 +67,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   process.stderr.write(`demo: ${executionTimeLine(total)}\n`);
   return {
     clips: corpus.clips.length,
-    framesWritten: corpus.clips.length,
     byManipulation,
     meanDuration: infos.reduce((s, i) => s + i.duration, 0) / Math.max(1, infos.length),
     featuresPath: stage2.outputPath,

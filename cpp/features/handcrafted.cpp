@@ -62,15 +62,14 @@ std::vector<double> frameStats(const cv::Mat& gray, const cv::Mat& noise) {
   if (bw == 0 || bh == 0) throw Error(code::kInvalidData, "frame smaller than one 8x8 block");
   std::vector<double> dc;
   dc.reserve(static_cast<size_t>(bw) * bh);
-  double acAbs = 0, acAbs2 = 0, acSq = 0;
+  double acAbs = 0, acAbs2 = 0;
   cv::Mat block(8, 8, CV_32F), coeff;
   for (int by = 0; by < bh; ++by) {
     for (int bx = 0; bx < bw; ++bx) {
       gray(cv::Rect(bx * 8, by * 8, 8, 8)).convertTo(block, CV_32F, 1.0, -128.0);
       cv::dct(block, coeff);
       dc.push_back(coeff.at<float>(0, 0));
-      for (int i = 0; i < 64; ++i) {
-        if (i == 0) continue;
+      for (int i = 1; i < 64; ++i) {  // 0 is the DC coefficient
         double a = std::fabs(coeff.at<float>(i / 8, i % 8));
         acAbs += a;
         acAbs2 += a * a;
@@ -83,7 +82,7 @@ std::vector<double> frameStats(const cv::Mat& gray, const cv::Mat& noise) {
   out.push_back(m);
   out.push_back(s);
   double acMean = acAbs / nAc;
-  acSq = acAbs2 / nAc;
+  double acSq = acAbs2 / nAc;
   out.push_back(acMean);
   out.push_back(std::sqrt(std::max(0.0, acSq - acMean * acMean)));
   out.push_back(acSq);

@@ -8,7 +8,6 @@ import { loadMetadata } from '../data/metadata.js';
 import { extractHandcraftedFeatures, handcraftedFeatureNames } from '../features/handcrafted.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { executionTimeLine } from '../util/progress.js';
-import { probe } from '../video/probe.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { runPerVideo, type StageResult } from './per-video.js';
 
@@ -58,8 +57,9 @@ export async function runFeatureStage(o: FeatureStageOptions): Promise<FeatureSt
     ...(o.workers ? { workers: o.workers } : {}),
     ...(o.strict !== undefined ? { strict: o.strict } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
+    // The native worker opens and probes the file itself: a file that is not a
+    // video fails there with the same typed error, so no separate probe pass.
     work: async (row) => {
-      await probe(row.absolute_path, signal);
       const f = await extractHandcraftedFeatures(row.absolute_path, { numFrames, ...signal });
       for (const w of f.warnings) log(`warning: ${row.video_path}: ${w}`);
       return f.values;
