@@ -8,6 +8,9 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
+#include <opencv2/core.hpp>
+
+#include "augment/augment_api.h"
 #include "common/addon_data.h"
 #include "common/cancel.h"
 #include "features/features_api.h"
@@ -31,8 +34,16 @@ void configureLibavLogging() {
   av_log_set_level(l);
 }
 
+// Stages run one video per libuv thread; OpenCV's own thread pool inside each
+// would oversubscribe the cores many times over. FVC_OPENCV_THREADS overrides.
+void configureOpenCvThreads() {
+  const char* n = std::getenv("FVC_OPENCV_THREADS");
+  cv::setNumThreads(n != nullptr ? std::atoi(n) : 1);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   configureLibavLogging();
+  configureOpenCvThreads();
   auto* data = new fvc::AddonData();
   Napi::Function tokenCtor = fvc::CancelToken::Define(env);
   data->cancelTokenCtor = Napi::Persistent(tokenCtor);
@@ -42,6 +53,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fvc::registerRuntimeApi(env, exports);
   fvc::registerFeaturesApi(env, exports);
   fvc::registerScaleApi(env, exports);
+  fvc::registerAugmentApi(env, exports);
   return exports;
 }
 

@@ -14,3 +14,6 @@ export { readTable, writeParquet } from './data/table.js';
 export { featureStageOutputDir, runFeatureStage, type FeatureStage, type FeatureStageOptions, type FeatureStageResult } from './stages/features-stage.js';
 export { runScaleStage, scaleStageOutputDir, type ScaleStageOptions, type ScaleStageResult } from './stages/scale-stage.js';
 export { scaleVideo, type ScaleOptions, type ScaledVideo } from './video/scale.js';
+export { runAugmentStage, augmentStageOutputDir, type AugmentStageOptions } from './stages/augment-stage.js';
+export { augmentVideo, type AugmentOptions, type AugmentParams } from './augment/augment.js';
+export { drawAugmentation, copySeed, parseTransforms, TRANSFORMS, RANGES, type AugmentPolicy, type TransformName, type DrawnAugmentation } from './augment/policy.js';

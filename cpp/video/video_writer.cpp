@@ -47,6 +47,7 @@ VideoWriter::VideoWriter(std::string path, const EncoderOptions& options) : path
   if (fmt_->oformat->flags & AVFMT_GLOBALHEADER) enc_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   av_opt_set(enc_->priv_data, "preset", opt_.preset.c_str(), 0);
   av_opt_set_int(enc_->priv_data, "crf", opt_.crf, 0);
+  if (!opt_.x264Params.empty()) av_opt_set(enc_->priv_data, "x264-params", opt_.x264Params.c_str(), 0);
   rc = avcodec_open2(enc_.get(), codec, nullptr);
   if (rc < 0) fail("cannot open the H.264 encoder", rc);
   stream_ = avformat_new_stream(fmt_.get(), nullptr);

@@ -16,6 +16,7 @@ struct EncoderOptions {
   int crf = 23;
   std::string preset = "veryfast";
   int threads = 1;
+  std::string x264Params;  // extra x264 options, "key=value:key=value"
 };
 
 class VideoWriter {

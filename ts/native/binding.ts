@@ -87,6 +87,37 @@ export interface NativeScaled {
   height: number;
 }
 
+export interface NativeAugmented {
+  path: string;
+  output: string;
+  sourceFrames: number;
+  frames: number;
+  failedPackets: number;
+  width: number;
+  height: number;
+}
+
+/** One augmented copy's parameters; everything absent is the identity. */
+export interface AugmentParams {
+  hflip?: boolean;
+  cropScale?: number;
+  cropX?: number;
+  cropY?: number;
+  rotateDeg?: number;
+  brightness?: number;
+  contrast?: number;
+  saturation?: number;
+  hue?: number;
+  blurSigma?: number;
+  noiseSigma?: number;
+  fps?: number;
+  fpsScale?: number;
+  dropProb?: number;
+  crf?: number;
+  preset?: string;
+  seed?: number;
+}
+
 export interface RuntimeInfo {
   versions: Record<string, string>;
   torch: { cudaAvailable: boolean; cudaDeviceCount: number; threads: number };
@@ -119,6 +150,7 @@ interface Addon {
   handcraftedFeatures(o: { path: string; numFrames?: number; threads?: number; timeoutMs?: number } & CallOptions): Promise<NativeFeatures>;
   handcraftedFeatureNames(): string[];
   scaleVideo(o: { path: string; output: string; size?: number; crf?: number; preset?: string; interpolation?: string; threads?: number; timeoutMs?: number } & CallOptions): Promise<NativeScaled>;
+  augmentVideo(o: { path: string; output: string; threads?: number; timeoutMs?: number } & AugmentParams & CallOptions): Promise<NativeAugmented>;
   runtimeInfo(): RuntimeInfo;
   setThreads(n: number): void;
   resolveDevice(device: string): 'cpu' | 'cuda';
@@ -194,6 +226,10 @@ export const native = {
   scaleVideo: (o: Parameters<Addon['scaleVideo']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
     return call((a, c) => a.scaleVideo({ ...rest, ...c }), signal, onProgress);
+  },
+  augmentVideo: (o: Parameters<Addon['augmentVideo']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.augmentVideo({ ...rest, ...c }), signal, onProgress);
   },
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),

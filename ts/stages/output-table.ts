@@ -10,14 +10,15 @@ export function writeFailures(path: string, failures: readonly Failure[]): Promi
 }
 
 /**
- * rows[i] is written, with `extra(i)` merged over it, when extra(i) is defined.
+ * rows[i] is written, with `extra(i)` merged over it, when extra(i) is defined; once
+ * per element when it is a list (Stage 1 writes an original and its copies).
  * CSV cells arrive as text: an input column whose every value is a number is stored as one.
  */
 export async function writeStageTable(
   path: string,
   rows: readonly VideoRow[],
   extraColumns: ReadonlyArray<[string, ColumnType]>,
-  extra: (i: number) => Row | undefined,
+  extra: (i: number) => Row | readonly Row[] | undefined,
 ): Promise<number> {
   const own = new Set(extraColumns.map(([c]) => c));
   const inputColumns = Object.keys(rows[0] ?? {}).filter((c) => c !== 'absolute_path' && !own.has(c));
@@ -33,7 +34,7 @@ export async function writeStageTable(
       const v = row[c];
       r[c] = c === 'label' ? row.label : blank(v) ? null : types.get(c) === 'DOUBLE' ? Number(v) : String(v);
     }
-    out.push({ ...r, ...add });
+    for (const a of Array.isArray(add) ? add : [add]) out.push({ ...r, ...a });
   });
   await writeParquet(path, [...inputColumns.map((c): [string, ColumnType] => [c, types.get(c) as ColumnType]), ...extraColumns], out);
   return out.length;

@@ -1,78 +1,98 @@
 import type { Command } from 'commander';
+import { parseTransforms, TRANSFORMS, type TransformName } from '../../augment/policy.js';
+import { runAugmentStage } from '../../stages/augment-stage.js';
 import { runFeatureStage, type FeatureStage } from '../../stages/features-stage.js';
+import type { StageResult } from '../../stages/per-video.js';
 import { runScaleStage } from '../../stages/scale-stage.js';
-import { intOption } from '../parse.js';
+import { intOption, numberOption } from '../parse.js';
 
 interface StageFlags {
   metadata: string;
   out?: string;
   root?: string;
-  numFrames?: number;
   workers?: number;
   strict?: boolean;
   minRows: number;
 }
 
-function registerFeatureStage(program: Command, stage: FeatureStage, description: string, input: string): void {
-  program
-    .command(stage)
+/** The options every per-video stage takes, in one place so their help reads the same. */
+function stageCommand(program: Command, name: string, description: string, input: string): Command {
+  const n = name.replace('stage', '');
+  return program
+    .command(name)
     .description(description)
     .requiredOption('--metadata <table>', input)
-    .option('--out <dir>', `output folder (default: $FVC_${stage.toUpperCase()}_OUTPUT_DIR or data/${stage})`)
-    .option('--root <dir>', 'resolve relative video paths against this folder (default: the table\'s folder)')
-    .option('-n, --num-frames <count>', 'frames sampled per video (default: FVC_NUM_FRAMES or 8)', intOption(1, 10000))
+    .option('--out <dir>', `output folder (default: $FVC_STAGE${n}_OUTPUT_DIR or data/stage${n})`)
+    .option('--root <dir>', "resolve relative video paths against this folder (default: the table's folder)")
     .option('--workers <n>', 'videos processed in parallel (default: one per core)', intOption(1, 1024))
     .option('--strict', 'fail the stage on the first video that cannot be processed')
-    .option('--min-rows <n>', 'minimum number of videos (the seed pipeline required 3000)', intOption(1), 1)
-    .action(async (o: StageFlags) => {
-      const env = process.env.FVC_NUM_FRAMES;
-      const r = await runFeatureStage({
-        stage,
-        metadata: o.metadata,
-        numFrames: o.numFrames ?? (env ? intOption(1, 10000)(env) : 8),
-        strict: o.strict ?? false,
-        minRows: o.minRows,
-        ...(o.out ? { out: o.out } : {}),
-        ...(o.root ? { root: o.root } : {}),
-        ...(o.workers ? { workers: o.workers } : {}),
+    .option('--min-rows <n>', 'minimum number of videos (the seed pipeline required 3000)', intOption(1), 1);
+}
+
+function common(o: StageFlags) {
+  return {
+    metadata: o.metadata,
+    strict: o.strict ?? false,
+    minRows: o.minRows,
+    ...(o.out ? { out: o.out } : {}),
+    ...(o.root ? { root: o.root } : {}),
+    ...(o.workers ? { workers: o.workers } : {}),
+  };
+}
+
+function report(r: StageResult, verb: string): void {
+  process.stdout.write(`${r.outputPath}: ${r.rows} rows (${r.computed} ${verb}, ${r.skipped} already done, ${r.failed} failed)\n`);
+  if (r.failed > 0) process.stdout.write(`failures: ${r.failuresPath}\n`);
+}
+
+const INPUT = 'video metadata table (.csv or .parquet) with video_path and label';
+
+function registerAugmentStage(program: Command): void {
+  stageCommand(program, 'stage1', 'Stage 1: reproducible augmented copies of every video, with augmented_metadata.parquet', INPUT)
+    .option('--copies <n>', 'augmented copies per video', intOption(0, 100), 2)
+    .option('--seed <n>', 'seed of every random draw', intOption(0), 42)
+    .option('--transforms <list>', `comma-separated transforms that may be drawn (default: all of ${TRANSFORMS.join(',')})`, parseTransforms)
+    .option('--probability <p>', 'chance each allowed transform is applied to a copy', numberOption(0, 1), 0.5)
+    .option('--crf <n>', 'x264 quality of copies not drawn for re-compression', intOption(0, 51), 18)
+    .option('--preset <name>', 'x264 preset', 'veryfast')
+    .action(async (o: StageFlags & { copies: number; seed: number; transforms?: TransformName[]; probability: number; crf: number; preset: string }) => {
+      const r = await runAugmentStage({
+        ...common(o),
+        copies: o.copies,
+        seed: o.seed,
+        probability: o.probability,
+        crf: o.crf,
+        preset: o.preset,
+        ...(o.transforms ? { transforms: o.transforms } : {}),
       });
-      process.stdout.write(`${r.outputPath}: ${r.rows} rows (${r.computed} computed, ${r.skipped} already done, ${r.failed} failed)\n`);
-      if (r.failed > 0) process.stdout.write(`failures: ${r.failuresPath}\n`);
+      report(r, 'videos augmented');
+    });
+}
+
+function registerFeatureStage(program: Command, stage: FeatureStage, description: string, input: string): void {
+  stageCommand(program, stage, description, input)
+    .option('-n, --num-frames <count>', 'frames sampled per video (default: FVC_NUM_FRAMES or 8)', intOption(1, 10000))
+    .action(async (o: StageFlags & { numFrames?: number }) => {
+      const env = process.env.FVC_NUM_FRAMES;
+      const r = await runFeatureStage({ ...common(o), stage, numFrames: o.numFrames ?? (env ? intOption(1, 10000)(env) : 8) });
+      report(r, 'computed');
     });
 }
 
 function registerScaleStage(program: Command): void {
-  program
-    .command('stage3')
-    .description('Stage 3: re-encode every video letterboxed to a square, with scaled_metadata.parquet')
-    .requiredOption('--metadata <table>', 'video metadata table (.csv or .parquet) with video_path and label')
-    .option('--out <dir>', 'output folder (default: $FVC_STAGE3_OUTPUT_DIR or data/stage3)')
-    .option('--root <dir>', "resolve relative video paths against this folder (default: the table's folder)")
+  stageCommand(program, 'stage3', 'Stage 3: re-encode every video letterboxed to a square, with scaled_metadata.parquet', INPUT)
     .option('--size <px>', 'square side, even', intOption(2, 16384), 256)
     .option('--crf <n>', 'x264 quality, 0-51 (lower is better)', intOption(0, 51), 23)
     .option('--preset <name>', 'x264 preset', 'veryfast')
-    .option('--workers <n>', 'videos processed in parallel (default: one per core)', intOption(1, 1024))
-    .option('--strict', 'fail the stage on the first video that cannot be processed')
-    .option('--min-rows <n>', 'minimum number of videos', intOption(1), 1)
-    .action(async (o: Omit<StageFlags, 'numFrames'> & { size: number; crf: number; preset: string }) => {
-      const r = await runScaleStage({
-        metadata: o.metadata,
-        size: o.size,
-        crf: o.crf,
-        preset: o.preset,
-        strict: o.strict ?? false,
-        minRows: o.minRows,
-        ...(o.out ? { out: o.out } : {}),
-        ...(o.root ? { root: o.root } : {}),
-        ...(o.workers ? { workers: o.workers } : {}),
-      });
-      process.stdout.write(`${r.outputPath}: ${r.rows} rows (${r.computed} scaled, ${r.skipped} already done, ${r.failed} failed)\n`);
-      if (r.failed > 0) process.stdout.write(`failures: ${r.failuresPath}\n`);
+    .action(async (o: StageFlags & { size: number; crf: number; preset: string }) => {
+      const r = await runScaleStage({ ...common(o), size: o.size, crf: o.crf, preset: o.preset });
+      report(r, 'scaled');
     });
 }
 
 export function registerStages(program: Command): void {
+  registerAugmentStage(program);
+  registerFeatureStage(program, 'stage2', 'Stage 2: handcrafted features of every video in a metadata table, as Parquet', INPUT);
   registerScaleStage(program);
-  registerFeatureStage(program, 'stage2', 'Stage 2: handcrafted features of every video in a metadata table, as Parquet', 'video metadata table (.csv or .parquet) with video_path and label');
   registerFeatureStage(program, 'stage4', 'Stage 4: the Stage 2 features of the scaled videos (Stage 3 output)', "Stage 3's scaled_metadata table (.csv or .parquet)");
 }
