@@ -17,3 +17,6 @@ export { scaleVideo, type ScaleOptions, type ScaledVideo } from './video/scale.j
 export { runAugmentStage, augmentStageOutputDir, type AugmentStageOptions } from './stages/augment-stage.js';
 export { augmentVideo, type AugmentOptions, type AugmentParams } from './augment/augment.js';
 export { drawAugmentation, copySeed, parseTransforms, TRANSFORMS, RANGES, type AugmentPolicy, type TransformName, type DrawnAugmentation } from './augment/policy.js';
+export { FrameCache, frameCacheDir, type CacheEntry, type FrameSampling, type StaleEntry } from './cache/frame-cache.js';
+export { buildFrameCache, type BuildFrameCacheOptions, type BuildFrameCacheResult } from './cache/build.js';
+export { hashFile } from './cache/content-hash.js';

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { FvcError } from '../errors.js';
+import { registerCache } from './commands/cache.js';
 import { registerCorpus } from './commands/corpus.js';
 import { registerDemo } from './commands/demo.js';
 import { registerFeatures } from './commands/features.js';
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerProbe, registerFrames, registerFeatures, registerStages, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const register of [registerProbe, registerFrames, registerFeatures, registerStages, registerCache, registerCorpus, registerInfo, registerDemo]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -24,3 +24,9 @@ export function choiceOption<T extends string>(choices: readonly T[]) {
     return value as T;
   };
 }
+
+/** The seed's FVC_NUM_FRAMES, else 8: the default of every --num-frames. */
+export function defaultNumFrames(): number {
+  const env = process.env.FVC_NUM_FRAMES;
+  return env ? intOption(1, 10000)(env) : 8;
+}

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { extractHandcraftedFeatures } from '../../features/handcrafted.js';
 import { formatTable, printJson } from '../output.js';
-import { intOption, numberOption } from '../parse.js';
+import { defaultNumFrames, intOption, numberOption } from '../parse.js';
 
 export function registerFeatures(program: Command): void {
   program
@@ -12,8 +12,7 @@ export function registerFeatures(program: Command): void {
     .option('--json', 'print JSON')
     .option('--timeout <seconds>', 'give up after this many seconds', numberOption(0))
     .action(async (video: string, o: { numFrames?: number; json?: boolean; timeout?: number }) => {
-      const env = process.env.FVC_NUM_FRAMES;
-      const numFrames = o.numFrames ?? (env ? intOption(1, 10000)(env) : 8);
+      const numFrames = o.numFrames ?? defaultNumFrames();
       const r = await extractHandcraftedFeatures(video, { numFrames, ...(o.timeout ? { timeoutMs: o.timeout * 1000 } : {}) });
       for (const w of r.warnings) process.stderr.write(`fvc: warning: ${video}: ${w}\n`);
       if (o.json) return printJson({ path: r.path, frames: r.frames, features: r.features, warnings: r.warnings });

@@ -4,7 +4,7 @@ import { runAugmentStage } from '../../stages/augment-stage.js';
 import { runFeatureStage, type FeatureStage } from '../../stages/features-stage.js';
 import type { StageResult } from '../../stages/per-video.js';
 import { runScaleStage } from '../../stages/scale-stage.js';
-import { intOption, numberOption } from '../parse.js';
+import { defaultNumFrames, intOption, numberOption } from '../parse.js';
 
 interface StageFlags {
   metadata: string;
@@ -73,8 +73,7 @@ function registerFeatureStage(program: Command, stage: FeatureStage, description
   stageCommand(program, stage, description, input)
     .option('-n, --num-frames <count>', 'frames sampled per video (default: FVC_NUM_FRAMES or 8)', intOption(1, 10000))
     .action(async (o: StageFlags & { numFrames?: number }) => {
-      const env = process.env.FVC_NUM_FRAMES;
-      const r = await runFeatureStage({ ...common(o), stage, numFrames: o.numFrames ?? (env ? intOption(1, 10000)(env) : 8) });
+      const r = await runFeatureStage({ ...common(o), stage, numFrames: o.numFrames ?? defaultNumFrames() });
       report(r, 'computed');
     });
 }
