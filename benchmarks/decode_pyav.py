@@ -24,6 +24,15 @@ def letterbox(frame, size):
 
 
 def sample(path, count, size):
+    return sample_frames(path, count, lambda f: letterbox(f, size))
+
+
+def sample_native(path, count):
+    """The same sampling at the stream's own size (what Stage 2 computes features on)."""
+    return sample_frames(path, count, lambda f: f.to_ndarray(format="rgb24"))[0]
+
+
+def sample_frames(path, count, convert):
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame + slice threads, as fvc uses
@@ -50,7 +59,7 @@ def sample(path, count, size):
                 prev = frame
             if chosen is None:
                 chosen = prev
-            frames.append(letterbox(chosen, size))
+            frames.append(convert(chosen))
             times.append(float(chosen.pts * tb))
         # Close the suspended decode generator before the container: leaving it to
         # the garbage collector after close() can deadlock PyAV's frame threads.

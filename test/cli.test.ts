@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sampleFrames } from '../ts/index.js';
-import { artifacts, h264, runCli } from './helpers.js';
+import { artifacts, h264, makeVideo, runCli } from './helpers.js';
 
 test('--help works without loading the native addon', () => {
   // A broken addon path proves help never loads it.
@@ -81,6 +81,22 @@ test('fvc info reports linked libraries and resolves the device', () => {
     assert.is(c.code, 1);
     assert.match(c.stderr, /sees no CUDA device/);
   }
+});
+
+test('fvc validate lists every problem of a table at once, probing each file', () => {
+  const dir = join(artifacts, 'validate');
+  mkdirSync(dir, { recursive: true });
+  const good = h264('validate_good.mp4', { seconds: 1 });
+  const audio = makeVideo('validate_audio.m4a', ['-f', 'lavfi', '-i', 'sine=d=1', '-c:a', 'aac']);
+  writeFileSync(join(dir, 'bad.csv'), `video_path,label\n${good},0\n${audio},1\nmissing.mp4,1\n${good},2\n`);
+  const r = runCli(['validate', '--metadata', join(dir, 'bad.csv'), '--min-rows', '10']);
+  assert.is(r.code, 1);
+  for (const want of ['5 problem(s)', 'at least 10 required', "label '2' is not 0 or 1", 'missing.mp4: no such file', 'duplicate of row 2', 'validate_audio.m4a: contains no video stream'])
+    assert.ok(r.stderr.includes(want), `${want} in:\n${r.stderr}`);
+  writeFileSync(join(dir, 'ok.csv'), `video_path,label\n${good},0\n`);
+  const ok = runCli(['validate', '--metadata', join(dir, 'ok.csv')]);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /1 videos, ok; class balance: 1 real \(100\.0%\), 0 fake/);
 });
 
 test.run();

@@ -65,9 +65,9 @@ NAMES = ["noise_energy", "noise_mean", "noise_std", "dct_dc_mean", "dct_dc_std",
          "block_interior_diff", "blockiness"]
 
 
-def main():
-    frames = np.load(sys.argv[1]).astype(np.float64)
-    bitrate, fps, width, height = (float(x) for x in sys.argv[2:6])
+def features(frames, bitrate, fps, width, height):
+    """frames: [N, H, W, 3] RGB; returns the named feature dict (None where undefined)."""
+    frames = frames.astype(np.float64)
     grays = frames[..., 0] * 0.299 + frames[..., 1] * 0.587 + frames[..., 2] * 0.114
     stats, residuals = zip(*(frame_stats(g) for g in grays))
     stats = np.array(stats)
@@ -87,7 +87,12 @@ def main():
     feats["codec_width"] = frames.shape[2]
     feats["codec_height"] = frames.shape[1]
     feats["codec_bits_per_pixel"] = bitrate / (width * height * fps)
-    json.dump({k: (None if v is None else float(v)) for k, v in feats.items()}, sys.stdout)
+    return {k: (None if v is None else float(v)) for k, v in feats.items()}
+
+
+def main():
+    bitrate, fps, width, height = (float(x) for x in sys.argv[2:6])
+    json.dump(features(np.load(sys.argv[1]), bitrate, fps, width, height), sys.stdout)
 
 
 if __name__ == "__main__":
