@@ -14,6 +14,7 @@ extern "C" {
 #include "common/addon_data.h"
 #include "common/cancel.h"
 #include "features/features_api.h"
+#include "models/models_api.h"
 #include "runtime/runtime_api.h"
 #include "video/scale_api.h"
 #include "video/video_api.h"
@@ -54,6 +55,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fvc::registerFeaturesApi(env, exports);
   fvc::registerScaleApi(env, exports);
   fvc::registerAugmentApi(env, exports);
+  fvc::registerModelsApi(env, exports);
   return exports;
 }
 

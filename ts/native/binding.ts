@@ -118,6 +118,16 @@ export interface AugmentParams {
   seed?: number;
 }
 
+export type ModelKind = 'logistic_regression' | 'svm' | 'xgboost';
+
+export interface NativeFit {
+  output: string;
+  bestIteration?: number;
+  bestScore?: number;
+  importance?: Float64Array;
+  evalHistory?: Float64Array;
+}
+
 export interface RuntimeInfo {
   versions: Record<string, string>;
   torch: { cudaAvailable: boolean; cudaDeviceCount: number; threads: number };
@@ -151,6 +161,21 @@ interface Addon {
   handcraftedFeatureNames(): string[];
   scaleVideo(o: { path: string; output: string; size?: number; crf?: number; preset?: string; interpolation?: string; threads?: number; timeoutMs?: number } & CallOptions): Promise<NativeScaled>;
   augmentVideo(o: { path: string; output: string; threads?: number; timeoutMs?: number } & AugmentParams & CallOptions): Promise<NativeAugmented>;
+  fitModel(
+    o: {
+      kind: ModelKind;
+      output: string;
+      params: Record<string, string | number | boolean>;
+      x: Float64Array;
+      y: Float64Array;
+      rows: number;
+      cols: number;
+      evalX?: Float64Array;
+      evalY?: Float64Array;
+      evalRows?: number;
+    } & CallOptions,
+  ): Promise<NativeFit>;
+  predictModel(o: { kind: ModelKind; model: string; x: Float64Array; rows: number; cols: number; threads?: number } & CallOptions): Promise<Float64Array>;
   runtimeInfo(): RuntimeInfo;
   setThreads(n: number): void;
   resolveDevice(device: string): 'cpu' | 'cuda';
@@ -230,6 +255,14 @@ export const native = {
   augmentVideo: (o: Parameters<Addon['augmentVideo']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
     return call((a, c) => a.augmentVideo({ ...rest, ...c }), signal, onProgress);
+  },
+  fitModel: (o: Parameters<Addon['fitModel']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.fitModel({ ...rest, ...c }), signal, onProgress);
+  },
+  predictModel: (o: Parameters<Addon['predictModel']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.predictModel({ ...rest, ...c }), signal, onProgress);
   },
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),
