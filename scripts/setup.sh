@@ -17,8 +17,8 @@ packages=(build-essential cmake pkg-config ninja-build
   libopencv-dev liblinear-dev libsvm-dev libopenblas0-pthread fonts-dejavu-core ffmpeg)
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=(python3-numpy) ;;
-    --bench) packages+=(python3-numpy python3-av) ;;
+    --test) packages+=(python3-numpy python3-sklearn python3-xgboost) ;;
+    --bench) packages+=(python3-numpy python3-av python3-sklearn python3-xgboost) ;;
     *) log "unknown option $arg"; exit 2 ;;
   esac
 done
