@@ -13,7 +13,10 @@ export type FvcErrorCode =
   | 'ERR_TORCH'
   | 'ERR_NATIVE'
   | 'ERR_ADDON_LOAD'
-  | 'ERR_TOOL_FAILED';
+  | 'ERR_TOOL_FAILED'
+  | 'ERR_MODEL'
+  | 'ERR_MODEL_UNAVAILABLE'
+  | 'ERR_TRAINING_FAILED';
 
 export class FvcError extends Error {
   readonly code: FvcErrorCode;

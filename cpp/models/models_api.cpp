@@ -1,6 +1,7 @@
 #include "models/models_api.h"
 
 #include <cstdio>
+#include <cmath>
 #include <cstdlib>
 
 #include "common/error.h"
@@ -35,9 +36,14 @@ Params readParams(const Napi::Object& o) {
       // Shortest text that reads back as the same double, so 0.1 stays "0.1".
       char buf[32];
       double d = val.As<Napi::Number>().DoubleValue();
-      for (int prec = 1; prec <= 17; ++prec) {
-        std::snprintf(buf, sizeof(buf), "%.*g", prec, d);
-        if (std::strtod(buf, nullptr) == d) break;
+      // Integers are written plainly: XGBoost reads "10", not "1e+01", as a long.
+      if (std::abs(d) < 1e15 && d == std::trunc(d)) {
+        std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(d));
+      } else {
+        for (int prec = 1; prec <= 17; ++prec) {
+          std::snprintf(buf, sizeof(buf), "%.*g", prec, d);
+          if (std::strtod(buf, nullptr) == d) break;
+        }
       }
       p[k] = buf;
     } else if (val.IsBoolean()) p[k] = val.As<Napi::Boolean>().Value() ? "true" : "false";

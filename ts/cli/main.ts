@@ -12,6 +12,7 @@ import { registerFrames } from './commands/frames.js';
 import { registerInfo } from './commands/info.js';
 import { registerProbe } from './commands/probe.js';
 import { registerStages } from './commands/stages.js';
+import { registerTrain } from './commands/train.js';
 import { registerValidate } from './commands/validate.js';
 
 export function buildProgram(): Command {
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerTrain, registerCorpus, registerInfo, registerDemo]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -3,7 +3,7 @@
  * Stage 3's scaled videos) over a metadata table, one row per video with every
  * input column kept and the 36 named features after them.
  */
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadMetadata } from '../data/metadata.js';
 import { extractHandcraftedFeatures, handcraftedFeatureNames } from '../features/handcrafted.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -69,9 +69,15 @@ export async function runFeatureStage(o: FeatureStageOptions): Promise<FeatureSt
   const names = handcraftedFeatureNames();
   const outputPath = join(outDir, STAGES[o.stage].file);
   const failuresPath = join(outDir, 'failures.parquet');
-  const written = await writeStageTable(outputPath, rows, names.map((n) => [n, 'DOUBLE']), (i) => {
+  // source_video: the original file's absolute path, the key that joins a video's
+  // Stage 2 and Stage 4 rows (Stage 4 rows describe its scaled copy).
+  const tableDir = dirname(resolve(o.metadata));
+  const sourceOf = (row: (typeof rows)[number]) =>
+    typeof row.original_video_path === 'string' && row.original_video_path ? resolve(tableDir, row.original_video_path) : row.absolute_path;
+  const written = await writeStageTable(outputPath, rows, [['source_video', 'VARCHAR'], ...names.map((n): [string, 'DOUBLE'] => [n, 'DOUBLE'])], (i) => {
     const values = run.results[i];
-    return values && Object.fromEntries(names.map((n, k) => [n, values[k] ?? null]));
+    const row = rows[i];
+    return values && row && { source_video: sourceOf(row), ...Object.fromEntries(names.map((n, k) => [n, values[k] ?? null])) };
   });
   await writeFailures(failuresPath, run.failures);
   await writeFileAtomic(join(outDir, 'feature_schema.json'), JSON.stringify({ stage: o.stage, numFrames, features: names }, null, 2) + '\n');

@@ -1,0 +1,176 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { generateCorpus, runFeatureStage } from '../ts/index.js';
+import { train } from '../ts/train/engine.js';
+import { Rng } from '../ts/util/rng.js';
+import { artifacts, runCli } from './helpers.js';
+
+const dir = join(artifacts, 'train');
+const table = join(dir, 'features.csv');
+const out = join(dir, 'stage5');
+const quiet = { quiet: true } as const;
+const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
+
+/** 160 rows in pairs sharing a group; two informative features, three noise. */
+function writeTable(path: string, mutate?: (cells: string[], i: number) => void): void {
+  const rng = new Rng(5);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+  const lines = ['id,group,label,a,b,c,d,e,comment'];
+  for (let i = 0; i < 160; i++) {
+    const y = rng.next() < 0.45 ? 1 : 0;
+    const cells = [`v${i}`, `g${Math.floor(i / 2)}`, String(y), String(gauss() + 1.2 * y), String(gauss() + 0.6 * y), String(gauss()), String(gauss()), String(gauss()), 'text'];
+    mutate?.(cells, i);
+    lines.push(cells.join(','));
+  }
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
+const features = (path = table) => ({ path, labelColumn: 'label', groupColumn: 'group', idColumn: 'id' });
+
+test.before(() => {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeTable(table);
+});
+
+test('train writes the seed layout for 5a, 5b and 5beta, with grid search and best models', async () => {
+  const r = await train({ models: ['logistic_regression', 'svm', 'xgboost'], features: features(), outputDir: out, nSplits: 5, seed: 7, ...quiet });
+  assert.equal(r.failed, []);
+  assert.equal(r.models.map((m) => m.modelType), ['logistic_regression', 'svm', 'xgboost']);
+  for (const m of r.models) {
+    const metrics = json(join(out, m.modelType, 'metrics.json'));
+    assert.is(metrics.model_type, m.modelType);
+    assert.is(metrics.n_splits, 5);
+    assert.is(metrics.fold_results.length, 5);
+    const f1s = metrics.fold_results.map((f: { val_f1: number }) => f.val_f1);
+    assert.ok(Math.abs(metrics.mean_val_f1 - f1s.reduce((a: number, b: number) => a + b, 0) / 5) < 1e-12);
+    assert.ok(metrics.mean_val_auc > 0.7, `${m.modelType}: mean AUC ${metrics.mean_val_auc} on separable data`);
+    assert.ok(metrics.best_fold >= 1 && metrics.best_fold <= 5);
+    const seen = new Set<string>();
+    for (let k = 1; k <= 5; k++) {
+      const fold = join(out, m.modelType, `fold_${k}`);
+      for (const f of ['metrics.jsonl', 'metadata.json', 'config.json', 'predictions.csv']) assert.ok(existsSync(join(fold, f)), `${fold}/${f}`);
+      const lines = readFileSync(join(fold, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(Object.keys(lines[0]), ['run_id', 'timestamp', 'step', 'epoch', 'phase', 'metric', 'value']);
+      assert.ok(lines.some((l) => l.metric === 'f1' && l.phase === 'val'));
+      const preds = readFileSync(join(fold, 'predictions.csv'), 'utf8').trim().split('\n');
+      assert.is(preds[0], 'id,fold,label,prob');
+      for (const p of preds.slice(1)) {
+        const [id, foldNo, , prob] = p.split(',');
+        assert.is(Number(foldNo), k);
+        assert.ok(Number(prob) >= 0 && Number(prob) <= 1);
+        assert.ok(!seen.has(id as string), `${id} predicted twice`);
+        seen.add(id as string);
+      }
+      const meta = json(join(fold, 'metadata.json'));
+      assert.ok(statSync(join(fold, 'metadata.json')).mtimeMs >= statSync(join(fold, 'predictions.csv')).mtimeMs, 'metadata.json is written last');
+      assert.ok(meta.class_balance.val.real > 0 && meta.class_balance.val.fake > 0);
+    }
+    assert.is(seen.size, 160, 'every row validated exactly once');
+    assert.ok(existsSync(join(out, m.modelType, 'best_model', 'model.json')));
+  }
+  assert.is(json(join(out, 'logistic_regression', 'metrics.json')).hyperparameter_search.length, 3);
+  assert.is(json(join(out, 'svm', 'metrics.json')).hyperparameter_search.length, 6);
+  assert.ok(existsSync(join(out, 'xgboost', 'fold_1', 'xgboost_model.json')));
+  assert.ok(existsSync(join(out, 'svm', 'fold_1', 'scaler.json')));
+  const xmeta = json(join(out, 'xgboost', 'fold_1', 'metadata.json'));
+  assert.ok(xmeta.best_iteration >= 0 && xmeta.feature_importance_gain.a > xmeta.feature_importance_gain.e, 'gain importance favours the informative feature');
+});
+
+test('groups never straddle folds; the same seed gives identical metrics.json', async () => {
+  const groupFold = new Map<string, number>();
+  for (let k = 1; k <= 5; k++)
+    for (const line of readFileSync(join(out, 'xgboost', `fold_${k}`, 'predictions.csv'), 'utf8').trim().split('\n').slice(1)) {
+      const id = Number((line.split(',')[0] as string).slice(1));
+      const g = `g${Math.floor(id / 2)}`;
+      assert.ok(!groupFold.has(g) || groupFold.get(g) === k, `${g} in two folds`);
+      groupFold.set(g, k);
+    }
+  const again = join(dir, 'stage5-again');
+  await train({ models: ['logistic_regression', 'xgboost'], features: features(), outputDir: again, nSplits: 5, seed: 7, ...quiet });
+  for (const m of ['logistic_regression', 'xgboost']) assert.is(readFileSync(join(again, m, 'metrics.json'), 'utf8'), readFileSync(join(out, m, 'metrics.json'), 'utf8'), m);
+});
+
+test('logistic regression matches scikit-learn (liblinear) on the same fold', () => {
+  const meta = json(join(out, 'logistic_regression', 'fold_1', 'metadata.json'));
+  const preds = readFileSync(join(out, 'logistic_regression', 'fold_1', 'predictions.csv'), 'utf8');
+  const py = `
+import csv, json, sys
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+rows = list(csv.DictReader(open(sys.argv[1])))
+val = {r["id"]: float(r["prob"]) for r in csv.DictReader(open(sys.argv[2]))}
+X = np.array([[float(r[c]) for c in "abcde"] for r in rows]); y = np.array([int(r["label"]) for r in rows])
+tr = np.array([r["id"] not in val for r in rows]); va = ~tr
+s = StandardScaler().fit(X[tr])
+m = LogisticRegression(solver="liblinear", C=float(sys.argv[3])).fit(s.transform(X[tr]), y[tr])
+p = m.predict_proba(s.transform(X[va]))[:, 1]
+ours = np.array([val[r["id"]] for r, v in zip(rows, va) if v])
+print(float(np.max(np.abs(p - ours))))`;
+  writeFileSync(join(dir, 'preds.csv'), preds);
+  const diff = Number(execFileSync('/usr/bin/python3', ['-c', py, table, join(dir, 'preds.csv'), String(meta.params.C)]).toString());
+  assert.ok(diff < 1e-4, `max |p_fvc - p_sklearn| = ${diff}`);
+});
+
+test('resume skips finished folds; delete-existing starts over', async () => {
+  const meta = join(out, 'svm', 'fold_3', 'metadata.json');
+  const before = statSync(meta).mtimeMs;
+  await train({ models: ['svm'], features: features(), outputDir: out, nSplits: 5, seed: 7, ...quiet });
+  assert.is(statSync(meta).mtimeMs, before, 'a done fold is not retrained');
+  rmSync(join(out, 'svm', 'fold_3', 'metadata.json'));
+  await train({ models: ['svm'], features: features(), outputDir: out, nSplits: 5, seed: 7, ...quiet });
+  assert.ok(existsSync(meta), 'a fold without metadata.json is redone');
+  writeFileSync(join(out, 'svm', 'stray.txt'), 'x');
+  await train({ models: ['svm'], features: features(), outputDir: out, nSplits: 5, seed: 7, deleteExisting: true, gridSearch: false, ...quiet });
+  assert.ok(!existsSync(join(out, 'svm', 'stray.txt')));
+});
+
+test('bad input is refused before any training, naming the cause', async () => {
+  const bad = async (options: Parameters<typeof train>[0], pattern: RegExp) => {
+    try {
+      await train({ outputDir: join(dir, 'bad'), ...quiet, ...options });
+      assert.unreachable('should have thrown');
+    } catch (e) {
+      assert.match((e as Error).message, pattern);
+    }
+  };
+  await bad({ models: ['nope'], features: features() }, /model 'nope': unknown/);
+  await bad({ models: ['lightgbm'], features: features() }, /LightGBM cannot be installed.*xgboost_lossguide/);
+  await bad({ models: ['i3d'], features: features() }, /'i3d' \(5o, video_3d, needs frames\) is not built yet/);
+  const three = join(dir, 'three.csv');
+  writeTable(three, (c, i) => i === 3 && (c[2] = '2'));
+  await bad({ models: ['svm'], features: features(three) }, /label column 'label' must hold 0 \(real\) or 1 \(fake\); found '2' \(1 rows\)/);
+  const nan = join(dir, 'nan.csv');
+  writeTable(nan, (c, i) => i === 10 && (c[4] = 'NaN'));
+  await bad({ models: ['svm'], features: features(nan) }, /'b': row 11 holds 'NaN', not a finite number/);
+  await bad({ models: ['svm'], features: { ...features(), labelColumn: 'y' } }, /--label-column 'y' is not a column/);
+  await bad({ models: ['svm'], features: features(), nSplits: 1 }, /nSplits: .*2/);
+  await bad({ models: ['svm'], features: { path: join(dir, 'missing.csv') } }, /missing\.csv: no such file/);
+});
+
+test('fvc train and fvc predict on real Stage 2 features of a generated corpus', async () => {
+  const corpus = join(dir, 'corpus');
+  await generateCorpus({ out: corpus, videos: 24, duration: 1, seed: 21, quiet: true });
+  const s2 = join(dir, 'stage2');
+  await runFeatureStage({ stage: 'stage2', metadata: join(corpus, 'metadata.csv'), out: s2, numFrames: 4, quiet: true });
+  const o = join(dir, 'cli-stage5');
+  const r = runCli(['train', '--models', 'xgboost,logistic_regression', '--n-splits', '3', '--stage2-dir', s2, '--output-dir', o, '--json'], { FVC_NUM_FRAMES: '4' });
+  assert.is(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.is(summary.models.length, 2);
+  assert.ok(existsSync(join(o, 'xgboost', 'best_model', 'xgboost_model.json')));
+  const video = join(corpus, 'videos', 'real_0000.mp4');
+  const p = runCli(['predict', video, '--model', join(o, 'xgboost', 'best_model'), '-n', '4', '--json']);
+  assert.is(p.code, 0, p.stderr);
+  const [pred] = JSON.parse(p.stdout);
+  assert.ok(pred.prob >= 0 && pred.prob <= 1 && pred.video === video);
+  const un = runCli(['train', '--models', 'catboost', '--output-dir', o]);
+  assert.is(un.code, 1);
+  assert.match(un.stderr, /CatBoost cannot be installed/);
+});
+
+test.run();

@@ -1,0 +1,95 @@
+import type { Command } from 'commander';
+import { loadMetadata } from '../../data/metadata.js';
+import { FvcError } from '../../errors.js';
+import { train } from '../../train/engine.js';
+import { predictVideos } from '../../train/predict.js';
+import { FEATURE_SETS, MODELS } from '../../train/registry.js';
+import { formatTable, printJson } from '../output.js';
+import { choiceOption, defaultNumFrames, intOption } from '../parse.js';
+
+interface TrainFlags {
+  models: string;
+  nSplits?: number;
+  seed?: number;
+  outputDir?: string;
+  featureSet?: (typeof FEATURE_SETS)[number];
+  stage2Dir?: string;
+  stage4Dir?: string;
+  features?: string;
+  labelColumn: string;
+  groupColumn?: string;
+  idColumn?: string;
+  metric?: 'f1' | 'accuracy' | 'roc_auc' | 'average_precision';
+  gridSearch: boolean;
+  resume: boolean;
+  deleteExisting?: boolean;
+  tracking: boolean;
+  threads?: number;
+  json?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('Stage 5: k-fold training with grid search for the chosen models')
+    .requiredOption('--models <list>', `comma-separated model names or ids (${MODELS.filter((m) => m.built).map((m) => m.name).join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features)`)
+    .option('--n-splits <k>', 'folds (default: FVC_N_SPLITS or 5)', intOption(2, 100))
+    .option('--seed <n>', 'seed of folds and models (default 42)', intOption(0))
+    .option('--output-dir <dir>', 'results folder (default: FVC_STAGE5_OUTPUT_DIR or data/stage5)')
+    .option('--feature-set <set>', 'handcrafted features to use (default stage2)', choiceOption(FEATURE_SETS))
+    .option('--stage2-dir <dir>', 'Stage 2 output (default: FVC_STAGE2_OUTPUT_DIR or data/stage2)')
+    .option('--stage4-dir <dir>', 'Stage 4 output (default: FVC_STAGE4_OUTPUT_DIR or data/stage4)')
+    .option('--features <table>', 'train on your own feature table (.csv or .parquet) instead')
+    .option('--label-column <name>', 'label column of --features (0 real, 1 fake)', 'label')
+    .option('--group-column <name>', 'rows sharing this value share a fold (--features)')
+    .option('--id-column <name>', 'row id written to predictions.csv (--features)')
+    .option('--metric <name>', 'grid search selects by this mean metric (default f1)', choiceOption(['f1', 'accuracy', 'roc_auc', 'average_precision'] as const))
+    .option('--no-grid-search', "use the first point of each model's grid")
+    .option('--no-resume', 'retrain folds that are already done')
+    .option('--delete-existing', 'remove earlier results of the chosen models first (FVC_DELETE_EXISTING)')
+    .option('--no-tracking', 'no MLflow tracking (FVC_USE_TRACKING); the JSONL files are written either way')
+    .option('--threads <n>', 'threads per model (default: one per core)', intOption(1, 1024))
+    .option('--json', 'print the summaries as JSON')
+    .action(async (o: TrainFlags) => {
+      const r = await train({
+        models: o.models.split(',').map((s) => s.trim()).filter(Boolean),
+        nSplits: o.nSplits,
+        seed: o.seed,
+        outputDir: o.outputDir,
+        featureSet: o.featureSet,
+        stage2Dir: o.stage2Dir,
+        stage4Dir: o.stage4Dir,
+        selectionMetric: o.metric,
+        gridSearch: o.gridSearch,
+        resume: o.resume,
+        deleteExisting: o.deleteExisting,
+        // Commander's --no-tracking defaults to true; only an explicit flag should override FVC_USE_TRACKING.
+        tracking: o.tracking === false ? false : undefined,
+        threads: o.threads,
+        ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn, groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
+      });
+      if (o.json) printJson(r);
+      else {
+        const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(4));
+        process.stdout.write(formatTable(r.models.map((m) => [m.modelType, m.folds.length, `${f(m.mean.val_acc)} ± ${f(m.std.val_acc)}`, `${f(m.mean.val_f1)} ± ${f(m.std.val_f1)}`, `${f(m.mean.val_auc)} ± ${f(m.std.val_auc)}`, `${f(m.mean.val_loss)}`, m.bestFold ?? '-']), ['model', 'folds', 'val_acc', 'val_f1', 'val_auc', 'val_loss', 'best fold']));
+      }
+      if (r.failed.length) throw new FvcError('ERR_TRAINING_FAILED', `failed: ${r.failed.join('; ')} (see error.json in the fold folders)`);
+    });
+
+  program
+    .command('predict')
+    .description("probability of fake per video with a trained model's best_model folder")
+    .argument('[videos...]', 'video files')
+    .requiredOption('--model <dir>', 'a best_model folder (e.g. data/stage5/xgboost/best_model)')
+    .option('--metadata <table>', 'predict every video of a metadata table too')
+    .option('-n, --num-frames <count>', 'frames sampled per video, as in training (default: FVC_NUM_FRAMES or 8)', intOption(1, 10000))
+    .option('--json', 'print JSON')
+    .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; json?: boolean }) => {
+      const all = [...videos];
+      if (o.metadata) all.push(...(await loadMetadata(o.metadata)).rows.map((r) => r.absolute_path));
+      if (!all.length) throw new FvcError('ERR_INVALID_ARGUMENT', 'no videos: give video files or --metadata');
+      const r = await predictVideos(o.model, all, { numFrames: o.numFrames ?? defaultNumFrames() });
+      if (o.json) return printJson(r);
+      process.stdout.write(formatTable(r.map((p) => [p.video, Number(p.prob.toFixed(6))]), ['video', 'prob_fake']));
+    });
+}

@@ -1,0 +1,72 @@
+/**
+ * Training configuration, validated with zod: the seed's defaults, its
+ * environment variables (flags and explicit options win), and one error that
+ * names every bad field.
+ */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { FvcError } from '../errors.js';
+import { FEATURE_SETS } from './registry.js';
+
+const intFromEnv = (name: string) => {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : Number(v);
+};
+const boolFromEnv = (name: string) => {
+  const v = process.env[name]?.toLowerCase();
+  return v === undefined || v === '' ? undefined : ['1', 'true', 'yes', 'on'].includes(v);
+};
+
+const GridSchema = z.record(z.string(), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1));
+
+export const TrainConfigSchema = z.object({
+  models: z.array(z.string().min(1)).min(1),
+  nSplits: z.number().int().min(2).max(100).default(5),
+  numFrames: z.number().int().min(1).default(8),
+  seed: z.number().int().min(0).default(42),
+  outputDir: z.string().min(1).default('data/stage5'),
+  /** Which handcrafted features feature-based models use unless the model id names a set. */
+  featureSet: z.enum(FEATURE_SETS).default('stage2'),
+  stage2Dir: z.string().default('data/stage2'),
+  stage4Dir: z.string().default('data/stage4'),
+  /** Bring your own features: a table with numeric feature columns instead of Stage 2/4 output. */
+  features: z
+    .object({ path: z.string().min(1), labelColumn: z.string().default('label'), groupColumn: z.string().optional(), idColumn: z.string().optional() })
+    .optional(),
+  /** The metric the grid search maximises (mean over folds). */
+  selectionMetric: z.enum(['f1', 'accuracy', 'roc_auc', 'average_precision']).default('f1'),
+  /** Per-model grids replacing the registry's, keyed by model name. */
+  grids: z.record(z.string(), GridSchema).default({}),
+  gridSearch: z.boolean().default(true),
+  resume: z.boolean().default(true),
+  deleteExisting: z.boolean().default(false),
+  /** MLflow tracking (issue 6); the JSONL files are written either way. */
+  tracking: z.boolean().default(true),
+  threads: z.number().int().min(1).default(availableParallelism()),
+  quiet: z.boolean().default(false),
+});
+
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+export type TrainConfig = z.output<typeof TrainConfigSchema>;
+
+/** Explicit options over the seed's environment variables over the defaults. */
+export function resolveConfig(input: TrainConfigInput): TrainConfig {
+  const env = Object.fromEntries(
+    Object.entries({
+      nSplits: intFromEnv('FVC_N_SPLITS'),
+      numFrames: intFromEnv('FVC_NUM_FRAMES'),
+      outputDir: process.env.FVC_STAGE5_OUTPUT_DIR,
+      stage2Dir: process.env.FVC_STAGE2_OUTPUT_DIR,
+      stage4Dir: process.env.FVC_STAGE4_OUTPUT_DIR,
+      tracking: boolFromEnv('FVC_USE_TRACKING'),
+      deleteExisting: boolFromEnv('FVC_DELETE_EXISTING'),
+    }).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const parsed = TrainConfigSchema.safeParse({ ...env, ...defined });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new FvcError('ERR_INVALID_ARGUMENT', `invalid training configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

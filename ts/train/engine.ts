@@ -1,0 +1,262 @@
+/**
+ * The Stage 5 engine: per model, folds from the data, a grid search by
+ * cross-validation, then the final k-fold run with the best parameters, in the
+ * seed's layout:
+ *
+ *   {output}/{model}/fold_{N}/  model file, scaler.json, predictions.csv,
+ *                               metrics.jsonl, config.json, metadata.json (last)
+ *   {output}/{model}/metrics.json, grid_search.json, best_model/
+ *
+ * A fold whose metadata.json exists (with the same configuration) is skipped on
+ * resume; a fold that fails writes error.json and the others go on.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { FvcError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { createProgress, executionTimeLine } from '../util/progress.js';
+import { fitClassical, predictClassical, type FittedModel } from './classical.js';
+import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { loadFeatureTable, loadStageFeatures, type FeatureData } from './dataset.js';
+import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
+import { computeMetrics, type Metrics } from './metrics.js';
+import { gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
+import { ExperimentTracker } from './tracker.js';
+
+export interface FoldResult {
+  fold: number;
+  val_acc: number;
+  val_f1: number;
+  val_precision: number;
+  val_recall: number;
+  val_auc: number | null;
+  val_ap: number | null;
+  val_eer: number | null;
+  val_loss: number;
+  [metric: string]: number | null;
+}
+
+export interface ModelSummary {
+  modelType: string;
+  dir: string;
+  folds: FoldResult[];
+  failedFolds: Array<{ fold: number; message: string }>;
+  bestParams: Record<string, GridValue>;
+  bestFold: number | null;
+  mean: Record<string, number>;
+  std: Record<string, number>;
+  seconds: number;
+}
+
+export interface TrainResult {
+  models: ModelSummary[];
+  failed: string[];
+  seconds: number;
+}
+
+/** Fold metrics under the seed's names (val_acc, val_f1, ..., per class). */
+function foldRow(fold: number, m: Metrics): FoldResult {
+  return {
+    fold,
+    val_acc: m.accuracy,
+    val_f1: m.f1,
+    val_precision: m.precision,
+    val_recall: m.recall,
+    val_auc: m.roc_auc,
+    val_ap: m.average_precision,
+    val_eer: m.eer,
+    val_loss: m.log_loss,
+    val_precision_class0: m.precision_class0,
+    val_recall_class0: m.recall_class0,
+    val_f1_class0: m.f1_class0,
+    val_precision_class1: m.precision_class1,
+    val_recall_class1: m.recall_class1,
+    val_f1_class1: m.f1_class1,
+  };
+}
+
+const SELECT: Record<TrainConfig['selectionMetric'], keyof Metrics> = { f1: 'f1', accuracy: 'accuracy', roc_auc: 'roc_auc', average_precision: 'average_precision' };
+
+function meanStd(values: number[]): [number, number] {
+  const m = values.reduce((a, b) => a + b, 0) / values.length;
+  return [m, Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / values.length)];
+}
+
+const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+async function loadData(cfg: TrainConfig, model: ResolvedModel): Promise<FeatureData> {
+  if (cfg.features) return loadFeatureTable(cfg.features.path, cfg.features.labelColumn, cfg.features.groupColumn, cfg.features.idColumn);
+  return loadStageFeatures(model.featureSet, cfg.stage2Dir, cfg.stage4Dir);
+}
+
+async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig) {
+  const fitted = await fitClassical(model.spec, params, data, fold.train, dir, cfg.seed + fold.fold, cfg.threads);
+  const valX = new Float64Array(fold.val.length * data.cols);
+  fold.val.forEach((i, k) => valX.set(data.x.subarray(i * data.cols, (i + 1) * data.cols), k * data.cols));
+  const probs = await predictClassical(fitted.kind, join(dir, fitted.file), valX, fold.val.length, data.cols, fitted.scaler, cfg.threads);
+  const labels = fold.val.map((i) => data.labels[i] as number);
+  return { fitted, probs, labels, metrics: computeMetrics(labels, probs) };
+}
+
+async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[], cfg: TrainConfig, dir: string, log: (m: string) => void) {
+  const grid = cfg.grids[model.spec.name] ?? model.spec.grid;
+  const points = gridPoints(grid);
+  if (points.length === 1 || !cfg.gridSearch) return { best: points[0] ?? {}, results: [] as Array<Record<string, unknown>> };
+  const scratch = join(dir, '.grid');
+  await mkdir(scratch, { recursive: true });
+  const key = SELECT[cfg.selectionMetric];
+  const results: Array<Record<string, unknown>> = [];
+  const progress = createProgress({ label: `${model.modelType} grid`, total: points.length * folds.length, silent: cfg.quiet });
+  for (const params of points) {
+    const scores: number[] = [];
+    for (const fold of folds) {
+      const { metrics } = await evaluate(model, params, data, fold, scratch, cfg);
+      scores.push((metrics[key] as number | null) ?? 0);
+      progress.tick(`${JSON.stringify(params)} fold ${fold.fold}`);
+    }
+    const [mean, std] = meanStd(scores);
+    results.push({ params, [`mean_${cfg.selectionMetric}`]: mean, [`std_${cfg.selectionMetric}`]: std, fold_scores: scores });
+  }
+  progress.done();
+  await rm(scratch, { recursive: true, force: true });
+  // Highest mean wins; the first listed on ties, so results are reproducible.
+  const bestIdx = results.reduce((b, r, i) => ((r[`mean_${cfg.selectionMetric}`] as number) > (results[b]?.[`mean_${cfg.selectionMetric}`] as number) ? i : b), 0);
+  const best = (results[bestIdx]?.params ?? {}) as Record<string, GridValue>;
+  log(`${model.modelType}: grid search over ${points.length} combinations -> ${JSON.stringify(best)} (mean ${cfg.selectionMetric} ${(results[bestIdx]?.[`mean_${cfg.selectionMetric}`] as number).toFixed(4)})`);
+  return { best, results };
+}
+
+async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string): Promise<FoldResult> {
+  const started = performance.now();
+  await rm(dir, { recursive: true, force: true });
+  const tracker = new ExperimentTracker(dir);
+  const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source };
+  await tracker.writeConfig(config);
+  const { fitted, probs, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg);
+  if (fitted.scaler) await writeFileAtomic(join(dir, 'scaler.json'), `${JSON.stringify({ feature_names: data.featureNames, ...fitted.scaler })}\n`);
+  const lines = fold.val.map((i, k) => `${csvCell(data.ids[i] as string)},${fold.fold},${labels[k]},${probs[k]}`);
+  await writeFileAtomic(join(dir, 'predictions.csv'), `id,fold,label,prob\n${lines.join('\n')}\n`);
+  const row = foldRow(fold.fold, metrics);
+  tracker.logMetrics(1, 1, 'val', Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'fold').map(([k, v]) => [k.replace(/^val_/, ''), v])));
+  await tracker.writeMetadata({
+    ...row,
+    model_type: model.modelType,
+    model_file: fitted.file,
+    kind: fitted.kind,
+    params,
+    native_params: fitted.nativeParams,
+    ...(fitted.bestIteration !== undefined ? { best_iteration: fitted.bestIteration } : {}),
+    ...(fitted.importance ? { feature_importance_gain: Object.fromEntries(data.featureNames.map((n, j) => [n, fitted.importance?.[j] ?? 0])) } : {}),
+    confusion_matrix: metrics.confusion_matrix,
+    class_balance: fold.balance,
+    config_hash: configHash,
+    seconds: (performance.now() - started) / 1000,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  });
+  return row;
+}
+
+async function trainModel(model: ResolvedModel, cfg: TrainConfig, log: (m: string) => void): Promise<ModelSummary> {
+  const started = performance.now();
+  const dir = join(cfg.outputDir, model.modelType);
+  if (cfg.deleteExisting) await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const data = await loadData(cfg, model);
+  for (const w of data.warnings) log(`warning: ${w}`);
+  const folds = stratifiedGroupKFold(data.labels, data.groups, cfg.nSplits, cfg.seed);
+  const problems = checkFolds(folds);
+  if (problems.length) throw new FvcError('ERR_INVALID_DATA', `${model.modelType}: ${problems.join('; ')}`);
+  log(`${model.modelType}: ${data.rows} rows x ${data.cols} features from ${data.source}, ${cfg.nSplits} folds`);
+  const { best, results } = await gridSearch(model, data, folds, cfg, dir, log);
+  const configHash = createHash('sha256').update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source })).digest('hex').slice(0, 16);
+  const rows: FoldResult[] = [];
+  const failedFolds: Array<{ fold: number; message: string }> = [];
+  for (const fold of folds) {
+    const foldDir = join(dir, `fold_${fold.fold}`);
+    const meta = join(foldDir, 'metadata.json');
+    if (cfg.resume && existsSync(meta)) {
+      const m = JSON.parse(readFileSync(meta, 'utf8')) as FoldResult & { config_hash?: string };
+      if (m.config_hash === configHash) {
+        rows.push(Object.fromEntries(Object.entries(m).filter(([k]) => k === 'fold' || k.startsWith('val_'))) as FoldResult);
+        log(`${model.modelType}: fold ${fold.fold} already done`);
+        continue;
+      }
+    }
+    const t = performance.now();
+    try {
+      rows.push(await trainFold(model, best, data, fold, cfg, foldDir, configHash));
+      log(`${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${rows.at(-1)?.val_f1.toFixed(4)} val_auc ${rows.at(-1)?.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
+    } catch (err) {
+      const e = err as Error;
+      failedFolds.push({ fold: fold.fold, message: e.message });
+      await mkdir(foldDir, { recursive: true });
+      await writeFileAtomic(join(foldDir, 'error.json'), `${JSON.stringify({ message: e.message, code: (e as { code?: string }).code, stack: e.stack, config: { model_type: model.modelType, params: best, fold: fold.fold, seed: cfg.seed } }, null, 2)}\n`);
+      log(`${model.modelType}: fold ${fold.fold} failed: ${e.message}`);
+    }
+  }
+  const mean: Record<string, number> = {};
+  const std: Record<string, number> = {};
+  const summary: Record<string, unknown> = { model_type: model.modelType, model_id: model.spec.id, n_splits: cfg.nSplits, feature_set: model.featureSet, fold_results: rows };
+  for (const k of Object.keys(rows[0] ?? {}).filter((k) => k !== 'fold')) {
+    const vals = rows.map((r) => r[k]).filter((v): v is number => typeof v === 'number');
+    if (!vals.length) continue;
+    const [m, s] = meanStd(vals);
+    mean[k] = m;
+    std[k] = s;
+    summary[`mean_${k}`] = m;
+    summary[`std_${k}`] = s;
+  }
+  const selectKey = { f1: 'val_f1', accuracy: 'val_acc', roc_auc: 'val_auc', average_precision: 'val_ap' }[cfg.selectionMetric];
+  const bestRow = rows.reduce<FoldResult | undefined>((b, r) => (!b || ((r[selectKey] ?? -1) as number) > ((b[selectKey] ?? -1) as number) ? r : b), undefined);
+  const bestFold = bestRow?.fold ?? null;
+  Object.assign(summary, { best_fold: bestFold, best_params: best, selection_metric: cfg.selectionMetric, hyperparameter_search: results, failed_folds: failedFolds });
+  await writeFileAtomic(join(dir, 'grid_search.json'), `${JSON.stringify({ selection_metric: cfg.selectionMetric, results, best_params: best }, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  if (bestFold !== null) await copyBestModel(join(dir, `fold_${bestFold}`), join(dir, 'best_model'), model);
+  const seconds = (performance.now() - started) / 1000;
+  log(`${model.modelType}: ${rows.length}/${folds.length} folds, mean val_f1 ${mean.val_f1?.toFixed(4) ?? 'n/a'} ± ${std.val_f1?.toFixed(4) ?? 'n/a'}, best fold ${bestFold ?? 'none'}; ${executionTimeLine(seconds)}`);
+  return { modelType: model.modelType, dir, folds: rows, failedFolds, bestParams: best, bestFold, mean, std, seconds };
+}
+
+/** best_model/: the best fold's files plus model.json, everything `predict` needs. */
+async function copyBestModel(foldDir: string, out: string, model: ResolvedModel): Promise<void> {
+  const meta = JSON.parse(await readFile(join(foldDir, 'metadata.json'), 'utf8')) as { model_file: string; kind: string; params: unknown; fold: number };
+  const config = JSON.parse(await readFile(join(foldDir, 'config.json'), 'utf8')) as { feature_names: string[] };
+  const tmp = `${out}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await copyFile(join(foldDir, meta.model_file), join(tmp, meta.model_file));
+  if (existsSync(join(foldDir, 'scaler.json'))) await copyFile(join(foldDir, 'scaler.json'), join(tmp, 'scaler.json'));
+  const descriptor = { model_type: model.modelType, model_id: model.spec.id, kind: meta.kind, model_file: meta.model_file, feature_set: model.featureSet, feature_names: config.feature_names, params: meta.params, fold: meta.fold };
+  await writeFileAtomic(join(tmp, 'model.json'), `${JSON.stringify(descriptor, null, 2)}\n`);
+  await rm(out, { recursive: true, force: true });
+  await rename(tmp, out);
+}
+
+/** Train every requested model; the typed API behind `fvc train`. */
+export async function train(options: TrainConfigInput): Promise<TrainResult> {
+  const started = performance.now();
+  const cfg = resolveConfig(options);
+  cfg.outputDir = resolve(cfg.outputDir);
+  const log = (m: string) => cfg.quiet || process.stderr.write(`stage5: ${m}\n`);
+  // Every model id is checked before any training starts.
+  const models = cfg.models.map((m) => resolveModel(m, cfg.featureSet));
+  const summaries: ModelSummary[] = [];
+  const failed: string[] = [];
+  for (const model of models) {
+    try {
+      const s = await trainModel(model, cfg, log);
+      summaries.push(s);
+      if (s.failedFolds.length) failed.push(`${model.modelType} fold(s) ${s.failedFolds.map((f) => f.fold).join(', ')}`);
+    } catch (err) {
+      if (models.length === 1) throw err;
+      failed.push(`${model.modelType}: ${(err as Error).message}`);
+      log(`${model.modelType} failed: ${(err as Error).message}`);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  log(`${summaries.length} model(s) trained, ${failed.length} failed; total ${executionTimeLine(seconds)}`);
+  return { models: summaries, failed, seconds };
+}

@@ -1,0 +1,79 @@
+/**
+ * Inference with a trained feature-based model (any best_model/ folder): the
+ * video's handcrafted features computed natively — Stage 4's on a temporary
+ * letterboxed copy when the model was trained on them — then the model.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FvcError } from '../errors.js';
+import { extractHandcraftedFeatures } from '../features/handcrafted.js';
+import type { ModelKind } from '../native/binding.js';
+import { scaleVideo } from '../video/scale.js';
+import { predictClassical } from './classical.js';
+import type { FeatureSet } from './registry.js';
+import type { Scaler } from './scaler.js';
+
+export interface LoadedModel {
+  dir: string;
+  modelType: string;
+  kind: ModelKind;
+  modelFile: string;
+  featureSet: FeatureSet;
+  featureNames: string[];
+  scaler?: Scaler;
+}
+
+export function loadModel(dir: string): LoadedModel {
+  const descriptor = join(dir, 'model.json');
+  if (!existsSync(descriptor)) throw new FvcError('ERR_FILE_NOT_FOUND', `${descriptor}: no such file (--model takes a trained model's best_model folder)`);
+  const d = JSON.parse(readFileSync(descriptor, 'utf8')) as { model_type: string; kind: ModelKind; model_file: string; feature_set: FeatureSet; feature_names: string[] };
+  const scalerPath = join(dir, 'scaler.json');
+  return {
+    dir,
+    modelType: d.model_type,
+    kind: d.kind,
+    modelFile: join(dir, d.model_file),
+    featureSet: d.feature_set,
+    featureNames: d.feature_names,
+    ...(existsSync(scalerPath) ? { scaler: JSON.parse(readFileSync(scalerPath, 'utf8')) as Scaler } : {}),
+  };
+}
+
+/** The model's feature vector for one video, in its training order. */
+async function featureVector(model: LoadedModel, video: string, numFrames: number): Promise<number[]> {
+  const values: Record<string, number | null> = {};
+  const needs = (prefix: string) => model.featureNames.some((n) => n.startsWith(prefix));
+  const stage2Only = model.featureSet === 'stage2';
+  if (stage2Only || needs('s2_')) {
+    const f = await extractHandcraftedFeatures(video, { numFrames });
+    for (const [k, v] of Object.entries(f.features)) values[stage2Only ? k : `s2_${k}`] = v;
+  }
+  if (!stage2Only) {
+    const tmp = await mkdtemp(join(tmpdir(), 'fvc-predict-'));
+    try {
+      const scaled = join(tmp, 'scaled.mp4');
+      await scaleVideo(video, scaled, { size: 256 });
+      const f = await extractHandcraftedFeatures(scaled, { numFrames });
+      for (const [k, v] of Object.entries(f.features)) values[model.featureSet === 'stage4' ? k : `s4_${k}`] = v;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+  return model.featureNames.map((n) => {
+    const v = values[n];
+    if (v === null || v === undefined) throw new FvcError('ERR_INVALID_DATA', `${video}: feature '${n}' cannot be computed for this video, and the model needs it`);
+    return v;
+  });
+}
+
+/** P(fake) per video, in input order. */
+export async function predictVideos(modelDir: string, videos: readonly string[], options: { numFrames?: number; threads?: number } = {}): Promise<Array<{ video: string; prob: number }>> {
+  const model = loadModel(modelDir);
+  const cols = model.featureNames.length;
+  const x = new Float64Array(videos.length * cols);
+  for (let i = 0; i < videos.length; i++) x.set(await featureVector(model, videos[i] as string, options.numFrames ?? 8), i * cols);
+  const probs = await predictClassical(model.kind, model.modelFile, x, videos.length, cols, model.scaler, options.threads ?? 1);
+  return videos.map((video, i) => ({ video, prob: probs[i] as number }));
+}
