@@ -20,3 +20,10 @@ export { drawAugmentation, copySeed, parseTransforms, TRANSFORMS, RANGES, type A
 export { FrameCache, frameCacheDir, type CacheEntry, type FrameSampling, type StaleEntry } from './cache/frame-cache.js';
 export { buildFrameCache, type BuildFrameCacheOptions, type BuildFrameCacheResult } from './cache/build.js';
 export { hashFile } from './cache/content-hash.js';
+export { train, type TrainResult, type ModelSummary, type FoldResult } from './train/engine.js';
+export { TrainConfigSchema, resolveConfig, type TrainConfig, type TrainConfigInput } from './train/config.js';
+export { MODELS, resolveModel, gridPoints, FEATURE_SETS, type ModelSpec, type FeatureSet } from './train/registry.js';
+export { computeMetrics, rocAuc, averagePrecision, equalErrorRate, logLoss, videoLevel, type Metrics } from './train/metrics.js';
+export { stratifiedGroupKFold, checkFolds, type Fold } from './train/folds.js';
+export { ExperimentTracker } from './train/tracker.js';
+export { predictVideos, loadModel } from './train/predict.js';
