@@ -12,6 +12,7 @@ import { basename, join, relative } from 'node:path';
 import { copySeed, drawAugmentation, type AugmentPolicy } from '../augment/policy.js';
 import { augmentVideo } from '../augment/augment.js';
 import { loadMetadata } from '../data/metadata.js';
+import type { ColumnType } from '../data/table.js';
 import { FvcError } from '../errors.js';
 import { executionTimeLine } from '../util/progress.js';
 import { writeFailures, writeStageTable } from './output-table.js';
@@ -88,15 +89,15 @@ export async function runAugmentStage(o: AugmentStageOptions): Promise<StageResu
 
   const outputPath = join(outDir, 'augmented_metadata.parquet');
   const failuresPath = join(outDir, 'failures.parquet');
-  const columns = [
+  const columns: Array<[string, ColumnType]> = [
     ['video_path', 'VARCHAR'],
     ['source_id', 'VARCHAR'],
     ['augmentation', 'VARCHAR'],
     ['augmentation_index', 'INTEGER'],
     ['augmentation_params', 'VARCHAR'],
     ['original_video_path', 'VARCHAR'],
-  ] as const;
-  const written = await writeStageTable(outputPath, rows, columns.map(([c, t]) => [c, t]), (i) => {
+  ];
+  const written = await writeStageTable(outputPath, rows, columns, (i) => {
     const made = run.results[i];
     const row = rows[i];
     if (!made || !row) return undefined;
