@@ -58,21 +58,18 @@ class AugmentWorker : public PromiseWorker {
     StopCondition stop(cancelFlag(), timeoutMs_);
     VideoInput input(path_, stop, DecoderOptions{threads_});
     AVStream* st = input.stream();
-    int w = st->codecpar->width, h = st->codecpar->height;
-    if (input.rotation() == 90 || input.rotation() == 270) std::swap(w, h);
     // Native geometry, as displayed; 4:2:0 needs even sides, so an odd last
     // row/column is cropped rather than the picture resampled.
     ResizeOptions native;
     native.size = 0;
     native.letterbox = false;
-    OutputGeometry geo = computeGeometry(w, h, native);
+    OutputGeometry geo = computeGeometry(input.displayWidth(), input.displayHeight(), native);
     FrameConverter converter(geo, input.rotation(), Interpolation::Bilinear);
     width_ = geo.width & ~1;
     height_ = geo.height & ~1;
     if (width_ < 2 || height_ < 2) throw Error(code::kInvalidData, path_ + ": frame too small to augment");
 
-    AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
-    if (rate.num <= 0 || rate.den <= 0) rate = AVRational{30, 1};
+    AVRational rate = input.frameRate().num > 0 ? input.frameRate() : AVRational{30, 1};
     if (fpsScale_ > 0 && fpsScale_ < 1) temporal_.fps = fpsScale_ * av_q2d(rate);
     encoder_.width = width_;
     encoder_.height = height_;

@@ -32,9 +32,7 @@ class Sampler {
     AVStream* st = in_.stream();
     tb_ = st->time_base;
     if (opt_.count <= 0) throw Error(code::kInvalidArgument, "count: must be a positive number of frames");
-    int dispW = st->codecpar->width, dispH = st->codecpar->height;
-    if (in_.rotation() == 90 || in_.rotation() == 270) std::swap(dispW, dispH);
-    out_.geometry = computeGeometry(dispW, dispH, opt_.resize);
+    out_.geometry = computeGeometry(in_.displayWidth(), in_.displayHeight(), opt_.resize);
     converter_ = std::make_unique<FrameConverter>(out_.geometry, in_.rotation(), opt_.resize.interpolation);
 
     keyframes_ = opt_.seek ? indexedKeyframes(in_) : std::vector<int64_t>{};

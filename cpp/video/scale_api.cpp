@@ -30,15 +30,12 @@ class ScaleWorker : public PromiseWorker {
     StopCondition stop(cancelFlag(), timeoutMs_);
     VideoInput input(path_, stop, DecoderOptions{threads_});
     AVStream* st = input.stream();
-    int w = st->codecpar->width, h = st->codecpar->height;
-    if (input.rotation() == 90 || input.rotation() == 270) std::swap(w, h);
-    OutputGeometry geo = computeGeometry(w, h, resize_);
+    OutputGeometry geo = computeGeometry(input.displayWidth(), input.displayHeight(), resize_);
     FrameConverter converter(geo, input.rotation(), resize_.interpolation);
     encoder_.width = geo.width;
     encoder_.height = geo.height;
     encoder_.timeBase = st->time_base;
-    AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
-    if (rate.num > 0 && rate.den > 0) encoder_.frameRate = rate;
+    if (input.frameRate().num > 0) encoder_.frameRate = input.frameRate();
     encoder_.threads = threads_;
     VideoWriter writer(output_, encoder_);
     std::vector<uint8_t> rgb(static_cast<size_t>(geo.width) * geo.height * 3);

@@ -102,10 +102,23 @@ VideoInput::VideoInput(std::string path, const StopCondition& stop, const Decode
   if (rc < 0) fail(code::kUnsupportedCodec, "cannot open decoder (" + av::errorString(rc) + ")");
 
   rotation_ = clockwiseRotation(stream_);
-  AVRational rate = stream_->avg_frame_rate.num > 0 ? stream_->avg_frame_rate : stream_->r_frame_rate;
-  if (rate.num > 0 && rate.den > 0) {
+  AVRational rate = frameRate();
+  if (rate.num > 0) {
     frameTicks_ = std::max<int64_t>(1, av_rescale_q(1, av_inv_q(rate), stream_->time_base));
   }
+}
+
+int VideoInput::displayWidth() const {
+  return rotation_ == 90 || rotation_ == 270 ? stream_->codecpar->height : stream_->codecpar->width;
+}
+
+int VideoInput::displayHeight() const {
+  return rotation_ == 90 || rotation_ == 270 ? stream_->codecpar->width : stream_->codecpar->height;
+}
+
+AVRational VideoInput::frameRate() const {
+  AVRational rate = stream_->avg_frame_rate.num > 0 ? stream_->avg_frame_rate : stream_->r_frame_rate;
+  return rate.num > 0 && rate.den > 0 ? rate : AVRational{0, 1};
 }
 
 int64_t VideoInput::startTicks() const {

@@ -34,6 +34,11 @@ class VideoInput {
 
   // Clockwise rotation in degrees (0, 90, 180, 270) that a player applies.
   int rotation() const { return rotation_; }
+  // The picture's size as a player shows it, rotation applied.
+  int displayWidth() const;
+  int displayHeight() const;
+  // Nominal frame rate (average, else real); {0, 1} when the stream declares neither.
+  AVRational frameRate() const;
   // Best guess of one frame's duration in stream time-base ticks (>= 1).
   int64_t frameDurationTicks() const { return frameTicks_; }
   // Stream start in ticks (0 when unknown).

@@ -1,8 +1,7 @@
 /** Filling the frame cache for every video of a metadata table, in parallel. */
 import { availableParallelism } from 'node:os';
 import { loadMetadata } from '../data/metadata.js';
-import { FvcError, isFvcError } from '../errors.js';
-import type { Failure } from '../stages/per-video.js';
+import { toFailure, type Failure } from '../stages/per-video.js';
 import { mapPool } from '../util/pool.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
 import { FrameCache, type FrameSampling } from './frame-cache.js';
@@ -44,10 +43,9 @@ export async function buildFrameCache(o: BuildFrameCacheOptions): Promise<BuildF
       if (e.hit) hits++;
       else decoded++;
     } catch (err) {
-      if (isFvcError(err, 'ERR_ABORTED') || o.strict) throw err;
-      const e = isFvcError(err) ? err : new FvcError('ERR_NATIVE', String(err));
-      failures.push({ video_path: row.video_path, code: e.code, message: e.message });
-      log(`warning: ${row.video_path} not cached: ${e.message} [${e.code}]`);
+      const f = toFailure(err, row.video_path, o.strict);
+      failures.push(f);
+      log(`warning: ${row.video_path} not cached: ${f.message} [${f.code}]`);
     }
     progress.tick(row.video_path);
   });

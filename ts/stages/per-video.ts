@@ -61,6 +61,16 @@ interface Part<R> {
   result: R;
 }
 
+/**
+ * A video that could not be processed, as a failures-table row; rethrows instead
+ * when the run was aborted or is strict.
+ */
+export function toFailure(err: unknown, videoPath: string, strict: boolean | undefined): Failure {
+  if (isFvcError(err, 'ERR_ABORTED') || strict) throw err;
+  const e = isFvcError(err) ? err : new FvcError('ERR_NATIVE', String(err));
+  return { video_path: videoPath, code: e.code, message: e.message };
+}
+
 export async function runPerVideo<R>(o: PerVideoOptions<R>): Promise<PerVideoResult<R>> {
   await mkdir(o.partsDir, { recursive: true });
   const log = (m: string) => o.quiet || process.stderr.write(`${o.label}: ${m}\n`);
@@ -85,10 +95,9 @@ export async function runPerVideo<R>(o: PerVideoOptions<R>): Promise<PerVideoRes
         results[i] = result;
         computed++;
       } catch (err) {
-        if (isFvcError(err, 'ERR_ABORTED') || o.strict) throw err;
-        const e = isFvcError(err) ? err : new FvcError('ERR_NATIVE', String(err));
-        failures.push({ video_path: row.video_path, code: e.code, message: e.message });
-        log(`warning: ${row.video_path} excluded: ${e.message} [${e.code}]`);
+        const f = toFailure(err, row.video_path, o.strict);
+        failures.push(f);
+        log(`warning: ${row.video_path} excluded: ${f.message} [${f.code}]`);
       }
     }
     progress.tick(row.video_path);

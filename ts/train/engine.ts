@@ -17,12 +17,13 @@ import { join, resolve } from 'node:path';
 import { FvcError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
-import { fitClassical, predictClassical, type FittedModel } from './classical.js';
+import { fitClassical, predictClassical } from './classical.js';
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { loadFeatureTable, loadStageFeatures, type FeatureData } from './dataset.js';
 import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
 import { computeMetrics, type Metrics } from './metrics.js';
 import { gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
+import { takeRows } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
 
 export interface FoldResult {
@@ -86,16 +87,28 @@ function meanStd(values: number[]): [number, number] {
 
 const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
-async function loadData(cfg: TrainConfig, model: ResolvedModel): Promise<FeatureData> {
-  if (cfg.features) return loadFeatureTable(cfg.features.path, cfg.features.labelColumn, cfg.features.groupColumn, cfg.features.idColumn);
-  return loadStageFeatures(model.featureSet, cfg.stage2Dir, cfg.stage4Dir);
+/** Feature data by source: models that share a feature set read and check it once. */
+type DataLoader = (model: ResolvedModel) => Promise<FeatureData>;
+
+function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
+  const loaded = new Map<string, Promise<FeatureData>>();
+  return (model) => {
+    const key = cfg.features ? 'features' : model.featureSet;
+    let p = loaded.get(key);
+    if (!p) {
+      const f = cfg.features;
+      p = f ? loadFeatureTable(f.path, f.labelColumn, f.groupColumn, f.idColumn) : loadStageFeatures(model.featureSet, cfg.stage2Dir, cfg.stage4Dir);
+      p.then((d) => d.warnings.forEach((w) => log(`warning: ${w}`)), () => undefined);
+      loaded.set(key, p);
+    }
+    return p;
+  };
 }
 
 async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig) {
   const fitted = await fitClassical(model.spec, params, data, fold.train, dir, cfg.seed + fold.fold, cfg.threads);
-  const valX = new Float64Array(fold.val.length * data.cols);
-  fold.val.forEach((i, k) => valX.set(data.x.subarray(i * data.cols, (i + 1) * data.cols), k * data.cols));
-  const probs = await predictClassical(fitted.kind, join(dir, fitted.file), valX, fold.val.length, data.cols, fitted.scaler, cfg.threads);
+  const valX = takeRows(data.x, fold.val, data.cols, fitted.scaler);
+  const probs = await predictClassical(fitted.kind, join(dir, fitted.file), valX, fold.val.length, data.cols, undefined, cfg.threads);
   const labels = fold.val.map((i) => data.labels[i] as number);
   return { fitted, probs, labels, metrics: computeMetrics(labels, probs) };
 }
@@ -158,13 +171,12 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
   return row;
 }
 
-async function trainModel(model: ResolvedModel, cfg: TrainConfig, log: (m: string) => void): Promise<ModelSummary> {
+async function trainModel(model: ResolvedModel, cfg: TrainConfig, load: DataLoader, log: (m: string) => void): Promise<ModelSummary> {
   const started = performance.now();
   const dir = join(cfg.outputDir, model.modelType);
   if (cfg.deleteExisting) await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const data = await loadData(cfg, model);
-  for (const w of data.warnings) log(`warning: ${w}`);
+  const data = await load(model);
   const folds = stratifiedGroupKFold(data.labels, data.groups, cfg.nSplits, cfg.seed);
   const problems = checkFolds(folds);
   if (problems.length) throw new FvcError('ERR_INVALID_DATA', `${model.modelType}: ${problems.join('; ')}`);
@@ -243,11 +255,12 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
   const log = (m: string) => cfg.quiet || process.stderr.write(`stage5: ${m}\n`);
   // Every model id is checked before any training starts.
   const models = cfg.models.map((m) => resolveModel(m, cfg.featureSet));
+  const load = dataLoader(cfg, log);
   const summaries: ModelSummary[] = [];
   const failed: string[] = [];
   for (const model of models) {
     try {
-      const s = await trainModel(model, cfg, log);
+      const s = await trainModel(model, cfg, load, log);
       summaries.push(s);
       if (s.failedFolds.length) failed.push(`${model.modelType} fold(s) ${s.failedFolds.map((f) => f.fold).join(', ')}`);
     } catch (err) {
