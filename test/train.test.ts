@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateCorpus, runFeatureStage } from '../ts/index.js';
+import { native } from '../ts/native/binding.js';
+import { xgboostDevice } from '../ts/train/classical.js';
 import { train } from '../ts/train/engine.js';
 import { Rng } from '../ts/util/rng.js';
 import { artifacts, runCli } from './helpers.js';
@@ -116,6 +118,70 @@ print(float(np.max(np.abs(p - ours))))`;
   assert.ok(diff < 1e-4, `max |p_fvc - p_sklearn| = ${diff}`);
 });
 
+test('SVM matches scikit-learn SVC (libsvm) on the same fold: same ranking, close Platt probabilities', () => {
+  const meta = json(join(out, 'svm', 'fold_2', 'metadata.json'));
+  writeFileSync(join(dir, 'svm-preds.csv'), readFileSync(join(out, 'svm', 'fold_2', 'predictions.csv'), 'utf8'));
+  const py = `
+import csv, json, sys
+import numpy as np
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+rows = list(csv.DictReader(open(sys.argv[1])))
+val = {r["id"]: float(r["prob"]) for r in csv.DictReader(open(sys.argv[2]))}
+params = json.loads(sys.argv[3])
+X = np.array([[float(r[c]) for c in "abcde"] for r in rows]); y = np.array([int(r["label"]) for r in rows])
+tr = np.array([r["id"] not in val for r in rows]); va = ~tr
+s = StandardScaler().fit(X[tr])
+m = SVC(C=float(params["C"]), kernel=params["kernel"], gamma="scale", probability=True, random_state=0).fit(s.transform(X[tr]), y[tr])
+p = m.predict_proba(s.transform(X[va]))[:, 1]
+ours = np.array([val[r["id"]] for r, v in zip(rows, va) if v])
+print(json.dumps({"auc_diff": abs(roc_auc_score(y[va], p) - roc_auc_score(y[va], ours)), "max_prob_diff": float(np.max(np.abs(p - ours)))}))`;
+  const r = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py, table, join(dir, 'svm-preds.csv'), JSON.stringify(meta.params)]).toString());
+  // Same solver and data give the same decision function, so the same ranking; the Platt
+  // fit rests on an internal 5-fold split drawn by each library's own generator.
+  assert.ok(r.auc_diff < 1e-9, `AUC differs from sklearn by ${r.auc_diff}`);
+  assert.ok(r.max_prob_diff < 0.1, `max |p_fvc - p_sklearn| = ${r.max_prob_diff}`);
+});
+
+test('XGBoost device parameters follow the library version; CUDA without a CUDA build is refused', () => {
+  const v1 = { version: '1.7.4', major: 1, cuda: false };
+  const v2 = { version: '2.1.0', major: 2, cuda: true };
+  const noGpu = () => false;
+  assert.equal(xgboostDevice('auto', v1, noGpu), { tree_method: 'hist' });
+  assert.equal(xgboostDevice('auto', v2, noGpu), { tree_method: 'hist', device: 'cpu' });
+  assert.equal(xgboostDevice('auto', v2, () => true), { tree_method: 'hist', device: 'cuda' });
+  assert.equal(xgboostDevice('cuda', { ...v1, cuda: true }, noGpu), { tree_method: 'gpu_hist' });
+  assert.throws(() => xgboostDevice('cuda', v1, noGpu), /libxgboost 1\.7\.4 was built without CUDA/);
+  const info = native.xgboostInfo();
+  assert.match(info.version, /^\d+\.\d+\.\d+$/);
+  assert.is(typeof info.cuda, 'boolean');
+});
+
+test('XGBoost inference reuses the loaded booster until its file is replaced', async () => {
+  const model = join(dir, 'cached.json');
+  const rng = new Rng(3);
+  const n = 200;
+  const x = Float64Array.from({ length: n * 4 }, () => rng.next());
+  const y = Float64Array.from({ length: n }, (_, i) => ((x[i * 4] as number) > 0.5 ? 1 : 0));
+  const fit = (eta: number, output = model) => native.fitModel({ kind: 'xgboost', output, params: { objective: 'binary:logistic', eta, num_boost_round: 20, nthread: 1 }, x, y, rows: n, cols: 4 });
+  const predict = (m = model) => native.predictModel({ kind: 'xgboost', model: m, x, rows: n, cols: 4 });
+  await fit(0.1);
+  const first = Array.from(await predict());
+  assert.equal(Array.from(await predict()), first);
+  await fit(0.5);
+  const second = Array.from(await predict());
+  assert.not.equal(second, first, 'a replaced model file is loaded again');
+  await fit(0.5, join(dir, 'fresh.json'));
+  assert.equal(Array.from(await predict(join(dir, 'fresh.json'))), second);
+  try {
+    await native.predictModel({ kind: 'xgboost', model, x: x.subarray(0, 6), rows: 2, cols: 3 });
+    assert.unreachable('should have thrown');
+  } catch (e) {
+    assert.match((e as Error).message, /model has 4 features, input has 3/);
+  }
+});
+
 test('resume skips finished folds; delete-existing starts over', async () => {
   const meta = join(out, 'svm', 'fold_3', 'metadata.json');
   const before = statSync(meta).mtimeMs;
@@ -164,10 +230,13 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   assert.is(summary.models.length, 2);
   assert.ok(existsSync(join(o, 'xgboost', 'best_model', 'xgboost_model.json')));
   const video = join(corpus, 'videos', 'real_0000.mp4');
+  assert.equal(json(join(o, 'xgboost', 'best_model', 'model.json')).num_frames, { stage2: 4 }, 'the sampling of the training features is kept');
   const p = runCli(['predict', video, '--model', join(o, 'xgboost', 'best_model'), '-n', '4', '--json']);
   assert.is(p.code, 0, p.stderr);
   const [pred] = JSON.parse(p.stdout);
   assert.ok(pred.prob >= 0 && pred.prob <= 1 && pred.video === video);
+  const implicit = runCli(['predict', video, '--model', join(o, 'xgboost', 'best_model'), '--json']);
+  assert.equal(JSON.parse(implicit.stdout), [pred], 'predict samples as the training features did');
   const un = runCli(['train', '--models', 'catboost', '--output-dir', o]);
   assert.is(un.code, 1);
   assert.match(un.stderr, /CatBoost cannot be installed/);

@@ -34,6 +34,14 @@ std::vector<double> predictSvm(const std::string& modelPath, const Dataset& data
 FitResult fitXgboost(const Dataset& train, const Dataset* eval, const Params& params, const std::string& output);
 std::vector<double> predictXgboost(const std::string& modelPath, const Dataset& data, int threads);
 
+// The libxgboost the addon runs against: its version (the `device` parameter
+// exists from 2.0) and whether it was built with CUDA.
+struct XgboostInfo {
+  int major = 0, minor = 0, patch = 0;
+  bool cuda = false;
+};
+XgboostInfo xgboostInfo();
+
 double paramNumber(const Params& p, const std::string& key, double fallback);
 
 }  // namespace fvc

@@ -140,11 +140,21 @@ Napi::Value Predict(const Napi::CallbackInfo& info) {
   return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new PredictWorker(info.Env(), opts::argObject(info, 0))); });
 }
 
+Napi::Value XgboostInfoFn(const Napi::CallbackInfo& info) {
+  XgboostInfo x = xgboostInfo();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("version", std::to_string(x.major) + "." + std::to_string(x.minor) + "." + std::to_string(x.patch));
+  o.Set("major", x.major);
+  o.Set("cuda", x.cuda);
+  return o;
+}
+
 }  // namespace
 
 void registerModelsApi(Napi::Env env, Napi::Object exports) {
   exports.Set("fitModel", Napi::Function::New(env, Fit, "fitModel"));
   exports.Set("predictModel", Napi::Function::New(env, Predict, "predictModel"));
+  exports.Set("xgboostInfo", Napi::Function::New(env, XgboostInfoFn, "xgboostInfo"));
 }
 
 }  // namespace fvc

@@ -128,6 +128,13 @@ export interface NativeFit {
   evalHistory?: Float64Array;
 }
 
+export interface XgboostInfo {
+  version: string;
+  major: number;
+  /** libxgboost was built with CUDA. */
+  cuda: boolean;
+}
+
 export interface RuntimeInfo {
   versions: Record<string, string>;
   torch: { cudaAvailable: boolean; cudaDeviceCount: number; threads: number };
@@ -176,6 +183,7 @@ interface Addon {
     } & CallOptions,
   ): Promise<NativeFit>;
   predictModel(o: { kind: ModelKind; model: string; x: Float64Array; rows: number; cols: number; threads?: number } & CallOptions): Promise<Float64Array>;
+  xgboostInfo(): XgboostInfo;
   runtimeInfo(): RuntimeInfo;
   setThreads(n: number): void;
   resolveDevice(device: string): 'cpu' | 'cuda';
@@ -264,6 +272,7 @@ export const native = {
     const { signal, onProgress, ...rest } = o;
     return call((a, c) => a.predictModel({ ...rest, ...c }), signal, onProgress);
   },
+  xgboostInfo: () => sync((a) => a.xgboostInfo()),
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),
   resolveDevice: (d: string) => sync((a) => a.resolveDevice(d)),

@@ -4,7 +4,8 @@
  * and kernel models, an early-stopping split for XGBoost.
  */
 import { join } from 'node:path';
-import { native, type ModelKind } from '../native/binding.js';
+import { FvcError } from '../errors.js';
+import { native, type ModelKind, type XgboostInfo } from '../native/binding.js';
 import { Rng } from '../util/rng.js';
 import type { GridValue, ModelSpec } from './registry.js';
 import { fitScaler, takeRows, type Scaler } from './scaler.js';
@@ -26,13 +27,33 @@ export function modelKind(spec: ModelSpec): ModelKind {
 
 export const MODEL_FILES: Record<ModelKind, string> = { logistic_regression: 'model.liblinear', svm: 'model.libsvm', xgboost: 'xgboost_model.json' };
 
-function xgbParams(p: Record<string, GridValue>, seed: number, threads: number): Record<string, string | number | boolean> {
+export type Device = 'auto' | 'cpu' | 'cuda';
+
+export interface FitOptions {
+  seed: number;
+  threads: number;
+  device: Device;
+}
+
+/**
+ * XGBoost's device parameters for the libxgboost in use: 2.x and later take
+ * `device` (with tree_method hist); 1.x has no such parameter and selects the
+ * GPU through tree_method gpu_hist.
+ */
+export function xgboostDevice(device: Device, info: XgboostInfo, gpuPresent: () => boolean): Record<string, string> {
+  const cuda = device === 'cuda' || (device === 'auto' && info.cuda && gpuPresent());
+  if (cuda && !info.cuda) throw new FvcError('ERR_INVALID_ARGUMENT', `device cuda: libxgboost ${info.version} was built without CUDA (build it with -DUSE_CUDA=ON and point XGBOOST_ROOT at it)`);
+  if (info.major >= 2) return { tree_method: 'hist', device: cuda ? 'cuda' : 'cpu' };
+  return { tree_method: cuda ? 'gpu_hist' : 'hist' };
+}
+
+function xgbParams(p: Record<string, GridValue>, o: FitOptions): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {
     objective: 'binary:logistic',
-    tree_method: 'hist',
+    ...xgboostDevice(o.device, native.xgboostInfo(), () => native.resolveDevice('auto') === 'cuda'),
     eval_metric: 'logloss',
-    seed,
-    nthread: threads,
+    seed: o.seed,
+    nthread: o.threads,
     num_boost_round: Number(p.n_estimators ?? 100),
     early_stopping_rounds: Number(p.early_stopping_rounds ?? 10),
   };
@@ -60,14 +81,14 @@ export async function fitClassical(
   data: { x: Float64Array; labels: readonly number[]; cols: number },
   train: readonly number[],
   dir: string,
-  seed: number,
-  threads: number,
+  options: FitOptions,
 ): Promise<FittedModel> {
+  const { seed } = options;
   const kind = modelKind(spec);
   const file = MODEL_FILES[kind];
   const ys = (rows: readonly number[]) => Float64Array.from(rows, (i) => data.labels[i] as number);
   if (kind === 'xgboost') {
-    const nativeParams = xgbParams(params, seed, threads);
+    const nativeParams = xgbParams(params, options);
     const { fit, stop } = earlyStoppingSplit(train, data.labels, seed);
     const r = await native.fitModel({
       kind, output: join(dir, file), params: nativeParams,

@@ -43,6 +43,8 @@ export const TrainConfigSchema = z.object({
   /** MLflow tracking (issue 6); the JSONL files are written either way. */
   tracking: z.boolean().default(true),
   threads: z.number().int().min(1).default(availableParallelism()),
+  /** Where models train: `auto` takes CUDA when the library in use can reach a GPU. */
+  device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   quiet: z.boolean().default(false),
 });
 

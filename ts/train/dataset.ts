@@ -21,15 +21,17 @@ export interface FeatureData {
   rows: number;
   cols: number;
   source: string;
+  /** Frames per video the Stage 2 / Stage 4 features were computed from, so inference samples the same. */
+  numFrames?: { stage2?: number; stage4?: number };
   warnings: string[];
 }
 
 const STAGE_FILES = { stage2: 'features_metadata.parquet', stage4: 'features_scaled_metadata.parquet' } as const;
 
-function schemaNames(dir: string, file: string): string[] {
+function readSchema(dir: string, file: string): { features: string[]; numFrames?: number } {
   const schema = join(dir, 'feature_schema.json');
   if (!existsSync(schema)) throw new FvcError('ERR_FILE_NOT_FOUND', `${schema}: no such file (run the stage that writes ${file} first)`);
-  return (JSON.parse(readFileSync(schema, 'utf8')) as { features: string[] }).features;
+  return JSON.parse(readFileSync(schema, 'utf8')) as { features: string[]; numFrames?: number };
 }
 
 function checkLabels(rows: Row[], column: string, source: string): number[] {
@@ -71,7 +73,8 @@ export async function loadStageFeatures(featureSet: FeatureSet, stage2Dir: strin
     const dir = stage === 'stage2' ? stage2Dir : stage4Dir;
     const path = join(dir, STAGE_FILES[stage]);
     if (!existsSync(path)) throw new FvcError('ERR_FILE_NOT_FOUND', `${path}: no such file (run fvc ${stage} first, or set --${stage}-dir / FVC_${stage.toUpperCase()}_OUTPUT_DIR)`);
-    return { path, rows: await readTable(path), names: schemaNames(dir, STAGE_FILES[stage]) };
+    const schema = readSchema(dir, STAGE_FILES[stage]);
+    return { path, rows: await readTable(path), names: schema.features, numFrames: schema.numFrames };
   };
   const warnings: string[] = [];
   const idOf = (r: Row) => String(r.original_video_path ?? r.video_path);
@@ -80,7 +83,8 @@ export async function loadStageFeatures(featureSet: FeatureSet, stage2Dir: strin
     const s = await load(featureSet);
     const labels = checkLabels(s.rows, 'label', s.path);
     const m = toMatrix(s.rows, s.names, s.path, warnings);
-    return { ids: s.rows.map(idOf), labels, groups: s.rows.map(groupOf), featureNames: m.names, x: m.x, rows: s.rows.length, cols: m.names.length, source: s.path, warnings };
+    const numFrames = { [featureSet]: s.numFrames };
+    return { ids: s.rows.map(idOf), labels, groups: s.rows.map(groupOf), featureNames: m.names, x: m.x, rows: s.rows.length, cols: m.names.length, source: s.path, numFrames, warnings };
   }
   const [s2, s4] = [await load('stage2'), await load('stage4')];
   const byVideo = new Map(s4.rows.map((r) => [String(r.source_video), r]));
@@ -99,7 +103,8 @@ export async function loadStageFeatures(featureSet: FeatureSet, stage2Dir: strin
   if (!joined.length) throw new FvcError('ERR_INVALID_DATA', `${source}: no video appears in both tables (matched on source_video)`);
   const labels = checkLabels(joined, 'label', source);
   const m = toMatrix(joined, [...s2.names.map((n) => `s2_${n}`), ...s4.names.map((n) => `s4_${n}`)], source, warnings);
-  return { ids: joined.map(idOf), labels, groups: joined.map(groupOf), featureNames: m.names, x: m.x, rows: joined.length, cols: m.names.length, source, warnings };
+  const numFrames = { stage2: s2.numFrames, stage4: s4.numFrames };
+  return { ids: joined.map(idOf), labels, groups: joined.map(groupOf), featureNames: m.names, x: m.x, rows: joined.length, cols: m.names.length, source, numFrames, warnings };
 }
 
 export async function loadFeatureTable(path: string, labelColumn: string, groupColumn?: string, idColumn?: string): Promise<FeatureData> {

@@ -106,7 +106,7 @@ function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
 }
 
 async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig) {
-  const fitted = await fitClassical(model.spec, params, data, fold.train, dir, cfg.seed + fold.fold, cfg.threads);
+  const fitted = await fitClassical(model.spec, params, data, fold.train, dir, { seed: cfg.seed + fold.fold, threads: cfg.threads, device: cfg.device });
   const valX = takeRows(data.x, fold.val, data.cols, fitted.scaler);
   const probs = await predictClassical(fitted.kind, join(dir, fitted.file), valX, fold.val.length, data.cols, undefined, cfg.threads);
   const labels = fold.val.map((i) => data.labels[i] as number);
@@ -145,7 +145,7 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
   const started = performance.now();
   await rm(dir, { recursive: true, force: true });
   const tracker = new ExperimentTracker(dir);
-  const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source };
+  const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source, num_frames: data.numFrames ?? null };
   await tracker.writeConfig(config);
   const { fitted, probs, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg);
   if (fitted.scaler) await writeFileAtomic(join(dir, 'scaler.json'), `${JSON.stringify({ feature_names: data.featureNames, ...fitted.scaler })}\n`);
@@ -171,20 +171,32 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
   return row;
 }
 
-async function trainModel(model: ResolvedModel, cfg: TrainConfig, load: DataLoader, log: (m: string) => void): Promise<ModelSummary> {
-  const started = performance.now();
-  const dir = join(cfg.outputDir, model.modelType);
-  if (cfg.deleteExisting) await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
+/** A model with its data and folds, checked before any training starts. */
+interface Prepared {
+  model: ResolvedModel;
+  data: FeatureData;
+  folds: Fold[];
+}
+
+async function prepare(model: ResolvedModel, cfg: TrainConfig, load: DataLoader): Promise<Prepared> {
   const data = await load(model);
   const folds = stratifiedGroupKFold(data.labels, data.groups, cfg.nSplits, cfg.seed);
   const problems = checkFolds(folds);
   if (problems.length) throw new FvcError('ERR_INVALID_DATA', `${model.modelType}: ${problems.join('; ')}`);
+  return { model, data, folds };
+}
+
+async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, log: (m: string) => void): Promise<ModelSummary> {
+  const started = performance.now();
+  const dir = join(cfg.outputDir, model.modelType);
+  if (cfg.deleteExisting) await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
   log(`${model.modelType}: ${data.rows} rows x ${data.cols} features from ${data.source}, ${cfg.nSplits} folds`);
   const { best, results } = await gridSearch(model, data, folds, cfg, dir, log);
   const configHash = createHash('sha256').update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source })).digest('hex').slice(0, 16);
   const rows: FoldResult[] = [];
   const failedFolds: Array<{ fold: number; message: string }> = [];
+  const progress = createProgress({ label: `${model.modelType} folds`, total: folds.length, silent: cfg.quiet || !process.stderr.isTTY });
   for (const fold of folds) {
     const foldDir = join(dir, `fold_${fold.fold}`);
     const meta = join(foldDir, 'metadata.json');
@@ -193,6 +205,7 @@ async function trainModel(model: ResolvedModel, cfg: TrainConfig, load: DataLoad
       if (m.config_hash === configHash) {
         rows.push(Object.fromEntries(Object.entries(m).filter(([k]) => k === 'fold' || k.startsWith('val_'))) as FoldResult);
         log(`${model.modelType}: fold ${fold.fold} already done`);
+        progress.tick();
         continue;
       }
     }
@@ -207,7 +220,9 @@ async function trainModel(model: ResolvedModel, cfg: TrainConfig, load: DataLoad
       await writeFileAtomic(join(foldDir, 'error.json'), `${JSON.stringify({ message: e.message, code: (e as { code?: string }).code, stack: e.stack, config: { model_type: model.modelType, params: best, fold: fold.fold, seed: cfg.seed } }, null, 2)}\n`);
       log(`${model.modelType}: fold ${fold.fold} failed: ${e.message}`);
     }
+    progress.tick(`fold ${fold.fold}`);
   }
+  progress.done(`${rows.length}/${folds.length} folds`);
   const mean: Record<string, number> = {};
   const std: Record<string, number> = {};
   const summary: Record<string, unknown> = { model_type: model.modelType, model_id: model.spec.id, n_splits: cfg.nSplits, feature_set: model.featureSet, fold_results: rows };
@@ -235,13 +250,13 @@ async function trainModel(model: ResolvedModel, cfg: TrainConfig, load: DataLoad
 /** best_model/: the best fold's files plus model.json, everything `predict` needs. */
 async function copyBestModel(foldDir: string, out: string, model: ResolvedModel): Promise<void> {
   const meta = JSON.parse(await readFile(join(foldDir, 'metadata.json'), 'utf8')) as { model_file: string; kind: string; params: unknown; fold: number };
-  const config = JSON.parse(await readFile(join(foldDir, 'config.json'), 'utf8')) as { feature_names: string[] };
+  const config = JSON.parse(await readFile(join(foldDir, 'config.json'), 'utf8')) as { feature_names: string[]; num_frames?: unknown };
   const tmp = `${out}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await copyFile(join(foldDir, meta.model_file), join(tmp, meta.model_file));
   if (existsSync(join(foldDir, 'scaler.json'))) await copyFile(join(foldDir, 'scaler.json'), join(tmp, 'scaler.json'));
-  const descriptor = { model_type: model.modelType, model_id: model.spec.id, kind: meta.kind, model_file: meta.model_file, feature_set: model.featureSet, feature_names: config.feature_names, params: meta.params, fold: meta.fold };
+  const descriptor = { model_type: model.modelType, model_id: model.spec.id, kind: meta.kind, model_file: meta.model_file, feature_set: model.featureSet, feature_names: config.feature_names, num_frames: config.num_frames ?? null, params: meta.params, fold: meta.fold };
   await writeFileAtomic(join(tmp, 'model.json'), `${JSON.stringify(descriptor, null, 2)}\n`);
   await rm(out, { recursive: true, force: true });
   await rename(tmp, out);
@@ -252,15 +267,20 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
   const started = performance.now();
   const cfg = resolveConfig(options);
   cfg.outputDir = resolve(cfg.outputDir);
-  const log = (m: string) => cfg.quiet || process.stderr.write(`stage5: ${m}\n`);
-  // Every model id is checked before any training starts.
+  // On a terminal a log line first clears the progress bar it interrupts.
+  const clear = process.stderr.isTTY ? '\r\x1b[K' : '';
+  const log = (m: string) => cfg.quiet || process.stderr.write(`${clear}stage5: ${m}\n`);
+  // Every model id, feature source and fold split is checked before any training starts.
   const models = cfg.models.map((m) => resolveModel(m, cfg.featureSet));
   const load = dataLoader(cfg, log);
+  const prepared: Prepared[] = [];
+  for (const model of models) prepared.push(await prepare(model, cfg, load));
   const summaries: ModelSummary[] = [];
   const failed: string[] = [];
-  for (const model of models) {
+  for (const p of prepared) {
+    const { model } = p;
     try {
-      const s = await trainModel(model, cfg, load, log);
+      const s = await trainModel(p, cfg, log);
       summaries.push(s);
       if (s.failedFolds.length) failed.push(`${model.modelType} fold(s) ${s.failedFolds.map((f) => f.fold).join(', ')}`);
     } catch (err) {

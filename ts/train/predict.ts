@@ -22,13 +22,15 @@ export interface LoadedModel {
   modelFile: string;
   featureSet: FeatureSet;
   featureNames: string[];
+  /** Frames per video the training features were computed from. */
+  numFrames: { stage2?: number; stage4?: number };
   scaler?: Scaler;
 }
 
 export function loadModel(dir: string): LoadedModel {
   const descriptor = join(dir, 'model.json');
   if (!existsSync(descriptor)) throw new FvcError('ERR_FILE_NOT_FOUND', `${descriptor}: no such file (--model takes a trained model's best_model folder)`);
-  const d = JSON.parse(readFileSync(descriptor, 'utf8')) as { model_type: string; kind: ModelKind; model_file: string; feature_set: FeatureSet; feature_names: string[] };
+  const d = JSON.parse(readFileSync(descriptor, 'utf8')) as { model_type: string; kind: ModelKind; model_file: string; feature_set: FeatureSet; feature_names: string[]; num_frames?: { stage2?: number; stage4?: number } | null };
   const scalerPath = join(dir, 'scaler.json');
   return {
     dir,
@@ -37,17 +39,20 @@ export function loadModel(dir: string): LoadedModel {
     modelFile: join(dir, d.model_file),
     featureSet: d.feature_set,
     featureNames: d.feature_names,
+    numFrames: d.num_frames ?? {},
     ...(existsSync(scalerPath) ? { scaler: JSON.parse(readFileSync(scalerPath, 'utf8')) as Scaler } : {}),
   };
 }
 
 /** The model's feature vector for one video, in its training order. */
-async function featureVector(model: LoadedModel, video: string, numFrames: number): Promise<number[]> {
+async function featureVector(model: LoadedModel, video: string, numFramesOverride: number | undefined): Promise<number[]> {
+  // The training features' own sampling unless the caller overrides it; 8 (the seed's default) for old models.
+  const numFrames = (stage: 'stage2' | 'stage4') => numFramesOverride ?? model.numFrames[stage] ?? 8;
   const values: Record<string, number | null> = {};
   const needs = (prefix: string) => model.featureNames.some((n) => n.startsWith(prefix));
   const stage2Only = model.featureSet === 'stage2';
   if (stage2Only || needs('s2_')) {
-    const f = await extractHandcraftedFeatures(video, { numFrames });
+    const f = await extractHandcraftedFeatures(video, { numFrames: numFrames('stage2') });
     for (const [k, v] of Object.entries(f.features)) values[stage2Only ? k : `s2_${k}`] = v;
   }
   if (!stage2Only) {
@@ -55,7 +60,7 @@ async function featureVector(model: LoadedModel, video: string, numFrames: numbe
     try {
       const scaled = join(tmp, 'scaled.mp4');
       await scaleVideo(video, scaled, { size: 256 });
-      const f = await extractHandcraftedFeatures(scaled, { numFrames });
+      const f = await extractHandcraftedFeatures(scaled, { numFrames: numFrames('stage4') });
       for (const [k, v] of Object.entries(f.features)) values[model.featureSet === 'stage4' ? k : `s4_${k}`] = v;
     } finally {
       await rm(tmp, { recursive: true, force: true });
@@ -73,7 +78,7 @@ export async function predictVideos(modelDir: string, videos: readonly string[],
   const model = loadModel(modelDir);
   const cols = model.featureNames.length;
   const x = new Float64Array(videos.length * cols);
-  for (let i = 0; i < videos.length; i++) x.set(await featureVector(model, videos[i] as string, options.numFrames ?? 8), i * cols);
+  for (let i = 0; i < videos.length; i++) x.set(await featureVector(model, videos[i] as string, options.numFrames), i * cols);
   const probs = await predictClassical(model.kind, model.modelFile, x, videos.length, cols, model.scaler, options.threads ?? 1);
   return videos.map((video, i) => ({ video, prob: probs[i] as number }));
 }

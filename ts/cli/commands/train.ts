@@ -5,7 +5,7 @@ import { train } from '../../train/engine.js';
 import { predictVideos } from '../../train/predict.js';
 import { FEATURE_SETS, MODELS } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
-import { choiceOption, defaultNumFrames, intOption } from '../parse.js';
+import { choiceOption, intOption } from '../parse.js';
 
 interface TrainFlags {
   models: string;
@@ -25,6 +25,7 @@ interface TrainFlags {
   deleteExisting?: boolean;
   tracking: boolean;
   threads?: number;
+  device?: 'auto' | 'cpu' | 'cuda';
   json?: boolean;
 }
 
@@ -49,6 +50,7 @@ export function registerTrain(program: Command): void {
     .option('--delete-existing', 'remove earlier results of the chosen models first (FVC_DELETE_EXISTING)')
     .option('--no-tracking', 'no MLflow tracking (FVC_USE_TRACKING); the JSONL files are written either way')
     .option('--threads <n>', 'threads per model (default: one per core)', intOption(1, 1024))
+    .option('--device <device>', 'auto (CUDA when the model library can reach a GPU), cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const))
     .option('--json', 'print the summaries as JSON')
     .action(async (o: TrainFlags) => {
       const r = await train({
@@ -66,6 +68,7 @@ export function registerTrain(program: Command): void {
         // Commander's --no-tracking defaults to true; only an explicit flag should override FVC_USE_TRACKING.
         tracking: o.tracking === false ? false : undefined,
         threads: o.threads,
+        device: o.device,
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn, groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       });
       if (o.json) printJson(r);
@@ -82,13 +85,13 @@ export function registerTrain(program: Command): void {
     .argument('[videos...]', 'video files')
     .requiredOption('--model <dir>', 'a best_model folder (e.g. data/stage5/xgboost/best_model)')
     .option('--metadata <table>', 'predict every video of a metadata table too')
-    .option('-n, --num-frames <count>', 'frames sampled per video, as in training (default: FVC_NUM_FRAMES or 8)', intOption(1, 10000))
+    .option('-n, --num-frames <count>', 'frames sampled per video (default: what the training features used)', intOption(1, 10000))
     .option('--json', 'print JSON')
     .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; json?: boolean }) => {
       const all = [...videos];
       if (o.metadata) all.push(...(await loadMetadata(o.metadata)).rows.map((r) => r.absolute_path));
       if (!all.length) throw new FvcError('ERR_INVALID_ARGUMENT', 'no videos: give video files or --metadata');
-      const r = await predictVideos(o.model, all, { numFrames: o.numFrames ?? defaultNumFrames() });
+      const r = await predictVideos(o.model, all, o.numFrames === undefined ? {} : { numFrames: o.numFrames });
       if (o.json) return printJson(r);
       process.stdout.write(formatTable(r.map((p) => [p.video, Number(p.prob.toFixed(6))]), ['video', 'prob_fake']));
     });
