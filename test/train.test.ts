@@ -237,6 +237,11 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   assert.ok(pred.prob >= 0 && pred.prob <= 1 && pred.video === video);
   const implicit = runCli(['predict', video, '--model', join(o, 'xgboost', 'best_model'), '--json']);
   assert.equal(JSON.parse(implicit.stdout), [pred], 'predict samples as the training features did');
+  const early = join(dir, 'cli-early');
+  const missing = runCli(['train', '--models', 'logistic_regression,svm_stage4', '--stage2-dir', s2, '--stage4-dir', join(dir, 'no-stage4'), '--output-dir', early]);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /features_scaled_metadata\.parquet: no such file/);
+  assert.ok(!existsSync(join(early, 'logistic_regression')), 'no model trains when another model\'s input is missing');
   const un = runCli(['train', '--models', 'catboost', '--output-dir', o]);
   assert.is(un.code, 1);
   assert.match(un.stderr, /CatBoost cannot be installed/);
