@@ -8,6 +8,8 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const artifacts = join(root, 'test-artifacts');
 export const videoDir = join(artifacts, 'videos');
 mkdirSync(videoDir, { recursive: true });
+// Training tracks to MLflow by default: keep the store of test runs out of the checkout.
+process.env.MLFLOW_TRACKING_URI ??= join(artifacts, 'mlruns');
 
 /** Make (once) a video with ffmpeg; `args` go between the global flags and the output. */
 export function makeVideo(name: string, args: string[]): string {

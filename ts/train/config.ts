@@ -40,8 +40,10 @@ export const TrainConfigSchema = z.object({
   gridSearch: z.boolean().default(true),
   resume: z.boolean().default(true),
   deleteExisting: z.boolean().default(false),
-  /** MLflow tracking (issue 6); the JSONL files are written either way. */
+  /** MLflow tracking; the JSONL files are written either way. */
   tracking: z.boolean().default(true),
+  /** MLflow store: a path or file: URI (file store) or an http(s) server; default MLFLOW_TRACKING_URI, else ./mlruns. */
+  trackingUri: z.string().min(1).optional(),
   threads: z.number().int().min(1).default(availableParallelism()),
   /** Where models train: `auto` takes CUDA when the library in use can reach a GPU. */
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),

@@ -25,6 +25,8 @@ import { computeMetrics, type Metrics } from './metrics.js';
 import { gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
 import { takeRows } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
+import { CrossValidationTracking, openTrackingStore } from '../tracking/mlflow.js';
+import type { TrackingStore } from '../tracking/store.js';
 
 export interface FoldResult {
   fold: number;
@@ -141,7 +143,8 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
   return { best, results };
 }
 
-async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string): Promise<FoldResult> {
+/** The fold's metrics row and the files that make up its model (for tracking). */
+async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string): Promise<{ row: FoldResult; files: string[] }> {
   const started = performance.now();
   await rm(dir, { recursive: true, force: true });
   const tracker = new ExperimentTracker(dir);
@@ -168,7 +171,7 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
     seconds: (performance.now() - started) / 1000,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   });
-  return row;
+  return { row, files: [join(dir, fitted.file), ...(fitted.scaler ? [join(dir, 'scaler.json')] : [])] };
 }
 
 /** A model with its data and folds, checked before any training starts. */
@@ -186,7 +189,7 @@ async function prepare(model: ResolvedModel, cfg: TrainConfig, load: DataLoader)
   return { model, data, folds };
 }
 
-async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, log: (m: string) => void): Promise<ModelSummary> {
+async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, store: TrackingStore | null, log: (m: string) => void): Promise<ModelSummary> {
   const started = performance.now();
   const dir = join(cfg.outputDir, model.modelType);
   if (cfg.deleteExisting) await rm(dir, { recursive: true, force: true });
@@ -194,6 +197,9 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, lo
   log(`${model.modelType}: ${data.rows} rows x ${data.cols} features from ${data.source}, ${cfg.nSplits} folds`);
   const { best, results } = await gridSearch(model, data, folds, cfg, dir, log);
   const configHash = createHash('sha256').update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source })).digest('hex').slice(0, 16);
+  const tracking = store
+    ? await CrossValidationTracking.start(store, model.modelType, { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, n_splits: cfg.nSplits, seed: cfg.seed, rows: data.rows, features: data.cols, data_source: data.source, selection_metric: cfg.selectionMetric, params: best }, log)
+    : null;
   const rows: FoldResult[] = [];
   const failedFolds: Array<{ fold: number; message: string }> = [];
   const progress = createProgress({ label: `${model.modelType} folds`, total: folds.length, silent: cfg.quiet || !process.stderr.isTTY });
@@ -210,8 +216,12 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, lo
       }
     }
     const t = performance.now();
+    const startTime = Date.now();
+    const foldParams = { model_type: model.modelType, fold: fold.fold, seed: cfg.seed, params: best };
     try {
-      rows.push(await trainFold(model, best, data, fold, cfg, foldDir, configHash));
+      const { row, files } = await trainFold(model, best, data, fold, cfg, foldDir, configHash);
+      rows.push(row);
+      await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'fold')), artifacts: files, startTime, status: 'FINISHED' });
       log(`${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${rows.at(-1)?.val_f1.toFixed(4)} val_auc ${rows.at(-1)?.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
     } catch (err) {
       const e = err as Error;
@@ -219,6 +229,7 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, lo
       await mkdir(foldDir, { recursive: true });
       await writeFileAtomic(join(foldDir, 'error.json'), `${JSON.stringify({ message: e.message, code: (e as { code?: string }).code, stack: e.stack, config: { model_type: model.modelType, params: best, fold: fold.fold, seed: cfg.seed } }, null, 2)}\n`);
       log(`${model.modelType}: fold ${fold.fold} failed: ${e.message}`);
+      await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: {}, artifacts: [], startTime, status: 'FAILED', error: e.message });
     }
     progress.tick(`fold ${fold.fold}`);
   }
@@ -242,6 +253,7 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, lo
   await writeFileAtomic(join(dir, 'grid_search.json'), `${JSON.stringify({ selection_metric: cfg.selectionMetric, results, best_params: best }, null, 2)}\n`);
   await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
   if (bestFold !== null) await copyBestModel(join(dir, `fold_${bestFold}`), join(dir, 'best_model'), model);
+  await tracking?.finish(Object.fromEntries(Object.entries(summary).filter(([k]) => k.startsWith('mean_') || k.startsWith('std_'))), [join(dir, 'metrics.json'), join(dir, 'grid_search.json')], rows.length ? 'FINISHED' : 'FAILED');
   const seconds = (performance.now() - started) / 1000;
   log(`${model.modelType}: ${rows.length}/${folds.length} folds, mean val_f1 ${mean.val_f1?.toFixed(4) ?? 'n/a'} ± ${std.val_f1?.toFixed(4) ?? 'n/a'}, best fold ${bestFold ?? 'none'}; ${executionTimeLine(seconds)}`);
   return { modelType: model.modelType, dir, folds: rows, failedFolds, bestParams: best, bestFold, mean, std, seconds };
@@ -273,6 +285,7 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
   // Every model id, feature source and fold split is checked before any training starts.
   const models = cfg.models.map((m) => resolveModel(m, cfg.featureSet));
   const load = dataLoader(cfg, log);
+  const store = cfg.tracking ? openTrackingStore(cfg.trackingUri) : null;
   const prepared: Prepared[] = [];
   for (const model of models) prepared.push(await prepare(model, cfg, load));
   const summaries: ModelSummary[] = [];
@@ -280,7 +293,7 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
   for (const p of prepared) {
     const { model } = p;
     try {
-      const s = await trainModel(p, cfg, log);
+      const s = await trainModel(p, cfg, store, log);
       summaries.push(s);
       if (s.failedFolds.length) failed.push(`${model.modelType} fold(s) ${s.failedFolds.map((f) => f.fold).join(', ')}`);
     } catch (err) {
