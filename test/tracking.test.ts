@@ -31,7 +31,7 @@ test.before(() => {
 
 test('MLflow file store: experiment per model, parent run per CV, nested run per fold, laid out as MLflow writes it', async () => {
   const mlruns = join(dir, 'mlruns');
-  const r = await train({ models: ['logistic_regression', 'xgboost'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5'), trackingUri: pathToFileURL(mlruns).href, quiet: true });
+  const r = await train({ models: ['logistic_regression', 'xgboost'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5'), trackingUri: pathToFileURL(mlruns).href, quiet: true, plots: false });
   assert.equal(r.failed, []);
   assert.equal(pyYaml(join(mlruns, '0', 'meta.yaml')).name, 'Default');
   assert.ok(existsSync(join(mlruns, '.trash')));
@@ -84,7 +84,7 @@ test('MLflow file store: experiment per model, parent run per CV, nested run per
     assert.ok(existsSync(join(mlruns, expId, parent?.id as string, 'artifacts', 'results', 'metrics.json')));
   }
   // A second run reuses the experiments.
-  await train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5b'), trackingUri: mlruns, gridSearch: false, quiet: true });
+  await train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5b'), trackingUri: mlruns, gridSearch: false, quiet: true, plots: false });
   assert.is(readdirSync(mlruns).filter((d) => d !== '0' && d !== '.trash').length, 2);
 });
 
@@ -172,7 +172,7 @@ test('MLflow REST client against a local schema-checking HTTP server (no MLflow 
   await new Promise<void>((r) => s.server.listen(0, '127.0.0.1', r));
   const uri = `http://127.0.0.1:${(s.server.address() as AddressInfo).port}`;
   try {
-    const r = await train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5-rest'), trackingUri: uri, gridSearch: false, quiet: true });
+    const r = await train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5-rest'), trackingUri: uri, gridSearch: false, quiet: true, plots: false });
     assert.equal(r.failed, []);
     assert.equal(s.problems, []);
     assert.equal([...s.experiments.keys()], ['logistic_regression']);
@@ -205,7 +205,7 @@ test('log-batch calls are split to the REST limits', () => {
 test('an unreachable tracking server never fails training', async () => {
   process.env.MLFLOW_HTTP_REQUEST_MAX_RETRIES = '1';
   try {
-    const r = await train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5-down'), trackingUri: 'http://127.0.0.1:9', gridSearch: false, quiet: true });
+    const r = await train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5-down'), trackingUri: 'http://127.0.0.1:9', gridSearch: false, quiet: true, plots: false });
     assert.equal(r.failed, []);
     assert.is(r.models[0]?.folds.length, 3);
   } finally {

@@ -13,7 +13,7 @@ import { artifacts, runCli } from './helpers.js';
 const dir = join(artifacts, 'train');
 const table = join(dir, 'features.csv');
 const out = join(dir, 'stage5');
-const quiet = { quiet: true } as const;
+const quiet = { quiet: true, plots: false } as const;
 const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
 /** 160 rows in pairs sharing a group; two informative features, three noise. */
@@ -220,9 +220,9 @@ test('bad input is refused before any training, naming the cause', async () => {
 
 test('fvc train and fvc predict on real Stage 2 features of a generated corpus', async () => {
   const corpus = join(dir, 'corpus');
-  await generateCorpus({ out: corpus, videos: 24, duration: 1, seed: 21, quiet: true });
+  await generateCorpus({ out: corpus, videos: 24, duration: 1, seed: 21, quiet: true, plots: false });
   const s2 = join(dir, 'stage2');
-  await runFeatureStage({ stage: 'stage2', metadata: join(corpus, 'metadata.csv'), out: s2, numFrames: 4, quiet: true });
+  await runFeatureStage({ stage: 'stage2', metadata: join(corpus, 'metadata.csv'), out: s2, numFrames: 4, quiet: true, plots: false });
   const o = join(dir, 'cli-stage5');
   const r = runCli(['train', '--models', 'xgboost,logistic_regression', '--n-splits', '3', '--stage2-dir', s2, '--output-dir', o, '--json'], { FVC_NUM_FRAMES: '4' });
   assert.is(r.code, 0, r.stderr);

@@ -11,6 +11,8 @@ import { registerFeatures } from './commands/features.js';
 import { registerFrames } from './commands/frames.js';
 import { registerInfo } from './commands/info.js';
 import { registerProbe } from './commands/probe.js';
+import { registerQuery } from './commands/query.js';
+import { registerReport } from './commands/report.js';
 import { registerStages } from './commands/stages.js';
 import { registerTrain } from './commands/train.js';
 import { registerValidate } from './commands/validate.js';
@@ -21,7 +23,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerTrain, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerTrain, registerQuery, registerReport, registerCorpus, registerInfo, registerDemo]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -15,6 +15,7 @@ import { loadMetadata } from '../data/metadata.js';
 import type { ColumnType } from '../data/table.js';
 import { FvcError } from '../errors.js';
 import { executionTimeLine } from '../util/progress.js';
+import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { runPerVideo, type StageResult } from './per-video.js';
 
@@ -112,5 +113,6 @@ export async function runAugmentStage(o: AugmentStageOptions): Promise<StageResu
   const seconds = (performance.now() - started) / 1000;
   log(`${written} rows (${run.computed} videos augmented, ${run.skipped} already done, ${run.failures.length} failed) -> ${outputPath}`);
   log(executionTimeLine(seconds));
+  await recordTiming(outDir, { stage: 'stage1', seconds, status: run.failures.length ? 'failed' : 'ok', items: written });
   return { outputPath, failuresPath, rows: written, computed: run.computed, skipped: run.skipped, failed: run.failures.length, seconds };
 }

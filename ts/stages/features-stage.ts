@@ -8,6 +8,7 @@ import { loadMetadata } from '../data/metadata.js';
 import { extractHandcraftedFeatures, handcraftedFeatureNames } from '../features/handcrafted.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { executionTimeLine } from '../util/progress.js';
+import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { runPerVideo, type StageResult } from './per-video.js';
 
@@ -84,5 +85,6 @@ export async function runFeatureStage(o: FeatureStageOptions): Promise<FeatureSt
   const seconds = (performance.now() - started) / 1000;
   log(`${written} rows (${run.computed} computed, ${run.skipped} already done, ${run.failures.length} failed) -> ${outputPath}`);
   log(executionTimeLine(seconds));
+  await recordTiming(outDir, { stage: o.stage, seconds, status: run.failures.length ? 'failed' : 'ok', items: written });
   return { outputPath, failuresPath, rows: written, computed: run.computed, skipped: run.skipped, failed: run.failures.length, seconds };
 }

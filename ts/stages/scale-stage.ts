@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { loadMetadata } from '../data/metadata.js';
 import { executionTimeLine } from '../util/progress.js';
+import { recordTiming } from '../util/timings.js';
 import { scaleVideo } from '../video/scale.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { runPerVideo, type StageResult } from './per-video.js';
@@ -76,5 +77,6 @@ export async function runScaleStage(o: ScaleStageOptions): Promise<ScaleStageRes
   const seconds = (performance.now() - started) / 1000;
   log(`${written} rows (${run.computed} scaled, ${run.skipped} already done, ${run.failures.length} failed) -> ${outputPath}`);
   log(executionTimeLine(seconds));
+  await recordTiming(outDir, { stage: 'stage3', seconds, status: run.failures.length ? 'failed' : 'ok', items: written });
   return { outputPath, failuresPath, rows: written, computed: run.computed, skipped: run.skipped, failed: run.failures.length, seconds };
 }

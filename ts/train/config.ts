@@ -44,6 +44,8 @@ export const TrainConfigSchema = z.object({
   tracking: z.boolean().default(true),
   /** MLflow store: a path or file: URI (file store) or an http(s) server; default MLFLOW_TRACKING_URI, else ./mlruns. */
   trackingUri: z.string().min(1).optional(),
+  /** Plots in {model}/plots/ and the model comparison after training. */
+  plots: z.boolean().default(true),
   threads: z.number().int().min(1).default(availableParallelism()),
   /** Where models train: `auto` takes CUDA when the library in use can reach a GPU. */
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),

@@ -15,8 +15,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FvcError } from '../errors.js';
+import { generatePlots } from '../plots/plots.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
+import { recordTiming } from '../util/timings.js';
 import { fitClassical, predictClassical } from './classical.js';
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { loadFeatureTable, loadStageFeatures, type FeatureData } from './dataset.js';
@@ -221,6 +223,7 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
     try {
       const { row, files } = await trainFold(model, best, data, fold, cfg, foldDir, configHash);
       rows.push(row);
+      await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'ok', items: fold.train.length + fold.val.length });
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'fold')), artifacts: files, startTime, status: 'FINISHED' });
       log(`${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${rows.at(-1)?.val_f1.toFixed(4)} val_auc ${rows.at(-1)?.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
     } catch (err) {
@@ -230,6 +233,7 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
       await writeFileAtomic(join(foldDir, 'error.json'), `${JSON.stringify({ message: e.message, code: (e as { code?: string }).code, stack: e.stack, config: { model_type: model.modelType, params: best, fold: fold.fold, seed: cfg.seed } }, null, 2)}\n`);
       log(`${model.modelType}: fold ${fold.fold} failed: ${e.message}`);
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: {}, artifacts: [], startTime, status: 'FAILED', error: e.message });
+      await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'failed' });
     }
     progress.tick(`fold ${fold.fold}`);
   }
@@ -255,6 +259,7 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
   if (bestFold !== null) await copyBestModel(join(dir, `fold_${bestFold}`), join(dir, 'best_model'), model);
   await tracking?.finish(Object.fromEntries(Object.entries(summary).filter(([k]) => k.startsWith('mean_') || k.startsWith('std_'))), [join(dir, 'metrics.json'), join(dir, 'grid_search.json')], rows.length ? 'FINISHED' : 'FAILED');
   const seconds = (performance.now() - started) / 1000;
+  await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, seconds, status: failedFolds.length ? 'failed' : 'ok', items: rows.length });
   log(`${model.modelType}: ${rows.length}/${folds.length} folds, mean val_f1 ${mean.val_f1?.toFixed(4) ?? 'n/a'} ± ${std.val_f1?.toFixed(4) ?? 'n/a'}, best fold ${bestFold ?? 'none'}; ${executionTimeLine(seconds)}`);
   return { modelType: model.modelType, dir, folds: rows, failedFolds, bestParams: best, bestFold, mean, std, seconds };
 }
@@ -300,6 +305,15 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
       if (models.length === 1) throw err;
       failed.push(`${model.modelType}: ${(err as Error).message}`);
       log(`${model.modelType} failed: ${(err as Error).message}`);
+    }
+  }
+  if (cfg.plots && summaries.length) {
+    // Plots are a view of results already on disk: failing to draw them fails nothing.
+    try {
+      const { files } = await generatePlots({ stage5Dir: cfg.outputDir, models: summaries.map((s) => s.modelType) });
+      log(`${files.length} plots written (fvc report builds the HTML page)`);
+    } catch (err) {
+      log(`plots failed: ${(err as Error).message}`);
     }
   }
   const seconds = (performance.now() - started) / 1000;

@@ -79,6 +79,21 @@ export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<nu
   return ap;
 }
 
+/** The ROC curve as scikit-learn's roc_curve(drop_intermediate=False): from (0, 0), one point per distinct score. */
+export function rocCurve(labels: ArrayLike<number>, scores: ArrayLike<number>): { fpr: number[]; tpr: number[] } {
+  const { tps, fps } = thresholds(labels, scores);
+  const P = tps.at(-1) ?? 0;
+  const N = fps.at(-1) ?? 0;
+  return { fpr: [0, ...fps.map((f) => div(f, N))], tpr: [0, ...tps.map((t) => div(t, P))] };
+}
+
+/** The precision-recall curve, one point per distinct score from the highest, starting at recall 0, precision 1. */
+export function prCurve(labels: ArrayLike<number>, scores: ArrayLike<number>): { recall: number[]; precision: number[] } {
+  const { tps, fps } = thresholds(labels, scores);
+  const P = tps.at(-1) ?? 0;
+  return { recall: [0, ...tps.map((t) => div(t, P))], precision: [1, ...tps.map((t, i) => div(t, t + (fps[i] as number)))] };
+}
+
 /**
  * Equal error rate on the full ROC curve (every distinct threshold, plus the
  * origin): the point where |FNR - FPR| is smallest, reported as their mean.

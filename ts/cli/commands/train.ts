@@ -25,6 +25,7 @@ interface TrainFlags {
   deleteExisting?: boolean;
   tracking: boolean;
   trackingUri?: string;
+  plots: boolean;
   threads?: number;
   device?: 'auto' | 'cpu' | 'cuda';
   json?: boolean;
@@ -51,6 +52,7 @@ export function registerTrain(program: Command): void {
     .option('--delete-existing', 'remove earlier results of the chosen models first (FVC_DELETE_EXISTING)')
     .option('--no-tracking', 'no MLflow tracking (FVC_USE_TRACKING); the JSONL files are written either way')
     .option('--tracking-uri <uri>', 'MLflow store: a folder or file: URI, or an http(s) server (default: MLFLOW_TRACKING_URI, else ./mlruns)')
+    .option('--no-plots', 'skip the plots drawn after training (fvc plots draws them later)')
     .option('--threads <n>', 'threads per model (default: one per core)', intOption(1, 1024))
     .option('--device <device>', 'auto (CUDA when the model library can reach a GPU), cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const))
     .option('--json', 'print the summaries as JSON')
@@ -70,6 +72,7 @@ export function registerTrain(program: Command): void {
         // Commander's --no-tracking defaults to true; only an explicit flag should override FVC_USE_TRACKING.
         tracking: o.tracking === false ? false : undefined,
         trackingUri: o.trackingUri,
+        plots: o.plots,
         threads: o.threads,
         device: o.device,
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn, groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
