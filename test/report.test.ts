@@ -76,6 +76,7 @@ test('analytics views hold exactly what the files hold', async () => {
 
     const timings = (await a.query('SELECT stage, model_type, fold, status FROM timings')).rows;
     assert.ok(timings.some((t) => t.stage === 'stage2' && t.model_type === null), 'the Stage 2 run');
+    assert.is(timings.filter((t) => t.stage === 'stage5' && t.model_type === null).length, 1, 'the training run as a whole');
     for (const m of MODELS) {
       assert.is(timings.filter((t) => t.model_type === m && t.fold !== null).length, 3, `${m}: a row per fold`);
       assert.is(timings.filter((t) => t.model_type === m && t.fold === null).length, 1, `${m}: a row for the model`);

@@ -91,7 +91,7 @@ ${pngs.map((p) => img(join(dir, 'plots', p))).join('\n')}
     const comparison = join(stage5, 'plots', 'model_comparison.png');
     if (existsSync(comparison)) plots++;
     const timings = await a.query(`SELECT stage, COALESCE(model_type, '') AS model_type, COALESCE(CAST(fold AS VARCHAR), '') AS fold, status, ROUND(seconds, 2) AS seconds, ROUND(peak_rss_mb, 0) AS peak_rss_mb, items, started_at FROM timings ORDER BY started_at`);
-    const stageTotals = await a.query(`SELECT stage, ROUND(SUM(seconds), 2) AS seconds, ROUND(MAX(peak_rss_mb), 0) AS peak_rss_mb FROM timings WHERE fold IS NULL GROUP BY stage ORDER BY stage`);
+    const stageTotals = await a.query(`SELECT stage, ROUND(SUM(seconds), 2) AS seconds, ROUND(MAX(peak_rss_mb), 0) AS peak_rss_mb FROM timings WHERE model_type IS NULL AND fold IS NULL GROUP BY stage ORDER BY stage`);
     const title = options.title ?? `fvc report — ${stage5}`;
     const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>${CSS}</style></head>
@@ -104,7 +104,7 @@ ${table(summary, 'Validation metrics over folds (mean and population std, as met
 ${existsSync(comparison) ? img(comparison) : ''}
 ${sections.join('\n')}
 <section id="timings"><h2>Timings</h2>
-${table(stageTotals, 'Per stage (stage and model totals)')}
+${table(stageTotals, 'Per stage run')}
 ${table(timings, 'Every stage, model and fold')}
 </section>
 ${CHECK}

@@ -16,6 +16,8 @@ import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FvcError } from '../errors.js';
 import { generatePlots } from '../plots/plots.js';
+import { CrossValidationTracking, openTrackingStore } from '../tracking/mlflow.js';
+import type { TrackingStore } from '../tracking/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
@@ -27,8 +29,6 @@ import { computeMetrics, type Metrics } from './metrics.js';
 import { gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
 import { takeRows } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
-import { CrossValidationTracking, openTrackingStore } from '../tracking/mlflow.js';
-import type { TrackingStore } from '../tracking/store.js';
 
 export interface FoldResult {
   fold: number;
@@ -317,6 +317,7 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  await recordTiming(cfg.outputDir, { stage: 'stage5', seconds, status: failed.length ? 'failed' : 'ok', items: summaries.length });
   log(`${summaries.length} model(s) trained, ${failed.length} failed; total ${executionTimeLine(seconds)}`);
   return { models: summaries, failed, seconds };
 }
