@@ -1,0 +1,101 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { generateCorpus } from '../ts/index.js';
+import { renderAirflowDag } from '../ts/pipeline/airflow.js';
+import { DEPENDENCIES, STAGES } from '../ts/pipeline/dag.js';
+import { runPipeline } from '../ts/pipeline/runner.js';
+import { artifacts, runCli } from './helpers.js';
+
+const dir = join(artifacts, 'pipeline');
+const data = join(dir, 'data');
+const dirs = Object.fromEntries(STAGES.map((s) => [s, join(data, s)]));
+const config = () => ({ metadata: join(dir, 'corpus', 'metadata.csv'), dirs, copies: 1, numFrames: 4, nSplits: 3, seed: 5, models: ['logistic_regression', 'xgboost'], logsDir: join(dir, 'logs'), retryDelayMs: 0, log: () => undefined });
+
+/** [start, end] of each attempt in a stage log. */
+function attempts(log: string): Array<[number, number]> {
+  const starts = [...log.matchAll(/^=== (\S+) attempt/gm)].map((m) => Date.parse(m[1] as string));
+  const ends = [...log.matchAll(/^=== (\S+) exit/gm)].map((m) => Date.parse(m[1] as string));
+  return starts.map((s, i) => [s, ends[i] as number]);
+}
+
+test.before(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await generateCorpus({ out: join(dir, 'corpus'), videos: 12, duration: 1, seed: 8, quiet: true });
+});
+
+test('the pipeline runs every stage in dependency order, stage2 beside stage3, one log per stage; a rerun skips done work', async () => {
+  const r = await runPipeline({ ...config(), extraArgs: { stage5: ['--no-tracking', '--no-plots'] } });
+  assert.ok(r.ok, JSON.stringify(r.stages));
+  assert.equal(r.stages.map((s) => s.stage), [...STAGES]);
+  for (const f of ['stage1/augmented_metadata.parquet', 'stage2/features_metadata.parquet', 'stage3/scaled_metadata.parquet', 'stage4/features_scaled_metadata.parquet', 'stage5/xgboost/metrics.json']) assert.ok(existsSync(join(data, f)), f);
+  const span = (s: string) => attempts(readFileSync(join(dir, 'logs', `${s}.log`), 'utf8'))[0] as [number, number];
+  for (const s of STAGES) for (const d of DEPENDENCIES[s]) assert.ok(span(s)[0] >= span(d)[1], `${s} starts after ${d} ends`);
+  const [s2, s3] = [span('stage2'), span('stage3')];
+  assert.ok(s2[0] < s3[1] && s3[0] < s2[1], 'stage2 and stage3 overlap in time');
+  assert.match(readFileSync(join(dir, 'logs', 'stage5.log'), 'utf8'), /Execution time: [\d.]+ seconds/);
+
+  const again = await runPipeline({ ...config(), extraArgs: { stage5: ['--no-tracking', '--no-plots'] } });
+  assert.ok(again.ok);
+  const log2 = readFileSync(join(dir, 'logs', 'stage2.log'), 'utf8');
+  assert.match(log2.slice(log2.lastIndexOf('attempt 1')), /0 computed, \d+ already done/);
+  assert.match(readFileSync(join(dir, 'logs', 'stage5.log'), 'utf8').split('attempt 1').at(-1) as string, /fold 1 already done/);
+});
+
+test('a failing stage is retried, its dependents are skipped, and the CLI exits non-zero naming it', async () => {
+  const bad = join(dir, 'bad.csv');
+  writeFileSync(bad, 'video_path,label\nmissing.mp4,2\n');
+  const r = await runPipeline({ ...config(), metadata: bad, dirs: { ...dirs, stage1: join(dir, 'bad-stage1') }, logsDir: join(dir, 'bad-logs'), retries: 1 });
+  assert.not.ok(r.ok);
+  const byStage = Object.fromEntries(r.stages.map((s) => [s.stage, s]));
+  assert.is(byStage.stage1?.status, 'failed');
+  assert.is(byStage.stage1?.attempts, 2, 'one retry');
+  for (const s of ['stage2', 'stage3', 'stage4', 'stage5']) assert.is(byStage[s]?.status, 'skipped', s);
+  assert.match(readFileSync(join(dir, 'bad-logs', 'stage1.log'), 'utf8'), /label/);
+  const cli = runCli(['pipeline', '--metadata', bad, '--stage1-dir', join(dir, 'bad-stage1'), '--stages', 'stage1', '--retries', '0', '--logs-dir', join(dir, 'bad-logs')]);
+  assert.is(cli.code, 1);
+  assert.match(cli.stderr, /pipeline: stage1 failed/);
+  const unknown = runCli(['pipeline', '--metadata', bad, '--stages', 'stage9']);
+  assert.is(unknown.code, 1);
+  assert.match(unknown.stderr, /unknown stage\(s\) stage9/);
+});
+
+test('fvc airflow render: a DAG that compiles and declares exactly the runner\'s graph', () => {
+  const out = join(dir, 'airflow', 'dags', 'fvc_pipeline_dag.py');
+  const r = runCli(['airflow', 'render', '--metadata', join(dir, 'corpus', 'metadata.csv'), '--out', out, '--email', 'ml@example.org']);
+  assert.is(r.code, 0, r.stderr);
+  execFileSync('/usr/bin/python3', ['-m', 'py_compile', out]);
+  // Airflow cannot be installed here: read the declared graph from the file's syntax tree.
+  const py = `
+import ast, json, sys
+tree = ast.parse(open(sys.argv[1]).read())
+tasks, edges, dag = {}, [], {}
+for node in ast.walk(tree):
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "BashOperator":
+        kw = {k.arg: ast.literal_eval(k.value) for k in node.value.keywords}
+        tasks[node.targets[0].id] = kw
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, ast.RShift):
+        edges.append([node.value.left.id, node.value.right.id])
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DAG":
+        for k in node.keywords:
+            if k.arg in ("dag_id", "tags"): dag[k.arg] = ast.literal_eval(k.value)
+            if k.arg == "schedule_interval": dag[k.arg] = repr(ast.literal_eval(k.value))
+    if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "default_args":
+        d = node.value
+        for key, value in zip(d.keys, d.values):
+            if key.value in ("retries", "email_on_failure", "email"): dag[key.value] = ast.literal_eval(value)
+            if key.value == "retry_delay": dag["retry_delay_minutes"] = ast.literal_eval(value.keywords[0].value)
+print(json.dumps({"tasks": tasks, "edges": sorted(edges), "dag": dag}))`;
+  const g = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py, out]).toString());
+  assert.equal(Object.keys(g.tasks).sort(), [...STAGES]);
+  for (const s of STAGES) assert.is(g.tasks[s].task_id, s);
+  assert.equal(g.edges, STAGES.flatMap((s) => DEPENDENCIES[s].map((d) => [d, s])).sort());
+  assert.equal(g.dag, { dag_id: 'fvc_pipeline', tags: ['fvc', 'video-classification', 'ml'], schedule_interval: 'None', retries: 1, retry_delay_minutes: 5, email: ['ml@example.org'], email_on_failure: true });
+  assert.match(g.tasks.stage4.bash_command, /npx fvc stage4 --metadata \S+stage3\/scaled_metadata\.parquet/);
+  assert.match(renderAirflowDag({ metadata: 'm.csv' }), /"email_on_failure": False/);
+});
+
+test.run();
