@@ -1,75 +1,52 @@
 /**
- * The main job on a generated corpus, end to end as far as fvc goes today:
- * corpus -> probe every clip -> sample frames of every clip into .npy files ->
- * Stage 2 handcrafted features of every clip as Parquet.
+ * The whole job on a generated corpus: corpus -> the pipeline (Stage 1
+ * augmentation, Stages 2-4, Stage 5 training) -> the model summary table and the
+ * HTML report. Every stage skips finished work, so a second run is quick.
  */
-import { mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { Analytics, type QueryResult } from './analytics/analytics.js';
 import { generateCorpus } from './corpus/generate.js';
-import { runFeatureStage } from './stages/features-stage.js';
-import { mapPool } from './util/pool.js';
-import { createProgress, executionTimeLine } from './util/progress.js';
-import { sampleFrames } from './video/frames.js';
-import { probe, type VideoInfo } from './video/probe.js';
+import { STAGES } from './pipeline/dag.js';
+import { runPipeline, type PipelineResult } from './pipeline/runner.js';
+import { buildReport } from './report/report.js';
+import { executionTimeLine } from './util/progress.js';
 
 export interface DemoOptions {
   out: string;
   videos?: number;
   seed?: number;
   frames?: number;
-  size?: number;
+  models?: string[];
 }
 
 export interface DemoSummary {
   clips: number;
-  byManipulation: Record<string, number>;
-  meanDuration: number;
-  featuresPath: string;
-  seconds: { corpus: number; probe: number; frames: number; stage2: number; total: number };
+  pipeline: PipelineResult;
+  summary: QueryResult;
+  report: string;
+  seconds: number;
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const t0 = performance.now();
-  const corpusDir = join(o.out, 'corpus');
-  const corpus = await generateCorpus({ out: corpusDir, videos: o.videos ?? 200, seed: o.seed ?? 1 });
-  const t1 = performance.now();
-
-  const jobs = availableParallelism();
-  const paths = corpus.clips.map((c) => join(corpusDir, c.video_path));
-  const probeBar = createProgress({ label: 'probe', total: paths.length });
-  const infos: VideoInfo[] = await mapPool(paths, jobs, async (p) => {
-    const info = await probe(p);
-    probeBar.tick();
-    return info;
+  const out = resolve(o.out);
+  const corpus = await generateCorpus({ out: join(out, 'corpus'), videos: o.videos ?? 200, seed: o.seed ?? 1 });
+  const dirs = Object.fromEntries(STAGES.map((s) => [s, join(out, 'data', s)]));
+  const pipeline = await runPipeline({
+    metadata: corpus.metadataPath,
+    dirs,
+    copies: 1,
+    numFrames: o.frames ?? 8,
+    seed: o.seed ?? 1,
+    ...(o.models ? { models: o.models } : {}),
+    logsDir: join(out, 'logs'),
+    // The demo's MLflow store lives with its other outputs.
+    extraArgs: { stage5: ['--tracking-uri', join(out, 'mlruns')] },
   });
-  probeBar.done();
-  const t2 = performance.now();
-
-  const framesDir = join(o.out, 'frames');
-  await mkdir(framesDir, { recursive: true });
-  const framesBar = createProgress({ label: 'frames', total: paths.length });
-  await mapPool(corpus.clips, jobs, async (clip, i) => {
-    const name = clip.video_path.replace(/^videos\//, '').replace(/\.mp4$/, '.npy');
-    // One decoder thread per clip: clips run in parallel instead.
-    await sampleFrames(paths[i] as string, { count: o.frames ?? 8, size: o.size ?? 256, threads: 1, npy: join(framesDir, name), returnData: false });
-    framesBar.tick();
-  });
-  framesBar.done();
-  const t3 = performance.now();
-
-  const stage2 = await runFeatureStage({ stage: 'stage2', metadata: corpus.metadataPath, out: join(o.out, 'stage2'), numFrames: o.frames ?? 8 });
-  const t4 = performance.now();
-
-  const byManipulation: Record<string, number> = {};
-  for (const c of corpus.clips) byManipulation[c.manipulation] = (byManipulation[c.manipulation] ?? 0) + 1;
-  const total = (t4 - t0) / 1000;
-  process.stderr.write(`demo: ${executionTimeLine(total)}\n`);
-  return {
-    clips: corpus.clips.length,
-    byManipulation,
-    meanDuration: infos.reduce((s, i) => s + i.duration, 0) / Math.max(1, infos.length),
-    featuresPath: stage2.outputPath,
-    seconds: { corpus: (t1 - t0) / 1000, probe: (t2 - t1) / 1000, frames: (t3 - t2) / 1000, stage2: (t4 - t3) / 1000, total },
-  };
+  const analytics = await Analytics.open({ stage5Dir: dirs.stage5, stage2Dir: dirs.stage2, stage4Dir: dirs.stage4 });
+  const summary = await analytics.trainingSummary().finally(() => analytics.close());
+  const report = await buildReport({ stage5Dir: dirs.stage5, stage1Dir: dirs.stage1, stage2Dir: dirs.stage2, stage3Dir: dirs.stage3, stage4Dir: dirs.stage4 });
+  const seconds = (performance.now() - t0) / 1000;
+  process.stderr.write(`demo: ${executionTimeLine(seconds)}\n`);
+  return { clips: corpus.clips.length, pipeline, summary, report: report.output, seconds };
 }

@@ -8,6 +8,9 @@ export { generateCorpus, METADATA_COLUMNS, type CorpusClip, type CorpusOptions, 
 export { MANIPULATIONS, type Manipulation } from './corpus/manipulations.js';
 export { SOURCE_KINDS, type SourceKind } from './corpus/sources.js';
 export { runDemo, type DemoOptions, type DemoSummary } from './demo.js';
+export { runPipeline, type PipelineOptions, type PipelineResult, type StageRun } from './pipeline/runner.js';
+export { STAGES, DEPENDENCIES, stageArgs, stageDirs, type StageName, type PipelineConfig } from './pipeline/dag.js';
+export { renderAirflowDag, writeAirflowDag, type AirflowOptions } from './pipeline/airflow.js';
 export type { ProgressEvent } from './native/binding.js';
 export { loadMetadata, type MetadataReport, type VideoRow } from './data/metadata.js';
 export { readTable, writeParquet } from './data/table.js';
