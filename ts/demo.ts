@@ -4,7 +4,7 @@
  * HTML report. Every stage skips finished work, so a second run is quick.
  */
 import { join, resolve } from 'node:path';
-import { Analytics, type QueryResult } from './analytics/analytics.js';
+import type { QueryResult } from './analytics/analytics.js';
 import { generateCorpus } from './corpus/generate.js';
 import { STAGES } from './pipeline/dag.js';
 import { runPipeline, type PipelineResult } from './pipeline/runner.js';
@@ -43,10 +43,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     // The demo's MLflow store lives with its other outputs.
     extraArgs: { stage5: ['--tracking-uri', join(out, 'mlruns')] },
   });
-  const analytics = await Analytics.open({ stage5Dir: dirs.stage5, stage2Dir: dirs.stage2, stage4Dir: dirs.stage4 });
-  const summary = await analytics.trainingSummary().finally(() => analytics.close());
   const report = await buildReport({ stage5Dir: dirs.stage5, stage1Dir: dirs.stage1, stage2Dir: dirs.stage2, stage3Dir: dirs.stage3, stage4Dir: dirs.stage4 });
   const seconds = (performance.now() - t0) / 1000;
   process.stderr.write(`demo: ${executionTimeLine(seconds)}\n`);
-  return { clips: corpus.clips.length, pipeline, summary, report: report.output, seconds };
+  return { clips: corpus.clips.length, pipeline, summary: report.summary, report: report.output, seconds };
 }

@@ -49,7 +49,8 @@ function runOnce(args: string[], logPath: string, attempt: number, timeoutSecond
   return new Promise((done) => {
     const out = createWriteStream(logPath, { flags: 'a' });
     out.write(`\n=== ${new Date().toISOString()} attempt ${attempt}: fvc ${args.join(' ')}\n`);
-    const child = spawn(process.execPath, [FVC_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: process.env.CI ?? 'true' } });
+    // Piped output is not a terminal, so each stage logs plain lines rather than redrawn bars.
+    const child = spawn(process.execPath, [FVC_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.pipe(out, { end: false });
     child.stderr.pipe(out, { end: false });
     let reason: string | undefined;

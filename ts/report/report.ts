@@ -58,7 +58,8 @@ window.addEventListener('load', () => {
 });
 </script>`;
 
-export async function buildReport(options: ReportOptions = {}): Promise<{ output: string; models: string[]; plots: number }> {
+/** Writes the page; returns it with the training summary it shows. */
+export async function buildReport(options: ReportOptions = {}): Promise<{ output: string; models: string[]; plots: number; summary: QueryResult }> {
   const a = await Analytics.open(options);
   const stage5 = a.sources.stage5Dir;
   try {
@@ -112,7 +113,7 @@ ${CHECK}
 `;
     const output = resolve(options.output ?? join(stage5, 'report.html'));
     await writeFileAtomic(output, html);
-    return { output, models, plots };
+    return { output, models, plots, summary };
   } finally {
     a.close();
   }
