@@ -216,6 +216,29 @@ test('bad input is refused before any training, naming the cause', async () => {
   await bad({ models: ['svm'], features: { ...features(), labelColumn: 'y' } }, /--label-column 'y' is not a column/);
   await bad({ models: ['svm'], features: features(), nSplits: 1 }, /nSplits: .*2/);
   await bad({ models: ['svm'], features: { path: join(dir, 'missing.csv') } }, /missing\.csv: no such file/);
+  await bad({ models: ['svm'], features: features(), nSplits: 3, folds: [2, 4] }, /folds: fold\(s\) 4 outside 1\.\.3/);
+});
+
+test('split runs: a grid-search phase, single folds, then aggregation give what one run gives; the search is reused', async () => {
+  const split = join(dir, 'split');
+  const base = { models: ['svm'], features: features(), outputDir: split, nSplits: 3, seed: 7, ...quiet };
+  await train({ ...base, only: 'grid_search' });
+  const grid = join(split, 'svm', 'grid_search.json');
+  assert.ok(existsSync(grid));
+  assert.not.ok(existsSync(join(split, 'svm', 'fold_1')), 'the grid phase trains no fold');
+  const searched = statSync(grid).mtimeMs;
+  for (const fold of [3, 1]) await train({ ...base, folds: [fold] });
+  assert.is(statSync(grid).mtimeMs, searched, 'fold tasks reuse the saved search');
+  assert.not.ok(existsSync(join(split, 'svm', 'metrics.json')), 'fold tasks write no summary');
+  const partial = await train({ ...base, only: 'aggregate' });
+  assert.equal(partial.models[0]?.failedFolds.map((f) => f.fold), [2], 'a fold never trained is reported');
+  await train({ ...base, folds: [2] });
+  await train({ ...base, only: 'aggregate' });
+  await train({ ...base, outputDir: join(dir, 'whole') });
+  const read = (d: string) => JSON.parse(readFileSync(join(d, 'svm', 'metrics.json'), 'utf8'));
+  assert.equal(read(split).fold_results, read(join(dir, 'whole')).fold_results);
+  assert.equal(read(split).best_params, read(join(dir, 'whole')).best_params);
+  assert.ok(existsSync(join(split, 'svm', 'best_model', 'model.json')));
 });
 
 test('fvc train and fvc predict on real Stage 2 features of a generated corpus', async () => {

@@ -16,7 +16,8 @@ export type FvcErrorCode =
   | 'ERR_TOOL_FAILED'
   | 'ERR_MODEL'
   | 'ERR_MODEL_UNAVAILABLE'
-  | 'ERR_TRAINING_FAILED';
+  | 'ERR_TRAINING_FAILED'
+  | 'ERR_SLURM';
 
 export class FvcError extends Error {
   readonly code: FvcErrorCode;

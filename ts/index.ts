@@ -23,7 +23,7 @@ export { drawAugmentation, copySeed, parseTransforms, TRANSFORMS, RANGES, type A
 export { FrameCache, frameCacheDir, type CacheEntry, type FrameSampling, type StaleEntry } from './cache/frame-cache.js';
 export { buildFrameCache, type BuildFrameCacheOptions, type BuildFrameCacheResult } from './cache/build.js';
 export { hashFile } from './cache/content-hash.js';
-export { train, type TrainResult, type ModelSummary, type FoldResult } from './train/engine.js';
+export { train, checkTraining, type TrainResult, type ModelSummary, type FoldResult, type TrainingCheck } from './train/engine.js';
 export { TrainConfigSchema, resolveConfig, type TrainConfig, type TrainConfigInput } from './train/config.js';
 export { MODELS, resolveModel, gridPoints, FEATURE_SETS, type ModelSpec, type FeatureSet } from './train/registry.js';
 export { computeMetrics, rocAuc, averagePrecision, equalErrorRate, logLoss, videoLevel, rocCurve, prCurve, type Metrics } from './train/metrics.js';
@@ -39,3 +39,6 @@ export { generatePlots, type PlotsOptions, type PlotsResult } from './plots/plot
 export { renderPng, renderSvg } from './plots/render.js';
 export { buildReport, type ReportOptions } from './report/report.js';
 export { recordTiming, type TimingRecord } from './util/timings.js';
+export { submit, submissionStatus, waitForSubmission, cancelSubmission, renderSubmission, submissionDir, type SubmissionStatus, type JobStatus, type Submitted } from './slurm/submission.js';
+export { planSubmission, type SlurmConfig, type PlannedJob } from './slurm/plan.js';
+export { loadResourceConfig, parseResourceConfig, MODEL_DEFAULTS, STAGE_DEFAULTS, type JobResources, type ResourceConfig } from './slurm/resources.js';

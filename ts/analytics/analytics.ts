@@ -107,7 +107,7 @@ export class Analytics {
     const summaries = modelDirs(s.stage5Dir).map((d) => join(d, 'metrics.json')).filter(existsSync);
     out.push(
       summaries.length
-        ? `CREATE VIEW fold_results AS SELECT * FROM (SELECT model_type, unnest(fold_results, recursive := true) FROM read_json(${list(summaries)}, union_by_name = true, maximum_object_size = 268435456)) ORDER BY model_type, fold`
+        ? `CREATE VIEW fold_results AS SELECT * FROM (SELECT model_type, unnest(fold_results, recursive := true) FROM read_json(${list(summaries)}, union_by_name = true, maximum_object_size = 33554432)) ORDER BY model_type, fold`
         : `CREATE VIEW fold_results AS SELECT NULL::VARCHAR AS model_type, NULL::INTEGER AS fold, NULL::DOUBLE AS val_acc, NULL::DOUBLE AS val_f1, NULL::DOUBLE AS val_auc, NULL::DOUBLE AS val_loss WHERE false`,
     );
 

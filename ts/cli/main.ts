@@ -14,6 +14,7 @@ import { registerPipeline } from './commands/pipeline.js';
 import { registerProbe } from './commands/probe.js';
 import { registerQuery } from './commands/query.js';
 import { registerReport } from './commands/report.js';
+import { registerSlurm } from './commands/slurm.js';
 import { registerStages } from './commands/stages.js';
 import { registerTrain } from './commands/train.js';
 import { registerValidate } from './commands/validate.js';
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerTrain, registerQuery, registerReport, registerPipeline, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerTrain, registerQuery, registerReport, registerPipeline, registerSlurm, registerCorpus, registerInfo, registerDemo]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -6,6 +6,7 @@
  * from this one description.
  */
 import { join, resolve } from 'node:path';
+import { FvcError } from '../errors.js';
 
 export const STAGES = ['stage1', 'stage2', 'stage3', 'stage4', 'stage5'] as const;
 export type StageName = (typeof STAGES)[number];
@@ -27,8 +28,8 @@ export const DESCRIPTIONS: Record<StageName, string> = {
 };
 
 export interface PipelineConfig {
-  /** The input video table (Stage 1 reads it). */
-  metadata: string;
+  /** The input video table (Stage 1 reads it; needed only when Stage 1 runs). */
+  metadata?: string;
   /** Stage output folders; default the seed's variables, else data/stageN. */
   dirs?: Partial<Record<StageName, string>>;
   /** Stage 5 models (default: every feature-based model that is built). */
@@ -51,11 +52,12 @@ export function stageDirs(c: PipelineConfig): Record<StageName, string> {
 
 /** The `fvc` arguments of a stage. */
 export function stageArgs(stage: StageName, c: PipelineConfig): string[] {
+  if (stage === 'stage1' && !c.metadata) throw new FvcError('ERR_INVALID_ARGUMENT', 'stage1 needs the input video table (--metadata)');
   const d = stageDirs(c);
   const frames = c.numFrames !== undefined ? ['--num-frames', String(c.numFrames)] : [];
   const seed = c.seed !== undefined ? ['--seed', String(c.seed)] : [];
   const base: Record<StageName, string[]> = {
-    stage1: ['stage1', '--metadata', resolve(c.metadata), '--out', d.stage1, ...(c.copies !== undefined ? ['--copies', String(c.copies)] : []), ...seed],
+    stage1: ['stage1', '--metadata', resolve(c.metadata ?? ''), '--out', d.stage1, ...(c.copies !== undefined ? ['--copies', String(c.copies)] : []), ...seed],
     stage2: ['stage2', '--metadata', join(d.stage1, 'augmented_metadata.parquet'), '--out', d.stage2, ...frames],
     stage3: ['stage3', '--metadata', join(d.stage1, 'augmented_metadata.parquet'), '--out', d.stage3],
     stage4: ['stage4', '--metadata', join(d.stage3, 'scaled_metadata.parquet'), '--out', d.stage4, ...frames],

@@ -50,6 +50,18 @@ export const TrainConfigSchema = z.object({
   /** Where models train: `auto` takes CUDA when the library in use can reach a GPU. */
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   quiet: z.boolean().default(false),
+  /** Train only these folds (1-based) and write no model summary: one task of a fold-level job array. */
+  folds: z.array(z.number().int().min(1)).min(1).optional(),
+  /**
+   * One phase of a split run: `grid_search` searches (and deletes earlier results when asked)
+   * without training folds; `aggregate` trains nothing and summarises the folds on disk
+   * (metrics.json, best_model, tracking, plots).
+   */
+  only: z.enum(['grid_search', 'aggregate']).optional(),
+}).superRefine((c, ctx) => {
+  const over = c.folds?.filter((f) => f > c.nSplits) ?? [];
+  if (over.length) ctx.addIssue({ code: 'custom', path: ['folds'], message: `fold(s) ${over.join(', ')} outside 1..${c.nSplits} (nSplits)` });
+  if (c.folds && c.only) ctx.addIssue({ code: 'custom', path: ['only'], message: 'folds and only cannot be combined' });
 });
 
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

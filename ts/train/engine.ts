@@ -10,7 +10,7 @@
  * A fold whose metadata.json exists (with the same configuration) is skipped on
  * resume; a fold that fails writes error.json and the others go on.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -29,6 +29,7 @@ import { computeMetrics, type Metrics } from './metrics.js';
 import { gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
 import { takeRows } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
+import { runtimeInfo, type RuntimeInfo } from '../runtime.js';
 
 export interface FoldResult {
   fold: number;
@@ -117,32 +118,64 @@ async function evaluate(model: ResolvedModel, params: Record<string, GridValue>,
   return { fitted, probs, labels, metrics: computeMetrics(labels, probs) };
 }
 
-async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[], cfg: TrainConfig, dir: string, log: (m: string) => void) {
+interface GridOutcome {
+  best: Record<string, GridValue>;
+  results: Array<Record<string, unknown>>;
+  fingerprint: string;
+}
+
+/**
+ * The grid search, or its earlier result when grid_search.json was written for the
+ * same grid, data, folds and metric: a resumed run, each task of a fold array and
+ * the aggregation job all agree on the parameters without searching again.
+ */
+async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[], cfg: TrainConfig, dir: string, log: (m: string) => void): Promise<GridOutcome> {
   const grid = cfg.grids[model.spec.name] ?? model.spec.grid;
   const points = gridPoints(grid);
-  if (points.length === 1 || !cfg.gridSearch) return { best: points[0] ?? {}, results: [] as Array<Record<string, unknown>> };
-  const scratch = join(dir, '.grid');
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ grid, search: cfg.gridSearch, metric: cfg.selectionMetric, seed: cfg.seed, n: cfg.nSplits, rows: data.rows, source: data.source, features: data.featureNames }))
+    .digest('hex')
+    .slice(0, 16);
+  if (points.length === 1 || !cfg.gridSearch) return { best: points[0] ?? {}, results: [], fingerprint };
+  const file = join(dir, 'grid_search.json');
+  if (existsSync(file)) {
+    try {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { fingerprint?: string; best_params: Record<string, GridValue>; results: Array<Record<string, unknown>> };
+      if (saved.fingerprint === fingerprint) {
+        log(`${model.modelType}: grid search result reused from ${file} -> ${JSON.stringify(saved.best_params)}`);
+        return { best: saved.best_params, results: saved.results, fingerprint };
+      }
+    } catch {
+      // An unreadable earlier result is searched again.
+    }
+  }
+  // Fold-array tasks may search at once on a shared file system: scratch space is per process.
+  const scratch = join(dir, `.grid-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(scratch, { recursive: true });
   const key = SELECT[cfg.selectionMetric];
   const results: Array<Record<string, unknown>> = [];
   const progress = createProgress({ label: `${model.modelType} grid`, total: points.length * folds.length, silent: cfg.quiet });
-  for (const params of points) {
-    const scores: number[] = [];
-    for (const fold of folds) {
-      const { metrics } = await evaluate(model, params, data, fold, scratch, cfg);
-      scores.push((metrics[key] as number | null) ?? 0);
-      progress.tick(`${JSON.stringify(params)} fold ${fold.fold}`);
+  try {
+    for (const params of points) {
+      const scores: number[] = [];
+      for (const fold of folds) {
+        const { metrics } = await evaluate(model, params, data, fold, scratch, cfg);
+        scores.push((metrics[key] as number | null) ?? 0);
+        progress.tick(`${JSON.stringify(params)} fold ${fold.fold}`);
+      }
+      const [mean, std] = meanStd(scores);
+      results.push({ params, [`mean_${cfg.selectionMetric}`]: mean, [`std_${cfg.selectionMetric}`]: std, fold_scores: scores });
     }
-    const [mean, std] = meanStd(scores);
-    results.push({ params, [`mean_${cfg.selectionMetric}`]: mean, [`std_${cfg.selectionMetric}`]: std, fold_scores: scores });
+  } finally {
+    progress.done();
+    await rm(scratch, { recursive: true, force: true });
   }
-  progress.done();
-  await rm(scratch, { recursive: true, force: true });
   // Highest mean wins; the first listed on ties, so results are reproducible.
   const bestIdx = results.reduce((b, r, i) => ((r[`mean_${cfg.selectionMetric}`] as number) > (results[b]?.[`mean_${cfg.selectionMetric}`] as number) ? i : b), 0);
   const best = (results[bestIdx]?.params ?? {}) as Record<string, GridValue>;
   log(`${model.modelType}: grid search over ${points.length} combinations -> ${JSON.stringify(best)} (mean ${cfg.selectionMetric} ${(results[bestIdx]?.[`mean_${cfg.selectionMetric}`] as number).toFixed(4)})`);
-  return { best, results };
+  await writeFileAtomic(file, `${JSON.stringify({ selection_metric: cfg.selectionMetric, results, best_params: best, fingerprint }, null, 2)}\n`);
+  return { best, results, fingerprint };
 }
 
 /** The fold's metrics row and the files that make up its model (for tracking). */
@@ -191,41 +224,76 @@ async function prepare(model: ResolvedModel, cfg: TrainConfig, load: DataLoader)
   return { model, data, folds };
 }
 
+/** A fold finished earlier under the same configuration: its row and model files; null otherwise. */
+function finishedFold(foldDir: string, configHash: string): { row: FoldResult; files: string[] } | null {
+  const meta = join(foldDir, 'metadata.json');
+  if (!existsSync(meta)) return null;
+  const m = JSON.parse(readFileSync(meta, 'utf8')) as FoldResult & { config_hash?: string; model_file?: string };
+  if (m.config_hash !== configHash) return null;
+  const row = Object.fromEntries(Object.entries(m).filter(([k]) => k === 'fold' || k.startsWith('val_'))) as FoldResult;
+  const files = [m.model_file, 'scaler.json'].filter((f): f is string => !!f).map((f) => join(foldDir, f)).filter((f) => existsSync(f));
+  return { row, files };
+}
+
+/** Why a fold has no result: its error.json, else that it never ran. */
+function foldFailure(foldDir: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(foldDir, 'error.json'), 'utf8')) as { message: string }).message;
+  } catch {
+    return 'not trained (no metadata.json from this configuration)';
+  }
+}
+
+const foldMetrics = (row: FoldResult) => Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'fold'));
+
 async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, store: TrackingStore | null, log: (m: string) => void): Promise<ModelSummary> {
   const started = performance.now();
   const dir = join(cfg.outputDir, model.modelType);
-  if (cfg.deleteExisting) await rm(dir, { recursive: true, force: true });
+  // One task of a fold array trains its folds and nothing else: deleting, tracking and
+  // the summary belong to the grid-search and aggregation phases around the array.
+  const foldTask = cfg.folds !== undefined;
+  if (cfg.deleteExisting && !foldTask && cfg.only !== 'aggregate') await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  log(`${model.modelType}: ${data.rows} rows x ${data.cols} features from ${data.source}, ${cfg.nSplits} folds`);
-  const { best, results } = await gridSearch(model, data, folds, cfg, dir, log);
+  log(`${model.modelType}: ${data.rows} rows x ${data.cols} features from ${data.source}, ${cfg.nSplits} folds${foldTask ? ` (training fold ${cfg.folds?.join(', ')})` : ''}`);
+  const { best, results, fingerprint } = await gridSearch(model, data, folds, cfg, dir, log);
+  const empty = { modelType: model.modelType, dir, folds: [], failedFolds: [], bestParams: best, bestFold: null, mean: {}, std: {} };
+  if (cfg.only === 'grid_search') return { ...empty, seconds: (performance.now() - started) / 1000 };
   const configHash = createHash('sha256').update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source })).digest('hex').slice(0, 16);
-  const tracking = store
-    ? await CrossValidationTracking.start(store, model.modelType, { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, n_splits: cfg.nSplits, seed: cfg.seed, rows: data.rows, features: data.cols, data_source: data.source, selection_metric: cfg.selectionMetric, params: best }, log)
-    : null;
+  const tracking =
+    store && !foldTask
+      ? await CrossValidationTracking.start(store, model.modelType, { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, n_splits: cfg.nSplits, seed: cfg.seed, rows: data.rows, features: data.cols, data_source: data.source, selection_metric: cfg.selectionMetric, params: best }, log)
+      : null;
   const rows: FoldResult[] = [];
   const failedFolds: Array<{ fold: number; message: string }> = [];
-  const progress = createProgress({ label: `${model.modelType} folds`, total: folds.length, silent: cfg.quiet || !process.stderr.isTTY });
-  for (const fold of folds) {
+  const wanted = foldTask ? folds.filter((f) => cfg.folds?.includes(f.fold)) : folds;
+  const progress = createProgress({ label: `${model.modelType} folds`, total: wanted.length, silent: cfg.quiet || !process.stderr.isTTY });
+  for (const fold of wanted) {
     const foldDir = join(dir, `fold_${fold.fold}`);
-    const meta = join(foldDir, 'metadata.json');
-    if (cfg.resume && existsSync(meta)) {
-      const m = JSON.parse(readFileSync(meta, 'utf8')) as FoldResult & { config_hash?: string };
-      if (m.config_hash === configHash) {
-        rows.push(Object.fromEntries(Object.entries(m).filter(([k]) => k === 'fold' || k.startsWith('val_'))) as FoldResult);
-        log(`${model.modelType}: fold ${fold.fold} already done`);
-        progress.tick();
-        continue;
-      }
+    const foldParams = { model_type: model.modelType, fold: fold.fold, seed: cfg.seed, params: best };
+    const done = cfg.resume || cfg.only === 'aggregate' ? finishedFold(foldDir, configHash) : null;
+    if (done) {
+      rows.push(done.row);
+      log(`${model.modelType}: fold ${fold.fold} already done`);
+      await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: foldMetrics(done.row), artifacts: done.files, startTime: Date.now(), status: 'FINISHED' });
+      progress.tick();
+      continue;
+    }
+    if (cfg.only === 'aggregate') {
+      const message = foldFailure(foldDir);
+      failedFolds.push({ fold: fold.fold, message });
+      log(`${model.modelType}: fold ${fold.fold} has no result: ${message}`);
+      await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: {}, artifacts: [], startTime: Date.now(), status: 'FAILED', error: message });
+      progress.tick();
+      continue;
     }
     const t = performance.now();
     const startTime = Date.now();
-    const foldParams = { model_type: model.modelType, fold: fold.fold, seed: cfg.seed, params: best };
     try {
       const { row, files } = await trainFold(model, best, data, fold, cfg, foldDir, configHash);
       rows.push(row);
       await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'ok', items: fold.train.length + fold.val.length });
-      await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'fold')), artifacts: files, startTime, status: 'FINISHED' });
-      log(`${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${rows.at(-1)?.val_f1.toFixed(4)} val_auc ${rows.at(-1)?.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
+      await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: foldMetrics(row), artifacts: files, startTime, status: 'FINISHED' });
+      log(`${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${row.val_f1.toFixed(4)} val_auc ${row.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
     } catch (err) {
       const e = err as Error;
       failedFolds.push({ fold: fold.fold, message: e.message });
@@ -237,7 +305,7 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
     }
     progress.tick(`fold ${fold.fold}`);
   }
-  progress.done(`${rows.length}/${folds.length} folds`);
+  progress.done(`${rows.length}/${wanted.length} folds`);
   const mean: Record<string, number> = {};
   const std: Record<string, number> = {};
   const summary: Record<string, unknown> = { model_type: model.modelType, model_id: model.spec.id, n_splits: cfg.nSplits, feature_set: model.featureSet, fold_results: rows };
@@ -250,11 +318,12 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
     summary[`mean_${k}`] = m;
     summary[`std_${k}`] = s;
   }
+  if (foldTask) return { ...empty, folds: rows, failedFolds, mean, std, seconds: (performance.now() - started) / 1000 };
   const selectKey = { f1: 'val_f1', accuracy: 'val_acc', roc_auc: 'val_auc', average_precision: 'val_ap' }[cfg.selectionMetric];
   const bestRow = rows.reduce<FoldResult | undefined>((b, r) => (!b || ((r[selectKey] ?? -1) as number) > ((b[selectKey] ?? -1) as number) ? r : b), undefined);
   const bestFold = bestRow?.fold ?? null;
   Object.assign(summary, { best_fold: bestFold, best_params: best, selection_metric: cfg.selectionMetric, hyperparameter_search: results, failed_folds: failedFolds });
-  await writeFileAtomic(join(dir, 'grid_search.json'), `${JSON.stringify({ selection_metric: cfg.selectionMetric, results, best_params: best }, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'grid_search.json'), `${JSON.stringify({ selection_metric: cfg.selectionMetric, results, best_params: best, fingerprint }, null, 2)}\n`);
   await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
   if (bestFold !== null) await copyBestModel(join(dir, `fold_${bestFold}`), join(dir, 'best_model'), model);
   await tracking?.finish(Object.fromEntries(Object.entries(summary).filter(([k]) => k.startsWith('mean_') || k.startsWith('std_'))), [join(dir, 'metrics.json'), join(dir, 'grid_search.json')], rows.length ? 'FINISHED' : 'FAILED');
@@ -307,7 +376,7 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
       log(`${model.modelType} failed: ${(err as Error).message}`);
     }
   }
-  if (cfg.plots && summaries.length) {
+  if (cfg.plots && summaries.length && !cfg.folds && cfg.only !== 'grid_search') {
     // Plots are a view of results already on disk: failing to draw them fails nothing.
     try {
       const { files } = await generatePlots({ stage5Dir: cfg.outputDir, models: summaries.map((s) => s.modelType) });
@@ -320,4 +389,36 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
   await recordTiming(cfg.outputDir, { stage: 'stage5', seconds, status: failed.length ? 'failed' : 'ok', items: summaries.length });
   log(`${summaries.length} model(s) trained, ${failed.length} failed; total ${executionTimeLine(seconds)}`);
   return { models: summaries, failed, seconds };
+}
+
+export interface TrainingCheck {
+  /** One line per check that passed, for job logs. */
+  passed: string[];
+}
+
+/**
+ * What a cluster job verifies before it trains (the seed's prerequisite, import and
+ * feature-sanity checks): the native core loads, every model is known and built, its
+ * stage outputs exist and hold finite features of both classes, and the folds split.
+ * Throws the first problem, naming the file or field.
+ */
+export async function checkTraining(options: TrainConfigInput): Promise<TrainingCheck> {
+  const cfg = resolveConfig(options);
+  const passed: string[] = [];
+  let info: RuntimeInfo;
+  try {
+    info = runtimeInfo();
+  } catch (err) {
+    throw new FvcError('ERR_ADDON_LOAD', `the native core does not load: ${(err as Error).message}`, { cause: err });
+  }
+  passed.push(`native core loads (${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  const models = cfg.models.map((m) => resolveModel(m, cfg.featureSet));
+  const load = dataLoader(cfg, () => undefined);
+  for (const model of models) {
+    const { data, folds } = await prepare(model, cfg, load);
+    const fakes = data.labels.filter((l) => l === 1).length;
+    passed.push(`${model.modelType}: ${data.rows} rows (${fakes} fake, ${data.rows - fakes} real) x ${data.cols} finite features from ${data.source}; ${folds.length} folds with both classes`);
+    for (const w of data.warnings) passed.push(`${model.modelType}: warning: ${w}`);
+  }
+  return { passed };
 }

@@ -7,8 +7,8 @@ import { runPipeline } from '../../pipeline/runner.js';
 import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
 
-interface ConfigFlags {
-  metadata: string;
+export interface ConfigFlags {
+  metadata?: string;
   models?: string;
   copies?: number;
   numFrames?: number;
@@ -21,9 +21,10 @@ interface ConfigFlags {
   outputDir?: string;
 }
 
-function configOptions(cmd: Command): Command {
+/** The pipeline's configuration flags, shared by pipeline, airflow render and slurm. */
+export function configOptions(cmd: Command, metadataRequired = true): Command {
   return cmd
-    .requiredOption('--metadata <table>', 'the input video table (Stage 1 reads it)')
+    [metadataRequired ? 'requiredOption' : 'option']('--metadata <table>', 'the input video table (Stage 1 reads it)')
     .option('--models <list>', 'Stage 5 models (default logistic_regression,svm,xgboost)')
     .option('--copies <n>', 'Stage 1 augmented copies per video', intOption(0, 100))
     .option('-n, --num-frames <count>', 'frames per video for Stages 2 and 4 (default: FVC_NUM_FRAMES or 8)', intOption(1, 10000))
@@ -36,9 +37,9 @@ function configOptions(cmd: Command): Command {
     .option('--output-dir <dir>', 'Stage 5 results (default FVC_STAGE5_OUTPUT_DIR or data/stage5)');
 }
 
-function toConfig(o: ConfigFlags): PipelineConfig {
+export function toConfig(o: ConfigFlags): PipelineConfig {
   return {
-    metadata: o.metadata,
+    ...(o.metadata ? { metadata: o.metadata } : {}),
     dirs: { stage1: o.stage1Dir, stage2: o.stage2Dir, stage3: o.stage3Dir, stage4: o.stage4Dir, stage5: o.outputDir },
     ...(o.models ? { models: o.models.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
     ...(o.copies !== undefined ? { copies: o.copies } : {}),
@@ -48,7 +49,7 @@ function toConfig(o: ConfigFlags): PipelineConfig {
   };
 }
 
-function parseStages(v: string): StageName[] {
+export function parseStages(v: string): StageName[] {
   const list = v.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = list.filter((s) => !(STAGES as readonly string[]).includes(s));
   if (bad.length) throw new FvcError('ERR_INVALID_ARGUMENT', `--stages: unknown stage(s) ${bad.join(', ')} (stages: ${STAGES.join(', ')})`);

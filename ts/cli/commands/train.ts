@@ -28,7 +28,15 @@ interface TrainFlags {
   plots: boolean;
   threads?: number;
   device?: 'auto' | 'cpu' | 'cuda';
+  folds?: string;
+  only?: 'grid_search' | 'aggregate';
   json?: boolean;
+}
+
+function foldList(v: string): number[] {
+  const folds = v.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!folds.length || folds.some((f) => !Number.isInteger(f) || f < 1)) throw new FvcError('ERR_INVALID_ARGUMENT', `--folds: '${v}' is not a list of fold numbers (1-based, e.g. 2 or 1,3)`);
+  return folds;
 }
 
 export function registerTrain(program: Command): void {
@@ -55,6 +63,8 @@ export function registerTrain(program: Command): void {
     .option('--no-plots', 'skip the plots drawn after training (fvc plots draws them later)')
     .option('--threads <n>', 'threads per model (default: one per core)', intOption(1, 1024))
     .option('--device <device>', 'auto (CUDA when the model library can reach a GPU), cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const))
+    .option('--folds <list>', 'train only these folds (1-based) and write no summary: one task of a fold array')
+    .option('--only <phase>', 'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk', choiceOption(['grid_search', 'aggregate'] as const))
     .option('--json', 'print the summaries as JSON')
     .action(async (o: TrainFlags) => {
       const r = await train({
@@ -75,6 +85,8 @@ export function registerTrain(program: Command): void {
         plots: o.plots,
         threads: o.threads,
         device: o.device,
+        ...(o.folds ? { folds: foldList(o.folds) } : {}),
+        only: o.only,
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn, groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       });
       if (o.json) printJson(r);

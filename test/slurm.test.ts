@@ -1,0 +1,153 @@
+/**
+ * SLURM submission against a real one-node SLURM (Debian's slurm-wlm and munge,
+ * started by scripts/slurm-local.sh for this file and stopped by pid after it).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { generateCorpus } from '../ts/index.js';
+import { DEPENDENCIES } from '../ts/pipeline/dag.js';
+import { renderSubmission, submissionStatus, waitForSubmission } from '../ts/slurm/submission.js';
+import { train } from '../ts/train/engine.js';
+import { artifacts, root, runCli } from './helpers.js';
+
+const dir = join(artifacts, 'slurm');
+// Unix socket paths are short: the cluster lives in /tmp.
+const cluster = `/tmp/fvc-slurm-test-${process.pid}`;
+const script = join(root, 'scripts', 'slurm-local.sh');
+const port = 20000 + (process.pid % 20000);
+const clusterEnv = { FVC_SLURM_CTLD_PORT: String(port), FVC_SLURM_SLURMD_PORT: String(port + 1) };
+const data = join(dir, 'data');
+const stageDirs = ['stage1', 'stage2', 'stage3', 'stage4'].flatMap((s) => [`--${s}-dir`, join(data, s)]);
+const resources = join(dir, 'resources.yaml');
+// Small requests that fit the 2-CPU CI node; xgboost asks for no GPU (a per-model override).
+const common = ['--copies', '1', '-n', '4', '--n-splits', '3', '--seed', '5', ...stageDirs, '--resources', resources, '--project-dir', dir];
+
+const cli = (args: string[]) => runCli(args, { SLURM_CONF: process.env.SLURM_CONF as string });
+const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
+
+test.before(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const out = execFileSync('bash', [script, 'start', cluster], { env: { ...process.env, ...clusterEnv }, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  process.env.SLURM_CONF = /SLURM_CONF=(\S+)/.exec(out)?.[1];
+  writeFileSync(resources, 'all:\n  cpus-per-task: 1\n  mem: 1G\n  time: "0:20:00"\nmodels:\n  xgboost:\n    gpus: 0\n');
+  await generateCorpus({ out: join(dir, 'corpus'), videos: 12, duration: 1, seed: 8, quiet: true });
+});
+
+test.after(() => {
+  execFileSync('bash', [script, 'stop', cluster], { stdio: 'ignore' });
+  rmSync(cluster, { recursive: true, force: true });
+});
+
+test('render writes one script per job with the seed header, environment and checks, and a coordinator chaining the stage graph', async () => {
+  const out = join(dir, 'review');
+  const r = cli(['slurm', 'render', '--out', out, '--metadata', join(dir, 'corpus', 'metadata.csv'), ...common, '--models', 'logistic_regression,xgboost', '--output-dir', join(data, 'stage5'), '--account', 'lab42', '--time', '2:00:00']);
+  assert.is(r.code, 0, r.stderr);
+  const scripts = readdirSync(join(out, 'scripts')).sort();
+  assert.equal(scripts, ['report.sbatch', 'stage1.sbatch', 'stage2.sbatch', 'stage3.sbatch', 'stage4.sbatch', 'stage5a.sbatch', 'stage5beta.sbatch']);
+  const a = readFileSync(join(out, 'scripts', 'stage5a.sbatch'), 'utf8');
+  for (const line of ['--job-name=fvc_stage5a', '--account=lab42', '--partition=gpu', '--gpus=1', '--mem=1G', '--cpus-per-task=1', '--time=2:00:00', `--output=${dir}/logs/stage5/stage5a-%j.out`, `--error=${dir}/logs/stage5/stage5a-%j.err`])
+    assert.ok(a.includes(`#SBATCH ${line}\n`), line);
+  for (const v of ['FVC_NUM_FRAMES=4', 'FVC_N_SPLITS=3', `FVC_STAGE5_OUTPUT_DIR=${data}/stage5`, 'FVC_USE_TRACKING=1', 'FVC_DELETE_EXISTING=0', `FVC_STAGE2_OUTPUT_DIR=${data}/stage2`, `FVC_STAGE3_OUTPUT_DIR=${data}/stage3`, `FVC_STAGE4_OUTPUT_DIR=${data}/stage4`])
+    assert.ok(a.includes(`export ${v}\n`), v);
+  assert.match(a, /slurm check --models logistic_regression\n/);
+  assert.match(a, /completed successfully in \$\{DURATION\}s \(\$\(\(DURATION \/ 60\)\) minutes\)/);
+  const beta = readFileSync(join(out, 'scripts', 'stage5beta.sbatch'), 'utf8');
+  assert.not.match(beta, /--gpus/, 'per-model override: xgboost asks for no GPU');
+  assert.not.match(readFileSync(join(out, 'scripts', 'stage2.sbatch'), 'utf8'), /--gpus|--partition/, 'data stages ask for no GPU');
+  // The coordinator's dependencies are the pipeline's graph.
+  const coordinator = readFileSync(join(out, 'submit.sh'), 'utf8');
+  for (const stage of ['stage2', 'stage3', 'stage4'] as const)
+    assert.ok(coordinator.includes(`submit ${stage} "afterok:${DEPENDENCIES[stage].map((d) => `\${JOB_${d}}`).join(':')}"`), stage);
+  assert.ok(coordinator.includes('submit stage5a "afterok:${JOB_stage2}:${JOB_stage4}"'));
+  assert.ok(coordinator.includes('submit report "afterany:${JOB_stage5a}:${JOB_stage5beta}"'));
+  for (const f of [...scripts.map((s) => join(out, 'scripts', s)), join(out, 'submit.sh')]) execFileSync('bash', ['-n', f]);
+  assert.not.ok(existsSync(join(out, 'jobs.tsv')), 'render submits nothing');
+});
+
+test('a real submission with fold arrays runs corpus features -> classical models, and matches a local run fold for fold', async () => {
+  const r = cli(['slurm', 'submit', '--name', 'arrays', '--metadata', join(dir, 'corpus', 'metadata.csv'), ...common, '--models', 'logistic_regression,xgboost', '--output-dir', join(data, 'stage5'), '--fold-arrays', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const submitted = JSON.parse(r.stdout) as { dir: string; jobs: Array<{ job: string; jobId: string }> };
+  assert.ok(submitted.jobs.every((j) => /^\d+$/.test(j.jobId)));
+  const s = await waitForSubmission(submitted.dir, { timeoutSeconds: 600, intervalSeconds: 1 });
+  assert.ok(s.ok, JSON.stringify(s.jobs.filter((j) => j.state !== 'COMPLETED'), null, 1));
+  // One row per fold-array task, each completed.
+  assert.equal(s.jobs.filter((j) => j.kind === 'folds').map((j) => `${j.model}:${j.fold}`), ['logistic_regression:1', 'logistic_regression:2', 'logistic_regression:3', 'xgboost:1', 'xgboost:2', 'xgboost:3']);
+  for (const f of ['stage4/features_scaled_metadata.parquet', 'stage5/logistic_regression/metrics.json', 'stage5/xgboost/best_model/model.json', 'stage5/plots/model_comparison.png', 'stage5/report.html'])
+    assert.ok(existsSync(join(data, f)), f);
+  const logDir = join(dir, 'logs', 'stage5');
+  const foldLog = readdirSync(logDir).find((f) => /^stage5a-fold-\d+_2\.out$/.test(f));
+  assert.ok(foldLog, 'array task logs are named by array id and task');
+  assert.match(readFileSync(join(logDir, foldLog as string), 'utf8'), /Stage 5 \(logistic_regression\) fold completed successfully in \d+s \(\d+ minutes\)/);
+  const agg = readdirSync(logDir).find((f) => /^stage5a-aggregate-\d+\.err$/.test(f)) as string;
+  assert.match(readFileSync(join(logDir, agg), 'utf8'), /fold 3 already done/);
+
+  // The same folds trained in one local process give the same metrics.
+  const local = await train({ models: ['logistic_regression'], nSplits: 3, seed: 5, stage2Dir: join(data, 'stage2'), stage4Dir: join(data, 'stage4'), outputDir: join(dir, 'local'), tracking: false, plots: false, quiet: true });
+  const viaSlurm = readJson(join(data, 'stage5', 'logistic_regression', 'metrics.json'));
+  assert.equal(viaSlurm.fold_results, readJson(join(dir, 'local', 'logistic_regression', 'metrics.json')).fold_results);
+  assert.is(viaSlurm.best_fold, local.models[0]?.bestFold);
+
+  const status = cli(['slurm', 'status', '--name', 'arrays', '--dir', submitted.dir]);
+  assert.is(status.code, 0, status.stderr);
+  assert.match(status.stdout, /stage5beta-folds\s+xgboost\s+3\s+\d+_3\s+COMPLETED/);
+});
+
+test('a failing job: status names the model, shows its error log tail and exits 1; the report after it still runs', async () => {
+  const r = cli(['slurm', 'submit', '--name', 'broken', '--stages', 'stage5', ...common, '--stage2-dir', join(dir, 'nowhere'), '--models', 'logistic_regression', '--output-dir', join(dir, 'broken-out')]);
+  assert.is(r.code, 0, r.stderr);
+  const sdir = join(root, '.fvc', 'slurm', 'broken');
+  const s = await waitForSubmission(sdir, { timeoutSeconds: 300, intervalSeconds: 1 });
+  const job = s.jobs.find((j) => j.job === 'stage5a');
+  assert.is(job?.state, 'FAILED');
+  assert.match(job?.errTail ?? '', /nowhere\/features_metadata\.parquet: no such file/);
+  const status = cli(['slurm', 'status', '--name', 'broken']);
+  assert.is(status.code, 1);
+  assert.match(status.stdout, /logistic_regression \(stage5a, job \d+\) FAILED; .*stage5a-\d+\.err:\n.*no such file/);
+  rmSync(sdir, { recursive: true, force: true });
+});
+
+test('a resubmission while jobs still run is refused; --force cancels and resubmits; cancel stops the rest', async () => {
+  const args = ['slurm', 'submit', '--name', 'busy', '--stages', 'stage5', ...common, '--models', 'logistic_regression', '--output-dir', join(dir, 'busy-out'), '--no-report', '--fvc-command', `sleep 30; ${process.execPath} ${join(root, 'bin', 'fvc.js')}`];
+  assert.is(cli(args).code, 0);
+  const again = cli(args);
+  assert.is(again.code, 1);
+  assert.match(again.stderr, /submission 'busy' .* still has 1 job\(s\) queued or running .*--force/);
+  const forced = cli([...args, '--force']);
+  assert.is(forced.code, 0, forced.stderr);
+  assert.match(forced.stderr, /cancelled \d+ of the earlier submission/);
+  const cancel = cli(['slurm', 'cancel', '--name', 'busy']);
+  assert.match(cancel.stdout, /cancelled \d+/);
+  const s = await waitForSubmission(join(root, '.fvc', 'slurm', 'busy'), { timeoutSeconds: 60, intervalSeconds: 0.5 });
+  assert.is(s.jobs[0]?.state, 'CANCELLED');
+  rmSync(join(root, '.fvc', 'slurm', 'busy'), { recursive: true, force: true });
+});
+
+test('an sbatch rejection names the script and SLURM\'s reason, and cancels the jobs already submitted', async () => {
+  const out = join(dir, 'rejected');
+  const r = cli(['slurm', 'submit', '--dir', out, '--stages', 'stage4,stage5', ...common, '--models', 'logistic_regression', '--mem', '900G', '--output-dir', join(dir, 'rejected-out')]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, new RegExp(`sbatch rejected ${out}/scripts/stage5a\\.sbatch: .*(Memory specification|node configuration)`));
+  assert.match(r.stderr, /the 1 job\(s\) already submitted were cancelled/);
+  const s = await submissionStatus(out);
+  assert.is(s.jobs.find((j) => j.job === 'stage4')?.state, 'CANCELLED');
+  assert.is(s.jobs.find((j) => j.job === 'stage5a')?.state, 'NOT_SUBMITTED');
+});
+
+test('no sbatch on PATH is a clear error; bad resources name the field', async () => {
+  const r = runCli(['slurm', 'submit', '--stages', 'stage5', '--models', 'svm', '--dir', join(dir, 'nopath')], { PATH: '/nonexistent' });
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /sbatch is not on PATH/);
+  writeFileSync(join(dir, 'bad.yaml'), 'models:\n  svm:\n    mem: lots\n');
+  const bad = cli(['slurm', 'render', '--out', join(dir, 'bad'), '--stages', 'stage5', '--models', 'svm', '--resources', join(dir, 'bad.yaml')]);
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /bad\.yaml: invalid SLURM resources:\n {2}- models\.svm\.mem: expected a size/);
+  const err = await renderSubmission({ name: 'no spaces allowed' }, join(dir, 'x')).then(() => null, (e: Error) => e);
+  assert.match(err?.message ?? '', /submission name 'no spaces allowed'/);
+});
+
+test.run();

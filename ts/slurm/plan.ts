@@ -1,0 +1,229 @@
+/**
+ * A submission as a list of jobs: the data stages chained as the pipeline's graph
+ * says (afterok), then one job per model after Stage 2 and Stage 4, as in the
+ * seed's coordinator. With fold arrays a model becomes three jobs: a grid search
+ * (which also deletes earlier results when asked), an array of one task per fold,
+ * and an aggregation that runs after every task (afterany) and writes metrics.json,
+ * best_model and plots from whatever folds finished. A last `report` job draws the
+ * comparison and the HTML page once every model job has ended.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_MODELS, DEPENDENCIES, STAGES, stageArgs, stageDirs, topologicalOrder, type PipelineConfig, type StageName } from '../pipeline/dag.js';
+import { FvcError } from '../errors.js';
+import { resolveModel } from '../train/registry.js';
+import { modelResources, sbatchResourceLines, stageResources, type JobResources, type ResourceConfig } from './resources.js';
+import { fillTemplate } from './templates.js';
+
+export interface SlurmConfig extends PipelineConfig {
+  /** Names the submission's folder and record (default `fvc`). */
+  name?: string;
+  /** Which stages to submit (default all); dependencies outside the set are taken as done. */
+  stages?: readonly StageName[];
+  /** Train each model's folds as a job array (`--array=1-K`) plus an aggregation job. */
+  foldArrays?: boolean;
+  resources?: ResourceConfig;
+  /** How jobs call fvc (default: this node and this fvc, right for a shared file system). */
+  fvcCommand?: string;
+  /** Folder the jobs run in and log under (default: the current one). */
+  projectDir?: string;
+  useTracking?: boolean;
+  deleteExisting?: boolean;
+  trackingUri?: string;
+  /** A last job that draws the model comparison and the HTML report (default true). */
+  report?: boolean;
+}
+
+export type JobKind = 'stage' | 'model' | 'grid' | 'folds' | 'aggregate' | 'report';
+
+export interface PlannedJob {
+  /** Unique in the submission; scripts/<name>.sbatch. */
+  name: string;
+  kind: JobKind;
+  title: string;
+  stage?: StageName;
+  model?: string;
+  /** `1-K` for a fold array. */
+  array?: string;
+  after: Array<{ type: 'afterok' | 'afterany'; job: string }>;
+  resources: JobResources;
+  /** Log paths as given to sbatch (%j, %A, %a unexpanded). */
+  out: string;
+  err: string;
+  script: string;
+}
+
+export const shq = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+export const FVC_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'fvc.js');
+
+export function defaultFvcCommand(): string {
+  return `${shq(process.execPath)} ${shq(FVC_BIN)}`;
+}
+
+/** The seed's log names: stage5{letter}-%j for a model, with the feature set appended for variants. */
+function modelLogName(id: string, modelType: string, name: string): string {
+  const suffix = modelType.slice(name.length);
+  return `stage${id}${suffix}`;
+}
+
+/** The seed's environment for every job: what the coordinator passed to each model job. */
+function jobEnvironment(c: SlurmConfig, dirs: Record<StageName, string>, deleteExisting: boolean): Record<string, string> {
+  return {
+    FVC_NUM_FRAMES: String(c.numFrames ?? Number(process.env.FVC_NUM_FRAMES || 8)),
+    FVC_N_SPLITS: String(c.nSplits ?? Number(process.env.FVC_N_SPLITS || 5)),
+    FVC_STAGE1_OUTPUT_DIR: dirs.stage1,
+    FVC_STAGE2_OUTPUT_DIR: dirs.stage2,
+    FVC_STAGE3_OUTPUT_DIR: dirs.stage3,
+    FVC_STAGE4_OUTPUT_DIR: dirs.stage4,
+    FVC_STAGE5_OUTPUT_DIR: dirs.stage5,
+    FVC_USE_TRACKING: (c.useTracking ?? true) ? '1' : '0',
+    FVC_DELETE_EXISTING: deleteExisting ? '1' : '0',
+    ...(c.trackingUri ?? process.env.MLFLOW_TRACKING_URI ? { MLFLOW_TRACKING_URI: (c.trackingUri ?? process.env.MLFLOW_TRACKING_URI) as string } : {}),
+  };
+}
+
+interface JobSpec {
+  name: string;
+  kind: JobKind;
+  title: string;
+  stage?: StageName;
+  model?: string;
+  array?: string;
+  after: PlannedJob['after'];
+  resources: JobResources;
+  logBase: string;
+  logDir: string;
+  env: Record<string, string>;
+  check: string[];
+  command: string[];
+}
+
+export interface Plan {
+  name: string;
+  projectDir: string;
+  /** Where the scripts, submit.sh and the job-id record live. */
+  dir: string;
+  jobs: PlannedJob[];
+  /** Folders the jobs log into; created before submission (SLURM does not create them). */
+  logDirs: string[];
+}
+
+function jobScript(s: JobSpec, out: string, err: string, submission: string, projectDir: string, dir: string): string {
+  const header = [
+    `--job-name=fvc_${s.name}`,
+    ...sbatchResourceLines(s.resources),
+    ...(s.array ? [`--array=${s.array}`] : []),
+    `--chdir=${projectDir}`,
+    `--output=${out}`,
+    `--error=${err}`,
+  ];
+  // sacct without slurmdbd (sacct -c) reports array tasks by raw job id only: each task notes its own.
+  const record = s.array ? `mkdir -p ${shq(join(dir, 'tasks'))} && echo "$SLURM_JOB_ID" >${shq(join(dir, 'tasks'))}/${s.name}_"$SLURM_ARRAY_TASK_ID"` : '';
+  return fillTemplate('job.sbatch', {
+    SBATCH: header.map((l) => `#SBATCH ${l}`).join('\n'),
+    SUBMISSION: submission,
+    TITLE: s.title,
+    EXPORTS: Object.entries(s.env).map(([k, v]) => `export ${k}=${shq(v)}`).join('\n'),
+    RECORD: record,
+    CHECK: s.check.join('\n'),
+    COMMAND: s.command.join(' '),
+  });
+}
+
+/** The coordinator: sbatch for every job in order, each after the jobs it depends on. */
+function coordinatorScript(plan: Omit<Plan, 'dir'>): string {
+  const submits = plan.jobs.map((j) => {
+    const byType = new Map<string, string[]>();
+    for (const a of j.after) byType.set(a.type, [...(byType.get(a.type) ?? []), `\${JOB_${a.job.replace(/[^A-Za-z0-9]/g, '_')}}`]);
+    const dependency = [...byType].map(([type, ids]) => `${type}:${ids.join(':')}`).join(',');
+    return `submit ${j.name} "${dependency}"`;
+  });
+  return fillTemplate('submit.sh', { SUBMISSION: plan.name, LOG_DIRS: plan.logDirs.map(shq).join(' '), SUBMITS: submits.join('\n') });
+}
+
+/** Every job of a submission, in submission order, with its script text, and the coordinator. */
+export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinator: string } {
+  const name = c.name ?? 'fvc';
+  if (!/^[\w.-]+$/.test(name)) throw new FvcError('ERR_INVALID_ARGUMENT', `submission name '${name}': use letters, digits, '.', '_' or '-'`);
+  dir = resolve(dir);
+  const projectDir = resolve(c.projectDir ?? '.');
+  const dirs = stageDirs(c);
+  const fvc = c.fvcCommand ?? defaultFvcCommand();
+  const wanted = topologicalOrder(c.stages ?? STAGES);
+  const specs: JobSpec[] = [];
+  const env = jobEnvironment(c, dirs, c.deleteExisting ?? false);
+  const logs = (stage: string) => join(projectDir, 'logs', stage);
+  const after = (stage: StageName): PlannedJob['after'] => DEPENDENCIES[stage].filter((d) => wanted.includes(d)).map((job) => ({ type: 'afterok', job }));
+
+  for (const stage of wanted.filter((s) => s !== 'stage5')) {
+    const args = stageArgs(stage, c);
+    const input = args[args.indexOf('--metadata') + 1] as string;
+    specs.push({
+      name: stage,
+      kind: 'stage',
+      title: `Stage ${stage.slice('stage'.length)}`,
+      stage,
+      after: after(stage),
+      resources: stageResources(c.resources),
+      logBase: stage,
+      logDir: logs(stage),
+      env,
+      check: [`${fvc} info >/dev/null || fail "the native core does not load (fvc info)"`, `[ -f ${shq(input)} ] || fail ${shq(`input table ${input} is missing`)}`],
+      command: [fvc, ...args.map(shq)],
+    });
+  }
+
+  const modelJobs: string[] = [];
+  if (wanted.includes('stage5')) {
+    const stage5After = after('stage5');
+    const extra = (c.extraArgs?.stage5 ?? []).map(shq);
+    const seed = c.seed !== undefined ? ['--seed', String(c.seed)] : [];
+    const nSplits = Number(env.FVC_N_SPLITS);
+    for (const requested of c.models ?? DEFAULT_MODELS) {
+      const m = resolveModel(requested, 'stage2');
+      const base = modelLogName(m.spec.id, m.modelType, m.spec.name);
+      const resources = modelResources([m.modelType, m.spec.name, m.spec.id], c.resources);
+      const title = `Stage 5 (${m.modelType})`;
+      const train = (...more: string[]) => [fvc, 'train', '--models', shq(m.modelType), ...seed, '--threads', '"${SLURM_CPUS_PER_TASK:-1}"', ...more, ...extra];
+      const check = [`${fvc} slurm check --models ${shq(m.modelType)}`];
+      const common = { stage: 'stage5' as const, model: m.modelType, resources, logDir: logs('stage5'), check };
+      if (!c.foldArrays) {
+        specs.push({ ...common, name: base, kind: 'model', title, after: stage5After, logBase: base, env, command: train() });
+        modelJobs.push(base);
+        continue;
+      }
+      // Only the grid-search job deletes: fold tasks run side by side in the same folder.
+      specs.push({ ...common, name: `${base}-grid`, kind: 'grid', title: `${title} grid search`, after: stage5After, logBase: `${base}-grid`, env, command: train('--only', 'grid_search') });
+      const noDelete = { ...env, FVC_DELETE_EXISTING: '0' };
+      specs.push({ ...common, name: `${base}-folds`, kind: 'folds', title: `${title} fold`, array: `1-${nSplits}`, after: [{ type: 'afterok', job: `${base}-grid` }], logBase: `${base}-fold`, env: noDelete, command: train('--folds', '"$SLURM_ARRAY_TASK_ID"') });
+      specs.push({ ...common, name: `${base}-aggregate`, kind: 'aggregate', title: `${title} aggregation`, after: [{ type: 'afterany', job: `${base}-folds` }], resources: { ...resources, gpus: 0 }, logBase: `${base}-aggregate`, env: noDelete, command: train('--only', 'aggregate') });
+      modelJobs.push(`${base}-aggregate`);
+    }
+  }
+  if ((c.report ?? true) && modelJobs.length) {
+    specs.push({
+      name: 'report',
+      kind: 'report',
+      title: 'Stage 5 report',
+      after: modelJobs.map((job) => ({ type: 'afterany', job })),
+      resources: { ...stageResources(c.resources), gpus: 0 },
+      logBase: 'report',
+      logDir: logs('stage5'),
+      env,
+      check: [`[ -d ${shq(dirs.stage5)} ] || fail ${shq(`${dirs.stage5} is missing: no model wrote results`)}`],
+      command: [`${fvc} plots --output-dir ${shq(dirs.stage5)} && ${fvc} report --output-dir ${shq(dirs.stage5)}`],
+    });
+  }
+
+  const jobs = specs.map((s): PlannedJob => {
+    const pattern = s.array ? '%A_%a' : '%j';
+    const out = join(s.logDir, `${s.logBase}-${pattern}.out`);
+    const err = join(s.logDir, `${s.logBase}-${pattern}.err`);
+    const { logBase: _b, logDir: _d, env: _e, check: _c, command: _m, ...rest } = s;
+    return { ...rest, out, err, script: jobScript(s, out, err, name, projectDir, dir) };
+  });
+  const plan = { name, projectDir, jobs, logDirs: [...new Set(specs.map((s) => s.logDir))] };
+  return { ...plan, dir, coordinator: coordinatorScript(plan) };
+}
+

@@ -1,0 +1,90 @@
+/**
+ * What each SLURM job asks for. Model jobs default to the seed's request (one GPU,
+ * 64G, 4 CPUs, 8 hours on partition `gpu`); data stages ask for no GPU. The seed's
+ * account was a course allocation, so no account is asked for unless configured.
+ * Overrides layer: defaults < `all` < `stages` or `models['*']` < `models[name or id]`.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { FvcError } from '../errors.js';
+
+const Resources = z
+  .object({
+    gpus: z.number().int().min(0),
+    mem: z.string().regex(/^\d+[KMGT]?$/, 'expected a size such as 64G or 16000M'),
+    'cpus-per-task': z.number().int().min(1),
+    time: z.string().regex(/^(\d+-)?\d+(:\d{1,2}){0,2}$/, 'expected a SLURM time such as 8:00:00 or 1-12:00:00'),
+    partition: z.string().regex(/^[\w.,-]+$/, 'expected a partition name'),
+    account: z.string().regex(/^[\w.-]+$/, 'expected an account name'),
+  })
+  .partial()
+  .strict();
+
+export type JobResources = z.infer<typeof Resources>;
+
+export const ResourceConfigSchema = z
+  .object({
+    all: Resources.optional(),
+    stages: Resources.optional(),
+    /** Keyed by model name or id (`xgboost`, `5beta`); `*` for every model. */
+    models: z.record(z.string(), Resources).optional(),
+  })
+  .strict();
+
+export type ResourceConfig = z.infer<typeof ResourceConfigSchema>;
+
+export const MODEL_DEFAULTS: JobResources = { partition: 'gpu', gpus: 1, mem: '64G', 'cpus-per-task': 4, time: '8:00:00' };
+export const STAGE_DEFAULTS: JobResources = { gpus: 0, mem: '16G', 'cpus-per-task': 4, time: '4:00:00' };
+
+const defined = (r: JobResources | undefined): JobResources => Object.fromEntries(Object.entries(r ?? {}).filter(([, v]) => v !== undefined));
+
+/** A data stage's resources. */
+export function stageResources(cfg: ResourceConfig = {}): JobResources {
+  return { ...STAGE_DEFAULTS, ...defined(cfg.all), ...defined(cfg.stages) };
+}
+
+/** A model's resources; `keys` are its names (model type, name, id). */
+export function modelResources(keys: readonly string[], cfg: ResourceConfig = {}): JobResources {
+  const own = keys.map((k) => cfg.models?.[k]).filter(Boolean).reverse();
+  return Object.assign({ ...MODEL_DEFAULTS, ...defined(cfg.all), ...defined(cfg.models?.['*']) }, ...own.map(defined));
+}
+
+/** `#SBATCH` lines for the request; a GPU count of 0 asks for none. */
+export function sbatchResourceLines(r: JobResources): string[] {
+  const lines: string[] = [];
+  if (r.account) lines.push(`--account=${r.account}`);
+  if (r.partition) lines.push(`--partition=${r.partition}`);
+  if (r.gpus) lines.push(`--gpus=${r.gpus}`);
+  if (r.mem) lines.push(`--mem=${r.mem}`);
+  if (r['cpus-per-task']) lines.push(`--cpus-per-task=${r['cpus-per-task']}`);
+  if (r.time) lines.push(`--time=${r.time}`);
+  return lines;
+}
+
+/** Checks a resource configuration given in code or read from a file; errors name the field. */
+export function parseResourceConfig(value: unknown, source = 'resources'): ResourceConfig {
+  const parsed = ResourceConfigSchema.safeParse(value ?? {});
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new FvcError('ERR_INVALID_ARGUMENT', `${source}: invalid SLURM resources:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** A YAML or JSON file of resource overrides. */
+export async function loadResourceConfig(path: string): Promise<ResourceConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new FvcError('ERR_FILE_NOT_FOUND', `${path}: cannot read the SLURM resources file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err) {
+    throw new FvcError('ERR_INVALID_DATA', `${path}: not YAML or JSON: ${(err as Error).message}`);
+  }
+  return parseResourceConfig(value, path);
+}
