@@ -13,6 +13,7 @@ extern "C" {
 #include "augment/augment_api.h"
 #include "common/addon_data.h"
 #include "common/cancel.h"
+#include "deep/deep_api.h"
 #include "features/features_api.h"
 #include "models/models_api.h"
 #include "runtime/runtime_api.h"
@@ -56,6 +57,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fvc::registerScaleApi(env, exports);
   fvc::registerAugmentApi(env, exports);
   fvc::registerModelsApi(env, exports);
+  fvc::registerDeepApi(env, exports);
   return exports;
 }
 

@@ -10,6 +10,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerFeatures } from './commands/features.js';
 import { registerFrames } from './commands/frames.js';
 import { registerInfo } from './commands/info.js';
+import { registerModels } from './commands/models.js';
 import { registerPipeline } from './commands/pipeline.js';
 import { registerProbe } from './commands/probe.js';
 import { registerQuery } from './commands/query.js';
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerTrain, registerQuery, registerReport, registerPipeline, registerSlurm, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerTrain, registerModels, registerQuery, registerReport, registerPipeline, registerSlurm, registerCorpus, registerInfo, registerDemo]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -135,6 +135,30 @@ export interface XgboostInfo {
   cuda: boolean;
 }
 
+/** Width multiplies channel counts; depth > 0 caps blocks per stage (small variants for tests and CPU demos). */
+export interface ModelScale {
+  width?: number;
+  depth?: number;
+}
+
+export interface NativeModelDescription {
+  name: string;
+  family: string;
+  description: string;
+  /** One clip without the batch dimension: [C, T, H, W]. */
+  inputShape: number[];
+  parameters: number;
+}
+
+export interface NativeLogits {
+  logits: Float32Array;
+  shape: number[];
+  /** Tensors taken from the weights file. */
+  loaded: number;
+  /** Head tensors left as built because the file's class count differs. */
+  headReplaced: string[];
+}
+
 export interface RuntimeInfo {
   versions: Record<string, string>;
   torch: { cudaAvailable: boolean; cudaDeviceCount: number; threads: number };
@@ -184,6 +208,8 @@ interface Addon {
   ): Promise<NativeFit>;
   predictModel(o: { kind: ModelKind; model: string; x: Float64Array; rows: number; cols: number; threads?: number } & CallOptions): Promise<Float64Array>;
   xgboostInfo(): XgboostInfo;
+  describeModels(o: { models?: string[]; numClasses?: number } & ModelScale & CallOptions): Promise<NativeModelDescription[]>;
+  modelLogits(o: { model: string; input: string; weights?: string; numClasses?: number; seed?: number } & ModelScale & CallOptions): Promise<NativeLogits>;
   runtimeInfo(): RuntimeInfo;
   setThreads(n: number): void;
   resolveDevice(device: string): 'cpu' | 'cuda';
@@ -273,6 +299,14 @@ export const native = {
     return call((a, c) => a.predictModel({ ...rest, ...c }), signal, onProgress);
   },
   xgboostInfo: () => sync((a) => a.xgboostInfo()),
+  describeModels: (o: Parameters<Addon['describeModels']>[0] & Signalled = {}) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.describeModels({ ...rest, ...c }), signal, onProgress);
+  },
+  modelLogits: (o: Parameters<Addon['modelLogits']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.modelLogits({ ...rest, ...c }), signal, onProgress);
+  },
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),
   resolveDevice: (d: string) => sync((a) => a.resolveDevice(d)),

@@ -1,0 +1,69 @@
+#include "torch/deep.h"
+
+#include "common/error.h"
+#include "torch/tensor_io.h"
+#include "torch/video_model.h"
+
+namespace fvc::deep {
+namespace {
+
+// LibTorch's own errors carry a C++ backtrace in what(); users get the message with a stable code.
+template <typename F>
+auto torchGuard(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    throw Error(code::kTorch, e.what_without_backtrace());
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> modelNames() {
+  std::vector<std::string> names;
+  for (const auto& m : modelRegistry()) names.push_back(m.name);
+  return names;
+}
+
+ModelDescription describeModel(const std::string& name, int64_t numClasses, const Scale& scale) {
+  return torchGuard([&] {
+  if (numClasses < 1) throw Error(code::kInvalidArgument, "numClasses: must be >= 1");
+  const ModelSpec& spec = findModel(name);
+  auto model = spec.build(numClasses, scale);
+  int64_t params = 0;
+  for (const auto& p : model->parameters()) params += p.numel();
+  return ModelDescription{spec.name, spec.family, spec.description, spec.inputShape, params};
+  });
+}
+
+LogitsResult logits(const LogitsRequest& r) {
+  return torchGuard([&] {
+  const ModelSpec& spec = findModel(r.model);
+  torch::Tensor input = loadNpyFloat32(r.input);
+  if (input.dim() == 4) input = input.unsqueeze(0);
+  if (input.dim() != 5 || input.size(1) != spec.inputShape[0])
+    throw Error(code::kInvalidData, r.input + ": expected a float32 clip [C, T, H, W] (or a batch [B, C, T, H, W]) with C = " +
+                                        std::to_string(spec.inputShape[0]) + ", got " + c10::str(input.sizes()));
+  torch::manual_seed(r.seed);
+  auto model = spec.build(r.numClasses, r.scale);
+  LogitsResult out;
+  if (!r.weights.empty()) {
+    LoadReport rep = loadStateDict(*model, loadSafetensors(r.weights), r.weights);
+    out.loaded = rep.loaded;
+    out.head = rep.head;
+  }
+  model->eval();
+  torch::NoGradGuard noGrad;
+  torch::Tensor y;
+  try {
+    y = model->forward(input).contiguous();
+  } catch (const c10::Error& e) {
+    throw Error(code::kInvalidData, r.input + ": the model cannot take this input " + c10::str(input.sizes()) + ": " + e.what_without_backtrace());
+  }
+  out.shape = y.sizes().vec();
+  out.logits.assign(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+  return out;
+  });
+}
+
+}  // namespace fvc::deep

@@ -1,0 +1,93 @@
+// The registry of deep video models and what every model shares: scaling and
+// loading state dicts by name.
+#include <cmath>
+
+#include "common/error.h"
+#include "torch/naive_cnn.h"
+#include "torch/video_model.h"
+#include "torch/video_resnet.h"
+
+namespace fvc::deep {
+
+const std::vector<ModelSpec>& modelRegistry() {
+  static const std::vector<ModelSpec> models = {
+      {"naive_cnn", "cnn", "5c: per-frame 2D CNN, temporal average, dropout 0.5, linear head", {3, 8, 112, 112}, naive_cnn},
+      {"r3d_18", "video_3d", "ResNet-18 with 3D convolutions (torchvision r3d_18)", {3, 16, 112, 112}, r3d_18},
+      {"mc3_18", "video_3d", "mixed convolutions: 3D then 2D (torchvision mc3_18)", {3, 16, 112, 112}, mc3_18},
+      {"r2plus1d_18", "video_3d", "5p: R(2+1)D-18, factorised spatial + temporal convolutions (torchvision r2plus1d_18)", {3, 16, 112, 112}, r2plus1d_18},
+  };
+  return models;
+}
+
+const ModelSpec& findModel(const std::string& name) {
+  for (const auto& m : modelRegistry())
+    if (m.name == name) return m;
+  std::string known;
+  for (const auto& m : modelRegistry()) known += (known.empty() ? "" : ", ") + m.name;
+  throw Error(code::kInvalidArgument, "model '" + name + "': unknown deep model (known: " + known + ")");
+}
+
+int64_t scaled(int64_t channels, const Scale& scale) {
+  if (!(scale.width > 0)) throw Error(code::kInvalidArgument, "scale.width: must be > 0");
+  if (scale.width == 1.0) return channels;
+  return std::max<int64_t>(4, static_cast<int64_t>(std::llround(channels * scale.width)));
+}
+
+int64_t blocks(int64_t published, const Scale& scale) {
+  if (scale.depth < 0) throw Error(code::kInvalidArgument, "scale.depth: must be >= 0");
+  return scale.depth > 0 ? std::min<int64_t>(published, scale.depth) : published;
+}
+
+LoadReport loadStateDict(VideoModel& model, const std::map<std::string, torch::Tensor>& state, const std::string& source) {
+  LoadReport report;
+  auto isHead = [&](const std::string& name) {
+    for (const auto& p : model.headPrefixes())
+      if (name.rfind(p, 0) == 0) return true;
+    return false;
+  };
+  torch::NoGradGuard noGrad;
+  std::vector<std::string> missing, misshapen;
+  size_t matched = 0;
+  auto take = [&](const std::string& name, torch::Tensor& target) {
+    auto it = state.find(name);
+    if (it == state.end()) {
+      missing.push_back(name);
+      return;
+    }
+    ++matched;
+    // LibTorch keeps batch norm's num_batches_tracked as [1] where PyTorch writes a scalar.
+    const bool scalarLike = it->second.numel() == 1 && target.numel() == 1;
+    if (it->second.sizes() != target.sizes() && !scalarLike) {
+      if (isHead(name)) report.head.push_back(name);
+      else misshapen.push_back(name + " (file " + c10::str(it->second.sizes()) + ", model " + c10::str(target.sizes()) + ")");
+      return;
+    }
+    target.copy_(it->second.to(target.dtype()).reshape(target.sizes()));
+    ++report.loaded;
+  };
+  for (auto& p : model.named_parameters()) take(p.key(), p.value());
+  for (auto& b : model.named_buffers()) take(b.key(), b.value());
+  std::vector<std::string> unexpected;
+  if (matched < state.size()) {
+    auto params = model.named_parameters();
+    auto buffers = model.named_buffers();
+    for (const auto& [name, _] : state)
+      if (!params.contains(name) && !buffers.contains(name)) unexpected.push_back(name);
+  }
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size() && i < 8; ++i) s += (i ? ", " : "") + v[i];
+    if (v.size() > 8) s += ", ... (" + std::to_string(v.size()) + " in all)";
+    return s;
+  };
+  if (!missing.empty() || !misshapen.empty() || !unexpected.empty()) {
+    std::string why;
+    if (!missing.empty()) why += "\n  missing: " + list(missing);
+    if (!misshapen.empty()) why += "\n  wrong shape: " + list(misshapen);
+    if (!unexpected.empty()) why += "\n  not in the model: " + list(unexpected);
+    throw Error(code::kInvalidData, source + ": these weights do not fit the model (is it the same architecture and scale?)" + why);
+  }
+  return report;
+}
+
+}  // namespace fvc::deep

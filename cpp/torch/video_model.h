@@ -1,0 +1,49 @@
+#pragma once
+// What every fvc video model is: a torch::nn::Module mapping a clip batch
+// [B, C, T, H, W] to class logits [B, K], plus the registry of named builders.
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "torch/deep.h"
+
+namespace fvc::deep {
+
+struct VideoModel : torch::nn::Module {
+  virtual torch::Tensor forward(torch::Tensor clips) = 0;
+  // Parameter-name prefixes of the classification head: the differential learning
+  // rate treats them as new, and weights for another class count leave them as built.
+  virtual std::vector<std::string> headPrefixes() const { return {"fc."}; }
+};
+
+using Builder = std::function<std::shared_ptr<VideoModel>(int64_t numClasses, const Scale& scale)>;
+
+struct ModelSpec {
+  std::string name;
+  std::string family;
+  std::string description;
+  std::vector<int64_t> inputShape;  // [C, T, H, W] at the published size
+  Builder build;
+};
+
+const std::vector<ModelSpec>& modelRegistry();
+const ModelSpec& findModel(const std::string& name);
+
+// Channel count after scaling, never below 4 and a multiple of the original's parity.
+int64_t scaled(int64_t channels, const Scale& scale);
+// Blocks per stage after the depth cap.
+int64_t blocks(int64_t published, const Scale& scale);
+
+// Copies a state dict (names as torchvision / PyTorchVideo write them) into the model;
+// head tensors of another shape are left as built and listed. Any other missing,
+// unexpected or misshapen tensor is an error naming it.
+struct LoadReport {
+  int64_t loaded = 0;
+  std::vector<std::string> head;
+};
+LoadReport loadStateDict(VideoModel& model, const std::map<std::string, torch::Tensor>& state, const std::string& source);
+
+}  // namespace fvc::deep

@@ -1,0 +1,46 @@
+/**
+ * The deep video models of the native engine (LibTorch): what they are, their
+ * sizes, and their logits for one clip, so a weight port can be checked against
+ * the library it came from.
+ */
+import { native, type ModelScale, type NativeLogits, type NativeModelDescription } from '../native/binding.js';
+import { setTorchThreads } from '../runtime.js';
+
+export type { ModelScale };
+
+/** The Stage 5 id each native architecture serves (5p has three depths of one family). */
+export const STAGE5_IDS: Record<string, string> = { naive_cnn: '5c', r2plus1d_18: '5p', r3d_18: '5p', mc3_18: '5p' };
+
+export interface DeepModelDescription extends NativeModelDescription {
+  /** The seed's Stage 5 id, when the model is one of them. */
+  stage5Id: string | null;
+  numClasses: number;
+}
+
+export async function describeDeepModels(o: { models?: string[]; numClasses?: number; scale?: ModelScale; threads?: number } = {}): Promise<DeepModelDescription[]> {
+  if (o.threads) setTorchThreads(o.threads);
+  const numClasses = o.numClasses ?? 2;
+  const list = await native.describeModels({ ...(o.models ? { models: o.models } : {}), numClasses, ...o.scale });
+  return list.map((d) => ({ ...d, stage5Id: STAGE5_IDS[d.name] ?? null, numClasses }));
+}
+
+export interface LogitsOptions {
+  model: string;
+  /** float32 .npy [C, T, H, W] (or a batch [B, C, T, H, W]), taken as the model's input as is. */
+  input: string;
+  /** .safetensors state dict with torchvision / PyTorchVideo names; without it the model's seeded initialisation. */
+  weights?: string;
+  numClasses?: number;
+  scale?: ModelScale;
+  seed?: number;
+  threads?: number;
+}
+
+/** Eval-mode logits of the model for the clip(s): [B, numClasses]. */
+export async function modelLogits(o: LogitsOptions): Promise<NativeLogits & { rows: number[][] }> {
+  if (o.threads) setTorchThreads(o.threads);
+  const r = await native.modelLogits({ model: o.model, input: o.input, ...(o.weights ? { weights: o.weights } : {}), numClasses: o.numClasses ?? 2, seed: o.seed ?? 0, ...o.scale });
+  const k = r.shape[1] ?? 1;
+  const rows = Array.from({ length: r.shape[0] ?? 0 }, (_, i) => Array.from(r.logits.subarray(i * k, (i + 1) * k)));
+  return { ...r, rows };
+}
