@@ -2,6 +2,8 @@
 // logits of one clip, each on a worker thread.
 #include "deep/deep_api.h"
 
+#include <cmath>
+
 #include "common/error.h"
 #include "common/options.h"
 #include "common/worker.h"
@@ -93,6 +95,123 @@ class LogitsWorker : public PromiseWorker {
   deep::LogitsResult out_;
 };
 
+std::vector<deep::Clip> readClips(const Napi::Object& o, const char* key) {
+  if (!opts::has(o, key) || !o.Get(key).IsArray()) throw Error(code::kInvalidArgument, std::string(key) + ": must be an array of {npy, label}");
+  Napi::Array a = o.Get(key).As<Napi::Array>();
+  std::vector<deep::Clip> clips;
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsObject()) throw Error(code::kInvalidArgument, std::string(key) + "[" + std::to_string(i) + "]: must be {npy, label}");
+    Napi::Object c = v.As<Napi::Object>();
+    clips.push_back({opts::getString(c, "npy"), opts::getInt(c, "label", 0, 0, 100000)});
+  }
+  return clips;
+}
+
+deep::ClipInput readInput(const Napi::Object& o) {
+  deep::ClipInput in;
+  in.numFrames = opts::getInt(o, "numFrames", 8, 1, 4096);
+  in.cropSize = opts::getInt(o, "cropSize", 112, 8, 4096);
+  in.augment = opts::getBool(o, "augment", true);
+  return in;
+}
+
+std::string epochJson(const deep::EpochStats& e) {
+  auto num = [](double v) { return std::isfinite(v) ? std::to_string(v) : std::string("null"); };
+  return "{\"epoch\":" + std::to_string(e.epoch) + ",\"train_loss\":" + num(e.trainLoss) + ",\"val_loss\":" + num(e.valLoss) + ",\"val_auc\":" + num(e.valAuc) +
+         ",\"val_acc\":" + num(e.valAcc) + ",\"lr\":" + num(e.lr) + ",\"seconds\":" + num(e.seconds) + ",\"data_wait\":" + num(e.dataWait) +
+         ",\"best\":" + (e.best ? "true" : "false") + "}";
+}
+
+class TrainWorker : public PromiseWorker {
+ public:
+  TrainWorker(Napi::Env env, const Napi::Object& o) : PromiseWorker(env, o) {
+    r_.model = opts::getString(o, "model");
+    r_.scale = readScale(o);
+    r_.numClasses = opts::getInt(o, "numClasses", 2, 2, 100000);
+    r_.train = readClips(o, "train");
+    r_.val = readClips(o, "val");
+    r_.input = readInput(o);
+    r_.epochs = opts::getInt(o, "epochs", 10, 1, 100000);
+    r_.batchSize = opts::getInt(o, "batchSize", 8, 1, 65536);
+    r_.microBatch = opts::getInt(o, "microBatch", 0, 0, 65536);
+    r_.lrBackbone = opts::getNumber(o, "lrBackbone", 5e-6, 0, 10);
+    r_.lrHead = opts::getNumber(o, "lrHead", 5e-4, 0, 10);
+    r_.weightDecay = opts::getNumber(o, "weightDecay", 1e-4, 0, 10);
+    r_.warmupEpochs = opts::getInt(o, "warmupEpochs", 2, 0, 100000);
+    r_.maxGradNorm = opts::getNumber(o, "maxGradNorm", 1.0, 0, 1e9);
+    r_.patience = opts::getInt(o, "patience", 5, 1, 100000);
+    r_.classWeights = opts::getBool(o, "classWeights", true);
+    r_.weights = opts::getString(o, "weights", "");
+    r_.outDir = opts::getString(o, "outDir");
+    r_.resume = opts::getBool(o, "resume", true);
+    r_.device = opts::getString(o, "device", "cpu");
+    r_.loaderThreads = opts::getInt(o, "loaderThreads", 2, 1, 256);
+    r_.seed = static_cast<uint64_t>(opts::getNumber(o, "seed", 0, 0, 9007199254740991.0));
+  }
+
+ protected:
+  void Run(const ExecutionProgress& progress) override {
+    const CancelFlag& flag = cancelFlag();
+    out_ = deep::train(
+        r_, [&](const deep::EpochStats& e) { Report(progress, {"epoch", static_cast<double>(e.epoch), static_cast<double>(r_.epochs), epochJson(e)}); },
+        [&] { return flag && flag->load(std::memory_order_relaxed); });
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Array epochs = Napi::Array::New(env, out_.epochs.size());
+    for (size_t i = 0; i < out_.epochs.size(); ++i) epochs.Set(i, Napi::String::New(env, epochJson(out_.epochs[i])));
+    o.Set("epochs", epochs);
+    o.Set("bestEpoch", out_.bestEpoch);
+    o.Set("resumedFrom", out_.resumedFrom);
+    o.Set("stoppedEarly", out_.stoppedEarly);
+    o.Set("parameters", static_cast<double>(out_.parameters));
+    auto probs = Napi::Float64Array::New(env, out_.valProbs.size());
+    std::copy(out_.valProbs.begin(), out_.valProbs.end(), probs.Data());
+    o.Set("valProbs", probs);
+    return o;
+  }
+
+ private:
+  deep::TrainRequest r_;
+  deep::TrainResult out_;
+};
+
+class PredictClipsWorker : public PromiseWorker {
+ public:
+  PredictClipsWorker(Napi::Env env, const Napi::Object& o) : PromiseWorker(env, o) {
+    r_.model = opts::getString(o, "model");
+    r_.scale = readScale(o);
+    r_.numClasses = opts::getInt(o, "numClasses", 2, 2, 100000);
+    r_.checkpoint = opts::getString(o, "checkpoint");
+    r_.clips = readClips(o, "clips");
+    r_.input = readInput(o);
+    r_.input.augment = false;
+    r_.batchSize = opts::getInt(o, "batchSize", 8, 1, 65536);
+    r_.device = opts::getString(o, "device", "cpu");
+  }
+
+ protected:
+  void Run(const ExecutionProgress&) override { out_ = deep::predict(r_); }
+  Napi::Value Result(Napi::Env env) override {
+    auto a = Napi::Float64Array::New(env, out_.size());
+    std::copy(out_.begin(), out_.end(), a.Data());
+    return a;
+  }
+
+ private:
+  deep::PredictRequest r_;
+  std::vector<float> out_;
+};
+
+Napi::Value TrainDeep(const Napi::CallbackInfo& info) {
+  return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new TrainWorker(info.Env(), opts::argObject(info, 0))); });
+}
+
+Napi::Value PredictClips(const Napi::CallbackInfo& info) {
+  return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new PredictClipsWorker(info.Env(), opts::argObject(info, 0))); });
+}
+
 Napi::Value DescribeModels(const Napi::CallbackInfo& info) {
   return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new DescribeWorker(info.Env(), opts::argObject(info, 0))); });
 }
@@ -106,6 +225,8 @@ Napi::Value ModelLogits(const Napi::CallbackInfo& info) {
 void registerDeepApi(Napi::Env env, Napi::Object exports) {
   exports.Set("describeModels", Napi::Function::New(env, DescribeModels, "describeModels"));
   exports.Set("modelLogits", Napi::Function::New(env, ModelLogits, "modelLogits"));
+  exports.Set("trainDeep", Napi::Function::New(env, TrainDeep, "trainDeep"));
+  exports.Set("predictClips", Napi::Function::New(env, PredictClips, "predictClips"));
 }
 
 }  // namespace fvc

@@ -2,6 +2,7 @@
 // The deep-learning engine as the rest of the core sees it: plain C++ types only,
 // so the JS-facing API compiles without LibTorch's headers.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,5 +44,76 @@ struct LogitsResult {
 };
 
 LogitsResult logits(const LogitsRequest& request);
+
+// One clip for training or prediction: a frame-cache entry (uint8 .npy [N, H, W, 3]).
+struct Clip {
+  std::string npy;
+  int label = 0;
+};
+
+// How clips become model input: T frames sampled uniformly from the entry, a
+// square crop (random when training, central otherwise), a horizontal flip at
+// random when training, then Kinetics mean / std normalisation, [C, T, S, S].
+struct ClipInput {
+  int numFrames = 8;
+  int cropSize = 112;
+  bool augment = true;
+};
+
+struct TrainRequest {
+  std::string model;
+  Scale scale;
+  int64_t numClasses = 2;
+  std::vector<Clip> train, val;
+  ClipInput input;
+  int epochs = 10;
+  int batchSize = 8;         // per optimiser step (effective)
+  int microBatch = 0;        // per forward pass; 0 = batchSize; smaller accumulates gradients
+  double lrBackbone = 5e-6;  // pretrained layers
+  double lrHead = 5e-4;      // the head, and every layer when training from scratch
+  double weightDecay = 1e-4;
+  int warmupEpochs = 2;
+  double maxGradNorm = 1.0;
+  int patience = 5;
+  bool classWeights = true;
+  std::string weights;       // .safetensors to start from (then the backbone takes lrBackbone)
+  std::string outDir;        // model.pt (best), last.pt (resume point), config in model.json by the caller
+  bool resume = true;
+  std::string device = "cpu";
+  int loaderThreads = 2;
+  uint64_t seed = 0;
+};
+
+struct EpochStats {
+  int epoch = 0;
+  double trainLoss = 0, valLoss = 0, valAuc = 0, valAcc = 0, lr = 0, seconds = 0;
+  double dataWait = 0;  // fraction of the epoch's training time spent waiting for batches
+  bool best = false;
+};
+
+struct TrainResult {
+  std::vector<EpochStats> epochs;
+  int bestEpoch = 0;
+  int resumedFrom = 0;  // epochs already done in last.pt, 0 when starting fresh
+  bool stoppedEarly = false;
+  std::vector<float> valProbs;  // P(class 1) of the best model on the validation clips
+  int64_t parameters = 0;
+};
+
+// Runs on the calling thread; `onEpoch` after every epoch, `cancelled` polled between steps.
+TrainResult train(const TrainRequest& request, const std::function<void(const EpochStats&)>& onEpoch, const std::function<bool()>& cancelled);
+
+struct PredictRequest {
+  std::string model;  // architecture
+  Scale scale;
+  int64_t numClasses = 2;
+  std::string checkpoint;  // model.pt
+  std::vector<Clip> clips;
+  ClipInput input;
+  int batchSize = 8;
+  std::string device = "cpu";
+};
+
+std::vector<float> predict(const PredictRequest& request);
 
 }  // namespace fvc::deep

@@ -205,24 +205,24 @@ void saveSafetensors(const std::string& path, const std::map<std::string, torch:
   writeFileAtomic(path, out.data(), out.size());
 }
 
-torch::Tensor loadNpyFloat32(const std::string& path) {
+namespace {
+
+torch::Tensor loadNpy(const std::string& path, const char* descr, torch::Dtype dtype, const char* typeName) {
   std::string bytes = readAll(path);
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw Error(code::kInvalidData, path + ": not a .npy file");
   const int major = static_cast<unsigned char>(bytes[6]);
-  size_t headerLen, headerStart;
+  size_t headerLen = 0, headerStart = 10;
   if (major == 1) {
     headerLen = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
-    headerStart = 10;
   } else {
     if (bytes.size() < 12) throw Error(code::kInvalidData, path + ": truncated .npy header");
-    headerLen = 0;
     for (int i = 3; i >= 0; --i) headerLen = (headerLen << 8) | static_cast<unsigned char>(bytes[8 + i]);
     headerStart = 12;
   }
   if (headerStart + headerLen > bytes.size()) throw Error(code::kInvalidData, path + ": truncated .npy header");
   std::string h = bytes.substr(headerStart, headerLen);
-  if (h.find("'descr': '<f4'") == std::string::npos)
-    throw Error(code::kInvalidData, path + ": the array must be float32 ('<f4'); header: " + h.substr(0, h.find('}') + 1));
+  if (h.find(std::string("'descr': '") + descr + "'") == std::string::npos)
+    throw Error(code::kInvalidData, path + ": the array must be " + typeName + " ('" + descr + "'); header: " + h.substr(0, h.find('}') + 1));
   if (h.find("'fortran_order': True") != std::string::npos) throw Error(code::kInvalidData, path + ": Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
   size_t a = h.find('('), b = h.find(')');
   if (a == std::string::npos || b == std::string::npos) throw Error(code::kInvalidData, path + ": .npy header has no shape");
@@ -236,11 +236,18 @@ torch::Tensor loadNpyFloat32(const std::string& path) {
     count *= shape.back();
   }
   const size_t dataStart = headerStart + headerLen;
-  if (bytes.size() - dataStart != static_cast<size_t>(count) * 4)
-    throw Error(code::kInvalidData, path + ": holds " + std::to_string(bytes.size() - dataStart) + " data bytes, its shape needs " + std::to_string(count * 4));
-  torch::Tensor t = torch::empty(shape, torch::kFloat32);
-  std::memcpy(t.data_ptr(), bytes.data() + dataStart, static_cast<size_t>(count) * 4);
+  const size_t need = static_cast<size_t>(count) * torch::elementSize(dtype);
+  if (bytes.size() - dataStart != need)
+    throw Error(code::kInvalidData, path + ": holds " + std::to_string(bytes.size() - dataStart) + " data bytes, its shape needs " + std::to_string(need));
+  torch::Tensor t = torch::empty(shape, dtype);
+  std::memcpy(t.data_ptr(), bytes.data() + dataStart, need);
   return t;
 }
+
+}  // namespace
+
+torch::Tensor loadNpyFloat32(const std::string& path) { return loadNpy(path, "<f4", torch::kFloat32, "float32"); }
+
+torch::Tensor loadNpyUint8(const std::string& path) { return loadNpy(path, "|u1", torch::kUInt8, "uint8"); }
 
 }  // namespace fvc::deep

@@ -19,4 +19,7 @@ void saveSafetensors(const std::string& path, const std::map<std::string, torch:
 // A little-endian float32 .npy array (C order).
 torch::Tensor loadNpyFloat32(const std::string& path);
 
+// A uint8 .npy array (C order), e.g. a frame-cache entry [N, H, W, 3].
+torch::Tensor loadNpyUint8(const std::string& path);
+
 }  // namespace fvc::deep

@@ -159,6 +159,28 @@ export interface NativeLogits {
   headReplaced: string[];
 }
 
+export interface DeepClip {
+  /** A frame-cache entry: uint8 .npy [N, H, W, 3]. */
+  npy: string;
+  label: number;
+}
+
+export interface ClipInputOptions {
+  numFrames?: number;
+  cropSize?: number;
+  augment?: boolean;
+}
+
+export interface NativeDeepTrain {
+  /** One JSON object per epoch (epoch, train_loss, val_loss, val_auc, val_acc, lr, seconds, data_wait, best). */
+  epochs: string[];
+  bestEpoch: number;
+  resumedFrom: number;
+  stoppedEarly: boolean;
+  parameters: number;
+  valProbs: Float64Array;
+}
+
 export interface RuntimeInfo {
   versions: Record<string, string>;
   torch: { cudaAvailable: boolean; cudaDeviceCount: number; threads: number };
@@ -210,6 +232,31 @@ interface Addon {
   xgboostInfo(): XgboostInfo;
   describeModels(o: { models?: string[]; numClasses?: number } & ModelScale & CallOptions): Promise<NativeModelDescription[]>;
   modelLogits(o: { model: string; input: string; weights?: string; numClasses?: number; seed?: number } & ModelScale & CallOptions): Promise<NativeLogits>;
+  trainDeep(
+    o: {
+      model: string;
+      train: DeepClip[];
+      val: DeepClip[];
+      outDir: string;
+      numClasses?: number;
+      epochs?: number;
+      batchSize?: number;
+      microBatch?: number;
+      lrBackbone?: number;
+      lrHead?: number;
+      weightDecay?: number;
+      warmupEpochs?: number;
+      maxGradNorm?: number;
+      patience?: number;
+      classWeights?: boolean;
+      weights?: string;
+      resume?: boolean;
+      device?: string;
+      loaderThreads?: number;
+      seed?: number;
+    } & ClipInputOptions & ModelScale & CallOptions,
+  ): Promise<NativeDeepTrain>;
+  predictClips(o: { model: string; checkpoint: string; clips: DeepClip[]; numClasses?: number; batchSize?: number; device?: string } & ClipInputOptions & ModelScale & CallOptions): Promise<Float64Array>;
   runtimeInfo(): RuntimeInfo;
   setThreads(n: number): void;
   resolveDevice(device: string): 'cpu' | 'cuda';
@@ -306,6 +353,14 @@ export const native = {
   modelLogits: (o: Parameters<Addon['modelLogits']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
     return call((a, c) => a.modelLogits({ ...rest, ...c }), signal, onProgress);
+  },
+  trainDeep: (o: Parameters<Addon['trainDeep']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.trainDeep({ ...rest, ...c }), signal, onProgress);
+  },
+  predictClips: (o: Parameters<Addon['predictClips']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.predictClips({ ...rest, ...c }), signal, onProgress);
   },
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),

@@ -50,6 +50,31 @@ export const TrainConfigSchema = z.object({
   /** Where models train: `auto` takes CUDA when the library in use can reach a GPU. */
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   quiet: z.boolean().default(false),
+  /** Videos the deep models train on (a metadata table); default Stage 3's scaled_metadata.parquet. */
+  videos: z.string().min(1).optional(),
+  stage3Dir: z.string().default('data/stage3'),
+  /** Deep models (5c, 5p): the seed's methodology, sized by these. */
+  deep: z
+    .object({
+      epochs: z.number().int().min(1).default(20),
+      batchSize: z.number().int().min(1).default(8),
+      microBatch: z.number().int().min(1).optional(),
+      cropSize: z.number().int().min(8).default(112),
+      frameSize: z.number().int().min(8).default(128),
+      lrHead: z.number().positive().default(5e-4),
+      lrBackbone: z.number().positive().default(5e-6),
+      weightDecay: z.number().min(0).default(1e-4),
+      warmupEpochs: z.number().int().min(0).default(2),
+      maxGradNorm: z.number().positive().default(1.0),
+      patience: z.number().int().min(1).default(5),
+      classWeights: z.boolean().default(true),
+      augment: z.boolean().default(true),
+      width: z.number().positive().default(1),
+      depth: z.number().int().min(0).default(0),
+      weights: z.string().min(1).optional(),
+      loaderThreads: z.number().int().min(1).default(2),
+    })
+    .prefault({}),
   /** Train only these folds (1-based) and write no model summary: one task of a fold-level job array. */
   folds: z.array(z.number().int().min(1)).min(1).optional(),
   /**
@@ -76,6 +101,7 @@ export function resolveConfig(input: TrainConfigInput): TrainConfig {
       outputDir: process.env.FVC_STAGE5_OUTPUT_DIR,
       stage2Dir: process.env.FVC_STAGE2_OUTPUT_DIR,
       stage4Dir: process.env.FVC_STAGE4_OUTPUT_DIR,
+      stage3Dir: process.env.FVC_STAGE3_OUTPUT_DIR,
       tracking: boolFromEnv('FVC_USE_TRACKING'),
       deleteExisting: boolFromEnv('FVC_DELETE_EXISTING'),
     }).filter(([, v]) => v !== undefined && v !== ''),

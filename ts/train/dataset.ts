@@ -23,6 +23,8 @@ export interface FeatureData {
   source: string;
   /** Frames per video the Stage 2 / Stage 4 features were computed from, so inference samples the same. */
   numFrames?: { stage2?: number; stage4?: number };
+  /** Deep models: each row's frame-cache entry (uint8 .npy [N, H, W, 3]) instead of features. */
+  clips?: string[];
   warnings: string[];
 }
 

@@ -21,7 +21,7 @@ import type { TrackingStore } from '../tracking/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
-import { fitClassical, predictClassical } from './classical.js';
+import { fitClassical, predictClassical, type FittedModel } from './classical.js';
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { loadFeatureTable, loadStageFeatures, type FeatureData } from './dataset.js';
 import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
@@ -29,7 +29,9 @@ import { computeMetrics, type Metrics } from './metrics.js';
 import { gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
 import { takeRows } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
-import { runtimeInfo, type RuntimeInfo } from '../runtime.js';
+import { loadClipData } from './clips.js';
+import { trainDeepFold, type DeepOptions, type EpochRow } from '../deep/train.js';
+import { resolveDevice, runtimeInfo, type RuntimeInfo } from '../runtime.js';
 
 export interface FoldResult {
   fold: number;
@@ -90,6 +92,14 @@ function meanStd(values: number[]): [number, number] {
   return [m, Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / values.length)];
 }
 
+const readJsonOr = (path: string): Record<string, unknown> | undefined => {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+};
+
 const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /** Feature data by source: models that share a feature set read and check it once. */
@@ -98,11 +108,11 @@ type DataLoader = (model: ResolvedModel) => Promise<FeatureData>;
 function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
   const loaded = new Map<string, Promise<FeatureData>>();
   return (model) => {
-    const key = cfg.features ? 'features' : model.featureSet;
+    const key = model.spec.architecture ? 'clips' : cfg.features ? 'features' : model.featureSet;
     let p = loaded.get(key);
     if (!p) {
       const f = cfg.features;
-      p = f ? loadFeatureTable(f.path, f.labelColumn, f.groupColumn, f.idColumn) : loadStageFeatures(model.featureSet, cfg.stage2Dir, cfg.stage4Dir);
+      p = model.spec.architecture ? loadClipData(cfg, log) : f ? loadFeatureTable(f.path, f.labelColumn, f.groupColumn, f.idColumn) : loadStageFeatures(model.featureSet, cfg.stage2Dir, cfg.stage4Dir);
       p.then((d) => d.warnings.forEach((w) => log(`warning: ${w}`)), () => undefined);
       loaded.set(key, p);
     }
@@ -110,12 +120,63 @@ function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
   };
 }
 
-async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig) {
+interface Evaluated {
+  fitted: { kind: string; file: string; scaler?: FittedModel['scaler']; nativeParams: Record<string, unknown>; bestIteration?: number; importance?: number[] };
+  probs: Float64Array;
+  labels: number[];
+  metrics: Metrics;
+  /** Deep models: one row per epoch. */
+  epochs?: EpochRow[];
+}
+
+async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig, log: (m: string) => void = () => undefined): Promise<Evaluated> {
+  const labels = fold.val.map((i) => data.labels[i] as number);
+  if (model.spec.architecture) {
+    const clip = (i: number) => ({ npy: data.clips?.[i] as string, label: data.labels[i] as number });
+    const r = await trainDeepFold({
+      architecture: model.spec.architecture,
+      train: fold.train.map(clip),
+      val: fold.val.map(clip),
+      outDir: dir,
+      options: deepOptions(cfg),
+      seed: cfg.seed + fold.fold,
+      threads: cfg.threads,
+      device: resolveDevice(cfg.device),
+      resume: cfg.resume,
+      onEpoch: (e) => log(`${model.modelType}: fold ${fold.fold} epoch ${e.epoch}/${cfg.deep.epochs} train_loss ${e.train_loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_auc ${e.val_auc?.toFixed(4) ?? 'n/a'}${e.best ? ' (best)' : ''} data wait ${(e.data_wait * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`),
+    });
+    if (r.resumedFrom) log(`${model.modelType}: fold ${fold.fold} resumed after epoch ${r.resumedFrom}`);
+    const nativeParams = { architecture: model.spec.architecture, parameters: r.parameters, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly, ...cfg.deep };
+    return { fitted: { kind: 'torch', file: 'model.pt', nativeParams }, probs: r.valProbs, labels, metrics: computeMetrics(labels, r.valProbs), epochs: r.epochs };
+  }
   const fitted = await fitClassical(model.spec, params, data, fold.train, dir, { seed: cfg.seed + fold.fold, threads: cfg.threads, device: cfg.device });
   const valX = takeRows(data.x, fold.val, data.cols, fitted.scaler);
   const probs = await predictClassical(fitted.kind, join(dir, fitted.file), valX, fold.val.length, data.cols, undefined, cfg.threads);
-  const labels = fold.val.map((i) => data.labels[i] as number);
   return { fitted, probs, labels, metrics: computeMetrics(labels, probs) };
+}
+
+/** The deep trainer's options from the configuration. */
+export function deepOptions(cfg: TrainConfig): DeepOptions {
+  const d = cfg.deep;
+  return {
+    numFrames: cfg.numFrames,
+    cropSize: d.cropSize,
+    frameSize: d.frameSize,
+    epochs: d.epochs,
+    batchSize: d.batchSize,
+    ...(d.microBatch ? { microBatch: d.microBatch } : {}),
+    lrHead: d.lrHead,
+    lrBackbone: d.lrBackbone,
+    weightDecay: d.weightDecay,
+    warmupEpochs: d.warmupEpochs,
+    maxGradNorm: d.maxGradNorm,
+    patience: d.patience,
+    classWeights: d.classWeights,
+    augment: d.augment,
+    scale: { width: d.width, depth: d.depth },
+    ...(d.weights ? { weights: d.weights } : {}),
+    loaderThreads: d.loaderThreads,
+  };
 }
 
 interface GridOutcome {
@@ -179,13 +240,19 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
 }
 
 /** The fold's metrics row and the files that make up its model (for tracking). */
-async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string): Promise<{ row: FoldResult; files: string[] }> {
+async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string, log: (m: string) => void): Promise<{ row: FoldResult; files: string[] }> {
   const started = performance.now();
-  await rm(dir, { recursive: true, force: true });
+  // A deep fold interrupted under the same configuration resumes from last.pt; anything else starts clean.
+  const resumable = !!model.spec.architecture && cfg.resume && existsSync(join(dir, 'last.pt')) && readJsonOr(join(dir, 'config.json'))?.config_hash === configHash;
+  if (!resumable) await rm(dir, { recursive: true, force: true });
   const tracker = new ExperimentTracker(dir);
-  const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source, num_frames: data.numFrames ?? null };
+  const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source, num_frames: data.numFrames ?? null, config_hash: configHash, ...(model.spec.architecture ? { architecture: model.spec.architecture, deep: deepOptions(cfg), clip_frames: cfg.numFrames } : {}) };
   await tracker.writeConfig(config);
-  const { fitted, probs, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg);
+  const { fitted, probs, labels, metrics, epochs } = await evaluate(model, params, data, fold, dir, cfg, log);
+  for (const e of epochs ?? []) {
+    tracker.logMetrics(e.epoch, e.epoch, 'train', { loss: e.train_loss, lr: e.lr, data_wait: e.data_wait });
+    tracker.logMetrics(e.epoch, e.epoch, 'val', { loss: e.val_loss, auc: e.val_auc, acc: e.val_acc });
+  }
   if (fitted.scaler) await writeFileAtomic(join(dir, 'scaler.json'), `${JSON.stringify({ feature_names: data.featureNames, ...fitted.scaler })}\n`);
   const lines = fold.val.map((i, k) => `${csvCell(data.ids[i] as string)},${fold.fold},${labels[k]},${probs[k]}`);
   await writeFileAtomic(join(dir, 'predictions.csv'), `id,fold,label,prob\n${lines.join('\n')}\n`);
@@ -258,7 +325,10 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
   const { best, results, fingerprint } = await gridSearch(model, data, folds, cfg, dir, log);
   const empty = { modelType: model.modelType, dir, folds: [], failedFolds: [], bestParams: best, bestFold: null, mean: {}, std: {} };
   if (cfg.only === 'grid_search') return { ...empty, seconds: (performance.now() - started) / 1000 };
-  const configHash = createHash('sha256').update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source })).digest('hex').slice(0, 16);
+  const configHash = createHash('sha256')
+    .update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source, ...(model.spec.architecture ? { deep: deepOptions(cfg) } : {}) }))
+    .digest('hex')
+    .slice(0, 16);
   const tracking =
     store && !foldTask
       ? await CrossValidationTracking.start(store, model.modelType, { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, n_splits: cfg.nSplits, seed: cfg.seed, rows: data.rows, features: data.cols, data_source: data.source, selection_metric: cfg.selectionMetric, params: best }, log)
@@ -289,7 +359,7 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
     const t = performance.now();
     const startTime = Date.now();
     try {
-      const { row, files } = await trainFold(model, best, data, fold, cfg, foldDir, configHash);
+      const { row, files } = await trainFold(model, best, data, fold, cfg, foldDir, configHash, log);
       rows.push(row);
       await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'ok', items: fold.train.length + fold.val.length });
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: foldMetrics(row), artifacts: files, startTime, status: 'FINISHED' });
@@ -336,13 +406,13 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
 /** best_model/: the best fold's files plus model.json, everything `predict` needs. */
 async function copyBestModel(foldDir: string, out: string, model: ResolvedModel): Promise<void> {
   const meta = JSON.parse(await readFile(join(foldDir, 'metadata.json'), 'utf8')) as { model_file: string; kind: string; params: unknown; fold: number };
-  const config = JSON.parse(await readFile(join(foldDir, 'config.json'), 'utf8')) as { feature_names: string[]; num_frames?: unknown };
+  const config = JSON.parse(await readFile(join(foldDir, 'config.json'), 'utf8')) as { feature_names: string[]; num_frames?: unknown; architecture?: string; deep?: unknown };
   const tmp = `${out}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await copyFile(join(foldDir, meta.model_file), join(tmp, meta.model_file));
   if (existsSync(join(foldDir, 'scaler.json'))) await copyFile(join(foldDir, 'scaler.json'), join(tmp, 'scaler.json'));
-  const descriptor = { model_type: model.modelType, model_id: model.spec.id, kind: meta.kind, model_file: meta.model_file, feature_set: model.featureSet, feature_names: config.feature_names, num_frames: config.num_frames ?? null, params: meta.params, fold: meta.fold };
+  const descriptor = { model_type: model.modelType, model_id: model.spec.id, kind: meta.kind, model_file: meta.model_file, feature_set: model.featureSet, feature_names: config.feature_names, num_frames: config.num_frames ?? null, params: meta.params, fold: meta.fold, ...(config.architecture ? { architecture: config.architecture, deep: config.deep } : {}) };
   await writeFileAtomic(join(tmp, 'model.json'), `${JSON.stringify(descriptor, null, 2)}\n`);
   await rm(out, { recursive: true, force: true });
   await rename(tmp, out);

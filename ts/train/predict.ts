@@ -76,6 +76,7 @@ async function featureVector(model: LoadedModel, video: string, numFramesOverrid
 /** P(fake) per video, in input order. */
 export async function predictVideos(modelDir: string, videos: readonly string[], options: { numFrames?: number; threads?: number } = {}): Promise<Array<{ video: string; prob: number }>> {
   const model = loadModel(modelDir);
+  if ((model.kind as string) === 'torch') throw new FvcError('ERR_MODEL_UNAVAILABLE', `${modelDir}: predicting with deep models (${model.modelType}) from videos is not built yet; the fold's predictions.csv holds its validation probabilities`);
   const cols = model.featureNames.length;
   const x = new Float64Array(videos.length * cols);
   for (let i = 0; i < videos.length; i++) x.set(await featureVector(model, videos[i] as string, options.numFrames), i * cols);

@@ -15,12 +15,15 @@ export interface ModelSpec {
   family: Family;
   inputs: Input[];
   built: boolean;
+  /** Deep models: the native architecture that serves it (fvc models lists them). */
+  architecture?: string;
   /** Hyper-parameter grid searched by cross-validation (every combination). */
   grid: Record<string, GridValue[]>;
 }
 
 const feature = (id: string, name: string, family: Family, grid: Record<string, GridValue[]>): ModelSpec => ({ id, name, family, inputs: ['handcrafted_features'], built: true, grid });
 const deep = (id: string, name: string, family: Family, inputs: Input[] = ['frames']): ModelSpec => ({ id, name, family, inputs, built: false, grid: {} });
+const native = (id: string, name: string, family: Family, architecture: string): ModelSpec => ({ id, name, family, inputs: ['frames'], built: true, architecture, grid: {} });
 
 // The seed's XGBoost defaults: one point, no search.
 const XGB = { n_estimators: [100], max_depth: [5], learning_rate: [0.1], subsample: [0.8], colsample_bytree: [0.8] };
@@ -28,7 +31,7 @@ const XGB = { n_estimators: [100], max_depth: [5], learning_rate: [0.1], subsamp
 export const MODELS: readonly ModelSpec[] = [
   feature('5a', 'logistic_regression', 'linear', { C: [0.1, 1, 10] }),
   feature('5b', 'svm', 'svm', { C: [0.1, 1, 10], kernel: ['linear', 'rbf'] }),
-  deep('5c', 'naive_cnn', 'cnn'),
+  native('5c', 'naive_cnn', 'cnn', 'naive_cnn'),
   deep('5d', 'pretrained_inception', 'cnn'),
   deep('5e', 'variable_ar_cnn', 'cnn'),
   deep('5f', 'xgboost_pretrained_inception', 'gradient_boosting', ['pretrained_features']),
@@ -41,7 +44,7 @@ export const MODELS: readonly ModelSpec[] = [
   deep('5m', 'timesformer', 'transformer'),
   deep('5n', 'vivit', 'transformer'),
   deep('5o', 'i3d', 'video_3d'),
-  deep('5p', 'r2plus1d', 'video_3d'),
+  native('5p', 'r2plus1d', 'video_3d', 'r2plus1d_18'),
   deep('5q', 'x3d', 'video_3d'),
   deep('5r', 'slowfast', 'video_3d'),
   deep('5s', 'slowfast_attention', 'video_3d'),

@@ -5,7 +5,7 @@ import { train } from '../../train/engine.js';
 import { predictVideos } from '../../train/predict.js';
 import { FEATURE_SETS, MODELS } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
-import { choiceOption, intOption } from '../parse.js';
+import { choiceOption, intOption, numberOption } from '../parse.js';
 
 interface TrainFlags {
   models: string;
@@ -29,6 +29,16 @@ interface TrainFlags {
   threads?: number;
   device?: 'auto' | 'cpu' | 'cuda';
   folds?: string;
+  videos?: string;
+  stage3Dir?: string;
+  epochs?: number;
+  batchSize?: number;
+  microBatch?: number;
+  frameSize?: number;
+  cropSize?: number;
+  width?: number;
+  depth?: number;
+  weights?: string;
   only?: 'grid_search' | 'aggregate';
   json?: boolean;
 }
@@ -63,6 +73,16 @@ export function registerTrain(program: Command): void {
     .option('--no-plots', 'skip the plots drawn after training (fvc plots draws them later)')
     .option('--threads <n>', 'threads per model (default: one per core)', intOption(1, 1024))
     .option('--device <device>', 'auto (CUDA when the model library can reach a GPU), cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const))
+    .option('--videos <table>', 'deep models: the video table to train on (default Stage 3\'s scaled_metadata.parquet)')
+    .option('--stage3-dir <dir>', 'Stage 3 output (default: FVC_STAGE3_OUTPUT_DIR or data/stage3)')
+    .option('--epochs <n>', 'deep models: epochs at most (default 20; early stopping after 5 without improvement)', intOption(1, 100000))
+    .option('--batch-size <n>', 'deep models: clips per optimiser step (default 8)', intOption(1, 65536))
+    .option('--micro-batch <n>', 'deep models: clips per forward pass; smaller accumulates gradients', intOption(1, 65536))
+    .option('--frame-size <px>', 'deep models: cached frames are letterboxed to this square (default 128)', intOption(8, 4096))
+    .option('--crop-size <px>', 'deep models: the square crop the model sees (default 112)', intOption(8, 4096))
+    .option('--width <w>', 'deep models: channel multiplier (small variants)', numberOption(0.001, 16))
+    .option('--depth <n>', 'deep models: blocks per stage at most (0: published)', intOption(0, 1000))
+    .option('--weights <file>', 'deep models: .safetensors to start from (the backbone then trains at 5e-6)')
     .option('--folds <list>', 'train only these folds (1-based) and write no summary: one task of a fold array')
     .option('--only <phase>', 'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk', choiceOption(['grid_search', 'aggregate'] as const))
     .option('--json', 'print the summaries as JSON')
@@ -87,6 +107,11 @@ export function registerTrain(program: Command): void {
         device: o.device,
         ...(o.folds ? { folds: foldList(o.folds) } : {}),
         only: o.only,
+        videos: o.videos,
+        stage3Dir: o.stage3Dir,
+        deep: Object.fromEntries(
+          Object.entries({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights }).filter(([, v]) => v !== undefined),
+        ),
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn, groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       });
       if (o.json) printJson(r);

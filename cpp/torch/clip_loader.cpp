@@ -1,0 +1,135 @@
+#include "torch/clip_loader.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <random>
+
+#include "common/error.h"
+#include "torch/tensor_io.h"
+
+namespace fvc::deep {
+namespace {
+
+// Kinetics-400 statistics, as torchvision's video models expect.
+const float kMean[3] = {0.43216f, 0.394666f, 0.37645f};
+const float kStd[3] = {0.22803f, 0.22145f, 0.216989f};
+
+uint64_t mix(uint64_t a, uint64_t b) {
+  uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2));
+  x ^= x >> 31;
+  return x * 0xBF58476D1CE4E5B9ULL;
+}
+
+}  // namespace
+
+torch::Tensor loadClip(const std::string& npy, const ClipInput& in, bool augment, uint64_t seed) {
+  torch::Tensor frames = loadNpyUint8(npy);
+  if (frames.dim() != 4 || frames.size(3) != 3)
+    throw Error(code::kInvalidData, npy + ": expected frames [N, H, W, 3], got " + c10::str(frames.sizes()));
+  const int64_t n = frames.size(0), t = in.numFrames;
+  std::vector<int64_t> idx(t);
+  for (int64_t i = 0; i < t; ++i) idx[i] = std::min(n - 1, static_cast<int64_t>((i + 0.5) * n / t));
+  torch::Tensor x = frames.index_select(0, torch::tensor(idx)).permute({3, 0, 1, 2}).to(torch::kFloat32).div_(255.0f);  // [3, T, H, W]
+  const int64_t s = in.cropSize;
+  int64_t h = x.size(2), w = x.size(3);
+  if (h < s || w < s) {
+    // Too small for the crop: scale the short side up to it.
+    const double f = static_cast<double>(s) / std::min(h, w);
+    h = std::max<int64_t>(s, std::llround(h * f));
+    w = std::max<int64_t>(s, std::llround(w * f));
+    x = torch::upsample_bilinear2d(x, {h, w}, false);
+  }
+  std::mt19937_64 rng(seed);
+  int64_t top = (h - s) / 2, left = (w - s) / 2;
+  if (augment) {
+    top = std::uniform_int_distribution<int64_t>(0, h - s)(rng);
+    left = std::uniform_int_distribution<int64_t>(0, w - s)(rng);
+  }
+  x = x.slice(2, top, top + s).slice(3, left, left + s);
+  if (augment && std::uniform_int_distribution<int>(0, 1)(rng) == 1) x = x.flip({3});
+  auto mean = torch::from_blob(const_cast<float*>(kMean), {3, 1, 1, 1});
+  auto std = torch::from_blob(const_cast<float*>(kStd), {3, 1, 1, 1});
+  return ((x - mean) / std).contiguous();
+}
+
+ClipLoader::ClipLoader(std::vector<Clip> clips, ClipInput input, int batchSize, bool train, uint64_t seed, int threads, int prefetch)
+    : clips_(std::move(clips)), input_(input), batchSize_(std::max(1, batchSize)), train_(train), seed_(seed), threads_(std::max(1, threads)), prefetch_(std::max(1, prefetch)) {
+  if (clips_.empty()) throw Error(code::kInvalidArgument, "no clips to load");
+}
+
+ClipLoader::~ClipLoader() { stop(); }
+
+void ClipLoader::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void ClipLoader::startEpoch(int epoch) {
+  stop();
+  std::vector<int64_t> order(clips_.size());
+  std::iota(order.begin(), order.end(), 0);
+  if (train_) std::shuffle(order.begin(), order.end(), std::mt19937_64(mix(seed_, static_cast<uint64_t>(epoch))));
+  plan_.clear();
+  for (size_t i = 0; i < order.size(); i += batchSize_) plan_.emplace_back(order.begin() + i, order.begin() + std::min(order.size(), i + batchSize_));
+  ready_.clear();
+  error_.clear();
+  nextToBuild_ = nextToHand_ = 0;
+  epoch_ = epoch;
+  stopping_ = false;
+  for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { work(); });
+}
+
+void ClipLoader::work() {
+  for (;;) {
+    int64_t b;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || (nextToBuild_ < static_cast<int64_t>(plan_.size()) && nextToBuild_ < nextToHand_ + prefetch_); });
+      if (stopping_ || nextToBuild_ >= static_cast<int64_t>(plan_.size())) return;
+      b = nextToBuild_++;
+    }
+    Batch batch;
+    try {
+      std::vector<torch::Tensor> xs;
+      std::vector<int64_t> ys;
+      for (int64_t i : plan_[b]) {
+        xs.push_back(loadClip(clips_[i].npy, input_, train_ && input_.augment, mix(mix(seed_, epoch_), static_cast<uint64_t>(i))));
+        ys.push_back(clips_[i].label);
+      }
+      batch = {torch::stack(xs), torch::tensor(ys, torch::kInt64), plan_[b]};
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (error_.empty()) error_ = e.what();
+      stopping_ = true;
+      cv_.notify_all();
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ready_.emplace(b, std::move(batch));
+    }
+    cv_.notify_all();
+  }
+}
+
+std::optional<Batch> ClipLoader::next(double* waited) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (nextToHand_ >= static_cast<int64_t>(plan_.size())) return std::nullopt;
+  const auto t0 = std::chrono::steady_clock::now();
+  cv_.wait(lock, [&] { return ready_.count(nextToHand_) > 0 || !error_.empty(); });
+  if (waited) *waited += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!error_.empty()) throw Error(code::kInvalidData, error_);
+  Batch b = std::move(ready_.at(nextToHand_));
+  ready_.erase(nextToHand_++);
+  lock.unlock();
+  cv_.notify_all();
+  return b;
+}
+
+}  // namespace fvc::deep

@@ -1,0 +1,63 @@
+#pragma once
+// The input pipeline: frame-cache entries -> normalised clip batches, built on
+// background threads and handed out in order through a bounded queue, so the
+// model rarely waits for data. Every random choice (order, crop, flip) comes from
+// the seed, the epoch and the clip's index, never from thread timing.
+#include <torch/torch.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "torch/deep.h"
+
+namespace fvc::deep {
+
+// One clip as model input [C, T, S, S] (see ClipInput).
+torch::Tensor loadClip(const std::string& npy, const ClipInput& input, bool augment, uint64_t seed);
+
+struct Batch {
+  torch::Tensor clips;   // [B, C, T, S, S]
+  torch::Tensor labels;  // [B] int64
+  std::vector<int64_t> indices;
+};
+
+class ClipLoader {
+ public:
+  ClipLoader(std::vector<Clip> clips, ClipInput input, int batchSize, bool train, uint64_t seed, int threads, int prefetch = 4);
+  ~ClipLoader();
+  ClipLoader(const ClipLoader&) = delete;
+  ClipLoader& operator=(const ClipLoader&) = delete;
+
+  void startEpoch(int epoch);
+  // The next batch of the epoch, or nothing at its end. Adds the time spent blocked to *waited.
+  std::optional<Batch> next(double* waited);
+  int64_t batchesPerEpoch() const { return (static_cast<int64_t>(clips_.size()) + batchSize_ - 1) / batchSize_; }
+
+ private:
+  void stop();
+  void work();
+
+  std::vector<Clip> clips_;
+  ClipInput input_;
+  int batchSize_;
+  bool train_;
+  uint64_t seed_;
+  int threads_;
+  int prefetch_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;
+  std::vector<std::vector<int64_t>> plan_;  // batch -> clip indices
+  std::map<int64_t, Batch> ready_;
+  std::string error_;
+  int64_t nextToBuild_ = 0, nextToHand_ = 0;
+  int epoch_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace fvc::deep

@@ -1,0 +1,290 @@
+// The deep-model trainer, after the seed's methodology: AdamW (0.9, 0.999, weight
+// decay 1e-4), cosine annealing after a linear warmup, a smaller learning rate for
+// a pretrained backbone than for the new head, gradient clipping, gradient
+// accumulation when the per-pass batch is smaller than the optimiser's, class
+// weights, early stopping on validation AUC with the best checkpoint kept, and a
+// resumable checkpoint after every epoch.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "common/error.h"
+#include "torch/clip_loader.h"
+#include "torch/deep.h"
+#include "torch/tensor_io.h"
+#include "torch/video_model.h"
+
+namespace fvc::deep {
+namespace {
+
+namespace fs = std::filesystem;
+
+double seconds(std::chrono::steady_clock::time_point since) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count(); }
+
+// ROC-AUC by the Mann-Whitney statistic (ties count half); NaN without both classes.
+double rocAuc(const std::vector<float>& p, const std::vector<int>& y) {
+  std::vector<size_t> idx(p.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
+  double rankSum = 0;
+  int64_t pos = 0;
+  for (size_t i = 0; i < idx.size();) {
+    size_t j = i;
+    while (j < idx.size() && p[idx[j]] == p[idx[i]]) ++j;
+    const double rank = (i + j + 1) / 2.0;  // 1-based average rank
+    for (size_t k = i; k < j; ++k)
+      if (y[idx[k]] == 1) rankSum += rank, ++pos;
+    i = j;
+  }
+  const int64_t neg = static_cast<int64_t>(p.size()) - pos;
+  if (pos == 0 || neg == 0) return std::nan("");
+  return (rankSum - pos * (pos + 1) / 2.0) / (static_cast<double>(pos) * neg);
+}
+
+void saveModel(VideoModel& model, const std::string& path) {
+  torch::serialize::OutputArchive a;
+  model.save(a);
+  const std::string tmp = path + ".tmp";
+  a.save_to(tmp);
+  fs::rename(tmp, path);
+}
+
+void loadModel(VideoModel& model, const std::string& path) {
+  if (!fs::exists(path)) throw Error(code::kFileNotFound, path + ": no such checkpoint");
+  torch::serialize::InputArchive a;
+  try {
+    a.load_from(path);
+    model.load(a);
+  } catch (const c10::Error& e) {
+    throw Error(code::kInvalidData, path + ": not a checkpoint of this model (" + e.what_without_backtrace() + ")");
+  }
+}
+
+struct Evaluation {
+  double loss = 0, auc = 0, acc = 0;
+  std::vector<float> probs;
+};
+
+Evaluation evaluate(VideoModel& model, ClipLoader& loader, const std::vector<Clip>& clips, const torch::Device& device, const std::function<bool()>& cancelled) {
+  model.eval();
+  torch::NoGradGuard noGrad;
+  Evaluation e;
+  e.probs.assign(clips.size(), 0.f);
+  loader.startEpoch(0);
+  double lossSum = 0;
+  int64_t correct = 0;
+  while (auto b = loader.next(nullptr)) {
+    if (cancelled()) throw Error(code::kAborted, "training was cancelled");
+    torch::Tensor logits = model.forward(b->clips.to(device)).to(torch::kCPU).to(torch::kFloat32);
+    lossSum += torch::nn::functional::cross_entropy(logits, b->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+    torch::Tensor p = torch::softmax(logits, 1).select(1, logits.size(1) > 1 ? 1 : 0).contiguous();
+    correct += (logits.argmax(1) == b->labels).sum().item<int64_t>();
+    for (size_t k = 0; k < b->indices.size(); ++k) e.probs[b->indices[k]] = p[k].item<float>();
+  }
+  std::vector<int> y;
+  for (const auto& c : clips) y.push_back(c.label);
+  e.loss = lossSum / clips.size();
+  e.acc = static_cast<double>(correct) / clips.size();
+  e.auc = rocAuc(e.probs, y);
+  return e;
+}
+
+std::string historyJson(const std::vector<EpochStats>& h) {
+  std::ostringstream s;
+  s.precision(17);
+  for (const auto& e : h)
+    s << e.epoch << ' ' << e.trainLoss << ' ' << e.valLoss << ' ' << e.valAuc << ' ' << e.valAcc << ' ' << e.lr << ' ' << e.seconds << ' ' << e.dataWait << ' ' << e.best << '\n';
+  return s.str();
+}
+
+std::vector<EpochStats> parseHistory(const std::string& text) {
+  std::vector<EpochStats> h;
+  std::istringstream s(text);
+  EpochStats e;
+  while (s >> e.epoch >> e.trainLoss >> e.valLoss >> e.valAuc >> e.valAcc >> e.lr >> e.seconds >> e.dataWait >> e.best) h.push_back(e);
+  return h;
+}
+
+template <typename F>
+auto torchGuard(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    throw Error(code::kTorch, e.what_without_backtrace());
+  }
+}
+
+}  // namespace
+
+TrainResult train(const TrainRequest& r, const std::function<void(const EpochStats&)>& onEpoch, const std::function<bool()>& cancelled) {
+  return torchGuard([&] {
+    if (r.train.empty() || r.val.empty()) throw Error(code::kInvalidArgument, "train/val: both need clips");
+    if (r.epochs < 1) throw Error(code::kInvalidArgument, "epochs: must be >= 1");
+    if (r.batchSize < 1) throw Error(code::kInvalidArgument, "batchSize: must be >= 1");
+    const int micro = r.microBatch > 0 ? std::min(r.microBatch, r.batchSize) : r.batchSize;
+    const torch::Device device(r.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    fs::create_directories(r.outDir);
+    const std::string best = (fs::path(r.outDir) / "model.pt").string(), last = (fs::path(r.outDir) / "last.pt").string();
+
+    const ModelSpec& spec = findModel(r.model);
+    torch::manual_seed(r.seed);
+    auto model = spec.build(r.numClasses, r.scale);
+    const bool pretrained = !r.weights.empty();
+    if (pretrained) loadStateDict(*model, loadSafetensors(r.weights), r.weights);
+    model->to(device);
+    TrainResult out;
+    for (const auto& p : model->parameters()) out.parameters += p.numel();
+
+    // The head learns at lrHead; a pretrained backbone at lrBackbone, a new one at lrHead too.
+    std::vector<torch::Tensor> head, backbone;
+    for (auto& p : model->named_parameters()) {
+      bool isHead = false;
+      for (const auto& prefix : model->headPrefixes()) isHead = isHead || p.key().rfind(prefix, 0) == 0;
+      (isHead ? head : backbone).push_back(p.value());
+    }
+    const double lrs[2] = {pretrained ? r.lrBackbone : r.lrHead, r.lrHead};
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(backbone, std::make_unique<torch::optim::AdamWOptions>(lrs[0]));
+    groups.emplace_back(head, std::make_unique<torch::optim::AdamWOptions>(lrs[1]));
+    torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(r.lrHead).betas({0.9, 0.999}).weight_decay(r.weightDecay));
+    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).betas({0.9, 0.999}).weight_decay(r.weightDecay);
+
+    // Class weights n / (K * n_c), so a rare class counts as much as a common one.
+    std::vector<double> counts(r.numClasses, 0);
+    for (const auto& c : r.train) {
+      if (c.label < 0 || c.label >= r.numClasses) throw Error(code::kInvalidData, c.npy + ": label " + std::to_string(c.label) + " outside 0.." + std::to_string(r.numClasses - 1));
+      counts[c.label] += 1;
+    }
+    std::vector<float> w(r.numClasses, 1.f);
+    if (r.classWeights)
+      for (int64_t k = 0; k < r.numClasses; ++k) w[k] = counts[k] > 0 ? static_cast<float>(r.train.size() / (r.numClasses * counts[k])) : 0.f;
+    torch::Tensor classWeights = torch::tensor(w).to(device);
+
+    ClipLoader trainLoader(r.train, r.input, micro, true, r.seed, r.loaderThreads);
+    ClipLoader valLoader(r.val, r.input, r.batchSize, false, r.seed, r.loaderThreads);
+    const int64_t microPerEpoch = trainLoader.batchesPerEpoch();
+    const int64_t accumulate = (r.batchSize + micro - 1) / micro;
+    const int64_t stepsPerEpoch = (microPerEpoch + accumulate - 1) / accumulate;
+    const int64_t totalSteps = stepsPerEpoch * r.epochs, warmupSteps = stepsPerEpoch * std::min(r.warmupEpochs, r.epochs);
+    auto lrFactor = [&](int64_t step) {
+      if (step < warmupSteps) return (step + 1.0) / warmupSteps;
+      const double progress = totalSteps > warmupSteps ? (step - warmupSteps) / static_cast<double>(totalSteps - warmupSteps) : 1.0;
+      return 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+    };
+
+    int startEpoch = 1, bestEpoch = 0, sinceBest = 0;
+    double bestScore = -INFINITY;
+    std::vector<EpochStats> history;
+    if (r.resume && fs::exists(last)) {
+      torch::serialize::InputArchive a;
+      a.load_from(last, device);
+      model->load(a);
+      torch::serialize::InputArchive opt;
+      a.read("optimizer", opt);
+      optimizer.load(opt);
+      c10::IValue v;
+      a.read("epoch", v);
+      startEpoch = static_cast<int>(v.toInt()) + 1;
+      a.read("best_epoch", v);
+      bestEpoch = static_cast<int>(v.toInt());
+      a.read("best_score", v);
+      bestScore = v.toDouble();
+      a.read("since_best", v);
+      sinceBest = static_cast<int>(v.toInt());
+      a.read("history", v);
+      history = parseHistory(v.toStringRef());
+      out.resumedFrom = startEpoch - 1;
+    }
+
+    int64_t step = (startEpoch - 1) * stepsPerEpoch;
+    for (int epoch = startEpoch; epoch <= r.epochs && sinceBest < r.patience; ++epoch) {
+      const auto t0 = std::chrono::steady_clock::now();
+      model->train();
+      trainLoader.startEpoch(epoch);
+      double waited = 0, lossSum = 0;
+      int64_t seen = 0, inStep = 0;
+      optimizer.zero_grad();
+      auto applyStep = [&] {
+        torch::nn::utils::clip_grad_norm_(model->parameters(), r.maxGradNorm);
+        const double f = lrFactor(step);
+        for (size_t g = 0; g < optimizer.param_groups().size(); ++g) optimizer.param_groups()[g].options().set_lr(lrs[g] * f);
+        optimizer.step();
+        optimizer.zero_grad();
+        ++step;
+        inStep = 0;
+      };
+      while (auto b = trainLoader.next(&waited)) {
+        if (cancelled()) throw Error(code::kAborted, "training was cancelled");
+        torch::Tensor x = b->clips.to(device), y = b->labels.to(device);
+        torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y, torch::nn::functional::CrossEntropyFuncOptions().weight(classWeights));
+        // Each pass's share of the optimiser's batch, so accumulation keeps its gradient scale.
+        (loss * (static_cast<double>(x.size(0)) / r.batchSize)).backward();
+        lossSum += loss.item<double>() * x.size(0);
+        seen += x.size(0);
+        if (++inStep == accumulate) applyStep();
+      }
+      if (inStep > 0) applyStep();
+      const double trainSeconds = seconds(t0);
+      Evaluation ev = evaluate(*model, valLoader, r.val, device, cancelled);
+      EpochStats s;
+      s.epoch = epoch;
+      s.trainLoss = lossSum / std::max<int64_t>(1, seen);
+      s.valLoss = ev.loss;
+      s.valAuc = ev.auc;
+      s.valAcc = ev.acc;
+      s.lr = optimizer.param_groups().back().options().get_lr();
+      s.dataWait = trainSeconds > 0 ? waited / trainSeconds : 0;
+      // AUC decides; without both classes in validation, the lower loss does.
+      const double score = std::isnan(ev.auc) ? -ev.loss : ev.auc;
+      if (score > bestScore) {
+        bestScore = score;
+        bestEpoch = epoch;
+        sinceBest = 0;
+        s.best = true;
+        saveModel(*model, best);
+      } else {
+        ++sinceBest;
+      }
+      s.seconds = seconds(t0);
+      history.push_back(s);
+      {
+        torch::serialize::OutputArchive a;
+        model->save(a);
+        torch::serialize::OutputArchive opt;
+        optimizer.save(opt);
+        a.write("optimizer", opt);
+        a.write("epoch", c10::IValue(static_cast<int64_t>(epoch)));
+        a.write("best_epoch", c10::IValue(static_cast<int64_t>(bestEpoch)));
+        a.write("best_score", c10::IValue(bestScore));
+        a.write("since_best", c10::IValue(static_cast<int64_t>(sinceBest)));
+        a.write("history", c10::IValue(historyJson(history)));
+        a.save_to(last + ".tmp");
+        fs::rename(last + ".tmp", last);
+      }
+      onEpoch(s);
+    }
+    out.epochs = history;
+    out.bestEpoch = bestEpoch;
+    out.stoppedEarly = sinceBest >= r.patience && (history.empty() || history.back().epoch < r.epochs);
+    loadModel(*model, best);
+    model->to(device);
+    out.valProbs = evaluate(*model, valLoader, r.val, device, cancelled).probs;
+    return out;
+  });
+}
+
+std::vector<float> predict(const PredictRequest& r) {
+  return torchGuard([&] {
+    const torch::Device device(r.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    auto model = findModel(r.model).build(r.numClasses, r.scale);
+    loadModel(*model, r.checkpoint);
+    model->to(device);
+    ClipLoader loader(r.clips, r.input, r.batchSize, false, 0, 2);
+    return evaluate(*model, loader, r.clips, device, [] { return false; }).probs;
+  });
+}
+
+}  // namespace fvc::deep

@@ -1,0 +1,103 @@
+/**
+ * One fold of a deep model: the native trainer (LibTorch, off the JS thread) on
+ * frame-cache clips, epochs streamed back as they finish, and inference with a
+ * saved checkpoint.
+ */
+import { native, type DeepClip, type ModelScale } from '../native/binding.js';
+import { setTorchThreads } from '../runtime.js';
+
+export interface DeepOptions {
+  /** Frames per clip given to the model (uniform over the cached frames). */
+  numFrames: number;
+  /** Side of the square crop the model sees; frames are cached letterboxed at frameSize. */
+  cropSize: number;
+  frameSize: number;
+  epochs: number;
+  batchSize: number;
+  /** Clips per forward pass; smaller than batchSize accumulates gradients (same effective batch). */
+  microBatch?: number;
+  lrHead: number;
+  lrBackbone: number;
+  weightDecay: number;
+  warmupEpochs: number;
+  maxGradNorm: number;
+  patience: number;
+  classWeights: boolean;
+  augment: boolean;
+  scale: ModelScale;
+  /** .safetensors to start from (then the backbone trains at lrBackbone). */
+  weights?: string;
+  loaderThreads: number;
+}
+
+export interface EpochRow {
+  epoch: number;
+  train_loss: number;
+  val_loss: number;
+  val_auc: number | null;
+  val_acc: number;
+  lr: number;
+  seconds: number;
+  /** Fraction of the epoch's training time spent waiting for batches. */
+  data_wait: number;
+  best: boolean;
+}
+
+export interface DeepFoldResult {
+  epochs: EpochRow[];
+  bestEpoch: number;
+  resumedFrom: number;
+  stoppedEarly: boolean;
+  parameters: number;
+  valProbs: Float64Array;
+}
+
+export async function trainDeepFold(o: {
+  architecture: string;
+  train: DeepClip[];
+  val: DeepClip[];
+  outDir: string;
+  options: DeepOptions;
+  seed: number;
+  threads: number;
+  device: 'cpu' | 'cuda';
+  resume: boolean;
+  onEpoch?: (e: EpochRow) => void;
+  signal?: AbortSignal;
+}): Promise<DeepFoldResult> {
+  setTorchThreads(o.threads);
+  const d = o.options;
+  const r = await native.trainDeep({
+    model: o.architecture,
+    train: o.train,
+    val: o.val,
+    outDir: o.outDir,
+    numFrames: d.numFrames,
+    cropSize: d.cropSize,
+    augment: d.augment,
+    epochs: d.epochs,
+    batchSize: d.batchSize,
+    ...(d.microBatch ? { microBatch: d.microBatch } : {}),
+    lrHead: d.lrHead,
+    lrBackbone: d.lrBackbone,
+    weightDecay: d.weightDecay,
+    warmupEpochs: d.warmupEpochs,
+    maxGradNorm: d.maxGradNorm,
+    patience: d.patience,
+    classWeights: d.classWeights,
+    ...(d.weights ? { weights: d.weights } : {}),
+    resume: o.resume,
+    device: o.device,
+    loaderThreads: d.loaderThreads,
+    seed: o.seed,
+    ...d.scale,
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onEpoch ? { onProgress: (e) => e.item && o.onEpoch?.(JSON.parse(e.item) as EpochRow) } : {}),
+  });
+  return { ...r, epochs: r.epochs.map((e) => JSON.parse(e) as EpochRow) };
+}
+
+export async function predictDeepClips(o: { architecture: string; checkpoint: string; clips: DeepClip[]; options: Pick<DeepOptions, 'numFrames' | 'cropSize' | 'scale' | 'batchSize'>; threads: number; device: 'cpu' | 'cuda' }): Promise<Float64Array> {
+  setTorchThreads(o.threads);
+  return native.predictClips({ model: o.architecture, checkpoint: o.checkpoint, clips: o.clips, numFrames: o.options.numFrames, cropSize: o.options.cropSize, batchSize: o.options.batchSize, device: o.device, ...o.options.scale });
+}

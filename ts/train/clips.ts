@@ -1,0 +1,48 @@
+/**
+ * The clips a deep model trains on: every video of a metadata table (Stage 3's
+ * scaled videos by default) sampled once into the frame cache, shared by every
+ * fold and model; rows keep the table's labels and fold groups.
+ */
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { FrameCache } from '../cache/frame-cache.js';
+import { loadMetadata } from '../data/metadata.js';
+import { FvcError } from '../errors.js';
+import { mapPool } from '../util/pool.js';
+import type { TrainConfig } from './config.js';
+import type { FeatureData } from './dataset.js';
+
+export async function loadClipData(cfg: TrainConfig, log: (m: string) => void): Promise<FeatureData> {
+  const table = cfg.videos ?? join(cfg.stage3Dir, 'scaled_metadata.parquet');
+  if (!existsSync(table)) throw new FvcError('ERR_FILE_NOT_FOUND', `${table}: no such file (deep models read the videos of a metadata table: run fvc stage3, set --stage3-dir / FVC_STAGE3_OUTPUT_DIR, or give videos)`);
+  const { rows } = await loadMetadata(table);
+  const cache = new FrameCache();
+  const clips: string[] = new Array(rows.length);
+  const failed: string[] = [];
+  let decoded = 0;
+  await mapPool(rows, availableParallelism(), async (row, i) => {
+    try {
+      const e = await cache.get(row.absolute_path, { numFrames: cfg.numFrames, size: cfg.deep.frameSize, letterbox: true });
+      if (!e.hit) decoded++;
+      clips[i] = e.npyPath;
+    } catch (err) {
+      failed.push(`${row.video_path}: ${(err as Error).message}`);
+    }
+  });
+  if (failed.length) throw new FvcError('ERR_INVALID_DATA', `${table}: ${failed.length} video(s) cannot be decoded for training:\n${failed.slice(0, 10).map((f) => `  - ${f}`).join('\n')}`);
+  log(`${rows.length} clips of ${cfg.numFrames} frames at ${cfg.deep.frameSize}px from ${table} (${decoded} decoded, ${rows.length - decoded} from the frame cache ${cache.dir})`);
+  const idOf = (r: (typeof rows)[number]) => String(r.original_video_path ?? r.video_path);
+  return {
+    ids: rows.map(idOf),
+    labels: rows.map((r) => r.label),
+    groups: rows.map((r) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? idOf(r) : String(r.source_id))),
+    featureNames: [],
+    x: new Float64Array(0),
+    rows: rows.length,
+    cols: 0,
+    source: table,
+    clips,
+    warnings: [],
+  };
+}
