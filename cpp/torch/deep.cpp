@@ -2,22 +2,10 @@
 
 #include "common/error.h"
 #include "torch/tensor_io.h"
+#include "torch/torch_guard.h"
 #include "torch/video_model.h"
 
 namespace fvc::deep {
-namespace {
-
-// LibTorch's own errors carry a C++ backtrace in what(); users get the message with a stable code.
-template <typename F>
-auto torchGuard(F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const c10::Error& e) {
-    throw Error(code::kTorch, e.what_without_backtrace());
-  }
-}
-
-}  // namespace
 
 std::vector<std::string> modelNames() {
   std::vector<std::string> names;

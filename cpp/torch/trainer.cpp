@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "torch/clip_loader.h"
 #include "torch/deep.h"
+#include "torch/torch_guard.h"
 #include "torch/tensor_io.h"
 #include "torch/video_model.h"
 
@@ -92,7 +93,7 @@ Evaluation evaluate(VideoModel& model, ClipLoader& loader, const std::vector<Cli
   return e;
 }
 
-std::string historyJson(const std::vector<EpochStats>& h) {
+std::string historyText(const std::vector<EpochStats>& h) {
   std::ostringstream s;
   s.precision(17);
   for (const auto& e : h)
@@ -100,21 +101,24 @@ std::string historyJson(const std::vector<EpochStats>& h) {
   return s.str();
 }
 
+// Read back token by token with stod, which (unlike operator>>) takes the "nan" an AUC without both classes writes.
 std::vector<EpochStats> parseHistory(const std::string& text) {
   std::vector<EpochStats> h;
-  std::istringstream s(text);
-  EpochStats e;
-  while (s >> e.epoch >> e.trainLoss >> e.valLoss >> e.valAuc >> e.valAcc >> e.lr >> e.seconds >> e.dataWait >> e.best) h.push_back(e);
-  return h;
-}
-
-template <typename F>
-auto torchGuard(F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const c10::Error& e) {
-    throw Error(code::kTorch, e.what_without_backtrace());
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream s(line);
+    std::vector<std::string> t;
+    for (std::string tok; s >> tok;) t.push_back(tok);
+    if (t.size() != 9) continue;
+    EpochStats e;
+    e.epoch = std::stoi(t[0]);
+    double* fields[] = {&e.trainLoss, &e.valLoss, &e.valAuc, &e.valAcc, &e.lr, &e.seconds, &e.dataWait};
+    for (int i = 0; i < 7; ++i) *fields[i] = std::stod(t[i + 1]);
+    e.best = t[8] == "1";
+    h.push_back(e);
   }
+  return h;
 }
 
 }  // namespace
@@ -260,7 +264,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
         a.write("best_epoch", c10::IValue(static_cast<int64_t>(bestEpoch)));
         a.write("best_score", c10::IValue(bestScore));
         a.write("since_best", c10::IValue(static_cast<int64_t>(sinceBest)));
-        a.write("history", c10::IValue(historyJson(history)));
+        a.write("history", c10::IValue(historyText(history)));
         a.save_to(last + ".tmp");
         fs::rename(last + ".tmp", last);
       }
