@@ -3,6 +3,7 @@
 #include "deep/deep_api.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "common/error.h"
 #include "common/options.h"
@@ -117,7 +118,12 @@ deep::ClipInput readInput(const Napi::Object& o) {
 }
 
 std::string epochJson(const deep::EpochStats& e) {
-  auto num = [](double v) { return std::isfinite(v) ? std::to_string(v) : std::string("null"); };
+  // %.17g: std::to_string's six decimals would print a late cosine learning rate as 0.
+  auto num = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.17g", v);
+    return std::isfinite(v) ? std::string(buf) : std::string("null");
+  };
   return "{\"epoch\":" + std::to_string(e.epoch) + ",\"train_loss\":" + num(e.trainLoss) + ",\"val_loss\":" + num(e.valLoss) + ",\"val_auc\":" + num(e.valAuc) +
          ",\"val_acc\":" + num(e.valAcc) + ",\"lr\":" + num(e.lr) + ",\"seconds\":" + num(e.seconds) + ",\"data_wait\":" + num(e.dataWait) +
          ",\"best\":" + (e.best ? "true" : "false") + "}";

@@ -66,31 +66,18 @@ export async function trainDeepFold(o: {
   signal?: AbortSignal;
 }): Promise<DeepFoldResult> {
   setTorchThreads(o.threads);
-  const d = o.options;
+  // DeepOptions are named as the native trainer's fields; frameSize only shaped the cache.
+  const { frameSize: _cached, scale, ...d } = o.options;
   const r = await native.trainDeep({
+    ...d,
+    ...scale,
     model: o.architecture,
     train: o.train,
     val: o.val,
     outDir: o.outDir,
-    numFrames: d.numFrames,
-    cropSize: d.cropSize,
-    augment: d.augment,
-    epochs: d.epochs,
-    batchSize: d.batchSize,
-    ...(d.microBatch ? { microBatch: d.microBatch } : {}),
-    lrHead: d.lrHead,
-    lrBackbone: d.lrBackbone,
-    weightDecay: d.weightDecay,
-    warmupEpochs: d.warmupEpochs,
-    maxGradNorm: d.maxGradNorm,
-    patience: d.patience,
-    classWeights: d.classWeights,
-    ...(d.weights ? { weights: d.weights } : {}),
     resume: o.resume,
     device: o.device,
-    loaderThreads: d.loaderThreads,
     seed: o.seed,
-    ...d.scale,
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onEpoch ? { onProgress: (e) => e.item && o.onEpoch?.(JSON.parse(e.item) as EpochRow) } : {}),
   });

@@ -5,8 +5,12 @@
  * stage2 and stage4. The runner, the Airflow DAG and SLURM chains are all built
  * from this one description.
  */
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FvcError } from '../errors.js';
+
+/** The CLI every stage runs: the runner spawns it, SLURM jobs call it by default. */
+export const FVC_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'fvc.js');
 
 export const STAGES = ['stage1', 'stage2', 'stage3', 'stage4', 'stage5'] as const;
 export type StageName = (typeof STAGES)[number];

@@ -8,11 +8,10 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { FvcError } from '../errors.js';
 import { executionTimeLine } from '../util/progress.js';
-import { DEPENDENCIES, STAGES, stageArgs, topologicalOrder, type PipelineConfig, type StageName } from './dag.js';
+import { DEPENDENCIES, FVC_BIN, STAGES, stageArgs, topologicalOrder, type PipelineConfig, type StageName } from './dag.js';
 
 export interface PipelineOptions extends PipelineConfig {
   /** Only these stages (their dependencies are assumed done). Default: all. */
@@ -42,8 +41,6 @@ export interface PipelineResult {
   seconds: number;
   ok: boolean;
 }
-
-const FVC_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'fvc.js');
 
 function runOnce(args: string[], logPath: string, attempt: number, timeoutSeconds: number | undefined, signal: AbortSignal | undefined): Promise<{ code: number | null; reason?: string }> {
   return new Promise((done) => {

@@ -7,9 +7,8 @@
  * best_model and plots from whatever folds finished. A last `report` job draws the
  * comparison and the HTML page once every model job has ended.
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DEFAULT_MODELS, DEPENDENCIES, STAGES, stageArgs, stageDirs, topologicalOrder, type PipelineConfig, type StageName } from '../pipeline/dag.js';
+import { join, resolve } from 'node:path';
+import { DEFAULT_MODELS, DEPENDENCIES, FVC_BIN, STAGES, stageArgs, stageDirs, topologicalOrder, type PipelineConfig, type StageName } from '../pipeline/dag.js';
 import { FvcError } from '../errors.js';
 import { resolveModel } from '../train/registry.js';
 import { modelResources, sbatchResourceLines, stageResources, type JobResources, type ResourceConfig } from './resources.js';
@@ -55,8 +54,6 @@ export interface PlannedJob {
 
 export const shq = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-export const FVC_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'fvc.js');
-
 export function defaultFvcCommand(): string {
   return `${shq(process.execPath)} ${shq(FVC_BIN)}`;
 }
@@ -83,15 +80,8 @@ function jobEnvironment(c: SlurmConfig, dirs: Record<StageName, string>, deleteE
   };
 }
 
-interface JobSpec {
-  name: string;
-  kind: JobKind;
-  title: string;
-  stage?: StageName;
-  model?: string;
-  array?: string;
-  after: PlannedJob['after'];
-  resources: JobResources;
+/** A job before its log paths and script are written out. */
+interface JobSpec extends Omit<PlannedJob, 'out' | 'err' | 'script'> {
   logBase: string;
   logDir: string;
   env: Record<string, string>;

@@ -11,7 +11,7 @@ import { loadMetadata } from '../data/metadata.js';
 import { FvcError } from '../errors.js';
 import { mapPool } from '../util/pool.js';
 import type { TrainConfig } from './config.js';
-import type { FeatureData } from './dataset.js';
+import { groupOf, idOf, type FeatureData } from './dataset.js';
 
 export async function loadClipData(cfg: TrainConfig, log: (m: string) => void): Promise<FeatureData> {
   const table = cfg.videos ?? join(cfg.stage3Dir, 'scaled_metadata.parquet');
@@ -32,11 +32,10 @@ export async function loadClipData(cfg: TrainConfig, log: (m: string) => void): 
   });
   if (failed.length) throw new FvcError('ERR_INVALID_DATA', `${table}: ${failed.length} video(s) cannot be decoded for training:\n${failed.slice(0, 10).map((f) => `  - ${f}`).join('\n')}`);
   log(`${rows.length} clips of ${cfg.numFrames} frames at ${cfg.deep.frameSize}px from ${table} (${decoded} decoded, ${rows.length - decoded} from the frame cache ${cache.dir})`);
-  const idOf = (r: (typeof rows)[number]) => String(r.original_video_path ?? r.video_path);
   return {
     ids: rows.map(idOf),
     labels: rows.map((r) => r.label),
-    groups: rows.map((r) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? idOf(r) : String(r.source_id))),
+    groups: rows.map(groupOf),
     featureNames: [],
     x: new Float64Array(0),
     rows: rows.length,

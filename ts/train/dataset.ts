@@ -28,6 +28,11 @@ export interface FeatureData {
   warnings: string[];
 }
 
+/** A row's id in predictions.csv: the original video's path. */
+export const idOf = (r: Row) => String(r.original_video_path ?? r.video_path);
+/** A row's fold group: source_id where present, else its id. */
+export const groupOf = (r: Row) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? idOf(r) : String(r.source_id));
+
 const STAGE_FILES = { stage2: 'features_metadata.parquet', stage4: 'features_scaled_metadata.parquet' } as const;
 
 function readSchema(dir: string, file: string): { features: string[]; numFrames?: number } {
@@ -79,8 +84,6 @@ export async function loadStageFeatures(featureSet: FeatureSet, stage2Dir: strin
     return { path, rows: await readTable(path), names: schema.features, numFrames: schema.numFrames };
   };
   const warnings: string[] = [];
-  const idOf = (r: Row) => String(r.original_video_path ?? r.video_path);
-  const groupOf = (r: Row) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? idOf(r) : String(r.source_id));
   if (featureSet !== 'stage2_stage4') {
     const s = await load(featureSet);
     const labels = checkLabels(s.rows, 'label', s.path);

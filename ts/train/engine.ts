@@ -157,26 +157,8 @@ async function evaluate(model: ResolvedModel, params: Record<string, GridValue>,
 
 /** The deep trainer's options from the configuration. */
 export function deepOptions(cfg: TrainConfig): DeepOptions {
-  const d = cfg.deep;
-  return {
-    numFrames: cfg.numFrames,
-    cropSize: d.cropSize,
-    frameSize: d.frameSize,
-    epochs: d.epochs,
-    batchSize: d.batchSize,
-    ...(d.microBatch ? { microBatch: d.microBatch } : {}),
-    lrHead: d.lrHead,
-    lrBackbone: d.lrBackbone,
-    weightDecay: d.weightDecay,
-    warmupEpochs: d.warmupEpochs,
-    maxGradNorm: d.maxGradNorm,
-    patience: d.patience,
-    classWeights: d.classWeights,
-    augment: d.augment,
-    scale: { width: d.width, depth: d.depth },
-    ...(d.weights ? { weights: d.weights } : {}),
-    loaderThreads: d.loaderThreads,
-  };
+  const { width, depth, ...rest } = cfg.deep;
+  return { ...rest, numFrames: cfg.numFrames, scale: { width, depth } };
 }
 
 interface GridOutcome {
