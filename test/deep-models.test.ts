@@ -32,6 +32,29 @@ test('published architectures have torchvision\'s parameter counts at 400 classe
   assert.is(d.find((m) => m.name === 'r2plus1d_18')?.stage5Id, '5p');
 });
 
+// PyTorchVideo's model zoo quotes these in millions, to two decimals.
+test('PyTorchVideo architectures have its published parameter counts at 400 classes; one forward pass at full size', async () => {
+  const published = { i3d_r50: '28.04', x3d_xs: '3.79', x3d_s: '3.79', x3d_m: '3.79', slowfast_r50: '34.57' };
+  const d = await describeDeepModels({ numClasses: 400, models: Object.keys(published), threads: 2 });
+  assert.equal(Object.fromEntries(d.map((m) => [m.name, (m.parameters / 1e6).toFixed(2)])), published);
+  assert.equal(Object.fromEntries(d.map((m) => [m.name, m.stage5Id])), { i3d_r50: '5o', x3d_xs: '5q', x3d_s: '5q', x3d_m: '5q', slowfast_r50: '5r' });
+  // Full-size networks on a short, small clip: the shapes flow through every block.
+  const clip = join(dir, 'small_clip.npy');
+  execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; np.save(sys.argv[1], np.random.default_rng(1).standard_normal((1, 3, 8, 64, 64)).astype(np.float32))', clip]);
+  for (const model of ['i3d_r50', 'x3d_m', 'slowfast_r50', 'slowfast_attention', 'slowfast_multiscale']) {
+    const r = await modelLogits({ model, input: clip, numClasses: 400, threads: 2 });
+    assert.equal(r.shape, [1, 400], model);
+    assert.ok(r.rows[0]?.every(Number.isFinite), model);
+  }
+});
+
+test('slowfast refuses a clip whose length the slow pathway cannot divide', async () => {
+  const clip = join(dir, 'odd_clip.npy');
+  execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; np.save(sys.argv[1], np.zeros((3, 6, 32, 32), np.float32))', clip]);
+  const err = await modelLogits({ model: 'slowfast_r50', input: clip, scale: { width: 0.125, depth: 1 }, threads: 2 }).then(() => null, (e: Error & { code?: string }) => e);
+  assert.match(err?.message ?? '', /6 frames are not a multiple of 4/);
+});
+
 test('scale options shrink every model; fvc models lists them as JSON', async () => {
   const full = await describeDeepModels({ threads: 2 });
   const small = await describeDeepModels({ scale: { width: 0.25, depth: 1 }, threads: 2 });

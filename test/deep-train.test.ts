@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { describeDeepModels } from '../ts/deep/models.js';
 import { predictDeepClips, trainDeepFold, type DeepOptions } from '../ts/deep/train.js';
 import { computeMetrics } from '../ts/train/metrics.js';
 import { artifacts } from './helpers.js';
@@ -71,7 +72,9 @@ test('training resumes from the last epoch checkpoint and ends where an uninterr
 });
 
 test('every architecture trains a step at a small scale, with gradient accumulation', async () => {
-  for (const architecture of ['naive_cnn', 'r3d_18', 'mc3_18', 'r2plus1d_18']) {
+  const architectures = (await describeDeepModels({ threads: 2 })).map((d) => d.name);
+  assert.ok(architectures.length >= 11, architectures.join());
+  for (const architecture of architectures) {
     const r = await trainDeepFold({ architecture, train: train.slice(0, 8), val: val.slice(0, 4), outDir: join(dir, `step-${architecture}`), options: options({ epochs: 1, batchSize: 4, microBatch: 2, cropSize: 32, scale: { width: 0.125, depth: 1 } }), seed: 0, threads: 2, device: 'cpu', resume: false });
     assert.ok(Number.isFinite(r.epochs[0]?.train_loss), architecture);
     assert.is(r.valProbs.length, 4);

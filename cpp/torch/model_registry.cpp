@@ -3,9 +3,12 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "torch/i3d.h"
 #include "torch/naive_cnn.h"
+#include "torch/slowfast.h"
 #include "torch/video_model.h"
 #include "torch/video_resnet.h"
+#include "torch/x3d.h"
 
 namespace fvc::deep {
 
@@ -15,6 +18,13 @@ const std::vector<ModelSpec>& modelRegistry() {
       {"r3d_18", "video_3d", "ResNet-18 with 3D convolutions (torchvision r3d_18)", {3, 16, 112, 112}, r3d_18},
       {"mc3_18", "video_3d", "mixed convolutions: 3D then 2D (torchvision mc3_18)", {3, 16, 112, 112}, mc3_18},
       {"r2plus1d_18", "video_3d", "5p: R(2+1)D-18, factorised spatial + temporal convolutions (torchvision r2plus1d_18)", {3, 16, 112, 112}, r2plus1d_18},
+      {"i3d_r50", "video_3d", "5o: inflated 3D ResNet-50 (PyTorchVideo i3d_r50)", {3, 8, 224, 224}, i3d_r50},
+      {"x3d_xs", "video_3d", "5q: X3D-XS, 4 frames at 160 px (PyTorchVideo x3d_xs)", {3, 4, 160, 160}, x3d},
+      {"x3d_s", "video_3d", "5q: X3D-S, 13 frames at 160 px (PyTorchVideo x3d_s)", {3, 13, 160, 160}, x3d},
+      {"x3d_m", "video_3d", "5q: X3D-M, 16 frames at 224 px (PyTorchVideo x3d_m)", {3, 16, 224, 224}, x3d},
+      {"slowfast_r50", "slowfast", "5r: SlowFast R50 8x8, alpha 4, beta 1/8; input is the fast clip, the slow pathway takes every 4th frame (PyTorchVideo slowfast_r50)", {3, 32, 224, 224}, slowfast_r50},
+      {"slowfast_attention", "slowfast", "5s: SlowFast R50 with attention-gated lateral fusion and attention pooling", {3, 32, 224, 224}, slowfast_attention},
+      {"slowfast_multiscale", "slowfast", "5t: SlowFast R50 with three pathways at T/4, T/2 and T, fused into the slow one", {3, 32, 224, 224}, slowfast_multiscale},
   };
   return models;
 }

@@ -5,11 +5,12 @@
  */
 import { native, type ModelScale, type NativeLogits, type NativeModelDescription } from '../native/binding.js';
 import { setTorchThreads } from '../runtime.js';
+import { MODELS } from '../train/registry.js';
 
 export type { ModelScale };
 
-/** The Stage 5 id each native architecture serves (5p has three depths of one family). */
-export const STAGE5_IDS: Record<string, string> = { naive_cnn: '5c', r2plus1d_18: '5p', r3d_18: '5p', mc3_18: '5p' };
+/** The Stage 5 id each native architecture serves (5p has three depths of one family, 5q three sizes). */
+export const STAGE5_IDS: Record<string, string> = Object.fromEntries(MODELS.flatMap((m) => (m.architectures ?? []).map((a) => [a, m.id])));
 
 export interface DeepModelDescription extends NativeModelDescription {
   /** The seed's Stage 5 id, when the model is one of them. */

@@ -26,7 +26,7 @@ import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config
 import { loadFeatureTable, loadStageFeatures, type FeatureData } from './dataset.js';
 import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
 import { computeMetrics, type Metrics } from './metrics.js';
-import { gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
+import { architectureFor, gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
 import { takeRows } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
 import { loadClipData } from './clips.js';
@@ -134,7 +134,7 @@ async function evaluate(model: ResolvedModel, params: Record<string, GridValue>,
   if (model.spec.architecture) {
     const clip = (i: number) => ({ npy: data.clips?.[i] as string, label: data.labels[i] as number });
     const r = await trainDeepFold({
-      architecture: model.spec.architecture,
+      architecture: architectureFor(model.spec, cfg.deep.architectures),
       train: fold.train.map(clip),
       val: fold.val.map(clip),
       outDir: dir,
@@ -146,7 +146,7 @@ async function evaluate(model: ResolvedModel, params: Record<string, GridValue>,
       onEpoch: (e) => log(`${model.modelType}: fold ${fold.fold} epoch ${e.epoch}/${cfg.deep.epochs} train_loss ${e.train_loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_auc ${e.val_auc?.toFixed(4) ?? 'n/a'}${e.best ? ' (best)' : ''} data wait ${(e.data_wait * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`),
     });
     if (r.resumedFrom) log(`${model.modelType}: fold ${fold.fold} resumed after epoch ${r.resumedFrom}`);
-    const nativeParams = { architecture: model.spec.architecture, parameters: r.parameters, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly, ...cfg.deep };
+    const nativeParams = { architecture: architectureFor(model.spec, cfg.deep.architectures), parameters: r.parameters, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly, ...cfg.deep };
     return { fitted: { kind: 'torch', file: 'model.pt', nativeParams }, probs: r.valProbs, labels, metrics: computeMetrics(labels, r.valProbs), epochs: r.epochs };
   }
   const fitted = await fitClassical(model.spec, params, data, fold.train, dir, { seed: cfg.seed + fold.fold, threads: cfg.threads, device: cfg.device });
@@ -228,7 +228,7 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
   const resumable = !!model.spec.architecture && cfg.resume && existsSync(join(dir, 'last.pt')) && readJsonOr(join(dir, 'config.json'))?.config_hash === configHash;
   if (!resumable) await rm(dir, { recursive: true, force: true });
   const tracker = new ExperimentTracker(dir);
-  const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source, num_frames: data.numFrames ?? null, config_hash: configHash, ...(model.spec.architecture ? { architecture: model.spec.architecture, deep: deepOptions(cfg), clip_frames: cfg.numFrames } : {}) };
+  const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source, num_frames: data.numFrames ?? null, config_hash: configHash, ...(model.spec.architecture ? { architecture: architectureFor(model.spec, cfg.deep.architectures), deep: deepOptions(cfg), clip_frames: cfg.numFrames } : {}) };
   await tracker.writeConfig(config);
   const { fitted, probs, labels, metrics, epochs } = await evaluate(model, params, data, fold, dir, cfg, log);
   for (const e of epochs ?? []) {
@@ -469,6 +469,7 @@ export async function checkTraining(options: TrainConfigInput): Promise<Training
   for (const model of models) {
     const { data, folds } = await prepare(model, cfg, load);
     const fakes = data.labels.filter((l) => l === 1).length;
+    if (model.spec.architecture) passed.push(`${model.modelType}: native architecture ${architectureFor(model.spec, cfg.deep.architectures)}`);
     passed.push(`${model.modelType}: ${data.rows} rows (${fakes} fake, ${data.rows - fakes} real) x ${data.cols} finite features from ${data.source}; ${folds.length} folds with both classes`);
     for (const w of data.warnings) passed.push(`${model.modelType}: warning: ${w}`);
   }

@@ -15,15 +15,17 @@ export interface ModelSpec {
   family: Family;
   inputs: Input[];
   built: boolean;
-  /** Deep models: the native architecture that serves it (fvc models lists them). */
+  /** Deep models: the native architecture that serves it by default (fvc models lists them). */
   architecture?: string;
+  /** Deep models: every native architecture that can serve it (config deep.architectures picks one). */
+  architectures?: readonly string[];
   /** Hyper-parameter grid searched by cross-validation (every combination). */
   grid: Record<string, GridValue[]>;
 }
 
 const feature = (id: string, name: string, family: Family, grid: Record<string, GridValue[]>): ModelSpec => ({ id, name, family, inputs: ['handcrafted_features'], built: true, grid });
 const deep = (id: string, name: string, family: Family, inputs: Input[] = ['frames']): ModelSpec => ({ id, name, family, inputs, built: false, grid: {} });
-const native = (id: string, name: string, family: Family, architecture: string): ModelSpec => ({ id, name, family, inputs: ['frames'], built: true, architecture, grid: {} });
+const native = (id: string, name: string, family: Family, architectures: [string, ...string[]], inputs: Input[] = ['frames']): ModelSpec => ({ id, name, family, inputs, built: true, architecture: architectures[0], architectures, grid: {} });
 
 // The seed's XGBoost defaults: one point, no search.
 const XGB = { n_estimators: [100], max_depth: [5], learning_rate: [0.1], subsample: [0.8], colsample_bytree: [0.8] };
@@ -31,7 +33,7 @@ const XGB = { n_estimators: [100], max_depth: [5], learning_rate: [0.1], subsamp
 export const MODELS: readonly ModelSpec[] = [
   feature('5a', 'logistic_regression', 'linear', { C: [0.1, 1, 10] }),
   feature('5b', 'svm', 'svm', { C: [0.1, 1, 10], kernel: ['linear', 'rbf'] }),
-  native('5c', 'naive_cnn', 'cnn', 'naive_cnn'),
+  native('5c', 'naive_cnn', 'cnn', ['naive_cnn']),
   deep('5d', 'pretrained_inception', 'cnn'),
   deep('5e', 'variable_ar_cnn', 'cnn'),
   deep('5f', 'xgboost_pretrained_inception', 'gradient_boosting', ['pretrained_features']),
@@ -43,12 +45,12 @@ export const MODELS: readonly ModelSpec[] = [
   deep('5l', 'vit_transformer', 'transformer'),
   deep('5m', 'timesformer', 'transformer'),
   deep('5n', 'vivit', 'transformer'),
-  deep('5o', 'i3d', 'video_3d'),
-  native('5p', 'r2plus1d', 'video_3d', 'r2plus1d_18'),
-  deep('5q', 'x3d', 'video_3d'),
-  deep('5r', 'slowfast', 'video_3d'),
-  deep('5s', 'slowfast_attention', 'video_3d'),
-  deep('5t', 'slowfast_multiscale', 'video_3d'),
+  native('5o', 'i3d', 'video_3d', ['i3d_r50']),
+  native('5p', 'r2plus1d', 'video_3d', ['r2plus1d_18', 'r3d_18', 'mc3_18']),
+  native('5q', 'x3d', 'video_3d', ['x3d_s', 'x3d_xs', 'x3d_m']),
+  native('5r', 'slowfast', 'video_3d', ['slowfast_r50']),
+  native('5s', 'slowfast_attention', 'video_3d', ['slowfast_attention']),
+  native('5t', 'slowfast_multiscale', 'video_3d', ['slowfast_multiscale']),
   deep('5u', 'two_stream', 'two_stream', ['frames', 'optical_flow']),
   feature('5beta', 'xgboost', 'gradient_boosting', XGB),
   // XGBoost's leaf-wise growth, standing in for LightGBM (not installable here).
@@ -97,4 +99,19 @@ export function gridPoints(grid: Record<string, GridValue[]>): Array<Record<stri
   let points: Array<Record<string, GridValue>> = [{}];
   for (const key of Object.keys(grid).sort()) points = points.flatMap((p) => (grid[key] ?? []).map((v) => ({ ...p, [key]: v })));
   return points;
+}
+
+/**
+ * The native architecture that serves a deep model: `choices` (config
+ * deep.architectures, by model name or id) or the model's default.
+ */
+export function architectureFor(spec: ModelSpec, choices: Readonly<Record<string, string>>): string {
+  for (const key of Object.keys(choices)) {
+    const target = MODELS.find((m) => m.name === key || m.id === key);
+    if (!target?.architectures) throw new FvcError('ERR_INVALID_ARGUMENT', `deep.architectures.${key}: not a native deep model (${MODELS.filter((m) => m.architectures).map((m) => m.name).join(', ')})`);
+    const chosen = choices[key] as string;
+    if (!target.architectures.includes(chosen)) throw new FvcError('ERR_INVALID_ARGUMENT', `deep.architectures.${key}: '${chosen}' cannot serve ${target.name} (${target.id}); choose one of ${target.architectures.join(', ')}`);
+  }
+  if (!spec.architecture) throw new FvcError('ERR_INVALID_ARGUMENT', `${spec.name} (${spec.id}) is not a native deep model`);
+  return choices[spec.name] ?? choices[spec.id] ?? spec.architecture;
 }

@@ -39,8 +39,15 @@ interface TrainFlags {
   width?: number;
   depth?: number;
   weights?: string;
+  architecture?: string;
   only?: 'grid_search' | 'aggregate';
   json?: boolean;
+}
+
+function architectureChoices(v: string): Record<string, string> {
+  const pairs = v.split(',').map((s) => s.trim()).filter(Boolean).map((p) => p.split('='));
+  if (!pairs.length || pairs.some((p) => p.length !== 2 || !p[0] || !p[1])) throw new FvcError('ERR_INVALID_ARGUMENT', `--architecture: '${v}' is not a list of model=architecture (e.g. x3d=x3d_m,r2plus1d=r3d_18)`);
+  return Object.fromEntries(pairs);
 }
 
 function foldList(v: string): number[] {
@@ -83,6 +90,7 @@ export function registerTrain(program: Command): void {
     .option('--width <w>', 'deep models: channel multiplier (small variants)', numberOption(0.001, 16))
     .option('--depth <n>', 'deep models: blocks per stage at most (0: published)', intOption(0, 1000))
     .option('--weights <file>', 'deep models: .safetensors to start from (the backbone then trains at 5e-6)')
+    .option('--architecture <list>', 'deep models: model=architecture pairs, e.g. x3d=x3d_m,r2plus1d=r3d_18 (fvc models lists them)')
     .option('--folds <list>', 'train only these folds (1-based) and write no summary: one task of a fold array')
     .option('--only <phase>', 'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk', choiceOption(['grid_search', 'aggregate'] as const))
     .option('--json', 'print the summaries as JSON')
@@ -110,7 +118,7 @@ export function registerTrain(program: Command): void {
         videos: o.videos,
         stage3Dir: o.stage3Dir,
         deep: Object.fromEntries(
-          Object.entries({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights }).filter(([, v]) => v !== undefined),
+          Object.entries({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }).filter(([, v]) => v !== undefined),
         ),
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn, groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       });
