@@ -8,7 +8,9 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { describeDeepModels } from '../ts/deep/models.js';
+import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
+import { native } from '../ts/native/binding.js';
+import { MODELS } from '../ts/train/registry.js';
 import { predictDeepClips, trainDeepFold, type DeepOptions } from '../ts/deep/train.js';
 import { computeMetrics } from '../ts/train/metrics.js';
 import { artifacts } from './helpers.js';
@@ -72,13 +74,69 @@ test('training resumes from the last epoch checkpoint and ends where an uninterr
 });
 
 test('every architecture trains a step at a small scale, with gradient accumulation', async () => {
-  const architectures = (await describeDeepModels({ threads: 2 })).map((d) => d.name);
-  assert.ok(architectures.length >= 11, architectures.join());
-  for (const architecture of architectures) {
-    const r = await trainDeepFold({ architecture, train: train.slice(0, 8), val: val.slice(0, 4), outDir: join(dir, `step-${architecture}`), options: options({ epochs: 1, batchSize: 4, microBatch: 2, cropSize: 32, scale: { width: 0.125, depth: 1 } }), seed: 0, threads: 2, device: 'cpu', resume: false });
+  const models = await describeDeepModels({ threads: 2 });
+  assert.ok(models.length >= 13, models.map((m) => m.name).join());
+  // Layouts agree with the Stage 5 registry, which decides what the cache prepares.
+  for (const m of MODELS.filter((s) => s.architectures))
+    for (const a of m.architectures ?? []) assert.is(models.find((d) => d.name === a)?.layout, m.clipLayout, a);
+  const withFlow = async (c: Clip) => ({ ...c, flow: await native.computeFlow({ frames: c.npy, out: c.npy.replace(/\.npy$/, '.flow.npy') }) });
+  const flowTrain = await Promise.all(train.slice(0, 8).map(withFlow));
+  const flowVal = await Promise.all(val.slice(0, 4).map(withFlow));
+  for (const { name: architecture } of models) {
+    const r = await trainDeepFold({ architecture, train: flowTrain, val: flowVal, outDir: join(dir, `step-${architecture}`), options: options({ epochs: 1, batchSize: 4, microBatch: 2, cropSize: 32, scale: { width: 0.125, depth: 1 } }), seed: 0, threads: 2, device: 'cpu', resume: false });
     assert.ok(Number.isFinite(r.epochs[0]?.train_loss), architecture);
     assert.is(r.valProbs.length, 4);
   }
+});
+
+test('optical flow matches OpenCV\'s own Python binding (DIS, fast preset) on a moving pattern', async () => {
+  const frames = join(dir, 'moving.npy');
+  const script = `
+import sys, json, numpy as np, cv2
+rng = np.random.default_rng(5)
+base = cv2.GaussianBlur(rng.integers(0, 255, size=(64, 96)).astype(np.uint8), (5, 5), 0)
+# Each frame moves the pattern 2 px right and 1 px down.
+frames = np.stack([np.roll(np.roll(base, 2 * i, axis=1), i, axis=0) for i in range(4)])
+np.save(sys.argv[1], np.repeat(frames[..., None], 3, axis=3))
+dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+flows = [dis.calc(frames[i], frames[i + 1], None) for i in range(3)]
+print(json.dumps([np.clip(np.rint(128 + 8 * f), 0, 255).astype(np.uint8).tolist() for f in flows]))
+`;
+  const reference = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, frames], { maxBuffer: 1 << 26 }).toString()) as number[][][][];
+  const out = await native.computeFlow({ frames, out: join(dir, 'moving.flow.npy'), method: 'dis' });
+  const ours = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, json, numpy as np; print(json.dumps(np.load(sys.argv[1]).astype(int).tolist()))', out], { maxBuffer: 1 << 26 }).toString()) as number[][][][];
+  assert.is(ours.length, 4);
+  let maxDiff = 0;
+  let dx = 0;
+  let dy = 0;
+  let n = 0;
+  for (let f = 0; f < 3; f++)
+    for (let y = 0; y < 64; y++)
+      for (let x = 0; x < 96; x++) {
+        const a = ours[f]?.[y]?.[x] as number[];
+        const b = reference[f]?.[y]?.[x] as number[];
+        maxDiff = Math.max(maxDiff, Math.abs((a[0] as number) - (b[0] as number)), Math.abs((a[1] as number) - (b[1] as number)));
+        if (y > 8 && y < 56 && x > 8 && x < 88) (dx += ((a[0] as number) - 128) / 8), (dy += ((a[1] as number) - 128) / 8), n++;
+      }
+  assert.ok(maxDiff <= 1, `largest difference from cv2: ${maxDiff} (1/8 px units)`);
+  assert.ok(Math.abs(dx / n - 2) < 0.3 && Math.abs(dy / n - 1) < 0.3, `mean flow ${dx / n}, ${dy / n}`);
+  assert.equal(ours[3], ours[2], 'the last frame repeats the flow into it');
+});
+
+test('variable_ar_cnn: a clip\'s logits do not depend on the padding of the batch it is in', async () => {
+  const script = `
+import sys, numpy as np
+rng = np.random.default_rng(2)
+a = rng.standard_normal((4, 2, 48, 32)).astype(np.float32); a[3] = 1
+b = rng.standard_normal((4, 2, 32, 48)).astype(np.float32); b[3] = 1
+np.save(sys.argv[1] + '/ar_alone.npy', a[None])
+pad = lambda c: np.pad(c, ((0, 0), (0, 0), (0, 48 - c.shape[2]), (0, 48 - c.shape[3])))
+np.save(sys.argv[1] + '/ar_batch.npy', np.stack([pad(a), pad(b)]))
+`;
+  execFileSync('/usr/bin/python3', ['-c', script, dir]);
+  const alone = await modelLogits({ model: 'variable_ar_cnn', input: join(dir, 'ar_alone.npy'), scale: { width: 0.5 }, threads: 2 });
+  const batch = await modelLogits({ model: 'variable_ar_cnn', input: join(dir, 'ar_batch.npy'), scale: { width: 0.5 }, threads: 2 });
+  for (let k = 0; k < 2; k++) assert.ok(Math.abs((alone.rows[0]?.[k] ?? 0) - (batch.rows[0]?.[k] ?? 1)) < 1e-5, `${alone.rows[0]} vs ${batch.rows[0]}`);
 });
 
 test('bad clips are refused naming the file', async () => {

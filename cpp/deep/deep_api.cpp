@@ -25,6 +25,7 @@ Napi::Object describe(Napi::Env env, const deep::ModelDescription& d) {
   o.Set("name", d.name);
   o.Set("family", d.family);
   o.Set("description", d.description);
+  o.Set("layout", d.layout);
   Napi::Array shape = Napi::Array::New(env, d.inputShape.size());
   for (size_t i = 0; i < d.inputShape.size(); ++i) shape.Set(i, static_cast<double>(d.inputShape[i]));
   o.Set("inputShape", shape);
@@ -104,7 +105,7 @@ std::vector<deep::Clip> readClips(const Napi::Object& o, const char* key) {
     Napi::Value v = a.Get(i);
     if (!v.IsObject()) throw Error(code::kInvalidArgument, std::string(key) + "[" + std::to_string(i) + "]: must be {npy, label}");
     Napi::Object c = v.As<Napi::Object>();
-    clips.push_back({opts::getString(c, "npy"), opts::getInt(c, "label", 0, 0, 100000)});
+    clips.push_back({opts::getString(c, "npy"), opts::getInt(c, "label", 0, 0, 100000), opts::getString(c, "flow", "")});
   }
   return clips;
 }
@@ -210,6 +211,23 @@ class PredictClipsWorker : public PromiseWorker {
   std::vector<float> out_;
 };
 
+class FlowWorker : public PromiseWorker {
+ public:
+  FlowWorker(Napi::Env env, const Napi::Object& o)
+      : PromiseWorker(env, o), frames_(opts::getString(o, "frames")), out_(opts::getString(o, "out")), method_(opts::getString(o, "method", "dis")) {}
+
+ protected:
+  void Run(const ExecutionProgress&) override { deep::computeFlow(frames_, out_, method_); }
+  Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, out_); }
+
+ private:
+  std::string frames_, out_, method_;
+};
+
+Napi::Value ComputeFlow(const Napi::CallbackInfo& info) {
+  return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new FlowWorker(info.Env(), opts::argObject(info, 0))); });
+}
+
 Napi::Value TrainDeep(const Napi::CallbackInfo& info) {
   return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new TrainWorker(info.Env(), opts::argObject(info, 0))); });
 }
@@ -233,6 +251,7 @@ void registerDeepApi(Napi::Env env, Napi::Object exports) {
   exports.Set("modelLogits", Napi::Function::New(env, ModelLogits, "modelLogits"));
   exports.Set("trainDeep", Napi::Function::New(env, TrainDeep, "trainDeep"));
   exports.Set("predictClips", Napi::Function::New(env, PredictClips, "predictClips"));
+  exports.Set("computeFlow", Napi::Function::New(env, ComputeFlow, "computeFlow"));
 }
 
 }  // namespace fvc

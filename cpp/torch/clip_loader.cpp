@@ -23,16 +23,50 @@ uint64_t mix(uint64_t a, uint64_t b) {
 
 }  // namespace
 
-torch::Tensor loadClip(const std::string& npy, const ClipInput& in, bool augment, uint64_t seed) {
-  torch::Tensor frames = loadNpyUint8(npy);
-  if (frames.dim() != 4 || frames.size(3) != 3)
-    throw Error(code::kInvalidData, npy + ": expected frames [N, H, W, 3], got " + c10::str(frames.sizes()));
-  const int64_t n = frames.size(0), t = in.numFrames;
+namespace {
+
+// T indices spread uniformly over an entry of n frames (the centre of each of T equal spans).
+torch::Tensor uniformIndices(int64_t n, int64_t t) {
   std::vector<int64_t> idx(t);
   for (int64_t i = 0; i < t; ++i) idx[i] = std::min(n - 1, static_cast<int64_t>((i + 0.5) * n / t));
-  torch::Tensor x = frames.index_select(0, torch::tensor(idx)).permute({3, 0, 1, 2}).to(torch::kFloat32).div_(255.0f);  // [3, T, H, W]
-  const int64_t s = in.cropSize;
+  return torch::tensor(idx);
+}
+
+torch::Tensor normalise(torch::Tensor rgb) {
+  auto mean = torch::from_blob(const_cast<float*>(kMean), {3, 1, 1, 1});
+  auto std = torch::from_blob(const_cast<float*>(kStd), {3, 1, 1, 1});
+  return (rgb - mean) / std;
+}
+
+}  // namespace
+
+torch::Tensor loadClip(const Clip& clip, const ClipInput& in, bool augment, uint64_t seed) {
+  torch::Tensor frames = loadNpyUint8(clip.npy);
+  if (frames.dim() != 4 || frames.size(3) != 3)
+    throw Error(code::kInvalidData, clip.npy + ": expected frames [N, H, W, 3], got " + c10::str(frames.sizes()));
+  const torch::Tensor idx = uniformIndices(frames.size(0), in.numFrames);
+  torch::Tensor x = frames.index_select(0, idx).permute({3, 0, 1, 2}).to(torch::kFloat32).div_(255.0f);  // [3, T, H, W]
+  if (in.layout == ClipLayout::RgbFlow) {
+    if (clip.flow.empty()) throw Error(code::kInvalidArgument, clip.npy + ": this model needs the clip's optical flow (no flow file given)");
+    torch::Tensor flow = loadNpyUint8(clip.flow);
+    if (flow.dim() != 4 || flow.size(3) != 2 || flow.size(0) != frames.size(0) || flow.size(1) != frames.size(1) || flow.size(2) != frames.size(2))
+      throw Error(code::kInvalidData, clip.flow + ": expected flow [" + std::to_string(frames.size(0)) + ", " + std::to_string(frames.size(1)) + ", " +
+                                          std::to_string(frames.size(2)) + ", 2] matching " + clip.npy + ", got " + c10::str(flow.sizes()));
+    // Back to pixels, then / 4 so typical motion lands in about [-1, 1] like the normalised RGB.
+    torch::Tensor f = flow.index_select(0, idx).permute({3, 0, 1, 2}).to(torch::kFloat32).sub_(128.f).div_(kFlowScale * 4.f);
+    x = torch::cat({x, f}, 0);  // [5, T, H, W]
+  }
+  std::mt19937_64 rng(seed);
   int64_t h = x.size(2), w = x.size(3);
+  const int64_t s = in.cropSize;
+  if (in.layout == ClipLayout::RgbMask) {
+    // Native aspect ratio: the longer side to S, no crop; only flips augment.
+    const double f = static_cast<double>(s) / std::max(h, w);
+    const int64_t nh = std::max<int64_t>(16, std::llround(h * f)), nw = std::max<int64_t>(16, std::llround(w * f));
+    if (nh != h || nw != w) x = torch::upsample_bilinear2d(x, {nh, nw}, false);
+    if (augment && std::uniform_int_distribution<int>(0, 1)(rng) == 1) x = x.flip({3});
+    return torch::cat({normalise(x), torch::ones({1, x.size(1), nh, nw})}, 0).contiguous();
+  }
   if (h < s || w < s) {
     // Too small for the crop: scale the short side up to it.
     const double f = static_cast<double>(s) / std::min(h, w);
@@ -40,17 +74,32 @@ torch::Tensor loadClip(const std::string& npy, const ClipInput& in, bool augment
     w = std::max<int64_t>(s, std::llround(w * f));
     x = torch::upsample_bilinear2d(x, {h, w}, false);
   }
-  std::mt19937_64 rng(seed);
   int64_t top = (h - s) / 2, left = (w - s) / 2;
   if (augment) {
     top = std::uniform_int_distribution<int64_t>(0, h - s)(rng);
     left = std::uniform_int_distribution<int64_t>(0, w - s)(rng);
   }
   x = x.slice(2, top, top + s).slice(3, left, left + s);
-  if (augment && std::uniform_int_distribution<int>(0, 1)(rng) == 1) x = x.flip({3});
-  auto mean = torch::from_blob(const_cast<float*>(kMean), {3, 1, 1, 1});
-  auto std = torch::from_blob(const_cast<float*>(kStd), {3, 1, 1, 1});
-  return ((x - mean) / std).contiguous();
+  if (augment && std::uniform_int_distribution<int>(0, 1)(rng) == 1) {
+    x = x.flip({3});
+    if (x.size(0) == 5) x[3].neg_();  // a mirrored scene moves the other way
+  }
+  torch::Tensor rgb = normalise(x.slice(0, 0, 3));
+  return (x.size(0) == 3 ? rgb : torch::cat({rgb, x.slice(0, 3)}, 0)).contiguous();
+}
+
+torch::Tensor collate(const std::vector<torch::Tensor>& clips) {
+  int64_t h = 0, w = 0;
+  bool same = true;
+  for (const auto& c : clips) {
+    same = same && c.size(2) == clips[0].size(2) && c.size(3) == clips[0].size(3);
+    h = std::max(h, c.size(2));
+    w = std::max(w, c.size(3));
+  }
+  if (same) return torch::stack(clips);
+  std::vector<torch::Tensor> padded;
+  for (const auto& c : clips) padded.push_back(torch::constant_pad_nd(c, {0, w - c.size(3), 0, h - c.size(2)}, 0));
+  return torch::stack(padded);
 }
 
 ClipLoader::ClipLoader(std::vector<Clip> clips, ClipInput input, int batchSize, bool train, uint64_t seed, int threads, int prefetch)
@@ -99,10 +148,10 @@ void ClipLoader::work() {
       std::vector<torch::Tensor> xs;
       std::vector<int64_t> ys;
       for (int64_t i : plan_[b]) {
-        xs.push_back(loadClip(clips_[i].npy, input_, train_ && input_.augment, mix(mix(seed_, epoch_), static_cast<uint64_t>(i))));
+        xs.push_back(loadClip(clips_[i], input_, train_ && input_.augment, mix(mix(seed_, epoch_), static_cast<uint64_t>(i))));
         ys.push_back(clips_[i].label);
       }
-      batch = {torch::stack(xs), torch::tensor(ys, torch::kInt64), plan_[b]};
+      batch = {collate(xs), torch::tensor(ys, torch::kInt64), plan_[b]};
     } catch (const std::exception& e) {
       std::lock_guard<std::mutex> lock(mu_);
       if (error_.empty()) error_ = e.what();

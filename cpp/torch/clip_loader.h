@@ -16,8 +16,12 @@
 
 namespace fvc::deep {
 
-// One clip as model input [C, T, S, S] (see ClipInput).
-torch::Tensor loadClip(const std::string& npy, const ClipInput& input, bool augment, uint64_t seed);
+// One clip as model input (see ClipInput and ClipLayout).
+torch::Tensor loadClip(const Clip& clip, const ClipInput& input, bool augment, uint64_t seed);
+
+// Clips of one batch as [B, C, T, H, W]; frames of different sizes (ClipLayout::RgbMask)
+// are zero-padded at the bottom and right, which their mask channel marks as absent.
+torch::Tensor collate(const std::vector<torch::Tensor>& clips);
 
 struct Batch {
   torch::Tensor clips;   // [B, C, T, S, S]

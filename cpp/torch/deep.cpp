@@ -20,7 +20,7 @@ ModelDescription describeModel(const std::string& name, int64_t numClasses, cons
   auto model = spec.build(numClasses, scale);
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
-  return ModelDescription{spec.name, spec.family, spec.description, spec.inputShape, params};
+  return ModelDescription{spec.name, spec.family, spec.description, layoutName(spec.layout), spec.inputShape, params};
   });
 }
 

@@ -15,10 +15,19 @@ struct Scale {
   int depth = 0;
 };
 
+// What one clip looks like to a model.
+enum class ClipLayout {
+  Rgb,      // [3, T, S, S]: a square crop
+  RgbFlow,  // [5, T, S, S]: the crop's RGB, then its optical flow (dx, dy) from the entry's flow file
+  RgbMask,  // [4, T, H, W]: the frames at their own aspect ratio (longer side S), then a validity
+            // mask; a batch is zero-padded to its largest frame and the mask marks what is real
+};
+
 struct ModelDescription {
   std::string name;
   std::string family;
   std::string description;
+  std::string layout;  // "rgb", "rgb+flow", "rgb+mask"
   // One input tensor's shape without the batch dimension: [C, T, H, W].
   std::vector<int64_t> inputShape;
   int64_t parameters = 0;
@@ -49,6 +58,7 @@ LogitsResult logits(const LogitsRequest& request);
 struct Clip {
   std::string npy;
   int label = 0;
+  std::string flow;  // ClipLayout::RgbFlow: uint8 .npy [N, H, W, 2] beside the frames (computeFlow)
 };
 
 // How clips become model input: T frames sampled uniformly from the entry, a
@@ -58,7 +68,15 @@ struct ClipInput {
   int numFrames = 8;
   int cropSize = 112;
   bool augment = true;
+  ClipLayout layout = ClipLayout::Rgb;  // set from the model, not by callers
 };
+
+// Optical flow between consecutive frames of a frame-cache entry (uint8 [N, H, W, 3]),
+// written as uint8 [N, H, W, 2]: value = 128 + 8 * displacement in pixels (±16 px at
+// 1/8 px), the last frame repeating the previous flow. method: "dis" (OpenCV's DIS,
+// fast preset) or "farneback".
+void computeFlow(const std::string& framesNpy, const std::string& flowNpy, const std::string& method);
+constexpr float kFlowScale = 8.f;
 
 struct TrainRequest {
   std::string model;

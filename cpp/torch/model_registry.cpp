@@ -6,6 +6,8 @@
 #include "torch/i3d.h"
 #include "torch/naive_cnn.h"
 #include "torch/slowfast.h"
+#include "torch/two_stream.h"
+#include "torch/variable_ar_cnn.h"
 #include "torch/video_model.h"
 #include "torch/video_resnet.h"
 #include "torch/x3d.h"
@@ -15,6 +17,7 @@ namespace fvc::deep {
 const std::vector<ModelSpec>& modelRegistry() {
   static const std::vector<ModelSpec> models = {
       {"naive_cnn", "cnn", "5c: per-frame 2D CNN, temporal average, dropout 0.5, linear head", {3, 8, 112, 112}, naive_cnn},
+      {"variable_ar_cnn", "cnn", "5e: naive_cnn's CNN on frames at their own aspect ratio, padded per batch, mask-weighted pooling; input RGB + mask", {4, 8, 112, 112}, variable_ar_cnn, ClipLayout::RgbMask},
       {"r3d_18", "video_3d", "ResNet-18 with 3D convolutions (torchvision r3d_18)", {3, 16, 112, 112}, r3d_18},
       {"mc3_18", "video_3d", "mixed convolutions: 3D then 2D (torchvision mc3_18)", {3, 16, 112, 112}, mc3_18},
       {"r2plus1d_18", "video_3d", "5p: R(2+1)D-18, factorised spatial + temporal convolutions (torchvision r2plus1d_18)", {3, 16, 112, 112}, r2plus1d_18},
@@ -25,6 +28,7 @@ const std::vector<ModelSpec>& modelRegistry() {
       {"slowfast_r50", "slowfast", "5r: SlowFast R50 8x8, alpha 4, beta 1/8; input is the fast clip, the slow pathway takes every 4th frame (PyTorchVideo slowfast_r50)", {3, 32, 224, 224}, slowfast_r50},
       {"slowfast_attention", "slowfast", "5s: SlowFast R50 with attention-gated lateral fusion and attention pooling", {3, 32, 224, 224}, slowfast_attention},
       {"slowfast_multiscale", "slowfast", "5t: SlowFast R50 with three pathways at T/4, T/2 and T, fused into the slow one", {3, 32, 224, 224}, slowfast_multiscale},
+      {"two_stream", "two_stream", "5u: RGB and optical-flow mc3_18 streams, late fusion; input RGB + flow (dx, dy)", {5, 16, 112, 112}, two_stream, ClipLayout::RgbFlow},
   };
   return models;
 }
@@ -35,6 +39,15 @@ const ModelSpec& findModel(const std::string& name) {
   std::string known;
   for (const auto& m : modelRegistry()) known += (known.empty() ? "" : ", ") + m.name;
   throw Error(code::kInvalidArgument, "model '" + name + "': unknown deep model (known: " + known + ")");
+}
+
+const char* layoutName(ClipLayout layout) {
+  switch (layout) {
+    case ClipLayout::Rgb: return "rgb";
+    case ClipLayout::RgbFlow: return "rgb+flow";
+    case ClipLayout::RgbMask: return "rgb+mask";
+  }
+  return "rgb";
 }
 
 int64_t scaled(int64_t channels, const Scale& scale) {

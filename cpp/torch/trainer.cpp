@@ -167,8 +167,10 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
       for (int64_t k = 0; k < r.numClasses; ++k) w[k] = counts[k] > 0 ? static_cast<float>(r.train.size() / (r.numClasses * counts[k])) : 0.f;
     torch::Tensor classWeights = torch::tensor(w).to(device);
 
-    ClipLoader trainLoader(r.train, r.input, micro, true, r.seed, r.loaderThreads);
-    ClipLoader valLoader(r.val, r.input, r.batchSize, false, r.seed, r.loaderThreads);
+    ClipInput input = r.input;
+    input.layout = spec.layout;
+    ClipLoader trainLoader(r.train, input, micro, true, r.seed, r.loaderThreads);
+    ClipLoader valLoader(r.val, input, r.batchSize, false, r.seed, r.loaderThreads);
     const int64_t microPerEpoch = trainLoader.batchesPerEpoch();
     const int64_t accumulate = (r.batchSize + micro - 1) / micro;
     const int64_t stepsPerEpoch = (microPerEpoch + accumulate - 1) / accumulate;
@@ -283,10 +285,13 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
 std::vector<float> predict(const PredictRequest& r) {
   return torchGuard([&] {
     const torch::Device device(r.device == "cuda" ? torch::kCUDA : torch::kCPU);
-    auto model = findModel(r.model).build(r.numClasses, r.scale);
+    const ModelSpec& spec = findModel(r.model);
+    auto model = spec.build(r.numClasses, r.scale);
     loadModel(*model, r.checkpoint);
     model->to(device);
-    ClipLoader loader(r.clips, r.input, r.batchSize, false, 0, 2);
+    ClipInput input = r.input;
+    input.layout = spec.layout;
+    ClipLoader loader(r.clips, input, r.batchSize, false, 0, 2);
     return evaluate(*model, loader, r.clips, device, [] { return false; }).probs;
   });
 }

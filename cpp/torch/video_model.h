@@ -17,6 +17,10 @@ struct VideoModel : torch::nn::Module {
   // Parameter-name prefixes of the classification head: the differential learning
   // rate treats them as new, and weights for another class count leave them as built.
   virtual std::vector<std::string> headPrefixes() const { return {"fc."}; }
+  // The pooled features before the head, [B, featureDim()], for models that are
+  // building blocks of others (two_stream's streams).
+  virtual torch::Tensor features(torch::Tensor clips) { throw std::logic_error("this model exposes no features"); }
+  virtual int64_t featureDim() const { return 0; }
 };
 
 using Builder = std::function<std::shared_ptr<VideoModel>(int64_t numClasses, const Scale& scale)>;
@@ -27,7 +31,10 @@ struct ModelSpec {
   std::string description;
   std::vector<int64_t> inputShape;  // [C, T, H, W] at the published size
   Builder build;
+  ClipLayout layout = ClipLayout::Rgb;
 };
+
+const char* layoutName(ClipLayout layout);
 
 const std::vector<ModelSpec>& modelRegistry();
 const ModelSpec& findModel(const std::string& name);

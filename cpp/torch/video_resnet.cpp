@@ -60,15 +60,16 @@ struct BasicBlockImpl : nn::Module {
 TORCH_MODULE(BasicBlock);
 
 struct VideoResNet : VideoModel {
-  VideoResNet(bool r2plus1dStem, const std::vector<ConvKind>& kinds, int64_t numClasses, const Scale& scale) {
+  // numClasses 0 builds no head (a stream inside another model).
+  VideoResNet(bool r2plus1dStem, const std::vector<ConvKind>& kinds, int64_t numClasses, const Scale& scale, int64_t inChannels = 3) {
     const int64_t widths[4] = {scaled(64, scale), scaled(128, scale), scaled(256, scale), scaled(512, scale)};
     if (r2plus1dStem) {
       const int64_t s0 = scaled(45, scale);
-      stem = register_module("stem", nn::Sequential(conv3d(3, s0, {1, 7, 7}, {1, 2, 2}, {0, 3, 3}), nn::BatchNorm3d(s0), nn::ReLU(nn::ReLUOptions(true)),
+      stem = register_module("stem", nn::Sequential(conv3d(inChannels, s0, {1, 7, 7}, {1, 2, 2}, {0, 3, 3}), nn::BatchNorm3d(s0), nn::ReLU(nn::ReLUOptions(true)),
                                                     conv3d(s0, widths[0], {3, 1, 1}, {1, 1, 1}, {1, 0, 0}), nn::BatchNorm3d(widths[0]),
                                                     nn::ReLU(nn::ReLUOptions(true))));
     } else {
-      stem = register_module("stem", nn::Sequential(conv3d(3, widths[0], {3, 7, 7}, {1, 2, 2}, {1, 3, 3}), nn::BatchNorm3d(widths[0]),
+      stem = register_module("stem", nn::Sequential(conv3d(inChannels, widths[0], {3, 7, 7}, {1, 2, 2}, {1, 3, 3}), nn::BatchNorm3d(widths[0]),
                                                     nn::ReLU(nn::ReLUOptions(true))));
     }
     int64_t inplanes = widths[0];
@@ -84,7 +85,8 @@ struct VideoResNet : VideoModel {
       for (int64_t b = 1; b < blocks(2, scale); ++b) layer->push_back(BasicBlock(inplanes, planes, kinds[i], 1, nn::Sequential{nullptr}));
       layers[i] = register_module("layer" + std::to_string(i + 1), layer);
     }
-    fc = register_module("fc", nn::Linear(inplanes, numClasses));
+    dim = inplanes;
+    if (numClasses > 0) fc = register_module("fc", nn::Linear(inplanes, numClasses));
     // torchvision's initialisation.
     for (auto& m : modules(false)) {
       if (auto* c = m->as<nn::Conv3dImpl>()) {
@@ -98,12 +100,14 @@ struct VideoResNet : VideoModel {
       }
     }
   }
-  torch::Tensor forward(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override {
     x = stem->forward(x);
     for (auto& l : layers) x = l->forward(x);
-    x = torch::adaptive_avg_pool3d(x, {1, 1, 1}).flatten(1);
-    return fc->forward(x);
+    return torch::adaptive_avg_pool3d(x, {1, 1, 1}).flatten(1);
   }
+  int64_t featureDim() const override { return dim; }
+  torch::Tensor forward(torch::Tensor x) override { return fc->forward(features(x)); }
+  int64_t dim = 0;
   nn::Sequential stem{nullptr};
   nn::Sequential layers[4] = {nn::Sequential{nullptr}, nn::Sequential{nullptr}, nn::Sequential{nullptr}, nn::Sequential{nullptr}};
   nn::Linear fc{nullptr};
@@ -117,6 +121,10 @@ std::shared_ptr<VideoModel> r3d_18(int64_t numClasses, const Scale& scale) {
 
 std::shared_ptr<VideoModel> mc3_18(int64_t numClasses, const Scale& scale) {
   return std::make_shared<VideoResNet>(false, std::vector<ConvKind>{ConvKind::Simple3d, ConvKind::NoTemporal, ConvKind::NoTemporal, ConvKind::NoTemporal}, numClasses, scale);
+}
+
+std::shared_ptr<VideoModel> mc3_18_stream(int64_t inChannels, const Scale& scale) {
+  return std::make_shared<VideoResNet>(false, std::vector<ConvKind>{ConvKind::Simple3d, ConvKind::NoTemporal, ConvKind::NoTemporal, ConvKind::NoTemporal}, 0, scale, inChannels);
 }
 
 std::shared_ptr<VideoModel> r2plus1d_18(int64_t numClasses, const Scale& scale) {

@@ -13,8 +13,11 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FvcError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { native, type FlowMethod } from '../native/binding.js';
 import { sampleFrames, type Interpolation } from '../video/frames.js';
 import { ContentHasher } from './content-hash.js';
+
+const FLOW_METHODS: readonly FlowMethod[] = ['dis', 'farneback'];
 
 /** Bumped when the stored layout or the decoding that fills it changes: old entries then miss. */
 const FORMAT = 1;
@@ -77,7 +80,7 @@ export class FrameCache {
 
   private paths(key: string) {
     const sub = join(this.dir, 'entries', key.slice(0, 2));
-    return { sub, npy: join(sub, `${key}.npy`), meta: join(sub, `${key}.json`) };
+    return { sub, npy: join(sub, `${key}.npy`), meta: join(sub, `${key}.json`), flow: (m: FlowMethod) => join(sub, `${key}.flow-${m}.npy`) };
   }
 
   async key(video: string, sampling: FrameSampling): Promise<{ key: string; sha256: string; sampling: Required<FrameSampling> }> {
@@ -129,6 +132,24 @@ export class FrameCache {
     return { key, npyPath: p.npy, shape: r.shape, timestamps: r.timestamps, hit: false };
   }
 
+  /**
+   * The entry's optical flow (uint8 .npy [N, H, W, 2], 128 + 8 x displacement in
+   * pixels from each frame to the next), computed natively on first use and kept
+   * beside the frames.
+   */
+  async flow(entry: CacheEntry, method: FlowMethod = 'dis', options: { signal?: AbortSignal } = {}): Promise<string> {
+    const out = this.paths(entry.key).flow(method);
+    if (existsSync(out)) return out;
+    const running = this.pending.get(out);
+    if (running) return (await running).npyPath;
+    const job = native
+      .computeFlow({ frames: entry.npyPath, out, method, ...(options.signal ? { signal: options.signal } : {}) })
+      .then(() => ({ ...entry, npyPath: out }))
+      .finally(() => this.pending.delete(out));
+    this.pending.set(out, job);
+    return (await job).npyPath;
+  }
+
   /** The frames of an entry as one buffer, row-major [N, H, W, 3]. */
   async read(entry: CacheEntry): Promise<Buffer> {
     const file = await readFile(entry.npyPath);
@@ -165,6 +186,7 @@ export class FrameCache {
       const p = this.paths(s.key);
       await rm(p.meta, { force: true });
       await rm(p.npy, { force: true });
+      for (const m of FLOW_METHODS) await rm(p.flow(m), { force: true });
     }
     return stale;
   }

@@ -145,10 +145,16 @@ export interface NativeModelDescription {
   name: string;
   family: string;
   description: string;
+  /** What a clip holds: rgb [3, ...], rgb+flow [5, ...] (two_stream), rgb+mask [4, ...] at the frames' own aspect ratio (variable_ar_cnn). */
+  layout: ClipLayout;
   /** One clip without the batch dimension: [C, T, H, W]. */
   inputShape: number[];
   parameters: number;
 }
+
+export type ClipLayout = 'rgb' | 'rgb+flow' | 'rgb+mask';
+/** OpenCV's dense optical flow: DIS (fast preset) or Farneback. */
+export type FlowMethod = 'dis' | 'farneback';
 
 export interface NativeLogits {
   logits: Float32Array;
@@ -163,6 +169,8 @@ export interface DeepClip {
   /** A frame-cache entry: uint8 .npy [N, H, W, 3]. */
   npy: string;
   label: number;
+  /** rgb+flow models: the entry's flow, uint8 .npy [N, H, W, 2] (FrameCache.flow). */
+  flow?: string;
 }
 
 export interface ClipInputOptions {
@@ -257,6 +265,7 @@ interface Addon {
     } & ClipInputOptions & ModelScale & CallOptions,
   ): Promise<NativeDeepTrain>;
   predictClips(o: { model: string; checkpoint: string; clips: DeepClip[]; numClasses?: number; batchSize?: number; device?: string } & ClipInputOptions & ModelScale & CallOptions): Promise<Float64Array>;
+  computeFlow(o: { frames: string; out: string; method?: FlowMethod } & CallOptions): Promise<string>;
   runtimeInfo(): RuntimeInfo;
   setThreads(n: number): void;
   resolveDevice(device: string): 'cpu' | 'cuda';
@@ -361,6 +370,10 @@ export const native = {
   predictClips: (o: Parameters<Addon['predictClips']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
     return call((a, c) => a.predictClips({ ...rest, ...c }), signal, onProgress);
+  },
+  computeFlow: (o: Parameters<Addon['computeFlow']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.computeFlow({ ...rest, ...c }), signal, onProgress);
   },
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),

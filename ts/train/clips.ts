@@ -9,29 +9,37 @@ import { join } from 'node:path';
 import { FrameCache } from '../cache/frame-cache.js';
 import { loadMetadata } from '../data/metadata.js';
 import { FvcError } from '../errors.js';
+import type { ClipLayout } from '../native/binding.js';
 import { mapPool } from '../util/pool.js';
 import type { TrainConfig } from './config.js';
 import { groupOf, idOf, type FeatureData } from './dataset.js';
 
-export async function loadClipData(cfg: TrainConfig, log: (m: string) => void): Promise<FeatureData> {
+/**
+ * `layout` decides what each clip brings: letterboxed squares (rgb), the same plus
+ * their optical flow (rgb+flow), or frames at their own aspect ratio (rgb+mask).
+ */
+export async function loadClipData(cfg: TrainConfig, log: (m: string) => void, layout: ClipLayout = 'rgb'): Promise<FeatureData> {
   const table = cfg.videos ?? join(cfg.stage3Dir, 'scaled_metadata.parquet');
   if (!existsSync(table)) throw new FvcError('ERR_FILE_NOT_FOUND', `${table}: no such file (deep models read the videos of a metadata table: run fvc stage3, set --stage3-dir / FVC_STAGE3_OUTPUT_DIR, or give videos)`);
   const { rows } = await loadMetadata(table);
   const cache = new FrameCache();
   const clips: string[] = new Array(rows.length);
+  const flows: string[] = [];
   const failed: string[] = [];
   let decoded = 0;
   await mapPool(rows, availableParallelism(), async (row, i) => {
     try {
-      const e = await cache.get(row.absolute_path, { numFrames: cfg.numFrames, size: cfg.deep.frameSize, letterbox: true });
+      const e = await cache.get(row.absolute_path, { numFrames: cfg.numFrames, size: cfg.deep.frameSize, letterbox: layout !== 'rgb+mask' });
       if (!e.hit) decoded++;
       clips[i] = e.npyPath;
+      if (layout === 'rgb+flow') flows[i] = await cache.flow(e, cfg.deep.flowMethod);
     } catch (err) {
       failed.push(`${row.video_path}: ${(err as Error).message}`);
     }
   });
   if (failed.length) throw new FvcError('ERR_INVALID_DATA', `${table}: ${failed.length} video(s) cannot be decoded for training:\n${failed.slice(0, 10).map((f) => `  - ${f}`).join('\n')}`);
-  log(`${rows.length} clips of ${cfg.numFrames} frames at ${cfg.deep.frameSize}px from ${table} (${decoded} decoded, ${rows.length - decoded} from the frame cache ${cache.dir})`);
+  const what = layout === 'rgb+mask' ? `${cfg.deep.frameSize}px on the longer side` : `${cfg.deep.frameSize}px${layout === 'rgb+flow' ? ` with ${cfg.deep.flowMethod} optical flow` : ''}`;
+  log(`${rows.length} clips of ${cfg.numFrames} frames at ${what} from ${table} (${decoded} decoded, ${rows.length - decoded} from the frame cache ${cache.dir})`);
   return {
     ids: rows.map(idOf),
     labels: rows.map((r) => r.label),
@@ -42,6 +50,7 @@ export async function loadClipData(cfg: TrainConfig, log: (m: string) => void): 
     cols: 0,
     source: table,
     clips,
+    ...(layout === 'rgb+flow' ? { flows } : {}),
     warnings: [],
   };
 }

@@ -25,6 +25,8 @@ export interface FeatureData {
   numFrames?: { stage2?: number; stage4?: number };
   /** Deep models: each row's frame-cache entry (uint8 .npy [N, H, W, 3]) instead of features. */
   clips?: string[];
+  /** Deep models that need it (two_stream): each clip's optical flow beside its frames. */
+  flows?: string[];
   warnings: string[];
 }
 

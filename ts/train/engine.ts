@@ -108,11 +108,11 @@ type DataLoader = (model: ResolvedModel) => Promise<FeatureData>;
 function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
   const loaded = new Map<string, Promise<FeatureData>>();
   return (model) => {
-    const key = model.spec.architecture ? 'clips' : cfg.features ? 'features' : model.featureSet;
+    const key = model.spec.architecture ? `clips:${model.spec.clipLayout}` : cfg.features ? 'features' : model.featureSet;
     let p = loaded.get(key);
     if (!p) {
       const f = cfg.features;
-      p = model.spec.architecture ? loadClipData(cfg, log) : f ? loadFeatureTable(f.path, f.labelColumn, f.groupColumn, f.idColumn) : loadStageFeatures(model.featureSet, cfg.stage2Dir, cfg.stage4Dir);
+      p = model.spec.architecture ? loadClipData(cfg, log, model.spec.clipLayout) : f ? loadFeatureTable(f.path, f.labelColumn, f.groupColumn, f.idColumn) : loadStageFeatures(model.featureSet, cfg.stage2Dir, cfg.stage4Dir);
       p.then((d) => d.warnings.forEach((w) => log(`warning: ${w}`)), () => undefined);
       loaded.set(key, p);
     }
@@ -132,7 +132,7 @@ interface Evaluated {
 async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig, log: (m: string) => void = () => undefined): Promise<Evaluated> {
   const labels = fold.val.map((i) => data.labels[i] as number);
   if (model.spec.architecture) {
-    const clip = (i: number) => ({ npy: data.clips?.[i] as string, label: data.labels[i] as number });
+    const clip = (i: number) => ({ npy: data.clips?.[i] as string, label: data.labels[i] as number, ...(data.flows ? { flow: data.flows[i] as string } : {}) });
     const r = await trainDeepFold({
       architecture: architectureFor(model.spec, cfg.deep.architectures),
       train: fold.train.map(clip),

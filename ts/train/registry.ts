@@ -4,6 +4,7 @@
  * says which issue brings it.
  */
 import { FvcError } from '../errors.js';
+import type { ClipLayout } from '../native/binding.js';
 
 export type Family = 'linear' | 'svm' | 'gradient_boosting' | 'cnn' | 'transformer' | 'video_3d' | 'two_stream';
 export type Input = 'handcrafted_features' | 'frames' | 'optical_flow' | 'pretrained_features';
@@ -19,13 +20,25 @@ export interface ModelSpec {
   architecture?: string;
   /** Deep models: every native architecture that can serve it (config deep.architectures picks one). */
   architectures?: readonly string[];
+  /** Deep models: what their clips hold (the native registry says the same; a test checks). */
+  clipLayout?: ClipLayout;
   /** Hyper-parameter grid searched by cross-validation (every combination). */
   grid: Record<string, GridValue[]>;
 }
 
 const feature = (id: string, name: string, family: Family, grid: Record<string, GridValue[]>): ModelSpec => ({ id, name, family, inputs: ['handcrafted_features'], built: true, grid });
 const deep = (id: string, name: string, family: Family, inputs: Input[] = ['frames']): ModelSpec => ({ id, name, family, inputs, built: false, grid: {} });
-const native = (id: string, name: string, family: Family, architectures: [string, ...string[]], inputs: Input[] = ['frames']): ModelSpec => ({ id, name, family, inputs, built: true, architecture: architectures[0], architectures, grid: {} });
+const native = (id: string, name: string, family: Family, architectures: [string, ...string[]], clipLayout: ClipLayout = 'rgb'): ModelSpec => ({
+  id,
+  name,
+  family,
+  inputs: clipLayout === 'rgb+flow' ? ['frames', 'optical_flow'] : ['frames'],
+  built: true,
+  architecture: architectures[0],
+  architectures,
+  clipLayout,
+  grid: {},
+});
 
 // The seed's XGBoost defaults: one point, no search.
 const XGB = { n_estimators: [100], max_depth: [5], learning_rate: [0.1], subsample: [0.8], colsample_bytree: [0.8] };
@@ -35,7 +48,7 @@ export const MODELS: readonly ModelSpec[] = [
   feature('5b', 'svm', 'svm', { C: [0.1, 1, 10], kernel: ['linear', 'rbf'] }),
   native('5c', 'naive_cnn', 'cnn', ['naive_cnn']),
   deep('5d', 'pretrained_inception', 'cnn'),
-  deep('5e', 'variable_ar_cnn', 'cnn'),
+  native('5e', 'variable_ar_cnn', 'cnn', ['variable_ar_cnn'], 'rgb+mask'),
   deep('5f', 'xgboost_pretrained_inception', 'gradient_boosting', ['pretrained_features']),
   deep('5g', 'xgboost_i3d', 'gradient_boosting', ['pretrained_features']),
   deep('5h', 'xgboost_r2plus1d', 'gradient_boosting', ['pretrained_features']),
@@ -51,7 +64,7 @@ export const MODELS: readonly ModelSpec[] = [
   native('5r', 'slowfast', 'video_3d', ['slowfast_r50']),
   native('5s', 'slowfast_attention', 'video_3d', ['slowfast_attention']),
   native('5t', 'slowfast_multiscale', 'video_3d', ['slowfast_multiscale']),
-  deep('5u', 'two_stream', 'two_stream', ['frames', 'optical_flow']),
+  native('5u', 'two_stream', 'two_stream', ['two_stream'], 'rgb+flow'),
   feature('5beta', 'xgboost', 'gradient_boosting', XGB),
   // XGBoost's leaf-wise growth, standing in for LightGBM (not installable here).
   feature('5beta-lossguide', 'xgboost_lossguide', 'gradient_boosting', { ...XGB, max_depth: [0], max_leaves: [31] }),
