@@ -270,4 +270,24 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   assert.match(un.stderr, /CatBoost cannot be installed/);
 });
 
+test('deep models train on the corpus videos; fvc predict from the videos gives the best fold\'s validation probabilities', async () => {
+  const corpus = join(dir, 'corpus');
+  const o = join(dir, 'cli-deep');
+  const env = { FVC_NUM_FRAMES: '4', FVC_FRAME_CACHE_DIR: join(dir, 'frame-cache') };
+  // rgb (naive_cnn), rgb+flow (two_stream) and rgb+mask (variable_ar_cnn) clips from one metadata table.
+  const r = runCli(['train', '--models', 'naive_cnn,two_stream,variable_ar_cnn', '--videos', join(corpus, 'metadata.csv'), '--n-splits', '3', '--epochs', '2', '--width', '0.25', '--depth', '1', '--frame-size', '48', '--crop-size', '40', '--output-dir', o, '--json'], env);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /with dis optical flow/);
+  for (const model of ['naive_cnn', 'two_stream', 'variable_ar_cnn']) {
+    const best = join(o, model, 'best_model');
+    const descriptor = json(join(best, 'model.json'));
+    assert.is(descriptor.kind, 'torch');
+    const rows = readFileSync(join(o, model, `fold_${descriptor.fold}`, 'predictions.csv'), 'utf8').trim().split('\n').slice(1, 4).map((l) => l.split(','));
+    const p = runCli(['predict', ...rows.map((row) => join(corpus, row[0] as string)), '--model', best, '--json'], env);
+    assert.is(p.code, 0, p.stderr);
+    const preds = JSON.parse(p.stdout) as Array<{ prob: number }>;
+    rows.forEach((row, i) => assert.ok(Math.abs((preds[i]?.prob ?? -1) - Number(row[3])) < 1e-5, `${model} ${row[0]}: ${preds[i]?.prob} vs ${row[3]}`));
+  }
+});
+
 test.run();

@@ -126,7 +126,7 @@ std::string epochJson(const deep::EpochStats& e) {
     return std::isfinite(v) ? std::string(buf) : std::string("null");
   };
   return "{\"epoch\":" + std::to_string(e.epoch) + ",\"train_loss\":" + num(e.trainLoss) + ",\"val_loss\":" + num(e.valLoss) + ",\"val_auc\":" + num(e.valAuc) +
-         ",\"val_acc\":" + num(e.valAcc) + ",\"lr\":" + num(e.lr) + ",\"seconds\":" + num(e.seconds) + ",\"data_wait\":" + num(e.dataWait) +
+         ",\"val_acc\":" + num(e.valAcc) + ",\"lr\":" + num(e.lr) + ",\"seconds\":" + num(e.seconds) + ",\"data_wait\":" + num(e.dataWait) + ",\"train_seconds\":" + num(e.trainSeconds) +
          ",\"best\":" + (e.best ? "true" : "false") + "}";
 }
 
@@ -153,6 +153,8 @@ class TrainWorker : public PromiseWorker {
     r_.outDir = opts::getString(o, "outDir");
     r_.resume = opts::getBool(o, "resume", true);
     r_.device = opts::getString(o, "device", "cpu");
+    r_.mixedPrecision = opts::getBool(o, "mixedPrecision", true);
+    r_.mixedPrecision = opts::getBool(o, "mixedPrecision", true);
     r_.loaderThreads = opts::getInt(o, "loaderThreads", 2, 1, 256);
     r_.seed = static_cast<uint64_t>(opts::getNumber(o, "seed", 0, 0, 9007199254740991.0));
   }
@@ -196,6 +198,7 @@ class PredictClipsWorker : public PromiseWorker {
     r_.input.augment = false;
     r_.batchSize = opts::getInt(o, "batchSize", 8, 1, 65536);
     r_.device = opts::getString(o, "device", "cpu");
+    r_.mixedPrecision = opts::getBool(o, "mixedPrecision", true);
   }
 
  protected:

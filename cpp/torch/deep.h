@@ -98,6 +98,7 @@ struct TrainRequest {
   std::string outDir;        // model.pt (best), last.pt (resume point), config in model.json by the caller
   bool resume = true;
   std::string device = "cpu";
+  bool mixedPrecision = true;  // bf16 autocast on CUDA; CPU always runs float32
   int loaderThreads = 2;
   uint64_t seed = 0;
 };
@@ -105,7 +106,8 @@ struct TrainRequest {
 struct EpochStats {
   int epoch = 0;
   double trainLoss = 0, valLoss = 0, valAuc = 0, valAcc = 0, lr = 0, seconds = 0;
-  double dataWait = 0;  // fraction of the epoch's training time spent waiting for batches
+  double dataWait = 0;      // fraction of the epoch's training time spent waiting for batches
+  double trainSeconds = 0;  // the training passes alone (no validation, no checkpoints)
   bool best = false;
 };
 
@@ -130,6 +132,7 @@ struct PredictRequest {
   ClipInput input;
   int batchSize = 8;
   std::string device = "cpu";
+  bool mixedPrecision = true;
 };
 
 std::vector<float> predict(const PredictRequest& request);

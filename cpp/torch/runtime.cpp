@@ -2,6 +2,8 @@
 
 #include <torch/version.h>
 
+#include <atomic>
+
 #include "common/error.h"
 
 namespace fvc::torchrt {
@@ -17,9 +19,21 @@ int cudaDeviceCount() { return static_cast<int>(torch::cuda::device_count()); }
 
 int intraOpThreads() { return at::get_num_threads(); }
 
+namespace {
+std::atomic<int> requestedThreads{0};
+}
+
 void setThreads(int n) {
   if (n <= 0) throw Error(code::kInvalidArgument, "threads: must be a positive integer");
+  requestedThreads = n;
   at::set_num_threads(n);
+}
+
+void applyThreads() {
+  // OpenMP's thread count is per thread: a worker thread would otherwise compute with
+  // its own default (one thread here), whatever the JS thread asked for.
+  const int n = requestedThreads.load();
+  if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
 }
 
 std::string resolveDevice(const std::string& requested) {

@@ -4,12 +4,14 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "torch/runtime.h"
 
 namespace fvc::deep {
 
 template <typename F>
 auto torchGuard(F&& f) -> decltype(f()) {
   try {
+    torchrt::applyThreads();
     return f();
   } catch (const c10::Error& e) {
     throw Error(code::kTorch, e.what_without_backtrace());

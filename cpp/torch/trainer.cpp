@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <ATen/autocast_mode.h>
+
 #include "common/error.h"
 #include "torch/clip_loader.h"
 #include "torch/deep.h"
@@ -64,14 +66,36 @@ void loadModel(VideoModel& model, const std::string& path) {
   }
 }
 
+// bf16 autocast on CUDA for the guard's lifetime (thread-local, like PyTorch's
+// torch.autocast): matrix products and convolutions run in bfloat16, reductions and
+// the loss in float32. bf16 keeps float32's range, so no loss scaling is needed.
+struct Autocast {
+  explicit Autocast(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  }
+  ~Autocast() {
+    if (!on_) return;
+    at::autocast::clear_cache();
+    at::autocast::set_enabled(false);
+  }
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
+
+ private:
+  bool on_;
+};
+
 struct Evaluation {
   double loss = 0, auc = 0, acc = 0;
   std::vector<float> probs;
 };
 
-Evaluation evaluate(VideoModel& model, ClipLoader& loader, const std::vector<Clip>& clips, const torch::Device& device, const std::function<bool()>& cancelled) {
+Evaluation evaluate(VideoModel& model, ClipLoader& loader, const std::vector<Clip>& clips, const torch::Device& device, bool mixed, const std::function<bool()>& cancelled) {
   model.eval();
   torch::NoGradGuard noGrad;
+  Autocast autocast(mixed);
   Evaluation e;
   e.probs.assign(clips.size(), 0.f);
   loader.startEpoch(0);
@@ -130,6 +154,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     if (r.batchSize < 1) throw Error(code::kInvalidArgument, "batchSize: must be >= 1");
     const int micro = r.microBatch > 0 ? std::min(r.microBatch, r.batchSize) : r.batchSize;
     const torch::Device device(r.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    const bool mixed = r.mixedPrecision && device.is_cuda();
     fs::create_directories(r.outDir);
     const std::string best = (fs::path(r.outDir) / "model.pt").string(), last = (fs::path(r.outDir) / "last.pt").string();
 
@@ -225,7 +250,12 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
       while (auto b = trainLoader.next(&waited)) {
         if (cancelled()) throw Error(code::kAborted, "training was cancelled");
         torch::Tensor x = b->clips.to(device), y = b->labels.to(device);
-        torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y, torch::nn::functional::CrossEntropyFuncOptions().weight(classWeights));
+        torch::Tensor logits;
+        {
+          Autocast autocast(mixed);
+          logits = model->forward(x);
+        }
+        torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat32), y, torch::nn::functional::CrossEntropyFuncOptions().weight(classWeights));
         // Each pass's share of the optimiser's batch, so accumulation keeps its gradient scale.
         (loss * (static_cast<double>(x.size(0)) / r.batchSize)).backward();
         lossSum += loss.item<double>() * x.size(0);
@@ -234,7 +264,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
       }
       if (inStep > 0) applyStep();
       const double trainSeconds = seconds(t0);
-      Evaluation ev = evaluate(*model, valLoader, r.val, device, cancelled);
+      Evaluation ev = evaluate(*model, valLoader, r.val, device, mixed, cancelled);
       EpochStats s;
       s.epoch = epoch;
       s.trainLoss = lossSum / std::max<int64_t>(1, seen);
@@ -243,6 +273,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
       s.valAcc = ev.acc;
       s.lr = optimizer.param_groups().back().options().get_lr();
       s.dataWait = trainSeconds > 0 ? waited / trainSeconds : 0;
+      s.trainSeconds = trainSeconds;
       // AUC decides; without both classes in validation, the lower loss does.
       const double score = std::isnan(ev.auc) ? -ev.loss : ev.auc;
       if (score > bestScore) {
@@ -277,7 +308,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     out.stoppedEarly = sinceBest >= r.patience && (history.empty() || history.back().epoch < r.epochs);
     loadModel(*model, best);
     model->to(device);
-    out.valProbs = evaluate(*model, valLoader, r.val, device, cancelled).probs;
+    out.valProbs = evaluate(*model, valLoader, r.val, device, mixed, cancelled).probs;
     return out;
   });
 }
@@ -292,7 +323,7 @@ std::vector<float> predict(const PredictRequest& r) {
     ClipInput input = r.input;
     input.layout = spec.layout;
     ClipLoader loader(r.clips, input, r.batchSize, false, 0, 2);
-    return evaluate(*model, loader, r.clips, device, [] { return false; }).probs;
+    return evaluate(*model, loader, r.clips, device, r.mixedPrecision && device.is_cuda(), [] { return false; }).probs;
   });
 }
 

@@ -31,6 +31,8 @@ export interface CorpusOptions {
   duration?: number;
   /** Fraction of fakes (default 0.5). */
   fakeRatio?: number;
+  /** The manipulations fakes are made with, in turn (default all of MANIPULATIONS). */
+  manipulations?: readonly Manipulation[];
   /** Parallel ffmpeg processes (default: one per core). */
   concurrency?: number;
   /** Replace a corpus made with other options. */
@@ -70,7 +72,7 @@ interface PlannedClip extends CorpusClip {
 
 const even = (v: number) => Math.max(2, 2 * Math.round(v / 2));
 
-function planCorpus(o: Required<Pick<CorpusOptions, 'videos' | 'seed' | 'width' | 'height' | 'duration' | 'fakeRatio'>>): PlannedClip[] {
+function planCorpus(o: Required<Pick<CorpusOptions, 'videos' | 'seed' | 'width' | 'height' | 'duration' | 'fakeRatio' | 'manipulations'>>): PlannedClip[] {
   const rng = new Rng(o.seed);
   const nFake = Math.min(o.videos - 1, Math.round(o.videos * o.fakeRatio));
   const nReal = o.videos - nFake;
@@ -106,12 +108,12 @@ function planCorpus(o: Required<Pick<CorpusOptions, 'videos' | 'seed' | 'width' 
       graph: `${source};[src]null[v]`,
     });
   }
-  const order = rng.shuffle(Array.from({ length: MANIPULATIONS.length }, (_, i) => i));
+  const order = rng.shuffle(Array.from({ length: o.manipulations.length }, (_, i) => i));
   const fakes: PlannedClip[] = [];
   for (let j = 0; j < nFake; j++) {
     const real = reals[j % nReal] as PlannedClip;
     const source = sources[j % nReal] as string;
-    const kind = MANIPULATIONS[order[j % order.length] as number] as Manipulation;
+    const kind = o.manipulations[order[j % order.length] as number] as Manipulation;
     const manip = manipulationGraph(kind, rng.fork(10_000 + j), real.width, real.height);
     fakes.push({
       ...real,
@@ -174,7 +176,10 @@ export async function generateCorpus(options: CorpusOptions): Promise<CorpusResu
     height: options.height ?? 240,
     duration: options.duration ?? 2,
     fakeRatio: options.fakeRatio ?? 0.5,
+    manipulations: [...(options.manipulations ?? MANIPULATIONS)],
   };
+  const unknown = o.manipulations.filter((m) => !(MANIPULATIONS as readonly string[]).includes(m));
+  if (!o.manipulations.length || unknown.length) throw new FvcError('ERR_INVALID_ARGUMENT', `manipulations: ${unknown.length ? `unknown ${unknown.join(', ')}; ` : ''}choose from ${MANIPULATIONS.join(', ')}`);
   if (!Number.isInteger(o.videos) || o.videos < 2) throw new FvcError('ERR_INVALID_ARGUMENT', 'videos: must be an integer >= 2 (one real and one fake at least)');
   if (!Number.isInteger(o.seed)) throw new FvcError('ERR_INVALID_ARGUMENT', 'seed: must be an integer');
   for (const k of ['width', 'height'] as const)
@@ -184,7 +189,9 @@ export async function generateCorpus(options: CorpusOptions): Promise<CorpusResu
 
   const dir = options.out;
   const manifestPath = join(dir, 'corpus.json');
-  const manifest = JSON.stringify({ generator: 'fvc corpus', version: 1, ...o }, null, 2) + '\n';
+  const { manipulations, ...base } = o;
+  // A corpus of every kind keeps the manifest it always had, so existing corpora stay valid.
+  const manifest = JSON.stringify({ generator: 'fvc corpus', version: 1, ...base, ...(options.manipulations ? { manipulations } : {}) }, null, 2) + '\n';
   if (existsSync(manifestPath)) {
     const existing = await readFile(manifestPath, 'utf8');
     if (existing !== manifest) {

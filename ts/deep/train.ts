@@ -28,6 +28,8 @@ export interface DeepOptions {
   /** .safetensors to start from (then the backbone trains at lrBackbone). */
   weights?: string;
   loaderThreads: number;
+  /** bf16 autocast when training on CUDA (default true); CPU always runs float32. */
+  mixedPrecision?: boolean;
 }
 
 export interface EpochRow {
@@ -40,6 +42,8 @@ export interface EpochRow {
   seconds: number;
   /** Fraction of the epoch's training time spent waiting for batches. */
   data_wait: number;
+  /** The training passes alone, without validation and checkpoints. */
+  train_seconds: number;
   best: boolean;
 }
 
@@ -84,7 +88,8 @@ export async function trainDeepFold(o: {
   return { ...r, epochs: r.epochs.map((e) => JSON.parse(e) as EpochRow) };
 }
 
-export async function predictDeepClips(o: { architecture: string; checkpoint: string; clips: DeepClip[]; options: Pick<DeepOptions, 'numFrames' | 'cropSize' | 'scale' | 'batchSize'>; threads: number; device: 'cpu' | 'cuda' }): Promise<Float64Array> {
+export async function predictDeepClips(o: { architecture: string; checkpoint: string; clips: DeepClip[]; options: Pick<DeepOptions, 'numFrames' | 'cropSize' | 'scale' | 'batchSize' | 'mixedPrecision'>; threads: number; device: 'cpu' | 'cuda' }): Promise<Float64Array> {
   setTorchThreads(o.threads);
-  return native.predictClips({ model: o.architecture, checkpoint: o.checkpoint, clips: o.clips, numFrames: o.options.numFrames, cropSize: o.options.cropSize, batchSize: o.options.batchSize, device: o.device, ...o.options.scale });
+  const { numFrames, cropSize, batchSize, mixedPrecision } = o.options;
+  return native.predictClips({ model: o.architecture, checkpoint: o.checkpoint, clips: o.clips, numFrames, cropSize, batchSize, device: o.device, ...(mixedPrecision === undefined ? {} : { mixedPrecision }), ...o.options.scale });
 }

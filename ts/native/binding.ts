@@ -260,11 +260,13 @@ interface Addon {
       weights?: string;
       resume?: boolean;
       device?: string;
+      /** bf16 autocast on CUDA (default true); CPU always runs float32. */
+      mixedPrecision?: boolean;
       loaderThreads?: number;
       seed?: number;
     } & ClipInputOptions & ModelScale & CallOptions,
   ): Promise<NativeDeepTrain>;
-  predictClips(o: { model: string; checkpoint: string; clips: DeepClip[]; numClasses?: number; batchSize?: number; device?: string } & ClipInputOptions & ModelScale & CallOptions): Promise<Float64Array>;
+  predictClips(o: { model: string; checkpoint: string; clips: DeepClip[]; numClasses?: number; batchSize?: number; device?: string; mixedPrecision?: boolean } & ClipInputOptions & ModelScale & CallOptions): Promise<Float64Array>;
   computeFlow(o: { frames: string; out: string; method?: FlowMethod } & CallOptions): Promise<string>;
   runtimeInfo(): RuntimeInfo;
   setThreads(n: number): void;

@@ -73,6 +73,8 @@ export const TrainConfigSchema = z.object({
       depth: z.number().int().min(0).default(0),
       weights: z.string().min(1).optional(),
       loaderThreads: z.number().int().min(1).default(2),
+      /** bf16 autocast when training on CUDA; CPU always runs float32. */
+      mixedPrecision: z.boolean().default(true),
       /** two_stream's optical flow: OpenCV's DIS (fast preset) or Farneback. */
       flowMethod: z.enum(['dis', 'farneback']).default('dis'),
       /** Model name or id -> the native architecture that serves it, e.g. { x3d: 'x3d_m', r2plus1d: 'r3d_18' }. */

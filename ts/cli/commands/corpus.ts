@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { generateCorpus } from '../../corpus/generate.js';
+import { MANIPULATIONS, type Manipulation } from '../../corpus/manipulations.js';
 import { intOption, numberOption } from '../parse.js';
 
 export function registerCorpus(program: Command): void {
@@ -13,9 +14,10 @@ export function registerCorpus(program: Command): void {
     .option('--height <px>', 'base height', intOption(32, 4096), 240)
     .option('--duration <s>', 'base duration in seconds', numberOption(0.2, 600), 2)
     .option('--fake-ratio <r>', 'fraction of fakes', numberOption(0, 1), 0.5)
+    .option('--manipulations <list>', `fakes' manipulations, comma-separated (default all: ${MANIPULATIONS.join(', ')})`)
     .option('--jobs <n>', 'parallel ffmpeg processes (default: one per core)', intOption(1, 256))
     .option('--force', 'replace a corpus made with other options')
-    .action(async (o: { out: string; videos: number; seed: number; width: number; height: number; duration: number; fakeRatio: number; jobs?: number; force?: boolean }) => {
+    .action(async (o: { out: string; videos: number; seed: number; width: number; height: number; duration: number; fakeRatio: number; manipulations?: string; jobs?: number; force?: boolean }) => {
       const r = await generateCorpus({
         out: o.out,
         videos: o.videos,
@@ -24,6 +26,7 @@ export function registerCorpus(program: Command): void {
         height: o.height,
         duration: o.duration,
         fakeRatio: o.fakeRatio,
+        ...(o.manipulations ? { manipulations: o.manipulations.split(',').map((m) => m.trim()).filter(Boolean) as Manipulation[] } : {}),
         force: o.force ?? false,
         ...(o.jobs ? { concurrency: o.jobs } : {}),
       });

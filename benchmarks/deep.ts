@@ -1,0 +1,92 @@
+/**
+ * Deep-model training throughput: one optimiser step (forward, backward, clipping,
+ * AdamW) for r2plus1d_18, x3d_s and slowfast_r50 at their standard input sizes,
+ * fvc's native trainer against Debian's python3-torch running the same architecture
+ * (benchmarks/deep_python.py) with the same threads, in one run. fvc's steps read
+ * their clips from frame-cache-shaped .npy files through its prefetching loader
+ * (so the data-wait fraction is measured); Python's use one in-memory batch, which
+ * favours Python. Each model runs in its own child process so peak RSS is its own.
+ *
+ *   npm run bench:deep       (writes benchmarks/results/deep-<date>.md)
+ *   BENCH_STEPS=3 BENCH_THREADS=2 BENCH_MODELS=x3d_s npm run bench:deep
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeDeepModels } from '../ts/deep/models.js';
+import { trainDeepFold } from '../ts/deep/train.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const work = join(here, '.work', 'deep');
+const STEPS = Number(process.env.BENCH_STEPS ?? 4);
+const THREADS = Number(process.env.BENCH_THREADS ?? availableParallelism());
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+// Standard inputs: torchvision's r2plus1d_18 16x112, X3D-S 13x160, SlowFast R50 32 fast frames at 224.
+const MODELS = [
+  { name: 'r2plus1d_18', frames: 16, size: 112, batch: 4 },
+  { name: 'x3d_s', frames: 13, size: 160, batch: 4 },
+  { name: 'slowfast_r50', frames: 32, size: 224, batch: 2 },
+].filter((m) => !process.env.BENCH_MODELS || process.env.BENCH_MODELS.split(',').includes(m.name));
+
+/** A frame-cache entry: uint8 [N, S, S, 3] with a numpy header. */
+function clip(path: string, frames: number, size: number, seed: number): void {
+  execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; n, s, k = map(int, sys.argv[2:5]); np.save(sys.argv[1], np.random.default_rng(k).integers(0, 255, (n, s, s, 3), dtype=np.uint8))', path, String(frames), String(size), String(seed)]);
+}
+
+async function child(name: string): Promise<void> {
+  const m = MODELS.find((x) => x.name === name);
+  if (!m) throw new Error(`unknown model ${name}`);
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const train = Array.from({ length: m.batch * STEPS }, (_, i) => ({ npy: join(dir, `clip${i}.npy`), label: i % 2 }));
+  train.forEach((c, i) => clip(c.npy, m.frames, m.size, i));
+  // Two epochs: the first warms up (allocator, first-touch); the second is timed. One validation clip keeps evaluation small.
+  const r = await trainDeepFold({
+    architecture: name,
+    train,
+    val: train.slice(0, 1),
+    outDir: join(dir, 'out'),
+    options: { numFrames: m.frames, cropSize: m.size, frameSize: m.size, epochs: 2, batchSize: m.batch, lrHead: 5e-4, lrBackbone: 5e-6, weightDecay: 1e-4, warmupEpochs: 0, maxGradNorm: 1, patience: 5, classWeights: true, augment: true, scale: {}, loaderThreads: 2 },
+    seed: 0,
+    threads: THREADS,
+    device: 'cpu',
+    resume: false,
+  });
+  const e = r.epochs[1];
+  process.stdout.write(JSON.stringify({ stepSeconds: (e?.train_seconds ?? NaN) / STEPS, dataWait: e?.data_wait, parameters: r.parameters, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+}
+
+async function main(): Promise<void> {
+  mkdirSync(work, { recursive: true });
+  const rows: string[] = [];
+  for (const m of MODELS) {
+    const fvc = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', m.name], { maxBuffer: 1 << 20 }).toString()) as { stepSeconds: number; dataWait: number; parameters: number; maxRssMiB: number };
+    const py = JSON.parse(execFileSync('/usr/bin/python3', [join(here, 'deep_python.py'), m.name, String(m.frames), String(m.size), String(m.batch), String(STEPS), String(THREADS)], { maxBuffer: 1 << 20 }).toString()) as { step_seconds: number[]; parameters: number; max_rss_mib: number; torch: string };
+    const pyStep = median(py.step_seconds);
+    rows.push(
+      `| ${m.name} | ${m.batch} x [3, ${m.frames}, ${m.size}, ${m.size}] | ${fvc.stepSeconds.toFixed(2)} | ${(m.batch / fvc.stepSeconds).toFixed(2)} | ${pyStep.toFixed(2)} | ${(m.batch / pyStep).toFixed(2)} | ${(fvc.stepSeconds / pyStep).toFixed(2)} | ${(fvc.dataWait * 100).toFixed(1)}% | ${fvc.maxRssMiB.toFixed(0)} / ${py.max_rss_mib.toFixed(0)} | ${fvc.parameters === py.parameters ? 'yes' : `no (${fvc.parameters} vs ${py.parameters})`} |`,
+    );
+    process.stderr.write(`${rows.at(-1)}\n`);
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const torchVersion = execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)']).toString().trim();
+  const out = [
+    `### ${date} — ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${THREADS} threads, CPU`,
+    '',
+    `Command: \`BENCH_STEPS=${STEPS} BENCH_THREADS=${THREADS} npm run bench:deep\`; Python peer: python3-torch ${torchVersion}. ${(await describeDeepModels({ models: MODELS.map((m) => m.name) })).length} models.`,
+    '',
+    '| model | batch | fvc s/step | fvc clips/s | PyTorch s/step | PyTorch clips/s | fvc / PyTorch time | fvc data wait | peak RSS MiB fvc / PyTorch | same parameter count |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', `deep-${date}.md`), out);
+  process.stdout.write(out);
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3] as string);
+else await main();

@@ -1,0 +1,140 @@
+"""Python peer for benchmarks/deep.ts: the same architectures in Debian's
+python3-torch (LibTorch 1.13, as fvc links), trained with the same step as fvc's
+trainer (AdamW, cross-entropy, backward, gradient clipping at 1.0, optimiser step)
+on in-memory clips, with the same thread count. r2plus1d_18 is torchvision's own;
+X3D-S and SlowFast R50 are written here after PyTorchVideo (not packaged for Debian),
+and their parameter counts are printed so the run shows they equal fvc's.
+
+usage: /usr/bin/python3 deep_python.py MODEL FRAMES SIZE BATCH STEPS THREADS -> JSON on stdout
+"""
+import json
+import math
+import resource
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchvision.models import video
+
+
+def conv(i, o, k, s=1, p=None, g=1, bias=False):
+    k = (k,) * 3 if isinstance(k, int) else k
+    s = (s,) * 3 if isinstance(s, int) else s
+    p = tuple(x // 2 for x in k) if p is None else p
+    return nn.Conv3d(i, o, k, s, p, groups=g, bias=bias)
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, i, inner, o, ka, sb, groups=1, se=0, x3d=False):
+        super().__init__()
+        self.a, self.na = conv(i, inner, ka), nn.BatchNorm3d(inner)
+        self.b, self.nb = conv(inner, inner, (3, 3, 3) if x3d else (1, 3, 3), (1, sb, sb), g=groups), nn.BatchNorm3d(inner)
+        self.se = nn.Sequential(conv(inner, se, 1, bias=True), nn.ReLU(), conv(se, inner, 1, bias=True), nn.Sigmoid()) if se else None
+        self.c, self.nc = conv(inner, o, 1), nn.BatchNorm3d(o)
+        self.x3d = x3d
+        proj = i != o or sb != 1
+        self.proj = conv(i, o, 1, (1, sb, sb)) if proj else None
+        self.nproj = nn.BatchNorm3d(o) if proj and (not x3d or i != o) else None
+
+    def forward(self, x):
+        y = F.relu(self.na(self.a(x)))
+        y = self.nb(self.b(y))
+        if self.se is not None:
+            y = y * self.se(y.mean((2, 3, 4), keepdim=True))
+        y = y * torch.sigmoid(y) if self.x3d else F.relu(y)
+        y = self.nc(self.c(y))
+        s = x if self.proj is None else self.proj(x)
+        if self.nproj is not None:
+            s = self.nproj(s)
+        return F.relu(s + y)
+
+
+def round_width(w, m, d=8):
+    w *= m
+    out = max(d, int(w + d / 2) // d * d)
+    return out + d if out < 0.9 * w else out
+
+
+class X3D(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        d = round_width(12, 2.0)
+        self.stem = nn.Sequential(conv(3, d, (1, 3, 3), (1, 2, 2)), conv(d, d, (5, 1, 1), g=d), nn.BatchNorm3d(d), nn.ReLU())
+        blocks, stage = [], 12
+        for depth in (1, 2, 5, 3):
+            o = round_width(stage, 2.0)
+            inner = int(2.25 * o)
+            for b in range(math.ceil(2.2 * depth)):
+                blocks.append(Bottleneck(d if b == 0 else o, inner, o, 1, 2 if b == 0 else 1, inner, round_width(inner, 0.0625) if b % 2 == 0 else 0, True))
+            d, stage = o, round_width(stage, 2.0)
+        self.blocks = nn.Sequential(*blocks)
+        self.pre = nn.Sequential(conv(d, inner, 1), nn.BatchNorm3d(inner), nn.ReLU())
+        self.post = conv(inner, 2048, 1)
+        self.fc = nn.Linear(2048, classes)
+
+    def forward(self, x):
+        x = self.pre(self.blocks(self.stem(x))).mean((2, 3, 4), keepdim=True)
+        return self.fc(F.dropout(F.relu(self.post(x)).flatten(1), 0.5, self.training))
+
+
+class SlowFast(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        widths = [(64, 8)]
+        self.stems = nn.ModuleList([nn.Sequential(conv(3, 64, (1, 7, 7), (1, 2, 2)), nn.BatchNorm3d(64), nn.ReLU(), nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))),
+                                    nn.Sequential(conv(3, 8, (5, 7, 7), (1, 2, 2)), nn.BatchNorm3d(8), nn.ReLU(), nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)))])
+        self.fuse = nn.ModuleList([nn.Sequential(conv(8, 16, (7, 1, 1), (4, 1, 1), (3, 0, 0)), nn.BatchNorm3d(16), nn.ReLU())])
+        self.slow, self.fast = nn.ModuleList(), nn.ModuleList()
+        s_in, f_in = 64 + 16, 8
+        for i, depth in enumerate((3, 4, 6, 3)):
+            so, fo, stride = 256 << i, 32 << i, 1 if i == 0 else 2
+            self.slow.append(nn.Sequential(*[Bottleneck(s_in if b == 0 else so, 64 << i, so, (3, 1, 1) if i >= 2 else 1, stride if b == 0 else 1) for b in range(depth)]))
+            self.fast.append(nn.Sequential(*[Bottleneck(f_in if b == 0 else fo, 8 << i, fo, (3, 1, 1), stride if b == 0 else 1) for b in range(depth)]))
+            if i < 3:
+                self.fuse.append(nn.Sequential(conv(fo, 2 * fo, (7, 1, 1), (4, 1, 1), (3, 0, 0)), nn.BatchNorm3d(2 * fo), nn.ReLU()))
+            s_in, f_in = so + (2 * fo if i < 3 else 0), fo
+        self.fc = nn.Linear(2048 + 256, classes)
+
+    def forward(self, x):
+        t = x.shape[2]
+        s = x.index_select(2, torch.linspace(0, t - 1, t // 4).long())
+        s, f = self.stems[0](s), self.stems[1](x)
+        s = torch.cat([s, self.fuse[0](f)], 1)
+        for i in range(4):
+            s, f = self.slow[i](s), self.fast[i](f)
+            if i < 3:
+                s = torch.cat([s, self.fuse[i + 1](f)], 1)
+        return self.fc(F.dropout(torch.cat([s.mean((2, 3, 4)), f.mean((2, 3, 4))], 1), 0.5, self.training))
+
+
+def build(name):
+    if name == "r2plus1d_18":
+        return video.r2plus1d_18(num_classes=2)
+    return {"x3d_s": X3D, "slowfast_r50": SlowFast}[name](2)
+
+
+def main():
+    name, frames, size, batch, steps, threads = sys.argv[1], *map(int, sys.argv[2:7])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = build(name).train()
+    params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4, betas=(0.9, 0.999), weight_decay=1e-4)
+    x = torch.randn(batch, 3, frames, size, size)
+    y = torch.arange(batch) % 2
+    times = []
+    for i in range(steps + 1):  # the first step warms up
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if i:
+            times.append(time.perf_counter() - t0)
+    json.dump({"step_seconds": times, "parameters": params, "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "torch": torch.__version__}, sys.stdout)
+
+
+main()
