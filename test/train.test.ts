@@ -206,7 +206,7 @@ test('bad input is refused before any training, naming the cause', async () => {
   };
   await bad({ models: ['nope'], features: features() }, /model 'nope': unknown/);
   await bad({ models: ['lightgbm'], features: features() }, /LightGBM cannot be installed.*xgboost_lossguide/);
-  await bad({ models: ['i3d'], features: features() }, /'i3d' \(5o, video_3d, needs frames\) is not built yet/);
+  await bad({ models: ['vivit'], features: features() }, /'vivit' \(5n, transformer, needs frames\) is not built yet/);
   const three = join(dir, 'three.csv');
   writeTable(three, (c, i) => i === 3 && (c[2] = '2'));
   await bad({ models: ['svm'], features: features(three) }, /label column 'label' must hold 0 \(real\) or 1 \(fake\); found '2' \(1 rows\)/);
