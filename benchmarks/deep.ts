@@ -15,7 +15,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeDeepModels } from '../ts/deep/models.js';
 import { trainDeepFold } from '../ts/deep/train.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -76,7 +75,7 @@ async function main(): Promise<void> {
   const out = [
     `### ${date} — ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${THREADS} threads, CPU`,
     '',
-    `Command: \`BENCH_STEPS=${STEPS} BENCH_THREADS=${THREADS} npm run bench:deep\`; Python peer: python3-torch ${torchVersion}. ${(await describeDeepModels({ models: MODELS.map((m) => m.name) })).length} models.`,
+    `Command: \`BENCH_STEPS=${STEPS} BENCH_THREADS=${THREADS} npm run bench:deep\`; Python peer: python3-torch ${torchVersion}.`,
     '',
     '| model | batch | fvc s/step | fvc clips/s | PyTorch s/step | PyTorch clips/s | fvc / PyTorch time | fvc data wait | peak RSS MiB fvc / PyTorch | same parameter count |',
     '|---|---|---|---|---|---|---|---|---|---|',

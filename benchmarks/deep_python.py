@@ -82,7 +82,6 @@ class X3D(nn.Module):
 class SlowFast(nn.Module):
     def __init__(self, classes):
         super().__init__()
-        widths = [(64, 8)]
         self.stems = nn.ModuleList([nn.Sequential(conv(3, 64, (1, 7, 7), (1, 2, 2)), nn.BatchNorm3d(64), nn.ReLU(), nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))),
                                     nn.Sequential(conv(3, 8, (5, 7, 7), (1, 2, 2)), nn.BatchNorm3d(8), nn.ReLU(), nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)))])
         self.fuse = nn.ModuleList([nn.Sequential(conv(8, 16, (7, 1, 1), (4, 1, 1), (3, 0, 0)), nn.BatchNorm3d(16), nn.ReLU())])

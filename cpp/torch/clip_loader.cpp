@@ -138,10 +138,10 @@ void ClipLoader::startEpoch(int epoch) {
 }
 
 void ClipLoader::work() {
-  // Loader threads run small tensor ops beside the training step: with LibTorch's
-  // default each would start its own team of intra-op threads and compete with the
-  // step's (measured 1.4-1.7x slower steps on 2 cores). One thread each: first the
-  // thread's own lazy init, which would otherwise restore the global count.
+  // Loader threads run small tensor ops beside the training step; with the global
+  // intra-op count each would start its own team of threads and oversubscribe the
+  // cores the step uses. One thread each: first the thread's own lazy init, which
+  // would otherwise restore the global count.
   at::init_num_threads();
   omp_set_num_threads(1);
   for (;;) {

@@ -26,7 +26,7 @@ struct I3d : VideoModel {
     }
     head = pv::Head(dimIn, numClasses);
     blocks->push_back(head);
-    pv::initWeights(*this);
+    initVideoWeights(*this);
   }
   torch::Tensor forward(torch::Tensor x) override {
     x = stages[0]->forward(stem->forward(x));

@@ -50,6 +50,22 @@ const char* layoutName(ClipLayout layout) {
   return "rgb";
 }
 
+void initVideoWeights(torch::nn::Module& model) {
+  namespace nn = torch::nn;
+  for (auto& m : model.modules(/*include_self=*/false)) {
+    if (auto* c = m->as<nn::Conv3dImpl>()) {
+      nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
+      if (c->bias.defined()) nn::init::zeros_(c->bias);
+    } else if (auto* bn = m->as<nn::BatchNorm3dImpl>()) {
+      nn::init::ones_(bn->weight);
+      nn::init::zeros_(bn->bias);
+    } else if (auto* l = m->as<nn::LinearImpl>()) {
+      nn::init::normal_(l->weight, 0, 0.01);
+      nn::init::zeros_(l->bias);
+    }
+  }
+}
+
 int64_t scaled(int64_t channels, const Scale& scale) {
   if (!(scale.width > 0)) throw Error(code::kInvalidArgument, "scale.width: must be > 0");
   if (scale.width == 1.0) return channels;

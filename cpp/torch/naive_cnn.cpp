@@ -7,22 +7,10 @@ namespace nn = torch::nn;
 
 struct NaiveCnn : VideoModel {
   NaiveCnn(int64_t numClasses, const Scale& scale) {
-    const int64_t c[4] = {scaled(32, scale), scaled(64, scale), scaled(128, scale), scaled(256, scale)};
-    const int64_t stages = blocks(4, scale);
-    int64_t in = 3;
-    for (int64_t i = 0; i < stages; ++i) {
-      features->push_back(nn::Conv2d(nn::Conv2dOptions(in, c[i], 3).padding(1).bias(false)));
-      features->push_back(nn::BatchNorm2d(c[i]));
-      features->push_back(nn::ReLU(nn::ReLUOptions(true)));
-      features->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2)));
-      in = c[i];
-    }
-    register_module("features", features);
+    int64_t channels = 0;
+    features = register_module("features", frameCnn(scale, &channels));
     dropout = register_module("dropout", nn::Dropout(0.5));
-    fc = register_module("fc", nn::Linear(in, numClasses));
-    for (auto& m : modules(false)) {
-      if (auto* conv = m->as<nn::Conv2dImpl>()) nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
-    }
+    fc = register_module("fc", nn::Linear(channels, numClasses));
   }
   torch::Tensor forward(torch::Tensor x) override {
     const int64_t b = x.size(0), t = x.size(2);
@@ -32,12 +20,29 @@ struct NaiveCnn : VideoModel {
     x = x.view({b, t, -1}).mean(1);
     return fc->forward(dropout->forward(x));
   }
-  nn::Sequential features;
+  nn::Sequential features{nullptr};
   nn::Dropout dropout{nullptr};
   nn::Linear fc{nullptr};
 };
 
 }  // namespace
+
+nn::Sequential frameCnn(const Scale& scale, int64_t* channels) {
+  const int64_t c[4] = {scaled(32, scale), scaled(64, scale), scaled(128, scale), scaled(256, scale)};
+  nn::Sequential features;
+  int64_t in = 3;
+  for (int64_t i = 0; i < blocks(4, scale); ++i) {
+    features->push_back(nn::Conv2d(nn::Conv2dOptions(in, c[i], 3).padding(1).bias(false)));
+    features->push_back(nn::BatchNorm2d(c[i]));
+    features->push_back(nn::ReLU(nn::ReLUOptions(true)));
+    features->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2)));
+    in = c[i];
+  }
+  for (auto& m : features->modules(false))
+    if (auto* conv = m->as<nn::Conv2dImpl>()) nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+  *channels = in;
+  return features;
+}
 
 std::shared_ptr<VideoModel> naive_cnn(int64_t numClasses, const Scale& scale) { return std::make_shared<NaiveCnn>(numClasses, scale); }
 

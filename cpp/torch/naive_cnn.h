@@ -7,4 +7,9 @@ namespace fvc::deep {
 
 std::shared_ptr<VideoModel> naive_cnn(int64_t numClasses, const Scale& scale);
 
+// The per-frame CNN naive_cnn and variable_ar_cnn share: conv-BN-ReLU-maxpool stages
+// (32, 64, 128, 256 channels before scaling), fan-out Kaiming init. *channels gets the
+// last stage's width.
+torch::nn::Sequential frameCnn(const Scale& scale, int64_t* channels);
+
 }  // namespace fvc::deep

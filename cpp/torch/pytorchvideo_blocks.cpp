@@ -112,21 +112,6 @@ HeadImpl::HeadImpl(int64_t in, int64_t numClasses, double p) {
 
 torch::Tensor HeadImpl::forward(torch::Tensor pooled) { return proj->forward(dropout->forward(pooled)); }
 
-void initWeights(nn::Module& model) {
-  for (auto& m : model.modules(false)) {
-    if (auto* c = m->as<nn::Conv3dImpl>()) {
-      nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
-      if (c->bias.defined()) nn::init::zeros_(c->bias);
-    } else if (auto* bn = m->as<nn::BatchNorm3dImpl>()) {
-      nn::init::ones_(bn->weight);
-      nn::init::zeros_(bn->bias);
-    } else if (auto* l = m->as<nn::LinearImpl>()) {
-      nn::init::normal_(l->weight, 0, 0.01);
-      nn::init::zeros_(l->bias);
-    }
-  }
-}
-
 torch::Tensor globalPool(const torch::Tensor& x) { return x.mean({2, 3, 4}); }
 
 torch::Tensor slowFrames(const torch::Tensor& fast, int64_t alpha) {

@@ -87,10 +87,6 @@ struct HeadImpl : nn::Module {
 };
 TORCH_MODULE(Head);
 
-// PyTorchVideo's init_net_weights: fan-out Kaiming convolutions, unit batch norms,
-// N(0, 0.01) linear layers.
-void initWeights(nn::Module& model);
-
 // Global average over T, H, W: [B, C, T, H, W] -> [B, C].
 torch::Tensor globalPool(const torch::Tensor& x);
 

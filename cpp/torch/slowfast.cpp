@@ -132,7 +132,7 @@ struct SlowFast : VideoModel {
     for (int64_t d : dims) features += d;
     head = pv::Head(features, numClasses);
     blocks->push_back(head);
-    pv::initWeights(*this);
+    initVideoWeights(*this);
   }
   torch::Tensor forward(torch::Tensor clip) override {
     const int64_t t = clip.size(2), need = options.pathways[0].frameDivisor;

@@ -1,5 +1,7 @@
 #include "torch/variable_ar_cnn.h"
 
+#include "torch/naive_cnn.h"
+
 namespace fvc::deep {
 namespace {
 
@@ -7,20 +9,10 @@ namespace nn = torch::nn;
 
 struct VariableArCnn : VideoModel {
   VariableArCnn(int64_t numClasses, const Scale& scale) {
-    const int64_t c[4] = {scaled(32, scale), scaled(64, scale), scaled(128, scale), scaled(256, scale)};
-    int64_t in = 3;
-    for (int64_t i = 0; i < blocks(4, scale); ++i) {
-      features->push_back(nn::Conv2d(nn::Conv2dOptions(in, c[i], 3).padding(1).bias(false)));
-      features->push_back(nn::BatchNorm2d(c[i]));
-      features->push_back(nn::ReLU(nn::ReLUOptions(true)));
-      features->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2)));
-      in = c[i];
-    }
-    register_module("features", features);
+    int64_t channels = 0;
+    features = register_module("features", frameCnn(scale, &channels));
     dropout = register_module("dropout", nn::Dropout(0.5));
-    fc = register_module("fc", nn::Linear(in, numClasses));
-    for (auto& m : modules(false))
-      if (auto* conv = m->as<nn::Conv2dImpl>()) nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+    fc = register_module("fc", nn::Linear(channels, numClasses));
   }
   torch::Tensor forward(torch::Tensor x) override {
     const int64_t b = x.size(0), t = x.size(2);
@@ -44,7 +36,7 @@ struct VariableArCnn : VideoModel {
     pooled = pooled.view({b, t, -1}).mean(1);
     return fc->forward(dropout->forward(pooled));
   }
-  nn::Sequential features;
+  nn::Sequential features{nullptr};
   nn::Dropout dropout{nullptr};
   nn::Linear fc{nullptr};
 };

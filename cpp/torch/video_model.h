@@ -39,6 +39,10 @@ const char* layoutName(ClipLayout layout);
 const std::vector<ModelSpec>& modelRegistry();
 const ModelSpec& findModel(const std::string& name);
 
+// torchvision's and PyTorchVideo's initialisation (the two agree): fan-out Kaiming
+// 3D convolutions, unit batch norms, N(0, 0.01) linear layers, zero biases.
+void initVideoWeights(torch::nn::Module& model);
+
 // Channel count after scaling, never below 4 and a multiple of the original's parity.
 int64_t scaled(int64_t channels, const Scale& scale);
 // Blocks per stage after the depth cap.

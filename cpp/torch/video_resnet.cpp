@@ -87,18 +87,7 @@ struct VideoResNet : VideoModel {
     }
     dim = inplanes;
     if (numClasses > 0) fc = register_module("fc", nn::Linear(inplanes, numClasses));
-    // torchvision's initialisation.
-    for (auto& m : modules(false)) {
-      if (auto* c = m->as<nn::Conv3dImpl>()) {
-        nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
-      } else if (auto* bn = m->as<nn::BatchNorm3dImpl>()) {
-        nn::init::ones_(bn->weight);
-        nn::init::zeros_(bn->bias);
-      } else if (auto* l = m->as<nn::LinearImpl>()) {
-        nn::init::normal_(l->weight, 0, 0.01);
-        nn::init::zeros_(l->bias);
-      }
-    }
+    initVideoWeights(*this);
   }
   torch::Tensor features(torch::Tensor x) override {
     x = stem->forward(x);

@@ -51,7 +51,7 @@ struct X3d : VideoModel {
     // Registered through the ModuleList so the names read "blocks.5.pool.pre_conv.weight".
     headModule = std::make_shared<HeadModule>(dimIn, dimInner, headDim, numClasses);
     blocks->push_back(headModule);
-    pv::initWeights(*this);
+    initVideoWeights(*this);
   }
 
   struct HeadModule : nn::Module {

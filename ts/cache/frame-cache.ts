@@ -72,6 +72,7 @@ export class FrameCache {
   private readonly hasher: ContentHasher;
   /** Concurrent requests for one entry share one decode. */
   private readonly pending = new Map<string, Promise<CacheEntry>>();
+  private readonly pendingFlows = new Map<string, Promise<string>>();
 
   constructor(dir?: string) {
     this.dir = frameCacheDir(dir);
@@ -140,14 +141,11 @@ export class FrameCache {
   async flow(entry: CacheEntry, method: FlowMethod = 'dis', options: { signal?: AbortSignal } = {}): Promise<string> {
     const out = this.paths(entry.key).flow(method);
     if (existsSync(out)) return out;
-    const running = this.pending.get(out);
-    if (running) return (await running).npyPath;
-    const job = native
-      .computeFlow({ frames: entry.npyPath, out, method, ...(options.signal ? { signal: options.signal } : {}) })
-      .then(() => ({ ...entry, npyPath: out }))
-      .finally(() => this.pending.delete(out));
-    this.pending.set(out, job);
-    return (await job).npyPath;
+    const running = this.pendingFlows.get(out);
+    if (running) return running;
+    const job = native.computeFlow({ frames: entry.npyPath, out, method, ...(options.signal ? { signal: options.signal } : {}) }).finally(() => this.pendingFlows.delete(out));
+    this.pendingFlows.set(out, job);
+    return job;
   }
 
   /** The frames of an entry as one buffer, row-major [N, H, W, 3]. */
