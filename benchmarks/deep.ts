@@ -5,10 +5,14 @@
  * (benchmarks/deep_python.py) with the same threads, in one run. fvc's steps read
  * their clips from frame-cache-shaped .npy files through its prefetching loader
  * (so the data-wait fraction is measured); Python's use one in-memory batch, which
- * favours Python. Each model runs in its own child process so peak RSS is its own.
+ * favours Python. Each run is its own child process so peak RSS is its own. fvc
+ * runs twice: as shipped, and with FVC_CPU_CACHE_MB=0 (LibTorch's own allocator, as
+ * Python has it), so the table shows what the caching allocator is worth. The three
+ * alternate for BENCH_ROUNDS rounds and each cell is a median over every timed step
+ * (fvc: epochs after the first), because these machines are shared and noisy.
  *
  *   npm run bench:deep       (writes benchmarks/results/deep-<date>.md)
- *   BENCH_STEPS=3 BENCH_THREADS=2 BENCH_MODELS=x3d_s npm run bench:deep
+ *   BENCH_STEPS=3 BENCH_ROUNDS=1 BENCH_THREADS=2 BENCH_MODELS=x3d_s npm run bench:deep
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +24,8 @@ import { trainDeepFold } from '../ts/deep/train.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const work = join(here, '.work', 'deep');
 const STEPS = Number(process.env.BENCH_STEPS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const EPOCHS = 3;
 const THREADS = Number(process.env.BENCH_THREADS ?? availableParallelism());
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -42,31 +48,41 @@ async function child(name: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const train = Array.from({ length: m.batch * STEPS }, (_, i) => ({ npy: join(dir, `clip${i}.npy`), label: i % 2 }));
   train.forEach((c, i) => clip(c.npy, m.frames, m.size, i));
-  // Two epochs: the first warms up (allocator, first-touch); the second is timed. One validation clip keeps evaluation small.
+  // The first epoch warms up (allocator, first touch); the rest are timed. One validation clip keeps evaluation small.
   const r = await trainDeepFold({
     architecture: name,
     train,
     val: train.slice(0, 1),
     outDir: join(dir, 'out'),
-    options: { numFrames: m.frames, cropSize: m.size, frameSize: m.size, epochs: 2, batchSize: m.batch, lrHead: 5e-4, lrBackbone: 5e-6, weightDecay: 1e-4, warmupEpochs: 0, maxGradNorm: 1, patience: 5, classWeights: true, augment: true, scale: {}, loaderThreads: 2 },
+    options: { numFrames: m.frames, cropSize: m.size, frameSize: m.size, epochs: EPOCHS, batchSize: m.batch, lrHead: 5e-4, lrBackbone: 5e-6, weightDecay: 1e-4, warmupEpochs: 0, maxGradNorm: 1, patience: 5, classWeights: true, augment: true, scale: {}, loaderThreads: 2 },
     seed: 0,
     threads: THREADS,
     device: 'cpu',
     resume: false,
   });
-  const e = r.epochs[1];
-  process.stdout.write(JSON.stringify({ stepSeconds: (e?.train_seconds ?? NaN) / STEPS, dataWait: e?.data_wait, parameters: r.parameters, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  const timed = r.epochs.slice(1);
+  process.stdout.write(JSON.stringify({ stepSeconds: timed.map((e) => e.train_seconds / STEPS), dataWait: median(timed.map((e) => e.data_wait)), parameters: r.parameters, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
 }
 
 async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   const rows: string[] = [];
   for (const m of MODELS) {
-    const fvc = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', m.name], { maxBuffer: 1 << 20 }).toString()) as { stepSeconds: number; dataWait: number; parameters: number; maxRssMiB: number };
-    const py = JSON.parse(execFileSync('/usr/bin/python3', [join(here, 'deep_python.py'), m.name, String(m.frames), String(m.size), String(m.batch), String(STEPS), String(THREADS)], { maxBuffer: 1 << 20 }).toString()) as { step_seconds: number[]; parameters: number; max_rss_mib: number; torch: string };
-    const pyStep = median(py.step_seconds);
+    type Fvc = { stepSeconds: number[]; dataWait: number; parameters: number; maxRssMiB: number };
+    type Py = { step_seconds: number[]; parameters: number; max_rss_mib: number; torch: string };
+    const runFvc = (env: NodeJS.ProcessEnv) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', m.name], { maxBuffer: 1 << 20, env: { ...process.env, ...env } }).toString()) as Fvc;
+    const runPy = () => JSON.parse(execFileSync('/usr/bin/python3', [join(here, 'deep_python.py'), m.name, String(m.frames), String(m.size), String(m.batch), String(STEPS), String(THREADS)], { maxBuffer: 1 << 20 }).toString()) as Py;
+    const fvc: Fvc[] = [], plain: Fvc[] = [], py: Py[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      fvc.push(runFvc({}));
+      py.push(runPy());
+      plain.push(runFvc({ FVC_CPU_CACHE_MB: '0' }));
+    }
+    const step = median(fvc.flatMap((r) => r.stepSeconds)), plainStep = median(plain.flatMap((r) => r.stepSeconds)), pyStep = median(py.flatMap((r) => r.step_seconds));
+    const rss = (xs: number[]) => Math.max(...xs).toFixed(0);
+    const params = fvc[0]?.parameters === py[0]?.parameters ? 'yes' : `no (${fvc[0]?.parameters} vs ${py[0]?.parameters})`;
     rows.push(
-      `| ${m.name} | ${m.batch} x [3, ${m.frames}, ${m.size}, ${m.size}] | ${fvc.stepSeconds.toFixed(2)} | ${(m.batch / fvc.stepSeconds).toFixed(2)} | ${pyStep.toFixed(2)} | ${(m.batch / pyStep).toFixed(2)} | ${(fvc.stepSeconds / pyStep).toFixed(2)} | ${(fvc.dataWait * 100).toFixed(1)}% | ${fvc.maxRssMiB.toFixed(0)} / ${py.max_rss_mib.toFixed(0)} | ${fvc.parameters === py.parameters ? 'yes' : `no (${fvc.parameters} vs ${py.parameters})`} |`,
+      `| ${m.name} | ${m.batch} x [3, ${m.frames}, ${m.size}, ${m.size}] | ${step.toFixed(2)} | ${(m.batch / step).toFixed(2)} | ${pyStep.toFixed(2)} | ${(m.batch / pyStep).toFixed(2)} | **${(step / pyStep).toFixed(2)}** | ${(plainStep / pyStep).toFixed(2)} | ${(median(fvc.map((r) => r.dataWait)) * 100).toFixed(1)}% | ${rss(fvc.map((r) => r.maxRssMiB))} / ${rss(plain.map((r) => r.maxRssMiB))} / ${rss(py.map((r) => r.max_rss_mib))} | ${params} |`,
     );
     process.stderr.write(`${rows.at(-1)}\n`);
   }
@@ -75,10 +91,10 @@ async function main(): Promise<void> {
   const out = [
     `### ${date} — ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${THREADS} threads, CPU`,
     '',
-    `Command: \`BENCH_STEPS=${STEPS} BENCH_THREADS=${THREADS} npm run bench:deep\`; Python peer: python3-torch ${torchVersion}.`,
+    `Command: \`BENCH_STEPS=${STEPS} BENCH_ROUNDS=${ROUNDS} BENCH_THREADS=${THREADS} npm run bench:deep\`; Python peer: python3-torch ${torchVersion}. Medians over ${ROUNDS} alternating rounds of ${STEPS} timed steps (fvc: ${EPOCHS - 1} epochs of ${STEPS}).`,
     '',
-    '| model | batch | fvc s/step | fvc clips/s | PyTorch s/step | PyTorch clips/s | fvc / PyTorch time | fvc data wait | peak RSS MiB fvc / PyTorch | same parameter count |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| model | batch | fvc s/step | fvc clips/s | PyTorch s/step | PyTorch clips/s | fvc / PyTorch time | same, fvc with LibTorch\'s allocator | fvc data wait | peak RSS MiB fvc / fvc with LibTorch\'s allocator / PyTorch | same parameter count |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');

@@ -47,7 +47,7 @@ for i in range(48):
   val = clips.slice(32);
 });
 
-test('naive_cnn learns a visible artefact: validation AUC far above chance, best checkpoint kept, data never the bottleneck', async () => {
+test('naive_cnn learns a visible artefact: validation AUC far above chance, best checkpoint kept, large CPU blocks reused and released', async () => {
   const out = join(dir, 'naive');
   const epochs: number[] = [];
   const r = await trainDeepFold({ architecture: 'naive_cnn', train, val, outDir: out, options: options(), seed: 1, threads: 2, device: 'cpu', resume: false, onEpoch: (e) => epochs.push(e.epoch) });
@@ -60,6 +60,10 @@ test('naive_cnn learns a visible artefact: validation AUC far above chance, best
   const again = await predictDeepClips({ architecture: 'naive_cnn', checkpoint: join(out, 'model.pt'), clips: val, options: options(), threads: 2, device: 'cpu' });
   for (let i = 0; i < val.length; i++) assert.ok(Math.abs((again[i] as number) - (r.valProbs[i] as number)) < 1e-5);
   assert.ok(r.epochs.filter((e) => e.best).at(-1)?.epoch === r.bestEpoch);
+  // Steps reuse the activation blocks of the steps before them; a finished run holds none back.
+  const cache = native.runtimeInfo().torch.cpuCache;
+  assert.ok(cache.hits > 10 * cache.misses, `cache hits ${cache.hits}, misses ${cache.misses}`);
+  assert.is(cache.cachedBytes, 0);
 });
 
 test('training resumes from the last epoch checkpoint and ends where an uninterrupted run ends', async () => {

@@ -14,6 +14,7 @@ extern "C" {
 }
 
 #include "common/error.h"
+#include "torch/cpu_allocator.h"
 #include "torch/runtime.h"
 
 namespace fvc {
@@ -64,6 +65,13 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
     torch.Set("cudaAvailable", torchrt::cudaAvailable());
     torch.Set("cudaDeviceCount", torchrt::cudaDeviceCount());
     torch.Set("threads", torchrt::intraOpThreads());
+    const torchrt::CpuCacheStats c = torchrt::cpuCacheStats();
+    Napi::Object cache = Napi::Object::New(env);
+    cache.Set("cachedBytes", static_cast<double>(c.cachedBytes));
+    cache.Set("liveBytes", static_cast<double>(c.liveBytes));
+    cache.Set("hits", static_cast<double>(c.hits));
+    cache.Set("misses", static_cast<double>(c.misses));
+    torch.Set("cpuCache", cache);
     Napi::Object o = Napi::Object::New(env);
     o.Set("versions", versions);
     o.Set("torch", torch);

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "torch/cpu_allocator.h"
 #include "torch/runtime.h"
 
 namespace fvc::deep {
@@ -12,6 +13,7 @@ template <typename F>
 auto torchGuard(F&& f) -> decltype(f()) {
   try {
     torchrt::applyThreads();
+    torchrt::installCpuCache();
     return f();
   } catch (const c10::Error& e) {
     throw Error(code::kTorch, e.what_without_backtrace());

@@ -87,6 +87,15 @@ struct Autocast {
   bool on_;
 };
 
+// Declared first in a run, so it outlives the run's tensors: the blocks they give
+// back are freed with the cache, on success or error.
+struct CpuCacheScope {
+  CpuCacheScope() = default;
+  CpuCacheScope(const CpuCacheScope&) = delete;
+  CpuCacheScope& operator=(const CpuCacheScope&) = delete;
+  ~CpuCacheScope() { torchrt::releaseCpuCache(); }
+};
+
 struct Evaluation {
   double loss = 0, auc = 0, acc = 0;
   std::vector<float> probs;
@@ -149,6 +158,7 @@ std::vector<EpochStats> parseHistory(const std::string& text) {
 
 TrainResult train(const TrainRequest& r, const std::function<void(const EpochStats&)>& onEpoch, const std::function<bool()>& cancelled) {
   return torchGuard([&] {
+    CpuCacheScope cache;
     if (r.train.empty() || r.val.empty()) throw Error(code::kInvalidArgument, "train/val: both need clips");
     if (r.epochs < 1) throw Error(code::kInvalidArgument, "epochs: must be >= 1");
     if (r.batchSize < 1) throw Error(code::kInvalidArgument, "batchSize: must be >= 1");
@@ -315,6 +325,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
 
 std::vector<float> predict(const PredictRequest& r) {
   return torchGuard([&] {
+    CpuCacheScope cache;
     const torch::Device device(r.device == "cuda" ? torch::kCUDA : torch::kCPU);
     const ModelSpec& spec = findModel(r.model);
     auto model = spec.build(r.numClasses, r.scale);

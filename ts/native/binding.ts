@@ -191,7 +191,13 @@ export interface NativeDeepTrain {
 
 export interface RuntimeInfo {
   versions: Record<string, string>;
-  torch: { cudaAvailable: boolean; cudaDeviceCount: number; threads: number };
+  torch: {
+    cudaAvailable: boolean;
+    cudaDeviceCount: number;
+    threads: number;
+    /** The caching CPU allocator (cpp/torch/cpu_allocator.h): blocks of 1 MiB and more reused across steps; all zero until LibTorch first runs, or with FVC_CPU_CACHE_MB=0. */
+    cpuCache: { cachedBytes: number; liveBytes: number; hits: number; misses: number };
+  };
 }
 
 interface CallOptions {
