@@ -75,6 +75,47 @@ test('a fake differs from its real only inside the manipulated region', async ()
   assert.ok(cornerDiff / (8 * 8 * 3) < total / da.length, 'far from the face region, little changes');
 });
 
+test('every fake differs from its real, on every source kind (gradients once drew its patches transparent)', async () => {
+  const dir = join(artifacts, 'corpus-pairs');
+  rmSync(dir, { recursive: true, force: true });
+  // Seed 3 made fake_0004 and fake_0010 (gradients, resample) byte-identical to their reals.
+  const r = await generateCorpus({ out: dir, videos: 24, duration: 0.4, seed: 3, manipulations: ['flicker', 'warp', 'resample'], quiet: true });
+  const fakes = r.clips.filter((c) => c.label === 1);
+  assert.ok(fakes.some((f) => f.source === 'gradients'));
+  for (const f of fakes) {
+    const real = r.clips.find((c) => c.label === 0 && c.source_id === f.source_id) as (typeof r.clips)[number];
+    assert.not.ok(readFileSync(join(dir, f.video_path)).equals(readFileSync(join(dir, real.video_path))), `${f.video_path} (${f.source}, ${f.manipulation}) is its real's bytes`);
+  }
+});
+
+test('strength scales the traces: the same clips, a fake further from its real at 4 than at 1', async () => {
+  const { sampleFrames } = await import('../ts/index.js');
+  const meanDiff = async (strength: number) => {
+    const dir = join(artifacts, `corpus-strength-${strength}`);
+    rmSync(dir, { recursive: true, force: true });
+    const r = await generateCorpus({ out: dir, videos: 2, duration: 0.4, seed: 5, manipulations: ['flicker'], strength, quiet: true });
+    const [real, fake] = await Promise.all(r.clips.map((c) => sampleFrames(join(dir, c.video_path), { count: 2, size: 0, letterbox: false })));
+    const a = real?.data as Buffer;
+    const b = fake?.data as Buffer;
+    let total = 0;
+    for (let i = 0; i < a.length; i++) total += Math.abs((a[i] as number) - (b[i] as number));
+    return { diff: total / a.length, manifest: JSON.parse(readFileSync(join(dir, 'corpus.json'), 'utf8')) as { strength?: number }, clips: r.clips };
+  };
+  const one = await meanDiff(1);
+  const four = await meanDiff(4);
+  assert.equal(four.clips.map((c) => [c.video_path, c.width, c.height, c.fps]), one.clips.map((c) => [c.video_path, c.width, c.height, c.fps]));
+  assert.ok(four.diff > 2 * one.diff, `mean |fake - real| ${four.diff} at strength 4, ${one.diff} at 1`);
+  assert.is(four.manifest.strength, 4);
+  assert.is(one.manifest.strength, undefined, 'the default leaves the manifest as it was');
+  try {
+    await generateCorpus({ out: join(artifacts, 'corpus-strength-0'), videos: 2, strength: 0, quiet: true });
+    assert.unreachable('strength 0 accepted');
+  } catch (err) {
+    assert.instance(err, FvcError);
+    assert.match((err as Error).message, /strength/);
+  }
+});
+
 test('changed options in an existing folder are refused unless forced', async () => {
   try {
     await generateCorpus({ ...opts, out: dirA, seed: 99 });

@@ -33,6 +33,12 @@ export interface CorpusOptions {
   fakeRatio?: number;
   /** The manipulations fakes are made with, in turn (default all of MANIPULATIONS). */
   manipulations?: readonly Manipulation[];
+  /**
+   * How plain the fakes' traces are (default 1, subtle). Values above 1 exaggerate
+   * them, e.g. for a smoke test that a small model learns anything in a few epochs;
+   * below 1 hides them further. The clips are otherwise the same at any strength.
+   */
+  strength?: number;
   /** Parallel ffmpeg processes (default: one per core). */
   concurrency?: number;
   /** Replace a corpus made with other options. */
@@ -72,7 +78,7 @@ interface PlannedClip extends CorpusClip {
 
 const even = (v: number) => Math.max(2, 2 * Math.round(v / 2));
 
-function planCorpus(o: Required<Pick<CorpusOptions, 'videos' | 'seed' | 'width' | 'height' | 'duration' | 'fakeRatio' | 'manipulations'>>): PlannedClip[] {
+function planCorpus(o: Required<Pick<CorpusOptions, 'videos' | 'seed' | 'width' | 'height' | 'duration' | 'fakeRatio' | 'manipulations' | 'strength'>>): PlannedClip[] {
   const rng = new Rng(o.seed);
   const nFake = Math.min(o.videos - 1, Math.round(o.videos * o.fakeRatio));
   const nReal = o.videos - nFake;
@@ -114,7 +120,7 @@ function planCorpus(o: Required<Pick<CorpusOptions, 'videos' | 'seed' | 'width' 
     const real = reals[j % nReal] as PlannedClip;
     const source = sources[j % nReal] as string;
     const kind = o.manipulations[order[j % order.length] as number] as Manipulation;
-    const manip = manipulationGraph(kind, rng.fork(10_000 + j), real.width, real.height);
+    const manip = manipulationGraph(kind, rng.fork(10_000 + j), real.width, real.height, o.strength);
     fakes.push({
       ...real,
       video_path: `videos/fake_${String(j).padStart(4, '0')}.mp4`,
@@ -177,6 +183,7 @@ export async function generateCorpus(options: CorpusOptions): Promise<CorpusResu
     duration: options.duration ?? 2,
     fakeRatio: options.fakeRatio ?? 0.5,
     manipulations: [...(options.manipulations ?? MANIPULATIONS)],
+    strength: options.strength ?? 1,
   };
   const unknown = o.manipulations.filter((m) => !(MANIPULATIONS as readonly string[]).includes(m));
   if (!o.manipulations.length || unknown.length) throw new FvcError('ERR_INVALID_ARGUMENT', `manipulations: ${unknown.length ? `unknown ${unknown.join(', ')}; ` : ''}choose from ${MANIPULATIONS.join(', ')}`);
@@ -186,12 +193,14 @@ export async function generateCorpus(options: CorpusOptions): Promise<CorpusResu
     if (!Number.isInteger(o[k]) || o[k] < 32 || o[k] > 4096 || o[k] % 2) throw new FvcError('ERR_INVALID_ARGUMENT', `${k}: must be an even integer between 32 and 4096`);
   if (!(o.duration >= 0.2 && o.duration <= 600)) throw new FvcError('ERR_INVALID_ARGUMENT', 'duration: must be between 0.2 and 600 seconds');
   if (!(o.fakeRatio > 0 && o.fakeRatio < 1)) throw new FvcError('ERR_INVALID_ARGUMENT', 'fakeRatio: must be between 0 and 1 (exclusive)');
+  if (!(o.strength > 0 && o.strength <= 10)) throw new FvcError('ERR_INVALID_ARGUMENT', 'strength: must be above 0 and at most 10');
 
   const dir = options.out;
   const manifestPath = join(dir, 'corpus.json');
-  const { manipulations, ...base } = o;
-  // A corpus of every kind keeps the manifest it always had, so existing corpora stay valid.
-  const manifest = JSON.stringify({ generator: 'fvc corpus', version: 1, ...base, ...(options.manipulations ? { manipulations } : {}) }, null, 2) + '\n';
+  const { manipulations, strength, ...base } = o;
+  // A corpus of every kind at the default strength keeps the manifest it always had, so existing corpora stay valid.
+  const manifest =
+    JSON.stringify({ generator: 'fvc corpus', version: 1, ...base, ...(options.manipulations ? { manipulations } : {}), ...(strength !== 1 ? { strength } : {}) }, null, 2) + '\n';
   if (existsSync(manifestPath)) {
     const existing = await readFile(manifestPath, 'utf8');
     if (existing !== manifest) {

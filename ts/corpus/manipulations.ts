@@ -34,8 +34,15 @@ export interface ManipulationSpec {
   firstPassCrf?: number;
 }
 
-export function manipulationGraph(kind: Manipulation, rng: Rng, width: number, height: number): ManipulationSpec {
+/**
+ * `strength` scales how far each manipulation moves the pixels from the real clip
+ * (1: the default, subtle traces). The random draws are the same at any strength, so
+ * corpora that differ only in strength hold the same clips with fainter or plainer traces.
+ */
+export function manipulationGraph(kind: Manipulation, rng: Rng, width: number, height: number, strength = 1): ManipulationSpec {
   const r = faceRegion(rng, width, height);
+  // A deviation from the identity value `at`, scaled by strength and kept in [lo, hi].
+  const scaled = (v: number, at: number, lo: number, hi: number) => (strength === 1 ? v : Math.min(hi, Math.max(lo, at + (v - at) * strength)));
   const crop = `crop=${r.w}:${r.h}:${r.x}:${r.y}`;
   switch (kind) {
     case 'blend_patch': {
@@ -44,23 +51,32 @@ export function manipulationGraph(kind: Manipulation, rng: Rng, width: number, h
       const dx = Math.max(0, Math.min(width - r.w, r.x + rng.int(-r.w, r.w)));
       const dy = Math.max(0, Math.min(height - r.h, r.y + rng.int(-r.h / 2, r.h / 2)));
       const feather = Math.max(2, Math.round(r.w * 0.12));
+      const brightness = scaled(rng.range(-0.08, 0.08), 0, -1, 1);
+      const saturation = scaled(rng.range(0.7, 1.3), 1, 0, 3);
+      const hue = Math.round(scaled(rng.int(-20, 20), 0, -180, 180));
+      const sigma = scaled(rng.range(0.8, 2.2), 0, 0.1, 64);
       return {
         graph:
           `[src]split[base][donor];[donor]crop=${r.w}:${r.h}:${dx}:${dy},` +
-          `eq=brightness=${fixed(rng.range(-0.08, 0.08))}:saturation=${fixed(rng.range(0.7, 1.3))},hue=h=${rng.int(-20, 20)},` +
-          `gblur=sigma=${fixed(rng.range(0.8, 2.2))},format=yuva420p,` +
+          `eq=brightness=${fixed(brightness)}:saturation=${fixed(saturation)},hue=h=${hue},` +
+          `gblur=sigma=${fixed(sigma)},format=yuva420p,` +
           `geq=lum='lum(X,Y)':cb='cb(X,Y)':cr='cr(X,Y)':a='255*min(1,min(min(X,W-1-X),min(Y,H-1-Y))/${feather})'[patch];` +
           `[base][patch]overlay=${r.x}:${r.y}:format=auto,format=yuv420p[v]`,
       };
     }
-    case 'warp':
+    case 'warp': {
+      const k1 = scaled(rng.range(-0.35, 0.35), 0, -1, 1);
+      const k2 = scaled(rng.range(-0.2, 0.2), 0, -1, 1);
+      const dx = Math.round(scaled(rng.int(-3, 3), 0, -r.w, r.w));
+      const dy = Math.round(scaled(rng.int(-3, 3), 0, -r.h, r.h));
       return {
         graph:
-          `[src]split[base][face];[face]${crop},lenscorrection=k1=${fixed(rng.range(-0.35, 0.35))}:k2=${fixed(rng.range(-0.2, 0.2))}[patch];` +
-          `[base][patch]overlay=${r.x + rng.int(-3, 3)}:${r.y + rng.int(-3, 3)}[v]`,
+          `[src]split[base][face];[face]${crop},lenscorrection=k1=${fixed(k1)}:k2=${fixed(k2)}[patch];` +
+          `[base][patch]overlay=${r.x + dx}:${r.y + dy}[v]`,
       };
+    }
     case 'resample': {
-      const factor = rng.range(2.5, 5);
+      const factor = scaled(rng.range(2.5, 5), 1, 1, Math.min(r.w, r.h) / 2);
       return {
         graph:
           `[src]split[base][face];[face]${crop},scale=${even(r.w / factor)}:${even(r.h / factor)}:flags=area,` +
@@ -69,13 +85,16 @@ export function manipulationGraph(kind: Manipulation, rng: Rng, width: number, h
     }
     case 'flicker': {
       const period = rng.pick([2, 3, 4, 6]);
+      const brightness = scaled(rng.range(0.05, 0.14), 0, -1, 1);
+      const contrast = scaled(rng.range(0.85, 1.15), 1, 0, 4);
       return {
         graph:
-          `[src]split[base][face];[face]${crop},eq=brightness=${fixed(rng.range(0.05, 0.14))}:contrast=${fixed(rng.range(0.85, 1.15))}[patch];` +
+          `[src]split[base][face];[face]${crop},eq=brightness=${fixed(brightness)}:contrast=${fixed(contrast)}[patch];` +
           `[base][patch]overlay=${r.x}:${r.y}:enable='lt(mod(n,${period}),${Math.max(1, Math.floor(period / 2))})'[v]`,
       };
     }
     case 'double_compression':
-      return { graph: `[src]null[v]`, firstPassCrf: rng.int(36, 44) };
+      // The final pass encodes at CRF 23: strength scales the first pass's distance from it.
+      return { graph: `[src]null[v]`, firstPassCrf: Math.round(scaled(rng.int(36, 44), 23, 0, 51)) };
   }
 }

@@ -41,9 +41,11 @@ export function sourceGraph(kind: SourceKind, rng: Rng, width: number, height: n
         `:random_seed=${rng.int(0, 2 ** 31 - 1)}:scroll=1,format=yuv420p,eq=gamma_r=${fixed(rng.range(0.6, 1.6))}:gamma_b=${fixed(rng.range(0.6, 1.6))}[src]`
       );
     case 'gradients':
+      // gradients renders RGBA whose alpha can be near 0; opaque yuv420p (what the
+      // encoder keeps anyway) so a manipulation's overlaid patch is not drawn invisible.
       return (
         `gradients=${size}:c0=0x${hex(rng)}:c1=0x${hex(rng)}:c2=0x${hex(rng)}:nb_colors=3:seed=${rng.int(0, 2 ** 31 - 1)}` +
-        `:speed=${fixed(rng.range(0.01, 0.06))},noise=alls=${rng.int(2, 8)}:allf=t[src]`
+        `:speed=${fixed(rng.range(0.01, 0.06))},noise=alls=${rng.int(2, 8)}:allf=t,format=yuv420p[src]`
       );
     case 'shapes': {
       const sw = 2 * Math.round(rng.range(0.15, 0.3) * width / 2);
