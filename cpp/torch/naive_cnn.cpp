@@ -31,7 +31,10 @@ nn::Sequential frameCnn(const Scale& scale, int64_t* channels) {
   const int64_t c[4] = {scaled(32, scale), scaled(64, scale), scaled(128, scale), scaled(256, scale)};
   nn::Sequential features;
   int64_t in = 3;
-  for (int64_t i = 0; i < blocks(4, scale); ++i) {
+  // Four stages of one block each. depth caps blocks per stage, as in the ResNets, so
+  // it leaves this network whole; capping the stages instead made depth 1 a single
+  // convolution that could not fit a real corpus.
+  for (int64_t i = 0; i < 4; ++i) {
     features->push_back(nn::Conv2d(nn::Conv2dOptions(in, c[i], 3).padding(1).bias(false)));
     features->push_back(nn::BatchNorm2d(c[i]));
     features->push_back(nn::ReLU(nn::ReLUOptions(true)));
