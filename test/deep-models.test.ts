@@ -48,6 +48,27 @@ test('PyTorchVideo architectures have its published parameter counts at 400 clas
   }
 });
 
+test('fvc\'s depthwise 3D convolution (X3D\'s) matches LibTorch\'s: outputs, both gradients, and whole-model logits', async () => {
+  const r = runCli(['info', '--check-kernels', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const checks = JSON.parse(r.stdout).kernelChecks as { shape: string; forward: number; gradInput: number; gradWeight: number }[];
+  assert.is(checks.length, 4);
+  assert.ok(checks.some((c) => /stride 1x2x2/.test(c.shape)) && checks.some((c) => /kernel 5x1x1/.test(c.shape)));
+  for (const c of checks) assert.ok(Math.max(c.forward, c.gradInput, c.gradWeight) < 1e-5, JSON.stringify(c));
+  // The same X3D-S (random weights, eval mode) through fvc's kernels and through LibTorch's.
+  const clip = join(dir, 'small_clip.npy');
+  const native = await modelLogits({ model: 'x3d_s', input: clip, numClasses: 7, threads: 2 });
+  process.env.FVC_NATIVE_DEPTHWISE = '0';
+  try {
+    const aten = await modelLogits({ model: 'x3d_s', input: clip, numClasses: 7, threads: 2 });
+    const scale = Math.max(...aten.rows.flat().map(Math.abs));
+    const diff = Math.max(...native.rows.flatMap((row, i) => row.map((v, j) => Math.abs(v - (aten.rows[i]?.[j] as number)))));
+    assert.ok(scale > 0 && diff < 1e-4 * scale, `max |native - LibTorch| = ${diff}, largest logit ${scale}`);
+  } finally {
+    delete process.env.FVC_NATIVE_DEPTHWISE;
+  }
+});
+
 test('slowfast refuses a clip whose length the slow pathway cannot divide', async () => {
   const clip = join(dir, 'odd_clip.npy');
   execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; np.save(sys.argv[1], np.zeros((3, 6, 32, 32), np.float32))', clip]);

@@ -128,6 +128,22 @@ test('every architecture trains a step at a small scale, with gradient accumulat
   }
 });
 
+test('X3D trains the same through fvc\'s depthwise kernels as through LibTorch\'s (gradients included)', async () => {
+  // One epoch of two optimiser steps: further on, runs part by chaos alone (LibTorch's
+  // own 1- and 2-thread runs differ by 5% in training loss after six steps here).
+  const o = options({ epochs: 1, batchSize: 8, augment: false, numFrames: 8, cropSize: 48, scale: { width: 0.25 } });
+  const run = (outDir: string) => trainDeepFold({ architecture: 'x3d_xs', train: train.slice(0, 16), val: val.slice(0, 8), outDir: join(dir, outDir), options: o, seed: 5, threads: 2, device: 'cpu', resume: false });
+  const native = await run('x3d-native');
+  process.env.FVC_NATIVE_DEPTHWISE = '0';
+  const aten = await run('x3d-aten').finally(() => delete process.env.FVC_NATIVE_DEPTHWISE);
+  for (const k of ['train_loss', 'val_loss'] as const) {
+    const a = native.epochs[0]?.[k] as number, b = aten.epochs[0]?.[k] as number;
+    assert.ok(Math.abs(a - b) < 1e-5, `${k}: ${a} vs ${b}`);
+  }
+  const diff = Math.max(...native.valProbs.map((p, i) => Math.abs(p - (aten.valProbs[i] as number))));
+  assert.ok(diff < 1e-5, `validation probabilities differ by ${diff}`);
+});
+
 test('optical flow matches OpenCV\'s own Python binding (DIS, fast preset) on a moving pattern', async () => {
   const frames = join(dir, 'moving.npy');
   const script = `

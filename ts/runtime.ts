@@ -1,7 +1,7 @@
-import { native, type RuntimeInfo } from './native/binding.js';
+import { native, type KernelCheck, type RuntimeInfo } from './native/binding.js';
 
 export type DeviceRequest = 'auto' | 'cpu' | 'cuda';
-export type { RuntimeInfo };
+export type { KernelCheck, RuntimeInfo };
 
 /** Versions of the linked libraries and what LibTorch sees (loads the addon). */
 export function runtimeInfo(): RuntimeInfo {
@@ -16,4 +16,14 @@ export function resolveDevice(device: DeviceRequest): 'cpu' | 'cuda' {
 /** LibTorch intra-op threads; it may start with one, so set it explicitly. */
 export function setTorchThreads(n: number): void {
   native.setThreads(n);
+}
+
+/**
+ * fvc's own CPU kernels, where it replaces LibTorch's (depthwise 3D convolution, for
+ * X3D), run against LibTorch's on random inputs: output, input-gradient and
+ * weight-gradient differences per case. A check for builds against another LibTorch
+ * or compiler (`fvc info --check-kernels`).
+ */
+export function checkNativeKernels(): KernelCheck[] {
+  return native.checkKernels();
 }

@@ -94,12 +94,31 @@ Napi::Value ResolveDevice(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value CheckKernels(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const std::vector<torchrt::KernelCheck> checks = torchrt::checkKernels();
+    Napi::Array out = Napi::Array::New(env, checks.size());
+    for (size_t i = 0; i < checks.size(); ++i) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("kernel", checks[i].kernel);
+      o.Set("shape", checks[i].shape);
+      o.Set("forward", checks[i].forward);
+      o.Set("gradInput", checks[i].gradInput);
+      o.Set("gradWeight", checks[i].gradWeight);
+      out.Set(static_cast<uint32_t>(i), o);
+    }
+    return out;
+  });
+}
+
 }  // namespace
 
 void registerRuntimeApi(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("resolveDevice", Napi::Function::New(env, ResolveDevice, "resolveDevice"));
+  exports.Set("checkKernels", Napi::Function::New(env, CheckKernels, "checkKernels"));
 }
 
 }  // namespace fvc

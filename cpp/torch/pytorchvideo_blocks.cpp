@@ -1,5 +1,7 @@
 #include "torch/pytorchvideo_blocks.h"
 
+#include "torch/depthwise_conv3d.h"
+
 namespace fvc::deep::pv {
 
 nn::Conv3d conv(int64_t in, int64_t out, Triple kernel, Triple stride, Triple padding, int64_t groups, bool bias) {
@@ -17,14 +19,16 @@ StemImpl::StemImpl(int64_t in, int64_t out, int64_t temporalKernel) {
   // PyTorchVideo's Conv2plus1d in create_x3d_stem holds the spatial convolution as
   // "conv_t" and the temporal one as "conv_xy"; the names are kept, swapped as they are.
   conv2plus1d = nn::Sequential();
-  conv2plus1d->push_back("conv_t", pv::conv(in, out, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}));
-  conv2plus1d->push_back("conv_xy", pv::conv(out, out, {temporalKernel, 1, 1}, 1, {temporalKernel / 2, 0, 0}, out));
+  convT = pv::conv(in, out, {1, 3, 3}, {1, 2, 2}, {0, 1, 1});
+  convXY = pv::conv(out, out, {temporalKernel, 1, 1}, 1, {temporalKernel / 2, 0, 0}, out);
+  conv2plus1d->push_back("conv_t", convT);
+  conv2plus1d->push_back("conv_xy", convXY);
   register_module("conv", conv2plus1d);
   norm = register_module("norm", nn::BatchNorm3d(out));
 }
 
 torch::Tensor StemImpl::forward(torch::Tensor x) {
-  x = torch::relu(norm->forward(conv ? conv->forward(x) : conv2plus1d->forward(x)));
+  x = torch::relu(norm->forward(conv ? conv->forward(x) : depthwiseOrConv(convXY, convT->forward(x))));
   if (maxPool) x = torch::max_pool3d(x, {1, 3, 3}, {1, 2, 2}, {0, 1, 1});
   return x;
 }
@@ -58,7 +62,7 @@ BottleneckBlockImpl::BottleneckBlockImpl(const BottleneckOptions& o) {
 
 torch::Tensor BottleneckBlockImpl::forward(torch::Tensor x) {
   x = torch::relu(norm_a->forward(conv_a->forward(x)));
-  x = conv_b->forward(x);
+  x = depthwiseOrConv(conv_b, x);
   if (norm_b_se) {
     x = norm_b_se->forward(x);
     x = x * torch::sigmoid(x);  // X3D's act_b: swish

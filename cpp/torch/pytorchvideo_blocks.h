@@ -21,6 +21,7 @@ struct StemImpl : nn::Module {
   torch::Tensor forward(torch::Tensor x);
   nn::Conv3d conv{nullptr};
   nn::Sequential conv2plus1d{nullptr};
+  nn::Conv3d convT{nullptr}, convXY{nullptr};  // conv2plus1d's two, for the depthwise path
   nn::BatchNorm3d norm{nullptr};
   bool maxPool = false;
 };

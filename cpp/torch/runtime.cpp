@@ -5,6 +5,8 @@
 #include <atomic>
 
 #include "common/error.h"
+#include "torch/depthwise_conv3d.h"
+#include "torch/torch_guard.h"
 
 namespace fvc::torchrt {
 
@@ -47,6 +49,10 @@ std::string resolveDevice(const std::string& requested) {
   }
   if (requested == "auto") return cudaAvailable() ? "cuda" : "cpu";
   throw Error(code::kInvalidArgument, "device: unknown value '" + requested + "' (expected auto, cpu or cuda)");
+}
+
+std::vector<KernelCheck> checkKernels() {
+  return deep::torchGuard([] { return deep::checkDepthwiseConv3d(); });
 }
 
 }  // namespace fvc::torchrt

@@ -200,6 +200,15 @@ export interface RuntimeInfo {
   };
 }
 
+/** One case of a native kernel checked against LibTorch's: largest differences relative to the reference's largest magnitude. */
+export interface KernelCheck {
+  kernel: string;
+  shape: string;
+  forward: number;
+  gradInput: number;
+  gradWeight: number;
+}
+
 interface CallOptions {
   cancel?: CancelToken;
   onProgress?: (e: ProgressEvent) => void;
@@ -275,6 +284,7 @@ interface Addon {
   predictClips(o: { model: string; checkpoint: string; clips: DeepClip[]; numClasses?: number; batchSize?: number; device?: string; mixedPrecision?: boolean } & ClipInputOptions & ModelScale & CallOptions): Promise<Float64Array>;
   computeFlow(o: { frames: string; out: string; method?: FlowMethod } & CallOptions): Promise<string>;
   runtimeInfo(): RuntimeInfo;
+  checkKernels(): KernelCheck[];
   setThreads(n: number): void;
   resolveDevice(device: string): 'cpu' | 'cuda';
 }
@@ -384,6 +394,7 @@ export const native = {
     return call((a, c) => a.computeFlow({ ...rest, ...c }), signal, onProgress);
   },
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
+  checkKernels: () => sync((a) => a.checkKernels()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),
   resolveDevice: (d: string) => sync((a) => a.resolveDevice(d)),
 };

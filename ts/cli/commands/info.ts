@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveDevice, runtimeInfo, type DeviceRequest } from '../../runtime.js';
+import { checkNativeKernels, resolveDevice, runtimeInfo, type DeviceRequest } from '../../runtime.js';
 import { printJson, printKeyValues } from '../output.js';
 import { choiceOption } from '../parse.js';
 
@@ -8,16 +8,22 @@ export function registerInfo(program: Command): void {
     .command('info')
     .description('show the native libraries fvc was built against and the compute device it would use')
     .option('--device <device>', 'auto, cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const), 'auto')
+    .option('--check-kernels', "also run fvc's own CPU kernels against LibTorch's on random inputs; exits 1 if any differs by more than 1e-4")
     .option('--json', 'print JSON')
-    .action((o: { device: DeviceRequest; json?: boolean }) => {
+    .action((o: { device: DeviceRequest; json?: boolean; checkKernels?: boolean }) => {
       const info = runtimeInfo();
       const device = resolveDevice(o.device);
-      if (o.json) return printJson({ ...info, device });
+      const checks = o.checkKernels ? checkNativeKernels() : undefined;
+      const worst = (c: { forward: number; gradInput: number; gradWeight: number }) => Math.max(c.forward, c.gradInput, c.gradWeight);
+      // float32 sums in another order differ by ~1e-7 of the largest value; a wrong index differs by order 1.
+      if (checks?.some((c) => !(worst(c) <= 1e-4))) process.exitCode = 1;
+      if (o.json) return printJson({ ...info, device, ...(checks ? { kernelChecks: checks } : {}) });
       printKeyValues([
         ...Object.entries(info.versions).map(([k, v]) => [k, v] as [string, string]),
         ['cuda', info.torch.cudaAvailable ? `yes (${info.torch.cudaDeviceCount} device(s))` : 'no'],
         ['torch threads', info.torch.threads],
         ['device', device],
+        ...(checks ?? []).map((c) => [`${c.kernel} (${c.shape})`, `${worst(c) <= 1e-4 ? 'ok' : 'FAILED'}, largest relative difference ${worst(c).toExponential(1)}`] as [string, string]),
       ]);
     });
 }
