@@ -6,10 +6,11 @@
  * their clips from frame-cache-shaped .npy files through its prefetching loader
  * (so the data-wait fraction is measured); Python's use one in-memory batch, which
  * favours Python. Each run is its own child process so peak RSS is its own. fvc
- * runs twice: as shipped, and with FVC_CPU_CACHE_MB=0 (LibTorch's own allocator, as
- * Python has it), so the table shows what the caching allocator is worth. The three
- * alternate for BENCH_ROUNDS rounds and each cell is a median over every timed step
- * (fvc: epochs after the first), because these machines are shared and noisy.
+ * also runs with each of its own CPU parts switched off in turn, so the table shows
+ * what each is worth: FVC_CPU_CACHE_MB=0 (LibTorch's own allocator, as Python has
+ * it) and, for X3D, FVC_NATIVE_DEPTHWISE=0 (LibTorch's depthwise convolution). The
+ * runs alternate for BENCH_ROUNDS rounds and each cell is a median over every timed
+ * step (fvc: epochs after the first), because these machines are shared and noisy.
  *
  *   npm run bench:deep       (writes benchmarks/results/deep-<date>.md)
  *   BENCH_STEPS=3 BENCH_ROUNDS=1 BENCH_THREADS=2 BENCH_MODELS=x3d_s npm run bench:deep
@@ -27,6 +28,11 @@ const STEPS = Number(process.env.BENCH_STEPS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const EPOCHS = 3;
 const THREADS = Number(process.env.BENCH_THREADS ?? availableParallelism());
+// fvc's own CPU parts, each switched off in one more fvc run (for the models listed, or all).
+const VARIANTS: { label: string; env: NodeJS.ProcessEnv; models?: string[] }[] = [
+  { label: "LibTorch's allocator", env: { FVC_CPU_CACHE_MB: '0' } },
+  { label: "LibTorch's depthwise convolution", env: { FVC_NATIVE_DEPTHWISE: '0' }, models: ['x3d_s'] },
+];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 // Standard inputs: torchvision's r2plus1d_18 16x112, X3D-S 13x160, SlowFast R50 32 fast frames at 224.
@@ -72,17 +78,19 @@ async function main(): Promise<void> {
     type Py = { step_seconds: number[]; parameters: number; max_rss_mib: number; torch: string };
     const runFvc = (env: NodeJS.ProcessEnv) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', m.name], { maxBuffer: 1 << 20, env: { ...process.env, ...env } }).toString()) as Fvc;
     const runPy = () => JSON.parse(execFileSync('/usr/bin/python3', [join(here, 'deep_python.py'), m.name, String(m.frames), String(m.size), String(m.batch), String(STEPS), String(THREADS)], { maxBuffer: 1 << 20 }).toString()) as Py;
-    const fvc: Fvc[] = [], plain: Fvc[] = [], py: Py[] = [];
+    const variants = VARIANTS.map((v) => ({ ...v, runs: [] as Fvc[] }));
+    const fvc: Fvc[] = [], py: Py[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       fvc.push(runFvc({}));
       py.push(runPy());
-      plain.push(runFvc({ FVC_CPU_CACHE_MB: '0' }));
+      for (const v of variants) if (!v.models || v.models.includes(m.name)) v.runs.push(runFvc(v.env));
     }
-    const step = median(fvc.flatMap((r) => r.stepSeconds)), plainStep = median(plain.flatMap((r) => r.stepSeconds)), pyStep = median(py.flatMap((r) => r.step_seconds));
+    const stepOf = (runs: Fvc[]) => median(runs.flatMap((r) => r.stepSeconds));
+    const step = stepOf(fvc), pyStep = median(py.flatMap((r) => r.step_seconds));
     const rss = (xs: number[]) => Math.max(...xs).toFixed(0);
     const params = fvc[0]?.parameters === py[0]?.parameters ? 'yes' : `no (${fvc[0]?.parameters} vs ${py[0]?.parameters})`;
     rows.push(
-      `| ${m.name} | ${m.batch} x [3, ${m.frames}, ${m.size}, ${m.size}] | ${step.toFixed(2)} | ${(m.batch / step).toFixed(2)} | ${pyStep.toFixed(2)} | ${(m.batch / pyStep).toFixed(2)} | **${(step / pyStep).toFixed(2)}** | ${(plainStep / pyStep).toFixed(2)} | ${(median(fvc.map((r) => r.dataWait)) * 100).toFixed(1)}% | ${rss(fvc.map((r) => r.maxRssMiB))} / ${rss(plain.map((r) => r.maxRssMiB))} / ${rss(py.map((r) => r.max_rss_mib))} | ${params} |`,
+      `| ${m.name} | ${m.batch} x [3, ${m.frames}, ${m.size}, ${m.size}] | ${step.toFixed(2)} | ${(m.batch / step).toFixed(2)} | ${pyStep.toFixed(2)} | ${(m.batch / pyStep).toFixed(2)} | **${(step / pyStep).toFixed(2)}** | ${variants.map((v) => (v.runs.length ? (stepOf(v.runs) / pyStep).toFixed(2) : '—')).join(' | ')} | ${(median(fvc.map((r) => r.dataWait)) * 100).toFixed(1)}% | ${rss(fvc.map((r) => r.maxRssMiB))} / ${rss(py.map((r) => r.max_rss_mib))} | ${params} |`,
     );
     process.stderr.write(`${rows.at(-1)}\n`);
   }
@@ -93,8 +101,8 @@ async function main(): Promise<void> {
     '',
     `Command: \`BENCH_STEPS=${STEPS} BENCH_ROUNDS=${ROUNDS} BENCH_THREADS=${THREADS} npm run bench:deep\`; Python peer: python3-torch ${torchVersion}. Medians over ${ROUNDS} alternating rounds of ${STEPS} timed steps (fvc: ${EPOCHS - 1} epochs of ${STEPS}).`,
     '',
-    '| model | batch | fvc s/step | fvc clips/s | PyTorch s/step | PyTorch clips/s | fvc / PyTorch time | same, fvc with LibTorch\'s allocator | fvc data wait | peak RSS MiB fvc / fvc with LibTorch\'s allocator / PyTorch | same parameter count |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    `| model | batch | fvc s/step | fvc clips/s | PyTorch s/step | PyTorch clips/s | fvc / PyTorch time | ${VARIANTS.map((v) => `same, fvc with ${v.label}`).join(' | ')} | fvc data wait | peak RSS MiB fvc / PyTorch | same parameter count |`,
+    `|${'---|'.repeat(VARIANTS.length + 10)}`,
     ...rows,
     '',
   ].join('\n');

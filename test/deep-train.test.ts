@@ -4,7 +4,7 @@
  * every architecture at a small scale (forward and backward).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -81,35 +81,30 @@ test('training resumes from the last epoch checkpoint and ends where an uninterr
 
 test('on a generated corpus (flicker fakes, strength 8), naive_cnn and a scaled-down r2plus1d reach validation AUC well above chance under grouped 3-fold CV', async () => {
   const root = join(dir, 'corpus-auc');
-  // The clips' frame cache lives in the test's folder, not the user's.
-  const cacheBefore = process.env.FVC_FRAME_CACHE_DIR;
-  process.env.FVC_FRAME_CACHE_DIR = join(root, 'cache');
-  try {
-    // At the default strength these tiny models stay near chance in 15 epochs; strength 8 makes
-    // the flickering box plain enough to learn within the test budget.
-    const corpus = await generateCorpus({ out: join(root, 'corpus'), videos: 96, duration: 0.6, seed: 3, manipulations: ['flicker'], strength: 8, quiet: true });
-    const r = await trainModels({
-      models: ['naive_cnn', 'r2plus1d'],
-      videos: corpus.metadataPath,
-      outputDir: join(root, 'stage5'),
-      nSplits: 3,
-      numFrames: 8,
-      seed: 1,
-      threads: 2,
-      quiet: true,
-      plots: false,
-      tracking: false,
-      deep: { epochs: 15, patience: 15, batchSize: 8, frameSize: 64, cropSize: 56, width: 0.25, lrHead: 3e-3, warmupEpochs: 1 },
-    });
-    assert.equal(r.failed, []);
-    const auc = Object.fromEntries(r.models.map((m) => [m.modelType, m.mean.val_auc ?? 0]));
-    // Measured: naive_cnn 0.81 (folds 0.75-0.84), r2plus1d 0.98.
-    assert.ok((auc.naive_cnn ?? 0) > 0.7, `naive_cnn mean val AUC ${auc.naive_cnn}`);
-    assert.ok((auc.r2plus1d ?? 0) > 0.85, `r2plus1d mean val AUC ${auc.r2plus1d}`);
-  } finally {
-    if (cacheBefore === undefined) delete process.env.FVC_FRAME_CACHE_DIR;
-    else process.env.FVC_FRAME_CACHE_DIR = cacheBefore;
-  }
+  // At the default strength these tiny models stay near chance in 15 epochs; strength 8 makes
+  // the flickering box plain enough to learn within the test budget.
+  const corpus = await generateCorpus({ out: join(root, 'corpus'), videos: 96, duration: 0.6, seed: 3, manipulations: ['flicker'], strength: 8, quiet: true });
+  const r = await trainModels({
+    models: ['naive_cnn', 'r2plus1d'],
+    videos: corpus.metadataPath,
+    outputDir: join(root, 'stage5'),
+    // The clips' frame cache lives in the test's folder, not the user's.
+    frameCacheDir: join(root, 'cache'),
+    nSplits: 3,
+    numFrames: 8,
+    seed: 1,
+    threads: 2,
+    quiet: true,
+    plots: false,
+    tracking: false,
+    deep: { epochs: 15, patience: 15, batchSize: 8, frameSize: 64, cropSize: 56, width: 0.25, lrHead: 3e-3, warmupEpochs: 1 },
+  });
+  assert.equal(r.failed, []);
+  assert.ok(readdirSync(join(root, 'cache'), { recursive: true }).some((f) => String(f).endsWith('.npy')), 'clips cached in frameCacheDir');
+  const auc = Object.fromEntries(r.models.map((m) => [m.modelType, m.mean.val_auc ?? 0]));
+  // Measured: naive_cnn 0.81 (folds 0.75-0.84), r2plus1d 0.98.
+  assert.ok((auc.naive_cnn ?? 0) > 0.7, `naive_cnn mean val AUC ${auc.naive_cnn}`);
+  assert.ok((auc.r2plus1d ?? 0) > 0.85, `r2plus1d mean val AUC ${auc.r2plus1d}`);
 });
 
 test('every architecture trains a step at a small scale, with gradient accumulation', async () => {

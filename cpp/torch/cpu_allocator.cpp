@@ -26,12 +26,12 @@ class CachingCpuAllocator final : public c10::Allocator {
       void* p = c10::alloc_cpu(n);
       return {p, p, &c10::free_cpu, cpu};
     }
-    void* p = const_cast<CachingCpuAllocator*>(this)->take(n);
+    void* p = take(n);
     return {p, p, &CachingCpuAllocator::deleter, cpu};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &CachingCpuAllocator::deleter; }
 
-  void releaseAll() {
+  void releaseAll() const {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [size, p] : free_) c10::free_cpu(p);
     free_.clear();
@@ -48,7 +48,7 @@ class CachingCpuAllocator final : public c10::Allocator {
  private:
   static void deleter(void* p) { instance->give(p); }
 
-  void* take(size_t n) {
+  void* take(size_t n) const {
     const size_t size = (n + kGranule - 1) / kGranule * kGranule;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -78,7 +78,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     return p;
   }
 
-  void give(void* p) {
+  void give(void* p) const {
     if (!p) return;
     std::unique_lock<std::mutex> lock(mu_);
     auto it = live_.find(p);
@@ -101,11 +101,12 @@ class CachingCpuAllocator final : public c10::Allocator {
     }
   }
 
+  // c10::Allocator::allocate is const: the cache's state is mutable behind its mutex.
   const size_t cap_;
-  std::mutex mu_;
-  std::unordered_map<void*, size_t> live_;
-  std::multimap<size_t, void*> free_;
-  uint64_t cached_ = 0, live_bytes_ = 0, hits_ = 0, misses_ = 0;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<void*, size_t> live_;
+  mutable std::multimap<size_t, void*> free_;
+  mutable uint64_t cached_ = 0, live_bytes_ = 0, hits_ = 0, misses_ = 0;
 };
 
 CachingCpuAllocator* CachingCpuAllocator::instance = nullptr;

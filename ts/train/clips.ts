@@ -22,7 +22,7 @@ export async function loadClipData(cfg: TrainConfig, log: (m: string) => void, l
   const table = cfg.videos ?? join(cfg.stage3Dir, 'scaled_metadata.parquet');
   if (!existsSync(table)) throw new FvcError('ERR_FILE_NOT_FOUND', `${table}: no such file (deep models read the videos of a metadata table: run fvc stage3, set --stage3-dir / FVC_STAGE3_OUTPUT_DIR, or give videos)`);
   const { rows } = await loadMetadata(table);
-  const cache = new FrameCache();
+  const cache = new FrameCache(cfg.frameCacheDir);
   const clips: string[] = new Array(rows.length);
   const flows: string[] = [];
   const failed: string[] = [];

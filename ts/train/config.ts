@@ -53,6 +53,8 @@ export const TrainConfigSchema = z.object({
   /** Videos the deep models train on (a metadata table); default Stage 3's scaled_metadata.parquet. */
   videos: z.string().min(1).optional(),
   stage3Dir: z.string().default('data/stage3'),
+  /** Deep models' frame cache folder; default FVC_FRAME_CACHE_DIR, else data/cache/frames. */
+  frameCacheDir: z.string().min(1).optional(),
   /** Deep models (5c, 5p): the seed's methodology, sized by these. */
   deep: z
     .object({

@@ -94,9 +94,10 @@ async function featureVector(model: LoadedModel, video: string, numFramesOverrid
 }
 
 /** P(fake) per video, in input order. */
-export async function predictVideos(modelDir: string, videos: readonly string[], options: { numFrames?: number; threads?: number } = {}): Promise<Array<{ video: string; prob: number }>> {
+/** `frameCacheDir`: where a deep model's clips are cached (default FVC_FRAME_CACHE_DIR, else data/cache/frames). */
+export async function predictVideos(modelDir: string, videos: readonly string[], options: { numFrames?: number; threads?: number; frameCacheDir?: string } = {}): Promise<Array<{ video: string; prob: number }>> {
   const model = loadModel(modelDir);
-  if ((model.kind as string) === 'torch') return predictDeep(model, videos, options.threads ?? 1);
+  if ((model.kind as string) === 'torch') return predictDeep(model, videos, options.threads ?? 1, options.frameCacheDir);
   const cols = model.featureNames.length;
   const x = new Float64Array(videos.length * cols);
   for (let i = 0; i < videos.length; i++) x.set(await featureVector(model, videos[i] as string, options.numFrames), i * cols);
@@ -104,11 +105,11 @@ export async function predictVideos(modelDir: string, videos: readonly string[],
   return videos.map((video, i) => ({ video, prob: probs[i] as number }));
 }
 
-async function predictDeep(model: LoadedModel, videos: readonly string[], threads: number): Promise<Array<{ video: string; prob: number }>> {
+async function predictDeep(model: LoadedModel, videos: readonly string[], threads: number, frameCacheDir?: string): Promise<Array<{ video: string; prob: number }>> {
   const { architecture, deep } = model;
   if (!architecture || !deep) throw new FvcError('ERR_INVALID_DATA', `${join(model.dir, 'model.json')}: a deep model's descriptor needs its architecture and deep options (retrain with this version of fvc)`);
   const layout = MODELS.find((m) => m.architectures?.includes(architecture))?.clipLayout ?? 'rgb';
-  const cache = new FrameCache();
+  const cache = new FrameCache(frameCacheDir);
   const clips = await mapPool(videos, availableParallelism(), async (video) => {
     const e = await cache.get(video, { numFrames: deep.numFrames, size: deep.frameSize, letterbox: layout !== 'rgb+mask' });
     return { npy: e.npyPath, label: 0, ...(layout === 'rgb+flow' ? { flow: await cache.flow(e, deep.flowMethod ?? 'dis') } : {}) };

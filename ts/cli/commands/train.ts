@@ -31,6 +31,7 @@ interface TrainFlags {
   folds?: string;
   videos?: string;
   stage3Dir?: string;
+  frameCacheDir?: string;
   epochs?: number;
   batchSize?: number;
   microBatch?: number;
@@ -82,6 +83,7 @@ export function registerTrain(program: Command): void {
     .option('--device <device>', 'auto (CUDA when the model library can reach a GPU), cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const))
     .option('--videos <table>', 'deep models: the video table to train on (default Stage 3\'s scaled_metadata.parquet)')
     .option('--stage3-dir <dir>', 'Stage 3 output (default: FVC_STAGE3_OUTPUT_DIR or data/stage3)')
+    .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
     .option('--epochs <n>', 'deep models: epochs at most (default 20; early stopping after 5 without improvement)', intOption(1, 100000))
     .option('--batch-size <n>', 'deep models: clips per optimiser step (default 8)', intOption(1, 65536))
     .option('--micro-batch <n>', 'deep models: clips per forward pass; smaller accumulates gradients', intOption(1, 65536))
@@ -117,6 +119,7 @@ export function registerTrain(program: Command): void {
         only: o.only,
         videos: o.videos,
         stage3Dir: o.stage3Dir,
+        frameCacheDir: o.frameCacheDir,
         deep: Object.fromEntries(
           Object.entries({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }).filter(([, v]) => v !== undefined),
         ),
@@ -137,12 +140,13 @@ export function registerTrain(program: Command): void {
     .requiredOption('--model <dir>', 'a best_model folder (e.g. data/stage5/xgboost/best_model)')
     .option('--metadata <table>', 'predict every video of a metadata table too')
     .option('-n, --num-frames <count>', 'frames sampled per video (default: what the training features used)', intOption(1, 10000))
+    .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
     .option('--json', 'print JSON')
-    .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; json?: boolean }) => {
+    .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; frameCacheDir?: string; json?: boolean }) => {
       const all = [...videos];
       if (o.metadata) all.push(...(await loadMetadata(o.metadata)).rows.map((r) => r.absolute_path));
       if (!all.length) throw new FvcError('ERR_INVALID_ARGUMENT', 'no videos: give video files or --metadata');
-      const r = await predictVideos(o.model, all, o.numFrames === undefined ? {} : { numFrames: o.numFrames });
+      const r = await predictVideos(o.model, all, { ...(o.numFrames === undefined ? {} : { numFrames: o.numFrames }), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}) });
       if (o.json) return printJson(r);
       process.stdout.write(formatTable(r.map((p) => [p.video, Number(p.prob.toFixed(6))]), ['video', 'prob_fake']));
     });
