@@ -124,10 +124,7 @@ void phaseInto(const float* src, const Geometry& g, const ForwardPlan& f, float*
 // taps k = s*m + r; u runs over the positions that are real input, not padding.
 struct InputGradPlan {
   int64_t m[3], u0[3], u[3], g[3];  // most taps per phase, first u, u count, padded gradient length
-  struct Phase {
-    Taps taps;
-  };
-  std::vector<Phase> phases;  // by flat(rt, rh, rw); empty taps: no kernel tap lands there
+  std::vector<Taps> phases;  // by flat(rt, rh, rw); empty: no kernel tap lands there
 
   explicit InputGradPlan(const Geometry& geo) {
     for (int d = 0; d < 3; ++d) {
@@ -141,15 +138,15 @@ struct InputGradPlan {
     for (int64_t rt = 0; rt < T.s; ++rt)
       for (int64_t rh = 0; rh < H.s; ++rh)
         for (int64_t rw = 0; rw < W.s; ++rw) {
-          Phase ph;
+          Taps ph;
           for (int64_t kt = rt; kt < T.k; kt += T.s)
             for (int64_t kh = rh; kh < H.k; kh += H.s)
               for (int64_t kw = rw; kw < W.k; kw += W.s) {
                 // Output o = u - m sits at o + (m_max - 1) in the padded gradient.
-                ph.taps.shift.push_back(flat(u0[0] + m[0] - 1 - kt / T.s, u0[1] + m[1] - 1 - kh / H.s, u0[2] + m[2] - 1 - kw / W.s, g[1], g[2]));
-                ph.taps.weight.push_back(flat(kt, kh, kw, H.k, W.k));
+                ph.shift.push_back(flat(u0[0] + m[0] - 1 - kt / T.s, u0[1] + m[1] - 1 - kh / H.s, u0[2] + m[2] - 1 - kw / W.s, g[1], g[2]));
+                ph.weight.push_back(flat(kt, kh, kw, H.k, W.k));
               }
-          ph.taps.span = ph.taps.shift.empty() ? 0 : flat(u[0] - 1, u[1] - 1, u[2], g[1], g[2]);
+          ph.span = ph.shift.empty() ? 0 : flat(u[0] - 1, u[1] - 1, u[2], g[1], g[2]);
           phases.push_back(std::move(ph));
         }
   }
@@ -256,7 +253,7 @@ void gradInputPlane(const float* gy, const float* w, float* gx, const Geometry& 
   std::memset(grad, 0, sizeof(float) * p.gradSize());
   copyBlock(gy, g.a[1].out, g.a[2].out, grad + flat(p.m[0] - 1, p.m[1] - 1, p.m[2] - 1, p.g[1], p.g[2]), p.g[1], p.g[2], g.a[0].out, g.a[1].out, g.a[2].out);
   for (size_t r = 0; r < p.phases.size(); ++r) {
-    const Taps& t = p.phases[r].taps;
+    const Taps& t = p.phases[r];
     if (t.shift.empty()) continue;
     gatherWeights(w, t, wt);
     accumulateTaps(grad, wt, t.shift.data(), static_cast<int64_t>(t.shift.size()), t.span, outs + r * phaseOut);
@@ -274,7 +271,7 @@ void gradInputPlane(const float* gy, const float* w, float* gx, const Geometry& 
       for (int64_t rw = 0; rw < W.s; ++rw) {
         const size_t r = static_cast<size_t>(flat(it % T.s, ih % H.s, rw, H.s, W.s));
         const float* src = outs + r * phaseOut + flat(it / T.s - p.u0[0], ih / H.s - p.u0[1], 0, p.g[1], p.g[2]);
-        const bool empty = p.phases[r].taps.shift.empty();
+        const bool empty = p.phases[r].shift.empty();
         int64_t iw = W.p + ((rw - W.p % W.s) + W.s) % W.s;
         for (int64_t j = iw / W.s - p.u0[2]; iw < W.p + W.in; iw += W.s, ++j) row[iw - W.p] = empty ? 0.f : src[j];
       }
