@@ -5,8 +5,11 @@ on in-memory clips, with the same thread count. r2plus1d_18 is torchvision's own
 X3D-S and SlowFast R50 are written here after PyTorchVideo (not packaged for Debian),
 and their parameter counts are printed so the run shows they equal fvc's.
 
-usage: /usr/bin/python3 deep_python.py MODEL FRAMES SIZE BATCH STEPS THREADS -> JSON on stdout
+usage: /usr/bin/python3 deep_python.py MODEL FRAMES SIZE BATCH STEPS THREADS [DEVICE] -> JSON on stdout
+
+DEVICE cuda (scripts/gpu-deep.sh) trains under bf16 autocast, as fvc does on CUDA.
 """
+import contextlib
 import json
 import math
 import resource
@@ -16,7 +19,10 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torchvision.models import video
+try:
+    from torchvision.models import video
+except ImportError:  # a GPU image may have PyTorch alone: r2plus1d_18 is then skipped
+    video = None
 
 
 def conv(i, o, k, s=1, p=None, g=1, bias=False):
@@ -98,7 +104,7 @@ class SlowFast(nn.Module):
 
     def forward(self, x):
         t = x.shape[2]
-        s = x.index_select(2, torch.linspace(0, t - 1, t // 4).long())
+        s = x.index_select(2, torch.linspace(0, t - 1, t // 4).long().to(x.device))
         s, f = self.stems[0](s), self.stems[1](x)
         s = torch.cat([s, self.fuse[0](f)], 1)
         for i in range(4):
@@ -110,27 +116,35 @@ class SlowFast(nn.Module):
 
 def build(name):
     if name == "r2plus1d_18":
+        if video is None:
+            sys.exit("r2plus1d_18 needs torchvision")
         return video.r2plus1d_18(num_classes=2)
     return {"x3d_s": X3D, "slowfast_r50": SlowFast}[name](2)
 
 
 def main():
     name, frames, size, batch, steps, threads = sys.argv[1], *map(int, sys.argv[2:7])
+    device = sys.argv[7] if len(sys.argv) > 7 else "cpu"
+    cuda = device == "cuda"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = build(name).train()
+    model = build(name).train().to(device)
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=5e-4, betas=(0.9, 0.999), weight_decay=1e-4)
-    x = torch.randn(batch, 3, frames, size, size)
-    y = torch.arange(batch) % 2
+    x = torch.randn(batch, 3, frames, size, size, device=device)
+    y = (torch.arange(batch) % 2).to(device)
     times = []
     for i in range(steps + 1):  # the first step warms up
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
+        with torch.autocast("cuda", dtype=torch.bfloat16) if cuda else contextlib.nullcontext():
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        if cuda:
+            torch.cuda.synchronize()
         if i:
             times.append(time.perf_counter() - t0)
     json.dump({"step_seconds": times, "parameters": params, "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "torch": torch.__version__}, sys.stdout)
