@@ -61,8 +61,9 @@ Geometry geometry(const torch::Tensor& x, const torch::Tensor& w, const std::vec
   return g;
 }
 
-// Shifts into a flattened buffer and the weight index of each, plus the span of
-// outputs to compute (up to the last valid one, at the buffer's pitch).
+// Shifts into a flattened buffer, plus the span of outputs to compute (up to the last
+// valid one, at the buffer's pitch); `weight`: each tap's weight index where the taps
+// are a subset of the kernel (the input gradient's phases).
 struct Taps {
   std::vector<int64_t> shift, weight;
   int64_t span = 0;
@@ -70,7 +71,8 @@ struct Taps {
 
 int64_t flat(int64_t t, int64_t h, int64_t w, int64_t pitchH, int64_t pitchW) { return (t * pitchH + h) * pitchW + w; }
 
-// Forward and weight gradient: the phased input buffer.
+// Forward and weight gradient: the phased input buffer. Its taps run in the weight's
+// own order (kt, kh, kw), so tap j takes weight j.
 struct ForwardPlan {
   int64_t q[3], phases, phaseSize;
   Taps taps;
@@ -85,7 +87,6 @@ struct ForwardPlan {
         for (int64_t kw = 0; kw < W.k; ++kw) {
           const int64_t phase = flat(kt % T.s, kh % H.s, kw % W.s, H.s, W.s);
           taps.shift.push_back(phase * phaseSize + flat(kt / T.s, kh / H.s, kw / W.s, q[1], q[2]));
-          taps.weight.push_back(flat(kt, kh, kw, H.k, W.k));
         }
     taps.span = flat(T.out - 1, H.out - 1, W.out, q[1], q[2]);
   }
@@ -222,13 +223,11 @@ void gatherWeights(const float* w, const Taps& t, float* out) {
 }
 
 void forwardPlane(const float* x, const float* w, float* y, const Geometry& g, const ForwardPlan& f, std::vector<float>& scratch) {
-  scratch.resize(f.bufferSize() + f.taps.span + f.taps.shift.size());
+  scratch.resize(f.bufferSize() + f.taps.span);
   float* in = scratch.data();
   float* out = in + f.bufferSize();
-  float* wt = out + f.taps.span;
   phaseInto(x, g, f, in);
-  gatherWeights(w, f.taps, wt);
-  accumulateTaps(in, wt, f.taps.shift.data(), static_cast<int64_t>(f.taps.shift.size()), f.taps.span, out);
+  accumulateTaps(in, w, f.taps.shift.data(), static_cast<int64_t>(f.taps.shift.size()), f.taps.span, out);
   copyBlock(out, f.q[1], f.q[2], y, g.a[1].out, g.a[2].out, g.a[0].out, g.a[1].out, g.a[2].out);
 }
 
@@ -239,9 +238,7 @@ void gradWeightPlane(const float* gy, const float* x, double* gw, const Geometry
   phaseInto(x, g, f, in);
   std::memset(grad, 0, sizeof(float) * f.taps.span);
   copyBlock(gy, g.a[1].out, g.a[2].out, grad, f.q[1], f.q[2], g.a[0].out, g.a[1].out, g.a[2].out);
-  std::vector<double> sums(f.taps.shift.size(), 0.0);
-  correlateTaps(grad, in, f.taps.shift.data(), static_cast<int64_t>(f.taps.shift.size()), f.taps.span, sums.data());
-  for (size_t j = 0; j < sums.size(); ++j) gw[f.taps.weight[j]] += sums[j];
+  correlateTaps(grad, in, f.taps.shift.data(), static_cast<int64_t>(f.taps.shift.size()), f.taps.span, gw);
 }
 
 void gradInputPlane(const float* gy, const float* w, float* gx, const Geometry& g, const InputGradPlan& p, std::vector<float>& scratch) {
@@ -279,16 +276,22 @@ void gradInputPlane(const float* gy, const float* w, float* gx, const Geometry& 
   }
 }
 
+// Every (sample, channel) plane is one task; a thread reuses its scratch across its planes.
+template <typename F>
+void forEachPlane(const Geometry& g, F&& plane) {
+  at::parallel_for(0, g.n * g.c, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch;
+    for (int64_t i = begin; i < end; ++i) plane(i, scratch);
+  });
+}
+
 torch::Tensor forwardKernel(const torch::Tensor& x, const torch::Tensor& weight, const Geometry& g) {
   torch::Tensor y = torch::empty({g.n, g.c, g.a[0].out, g.a[1].out, g.a[2].out}, x.options());
   const ForwardPlan plan(g);
   const float* xp = x.data_ptr<float>();
   const float* wp = weight.data_ptr<float>();
   float* yp = y.data_ptr<float>();
-  at::parallel_for(0, g.n * g.c, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scratch;
-    for (int64_t i = begin; i < end; ++i) forwardPlane(xp + i * g.inPlane(), wp + (i % g.c) * g.taps(), yp + i * g.outPlane(), g, plan, scratch);
-  });
+  forEachPlane(g, [&](int64_t i, std::vector<float>& scratch) { forwardPlane(xp + i * g.inPlane(), wp + (i % g.c) * g.taps(), yp + i * g.outPlane(), g, plan, scratch); });
   return y;
 }
 
@@ -298,24 +301,18 @@ torch::Tensor gradInputKernel(const torch::Tensor& gy, const torch::Tensor& weig
   const float* gyp = gy.data_ptr<float>();
   const float* wp = weight.data_ptr<float>();
   float* gxp = gx.data_ptr<float>();
-  at::parallel_for(0, g.n * g.c, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scratch;
-    for (int64_t i = begin; i < end; ++i) gradInputPlane(gyp + i * g.outPlane(), wp + (i % g.c) * g.taps(), gxp + i * g.inPlane(), g, plan, scratch);
-  });
+  forEachPlane(g, [&](int64_t i, std::vector<float>& scratch) { gradInputPlane(gyp + i * g.outPlane(), wp + (i % g.c) * g.taps(), gxp + i * g.inPlane(), g, plan, scratch); });
   return gx;
 }
 
 torch::Tensor gradWeightKernel(const torch::Tensor& gy, const torch::Tensor& x, const Geometry& g, c10::IntArrayRef weightShape) {
-  // Per-plane partial sums, then a sum over the batch: every (sample, channel) is its own task.
+  // Per-plane partial sums, then a sum over the batch.
   torch::Tensor partial = torch::zeros({g.n, g.c, g.taps()}, x.options().dtype(torch::kFloat64));
   const ForwardPlan plan(g);
   const float* gyp = gy.data_ptr<float>();
   const float* xp = x.data_ptr<float>();
   double* pp = partial.data_ptr<double>();
-  at::parallel_for(0, g.n * g.c, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scratch;
-    for (int64_t i = begin; i < end; ++i) gradWeightPlane(gyp + i * g.outPlane(), xp + i * g.inPlane(), pp + i * g.taps(), g, plan, scratch);
-  });
+  forEachPlane(g, [&](int64_t i, std::vector<float>& scratch) { gradWeightPlane(gyp + i * g.outPlane(), xp + i * g.inPlane(), pp + i * g.taps(), g, plan, scratch); });
   return partial.sum(0).to(torch::kFloat32).view(weightShape);
 }
 
