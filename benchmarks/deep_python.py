@@ -1,9 +1,10 @@
 """Python peer for benchmarks/deep.ts: the same architectures in Debian's
 python3-torch (LibTorch 1.13, as fvc links), trained with the same step as fvc's
 trainer (AdamW, cross-entropy, backward, gradient clipping at 1.0, optimiser step)
-on in-memory clips, with the same thread count. r2plus1d_18 is torchvision's own;
-X3D-S and SlowFast R50 are written here after PyTorchVideo (not packaged for Debian),
-and their parameter counts are printed so the run shows they equal fvc's.
+on in-memory clips, with the same thread count. r2plus1d_18 is torchvision's own where
+torchvision imports, else the same network written here (a GPU image may have PyTorch
+alone); X3D-S and SlowFast R50 are written here after PyTorchVideo (not packaged for
+Debian). Parameter counts are printed so the run shows they equal fvc's.
 
 usage: /usr/bin/python3 deep_python.py MODEL FRAMES SIZE BATCH STEPS THREADS [DEVICE] -> JSON on stdout
 
@@ -21,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 try:
     from torchvision.models import video
-except ImportError:  # a GPU image may have PyTorch alone: r2plus1d_18 is then skipped
+except (ImportError, RuntimeError):  # absent, or built for another torch
     video = None
 
 
@@ -55,6 +56,41 @@ class Bottleneck(nn.Module):
         if self.nproj is not None:
             s = self.nproj(s)
         return F.relu(s + y)
+
+
+class Conv2Plus1D(nn.Sequential):
+    def __init__(self, i, o, mid, s):
+        super().__init__(conv(i, mid, (1, 3, 3), (1, s, s)), nn.BatchNorm3d(mid), nn.ReLU(), conv(mid, o, (3, 1, 1), (s, 1, 1)))
+
+
+class BasicBlock2Plus1D(nn.Module):
+    def __init__(self, i, o, s):
+        super().__init__()
+        mid = i * o * 27 // (i * 9 + 3 * o)
+        self.conv1 = nn.Sequential(Conv2Plus1D(i, o, mid, s), nn.BatchNorm3d(o), nn.ReLU())
+        self.conv2 = nn.Sequential(Conv2Plus1D(o, o, mid, 1), nn.BatchNorm3d(o))
+        self.downsample = nn.Sequential(conv(i, o, 1, s), nn.BatchNorm3d(o)) if s != 1 or i != o else None
+
+    def forward(self, x):
+        s = x if self.downsample is None else self.downsample(x)
+        return F.relu(self.conv2(self.conv1(x)) + s)
+
+
+class R2Plus1D18(nn.Module):
+    """torchvision's r2plus1d_18, for machines without torchvision."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.stem = nn.Sequential(conv(3, 45, (1, 7, 7), (1, 2, 2)), nn.BatchNorm3d(45), nn.ReLU(), conv(45, 64, (3, 1, 1)), nn.BatchNorm3d(64), nn.ReLU())
+        blocks, i = [], 64
+        for o, s in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            blocks += [BasicBlock2Plus1D(i, o, s), BasicBlock2Plus1D(o, o, 1)]
+            i = o
+        self.layers = nn.Sequential(*blocks)
+        self.fc = nn.Linear(512, classes)
+
+    def forward(self, x):
+        return self.fc(self.layers(self.stem(x)).mean((2, 3, 4)))
 
 
 def round_width(w, m, d=8):
@@ -115,11 +151,9 @@ class SlowFast(nn.Module):
 
 
 def build(name):
-    if name == "r2plus1d_18":
-        if video is None:
-            sys.exit("r2plus1d_18 needs torchvision")
+    if name == "r2plus1d_18" and video is not None:
         return video.r2plus1d_18(num_classes=2)
-    return {"x3d_s": X3D, "slowfast_r50": SlowFast}[name](2)
+    return {"r2plus1d_18": R2Plus1D18, "x3d_s": X3D, "slowfast_r50": SlowFast}[name](2)
 
 
 def main():
@@ -147,7 +181,7 @@ def main():
             torch.cuda.synchronize()
         if i:
             times.append(time.perf_counter() - t0)
-    json.dump({"step_seconds": times, "parameters": params, "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "torch": torch.__version__}, sys.stdout)
+    json.dump({"step_seconds": times, "parameters": params, "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "torch": torch.__version__, "torchvision": video is not None}, sys.stdout)
 
 
 main()

@@ -20,9 +20,9 @@ MULT=${BENCH_BATCH_MULT:-4}
 THREADS=${THREADS:-$(nproc)}
 PYTHON=${PYTHON:-python3}
 mkdir -p "$OUT"
-build=build-torch-only
-
 prefix=$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+# One build folder per LibTorch: a CMake cache keeps the libraries it found first.
+build=build-torch-only/$(printf %s "$prefix" | md5sum | cut -c1-12)
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S . -B "$build" "${generator[@]}" -DFVC_TORCH_ONLY=ON -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" > "$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; exit 1; }

@@ -2,34 +2,74 @@
  * The Node-free build for GPU machines (-DFVC_TORCH_ONLY=ON, scripts/gpu-deep.sh):
  * it compiles against LibTorch alone, and fvc-deep-check passes its checks on the CPU,
  * so the recipe for the first GPU machine cannot rot unnoticed between such machines.
+ * GPU machines carry a PyTorch 2.x, whose C++ API differs from Debian's 1.13, so the
+ * build is also checked against a 2.x LibTorch where the machine image has a torch wheel.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeDeepModels } from '../ts/deep/models.js';
 import { artifacts, root } from './helpers.js';
 
-const build = join(artifacts, 'build-torch-only');
+function run(cmd: string, args: string[]) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000, maxBuffer: 1 << 26 });
+  return { code: r.status ?? 1, out: `${r.stdout?.toString() ?? ''}${r.stderr?.toString() ?? ''}` };
+}
 
-test('FVC_TORCH_ONLY builds fvc-deep-check, which trains every architecture through fvc\'s trainer without Node', async () => {
-  const run = (cmd: string, args: string[]) => {
-    const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000, maxBuffer: 1 << 26 });
-    return { code: r.status ?? 1, out: `${r.stdout?.toString() ?? ''}${r.stderr?.toString() ?? ''}` };
-  };
-  const configure = run('cmake', ['-S', '.', '-B', build, '-DFVC_TORCH_ONLY=ON', '-DCMAKE_BUILD_TYPE=Release']);
+/** Configures, builds and runs fvc-deep-check's CPU checks; returns its output. */
+async function buildAndCheck(build: string, cmakeArgs: string[] = []): Promise<string> {
+  const configure = run('cmake', ['-S', '.', '-B', build, '-DFVC_TORCH_ONLY=ON', '-DCMAKE_BUILD_TYPE=Release', ...cmakeArgs]);
   assert.is(configure.code, 0, configure.out.slice(-3000));
   const compile = run('cmake', ['--build', build, '--parallel', '2']);
   assert.is(compile.code, 0, compile.out.slice(-3000));
-  const check = run(join(build, 'fvc-deep-check'), ['--device', 'cpu', '--threads', '2', '--work', join(artifacts, 'deep-check')]);
+  const check = run(join(build, 'fvc-deep-check'), ['--device', 'cpu', '--threads', '2', '--work', join(build, 'deep-check')]);
   assert.is(check.code, 0, check.out.slice(-3000));
   assert.match(check.out, /^0 failed$/m);
   for (const { name } of await describeDeepModels({ threads: 2 })) assert.match(check.out, new RegExp(`^ok {3}${name}: one epoch on cpu`, 'm'), name);
   assert.match(check.out, /^ok {3}depthwise_conv3d \(x 2x6x5x10x9, kernel 3x3x3, stride 1x2x2/m);
+  return check.out;
+}
+
+test('FVC_TORCH_ONLY builds fvc-deep-check, which trains every architecture through fvc\'s trainer without Node', async () => {
+  const build = join(artifacts, 'build-torch-only');
+  await buildAndCheck(build);
   // A GPU request on a machine without one is refused, not run on the CPU.
-  const cuda = run(join(build, 'fvc-deep-check'), ['--device', 'cuda', '--work', join(artifacts, 'deep-check')]);
+  const cuda = run(join(build, 'fvc-deep-check'), ['--device', 'cuda', '--work', join(build, 'deep-check')]);
   assert.is(cuda.code, 2);
   assert.match(cuda.out, /device: 'cuda' was requested but LibTorch sees no CUDA device/);
+});
+
+// FVC_TEST_TORCH_WHEEL names a torch wheel; otherwise the newest CPU one in the image's
+// wheel folder. Its LibTorch (include/, lib/, share/cmake) is all the build needs.
+function torchWheel(): string | undefined {
+  if (process.env.FVC_TEST_TORCH_WHEEL) return process.env.FVC_TEST_TORCH_WHEEL;
+  const dir = '/opt/wheels';
+  const wheels = existsSync(dir) ? readdirSync(dir).filter((f) => /^torch-2\.\d+\.\d+\+cpu-.*\.whl$/.test(f)) : [];
+  wheels.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return wheels.length ? join(dir, wheels[wheels.length - 1]!) : undefined;
+}
+
+const wheel = torchWheel();
+(wheel ? test : test.skip)(`FVC_TORCH_ONLY builds and passes its checks against PyTorch 2.x's LibTorch (${wheel ? basename(wheel) : 'no torch 2.x wheel on this machine'}), beside Debian's 1.13`, async () => {
+  const home = join(artifacts, 'libtorch2', basename(wheel!, '.whl'));
+  if (!existsSync(join(home, 'torch'))) {
+    const tmp = `${home}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    const unzip = run('unzip', ['-q', wheel!, 'torch/lib/*', 'torch/include/*', 'torch/share/*', '-d', tmp]);
+    assert.is(unzip.code, 0, unzip.out.slice(-2000));
+    renameSync(tmp, home);
+  }
+  const build = join(artifacts, 'build-torch-only-2', basename(wheel!, '.whl'));
+  const out = await buildAndCheck(build, [`-DCMAKE_PREFIX_PATH=${join(home, 'torch', 'share', 'cmake')}`]);
+  // The wheel's own LibTorch is what ran, not Debian's found on the system path, and
+  // version-specific calls (autocast) raise no deprecation warnings on every batch.
+  assert.match(out, /^LibTorch 2\.\d+\.\d+, CUDA no/m);
+  assert.not.match(out, /deprecated/i);
+  const ldd = run('ldd', [join(build, 'fvc-deep-check')]);
+  assert.not.match(ldd.out, /libc10\.so\.1\.13/);
 });
 
 test.run();

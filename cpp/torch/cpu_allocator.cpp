@@ -2,9 +2,11 @@
 
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
+#include <torch/version.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -16,11 +18,18 @@ namespace {
 constexpr size_t kMinCached = size_t{1} << 20;
 constexpr size_t kGranule = size_t{64} << 10;
 
+// LibTorch 2.3 made c10::Allocator::allocate non-const; 1.13 (Debian) has it const.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define FVC_ALLOCATE_CONST
+#else
+#define FVC_ALLOCATE_CONST const
+#endif
+
 class CachingCpuAllocator final : public c10::Allocator {
  public:
   explicit CachingCpuAllocator(size_t cap) : cap_(cap) {}
 
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) FVC_ALLOCATE_CONST override {
     const c10::Device cpu(c10::DeviceType::CPU);
     if (n < kMinCached) {
       void* p = c10::alloc_cpu(n);
@@ -30,6 +39,9 @@ class CachingCpuAllocator final : public c10::Allocator {
     return {p, p, &CachingCpuAllocator::deleter, cpu};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &CachingCpuAllocator::deleter; }
+  // Pure virtual in LibTorch 2.x (Storage clones go through it), absent in 1.13: no
+  // `override`, so one definition serves both.
+  void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
 
   void releaseAll() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -101,7 +113,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     }
   }
 
-  // c10::Allocator::allocate is const: the cache's state is mutable behind its mutex.
+  // allocate() is const in LibTorch 1.13: the cache's state is mutable behind its mutex.
   const size_t cap_;
   mutable std::mutex mu_;
   mutable std::unordered_map<void*, size_t> live_;

@@ -1,12 +1,13 @@
 #include "torch/depthwise_conv3d.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
 #include <array>
 #include <cstdlib>
 #include <cstring>
+
+#include "torch/autocast.h"
 
 namespace fvc::deep {
 namespace {
@@ -362,7 +363,7 @@ torch::Tensor depthwiseOrConv(torch::nn::Conv3d& conv, const torch::Tensor& x) {
                          variants::holds_alternative<torch::enumtype::kZeros>(o.padding_mode()) &&
                          (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1 && (*o.dilation())[2] == 1;
   if (!depthwise || !nativeEnabled() || x.dim() != 5 || !x.device().is_cpu() || x.scalar_type() != torch::kFloat32 ||
-      conv->weight.scalar_type() != torch::kFloat32 || at::autocast::is_cpu_enabled())
+      conv->weight.scalar_type() != torch::kFloat32 || torchrt::cpuAutocastEnabled())
     return conv->forward(x);
   // An input smaller than the kernel gets LibTorch's own error message.
   for (int d = 0; d < 3; ++d)

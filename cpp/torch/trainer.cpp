@@ -11,9 +11,8 @@
 #include <filesystem>
 #include <sstream>
 
-#include <ATen/autocast_mode.h>
-
 #include "common/error.h"
+#include "torch/autocast.h"
 #include "torch/clip_loader.h"
 #include "torch/deep.h"
 #include "torch/torch_guard.h"
@@ -72,13 +71,12 @@ void loadModel(VideoModel& model, const std::string& path) {
 struct Autocast {
   explicit Autocast(bool on) : on_(on) {
     if (!on_) return;
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
+    torchrt::setCudaAutocast(true, at::kBFloat16);
   }
   ~Autocast() {
     if (!on_) return;
     at::autocast::clear_cache();
-    at::autocast::set_enabled(false);
+    torchrt::setCudaAutocast(false, at::kBFloat16);
   }
   Autocast(const Autocast&) = delete;
   Autocast& operator=(const Autocast&) = delete;
