@@ -9,16 +9,18 @@ namespace fvc::torchrt {
 
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
 inline bool cpuAutocastEnabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
-inline void setCudaAutocast(bool on, at::ScalarType dtype) {
-  if (on) at::autocast::set_autocast_dtype(at::kCUDA, dtype);
-  at::autocast::set_autocast_enabled(at::kCUDA, on);
+inline void enableCudaAutocast(at::ScalarType dtype) {
+  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+  at::autocast::set_autocast_enabled(at::kCUDA, true);
 }
+inline void disableCudaAutocast() { at::autocast::set_autocast_enabled(at::kCUDA, false); }
 #else
 inline bool cpuAutocastEnabled() { return at::autocast::is_cpu_enabled(); }
-inline void setCudaAutocast(bool on, at::ScalarType dtype) {
-  if (on) at::autocast::set_autocast_gpu_dtype(dtype);
-  at::autocast::set_enabled(on);
+inline void enableCudaAutocast(at::ScalarType dtype) {
+  at::autocast::set_autocast_gpu_dtype(dtype);
+  at::autocast::set_enabled(true);
 }
+inline void disableCudaAutocast() { at::autocast::set_enabled(false); }
 #endif
 
 }  // namespace fvc::torchrt

@@ -71,12 +71,12 @@ void loadModel(VideoModel& model, const std::string& path) {
 struct Autocast {
   explicit Autocast(bool on) : on_(on) {
     if (!on_) return;
-    torchrt::setCudaAutocast(true, at::kBFloat16);
+    torchrt::enableCudaAutocast(at::kBFloat16);
   }
   ~Autocast() {
     if (!on_) return;
     at::autocast::clear_cache();
-    torchrt::setCudaAutocast(false, at::kBFloat16);
+    torchrt::disableCudaAutocast();
   }
   Autocast(const Autocast&) = delete;
   Autocast& operator=(const Autocast&) = delete;
