@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
 import { artifacts, root, runCli } from './helpers.js';
+import type { KernelCheck } from '../ts/runtime.js';
 
 const dir = join(artifacts, 'deep-models');
 const TORCHVISION = ['r3d_18', 'mc3_18', 'r2plus1d_18'];
@@ -51,10 +52,13 @@ test('PyTorchVideo architectures have its published parameter counts at 400 clas
 test('fvc\'s depthwise 3D convolution (X3D\'s) matches LibTorch\'s: outputs, both gradients, and whole-model logits', async () => {
   const r = runCli(['info', '--check-kernels', '--json']);
   assert.is(r.code, 0, r.stderr);
-  const checks = JSON.parse(r.stdout).kernelChecks as { shape: string; forward: number; gradInput: number; gradWeight: number }[];
+  const checks = JSON.parse(r.stdout).kernelChecks as KernelCheck[];
   assert.is(checks.length, 4);
   assert.ok(checks.some((c) => /stride 1x2x2/.test(c.shape)) && checks.some((c) => /kernel 5x1x1/.test(c.shape)));
-  for (const c of checks) assert.ok(Math.max(c.forward, c.gradInput, c.gradWeight) < 1e-5, JSON.stringify(c));
+  for (const c of checks) {
+    assert.is(c.largest, Math.max(c.forward, c.gradInput, c.gradWeight));
+    assert.ok(c.ok && c.largest < 1e-5, JSON.stringify(c));
+  }
   // The same X3D-S (random weights, eval mode) through fvc's kernels and through LibTorch's.
   const clip = join(dir, 'small_clip.npy');
   const native = await modelLogits({ model: 'x3d_s', input: clip, numClasses: 7, threads: 2 });
@@ -63,6 +67,8 @@ test('fvc\'s depthwise 3D convolution (X3D\'s) matches LibTorch\'s: outputs, bot
     const aten = await modelLogits({ model: 'x3d_s', input: clip, numClasses: 7, threads: 2 });
     const scale = Math.max(...aten.rows.flat().map(Math.abs));
     const diff = Math.max(...native.rows.flatMap((row, i) => row.map((v, j) => Math.abs(v - (aten.rows[i]?.[j] as number)))));
+    // Often bit-identical: the forward kernel adds the taps in the order LibTorch 1.13's
+    // does. That the native path runs at all is shown by the training test (gradients differ).
     assert.ok(scale > 0 && diff < 1e-4 * scale, `max |native - LibTorch| = ${diff}, largest logit ${scale}`);
   } finally {
     delete process.env.FVC_NATIVE_DEPTHWISE;

@@ -140,6 +140,7 @@ test('X3D trains the same through fvc\'s depthwise kernels as through LibTorch\'
   // here: up to 1.4e-5 against LibTorch 2.13's oneDNN kernels, under 1e-5 against 1.13's.
   const diff = Math.max(...native.valProbs.map((p, i) => Math.abs(p - (aten.valProbs[i] as number))));
   assert.ok(diff < 5e-5, `validation probabilities differ by ${diff}`);
+  assert.ok(diff > 0, 'the same bits with FVC_NATIVE_DEPTHWISE=0: the native path never ran');
 });
 
 test('optical flow matches OpenCV\'s own Python binding (DIS, fast preset) on a moving pattern', async () => {

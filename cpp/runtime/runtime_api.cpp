@@ -106,6 +106,8 @@ Napi::Value CheckKernels(const Napi::CallbackInfo& info) {
       o.Set("forward", checks[i].forward);
       o.Set("gradInput", checks[i].gradInput);
       o.Set("gradWeight", checks[i].gradWeight);
+      o.Set("largest", checks[i].largest());
+      o.Set("ok", checks[i].ok());
       out.Set(static_cast<uint32_t>(i), o);
     }
     return out;

@@ -42,6 +42,8 @@ struct Axis {
   int64_t in, k, s, p, out;
   int64_t padded() const { return in + 2 * p; }
   int64_t phaseLen() const { return (padded() + s - 1) / s; }
+  // The first padded position in stride phase r that holds input, not padding.
+  int64_t firstInput(int64_t r) const { return p + ((r - p % s) + s) % s; }
 };
 
 struct Geometry {
@@ -114,7 +116,7 @@ void phaseInto(const float* src, const Geometry& g, const ForwardPlan& f, float*
       }
       // Padded column iw = w + p goes to phase iw % s at iw / s: walk each phase's columns.
       for (int64_t r = 0; r < W.s; ++r) {
-        int64_t iw = W.p + ((r - W.p % W.s) + W.s) % W.s;
+        int64_t iw = W.firstInput(r);
         float* phase = base + r * f.phaseSize;
         for (int64_t j = iw / W.s; iw < W.p + W.in; iw += W.s, ++j) phase[j] = row[iw - W.p];
       }
@@ -270,7 +272,7 @@ void gradInputPlane(const float* gy, const float* w, float* gx, const Geometry& 
         const size_t r = static_cast<size_t>(flat(it % T.s, ih % H.s, rw, H.s, W.s));
         const float* src = outs + r * phaseOut + flat(it / T.s - p.u0[0], ih / H.s - p.u0[1], 0, p.g[1], p.g[2]);
         const bool empty = p.phases[r].shift.empty();
-        int64_t iw = W.p + ((rw - W.p % W.s) + W.s) % W.s;
+        int64_t iw = W.firstInput(rw);
         for (int64_t j = iw / W.s - p.u0[2]; iw < W.p + W.in; iw += W.s, ++j) row[iw - W.p] = empty ? 0.f : src[j];
       }
     }

@@ -207,6 +207,10 @@ export interface KernelCheck {
   forward: number;
   gradInput: number;
   gradWeight: number;
+  /** The largest of the three. */
+  largest: number;
+  /** Within the native side's tolerance (1e-4). */
+  ok: boolean;
 }
 
 interface CallOptions {

@@ -93,8 +93,7 @@ async function featureVector(model: LoadedModel, video: string, numFramesOverrid
   });
 }
 
-/** P(fake) per video, in input order. */
-/** `frameCacheDir`: where a deep model's clips are cached (default FVC_FRAME_CACHE_DIR, else data/cache/frames). */
+/** P(fake) per video, in input order. `frameCacheDir`: where a deep model's clips are cached (default FVC_FRAME_CACHE_DIR, else data/cache/frames). */
 export async function predictVideos(modelDir: string, videos: readonly string[], options: { numFrames?: number; threads?: number; frameCacheDir?: string } = {}): Promise<Array<{ video: string; prob: number }>> {
   const model = loadModel(modelDir);
   if ((model.kind as string) === 'torch') return predictDeep(model, videos, options.threads ?? 1, options.frameCacheDir);
