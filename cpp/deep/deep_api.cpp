@@ -30,6 +30,19 @@ Napi::Object describe(Napi::Env env, const deep::ModelDescription& d) {
   for (size_t i = 0; i < d.inputShape.size(); ++i) shape.Set(i, static_cast<double>(d.inputShape[i]));
   o.Set("inputShape", shape);
   o.Set("parameters", static_cast<double>(d.parameters));
+  Napi::Object preset = Napi::Object::New(env);
+  preset.Set("numFrames", static_cast<double>(d.inputShape[1]));
+  preset.Set("cropSize", static_cast<double>(d.inputShape[2]));
+  preset.Set("frameSize", static_cast<double>(d.preset.frameSize));
+  auto triple = [&](const std::vector<float>& v) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a.Set(i, static_cast<double>(v[i]));
+    return a;
+  };
+  preset.Set("mean", triple(d.preset.mean));
+  preset.Set("std", triple(d.preset.std));
+  o.Set("preset", preset);
+  o.Set("embeddingDim", static_cast<double>(d.embeddingDim));
   return o;
 }
 
@@ -154,7 +167,6 @@ class TrainWorker : public PromiseWorker {
     r_.resume = opts::getBool(o, "resume", true);
     r_.device = opts::getString(o, "device", "cpu");
     r_.mixedPrecision = opts::getBool(o, "mixedPrecision", true);
-    r_.mixedPrecision = opts::getBool(o, "mixedPrecision", true);
     r_.loaderThreads = opts::getInt(o, "loaderThreads", 2, 1, 256);
     r_.seed = static_cast<uint64_t>(opts::getNumber(o, "seed", 0, 0, 9007199254740991.0));
   }
@@ -214,6 +226,50 @@ class PredictClipsWorker : public PromiseWorker {
   std::vector<float> out_;
 };
 
+class ExtractWorker : public PromiseWorker {
+ public:
+  ExtractWorker(Napi::Env env, const Napi::Object& o) : PromiseWorker(env, o) {
+    r_.model = opts::getString(o, "model");
+    r_.scale = readScale(o);
+    r_.numClasses = opts::getInt(o, "numClasses", 2, 1, 100000);
+    r_.weights = opts::getString(o, "weights", "");
+    r_.checkpoint = opts::getString(o, "checkpoint", "");
+    r_.randomInit = opts::getBool(o, "randomInit", false);
+    r_.seed = static_cast<uint64_t>(opts::getNumber(o, "seed", 0, 0, 9007199254740991.0));
+    r_.clips = readClips(o, "clips");
+    r_.input = readInput(o);
+    r_.batchSize = opts::getInt(o, "batchSize", 8, 1, 65536);
+    r_.device = opts::getString(o, "device", "cpu");
+    r_.mixedPrecision = opts::getBool(o, "mixedPrecision", true);
+    r_.loaderThreads = opts::getInt(o, "loaderThreads", 2, 1, 256);
+  }
+
+ protected:
+  void Run(const ExecutionProgress& progress) override {
+    const CancelFlag& flag = cancelFlag();
+    out_ = deep::extract(
+        r_, [&](int64_t done, int64_t total) { Report(progress, {"extract", static_cast<double>(done), static_cast<double>(total), ""}); },
+        [&] { return flag && flag->load(std::memory_order_relaxed); });
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    auto values = Napi::Float32Array::New(env, out_.values.size());
+    std::copy(out_.values.begin(), out_.values.end(), values.Data());
+    o.Set("values", values);
+    o.Set("dim", static_cast<double>(out_.dim));
+    o.Set("loaded", static_cast<double>(out_.loaded));
+    return o;
+  }
+
+ private:
+  deep::ExtractRequest r_;
+  deep::ExtractResult out_;
+};
+
+Napi::Value ExtractFeatures(const Napi::CallbackInfo& info) {
+  return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new ExtractWorker(info.Env(), opts::argObject(info, 0))); });
+}
+
 class FlowWorker : public PromiseWorker {
  public:
   FlowWorker(Napi::Env env, const Napi::Object& o)
@@ -254,6 +310,7 @@ void registerDeepApi(Napi::Env env, Napi::Object exports) {
   exports.Set("modelLogits", Napi::Function::New(env, ModelLogits, "modelLogits"));
   exports.Set("trainDeep", Napi::Function::New(env, TrainDeep, "trainDeep"));
   exports.Set("predictClips", Napi::Function::New(env, PredictClips, "predictClips"));
+  exports.Set("extractFeatures", Napi::Function::New(env, ExtractFeatures, "extractFeatures"));
   exports.Set("computeFlow", Napi::Function::New(env, ComputeFlow, "computeFlow"));
 }
 

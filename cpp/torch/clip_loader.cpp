@@ -14,10 +14,6 @@ extern "C" void omp_set_num_threads(int);
 namespace fvc::deep {
 namespace {
 
-// Kinetics-400 statistics, as torchvision's video models expect.
-const float kMean[3] = {0.43216f, 0.394666f, 0.37645f};
-const float kStd[3] = {0.22803f, 0.22145f, 0.216989f};
-
 uint64_t mix(uint64_t a, uint64_t b) {
   uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2));
   x ^= x >> 31;
@@ -35,9 +31,12 @@ torch::Tensor uniformIndices(int64_t n, int64_t t) {
   return torch::tensor(idx);
 }
 
-torch::Tensor normalise(torch::Tensor rgb) {
-  auto mean = torch::from_blob(const_cast<float*>(kMean), {3, 1, 1, 1});
-  auto std = torch::from_blob(const_cast<float*>(kStd), {3, 1, 1, 1});
+// The model's own statistics (its Preset); an input built without them would be
+// normalised for another model, so it is refused rather than guessed.
+torch::Tensor normalise(torch::Tensor rgb, const ClipInput& in) {
+  if (in.mean.size() != 3 || in.std.size() != 3) throw std::logic_error("ClipInput without the model's mean / std");
+  auto mean = torch::tensor(in.mean).view({3, 1, 1, 1});
+  auto std = torch::tensor(in.std).view({3, 1, 1, 1});
   return (rgb - mean) / std;
 }
 
@@ -68,7 +67,7 @@ torch::Tensor loadClip(const Clip& clip, const ClipInput& in, bool augment, uint
     const int64_t nh = std::max<int64_t>(16, std::llround(h * f)), nw = std::max<int64_t>(16, std::llround(w * f));
     if (nh != h || nw != w) x = torch::upsample_bilinear2d(x, {nh, nw}, false);
     if (augment && std::uniform_int_distribution<int>(0, 1)(rng) == 1) x = x.flip({3});
-    return torch::cat({normalise(x), torch::ones({1, x.size(1), nh, nw})}, 0).contiguous();
+    return torch::cat({normalise(x, in), torch::ones({1, x.size(1), nh, nw})}, 0).contiguous();
   }
   if (h < s || w < s) {
     // Too small for the crop: scale the short side up to it.
@@ -87,7 +86,7 @@ torch::Tensor loadClip(const Clip& clip, const ClipInput& in, bool augment, uint
     x = x.flip({3});
     if (x.size(0) == 5) x[3].neg_();  // a mirrored scene moves the other way
   }
-  torch::Tensor rgb = normalise(x.slice(0, 0, 3));
+  torch::Tensor rgb = normalise(x.slice(0, 0, 3), in);
   return (x.size(0) == 3 ? rgb : torch::cat({rgb, x.slice(0, 3)}, 0)).contiguous();
 }
 

@@ -20,7 +20,7 @@ ModelDescription describeModel(const std::string& name, int64_t numClasses, cons
   auto model = spec.build(numClasses, scale);
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
-  return ModelDescription{spec.name, spec.family, spec.description, layoutName(spec.layout), spec.inputShape, params};
+  return ModelDescription{spec.name, spec.family, spec.description, layoutName(spec.layout), spec.inputShape, params, spec.preset, model->embeddingDim()};
   });
 }
 
@@ -36,7 +36,7 @@ LogitsResult logits(const LogitsRequest& r) {
   auto model = spec.build(r.numClasses, r.scale);
   LogitsResult out;
   if (!r.weights.empty()) {
-    LoadReport rep = loadStateDict(*model, loadSafetensors(r.weights), r.weights);
+    LoadReport rep = loadStateDict(*model, loadWeights(r.weights), r.weights);
     out.loaded = rep.loaded;
     out.head = rep.head;
   }

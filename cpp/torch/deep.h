@@ -23,6 +23,15 @@ enum class ClipLayout {
             // mask; a batch is zero-padded to its largest frame and the mask marks what is real
 };
 
+// How an architecture's input is prepared, as torchvision's weight transforms and
+// PyTorchVideo's presets carry it: frames are cached at frameSize (short side,
+// letterboxed), cropped to the input's H x W and normalised with mean / std.
+struct Preset {
+  int64_t frameSize = 128;
+  std::vector<float> mean{0.43216f, 0.394666f, 0.37645f};  // Kinetics-400, torchvision's video models
+  std::vector<float> std{0.22803f, 0.22145f, 0.216989f};
+};
+
 struct ModelDescription {
   std::string name;
   std::string family;
@@ -31,6 +40,8 @@ struct ModelDescription {
   // One input tensor's shape without the batch dimension: [C, T, H, W].
   std::vector<int64_t> inputShape;
   int64_t parameters = 0;
+  Preset preset;
+  int64_t embeddingDim = 0;  // columns of its feature-extraction table; 0: not a backbone
 };
 
 std::vector<std::string> modelNames();
@@ -69,6 +80,7 @@ struct ClipInput {
   int cropSize = 112;
   bool augment = true;
   ClipLayout layout = ClipLayout::Rgb;  // set from the model, not by callers
+  std::vector<float> mean, std;         // set from the model's preset, not by callers
 };
 
 // Optical flow between consecutive frames of a frame-cache entry (uint8 [N, H, W, 3]),
@@ -136,5 +148,33 @@ struct PredictRequest {
 };
 
 std::vector<float> predict(const PredictRequest& request);
+
+// Feature extraction: a backbone's embedding (VideoModel::embedding) of every clip,
+// for the models that train on deep features. Exactly one source of weights: a
+// published file, a checkpoint fvc trained, or an explicit random initialisation.
+struct ExtractRequest {
+  std::string model;  // architecture
+  Scale scale;
+  int64_t numClasses = 2;   // of the checkpoint's head; the embedding excludes the head
+  std::string weights;      // .safetensors / .pth state dict
+  std::string checkpoint;   // fvc's model.pt
+  bool randomInit = false;  // seeded initialisation, only when asked for
+  uint64_t seed = 0;
+  std::vector<Clip> clips;
+  ClipInput input;
+  int batchSize = 8;
+  std::string device = "cpu";
+  bool mixedPrecision = true;
+  int loaderThreads = 2;
+};
+
+struct ExtractResult {
+  std::vector<float> values;  // row-major [clips, dim]
+  int64_t dim = 0;
+  int64_t loaded = 0;  // tensors taken from the weights file
+};
+
+// `onBatch(done, total)` after every batch; `cancelled` polled between batches.
+ExtractResult extract(const ExtractRequest& request, const std::function<void(int64_t, int64_t)>& onBatch, const std::function<bool()>& cancelled);
 
 }  // namespace fvc::deep

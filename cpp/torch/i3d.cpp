@@ -28,13 +28,15 @@ struct I3d : VideoModel {
     blocks->push_back(head);
     initVideoWeights(*this);
   }
-  torch::Tensor forward(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override {
     x = stages[0]->forward(stem->forward(x));
     // The stage-1 pool halves time; a single-frame clip has nothing to halve.
     if (x.size(2) >= 2) x = torch::max_pool3d(x, {2, 1, 1}, {2, 1, 1});
     for (int i = 1; i < 4; ++i) x = stages[i]->forward(x);
-    return head->forward(pv::globalPool(x));
+    return pv::globalPool(x);
   }
+  int64_t featureDim() const override { return head->proj->weight.size(1); }
+  torch::Tensor forward(torch::Tensor x) override { return head->forward(features(x)); }
   std::vector<std::string> headPrefixes() const override { return {"blocks.6."}; }
   torch::nn::ModuleList blocks{nullptr};
   pv::Stem stem{nullptr};

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "torch/i3d.h"
+#include "torch/inception_v3.h"
 #include "torch/naive_cnn.h"
 #include "torch/slowfast.h"
 #include "torch/two_stream.h"
@@ -14,21 +15,34 @@
 
 namespace fvc::deep {
 
+namespace {
+
+// Input presets. torchvision's video models: Kinetics statistics, frames resized to
+// 128 px and cropped to 112. PyTorchVideo's: mean 0.45 / std 0.225, short side 256
+// cropped to 224 (X3D-XS/S: 182 -> 160). torchvision's Inception v3 weights: ImageNet
+// statistics, 342 -> 299.
+const Preset kTorchvisionVideo{};
+Preset pytorchVideo(int64_t frameSize) { return {frameSize, {0.45f, 0.45f, 0.45f}, {0.225f, 0.225f, 0.225f}}; }
+const Preset kImageNet{342, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+
+}  // namespace
+
 const std::vector<ModelSpec>& modelRegistry() {
   static const std::vector<ModelSpec> models = {
-      {"naive_cnn", "cnn", "5c: per-frame 2D CNN, temporal average, dropout 0.5, linear head", {3, 8, 112, 112}, naive_cnn},
-      {"variable_ar_cnn", "cnn", "5e: naive_cnn's CNN on frames at their own aspect ratio, padded per batch, mask-weighted pooling; input RGB + mask", {4, 8, 112, 112}, variable_ar_cnn, ClipLayout::RgbMask},
-      {"r3d_18", "video_3d", "ResNet-18 with 3D convolutions (torchvision r3d_18)", {3, 16, 112, 112}, r3d_18},
-      {"mc3_18", "video_3d", "mixed convolutions: 3D then 2D (torchvision mc3_18)", {3, 16, 112, 112}, mc3_18},
-      {"r2plus1d_18", "video_3d", "5p: R(2+1)D-18, factorised spatial + temporal convolutions (torchvision r2plus1d_18)", {3, 16, 112, 112}, r2plus1d_18},
-      {"i3d_r50", "video_3d", "5o: inflated 3D ResNet-50 (PyTorchVideo i3d_r50)", {3, 8, 224, 224}, i3d_r50},
-      {"x3d_xs", "video_3d", "5q: X3D-XS, 4 frames at 160 px (PyTorchVideo x3d_xs)", {3, 4, 160, 160}, x3d},
-      {"x3d_s", "video_3d", "5q: X3D-S, 13 frames at 160 px (PyTorchVideo x3d_s)", {3, 13, 160, 160}, x3d},
-      {"x3d_m", "video_3d", "5q: X3D-M, 16 frames at 224 px (PyTorchVideo x3d_m)", {3, 16, 224, 224}, x3d},
-      {"slowfast_r50", "slowfast", "5r: SlowFast R50 8x8, alpha 4, beta 1/8; input is the fast clip, the slow pathway takes every 4th frame (PyTorchVideo slowfast_r50)", {3, 32, 224, 224}, slowfast_r50},
-      {"slowfast_attention", "slowfast", "5s: SlowFast R50 with attention-gated lateral fusion and attention pooling", {3, 32, 224, 224}, slowfast_attention},
-      {"slowfast_multiscale", "slowfast", "5t: SlowFast R50 with three pathways at T/4, T/2 and T, fused into the slow one", {3, 32, 224, 224}, slowfast_multiscale},
-      {"two_stream", "two_stream", "5u: RGB and optical-flow mc3_18 streams, late fusion; input RGB + flow (dx, dy)", {5, 16, 112, 112}, two_stream, ClipLayout::RgbFlow},
+      {"naive_cnn", "cnn", "5c: per-frame 2D CNN, temporal average, dropout 0.5, linear head", {3, 8, 112, 112}, naive_cnn, ClipLayout::Rgb, kTorchvisionVideo},
+      {"inception_v3", "cnn", "5d: torchvision's Inception v3 per frame, pooled features averaged over time, dropout 0.5, linear head", {3, 8, 299, 299}, inception_v3, ClipLayout::Rgb, kImageNet},
+      {"variable_ar_cnn", "cnn", "5e: naive_cnn's CNN on frames at their own aspect ratio, padded per batch, mask-weighted pooling; input RGB + mask", {4, 8, 112, 112}, variable_ar_cnn, ClipLayout::RgbMask, kTorchvisionVideo},
+      {"r3d_18", "video_3d", "ResNet-18 with 3D convolutions (torchvision r3d_18)", {3, 16, 112, 112}, r3d_18, ClipLayout::Rgb, kTorchvisionVideo},
+      {"mc3_18", "video_3d", "mixed convolutions: 3D then 2D (torchvision mc3_18)", {3, 16, 112, 112}, mc3_18, ClipLayout::Rgb, kTorchvisionVideo},
+      {"r2plus1d_18", "video_3d", "5p: R(2+1)D-18, factorised spatial + temporal convolutions (torchvision r2plus1d_18)", {3, 16, 112, 112}, r2plus1d_18, ClipLayout::Rgb, kTorchvisionVideo},
+      {"i3d_r50", "video_3d", "5o: inflated 3D ResNet-50 (PyTorchVideo i3d_r50)", {3, 8, 224, 224}, i3d_r50, ClipLayout::Rgb, pytorchVideo(256)},
+      {"x3d_xs", "video_3d", "5q: X3D-XS, 4 frames at 160 px (PyTorchVideo x3d_xs)", {3, 4, 160, 160}, x3d, ClipLayout::Rgb, pytorchVideo(182)},
+      {"x3d_s", "video_3d", "5q: X3D-S, 13 frames at 160 px (PyTorchVideo x3d_s)", {3, 13, 160, 160}, x3d, ClipLayout::Rgb, pytorchVideo(182)},
+      {"x3d_m", "video_3d", "5q: X3D-M, 16 frames at 224 px (PyTorchVideo x3d_m)", {3, 16, 224, 224}, x3d, ClipLayout::Rgb, pytorchVideo(256)},
+      {"slowfast_r50", "slowfast", "5r: SlowFast R50 8x8, alpha 4, beta 1/8; input is the fast clip, the slow pathway takes every 4th frame (PyTorchVideo slowfast_r50)", {3, 32, 224, 224}, slowfast_r50, ClipLayout::Rgb, pytorchVideo(256)},
+      {"slowfast_attention", "slowfast", "5s: SlowFast R50 with attention-gated lateral fusion and attention pooling", {3, 32, 224, 224}, slowfast_attention, ClipLayout::Rgb, pytorchVideo(256)},
+      {"slowfast_multiscale", "slowfast", "5t: SlowFast R50 with three pathways at T/4, T/2 and T, fused into the slow one", {3, 32, 224, 224}, slowfast_multiscale, ClipLayout::Rgb, pytorchVideo(256)},
+      {"two_stream", "two_stream", "5u: RGB and optical-flow mc3_18 streams, late fusion; input RGB + flow (dx, dy)", {5, 16, 112, 112}, two_stream, ClipLayout::RgbFlow, kTorchvisionVideo},
   };
   return models;
 }
@@ -39,6 +53,13 @@ const ModelSpec& findModel(const std::string& name) {
   std::string known;
   for (const auto& m : modelRegistry()) known += (known.empty() ? "" : ", ") + m.name;
   throw Error(code::kInvalidArgument, "model '" + name + "': unknown deep model (known: " + known + ")");
+}
+
+ClipInput inputFor(const ModelSpec& spec, ClipInput input) {
+  input.layout = spec.layout;
+  input.mean = spec.preset.mean;
+  input.std = spec.preset.std;
+  return input;
 }
 
 const char* layoutName(ClipLayout layout) {
@@ -85,15 +106,19 @@ LoadReport loadStateDict(VideoModel& model, const std::map<std::string, torch::T
     return false;
   };
   torch::NoGradGuard noGrad;
-  std::vector<std::string> missing, misshapen;
+  std::vector<std::string> missing, misshapen, nonFinite;
   size_t matched = 0;
   auto take = [&](const std::string& name, torch::Tensor& target) {
     auto it = state.find(name);
     if (it == state.end()) {
-      missing.push_back(name);
+      // Files from before PyTorch 0.4.1 have no batch-norm step counters; PyTorch loads
+      // them all the same, and the counter only matters for momentum-free batch norm.
+      const std::string counter = "num_batches_tracked";
+      if (name.size() < counter.size() || name.compare(name.size() - counter.size(), counter.size(), counter) != 0) missing.push_back(name);
       return;
     }
     ++matched;
+    if (it->second.is_floating_point() && !torch::isfinite(it->second).all().item<bool>()) nonFinite.push_back(name);
     // LibTorch keeps batch norm's num_batches_tracked as [1] where PyTorch writes a scalar.
     const bool scalarLike = it->second.numel() == 1 && target.numel() == 1;
     if (it->second.sizes() != target.sizes() && !scalarLike) {
@@ -110,8 +135,14 @@ LoadReport loadStateDict(VideoModel& model, const std::map<std::string, torch::T
   if (matched < state.size()) {
     auto params = model.named_parameters();
     auto buffers = model.named_buffers();
+    const auto ignored = model.ignoredWeights();
+    auto isIgnored = [&](const std::string& name) {
+      for (const auto& p : ignored)
+        if (name.rfind(p, 0) == 0) return true;
+      return false;
+    };
     for (const auto& [name, _] : state)
-      if (!params.contains(name) && !buffers.contains(name)) unexpected.push_back(name);
+      if (!params.contains(name) && !buffers.contains(name) && !isIgnored(name)) unexpected.push_back(name);
   }
   auto list = [](const std::vector<std::string>& v) {
     std::string s;
@@ -119,6 +150,8 @@ LoadReport loadStateDict(VideoModel& model, const std::map<std::string, torch::T
     if (v.size() > 8) s += ", ... (" + std::to_string(v.size()) + " in all)";
     return s;
   };
+  // A NaN or infinite weight would give NaN logits that look like a result.
+  if (!nonFinite.empty()) throw Error(code::kInvalidData, source + ": non-finite (NaN or infinite) values in tensor(s) " + list(nonFinite) + "; the file is damaged or came from a diverged run");
   if (!missing.empty() || !misshapen.empty() || !unexpected.empty()) {
     std::string why;
     if (!missing.empty()) why += "\n  missing: " + list(missing);

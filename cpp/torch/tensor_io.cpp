@@ -1,6 +1,7 @@
 #include "torch/tensor_io.h"
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -8,6 +9,7 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
+#include "torch/torch_pickle.h"
 
 namespace fvc::deep {
 namespace {
@@ -165,7 +167,16 @@ std::map<std::string, torch::Tensor> loadSafetensors(const std::string& path) {
   const size_t dataStart = 8 + n;
   const size_t dataSize = bytes.size() - dataStart;
   std::map<std::string, torch::Tensor> out;
-  for (auto& [name, e] : HeaderParser(header, path).parse()) {
+  auto entries = HeaderParser(header, path).parse();
+  // The format requires the tensors' byte ranges to tile the data without overlap: two
+  // tensors sharing bytes would be a damaged or crafted file, never a real state dict.
+  std::vector<std::pair<std::pair<int64_t, int64_t>, std::string>> ranges;
+  for (auto& [name, e] : entries) ranges.push_back({{e.offsets[0], e.offsets[1]}, name});
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first.first < ranges[i - 1].first.second)
+      throw Error(code::kInvalidData, path + ": tensors '" + ranges[i - 1].second + "' and '" + ranges[i].second + "' have overlapping data_offsets (the file is damaged)");
+  for (auto& [name, e] : entries) {
     torch::Dtype dt = dtypeOf(e.dtype, path, name);
     int64_t count = 1;
     for (int64_t d : e.shape) count *= d;
@@ -179,6 +190,48 @@ std::map<std::string, torch::Tensor> loadSafetensors(const std::string& path) {
     out.emplace(name, t);
   }
   return out;
+}
+
+namespace {
+
+// A torch.save file holds whatever object was saved: a bare state dict, or a training
+// checkpoint with the state dict under one of these keys (PyTorchVideo's hub files use
+// model_state, Lightning state_dict).
+const char* const kNestedKeys[] = {"state_dict", "model_state", "model", "module"};
+
+// nn.DataParallel saves every name under "module."; the model itself has none.
+std::map<std::string, torch::Tensor> stripDataParallel(std::map<std::string, torch::Tensor> in) {
+  const std::string prefix = "module.";
+  for (const auto& [name, _] : in)
+    if (name.rfind(prefix, 0) != 0) return in;
+  std::map<std::string, torch::Tensor> out;
+  for (auto& [name, t] : in) out.emplace(name.substr(prefix.size()), std::move(t));
+  return out;
+}
+
+std::map<std::string, torch::Tensor> loadTorchSave(const std::string& path) {
+  TorchSaveFile f = readTorchSave(path);
+  for (const char* key : kNestedKeys)
+    if (f.dicts.count(key)) return stripDataParallel(std::move(f.dicts[key]));
+  if (!f.dicts.count("")) throw Error(code::kInvalidData, path + ": no state dict at its top level or under " + "state_dict / model_state / model / module");
+  return stripDataParallel(std::move(f.dicts[""]));
+}
+
+}  // namespace
+
+std::map<std::string, torch::Tensor> loadWeights(const std::string& path) {
+  std::string head(8, '\0');
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(code::kFileNotFound, path + ": cannot open (no such file or not readable)");
+    in.read(head.data(), 8);
+    head.resize(static_cast<size_t>(in.gcount()));
+  }
+  // torch.save has written a zip archive since PyTorch 1.6; before, a bare pickle stream.
+  const bool zip = head.rfind("PK\x03\x04", 0) == 0;
+  const bool legacyPickle = head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x80 && static_cast<unsigned char>(head[1]) <= 5;
+  if (zip || legacyPickle) return loadTorchSave(path);
+  return stripDataParallel(loadSafetensors(path));
 }
 
 void saveSafetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors) {

@@ -13,6 +13,12 @@ namespace fvc::deep {
 // Every tensor of a .safetensors file, on the CPU, in file order of names.
 std::map<std::string, torch::Tensor> loadSafetensors(const std::string& path);
 
+// A state dict from a weights file users bring, by its content: .safetensors, or a
+// torch.save file (.pth / .pt / .pyth, zip format) holding a state dict or a checkpoint
+// with one under state_dict / model_state / model. DataParallel's "module." prefix is
+// dropped. Errors name the file and what it holds instead.
+std::map<std::string, torch::Tensor> loadWeights(const std::string& path);
+
 // Writes tensors as .safetensors (used for exporting fvc weights), atomically.
 void saveSafetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors);
 

@@ -17,6 +17,7 @@
 #include "torch/deep.h"
 #include "torch/torch_guard.h"
 #include "torch/tensor_io.h"
+#include "torch/run_scope.h"
 #include "torch/video_model.h"
 
 namespace fvc::deep {
@@ -53,46 +54,6 @@ void saveModel(VideoModel& model, const std::string& path) {
   a.save_to(tmp);
   fs::rename(tmp, path);
 }
-
-void loadModel(VideoModel& model, const std::string& path) {
-  if (!fs::exists(path)) throw Error(code::kFileNotFound, path + ": no such checkpoint");
-  torch::serialize::InputArchive a;
-  try {
-    a.load_from(path);
-    model.load(a);
-  } catch (const c10::Error& e) {
-    throw Error(code::kInvalidData, path + ": not a checkpoint of this model (" + e.what_without_backtrace() + ")");
-  }
-}
-
-// bf16 autocast on CUDA for the guard's lifetime (thread-local, like PyTorch's
-// torch.autocast): matrix products and convolutions run in bfloat16, reductions and
-// the loss in float32. bf16 keeps float32's range, so no loss scaling is needed.
-struct Autocast {
-  explicit Autocast(bool on) : on_(on) {
-    if (!on_) return;
-    torchrt::enableCudaAutocast(at::kBFloat16);
-  }
-  ~Autocast() {
-    if (!on_) return;
-    at::autocast::clear_cache();
-    torchrt::disableCudaAutocast();
-  }
-  Autocast(const Autocast&) = delete;
-  Autocast& operator=(const Autocast&) = delete;
-
- private:
-  bool on_;
-};
-
-// Declared first in a run, so it outlives the run's tensors: the blocks they give
-// back are freed with the cache, on success or error.
-struct CpuCacheScope {
-  CpuCacheScope() = default;
-  CpuCacheScope(const CpuCacheScope&) = delete;
-  CpuCacheScope& operator=(const CpuCacheScope&) = delete;
-  ~CpuCacheScope() { torchrt::releaseCpuCache(); }
-};
 
 struct Evaluation {
   double loss = 0, auc = 0, acc = 0;
@@ -154,6 +115,18 @@ std::vector<EpochStats> parseHistory(const std::string& text) {
 
 }  // namespace
 
+void loadCheckpoint(VideoModel& model, const std::string& path) {
+  if (!fs::exists(path)) throw Error(code::kFileNotFound, path + ": no such checkpoint");
+  torch::serialize::InputArchive a;
+  try {
+    a.load_from(path);
+    model.load(a);
+  } catch (const c10::Error& e) {
+    throw Error(code::kInvalidData, path + ": not a checkpoint of this model (" + e.what_without_backtrace() + ")");
+  }
+}
+
+
 TrainResult train(const TrainRequest& r, const std::function<void(const EpochStats&)>& onEpoch, const std::function<bool()>& cancelled) {
   return torchGuard([&] {
     CpuCacheScope cache;
@@ -170,7 +143,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     torch::manual_seed(r.seed);
     auto model = spec.build(r.numClasses, r.scale);
     const bool pretrained = !r.weights.empty();
-    if (pretrained) loadStateDict(*model, loadSafetensors(r.weights), r.weights);
+    if (pretrained) loadStateDict(*model, loadWeights(r.weights), r.weights);
     model->to(device);
     TrainResult out;
     for (const auto& p : model->parameters()) out.parameters += p.numel();
@@ -200,8 +173,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
       for (int64_t k = 0; k < r.numClasses; ++k) w[k] = counts[k] > 0 ? static_cast<float>(r.train.size() / (r.numClasses * counts[k])) : 0.f;
     torch::Tensor classWeights = torch::tensor(w).to(device);
 
-    ClipInput input = r.input;
-    input.layout = spec.layout;
+    const ClipInput input = inputFor(spec, r.input);
     ClipLoader trainLoader(r.train, input, micro, true, r.seed, r.loaderThreads);
     ClipLoader valLoader(r.val, input, r.batchSize, false, r.seed, r.loaderThreads);
     const int64_t microPerEpoch = trainLoader.batchesPerEpoch();
@@ -314,7 +286,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     out.epochs = history;
     out.bestEpoch = bestEpoch;
     out.stoppedEarly = sinceBest >= r.patience && (history.empty() || history.back().epoch < r.epochs);
-    loadModel(*model, best);
+    loadCheckpoint(*model, best);
     model->to(device);
     out.valProbs = evaluate(*model, valLoader, r.val, device, mixed, cancelled).probs;
     return out;
@@ -327,10 +299,9 @@ std::vector<float> predict(const PredictRequest& r) {
     const torch::Device device(r.device == "cuda" ? torch::kCUDA : torch::kCPU);
     const ModelSpec& spec = findModel(r.model);
     auto model = spec.build(r.numClasses, r.scale);
-    loadModel(*model, r.checkpoint);
+    loadCheckpoint(*model, r.checkpoint);
     model->to(device);
-    ClipInput input = r.input;
-    input.layout = spec.layout;
+    const ClipInput input = inputFor(spec, r.input);
     ClipLoader loader(r.clips, input, r.batchSize, false, 0, 2);
     return evaluate(*model, loader, r.clips, device, r.mixedPrecision && device.is_cuda(), [] { return false; }).probs;
   });

@@ -21,6 +21,13 @@ struct VideoModel : torch::nn::Module {
   // building blocks of others (two_stream's streams).
   virtual torch::Tensor features(torch::Tensor clips) { throw std::logic_error("this model exposes no features"); }
   virtual int64_t featureDim() const { return 0; }
+  // One video's row of a feature-extraction table, [B, embeddingDim()]: the pooled
+  // features by default; per-frame models add statistics over time.
+  virtual torch::Tensor embedding(torch::Tensor clips) { return features(clips); }
+  virtual int64_t embeddingDim() const { return featureDim(); }
+  // Parameter-name prefixes a published state dict may carry that this model does not
+  // use (Inception v3's auxiliary head); loading accepts and skips them.
+  virtual std::vector<std::string> ignoredWeights() const { return {}; }
 };
 
 using Builder = std::function<std::shared_ptr<VideoModel>(int64_t numClasses, const Scale& scale)>;
@@ -29,12 +36,16 @@ struct ModelSpec {
   std::string name;
   std::string family;
   std::string description;
-  std::vector<int64_t> inputShape;  // [C, T, H, W] at the published size
+  std::vector<int64_t> inputShape;  // [C, T, H, W] at the published size: T and H are the default frames and crop
   Builder build;
   ClipLayout layout = ClipLayout::Rgb;
+  Preset preset;                    // the rest of the input the model expects (frame size, normalisation)
 };
 
 const char* layoutName(ClipLayout layout);
+
+// A caller's frames / crop / augmentation with the model's layout and normalisation.
+ClipInput inputFor(const ModelSpec& spec, ClipInput input);
 
 const std::vector<ModelSpec>& modelRegistry();
 const ModelSpec& findModel(const std::string& name);
@@ -56,5 +67,8 @@ struct LoadReport {
   std::vector<std::string> head;
 };
 LoadReport loadStateDict(VideoModel& model, const std::map<std::string, torch::Tensor>& state, const std::string& source);
+
+// Restores a model saved by fvc's trainer (model.pt); errors name the file.
+void loadCheckpoint(VideoModel& model, const std::string& path);
 
 }  // namespace fvc::deep
