@@ -57,4 +57,5 @@ def main():
         np.save(out / f'{name}_logits.npy', y.numpy())
 
 
-main()
+if __name__ == '__main__':
+    main()

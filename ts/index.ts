@@ -25,11 +25,14 @@ export { buildFrameCache, type BuildFrameCacheOptions, type BuildFrameCacheResul
 export { hashFile } from './cache/content-hash.js';
 export { train, checkTraining, type TrainResult, type ModelSummary, type FoldResult, type TrainingCheck } from './train/engine.js';
 export { TrainConfigSchema, resolveConfig, type TrainConfig, type TrainConfigInput } from './train/config.js';
-export { MODELS, resolveModel, gridPoints, FEATURE_SETS, type ModelSpec, type FeatureSet } from './train/registry.js';
+export { MODELS, ALL_MODELS, resolveModel, gridPoints, isBuilt, suggest, FEATURE_SETS, type ModelSpec, type FeatureSet, type ModelName, type ModelRequest } from './train/registry.js';
+export type { Stage5Model, AnyStage5Model, FoldContext, FoldFit, ModelContext, BestModel, PredictOptions } from './train/model.js';
+export { extractEmbeddings, featuresDir, embeddingColumns, type ExtractionRequest, type ExtractionResult, type WeightsSource } from './extract/store.js';
+export { architectureInfo, samplingFor, type Sampling } from './deep/presets.js';
 export { computeMetrics, rocAuc, averagePrecision, equalErrorRate, logLoss, videoLevel, rocCurve, prCurve, type Metrics } from './train/metrics.js';
 export { stratifiedGroupKFold, checkFolds, type Fold } from './train/folds.js';
 export { ExperimentTracker } from './train/tracker.js';
-export { predictVideos, loadModel } from './train/predict.js';
+export { predictVideos, loadModel, type PredictVideosOptions } from './train/predict.js';
 export { openTrackingStore, CrossValidationTracking } from './tracking/mlflow.js';
 export { MlflowFileStore } from './tracking/file-store.js';
 export { MlflowRestStore, LOG_BATCH_LIMITS } from './tracking/rest-store.js';

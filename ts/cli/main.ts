@@ -7,6 +7,7 @@ import { FvcError } from '../errors.js';
 import { registerCache } from './commands/cache.js';
 import { registerCorpus } from './commands/corpus.js';
 import { registerDemo } from './commands/demo.js';
+import { registerExtract } from './commands/extract.js';
 import { registerFeatures } from './commands/features.js';
 import { registerFrames } from './commands/frames.js';
 import { registerInfo } from './commands/info.js';
@@ -26,7 +27,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerTrain, registerModels, registerQuery, registerReport, registerPipeline, registerSlurm, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerExtract, registerTrain, registerModels, registerQuery, registerReport, registerPipeline, registerSlurm, registerCorpus, registerInfo, registerDemo]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -150,6 +150,27 @@ export interface NativeModelDescription {
   /** One clip without the batch dimension: [C, T, H, W]. */
   inputShape: number[];
   parameters: number;
+  /** The input the architecture expects, as torchvision's weight transforms and PyTorchVideo's presets carry it. */
+  preset: InputPreset;
+  /** Columns of its feature-extraction table (pooled features; per-frame models add statistics over time); 0: not a backbone. */
+  embeddingDim: number;
+}
+
+/** Frames per clip, the crop the model sees, the letterboxed frame size the cache keeps, normalisation. */
+export interface InputPreset {
+  numFrames: number;
+  cropSize: number;
+  frameSize: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+export interface NativeExtraction {
+  /** Row-major [clips, dim]. */
+  values: Float32Array;
+  dim: number;
+  /** Tensors taken from the weights file. */
+  loaded: number;
 }
 
 export type ClipLayout = 'rgb' | 'rgb+flow' | 'rgb+mask';
@@ -286,6 +307,21 @@ interface Addon {
     } & ClipInputOptions & ModelScale & CallOptions,
   ): Promise<NativeDeepTrain>;
   predictClips(o: { model: string; checkpoint: string; clips: DeepClip[]; numClasses?: number; batchSize?: number; device?: string; mixedPrecision?: boolean } & ClipInputOptions & ModelScale & CallOptions): Promise<Float64Array>;
+  extractFeatures(
+    o: {
+      model: string;
+      clips: DeepClip[];
+      weights?: string;
+      checkpoint?: string;
+      randomInit?: boolean;
+      seed?: number;
+      numClasses?: number;
+      batchSize?: number;
+      device?: string;
+      mixedPrecision?: boolean;
+      loaderThreads?: number;
+    } & ClipInputOptions & ModelScale & CallOptions,
+  ): Promise<NativeExtraction>;
   computeFlow(o: { frames: string; out: string; method?: FlowMethod } & CallOptions): Promise<string>;
   runtimeInfo(): RuntimeInfo;
   checkKernels(): KernelCheck[];
@@ -392,6 +428,10 @@ export const native = {
   predictClips: (o: Parameters<Addon['predictClips']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
     return call((a, c) => a.predictClips({ ...rest, ...c }), signal, onProgress);
+  },
+  extractFeatures: (o: Parameters<Addon['extractFeatures']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.extractFeatures({ ...rest, ...c }), signal, onProgress);
   },
   computeFlow: (o: Parameters<Addon['computeFlow']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;

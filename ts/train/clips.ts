@@ -1,7 +1,7 @@
 /**
  * The clips a deep model trains on: every video of a metadata table (Stage 3's
  * scaled videos by default) sampled once into the frame cache, shared by every
- * fold and model; rows keep the table's labels and fold groups.
+ * fold and model that samples alike; rows keep the table's labels and fold groups.
  */
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -14,13 +14,19 @@ import { mapPool } from '../util/pool.js';
 import type { TrainConfig } from './config.js';
 import { groupOf, idOf, type FeatureData } from './dataset.js';
 
+/** The metadata table deep models read: the configured one, else Stage 3's. */
+export function videoTable(cfg: TrainConfig): string {
+  const table = cfg.videos ?? join(cfg.stage3Dir, 'scaled_metadata.parquet');
+  if (!existsSync(table)) throw new FvcError('ERR_FILE_NOT_FOUND', `${table}: no such file (deep models read the videos of a metadata table: run fvc stage3, set --stage3-dir / FVC_STAGE3_OUTPUT_DIR, or give videos)`);
+  return table;
+}
+
 /**
  * `layout` decides what each clip brings: letterboxed squares (rgb), the same plus
  * their optical flow (rgb+flow), or frames at their own aspect ratio (rgb+mask).
  */
-export async function loadClipData(cfg: TrainConfig, log: (m: string) => void, layout: ClipLayout = 'rgb'): Promise<FeatureData> {
-  const table = cfg.videos ?? join(cfg.stage3Dir, 'scaled_metadata.parquet');
-  if (!existsSync(table)) throw new FvcError('ERR_FILE_NOT_FOUND', `${table}: no such file (deep models read the videos of a metadata table: run fvc stage3, set --stage3-dir / FVC_STAGE3_OUTPUT_DIR, or give videos)`);
+export async function loadClipData(cfg: TrainConfig, log: (m: string) => void, sampling: { numFrames: number; frameSize: number }, layout: ClipLayout = 'rgb'): Promise<FeatureData & { videos: string[] }> {
+  const table = videoTable(cfg);
   const { rows } = await loadMetadata(table);
   const cache = new FrameCache(cfg.frameCacheDir);
   const clips: string[] = new Array(rows.length);
@@ -29,7 +35,7 @@ export async function loadClipData(cfg: TrainConfig, log: (m: string) => void, l
   let decoded = 0;
   await mapPool(rows, availableParallelism(), async (row, i) => {
     try {
-      const e = await cache.get(row.absolute_path, { numFrames: cfg.numFrames, size: cfg.deep.frameSize, letterbox: layout !== 'rgb+mask' });
+      const e = await cache.get(row.absolute_path, { numFrames: sampling.numFrames, size: sampling.frameSize, letterbox: layout !== 'rgb+mask' });
       if (!e.hit) decoded++;
       clips[i] = e.npyPath;
       if (layout === 'rgb+flow') flows[i] = await cache.flow(e, cfg.deep.flowMethod);
@@ -38,8 +44,8 @@ export async function loadClipData(cfg: TrainConfig, log: (m: string) => void, l
     }
   });
   if (failed.length) throw new FvcError('ERR_INVALID_DATA', `${table}: ${failed.length} video(s) cannot be decoded for training:\n${failed.slice(0, 10).map((f) => `  - ${f}`).join('\n')}`);
-  const what = layout === 'rgb+mask' ? `${cfg.deep.frameSize}px on the longer side` : `${cfg.deep.frameSize}px${layout === 'rgb+flow' ? ` with ${cfg.deep.flowMethod} optical flow` : ''}`;
-  log(`${rows.length} clips of ${cfg.numFrames} frames at ${what} from ${table} (${decoded} decoded, ${rows.length - decoded} from the frame cache ${cache.dir})`);
+  const what = layout === 'rgb+mask' ? `${sampling.frameSize}px on the longer side` : `${sampling.frameSize}px${layout === 'rgb+flow' ? ` with ${cfg.deep.flowMethod} optical flow` : ''}`;
+  log(`${rows.length} clips of ${sampling.numFrames} frames at ${what} from ${table} (${decoded} decoded, ${rows.length - decoded} from the frame cache ${cache.dir})`);
   return {
     ids: rows.map(idOf),
     labels: rows.map((r) => r.label),
@@ -50,6 +56,7 @@ export async function loadClipData(cfg: TrainConfig, log: (m: string) => void, l
     cols: 0,
     source: table,
     clips,
+    videos: rows.map((r) => r.absolute_path),
     ...(layout === 'rgb+flow' ? { flows } : {}),
     warnings: [],
   };

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { FvcError } from '../errors.js';
-import { FEATURE_SETS } from './registry.js';
+import { FEATURE_SETS, type ModelRequest } from './registry.js';
 
 const intFromEnv = (name: string) => {
   const v = process.env[name];
@@ -22,7 +22,8 @@ const GridSchema = z.record(z.string(), z.array(z.union([z.number(), z.string(),
 export const TrainConfigSchema = z.object({
   models: z.array(z.string().min(1)).min(1),
   nSplits: z.number().int().min(2).max(100).default(5),
-  numFrames: z.number().int().min(1).default(8),
+  /** Deep models: frames per clip for every deep model; default each architecture's own (fvc models lists them). */
+  numFrames: z.number().int().min(1).optional(),
   seed: z.number().int().min(0).default(42),
   outputDir: z.string().min(1).default('data/stage5'),
   /** Which handcrafted features feature-based models use unless the model id names a set. */
@@ -53,6 +54,8 @@ export const TrainConfigSchema = z.object({
   /** Videos the deep models train on (a metadata table); default Stage 3's scaled_metadata.parquet. */
   videos: z.string().min(1).optional(),
   stage3Dir: z.string().default('data/stage3'),
+  /** Deep-feature tables (fvc extract); default FVC_FEATURES_DIR, else data/features. */
+  featuresDir: z.string().min(1).optional(),
   /** Deep models' frame cache folder; default FVC_FRAME_CACHE_DIR, else data/cache/frames. */
   frameCacheDir: z.string().min(1).optional(),
   /** Deep models (5c, 5p): the seed's methodology, sized by these. */
@@ -61,8 +64,10 @@ export const TrainConfigSchema = z.object({
       epochs: z.number().int().min(1).default(20),
       batchSize: z.number().int().min(1).default(8),
       microBatch: z.number().int().min(1).optional(),
-      cropSize: z.number().int().min(8).default(112),
-      frameSize: z.number().int().min(8).default(128),
+      /** The square crop the model sees; default each architecture's own. */
+      cropSize: z.number().int().min(8).optional(),
+      /** Cached frames are letterboxed to this square; default each architecture's own. */
+      frameSize: z.number().int().min(8).optional(),
       lrHead: z.number().positive().default(5e-4),
       lrBackbone: z.number().positive().default(5e-6),
       weightDecay: z.number().min(0).default(1e-4),
@@ -73,7 +78,16 @@ export const TrainConfigSchema = z.object({
       augment: z.boolean().default(true),
       width: z.number().positive().default(1),
       depth: z.number().int().min(0).default(0),
-      weights: z.string().min(1).optional(),
+      /**
+       * Pretrained weights (.safetensors, or a .pth / .pt state dict as torchvision and
+       * PyTorchVideo publish them): one file for every deep model, or per architecture
+       * or model name, e.g. { inception_v3: 'inception_v3_google.pth', i3d_r50: 'I3D_8x8_R50.pyth' }.
+       */
+      weights: z.union([z.string().min(1), z.record(z.string(), z.string().min(1))]).optional(),
+      /** Backbones with no weights file start from a seeded random initialisation (tests, CPU demos); recorded in the run's metadata. */
+      randomInit: z.boolean().default(false),
+      /** Clips per forward pass of feature extraction. */
+      extractBatchSize: z.number().int().min(1).default(8),
       loaderThreads: z.number().int().min(1).default(2),
       /** bf16 autocast when training on CUDA; CPU always runs float32. */
       mixedPrecision: z.boolean().default(true),
@@ -97,7 +111,8 @@ export const TrainConfigSchema = z.object({
   if (c.folds && c.only) ctx.addIssue({ code: 'custom', path: ['only'], message: 'folds and only cannot be combined' });
 });
 
-export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+/** `models` is typed by the registry, so a misspelt name fails to compile; run time checks it again with "did you mean". */
+export type TrainConfigInput = Omit<z.input<typeof TrainConfigSchema>, 'models'> & { models: ModelRequest[] };
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 
 /** Explicit options over the seed's environment variables over the defaults. */

@@ -21,17 +21,14 @@ import type { TrackingStore } from '../tracking/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
-import { fitClassical, predictClassical, type FittedModel } from './classical.js';
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config.js';
-import { loadFeatureTable, loadStageFeatures, type FeatureData } from './dataset.js';
+import type { FeatureData } from './dataset.js';
 import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
 import { computeMetrics, type Metrics } from './metrics.js';
-import { architectureFor, gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
-import { takeRows } from './scaler.js';
+import type { FoldFit, ModelContext } from './model.js';
+import { gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
 import { ExperimentTracker } from './tracker.js';
-import { loadClipData } from './clips.js';
-import { trainDeepFold, type DeepOptions, type EpochRow } from '../deep/train.js';
-import { resolveDevice, runtimeInfo, type RuntimeInfo } from '../runtime.js';
+import { runtimeInfo, type RuntimeInfo } from '../runtime.js';
 
 export interface FoldResult {
   fold: number;
@@ -102,17 +99,19 @@ const readJsonOr = (path: string): Record<string, unknown> | undefined => {
 
 const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
-/** Feature data by source: models that share a feature set read and check it once. */
+/** Loaded data by the model's data key: models that read the same data load and check it once. */
 type DataLoader = (model: ResolvedModel) => Promise<FeatureData>;
+
+const implOf = (model: ResolvedModel) => model.impl;
 
 function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
   const loaded = new Map<string, Promise<FeatureData>>();
-  return (model) => {
-    const key = model.spec.architecture ? `clips:${model.spec.clipLayout}` : cfg.features ? 'features' : model.featureSet;
+  return async (model) => {
+    const ctx: ModelContext = { model, cfg, log };
+    const key = await implOf(model).dataKey(ctx);
     let p = loaded.get(key);
     if (!p) {
-      const f = cfg.features;
-      p = model.spec.architecture ? loadClipData(cfg, log, model.spec.clipLayout) : f ? loadFeatureTable(f.path, f.labelColumn, f.groupColumn, f.idColumn) : loadStageFeatures(model.featureSet, cfg.stage2Dir, cfg.stage4Dir);
+      p = implOf(model).load(ctx);
       p.then((d) => d.warnings.forEach((w) => log(`warning: ${w}`)), () => undefined);
       loaded.set(key, p);
     }
@@ -121,44 +120,16 @@ function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
 }
 
 interface Evaluated {
-  fitted: { kind: string; file: string; scaler?: FittedModel['scaler']; nativeParams: Record<string, unknown>; bestIteration?: number; importance?: number[] };
+  fitted: FoldFit;
   probs: Float64Array;
   labels: number[];
   metrics: Metrics;
-  /** Deep models: one row per epoch. */
-  epochs?: EpochRow[];
 }
 
-async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig, log: (m: string) => void = () => undefined): Promise<Evaluated> {
+async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig, log: (m: string) => void, scratch: boolean): Promise<Evaluated> {
   const labels = fold.val.map((i) => data.labels[i] as number);
-  if (model.spec.architecture) {
-    const clip = (i: number) => ({ npy: data.clips?.[i] as string, label: data.labels[i] as number, ...(data.flows ? { flow: data.flows[i] as string } : {}) });
-    const r = await trainDeepFold({
-      architecture: architectureFor(model.spec, cfg.deep.architectures),
-      train: fold.train.map(clip),
-      val: fold.val.map(clip),
-      outDir: dir,
-      options: deepOptions(cfg),
-      seed: cfg.seed + fold.fold,
-      threads: cfg.threads,
-      device: resolveDevice(cfg.device),
-      resume: cfg.resume,
-      onEpoch: (e) => log(`${model.modelType}: fold ${fold.fold} epoch ${e.epoch}/${cfg.deep.epochs} train_loss ${e.train_loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_auc ${e.val_auc?.toFixed(4) ?? 'n/a'}${e.best ? ' (best)' : ''} data wait ${(e.data_wait * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`),
-    });
-    if (r.resumedFrom) log(`${model.modelType}: fold ${fold.fold} resumed after epoch ${r.resumedFrom}`);
-    const nativeParams = { architecture: architectureFor(model.spec, cfg.deep.architectures), parameters: r.parameters, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly, ...cfg.deep };
-    return { fitted: { kind: 'torch', file: 'model.pt', nativeParams }, probs: r.valProbs, labels, metrics: computeMetrics(labels, r.valProbs), epochs: r.epochs };
-  }
-  const fitted = await fitClassical(model.spec, params, data, fold.train, dir, { seed: cfg.seed + fold.fold, threads: cfg.threads, device: cfg.device });
-  const valX = takeRows(data.x, fold.val, data.cols, fitted.scaler);
-  const probs = await predictClassical(fitted.kind, join(dir, fitted.file), valX, fold.val.length, data.cols, undefined, cfg.threads);
-  return { fitted, probs, labels, metrics: computeMetrics(labels, probs) };
-}
-
-/** The deep trainer's options from the configuration. */
-export function deepOptions(cfg: TrainConfig): DeepOptions {
-  const { width, depth, ...rest } = cfg.deep;
-  return { ...rest, numFrames: cfg.numFrames, scale: { width, depth } };
+  const fitted = await implOf(model).fit({ model, params, data, fold, dir, cfg, log, scratch });
+  return { fitted, probs: fitted.probs, labels, metrics: computeMetrics(labels, fitted.probs) };
 }
 
 interface GridOutcome {
@@ -202,7 +173,7 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
     for (const params of points) {
       const scores: number[] = [];
       for (const fold of folds) {
-        const { metrics } = await evaluate(model, params, data, fold, scratch, cfg);
+        const { metrics } = await evaluate(model, params, data, fold, scratch, cfg, () => undefined, true);
         scores.push((metrics[key] as number | null) ?? 0);
         progress.tick(`${JSON.stringify(params)} fold ${fold.fold}`);
       }
@@ -222,16 +193,18 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
 }
 
 /** The fold's metrics row and the files that make up its model (for tracking). */
-async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string, log: (m: string) => void): Promise<{ row: FoldResult; files: string[] }> {
+async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string, settings: Record<string, unknown>, log: (m: string) => void): Promise<{ row: FoldResult; files: string[] }> {
   const started = performance.now();
-  // A deep fold interrupted under the same configuration resumes from last.pt; anything else starts clean.
-  const resumable = !!model.spec.architecture && cfg.resume && existsSync(join(dir, 'last.pt')) && readJsonOr(join(dir, 'config.json'))?.config_hash === configHash;
+  // A fold interrupted under the same configuration resumes in place where the model can (deep checkpoints); anything else starts clean.
+  const resumable = implOf(model).resumable && cfg.resume && existsSync(join(dir, 'last.pt')) && readJsonOr(join(dir, 'config.json'))?.config_hash === configHash;
   if (!resumable) await rm(dir, { recursive: true, force: true });
   const tracker = new ExperimentTracker(dir);
-  const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source, num_frames: data.numFrames ?? null, config_hash: configHash, ...(model.spec.architecture ? { architecture: architectureFor(model.spec, cfg.deep.architectures), deep: deepOptions(cfg), clip_frames: cfg.numFrames } : {}) };
+  const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source, num_frames: data.numFrames ?? null, config_hash: configHash, settings };
   await tracker.writeConfig(config);
-  const { fitted, probs, labels, metrics, epochs } = await evaluate(model, params, data, fold, dir, cfg, log);
-  for (const e of epochs ?? []) {
+  const { fitted, probs, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg, log, false);
+  // What the fit found out about itself (architecture, sampling, backbone weights) goes with the fold, and on into best_model/.
+  if (fitted.describe) await tracker.writeConfig({ ...config, ...fitted.describe });
+  for (const e of fitted.epochs ?? []) {
     tracker.logMetrics(e.epoch, e.epoch, 'train', { loss: e.train_loss, lr: e.lr, data_wait: e.data_wait });
     tracker.logMetrics(e.epoch, e.epoch, 'val', { loss: e.val_loss, auc: e.val_auc, acc: e.val_acc });
   }
@@ -244,6 +217,7 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
     ...row,
     model_type: model.modelType,
     model_file: fitted.file,
+    extra_files: fitted.extraFiles ?? [],
     kind: fitted.kind,
     params,
     native_params: fitted.nativeParams,
@@ -255,7 +229,7 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
     seconds: (performance.now() - started) / 1000,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   });
-  return { row, files: [join(dir, fitted.file), ...(fitted.scaler ? [join(dir, 'scaler.json')] : [])] };
+  return { row, files: [join(dir, fitted.file), ...(fitted.extraFiles ?? []).map((f) => join(dir, f)), ...(fitted.scaler ? [join(dir, 'scaler.json')] : [])] };
 }
 
 /** A model with its data and folds, checked before any training starts. */
@@ -277,10 +251,10 @@ async function prepare(model: ResolvedModel, cfg: TrainConfig, load: DataLoader)
 function finishedFold(foldDir: string, configHash: string): { row: FoldResult; files: string[] } | null {
   const meta = join(foldDir, 'metadata.json');
   if (!existsSync(meta)) return null;
-  const m = JSON.parse(readFileSync(meta, 'utf8')) as FoldResult & { config_hash?: string; model_file?: string };
+  const m = JSON.parse(readFileSync(meta, 'utf8')) as FoldResult & { config_hash?: string; model_file?: string; extra_files?: string[] };
   if (m.config_hash !== configHash) return null;
   const row = Object.fromEntries(Object.entries(m).filter(([k]) => k === 'fold' || k.startsWith('val_'))) as FoldResult;
-  const files = [m.model_file, 'scaler.json'].filter((f): f is string => !!f).map((f) => join(foldDir, f)).filter((f) => existsSync(f));
+  const files = [m.model_file, ...(m.extra_files ?? []), 'scaler.json'].filter((f): f is string => !!f).map((f) => join(foldDir, f)).filter((f) => existsSync(f));
   return { row, files };
 }
 
@@ -307,8 +281,9 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
   const { best, results, fingerprint } = await gridSearch(model, data, folds, cfg, dir, log);
   const empty = { modelType: model.modelType, dir, folds: [], failedFolds: [], bestParams: best, bestFold: null, mean: {}, std: {} };
   if (cfg.only === 'grid_search') return { ...empty, seconds: (performance.now() - started) / 1000 };
+  const settings = await implOf(model).settings({ model, cfg, log });
   const configHash = createHash('sha256')
-    .update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source, ...(model.spec.architecture ? { deep: deepOptions(cfg) } : {}) }))
+    .update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source, settings }))
     .digest('hex')
     .slice(0, 16);
   const tracking =
@@ -341,7 +316,7 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
     const t = performance.now();
     const startTime = Date.now();
     try {
-      const { row, files } = await trainFold(model, best, data, fold, cfg, foldDir, configHash, log);
+      const { row, files } = await trainFold(model, best, data, fold, cfg, foldDir, configHash, settings, log);
       rows.push(row);
       await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'ok', items: fold.train.length + fold.val.length });
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: foldMetrics(row), artifacts: files, startTime, status: 'FINISHED' });
@@ -385,16 +360,20 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
   return { modelType: model.modelType, dir, folds: rows, failedFolds, bestParams: best, bestFold, mean, std, seconds };
 }
 
+/** Keys of a fold's config.json that are the run's bookkeeping, not what predict() needs. */
+const BOOKKEEPING = new Set(['model_type', 'model_id', 'family', 'feature_set', 'params', 'seed', 'n_splits', 'fold', 'feature_names', 'data_source', 'num_frames', 'config_hash', 'settings']);
+
 /** best_model/: the best fold's files plus model.json, everything `predict` needs. */
 async function copyBestModel(foldDir: string, out: string, model: ResolvedModel): Promise<void> {
-  const meta = JSON.parse(await readFile(join(foldDir, 'metadata.json'), 'utf8')) as { model_file: string; kind: string; params: unknown; fold: number };
-  const config = JSON.parse(await readFile(join(foldDir, 'config.json'), 'utf8')) as { feature_names: string[]; num_frames?: unknown; architecture?: string; deep?: unknown };
+  const meta = JSON.parse(await readFile(join(foldDir, 'metadata.json'), 'utf8')) as { model_file: string; extra_files?: string[]; kind: string; params: unknown; fold: number };
+  const config = JSON.parse(await readFile(join(foldDir, 'config.json'), 'utf8')) as Record<string, unknown> & { feature_names: string[]; num_frames?: unknown };
   const tmp = `${out}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  await copyFile(join(foldDir, meta.model_file), join(tmp, meta.model_file));
+  for (const f of [meta.model_file, ...(meta.extra_files ?? [])]) await copyFile(join(foldDir, f), join(tmp, f));
   if (existsSync(join(foldDir, 'scaler.json'))) await copyFile(join(foldDir, 'scaler.json'), join(tmp, 'scaler.json'));
-  const descriptor = { model_type: model.modelType, model_id: model.spec.id, kind: meta.kind, model_file: meta.model_file, feature_set: model.featureSet, feature_names: config.feature_names, num_frames: config.num_frames ?? null, params: meta.params, fold: meta.fold, ...(config.architecture ? { architecture: config.architecture, deep: config.deep } : {}) };
+  const described = Object.fromEntries(Object.entries(config).filter(([k]) => !BOOKKEEPING.has(k)));
+  const descriptor = { model_type: model.modelType, model_id: model.spec.id, kind: meta.kind, model_file: meta.model_file, feature_set: model.featureSet, feature_names: config.feature_names, num_frames: config.num_frames ?? null, params: meta.params, fold: meta.fold, ...described };
   await writeFileAtomic(join(tmp, 'model.json'), `${JSON.stringify(descriptor, null, 2)}\n`);
   await rm(out, { recursive: true, force: true });
   await rename(tmp, out);
@@ -469,7 +448,8 @@ export async function checkTraining(options: TrainConfigInput): Promise<Training
   for (const model of models) {
     const { data, folds } = await prepare(model, cfg, load);
     const fakes = data.labels.filter((l) => l === 1).length;
-    if (model.spec.architecture) passed.push(`${model.modelType}: native architecture ${architectureFor(model.spec, cfg.deep.architectures)}`);
+    const settings = await implOf(model).settings({ model, cfg, log: () => undefined });
+    if (settings.architecture) passed.push(`${model.modelType}: native architecture ${String(settings.architecture)}`);
     passed.push(`${model.modelType}: ${data.rows} rows (${fakes} fake, ${data.rows - fakes} real) x ${data.cols} finite features from ${data.source}; ${folds.length} folds with both classes`);
     for (const w of data.warnings) passed.push(`${model.modelType}: warning: ${w}`);
   }

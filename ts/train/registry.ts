@@ -1,10 +1,13 @@
 /**
- * Every Stage 5 model the seed names (5a-5u, 5beta), with its family and the
- * inputs it needs. Only models marked built can be trained; asking for another
- * says which issue brings it.
+ * Every Stage 5 model the seed names (5a-5u, 5beta): its family, the inputs it
+ * needs and, for those fvc trains, its implementation of the one Stage 5 model
+ * interface (model.ts). Adding a model is its implementation plus one entry here.
  */
 import { FvcError } from '../errors.js';
-import type { ClipLayout } from '../native/binding.js';
+import type { AnyStage5Model } from './model.js';
+import { deepModel } from './models/deep-model.js';
+import { embeddingModel } from './models/embedding-model.js';
+import { featureModel } from './models/feature-model.js';
 
 export type Family = 'linear' | 'svm' | 'gradient_boosting' | 'cnn' | 'transformer' | 'video_3d' | 'two_stream';
 export type Input = 'handcrafted_features' | 'frames' | 'optical_flow' | 'pretrained_features';
@@ -14,97 +17,157 @@ export interface ModelSpec {
   id: string;
   name: string;
   family: Family;
-  inputs: Input[];
-  built: boolean;
-  /** Deep models: the native architecture that serves it by default (fvc models lists them). */
-  architecture?: string;
-  /** Deep models: every native architecture that can serve it (config deep.architectures picks one). */
+  inputs: readonly Input[];
+  /** How fvc trains and applies it; absent for the models still to come. */
+  impl?: AnyStage5Model;
+  /** What brings a model that is not built yet. */
+  pending?: string;
+  /** Deep models: every native architecture that can serve it, the default first (config deep.architectures picks one). */
   architectures?: readonly string[];
-  /** Deep models: what their clips hold (the native registry says the same; a test checks). */
-  clipLayout?: ClipLayout;
+  /** Models on deep features: the backbone whose embeddings they read. */
+  backbone?: string;
   /** Hyper-parameter grid searched by cross-validation (every combination). */
   grid: Record<string, GridValue[]>;
 }
 
-const feature = (id: string, name: string, family: Family, grid: Record<string, GridValue[]>): ModelSpec => ({ id, name, family, inputs: ['handcrafted_features'], built: true, grid });
-const deep = (id: string, name: string, family: Family, inputs: Input[] = ['frames']): ModelSpec => ({ id, name, family, inputs, built: false, grid: {} });
-const native = (id: string, name: string, family: Family, architectures: [string, ...string[]], clipLayout: ClipLayout = 'rgb'): ModelSpec => ({
-  id,
-  name,
-  family,
-  inputs: clipLayout === 'rgb+flow' ? ['frames', 'optical_flow'] : ['frames'],
-  built: true,
-  architecture: architectures[0],
-  architectures,
-  clipLayout,
-  grid: {},
-});
+const TRANSFORMERS = 'the video-transformer issue (ViT, vit_gru, vit_transformer, TimeSformer, ViViT) brings it';
 
 // The seed's XGBoost defaults: one point, no search.
 const XGB = { n_estimators: [100], max_depth: [5], learning_rate: [0.1], subsample: [0.8], colsample_bytree: [0.8] };
 
-export const MODELS: readonly ModelSpec[] = [
+const feature = <N extends string>(id: string, name: N, family: Family, grid: Record<string, GridValue[]>) => ({ id, name, family, inputs: ['handcrafted_features'] as const, impl: featureModel, grid });
+const deep = <N extends string>(id: string, name: N, family: Family, architectures: readonly [string, ...string[]], o: { flow?: boolean; pretrained?: boolean } = {}) => ({
+  id,
+  name,
+  family,
+  inputs: o.flow ? (['frames', 'optical_flow'] as const) : (['frames'] as const),
+  impl: deepModel(o),
+  architectures,
+  grid: {},
+});
+const onFeatures = <N extends string>(id: string, name: N, backbone: string, foldModel?: string) => ({
+  id,
+  name,
+  family: 'gradient_boosting' as const,
+  inputs: ['pretrained_features'] as const,
+  impl: embeddingModel({ backbone, ...(foldModel ? { foldModel } : {}) }),
+  backbone,
+  grid: XGB,
+});
+const pending = <N extends string>(id: string, name: N, family: Family, inputs: readonly Input[]) => ({ id, name, family, inputs, pending: TRANSFORMERS, grid: {} });
+
+export const MODELS = [
   feature('5a', 'logistic_regression', 'linear', { C: [0.1, 1, 10] }),
   feature('5b', 'svm', 'svm', { C: [0.1, 1, 10], kernel: ['linear', 'rbf'] }),
-  native('5c', 'naive_cnn', 'cnn', ['naive_cnn']),
-  deep('5d', 'pretrained_inception', 'cnn'),
-  native('5e', 'variable_ar_cnn', 'cnn', ['variable_ar_cnn'], 'rgb+mask'),
-  deep('5f', 'xgboost_pretrained_inception', 'gradient_boosting', ['pretrained_features']),
-  deep('5g', 'xgboost_i3d', 'gradient_boosting', ['pretrained_features']),
-  deep('5h', 'xgboost_r2plus1d', 'gradient_boosting', ['pretrained_features']),
-  deep('5i', 'xgboost_vit_gru', 'gradient_boosting', ['pretrained_features']),
-  deep('5j', 'xgboost_vit_transformer', 'gradient_boosting', ['pretrained_features']),
-  deep('5k', 'vit_gru', 'transformer'),
-  deep('5l', 'vit_transformer', 'transformer'),
-  deep('5m', 'timesformer', 'transformer'),
-  deep('5n', 'vivit', 'transformer'),
-  native('5o', 'i3d', 'video_3d', ['i3d_r50']),
-  native('5p', 'r2plus1d', 'video_3d', ['r2plus1d_18', 'r3d_18', 'mc3_18']),
-  native('5q', 'x3d', 'video_3d', ['x3d_s', 'x3d_xs', 'x3d_m']),
-  native('5r', 'slowfast', 'video_3d', ['slowfast_r50']),
-  native('5s', 'slowfast_attention', 'video_3d', ['slowfast_attention']),
-  native('5t', 'slowfast_multiscale', 'video_3d', ['slowfast_multiscale']),
-  native('5u', 'two_stream', 'two_stream', ['two_stream'], 'rgb+flow'),
+  deep('5c', 'naive_cnn', 'cnn', ['naive_cnn']),
+  deep('5d', 'pretrained_inception', 'cnn', ['inception_v3'], { pretrained: true }),
+  deep('5e', 'variable_ar_cnn', 'cnn', ['variable_ar_cnn']),
+  onFeatures('5f', 'xgboost_pretrained_inception', 'inception_v3'),
+  onFeatures('5g', 'xgboost_i3d', 'i3d_r50', 'i3d'),
+  onFeatures('5h', 'xgboost_r2plus1d', 'r2plus1d_18', 'r2plus1d'),
+  pending('5i', 'xgboost_vit_gru', 'gradient_boosting', ['pretrained_features']),
+  pending('5j', 'xgboost_vit_transformer', 'gradient_boosting', ['pretrained_features']),
+  pending('5k', 'vit_gru', 'transformer', ['frames']),
+  pending('5l', 'vit_transformer', 'transformer', ['frames']),
+  pending('5m', 'timesformer', 'transformer', ['frames']),
+  pending('5n', 'vivit', 'transformer', ['frames']),
+  deep('5o', 'i3d', 'video_3d', ['i3d_r50']),
+  deep('5p', 'r2plus1d', 'video_3d', ['r2plus1d_18', 'r3d_18', 'mc3_18']),
+  deep('5q', 'x3d', 'video_3d', ['x3d_s', 'x3d_xs', 'x3d_m']),
+  deep('5r', 'slowfast', 'video_3d', ['slowfast_r50']),
+  deep('5s', 'slowfast_attention', 'video_3d', ['slowfast_attention']),
+  deep('5t', 'slowfast_multiscale', 'video_3d', ['slowfast_multiscale']),
+  deep('5u', 'two_stream', 'two_stream', ['two_stream'], { flow: true }),
   feature('5beta', 'xgboost', 'gradient_boosting', XGB),
   // XGBoost's leaf-wise growth, standing in for LightGBM (not installable here).
   feature('5beta-lossguide', 'xgboost_lossguide', 'gradient_boosting', { ...XGB, max_depth: [0], max_leaves: [31] }),
-];
+] as const satisfies readonly ModelSpec[];
+
+/** The registry as plain specs, for code that looks models up by string. */
+export const ALL_MODELS: readonly ModelSpec[] = MODELS;
+const ALL = ALL_MODELS;
+
+export const FEATURE_SETS = ['stage2', 'stage4', 'stage2_stage4'] as const;
+export type FeatureSet = (typeof FEATURE_SETS)[number];
+
+/** Every model name the registry knows. */
+export type ModelName = (typeof MODELS)[number]['name'];
+export type ModelId = (typeof MODELS)[number]['id'];
+/** What `train({ models })` takes: a name or id, a name with a feature-set suffix, or the family alias. */
+export type ModelRequest = ModelName | ModelId | `${ModelName}_${FeatureSet}` | 'gradient_boosting';
+
+export const isBuilt = (spec: ModelSpec): boolean => spec.impl !== undefined;
 
 const UNAVAILABLE: Record<string, string> = {
   lightgbm: 'LightGBM cannot be installed from this project\'s package sources (Debian and npm); use xgboost_lossguide, XGBoost with LightGBM-style leaf-wise growth',
   catboost: 'CatBoost cannot be installed from this project\'s package sources (Debian and npm); use xgboost',
 };
 
-export const FEATURE_SETS = ['stage2', 'stage4', 'stage2_stage4'] as const;
-export type FeatureSet = (typeof FEATURE_SETS)[number];
-
 export interface ResolvedModel {
   spec: ModelSpec;
+  impl: AnyStage5Model;
   /** The output folder name: the model name, with the feature set when it is not stage2. */
   modelType: string;
   featureSet: FeatureSet;
+  /** The feature set named by a suffix of the request, if any (models on deep features add those handcrafted features). */
+  suffix: FeatureSet | null;
+}
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] as number;
+      row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length] as number;
+}
+
+/** The known names closest to `name` (at most three, within a third of its length). */
+export function suggest(name: string, known: readonly string[]): string[] {
+  const limit = Math.max(2, Math.ceil(name.length / 3));
+  return known
+    .map((k) => ({ k, d: distance(name, k) }))
+    .filter((x) => x.d <= limit)
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3)
+    .map((x) => x.k);
 }
 
 /** "svm", "5b", "xgboost_stage2_stage4", "gradient_boosting" ... -> the model and its feature set. */
 export function resolveModel(requested: string, defaultSet: FeatureSet): ResolvedModel {
   const key = requested.trim();
   let name = key;
-  let featureSet = defaultSet;
+  let suffix: FeatureSet | null = null;
   for (const fs of [...FEATURE_SETS].sort((a, b) => b.length - a.length)) {
     if (key.endsWith(`_${fs}`)) {
       name = key.slice(0, -fs.length - 1);
-      featureSet = fs;
+      suffix = fs;
       break;
     }
   }
+  const featureSet = suffix ?? defaultSet;
   if (name === 'gradient_boosting') name = 'xgboost';
   const reason = UNAVAILABLE[name];
   if (reason) throw new FvcError('ERR_MODEL_UNAVAILABLE', `model '${requested}': ${reason}`);
-  const spec = MODELS.find((m) => m.name === name || m.id === name);
-  if (!spec) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${requested}': unknown (known: ${MODELS.map((m) => m.name).join(', ')})`);
-  if (!spec.built)
-    throw new FvcError('ERR_MODEL_UNAVAILABLE', `model '${requested}' (${spec.id}, ${spec.family}, needs ${spec.inputs.join(' + ')}) is not built yet: the deep-learning engine (LibTorch) brings it`);
-  return { spec, featureSet, modelType: featureSet === 'stage2' ? spec.name : `${spec.name}_${featureSet}` };
+  const spec = ALL.find((m) => m.name === name || m.id === name);
+  if (!spec) {
+    const close = suggest(name, ALL.map((m) => m.name));
+    const built = ALL.filter(isBuilt).map((m) => m.name);
+    const later = ALL.filter((m) => !isBuilt(m)).map((m) => m.name);
+    throw new FvcError('ERR_INVALID_ARGUMENT', `model '${requested}': unknown${close.length ? `; did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ''} (trainable: ${built.join(', ')}; not built yet: ${later.join(', ')})`);
+  }
+  if (!spec.impl) throw new FvcError('ERR_MODEL_UNAVAILABLE', `model '${requested}' (${spec.id}, ${spec.family}, needs ${spec.inputs.join(' + ')}) is not built yet: ${spec.pending ?? 'a later issue brings it'}`);
+  const featureModelSet = spec.inputs.includes('handcrafted_features');
+  if (suffix && !featureModelSet && !spec.backbone) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${requested}': ${spec.name} reads no handcrafted features, so a _${suffix} suffix means nothing`);
+  // Feature models keep the seed's names (the set appended unless stage2); a model on deep features names the handcrafted set it adds.
+  const modelType = featureModelSet ? (featureSet === 'stage2' ? spec.name : `${spec.name}_${featureSet}`) : suffix ? `${spec.name}_${suffix}` : spec.name;
+  return { spec, impl: spec.impl, featureSet, suffix, modelType };
 }
 
 /** Every combination of a grid, keys in a stable order. */
@@ -120,11 +183,12 @@ export function gridPoints(grid: Record<string, GridValue[]>): Array<Record<stri
  */
 export function architectureFor(spec: ModelSpec, choices: Readonly<Record<string, string>>): string {
   for (const key of Object.keys(choices)) {
-    const target = MODELS.find((m) => m.name === key || m.id === key);
-    if (!target?.architectures) throw new FvcError('ERR_INVALID_ARGUMENT', `deep.architectures.${key}: not a native deep model (${MODELS.filter((m) => m.architectures).map((m) => m.name).join(', ')})`);
+    const target = ALL.find((m) => m.name === key || m.id === key);
+    if (!target?.architectures) throw new FvcError('ERR_INVALID_ARGUMENT', `deep.architectures.${key}: not a native deep model (${ALL.filter((m) => m.architectures).map((m) => m.name).join(', ')})`);
     const chosen = choices[key] as string;
     if (!target.architectures.includes(chosen)) throw new FvcError('ERR_INVALID_ARGUMENT', `deep.architectures.${key}: '${chosen}' cannot serve ${target.name} (${target.id}); choose one of ${target.architectures.join(', ')}`);
   }
-  if (!spec.architecture) throw new FvcError('ERR_INVALID_ARGUMENT', `${spec.name} (${spec.id}) is not a native deep model`);
-  return choices[spec.name] ?? choices[spec.id] ?? spec.architecture;
+  const fallback = spec.architectures?.[0];
+  if (!fallback) throw new FvcError('ERR_INVALID_ARGUMENT', `${spec.name} (${spec.id}) is not a native deep model`);
+  return choices[spec.name] ?? choices[spec.id] ?? fallback;
 }

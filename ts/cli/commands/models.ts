@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { describeDeepModels, modelLogits } from '../../deep/models.js';
-import { MODELS } from '../../train/registry.js';
+import { ALL_MODELS, isBuilt } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
 
@@ -33,18 +33,18 @@ export function registerModels(program: Command): void {
     const deep = await describeDeepModels({ numClasses: o.numClasses, scale: scaleOf(o), threads: o.threads });
     const byId = new Map<string, string[]>();
     for (const d of deep) if (d.stage5Id) byId.set(d.stage5Id, [...(byId.get(d.stage5Id) ?? []), d.name]);
-    const stage5 = MODELS.map((m) => ({ id: m.id, name: m.name, family: m.family, inputs: m.inputs, trainable: m.built, architectures: byId.get(m.id) ?? [] }));
+    const stage5 = ALL_MODELS.map((m) => ({ id: m.id, name: m.name, family: m.family, inputs: m.inputs, trainable: isBuilt(m), architectures: byId.get(m.id) ?? [], ...(m.backbone ? { backbone: m.backbone } : {}) }));
     if (o.json) return printJson({ numClasses: o.numClasses, scale: scaleOf(o), architectures: deep, stage5 });
     process.stdout.write(
       formatTable(
-        deep.map((d) => [d.name, d.stage5Id ?? '-', d.family, `[${d.inputShape.join(', ')}]`, d.parameters.toLocaleString('en-US'), d.description]),
-        ['architecture', 'stage5', 'family', 'input [C, T, H, W]', `parameters (${o.numClasses} classes)`, 'what'],
+        deep.map((d) => [d.name, d.stage5Id ?? '-', d.family, `[${d.inputShape.join(', ')}]`, d.preset.frameSize, `${d.preset.mean.map((v) => v.toFixed(3)).join('/')} / ${d.preset.std.map((v) => v.toFixed(3)).join('/')}`, d.embeddingDim || '-', d.parameters.toLocaleString('en-US'), d.description]),
+        ['architecture', 'stage5', 'family', 'input [C, T, H, W]', 'frame size', 'mean / std', 'features', `parameters (${o.numClasses} classes)`, 'what'],
       ),
     );
     process.stdout.write('\n');
     process.stdout.write(
       formatTable(
-        stage5.map((m) => [m.id, m.name, m.family, m.inputs.join(' + '), m.trainable ? 'yes' : 'not yet', m.architectures.join(', ') || '-']),
+        stage5.map((m) => [m.id, m.name, m.family, m.inputs.join(' + '), m.trainable ? 'yes' : 'not yet', m.architectures.join(', ') || (m.backbone ? `features of ${m.backbone}` : '-')]),
         ['id', 'model', 'family', 'inputs', 'fvc train', 'native architectures'],
       ),
     );

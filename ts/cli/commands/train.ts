@@ -3,7 +3,7 @@ import { loadMetadata } from '../../data/metadata.js';
 import { FvcError } from '../../errors.js';
 import { train } from '../../train/engine.js';
 import { predictVideos } from '../../train/predict.js';
-import { FEATURE_SETS, MODELS } from '../../train/registry.js';
+import { ALL_MODELS, FEATURE_SETS, isBuilt, type ModelRequest } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
 import { choiceOption, intOption, numberOption } from '../parse.js';
 
@@ -40,6 +40,9 @@ interface TrainFlags {
   width?: number;
   depth?: number;
   weights?: string;
+  randomInit?: boolean;
+  numFrames?: number;
+  featuresDir?: string;
   architecture?: string;
   only?: 'grid_search' | 'aggregate';
   json?: boolean;
@@ -48,6 +51,14 @@ interface TrainFlags {
 function architectureChoices(v: string): Record<string, string> {
   const pairs = v.split(',').map((s) => s.trim()).filter(Boolean).map((p) => p.split('='));
   if (!pairs.length || pairs.some((p) => p.length !== 2 || !p[0] || !p[1])) throw new FvcError('ERR_INVALID_ARGUMENT', `--architecture: '${v}' is not a list of model=architecture (e.g. x3d=x3d_m,r2plus1d=r3d_18)`);
+  return Object.fromEntries(pairs);
+}
+
+/** `FILE` for every deep model, or `architecture=FILE,...` per architecture or model. */
+export function weightsOption(v: string): string | Record<string, string> {
+  if (!v.includes('=')) return v;
+  const pairs = v.split(',').map((s) => s.trim()).filter(Boolean).map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]);
+  if (pairs.some(([k, f]) => !k || !f)) throw new FvcError('ERR_INVALID_ARGUMENT', `--weights: '${v}' is neither a file nor a list of architecture=file (e.g. inception_v3=inception_v3_google.pth)`);
   return Object.fromEntries(pairs);
 }
 
@@ -61,7 +72,7 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('Stage 5: k-fold training with grid search for the chosen models')
-    .requiredOption('--models <list>', `comma-separated model names or ids (${MODELS.filter((m) => m.built).map((m) => m.name).join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features)`)
+    .requiredOption('--models <list>', `comma-separated model names or ids (${ALL_MODELS.filter(isBuilt).map((m) => m.name).join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features)`)
     .option('--n-splits <k>', 'folds (default: FVC_N_SPLITS or 5)', intOption(2, 100))
     .option('--seed <n>', 'seed of folds and models (default 42)', intOption(0))
     .option('--output-dir <dir>', 'results folder (default: FVC_STAGE5_OUTPUT_DIR or data/stage5)')
@@ -87,18 +98,22 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'deep models: epochs at most (default 20; early stopping after 5 without improvement)', intOption(1, 100000))
     .option('--batch-size <n>', 'deep models: clips per optimiser step (default 8)', intOption(1, 65536))
     .option('--micro-batch <n>', 'deep models: clips per forward pass; smaller accumulates gradients', intOption(1, 65536))
-    .option('--frame-size <px>', 'deep models: cached frames are letterboxed to this square (default 128)', intOption(8, 4096))
-    .option('--crop-size <px>', 'deep models: the square crop the model sees (default 112)', intOption(8, 4096))
+    .option('--num-frames <n>', "deep models: frames per clip (default: each architecture's own, fvc models lists them)", intOption(1, 4096))
+    .option('--frame-size <px>', "deep models: cached frames are letterboxed to this square (default: each architecture's own)", intOption(8, 4096))
+    .option('--crop-size <px>', "deep models: the square crop the model sees (default: each architecture's own)", intOption(8, 4096))
     .option('--width <w>', 'deep models: channel multiplier (small variants)', numberOption(0.001, 16))
     .option('--depth <n>', 'deep models: blocks per stage at most (0: published)', intOption(0, 1000))
-    .option('--weights <file>', 'deep models: .safetensors to start from (the backbone then trains at 5e-6)')
+    .option('--weights <file|arch=file,...>', 'deep models and backbones: pretrained weights (.safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them); a pretrained backbone then trains at 5e-6')
+    .option('--random-init', 'backbones without a weights file start from a seeded random initialisation (tests, CPU demos); recorded in the results')
+    .option('--features-dir <dir>', 'deep-feature tables (default: FVC_FEATURES_DIR or data/features)')
     .option('--architecture <list>', 'deep models: model=architecture pairs, e.g. x3d=x3d_m,r2plus1d=r3d_18 (fvc models lists them)')
     .option('--folds <list>', 'train only these folds (1-based) and write no summary: one task of a fold array')
     .option('--only <phase>', 'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk', choiceOption(['grid_search', 'aggregate'] as const))
     .option('--json', 'print the summaries as JSON')
     .action(async (o: TrainFlags) => {
       const r = await train({
-        models: o.models.split(',').map((s) => s.trim()).filter(Boolean),
+        // Checked at run time with "did you mean"; the type is for TypeScript callers.
+        models: o.models.split(',').map((s) => s.trim()).filter(Boolean) as ModelRequest[],
         nSplits: o.nSplits,
         seed: o.seed,
         outputDir: o.outputDir,
@@ -120,8 +135,10 @@ export function registerTrain(program: Command): void {
         videos: o.videos,
         stage3Dir: o.stage3Dir,
         frameCacheDir: o.frameCacheDir,
+        featuresDir: o.featuresDir,
+        numFrames: o.numFrames,
         deep: Object.fromEntries(
-          Object.entries({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }).filter(([, v]) => v !== undefined),
+          Object.entries({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights ? weightsOption(o.weights) : undefined, randomInit: o.randomInit, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }).filter(([, v]) => v !== undefined),
         ),
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn, groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       });
@@ -141,12 +158,13 @@ export function registerTrain(program: Command): void {
     .option('--metadata <table>', 'predict every video of a metadata table too')
     .option('-n, --num-frames <count>', 'frames sampled per video (default: what the training features used)', intOption(1, 10000))
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
+    .option('--features-dir <dir>', 'models on deep features: the feature tables (default: FVC_FEATURES_DIR or data/features)')
     .option('--json', 'print JSON')
-    .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; frameCacheDir?: string; json?: boolean }) => {
+    .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; frameCacheDir?: string; featuresDir?: string; json?: boolean }) => {
       const all = [...videos];
       if (o.metadata) all.push(...(await loadMetadata(o.metadata)).rows.map((r) => r.absolute_path));
       if (!all.length) throw new FvcError('ERR_INVALID_ARGUMENT', 'no videos: give video files or --metadata');
-      const r = await predictVideos(o.model, all, { ...(o.numFrames === undefined ? {} : { numFrames: o.numFrames }), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}) });
+      const r = await predictVideos(o.model, all, { ...(o.numFrames === undefined ? {} : { numFrames: o.numFrames }), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
       if (o.json) return printJson(r);
       process.stdout.write(formatTable(r.map((p) => [p.video, Number(p.prob.toFixed(6))]), ['video', 'prob_fake']));
     });

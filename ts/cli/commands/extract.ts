@@ -1,0 +1,78 @@
+/** `fvc extract`: a backbone's features of every video of a table, once (see ts/extract/store.ts). */
+import type { Command } from 'commander';
+import { loadMetadata } from '../../data/metadata.js';
+import { FvcError } from '../../errors.js';
+import { extractEmbeddings, type WeightsSource } from '../../extract/store.js';
+import { resolveDevice } from '../../runtime.js';
+import { printJson } from '../output.js';
+import { choiceOption, intOption, numberOption } from '../parse.js';
+import { availableParallelism } from 'node:os';
+
+interface ExtractFlags {
+  backbone: string;
+  metadata: string;
+  weights?: string;
+  checkpoint?: string;
+  randomInit?: boolean;
+  seed: number;
+  featuresDir?: string;
+  frameCacheDir?: string;
+  numFrames?: number;
+  frameSize?: number;
+  cropSize?: number;
+  width?: number;
+  depth?: number;
+  batchSize: number;
+  threads: number;
+  device: 'auto' | 'cpu' | 'cuda';
+  strict?: boolean;
+  json?: boolean;
+}
+
+export function registerExtract(program: Command): void {
+  program
+    .command('extract')
+    .description("a backbone's features of every video of a metadata table, extracted once per (video, backbone, weights, sampling) and kept as Parquet")
+    .requiredOption('--backbone <architecture>', 'inception_v3, i3d_r50, r2plus1d_18, ... (fvc models lists them)')
+    .requiredOption('--metadata <table>', 'the videos (.csv or .parquet with video_path)')
+    .option('--weights <file>', 'pretrained weights: .safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them')
+    .option('--checkpoint <model.pt>', 'or a checkpoint fvc trained (a fold folder\'s model.pt)')
+    .option('--random-init', 'or a seeded random initialisation (tests, CPU demos)')
+    .option('--seed <n>', 'seed of --random-init', intOption(0), 0)
+    .option('--features-dir <dir>', 'where the tables go (default: FVC_FEATURES_DIR or data/features)')
+    .option('--frame-cache-dir <dir>', 'the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
+    .option('--num-frames <n>', "frames per video (default: the backbone's own)", intOption(1, 4096))
+    .option('--frame-size <px>', "cached frames' letterboxed side (default: the backbone's own)", intOption(8, 4096))
+    .option('--crop-size <px>', "the central crop the backbone sees (default: the backbone's own)", intOption(8, 4096))
+    .option('--width <w>', 'channel multiplier of the backbone (small variants)', numberOption(0.001, 16))
+    .option('--depth <n>', 'blocks per stage at most (0: published)', intOption(0, 1000))
+    .option('--batch-size <n>', 'clips per forward pass', intOption(1, 65536), 8)
+    .option('--threads <n>', 'LibTorch threads', intOption(1, 1024), availableParallelism())
+    .option('--device <device>', 'auto, cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const), 'auto')
+    .option('--strict', 'a video that cannot be decoded fails the run (default: it is reported and left out)')
+    .option('--json', 'print JSON')
+    .action(async (o: ExtractFlags) => {
+      const sources = [o.weights, o.checkpoint, o.randomInit].filter(Boolean).length;
+      if (sources !== 1) throw new FvcError('ERR_INVALID_ARGUMENT', 'give exactly one of --weights FILE, --checkpoint model.pt or --random-init (random weights only when asked for)');
+      const weights: WeightsSource = o.weights ? { kind: 'file', path: o.weights } : o.checkpoint ? { kind: 'checkpoint', path: o.checkpoint } : { kind: 'random', seed: o.seed };
+      const { rows } = await loadMetadata(o.metadata);
+      const r = await extractEmbeddings({
+        backbone: o.backbone,
+        weights,
+        videos: rows.map((row) => row.absolute_path),
+        sampling: { ...(o.numFrames ? { numFrames: o.numFrames } : {}), ...(o.frameSize ? { frameSize: o.frameSize } : {}), ...(o.cropSize ? { cropSize: o.cropSize } : {}) },
+        scale: { ...(o.width !== undefined ? { width: o.width } : {}), ...(o.depth !== undefined ? { depth: o.depth } : {}) },
+        ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}),
+        ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}),
+        threads: o.threads,
+        batchSize: o.batchSize,
+        device: resolveDevice(o.device),
+        strict: o.strict ?? false,
+        quiet: !!o.json,
+      });
+      const summary = { table: r.table, key: r.key, backbone: r.backbone, videos: rows.length, dim: r.dim, extracted: r.extracted, reused: r.reused, decoded: r.decoded, failed: r.failures.length, weightsSha256: r.weightsSha256, sampling: r.sampling, failures: r.failures, stale: r.stale };
+      if (o.json) printJson(summary);
+      else process.stdout.write(`${r.table}\n${rows.length} videos x ${r.dim} features: ${r.extracted} extracted, ${r.reused} reused, ${r.failures.length} failed\n`);
+      if (r.failures.length) process.exitCode = 1;
+    });
+}

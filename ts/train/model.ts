@@ -1,0 +1,90 @@
+/**
+ * The one interface every Stage 5 model implements, in the spirit of
+ * scikit-learn's estimators: how its data is loaded, how one fold is fitted and
+ * scored, and how its best_model/ predicts new videos. The engine loops over it
+ * with no per-kind branches; a new model is its implementation plus one registry
+ * entry (see README, "Adding a model").
+ */
+import type { EpochRow } from '../deep/train.js';
+import type { TrainConfig } from './config.js';
+import type { FeatureData } from './dataset.js';
+import type { Fold } from './folds.js';
+import type { GridValue, ResolvedModel } from './registry.js';
+import type { Scaler } from './scaler.js';
+
+export interface ModelContext {
+  model: ResolvedModel;
+  cfg: TrainConfig;
+  log: (message: string) => void;
+}
+
+export interface FoldContext<D extends FeatureData = FeatureData> extends ModelContext {
+  params: Record<string, GridValue>;
+  data: D;
+  fold: Fold;
+  /** Where the fold's files go (a scratch folder during the grid search). */
+  dir: string;
+  /** True during the grid search: nothing of this fit is kept. */
+  scratch: boolean;
+}
+
+/** A fitted fold: the model file in `dir` and its probabilities on the fold's validation rows. */
+export interface FoldFit {
+  /** Written to metadata.json and model.json; predict() reads it back. */
+  kind: string;
+  /** The model file inside the fold folder. */
+  file: string;
+  /** Further files best_model/ needs besides `file` and scaler.json. */
+  extraFiles?: string[];
+  /** P(fake) per row of fold.val, in that order. */
+  probs: Float64Array;
+  scaler?: Scaler;
+  nativeParams: Record<string, unknown>;
+  bestIteration?: number;
+  importance?: number[];
+  /** Deep models: one row per epoch. */
+  epochs?: EpochRow[];
+  /** Written into config.json and carried into best_model/model.json (e.g. architecture, sampling, weights). */
+  describe?: Record<string, unknown>;
+}
+
+export interface PredictOptions {
+  /** Feature models: frames per video for the handcrafted features (default: the training run's). */
+  numFrames?: number;
+  threads: number;
+  frameCacheDir?: string;
+  featuresDir?: string;
+  device: 'cpu' | 'cuda';
+}
+
+/** What best_model/model.json holds, as predict() gets it. */
+export interface BestModel {
+  dir: string;
+  modelType: string;
+  kind: string;
+  /** Absolute path of the model file. */
+  modelFile: string;
+  descriptor: Record<string, unknown>;
+  scaler?: Scaler;
+}
+
+export interface Stage5Model<D extends FeatureData = FeatureData> {
+  /** Models whose data key is equal share one loaded copy (and its checks) in a run. */
+  dataKey(ctx: ModelContext): Promise<string>;
+  load(ctx: ModelContext): Promise<D>;
+  /** Everything besides the grid point, seed and data identity that a fold's result depends on: a change retrains. */
+  settings(ctx: ModelContext): Promise<Record<string, unknown>>;
+  /** A fold interrupted under the same settings continues in its folder (deep checkpoints) instead of starting clean. */
+  resumable: boolean;
+  fit(ctx: FoldContext<D>): Promise<FoldFit>;
+  /** P(fake) per video, in input order. */
+  predict(best: BestModel, videos: readonly string[], options: PredictOptions): Promise<Float64Array>;
+}
+
+/**
+ * A model of any data type, as the registry and engine hold it: each implementation
+ * is checked against its own data type where it is written, and D appears both as
+ * input and output, so no narrower common type exists.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyStage5Model = Stage5Model<any>;

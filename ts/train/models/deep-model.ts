@@ -1,0 +1,97 @@
+/**
+ * Deep video models trained end to end (5c, 5d, 5e, 5o-5u): frame-cache clips
+ * sampled as the architecture's preset says (run settings override it), the
+ * native trainer per fold, the fold's checkpoint for prediction.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { FrameCache } from '../../cache/frame-cache.js';
+import { architectureInfo, samplingFor } from '../../deep/presets.js';
+import { predictDeepClips, trainDeepFold, type DeepOptions } from '../../deep/train.js';
+import { FvcError } from '../../errors.js';
+import type { FlowMethod } from '../../native/binding.js';
+import { resolveDevice } from '../../runtime.js';
+import { mapPool } from '../../util/pool.js';
+import { loadClipData } from '../clips.js';
+import type { TrainConfig } from '../config.js';
+import type { ModelContext, Stage5Model } from '../model.js';
+import { architectureFor, type ModelSpec } from '../registry.js';
+
+/** The weights file configured for an architecture or model, if any. */
+export function weightsFor(cfg: TrainConfig, architecture: string, spec: ModelSpec): string | undefined {
+  const w = cfg.deep.weights;
+  if (typeof w === 'string' || w === undefined) return w;
+  return w[architecture] ?? w[spec.name] ?? w[spec.id];
+}
+
+/** The trainer's options for one architecture: the run's settings over the architecture's preset. */
+export async function deepOptionsFor(cfg: TrainConfig, spec: ModelSpec, architecture: string): Promise<DeepOptions & { flowMethod: FlowMethod }> {
+  const { width, depth, weights: _all, architectures: _a, randomInit: _r, extractBatchSize: _e, cropSize, frameSize, ...rest } = cfg.deep;
+  const sampling = await samplingFor(architecture, { ...(cfg.numFrames ? { numFrames: cfg.numFrames } : {}), ...(cropSize ? { cropSize } : {}), ...(frameSize ? { frameSize } : {}) });
+  const weights = weightsFor(cfg, architecture, spec);
+  return { ...rest, ...sampling, scale: { width, depth }, ...(weights ? { weights } : {}) };
+}
+
+async function resolved({ cfg, model }: ModelContext) {
+  const architecture = architectureFor(model.spec, cfg.deep.architectures);
+  const [options, info] = await Promise.all([deepOptionsFor(cfg, model.spec, architecture), architectureInfo(architecture)]);
+  return { architecture, options, layout: info.layout };
+}
+
+/**
+ * `pretrained`: the model is defined by its pretrained backbone (5d), so training it
+ * from random weights needs deep.randomInit; the others train from scratch by default.
+ */
+export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
+  return {
+    resumable: true,
+    dataKey: async (ctx) => {
+      const { options, layout } = await resolved(ctx);
+      return `clips:${layout}:${options.numFrames}:${options.frameSize}`;
+    },
+    load: async (ctx) => {
+      const { options, layout } = await resolved(ctx);
+      return loadClipData(ctx.cfg, ctx.log, options, layout);
+    },
+    settings: async (ctx) => {
+      const { architecture, options } = await resolved(ctx);
+      if (o.pretrained && !options.weights && !ctx.cfg.deep.randomInit)
+        throw new FvcError('ERR_INVALID_ARGUMENT', `${ctx.model.modelType}: a pretrained model needs its backbone's weights (deep.weights / --weights ${architecture}=FILE, e.g. torchvision's .pth); train it from random weights only by asking for it (deep.randomInit / --random-init)`);
+      return { architecture, deep: options, ...(o.pretrained && !options.weights ? { backbone_weights: 'random initialisation (asked for)' } : {}) };
+    },
+    fit: async (ctx) => {
+      const { model, data, fold, dir, cfg, log } = ctx;
+      const { architecture, options } = await resolved(ctx);
+      const clip = (i: number) => ({ npy: data.clips?.[i] as string, label: data.labels[i] as number, ...(data.flows ? { flow: data.flows[i] as string } : {}) });
+      const r = await trainDeepFold({
+        architecture,
+        train: fold.train.map(clip),
+        val: fold.val.map(clip),
+        outDir: dir,
+        options,
+        seed: cfg.seed + fold.fold,
+        threads: cfg.threads,
+        device: deviceOf(cfg),
+        resume: cfg.resume,
+        onEpoch: (e) => log(`${model.modelType}: fold ${fold.fold} epoch ${e.epoch}/${cfg.deep.epochs} train_loss ${e.train_loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_auc ${e.val_auc?.toFixed(4) ?? 'n/a'}${e.best ? ' (best)' : ''} data wait ${(e.data_wait * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`),
+      });
+      if (r.resumedFrom) log(`${model.modelType}: fold ${fold.fold} resumed after epoch ${r.resumedFrom}`);
+      const nativeParams = { architecture, parameters: r.parameters, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly, ...options };
+      return { kind: 'torch', file: 'model.pt', nativeParams, probs: r.valProbs, epochs: r.epochs, describe: { architecture, deep: options } };
+    },
+    predict: async (best, videos, o) => {
+      const { architecture, deep } = best.descriptor as { architecture?: string; deep?: DeepOptions & { flowMethod?: FlowMethod } };
+      if (!architecture || !deep) throw new FvcError('ERR_INVALID_DATA', `${join(best.dir, 'model.json')}: a deep model's descriptor needs its architecture and deep options (retrain with this version of fvc)`);
+      const { layout } = await architectureInfo(architecture);
+      const cache = new FrameCache(o.frameCacheDir);
+      const clips = await mapPool(videos, availableParallelism(), async (video) => {
+        const e = await cache.get(video, { numFrames: deep.numFrames, size: deep.frameSize, letterbox: layout !== 'rgb+mask' });
+        return { npy: e.npyPath, label: 0, ...(layout === 'rgb+flow' ? { flow: await cache.flow(e, deep.flowMethod ?? 'dis') } : {}) };
+      });
+      return predictDeepClips({ architecture, checkpoint: best.modelFile, clips, options: deep, threads: o.threads, device: o.device });
+    },
+  };
+}
+
+/** The device deep work runs on; resolving 'auto' loads the addon, so it happens at fit time. */
+export const deviceOf = (cfg: TrainConfig) => resolveDevice(cfg.device);

@@ -1,0 +1,181 @@
+/**
+ * XGBoost on a pretrained video network's features (5f, 5g, 5h): the backbone's
+ * embeddings from the shared extraction store, optionally beside the Stage 2/4
+ * handcrafted features (a _stage2 suffix), then the 5beta engine per fold.
+ *
+ * The backbone's weights: a file the user supplies (extracted once for all folds),
+ * else, for backbones Stage 5 trains itself (i3d, r2plus1d), the checkpoint that
+ * model trained in the same fold on that fold's training split only (checked
+ * against its predictions.csv, so no validation video ever shaped the features),
+ * else a random initialisation when asked for. Nothing random without asking.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { loadMetadata } from '../../data/metadata.js';
+import { FvcError } from '../../errors.js';
+import { extractEmbeddings, type WeightsSource } from '../../extract/store.js';
+import type { ModelKind } from '../../native/binding.js';
+import { fitClassical, predictClassical } from '../classical.js';
+import { videoTable } from '../clips.js';
+import type { TrainConfig } from '../config.js';
+import { groupOf, idOf, loadStageFeatures, type FeatureData } from '../dataset.js';
+import type { Fold } from '../folds.js';
+import type { BestModel, ModelContext, Stage5Model } from '../model.js';
+import type { ResolvedModel } from '../registry.js';
+import { parseCsv } from '../../util/csv.js';
+import { deviceOf, weightsFor } from './deep-model.js';
+import { handcraftedMatrix } from './feature-model.js';
+
+export interface EmbeddingData extends FeatureData {
+  videos: string[];
+  /** Handcrafted features joined per row (empty without a feature-set suffix). */
+  handcrafted: { names: string[]; x: Float64Array };
+  /** Embeddings shared by every fold (file or random weights); null when each fold brings its own. */
+  shared: { x: Float64Array; names: string[]; weights: Record<string, unknown> } | null;
+}
+
+export interface EmbeddingModelOptions {
+  backbone: string;
+  /** The Stage 5 model whose fold checkpoints serve as the backbone when no weights file is given. */
+  foldModel?: string;
+}
+
+function weightsSource(ctx: ModelContext, o: EmbeddingModelOptions): WeightsSource | null {
+  const file = weightsFor(ctx.cfg, o.backbone, ctx.model.spec);
+  if (file) return { kind: 'file', path: file };
+  if (o.foldModel) return null;
+  if (ctx.cfg.deep.randomInit) return { kind: 'random', seed: ctx.cfg.seed };
+  throw new FvcError('ERR_INVALID_ARGUMENT', `${ctx.model.modelType}: needs the weights of its backbone ${o.backbone} (deep.weights / --weights ${o.backbone}=FILE: .safetensors or torchvision's .pth); random backbone weights only when asked for (deep.randomInit / --random-init)`);
+}
+
+const extractOptions = (cfg: TrainConfig) => ({
+  scale: { width: cfg.deep.width, depth: cfg.deep.depth },
+  sampling: { ...(cfg.numFrames ? { numFrames: cfg.numFrames } : {}), ...(cfg.deep.cropSize ? { cropSize: cfg.deep.cropSize } : {}), ...(cfg.deep.frameSize ? { frameSize: cfg.deep.frameSize } : {}) },
+  ...(cfg.featuresDir ? { featuresDir: cfg.featuresDir } : {}),
+  ...(cfg.frameCacheDir ? { frameCacheDir: cfg.frameCacheDir } : {}),
+  threads: cfg.threads,
+  batchSize: cfg.deep.extractBatchSize,
+  loaderThreads: cfg.deep.loaderThreads,
+  quiet: cfg.quiet,
+  strict: true,
+});
+
+/** Rows of x (row-major, `cols` wide) side by side with rows of y. */
+function hstack(a: Float64Array, aCols: number, b: Float64Array, bCols: number, rows: number): Float64Array {
+  const out = new Float64Array(rows * (aCols + bCols));
+  for (let i = 0; i < rows; i++) {
+    out.set(a.subarray(i * aCols, (i + 1) * aCols), i * (aCols + bCols));
+    out.set(b.subarray(i * bCols, (i + 1) * bCols), i * (aCols + bCols) + aCols);
+  }
+  return out;
+}
+
+/**
+ * The fold's backbone when it is trained by Stage 5 itself: {output}/{foldModel}/fold_N,
+ * refused unless that fold validated on exactly this fold's validation videos.
+ */
+function foldCheckpoint(cfg: TrainConfig, model: ResolvedModel, o: EmbeddingModelOptions, fold: Fold, data: EmbeddingData): { path: string; architecture: string; scale: { width: number; depth: number } } {
+  const dir = join(cfg.outputDir, o.foldModel as string, `fold_${fold.fold}`);
+  const checkpoint = join(dir, 'model.pt');
+  const why = `${model.modelType} fold ${fold.fold}: no weights file for backbone ${o.backbone} was given, so it uses ${o.foldModel}'s checkpoint of the same fold`;
+  if (!existsSync(checkpoint) || !existsSync(join(dir, 'metadata.json')))
+    throw new FvcError('ERR_FILE_NOT_FOUND', `${why}, and ${checkpoint} does not exist: train ${o.foldModel} first with the same folds (fvc train --models ${o.foldModel}), give --weights ${o.backbone}=FILE, or ask for random weights (--random-init)`);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { architecture?: string; deep?: { scale?: { width?: number; depth?: number } } };
+  const predicted = parseCsv(readFileSync(join(dir, 'predictions.csv'), 'utf8')).map((r) => r.id as string);
+  const expected = fold.val.map((i) => data.ids[i] as string);
+  const same = predicted.length === expected.length && [...predicted].sort().join('\n') === [...expected].sort().join('\n');
+  if (!same) throw new FvcError('ERR_INVALID_DATA', `${why}, but ${join(dir, 'predictions.csv')} validated on other videos than this fold's: its features could have seen this fold's validation videos. Train both with the same data, folds and seed.`);
+  if (config.architecture !== o.backbone) throw new FvcError('ERR_INVALID_DATA', `${why}, but it was trained as ${config.architecture}, not ${o.backbone}`);
+  return { path: checkpoint, architecture: config.architecture, scale: { width: config.deep?.scale?.width ?? 1, depth: config.deep?.scale?.depth ?? 0 } };
+}
+
+export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingData> {
+  return {
+    resumable: false,
+    dataKey: async (ctx) => `embed:${o.backbone}:${ctx.model.spec.name}:${ctx.model.suffix ?? ''}`,
+    load: async (ctx) => {
+      const { cfg, model, log } = ctx;
+      const table = videoTable(cfg);
+      let { rows } = await loadMetadata(table);
+      const warnings: string[] = [];
+      let handcrafted = { names: [] as string[], x: new Float64Array(0) };
+      if (model.suffix) {
+        // Handcrafted features beside the embeddings: rows joined by the original video.
+        const hc = await loadStageFeatures(model.suffix, cfg.stage2Dir, cfg.stage4Dir);
+        const at = new Map(hc.ids.map((id, i) => [id, i]));
+        const kept = rows.filter((r) => at.has(idOf(r)));
+        if (kept.length < rows.length) warnings.push(`${rows.length - kept.length} video(s) of ${table} have no ${model.suffix} features (matched on the original video); left out`);
+        rows = kept;
+        const x = new Float64Array(rows.length * hc.cols);
+        rows.forEach((r, i) => {
+          const j = at.get(idOf(r)) as number;
+          x.set(hc.x.subarray(j * hc.cols, (j + 1) * hc.cols), i * hc.cols);
+        });
+        handcrafted = { names: hc.featureNames, x };
+      }
+      const videos = rows.map((r) => r.absolute_path);
+      const source = weightsSource(ctx, o);
+      let shared: EmbeddingData['shared'] = null;
+      if (source) {
+        const e = await extractEmbeddings({ backbone: o.backbone, weights: source, videos, ...extractOptions(cfg), device: deviceOf(cfg) });
+        log(`${model.modelType}: ${o.backbone} features of ${videos.length} videos from ${e.table} (${e.extracted} extracted, ${e.reused} reused)`);
+        shared = { x: e.x, names: e.columns, weights: { kind: source.kind, ...(source.kind === 'random' ? { seed: source.seed } : { path: resolve(source.path), sha256: e.weightsSha256 }), table: e.table } };
+      }
+      const names = [...(shared?.names ?? []), ...handcrafted.names];
+      const cols = names.length;
+      return {
+        ids: rows.map(idOf),
+        labels: rows.map((r) => r.label),
+        groups: rows.map(groupOf),
+        featureNames: names,
+        x: new Float64Array(0),
+        rows: rows.length,
+        cols,
+        source: shared ? `${table} + ${shared.weights.table as string}` : `${table} + ${o.backbone} features of ${o.foldModel}'s fold checkpoints`,
+        videos,
+        handcrafted,
+        shared,
+        warnings,
+      };
+    },
+    settings: async ({ cfg }) => ({ backbone: o.backbone, extraction: extractOptions(cfg).sampling, scale: extractOptions(cfg).scale, weights: cfg.deep.weights ?? null, randomInit: cfg.deep.randomInit }),
+    fit: async ({ model, params, data, fold, dir, cfg }) => {
+      let emb: { x: Float64Array; names: string[]; weights: Record<string, unknown>; extra?: string[] };
+      if (data.shared) emb = data.shared;
+      else {
+        const ck = foldCheckpoint(cfg, model, o, fold, data);
+        const e = await extractEmbeddings({ backbone: o.backbone, weights: { kind: 'checkpoint', path: ck.path }, videos: data.videos, ...extractOptions(cfg), scale: ck.scale, device: deviceOf(cfg) });
+        // best_model/ must predict without the source fold's folder: the backbone travels with it.
+        await copyFile(ck.path, join(dir, 'backbone.pt'));
+        emb = { x: e.x, names: e.columns, weights: { kind: 'checkpoint', file: 'backbone.pt', trained_by: `${o.foldModel}/fold_${fold.fold}`, sha256: e.weightsSha256, scale: ck.scale, table: e.table }, extra: ['backbone.pt'] };
+      }
+      const cols = emb.names.length + data.handcrafted.names.length;
+      const x = hstack(emb.x, emb.names.length, data.handcrafted.x, data.handcrafted.names.length, data.rows);
+      const matrix = { ...data, x, cols, featureNames: [...emb.names, ...data.handcrafted.names] };
+      const fitted = await fitClassical(model.spec, params, matrix, fold.train, dir, { seed: cfg.seed + fold.fold, threads: cfg.threads, device: cfg.device });
+      const valX = new Float64Array(fold.val.length * cols);
+      fold.val.forEach((i, k) => valX.set(x.subarray(i * cols, (i + 1) * cols), k * cols));
+      const probs = await predictClassical(fitted.kind, join(dir, fitted.file), valX, fold.val.length, cols, undefined, cfg.threads);
+      const describe = { backbone: o.backbone, backbone_weights: emb.weights, embedding_columns: emb.names.length, handcrafted_features: data.handcrafted.names, feature_set: model.suffix ?? null, extraction: extractOptions(cfg).sampling, scale: emb.weights.scale ?? extractOptions(cfg).scale };
+      return { ...fitted, probs, describe, ...(emb.extra ? { extraFiles: emb.extra } : {}) };
+    },
+    predict: async (best, videos, po) => predictEmbedding(best, videos, po, o.backbone),
+  };
+}
+
+async function predictEmbedding(best: BestModel, videos: readonly string[], po: Parameters<Stage5Model['predict']>[2], backbone: string): Promise<Float64Array> {
+  const d = best.descriptor as { backbone_weights: { kind: string; path?: string; file?: string; sha256?: string; seed?: number }; handcrafted_features: string[]; extraction: Record<string, number>; scale: { width: number; depth: number }; feature_set: string | null };
+  const w = d.backbone_weights;
+  const source: WeightsSource = w.kind === 'file' ? { kind: 'file', path: w.path as string } : w.kind === 'checkpoint' ? { kind: 'checkpoint', path: join(best.dir, w.file as string) } : { kind: 'random', seed: w.seed ?? 0 };
+  const e = await extractEmbeddings({ backbone, weights: source, videos, sampling: d.extraction, scale: d.scale, threads: po.threads, device: po.device, quiet: true, strict: true, ...(po.featuresDir ? { featuresDir: po.featuresDir } : {}), ...(po.frameCacheDir ? { frameCacheDir: po.frameCacheDir } : {}) });
+  if (w.sha256 && e.weightsSha256 !== w.sha256) throw new FvcError('ERR_INVALID_DATA', `${source.kind === 'random' ? '' : source.path}: the backbone's weights changed since this model was trained (sha256 ${e.weightsSha256?.slice(0, 12)}..., trained with ${w.sha256.slice(0, 12)}...): its features would not be the ones the booster learned`);
+  let x = e.x;
+  let cols = e.dim;
+  if (d.handcrafted_features.length) {
+    const hc = await handcraftedMatrix({ ...best, descriptor: { ...best.descriptor, feature_names: d.handcrafted_features, feature_set: d.feature_set } }, videos, po.numFrames);
+    x = hstack(x, cols, hc, d.handcrafted_features.length, videos.length);
+    cols += d.handcrafted_features.length;
+  }
+  return predictClassical(best.kind as ModelKind, best.modelFile, x, videos.length, cols, undefined, po.threads);
+}
