@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
 import { native } from '../ts/native/binding.js';
-import { MODELS } from '../ts/train/registry.js';
+import { ALL_MODELS } from '../ts/train/registry.js';
 import { predictDeepClips, trainDeepFold, type DeepOptions } from '../ts/deep/train.js';
 import { computeMetrics } from '../ts/train/metrics.js';
 import { generateCorpus } from '../ts/corpus/generate.js';
@@ -110,9 +110,9 @@ test('on a generated corpus (flicker fakes, strength 8), naive_cnn and a scaled-
 test('every architecture trains a step at a small scale, with gradient accumulation', async () => {
   const models = await describeDeepModels({ threads: 2 });
   assert.ok(models.length >= 13, models.map((m) => m.name).join());
-  // Layouts agree with the Stage 5 registry, which decides what the cache prepares.
-  for (const m of MODELS.filter((s) => s.architectures))
-    for (const a of m.architectures ?? []) assert.is(models.find((d) => d.name === a)?.layout, m.clipLayout, a);
+  // The native registry owns each layout; the Stage 5 registry's declared inputs must agree with it.
+  for (const m of ALL_MODELS.filter((s) => s.architectures))
+    for (const a of m.architectures ?? []) assert.is(models.find((d) => d.name === a)?.layout === 'rgb+flow', m.inputs.includes('optical_flow'), a);
   const withFlow = async (c: Clip) => ({ ...c, flow: await native.computeFlow({ frames: c.npy, out: c.npy.replace(/\.npy$/, '.flow.npy') }) });
   const flowTrain = await Promise.all(train.slice(0, 8).map(withFlow));
   const flowVal = await Promise.all(val.slice(0, 4).map(withFlow));
