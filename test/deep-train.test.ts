@@ -116,8 +116,8 @@ test('every architecture trains a step at a small scale, with gradient accumulat
   const withFlow = async (c: Clip) => ({ ...c, flow: await native.computeFlow({ frames: c.npy, out: c.npy.replace(/\.npy$/, '.flow.npy') }) });
   const flowTrain = await Promise.all(train.slice(0, 8).map(withFlow));
   const flowVal = await Promise.all(val.slice(0, 4).map(withFlow));
-  for (const { name: architecture } of models) {
-    const r = await trainDeepFold({ architecture, train: flowTrain, val: flowVal, outDir: join(dir, `step-${architecture}`), options: options({ epochs: 1, batchSize: 4, microBatch: 2, cropSize: 32, scale: { width: 0.125, depth: 1 } }), seed: 0, threads: 2, device: 'cpu', resume: false });
+  for (const { name: architecture, preset } of models) {
+    const r = await trainDeepFold({ architecture, train: flowTrain, val: flowVal, outDir: join(dir, `step-${architecture}`), options: options({ epochs: 1, batchSize: 4, microBatch: 2, cropSize: Math.max(32, preset.minSide), scale: { width: 0.125, depth: 1 } }), seed: 0, threads: 2, device: 'cpu', resume: false });
     assert.ok(Number.isFinite(r.epochs[0]?.train_loss), architecture);
     assert.is(r.valProbs.length, 4);
   }

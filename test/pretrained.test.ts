@@ -51,6 +51,11 @@ test("the extraction's Inception embedding is torchvision's pooled features, mea
   assert.ok(d < 1e-4, `max relative |fvc - torchvision| = ${d}`);
 });
 
+test("a crop Inception v3's layers cannot take is refused up front, naming the least it needs", async () => {
+  const err = await native.extractFeatures({ model: 'inception_v3', randomInit: true, clips: [{ npy: join(dir, 'clip_u8.npy'), label: 0 }], numFrames: 3, cropSize: 32 }).catch((e: Error) => e);
+  assert.match((err as Error).message, /cropSize: inception_v3 needs a crop of at least 75 px \(got 32\)/);
+});
+
 test('weights that cannot be trusted are refused naming the file and the tensor', async () => {
   const bad = async (name: string, bytes: Uint8Array | string, re: RegExp) => {
     const p = join(dir, name);

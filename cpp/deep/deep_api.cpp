@@ -34,6 +34,7 @@ Napi::Object describe(Napi::Env env, const deep::ModelDescription& d) {
   preset.Set("numFrames", static_cast<double>(d.inputShape[1]));
   preset.Set("cropSize", static_cast<double>(d.inputShape[2]));
   preset.Set("frameSize", static_cast<double>(d.preset.frameSize));
+  preset.Set("minSide", static_cast<double>(d.preset.minSide));
   auto triple = [&](const std::vector<float>& v) {
     Napi::Array a = Napi::Array::New(env, v.size());
     for (size_t i = 0; i < v.size(); ++i) a.Set(i, static_cast<double>(v[i]));

@@ -103,7 +103,7 @@ void checkArchitectures(const Args& a) {
     r.train = rgb;
     r.val = std::vector<deep::Clip>(rgb.begin(), rgb.begin() + 4);
     r.input.numFrames = 8;
-    r.input.cropSize = 32;
+    r.input.cropSize = std::max<int>(32, static_cast<int>(deep::describeModel(name, 2, r.scale).preset.minSide));
     r.epochs = 1;
     r.batchSize = 4;
     r.microBatch = 2;

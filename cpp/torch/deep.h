@@ -30,6 +30,7 @@ struct Preset {
   int64_t frameSize = 128;
   std::vector<float> mean{0.43216f, 0.394666f, 0.37645f};  // Kinetics-400, torchvision's video models
   std::vector<float> std{0.22803f, 0.22145f, 0.216989f};
+  int64_t minSide = 1;  // the smallest crop its layers can take (Inception v3: 75)
 };
 
 struct ModelDescription {

@@ -20,10 +20,10 @@ namespace {
 // Input presets. torchvision's video models: Kinetics statistics, frames resized to
 // 128 px and cropped to 112. PyTorchVideo's: mean 0.45 / std 0.225, short side 256
 // cropped to 224 (X3D-XS/S: 182 -> 160). torchvision's Inception v3 weights: ImageNet
-// statistics, 342 -> 299.
+// statistics, 342 -> 299, and no crop under 75 px (its stem and reductions leave nothing).
 const Preset kTorchvisionVideo{};
 Preset pytorchVideo(int64_t frameSize) { return {frameSize, {0.45f, 0.45f, 0.45f}, {0.225f, 0.225f, 0.225f}}; }
-const Preset kImageNet{342, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
+const Preset kImageNet{342, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 75};
 
 }  // namespace
 
@@ -56,6 +56,8 @@ const ModelSpec& findModel(const std::string& name) {
 }
 
 ClipInput inputFor(const ModelSpec& spec, ClipInput input) {
+  if (input.cropSize < spec.preset.minSide)
+    throw Error(code::kInvalidArgument, "cropSize: " + spec.name + " needs a crop of at least " + std::to_string(spec.preset.minSide) + " px (got " + std::to_string(input.cropSize) + ")");
   input.layout = spec.layout;
   input.mean = spec.preset.mean;
   input.std = spec.preset.std;

@@ -161,6 +161,8 @@ export interface InputPreset {
   numFrames: number;
   cropSize: number;
   frameSize: number;
+  /** The smallest crop the architecture's layers can take. */
+  minSide: number;
   mean: [number, number, number];
   std: [number, number, number];
 }
