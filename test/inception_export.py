@@ -19,19 +19,14 @@ import torch
 from torchvision.models import inception_v3
 
 sys.path.insert(0, str(Path(__file__).parent))
-from torchvision_export import save_safetensors  # noqa: E402
+from torchvision_export import randomise_batch_norm, save_safetensors  # noqa: E402
 
 out = Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
 torch.manual_seed(0)
 torch.set_num_threads(2)
 m = inception_v3(weights=None, aux_logits=True, transform_input=True, init_weights=True)
-for mod in m.modules():
-    if isinstance(mod, torch.nn.BatchNorm2d):
-        mod.running_mean.uniform_(-0.2, 0.2)
-        mod.running_var.uniform_(0.5, 1.5)
-        mod.weight.data.uniform_(0.5, 1.5)
-        mod.bias.data.uniform_(-0.2, 0.2)
+randomise_batch_norm(m)
 m.eval()
 state = m.state_dict()
 save_safetensors(out / 'inception_v3.safetensors', state)

@@ -33,6 +33,17 @@ def save_safetensors(path, state):
             f.write(b)
 
 
+def randomise_batch_norm(model):
+    """Non-trivial batch-norm statistics, so eval-mode normalisation is checked too."""
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+            mod.running_mean.uniform_(-0.2, 0.2)
+            mod.running_var.uniform_(0.5, 1.5)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.2, 0.2)
+            mod.num_batches_tracked.fill_(7)
+
+
 def main():
     out, classes, names = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
     out.mkdir(parents=True, exist_ok=True)
@@ -42,14 +53,7 @@ def main():
     np.save(out / 'clip.npy', x.numpy())
     for name in names:
         m = getattr(video, name)(num_classes=classes)
-        # Non-trivial batch-norm statistics, so eval-mode normalisation is checked too.
-        for mod in m.modules():
-            if isinstance(mod, torch.nn.BatchNorm3d):
-                mod.running_mean.uniform_(-0.2, 0.2)
-                mod.running_var.uniform_(0.5, 1.5)
-                mod.weight.data.uniform_(0.5, 1.5)
-                mod.bias.data.uniform_(-0.2, 0.2)
-                mod.num_batches_tracked.fill_(7)
+        randomise_batch_norm(m)
         m.eval()
         with torch.no_grad():
             y = m(x)

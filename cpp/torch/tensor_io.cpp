@@ -157,8 +157,9 @@ std::string dtypeName(torch::Dtype d) {
 
 }  // namespace
 
-std::map<std::string, torch::Tensor> loadSafetensors(const std::string& path) {
-  std::string bytes = readAll(path);
+namespace {
+
+std::map<std::string, torch::Tensor> parseSafetensors(const std::string& path, const std::string& bytes) {
   if (bytes.size() < 8) throw Error(code::kInvalidData, path + ": not a safetensors file (shorter than its 8-byte header length)");
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[i]);
@@ -192,6 +193,10 @@ std::map<std::string, torch::Tensor> loadSafetensors(const std::string& path) {
   return out;
 }
 
+}  // namespace
+
+std::map<std::string, torch::Tensor> loadSafetensors(const std::string& path) { return parseSafetensors(path, readAll(path)); }
+
 namespace {
 
 // A torch.save file holds whatever object was saved: a bare state dict, or a training
@@ -209,8 +214,8 @@ std::map<std::string, torch::Tensor> stripDataParallel(std::map<std::string, tor
   return out;
 }
 
-std::map<std::string, torch::Tensor> loadTorchSave(const std::string& path) {
-  TorchSaveFile f = readTorchSave(path);
+std::map<std::string, torch::Tensor> loadTorchSave(const std::string& path, const std::string& bytes) {
+  TorchSaveFile f = readTorchSave(path, bytes);
   for (const char* key : kNestedKeys)
     if (f.dicts.count(key)) return stripDataParallel(std::move(f.dicts[key]));
   if (!f.dicts.count("")) throw Error(code::kInvalidData, path + ": no state dict at its top level or under " + "state_dict / model_state / model / module");
@@ -220,18 +225,11 @@ std::map<std::string, torch::Tensor> loadTorchSave(const std::string& path) {
 }  // namespace
 
 std::map<std::string, torch::Tensor> loadWeights(const std::string& path) {
-  std::string head(8, '\0');
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(code::kFileNotFound, path + ": cannot open (no such file or not readable)");
-    in.read(head.data(), 8);
-    head.resize(static_cast<size_t>(in.gcount()));
-  }
+  const std::string bytes = readAll(path);
   // torch.save has written a zip archive since PyTorch 1.6; before, a bare pickle stream.
-  const bool zip = head.rfind("PK\x03\x04", 0) == 0;
-  const bool legacyPickle = head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x80 && static_cast<unsigned char>(head[1]) <= 5;
-  if (zip || legacyPickle) return loadTorchSave(path);
-  return stripDataParallel(loadSafetensors(path));
+  const bool zip = bytes.rfind("PK\x03\x04", 0) == 0;
+  const bool legacyPickle = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x80 && static_cast<unsigned char>(bytes[1]) <= 5;
+  return zip || legacyPickle ? loadTorchSave(path, bytes) : stripDataParallel(parseSafetensors(path, bytes));
 }
 
 void saveSafetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors) {

@@ -1,9 +1,9 @@
 #include "torch/torch_pickle.h"
 
+#include <caffe2/serialize/in_memory_adapter.h>
 #include <caffe2/serialize/inline_container.h>
 
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <sstream>
@@ -243,24 +243,16 @@ void collect(const Ref& o, const std::string& prefix, TorchSaveFile& out) {
   }
 }
 
-std::string readAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(code::kFileNotFound, path + ": cannot open (no such file or not readable)");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
-TorchSaveFile readTorchSave(const std::string& path) {
+TorchSaveFile readTorchSave(const std::string& path, const std::string& bytes) {
   TorchSaveFile out;
   Ref root;
-  std::string bytes = readAll(path);
   if (bytes.rfind("PK\x03\x04", 0) == 0) {
     std::unique_ptr<caffe2::serialize::PyTorchStreamReader> zip;
     try {
-      zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+      // The bytes already read, not the file a second time.
+      zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(std::make_shared<caffe2::serialize::MemoryReadAdapter>(bytes.data(), static_cast<off_t>(bytes.size())));
     } catch (const c10::Error& e) {
       throw Error(code::kInvalidData, path + ": not a readable torch.save file (" + std::string(e.what_without_backtrace()).substr(0, 200) + ")");
     }

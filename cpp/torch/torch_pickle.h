@@ -20,6 +20,7 @@ struct TorchSaveFile {
   std::map<std::string, std::map<std::string, torch::Tensor>> dicts;
 };
 
-TorchSaveFile readTorchSave(const std::string& path);
+// `bytes` is the whole file; `path` names it in errors.
+TorchSaveFile readTorchSave(const std::string& path, const std::string& bytes);
 
 }  // namespace fvc::deep

@@ -151,7 +151,6 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
     }
   });
   let dim = 0;
-  const x = new Float64Array(0);
   const rows = new Array<number[] | undefined>(r.videos.length);
   const todo: number[] = [];
   for (let i = 0; i < r.videos.length; i++) {
@@ -227,10 +226,10 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
   };
   if (dim && (extracted || !existsSync(table))) await writeTable(table, partsDir, meta);
   if (dim) await writeFileAtomic(join(dir, `${key}.json`), `${JSON.stringify(meta, null, 2)}\n`);
-  const matrix = x.length ? x : new Float64Array(r.videos.length * dim).fill(Number.NaN);
-  rows.forEach((v, i) => v && matrix.set(v, i * dim));
+  const x = new Float64Array(r.videos.length * dim).fill(Number.NaN);
+  rows.forEach((v, i) => v && x.set(v, i * dim));
   log(`${r.backbone}: ${r.videos.length} videos, ${extracted} extracted, ${reused} reused, ${failures.length} failed -> ${table}`);
-  return { table, key, backbone: r.backbone, columns, dim, x: matrix, extracted, reused, decoded, weightsSha256, sampling, failures, stale };
+  return { table, key, backbone: r.backbone, columns, dim, x, extracted, reused, decoded, weightsSha256, sampling, failures, stale };
 }
 
 /** Every stored part of the key as one Parquet table (rewritten atomically when rows were added). */

@@ -102,16 +102,14 @@ const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` 
 /** Loaded data by the model's data key: models that read the same data load and check it once. */
 type DataLoader = (model: ResolvedModel) => Promise<FeatureData>;
 
-const implOf = (model: ResolvedModel) => model.impl;
-
 function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
   const loaded = new Map<string, Promise<FeatureData>>();
   return async (model) => {
     const ctx: ModelContext = { model, cfg, log };
-    const key = await implOf(model).dataKey(ctx);
+    const key = await model.impl.dataKey(ctx);
     let p = loaded.get(key);
     if (!p) {
-      p = implOf(model).load(ctx);
+      p = model.impl.load(ctx);
       p.then((d) => d.warnings.forEach((w) => log(`warning: ${w}`)), () => undefined);
       loaded.set(key, p);
     }
@@ -121,15 +119,14 @@ function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
 
 interface Evaluated {
   fitted: FoldFit;
-  probs: Float64Array;
   labels: number[];
   metrics: Metrics;
 }
 
-async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig, log: (m: string) => void, scratch: boolean): Promise<Evaluated> {
+async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig, log: (m: string) => void): Promise<Evaluated> {
   const labels = fold.val.map((i) => data.labels[i] as number);
-  const fitted = await implOf(model).fit({ model, params, data, fold, dir, cfg, log, scratch });
-  return { fitted, probs: fitted.probs, labels, metrics: computeMetrics(labels, fitted.probs) };
+  const fitted = await model.impl.fit({ model, params, data, fold, dir, cfg, log });
+  return { fitted, labels, metrics: computeMetrics(labels, fitted.probs) };
 }
 
 interface GridOutcome {
@@ -173,7 +170,7 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
     for (const params of points) {
       const scores: number[] = [];
       for (const fold of folds) {
-        const { metrics } = await evaluate(model, params, data, fold, scratch, cfg, () => undefined, true);
+        const { metrics } = await evaluate(model, params, data, fold, scratch, cfg, () => undefined);
         scores.push((metrics[key] as number | null) ?? 0);
         progress.tick(`${JSON.stringify(params)} fold ${fold.fold}`);
       }
@@ -196,12 +193,12 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
 async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string, settings: Record<string, unknown>, log: (m: string) => void): Promise<{ row: FoldResult; files: string[] }> {
   const started = performance.now();
   // A fold interrupted under the same configuration resumes in place where the model can (deep checkpoints); anything else starts clean.
-  const resumable = implOf(model).resumable && cfg.resume && existsSync(join(dir, 'last.pt')) && readJsonOr(join(dir, 'config.json'))?.config_hash === configHash;
+  const resumable = model.impl.resumable && cfg.resume && existsSync(join(dir, 'last.pt')) && readJsonOr(join(dir, 'config.json'))?.config_hash === configHash;
   if (!resumable) await rm(dir, { recursive: true, force: true });
   const tracker = new ExperimentTracker(dir);
   const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source, num_frames: data.numFrames ?? null, config_hash: configHash, settings };
   await tracker.writeConfig(config);
-  const { fitted, probs, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg, log, false);
+  const { fitted, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg, log);
   // What the fit found out about itself (architecture, sampling, backbone weights) goes with the fold, and on into best_model/.
   if (fitted.describe) await tracker.writeConfig({ ...config, ...fitted.describe });
   for (const e of fitted.epochs ?? []) {
@@ -209,7 +206,7 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
     tracker.logMetrics(e.epoch, e.epoch, 'val', { loss: e.val_loss, auc: e.val_auc, acc: e.val_acc });
   }
   if (fitted.scaler) await writeFileAtomic(join(dir, 'scaler.json'), `${JSON.stringify({ feature_names: data.featureNames, ...fitted.scaler })}\n`);
-  const lines = fold.val.map((i, k) => `${csvCell(data.ids[i] as string)},${fold.fold},${labels[k]},${probs[k]}`);
+  const lines = fold.val.map((i, k) => `${csvCell(data.ids[i] as string)},${fold.fold},${labels[k]},${fitted.probs[k]}`);
   await writeFileAtomic(join(dir, 'predictions.csv'), `id,fold,label,prob\n${lines.join('\n')}\n`);
   const row = foldRow(fold.fold, metrics);
   tracker.logMetrics(1, 1, 'val', Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'fold').map(([k, v]) => [k.replace(/^val_/, ''), v])));
@@ -281,7 +278,7 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
   const { best, results, fingerprint } = await gridSearch(model, data, folds, cfg, dir, log);
   const empty = { modelType: model.modelType, dir, folds: [], failedFolds: [], bestParams: best, bestFold: null, mean: {}, std: {} };
   if (cfg.only === 'grid_search') return { ...empty, seconds: (performance.now() - started) / 1000 };
-  const settings = await implOf(model).settings({ model, cfg, log });
+  const settings = await model.impl.settings({ model, cfg, log });
   const configHash = createHash('sha256')
     .update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source, settings }))
     .digest('hex')
@@ -448,7 +445,7 @@ export async function checkTraining(options: TrainConfigInput): Promise<Training
   for (const model of models) {
     const { data, folds } = await prepare(model, cfg, load);
     const fakes = data.labels.filter((l) => l === 1).length;
-    const settings = await implOf(model).settings({ model, cfg, log: () => undefined });
+    const settings = await model.impl.settings({ model, cfg, log: () => undefined });
     if (settings.architecture) passed.push(`${model.modelType}: native architecture ${String(settings.architecture)}`);
     passed.push(`${model.modelType}: ${data.rows} rows (${fakes} fake, ${data.rows - fakes} real) x ${data.cols} finite features from ${data.source}; ${folds.length} folds with both classes`);
     for (const w of data.warnings) passed.push(`${model.modelType}: warning: ${w}`);

@@ -24,8 +24,6 @@ export interface FoldContext<D extends FeatureData = FeatureData> extends ModelC
   fold: Fold;
   /** Where the fold's files go (a scratch folder during the grid search). */
   dir: string;
-  /** True during the grid search: nothing of this fit is kept. */
-  scratch: boolean;
 }
 
 /** A fitted fold: the model file in `dir` and its probabilities on the fold's validation rows. */

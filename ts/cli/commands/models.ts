@@ -56,7 +56,7 @@ export function registerModels(program: Command): void {
       .description("a model's eval-mode logits for one clip given exactly as its input tensor, to check a weight port")
       .requiredOption('--model <name>', 'architecture (fvc models lists them)')
       .requiredOption('--input <clip.npy>', 'float32 .npy [C, T, H, W] (or [B, C, T, H, W]), no further preprocessing')
-      .option('--weights <file.safetensors>', 'state dict with torchvision / PyTorchVideo names (default: seeded initialisation)')
+      .option('--weights <file>', 'state dict with torchvision / PyTorchVideo names: .safetensors, or .pth / .pt / .pyth (default: seeded initialisation)')
       .option('--seed <n>', 'seed of the initialisation', intOption(0), 0)
       .option('--json', 'print JSON'),
   ).action(async (o: ScaleFlags & { model: string; input: string; weights?: string; seed: number; json?: boolean }) => {

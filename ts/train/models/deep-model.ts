@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { FrameCache } from '../../cache/frame-cache.js';
-import { architectureInfo, samplingFor } from '../../deep/presets.js';
+import { architectureInfo, samplingFor, type Sampling } from '../../deep/presets.js';
 import { predictDeepClips, trainDeepFold, type DeepOptions } from '../../deep/train.js';
 import { FvcError } from '../../errors.js';
 import type { FlowMethod } from '../../native/binding.js';
@@ -24,10 +24,17 @@ export function weightsFor(cfg: TrainConfig, architecture: string, spec: ModelSp
   return w[architecture] ?? w[spec.name] ?? w[spec.id];
 }
 
+/** The run's sampling settings, each overriding the architecture's preset where set. */
+export function samplingOverrides(cfg: TrainConfig): Partial<Sampling> {
+  const { numFrames } = cfg;
+  const { cropSize, frameSize } = cfg.deep;
+  return { ...(numFrames ? { numFrames } : {}), ...(cropSize ? { cropSize } : {}), ...(frameSize ? { frameSize } : {}) };
+}
+
 /** The trainer's options for one architecture: the run's settings over the architecture's preset. */
 export async function deepOptionsFor(cfg: TrainConfig, spec: ModelSpec, architecture: string): Promise<DeepOptions & { flowMethod: FlowMethod }> {
-  const { width, depth, weights: _all, architectures: _a, randomInit: _r, extractBatchSize: _e, cropSize, frameSize, ...rest } = cfg.deep;
-  const sampling = await samplingFor(architecture, { ...(cfg.numFrames ? { numFrames: cfg.numFrames } : {}), ...(cropSize ? { cropSize } : {}), ...(frameSize ? { frameSize } : {}) });
+  const { width, depth, weights: _all, architectures: _a, randomInit: _r, extractBatchSize: _e, cropSize: _c, frameSize: _f, ...rest } = cfg.deep;
+  const sampling = await samplingFor(architecture, samplingOverrides(cfg));
   const weights = weightsFor(cfg, architecture, spec);
   return { ...rest, ...sampling, scale: { width, depth }, ...(weights ? { weights } : {}) };
 }

@@ -24,7 +24,7 @@ import type { Fold } from '../folds.js';
 import type { BestModel, ModelContext, Stage5Model } from '../model.js';
 import type { ResolvedModel } from '../registry.js';
 import { parseCsv } from '../../util/csv.js';
-import { deviceOf, weightsFor } from './deep-model.js';
+import { deviceOf, samplingOverrides, weightsFor } from './deep-model.js';
 import { handcraftedMatrix } from './feature-model.js';
 
 export interface EmbeddingData extends FeatureData {
@@ -51,7 +51,7 @@ function weightsSource(ctx: ModelContext, o: EmbeddingModelOptions): WeightsSour
 
 const extractOptions = (cfg: TrainConfig) => ({
   scale: { width: cfg.deep.width, depth: cfg.deep.depth },
-  sampling: { ...(cfg.numFrames ? { numFrames: cfg.numFrames } : {}), ...(cfg.deep.cropSize ? { cropSize: cfg.deep.cropSize } : {}), ...(cfg.deep.frameSize ? { frameSize: cfg.deep.frameSize } : {}) },
+  sampling: samplingOverrides(cfg),
   ...(cfg.featuresDir ? { featuresDir: cfg.featuresDir } : {}),
   ...(cfg.frameCacheDir ? { frameCacheDir: cfg.frameCacheDir } : {}),
   threads: cfg.threads,
