@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateCorpus } from '../ts/index.js';
 import { renderAirflowDag } from '../ts/pipeline/airflow.js';
-import { DEPENDENCIES, STAGES } from '../ts/pipeline/dag.js';
+import { activeStages, DEPENDENCIES, STAGES } from '../ts/pipeline/dag.js';
 import { runPipeline } from '../ts/pipeline/runner.js';
 import { artifacts, runCli } from './helpers.js';
 
@@ -21,6 +21,33 @@ function attempts(log: string): Array<[number, number]> {
   return starts.map((s, i) => [s, ends[i] as number]);
 }
 
+// Airflow cannot be installed here: read the declared graph from the file's syntax tree.
+const DAG_READER = `
+import ast, json, sys
+tree = ast.parse(open(sys.argv[1]).read())
+tasks, edges, dag = {}, [], {}
+for node in ast.walk(tree):
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "BashOperator":
+        kw = {k.arg: ast.literal_eval(k.value) for k in node.value.keywords}
+        tasks[node.targets[0].id] = kw
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, ast.RShift):
+        edges.append([node.value.left.id, node.value.right.id])
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DAG":
+        for k in node.keywords:
+            if k.arg in ("dag_id", "tags"): dag[k.arg] = ast.literal_eval(k.value)
+            if k.arg == "schedule_interval": dag[k.arg] = repr(ast.literal_eval(k.value))
+    if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "default_args":
+        d = node.value
+        for key, value in zip(d.keys, d.values):
+            if key.value in ("retries", "email_on_failure", "email"): dag[key.value] = ast.literal_eval(value)
+            if key.value == "retry_delay": dag["retry_delay_minutes"] = ast.literal_eval(value.keywords[0].value)
+print(json.dumps({"tasks": tasks, "edges": sorted(edges), "dag": dag}))`;
+
+function readDag(file: string) {
+  execFileSync('/usr/bin/python3', ['-m', 'py_compile', file]);
+  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', DAG_READER, file]).toString());
+}
+
 test.before(async () => {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -30,10 +57,12 @@ test.before(async () => {
 test('the pipeline runs every stage in dependency order, stage2 beside stage3, one log per stage; a rerun skips done work', async () => {
   const r = await runPipeline({ ...config(), extraArgs: { stage5: ['--no-tracking', '--no-plots'] } });
   assert.ok(r.ok, JSON.stringify(r.stages));
-  assert.equal(r.stages.map((s) => s.stage), [...STAGES]);
+  const active = activeStages(config());
+  assert.equal(active, ['stage1', 'stage2', 'stage3', 'stage4', 'stage5'], 'no model reads deep features: no extract stage');
+  assert.equal(r.stages.map((s) => s.stage), active);
   for (const f of ['stage1/augmented_metadata.parquet', 'stage2/features_metadata.parquet', 'stage3/scaled_metadata.parquet', 'stage4/features_scaled_metadata.parquet', 'stage5/xgboost/metrics.json']) assert.ok(existsSync(join(data, f)), f);
   const span = (s: string) => attempts(readFileSync(join(dir, 'logs', `${s}.log`), 'utf8'))[0] as [number, number];
-  for (const s of STAGES) for (const d of DEPENDENCIES[s]) assert.ok(span(s)[0] >= span(d)[1], `${s} starts after ${d} ends`);
+  for (const s of active) for (const d of DEPENDENCIES[s].filter((x) => active.includes(x))) assert.ok(span(s)[0] >= span(d)[1], `${s} starts after ${d} ends`);
   const [s2, s3] = [span('stage2'), span('stage3')];
   assert.ok(s2[0] < s3[1] && s3[0] < s2[1], 'stage2 and stage3 overlap in time');
   assert.match(readFileSync(join(dir, 'logs', 'stage5.log'), 'utf8'), /Execution time: [\d.]+ seconds/);
@@ -67,35 +96,26 @@ test('fvc airflow render: a DAG that compiles and declares exactly the runner\'s
   const out = join(dir, 'airflow', 'dags', 'fvc_pipeline_dag.py');
   const r = runCli(['airflow', 'render', '--metadata', join(dir, 'corpus', 'metadata.csv'), '--out', out, '--email', 'ml@example.org']);
   assert.is(r.code, 0, r.stderr);
-  execFileSync('/usr/bin/python3', ['-m', 'py_compile', out]);
-  // Airflow cannot be installed here: read the declared graph from the file's syntax tree.
-  const py = `
-import ast, json, sys
-tree = ast.parse(open(sys.argv[1]).read())
-tasks, edges, dag = {}, [], {}
-for node in ast.walk(tree):
-    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "BashOperator":
-        kw = {k.arg: ast.literal_eval(k.value) for k in node.value.keywords}
-        tasks[node.targets[0].id] = kw
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, ast.RShift):
-        edges.append([node.value.left.id, node.value.right.id])
-    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "DAG":
-        for k in node.keywords:
-            if k.arg in ("dag_id", "tags"): dag[k.arg] = ast.literal_eval(k.value)
-            if k.arg == "schedule_interval": dag[k.arg] = repr(ast.literal_eval(k.value))
-    if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "default_args":
-        d = node.value
-        for key, value in zip(d.keys, d.values):
-            if key.value in ("retries", "email_on_failure", "email"): dag[key.value] = ast.literal_eval(value)
-            if key.value == "retry_delay": dag["retry_delay_minutes"] = ast.literal_eval(value.keywords[0].value)
-print(json.dumps({"tasks": tasks, "edges": sorted(edges), "dag": dag}))`;
-  const g = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py, out]).toString());
-  assert.equal(Object.keys(g.tasks).sort(), [...STAGES]);
-  for (const s of STAGES) assert.is(g.tasks[s].task_id, s);
-  assert.equal(g.edges, STAGES.flatMap((s) => DEPENDENCIES[s].map((d) => [d, s])).sort());
+  const g = readDag(out);
+  const active = STAGES.filter((s) => s !== 'extract');
+  assert.equal(Object.keys(g.tasks).sort(), [...active].sort());
+  for (const s of active) assert.is(g.tasks[s].task_id, s);
+  assert.equal(g.edges, active.flatMap((s) => DEPENDENCIES[s].filter((d) => d !== 'extract').map((d) => [d, s])).sort());
   assert.equal(g.dag, { dag_id: 'fvc_pipeline', tags: ['fvc', 'video-classification', 'ml'], schedule_interval: 'None', retries: 1, retry_delay_minutes: 5, email: ['ml@example.org'], email_on_failure: true });
   assert.match(g.tasks.stage4.bash_command, /npx fvc stage4 --metadata \S+stage3\/scaled_metadata\.parquet/);
   assert.match(renderAirflowDag({ metadata: 'm.csv' }), /"email_on_failure": False/);
+});
+
+test('a model on a pretrained backbone adds the extract stage: after stage3, before stage5, with the same weights as stage5', () => {
+  const out = join(dir, 'airflow', 'dags', 'deep_dag.py');
+  const r = runCli(['airflow', 'render', '--metadata', 'm.csv', '--out', out, '--models', 'xgboost_pretrained_inception_stage2,xgboost_i3d,xgboost', '--weights', 'inception_v3=w/inception.pth']);
+  assert.is(r.code, 0, r.stderr);
+  const g = readDag(out);
+  assert.equal(Object.keys(g.tasks).sort(), [...STAGES].sort());
+  assert.equal(g.edges, STAGES.flatMap((s) => DEPENDENCIES[s].map((d) => [d, s])).sort());
+  // i3d has no weights file: its features come from i3d's fold checkpoints, not from this stage.
+  assert.match(g.tasks.extract.bash_command, /fvc train --models xgboost_pretrained_inception --stage2-dir \S+ .*--weights inception_v3=\S+\/w\/inception\.pth --only extract$/);
+  assert.match(g.tasks.stage5.bash_command, /--models xgboost_pretrained_inception_stage2,xgboost_i3d,xgboost .*--weights inception_v3=/);
 });
 
 test.run();

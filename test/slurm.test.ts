@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateCorpus } from '../ts/index.js';
 import { DEPENDENCIES } from '../ts/pipeline/dag.js';
-import { renderSubmission, submissionStatus, waitForSubmission } from '../ts/slurm/submission.js';
+import { renderSubmission, submissionStatus, submit, waitForSubmission } from '../ts/slurm/submission.js';
 import { train } from '../ts/train/engine.js';
 import { artifacts, root, runCli } from './helpers.js';
 
@@ -51,7 +51,9 @@ test('render writes one script per job with the seed header, environment and che
   const a = readFileSync(join(out, 'scripts', 'stage5a.sbatch'), 'utf8');
   for (const line of ['--job-name=fvc_stage5a', '--account=lab42', '--partition=gpu', '--gpus=1', '--mem=1G', '--cpus-per-task=1', '--time=2:00:00', `--output=${dir}/logs/stage5/stage5a-%j.out`, `--error=${dir}/logs/stage5/stage5a-%j.err`])
     assert.ok(a.includes(`#SBATCH ${line}\n`), line);
-  for (const v of ['FVC_NUM_FRAMES=4', 'FVC_N_SPLITS=3', `FVC_STAGE5_OUTPUT_DIR=${data}/stage5`, 'FVC_USE_TRACKING=1', 'FVC_DELETE_EXISTING=0', `FVC_STAGE2_OUTPUT_DIR=${data}/stage2`, `FVC_STAGE3_OUTPUT_DIR=${data}/stage3`, `FVC_STAGE4_OUTPUT_DIR=${data}/stage4`])
+  assert.ok(readFileSync(join(out, 'scripts', 'stage2.sbatch'), 'utf8').includes('export FVC_NUM_FRAMES=4\n'), 'the handcrafted stages get the frame count');
+  assert.not.match(a, /FVC_NUM_FRAMES/, "model jobs do not: it would override each deep architecture's own frames");
+  for (const v of ['FVC_N_SPLITS=3', `FVC_STAGE5_OUTPUT_DIR=${data}/stage5`, 'FVC_USE_TRACKING=1', 'FVC_DELETE_EXISTING=0', `FVC_STAGE2_OUTPUT_DIR=${data}/stage2`, `FVC_STAGE3_OUTPUT_DIR=${data}/stage3`, `FVC_STAGE4_OUTPUT_DIR=${data}/stage4`])
     assert.ok(a.includes(`export ${v}\n`), v);
   assert.match(a, /slurm check --models logistic_regression\n/);
   assert.match(a, /completed successfully in \$\{DURATION\}s \(\$\(\(DURATION \/ 60\)\) minutes\)/);
@@ -95,6 +97,72 @@ test('a real submission with fold arrays runs corpus features -> classical model
   const status = cli(['slurm', 'status', '--name', 'arrays', '--dir', submitted.dir]);
   assert.is(status.code, 0, status.stderr);
   assert.match(status.stdout, /stage5beta-folds\s+xgboost\s+3\s+\d+_3\s+COMPLETED/);
+});
+
+test('models on deep features: one extraction job per backbone after Stage 3, its models after it; fold-checkpoint backbones wait for their model fold by fold', async () => {
+  const out = join(dir, 'review-extract');
+  const models = 'i3d,xgboost_i3d,xgboost_pretrained_inception,xgboost_pretrained_inception_stage2,xgboost_r2plus1d,xgboost';
+  const r = cli(['slurm', 'render', '--out', out, '--metadata', 'm.csv', '--models', models, '--weights', 'inception_v3=/w/inception.pth,r2plus1d_18=/w/r2p1.pth', '--fold-arrays', '--n-splits', '3', '--project-dir', dir]);
+  assert.is(r.code, 0, r.stderr);
+  const coordinator = readFileSync(join(out, 'submit.sh'), 'utf8');
+  const submits = Object.fromEntries([...coordinator.matchAll(/^submit (\S+) "(.*)"$/gm)].map((m) => [m[1], m[2]]));
+  // Extraction once per backbone with a weights file; i3d's comes from i3d's folds instead.
+  assert.equal(Object.keys(submits).filter((j) => j.startsWith('extract-')).sort(), ['extract-inception_v3', 'extract-r2plus1d_18']);
+  assert.is(submits['extract-inception_v3'], 'afterok:${JOB_stage3}');
+  for (const job of ['stage5f-grid', 'stage5f_stage2-grid']) assert.ok(submits[job]?.includes('${JOB_extract_inception_v3}'), job);
+  assert.ok(submits['stage5h-grid']?.includes('${JOB_extract_r2plus1d_18}'));
+  assert.is(submits['stage5g-folds'], 'afterok:${JOB_stage5g_grid},aftercorr:${JOB_stage5o_folds}', 'fold k of xgboost_i3d after fold k of i3d');
+  assert.not.match(submits['stage5beta-grid'] as string, /extract/);
+  const script = readFileSync(join(out, 'scripts', 'extract-inception_v3.sbatch'), 'utf8');
+  // The bare model extracts for the _stage2 variant too, and with the weights the model jobs use.
+  assert.match(script, /train --models xgboost_pretrained_inception --threads "\$\{SLURM_CPUS_PER_TASK:-1\}" --weights inception_v3=\/w\/inception\.pth,r2plus1d_18=\/w\/r2p1\.pth --only extract \|\|/);
+  assert.match(script, /export FVC_FEATURES_DIR=\S+\n/);
+  assert.match(readFileSync(join(out, 'scripts', 'stage5f_stage2-folds.sbatch'), 'utf8'), /--weights inception_v3=\/w\/inception\.pth/);
+  // Without fold arrays, the whole model job waits for i3d's.
+  const flat = join(dir, 'review-extract-flat');
+  assert.is(cli(['slurm', 'render', '--out', flat, '--stages', 'stage5', '--models', 'xgboost_i3d,i3d', '--project-dir', dir]).code, 0);
+  assert.match(readFileSync(join(flat, 'submit.sh'), 'utf8'), /submit stage5g "afterok:\$\{JOB_stage5o\}"/);
+  // Only stage 5: no extraction job, the models extract for themselves.
+  assert.not.match(readFileSync(join(flat, 'submit.sh'), 'utf8'), /extract-/);
+});
+
+test('a real submission with deep features: the extraction job extracts, the model jobs reuse it, and fold k of xgboost_r2plus1d reads fold k of r2plus1d', async () => {
+  const small = ['--epochs', '1', '--batch-size', '4', '--num-frames', '4', '--frame-size', '80', '--crop-size', '76', '--width', '0.25', '--depth', '1', '--no-plots'];
+  const out = join(dir, 'deep-out');
+  const s0 = await submit(
+    {
+      name: 'deep',
+      stages: ['extract', 'stage5'],
+      dirs: { stage1: join(data, 'stage1'), stage2: join(data, 'stage2'), stage3: join(data, 'stage3'), stage4: join(data, 'stage4'), stage5: out },
+      featuresDir: join(dir, 'features'),
+      models: ['xgboost_r2plus1d', 'r2plus1d', 'xgboost_pretrained_inception', 'xgboost_pretrained_inception_stage2'],
+      randomInit: true,
+      nSplits: 3,
+      seed: 5,
+      foldArrays: true,
+      report: false,
+      useTracking: false,
+      projectDir: dir,
+      resources: { all: { 'cpus-per-task': 1, mem: '1G', time: '0:20:00', gpus: 0 } },
+      extraArgs: { stage5: small },
+    },
+    { dir: join(dir, 'deep-submission'), log: () => undefined },
+  );
+  assert.ok(s0.jobs.some((j) => j.job === 'extract-inception_v3'));
+  const s = await waitForSubmission(join(dir, 'deep-submission'), { timeoutSeconds: 900, intervalSeconds: 1 });
+  assert.ok(s.ok, JSON.stringify(s.jobs.filter((j) => j.state !== 'COMPLETED'), null, 1));
+  const logs = join(dir, 'logs');
+  const extractLog = readdirSync(join(logs, 'extract')).find((f) => /^extract-inception_v3-\d+\.err$/.test(f)) as string;
+  assert.match(readFileSync(join(logs, 'extract', extractLog), 'utf8'), /inception_v3 features of \d+ videos .*\((\d+) extracted, 0 reused\)/);
+  // Every fold task of both models on inception reused the table: nothing extracted twice.
+  const reused = readdirSync(join(logs, 'stage5')).filter((f) => /^stage5f(_stage2)?-fold-\d+_\d\.err$/.test(f));
+  assert.is(reused.length, 6);
+  for (const f of reused) assert.match(readFileSync(join(logs, 'stage5', f), 'utf8'), /inception_v3 features of \d+ videos .*\(0 extracted, \d+ reused\)/, f);
+  for (const fold of [1, 2, 3]) {
+    const cfg = readJson(join(out, 'xgboost_r2plus1d', `fold_${fold}`, 'config.json'));
+    assert.is(cfg.backbone_weights.trained_by, `r2plus1d/fold_${fold}`);
+  }
+  assert.ok(existsSync(join(out, 'xgboost_pretrained_inception_stage2', 'best_model', 'model.json')));
 });
 
 test('a failing job: status names the model, shows its error log tail and exits 1; the report after it still runs', async () => {

@@ -25,8 +25,9 @@ export { buildFrameCache, type BuildFrameCacheOptions, type BuildFrameCacheResul
 export { hashFile } from './cache/content-hash.js';
 export { train, checkTraining, type TrainResult, type ModelSummary, type FoldResult, type TrainingCheck } from './train/engine.js';
 export { TrainConfigSchema, resolveConfig, type TrainConfig, type TrainConfigInput } from './train/config.js';
-export { MODELS, ALL_MODELS, resolveModel, gridPoints, isBuilt, suggest, FEATURE_SETS, type ModelSpec, type FeatureSet, type ModelName, type ModelRequest } from './train/registry.js';
+export { MODELS, ALL_MODELS, resolveModel, registerModel, gridPoints, isBuilt, suggest, FEATURE_SETS, type ModelSpec, type FeatureSet, type ModelName, type ModelRequest, type CustomModels, type Family, type Input, type GridValue } from './train/registry.js';
 export type { Stage5Model, AnyStage5Model, FoldContext, FoldFit, ModelContext, BestModel, PredictOptions } from './train/model.js';
+export type { FeatureData } from './train/dataset.js';
 export { extractEmbeddings, featuresDir, embeddingColumns, type ExtractionRequest, type ExtractionResult, type WeightsSource } from './extract/store.js';
 export { architectureInfo, samplingFor, type Sampling } from './deep/presets.js';
 export { computeMetrics, rocAuc, averagePrecision, equalErrorRate, logLoss, videoLevel, rocCurve, prCurve, type Metrics } from './train/metrics.js';

@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
-import { DEPENDENCIES, DESCRIPTIONS, STAGES, stageArgs, type PipelineConfig } from './dag.js';
+import { activeStages, DEPENDENCIES, DESCRIPTIONS, stageArgs, type PipelineConfig } from './dag.js';
 
 export interface AirflowOptions extends PipelineConfig {
   /** Output file (default airflow/dags/fvc_pipeline_dag.py). */
@@ -28,12 +28,13 @@ export function renderAirflowDag(o: AirflowOptions): string {
   const fvc = o.fvcCommand ?? 'npx fvc';
   const project = resolve(o.projectDir ?? '.');
   const email = o.email ?? [];
-  const tasks = STAGES.map((s) => {
+  const stages = activeStages(o);
+  const tasks = stages.map((s) => {
     const cmd = `cd ${shellQuote(project)} && ${fvc} ${stageArgs(s, o).map(shellQuote).join(' ')}`;
     return `    ${s} = BashOperator(\n        task_id=${py(s)},\n        bash_command=${py(cmd)},\n        doc_md=${py(DESCRIPTIONS[s])},\n    )`;
   });
-  const edges = STAGES.flatMap((s) => DEPENDENCIES[s].map((d) => `    ${d} >> ${s}`));
-  return `"""fvc pipeline: stage1 -> stage2, stage1 -> stage3 -> stage4, (stage2, stage4) -> stage5.
+  const edges = stages.flatMap((s) => DEPENDENCIES[s].filter((d) => stages.includes(d)).map((d) => `    ${d} >> ${s}`));
+  return `"""fvc pipeline: stage1 -> stage2, stage1 -> stage3 -> stage4${stages.includes('extract') ? ', stage3 -> extract' : ''}, (${stages.filter((s) => DEPENDENCIES.stage5.includes(s)).join(', ')}) -> stage5.
 
 Written by \`fvc airflow render\`; each task calls the fvc CLI, which skips work
 already done, so a retry or a re-run continues where it stopped.

@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FvcError } from '../errors.js';
 import { executionTimeLine } from '../util/progress.js';
-import { DEPENDENCIES, FVC_BIN, STAGES, stageArgs, topologicalOrder, type PipelineConfig, type StageName } from './dag.js';
+import { activeStages, DEPENDENCIES, FVC_BIN, STAGES, stageArgs, type PipelineConfig, type StageName } from './dag.js';
 
 export interface PipelineOptions extends PipelineConfig {
   /** Only these stages (their dependencies are assumed done). Default: all. */
@@ -66,7 +66,7 @@ function runOnce(args: string[], logPath: string, attempt: number, timeoutSecond
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const started = performance.now();
   const log = o.log ?? ((m: string) => process.stderr.write(`pipeline: ${m}\n`));
-  const wanted = topologicalOrder(o.stages ?? STAGES);
+  const wanted = activeStages(o, o.stages ?? STAGES);
   if (!wanted.length) throw new FvcError('ERR_INVALID_ARGUMENT', `no stages to run (stages: ${STAGES.join(', ')})`);
   const logsDir = resolve(o.logsDir ?? 'logs');
   await mkdir(logsDir, { recursive: true });

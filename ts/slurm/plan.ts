@@ -6,11 +6,17 @@
  * and an aggregation that runs after every task (afterany) and writes metrics.json,
  * best_model and plots from whatever folds finished. A last `report` job draws the
  * comparison and the HTML page once every model job has ended.
+ *
+ * Models on a pretrained backbone read features extracted once: one `extract-<backbone>`
+ * job after Stage 3, and every model on that backbone after it. A model whose backbone
+ * is another model's fold checkpoints (5g on i3d, 5h on r2plus1d, no weights file)
+ * waits for that model: its job afterok the other's, or with fold arrays fold k
+ * aftercorr fold k of the other's array.
  */
 import { join, resolve } from 'node:path';
-import { DEFAULT_MODELS, DEPENDENCIES, FVC_BIN, STAGES, stageArgs, stageDirs, topologicalOrder, type PipelineConfig, type StageName } from '../pipeline/dag.js';
+import { activeStages, deepArgs, DEFAULT_MODELS, DEPENDENCIES, extractionsByBackbone, FVC_BIN, STAGES, stageArgs, stageDirs, type PipelineConfig, type StageName } from '../pipeline/dag.js';
 import { FvcError } from '../errors.js';
-import { resolveModel } from '../train/registry.js';
+import { inDependencyOrder, readsSharedExtraction, resolveModel } from '../train/registry.js';
 import { modelResources, sbatchResourceLines, stageResources, type JobResources, type ResourceConfig } from './resources.js';
 import { fillTemplate } from './templates.js';
 
@@ -33,7 +39,7 @@ export interface SlurmConfig extends PipelineConfig {
   report?: boolean;
 }
 
-export type JobKind = 'stage' | 'model' | 'grid' | 'folds' | 'aggregate' | 'report';
+export type JobKind = 'stage' | 'extract' | 'model' | 'grid' | 'folds' | 'aggregate' | 'report';
 
 export interface PlannedJob {
   /** Unique in the submission; scripts/<name>.sbatch. */
@@ -44,7 +50,7 @@ export interface PlannedJob {
   model?: string;
   /** `1-K` for a fold array. */
   array?: string;
-  after: Array<{ type: 'afterok' | 'afterany'; job: string }>;
+  after: Array<{ type: 'afterok' | 'afterany' | 'aftercorr'; job: string }>;
   resources: JobResources;
   /** Log paths as given to sbatch (%j, %A, %a unexpanded). */
   out: string;
@@ -64,16 +70,20 @@ function modelLogName(id: string, modelType: string, name: string): string {
   return `stage${id}${suffix}`;
 }
 
-/** The seed's environment for every job: what the coordinator passed to each model job. */
+/**
+ * The seed's environment for every job: what the coordinator passed to each model job.
+ * FVC_NUM_FRAMES is the handcrafted stages' frame count, so model jobs do not get it:
+ * there it would override every deep architecture's own frames.
+ */
 function jobEnvironment(c: SlurmConfig, dirs: Record<StageName, string>, deleteExisting: boolean): Record<string, string> {
   return {
-    FVC_NUM_FRAMES: String(c.numFrames ?? Number(process.env.FVC_NUM_FRAMES || 8)),
     FVC_N_SPLITS: String(c.nSplits ?? Number(process.env.FVC_N_SPLITS || 5)),
     FVC_STAGE1_OUTPUT_DIR: dirs.stage1,
     FVC_STAGE2_OUTPUT_DIR: dirs.stage2,
     FVC_STAGE3_OUTPUT_DIR: dirs.stage3,
     FVC_STAGE4_OUTPUT_DIR: dirs.stage4,
     FVC_STAGE5_OUTPUT_DIR: dirs.stage5,
+    FVC_FEATURES_DIR: dirs.extract,
     FVC_USE_TRACKING: (c.useTracking ?? true) ? '1' : '0',
     FVC_DELETE_EXISTING: deleteExisting ? '1' : '0',
     ...(c.trackingUri ?? process.env.MLFLOW_TRACKING_URI ? { MLFLOW_TRACKING_URI: (c.trackingUri ?? process.env.MLFLOW_TRACKING_URI) as string } : {}),
@@ -140,13 +150,19 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
   const projectDir = resolve(c.projectDir ?? '.');
   const dirs = stageDirs(c);
   const fvc = c.fvcCommand ?? defaultFvcCommand();
-  const wanted = topologicalOrder(c.stages ?? STAGES);
+  const wanted = activeStages(c, c.stages ?? STAGES);
   const specs: JobSpec[] = [];
   const env = jobEnvironment(c, dirs, c.deleteExisting ?? false);
+  const frames = c.numFrames ?? (process.env.FVC_NUM_FRAMES ? Number(process.env.FVC_NUM_FRAMES) : undefined);
+  const stageEnv = frames !== undefined ? { FVC_NUM_FRAMES: String(frames), ...env } : env;
   const logs = (stage: string) => join(projectDir, 'logs', stage);
-  const after = (stage: StageName): PlannedJob['after'] => DEPENDENCIES[stage].filter((d) => wanted.includes(d)).map((job) => ({ type: 'afterok', job }));
+  const afterStages = (stage: StageName, except: StageName[] = []): PlannedJob['after'] => DEPENDENCIES[stage].filter((d) => wanted.includes(d) && !except.includes(d)).map((job) => ({ type: 'afterok', job }));
+  const extra = (c.extraArgs?.stage5 ?? []).map(shq);
+  const seed = c.seed !== undefined ? ['--seed', String(c.seed)] : [];
+  const deep = deepArgs(c).map(shq);
+  const train = (models: string, ...more: string[]) => [fvc, 'train', '--models', shq(models), ...seed, '--threads', '"${SLURM_CPUS_PER_TASK:-1}"', ...deep, ...more, ...extra];
 
-  for (const stage of wanted.filter((s) => s !== 'stage5')) {
+  for (const stage of wanted.filter((s) => s !== 'stage5' && s !== 'extract')) {
     const args = stageArgs(stage, c);
     const input = args[args.indexOf('--metadata') + 1] as string;
     specs.push({
@@ -154,40 +170,64 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
       kind: 'stage',
       title: `Stage ${stage.slice('stage'.length)}`,
       stage,
-      after: after(stage),
+      after: afterStages(stage),
       resources: stageResources(c.resources),
       logBase: stage,
       logDir: logs(stage),
-      env,
+      env: stageEnv,
       check: [`${fvc} info >/dev/null || fail "the native core does not load (fvc info)"`, `[ -f ${shq(input)} ] || fail ${shq(`input table ${input} is missing`)}`],
       command: [fvc, ...args.map(shq)],
     });
   }
 
+  // One extraction job per backbone; the models on it wait for it instead of for Stage 3.
+  const extractJob = new Map<string, string>();
+  if (wanted.includes('extract')) {
+    for (const [backbone, names] of extractionsByBackbone(c)) {
+      const name = `extract-${backbone}`;
+      extractJob.set(backbone, name);
+      specs.push({
+        name,
+        kind: 'extract',
+        title: `Feature extraction (${backbone})`,
+        stage: 'extract',
+        after: afterStages('extract'),
+        resources: modelResources(['extract', backbone], c.resources),
+        logBase: name,
+        logDir: logs('extract'),
+        env,
+        check: [`${fvc} info >/dev/null || fail "the native core does not load (fvc info)"`],
+        command: train(names.join(','), '--only', 'extract'),
+      });
+    }
+  }
+
   const modelJobs: string[] = [];
   if (wanted.includes('stage5')) {
-    const stage5After = after('stage5');
-    const extra = (c.extraArgs?.stage5 ?? []).map(shq);
-    const seed = c.seed !== undefined ? ['--seed', String(c.seed)] : [];
     const nSplits = Number(env.FVC_N_SPLITS);
-    for (const requested of c.models ?? DEFAULT_MODELS) {
-      const m = resolveModel(requested, 'stage2');
-      const base = modelLogName(m.spec.id, m.modelType, m.spec.name);
+    const resolved = inDependencyOrder((c.models ?? DEFAULT_MODELS).map((requested) => resolveModel(requested, 'stage2')));
+    const baseOf = (m: (typeof resolved)[number]) => modelLogName(m.spec.id, m.modelType, m.spec.name);
+    for (const m of resolved) {
+      const base = baseOf(m);
+      const extraction = m.spec.backbone ? extractJob.get(m.spec.backbone) : undefined;
+      const stage5After: PlannedJob['after'] = [...afterStages('stage5', ['extract']), ...(extraction ? [{ type: 'afterok' as const, job: extraction }] : [])];
+      // A backbone trained by another requested model in the same folds: that model's jobs come first.
+      const source = m.spec.foldModel && !readsSharedExtraction(m.spec, c.weights) ? resolved.find((o) => o.spec.name === m.spec.foldModel && !o.suffix) : undefined;
       const resources = modelResources([m.modelType, m.spec.name, m.spec.id], c.resources);
       const title = `Stage 5 (${m.modelType})`;
-      const train = (...more: string[]) => [fvc, 'train', '--models', shq(m.modelType), ...seed, '--threads', '"${SLURM_CPUS_PER_TASK:-1}"', ...more, ...extra];
-      const check = [`${fvc} slurm check --models ${shq(m.modelType)}`];
+      const check = [`${fvc} slurm check --models ${shq(m.modelType)}${deep.length ? ` ${deep.join(' ')}` : ''}`];
       const common = { stage: 'stage5' as const, model: m.modelType, resources, logDir: logs('stage5'), check };
       if (!c.foldArrays) {
-        specs.push({ ...common, name: base, kind: 'model', title, after: stage5After, logBase: base, env, command: train() });
+        specs.push({ ...common, name: base, kind: 'model', title, after: [...stage5After, ...(source ? [{ type: 'afterok' as const, job: baseOf(source) }] : [])], logBase: base, env, command: train(m.modelType) });
         modelJobs.push(base);
         continue;
       }
       // Only the grid-search job deletes: fold tasks run side by side in the same folder.
-      specs.push({ ...common, name: `${base}-grid`, kind: 'grid', title: `${title} grid search`, after: stage5After, logBase: `${base}-grid`, env, command: train('--only', 'grid_search') });
+      specs.push({ ...common, name: `${base}-grid`, kind: 'grid', title: `${title} grid search`, after: stage5After, logBase: `${base}-grid`, env, command: train(m.modelType, '--only', 'grid_search') });
       const noDelete = { ...env, FVC_DELETE_EXISTING: '0' };
-      specs.push({ ...common, name: `${base}-folds`, kind: 'folds', title: `${title} fold`, array: `1-${nSplits}`, after: [{ type: 'afterok', job: `${base}-grid` }], logBase: `${base}-fold`, env: noDelete, command: train('--folds', '"$SLURM_ARRAY_TASK_ID"') });
-      specs.push({ ...common, name: `${base}-aggregate`, kind: 'aggregate', title: `${title} aggregation`, after: [{ type: 'afterany', job: `${base}-folds` }], resources: { ...resources, gpus: 0 }, logBase: `${base}-aggregate`, env: noDelete, command: train('--only', 'aggregate') });
+      const foldsAfter: PlannedJob['after'] = [{ type: 'afterok', job: `${base}-grid` }, ...(source ? [{ type: 'aftercorr' as const, job: `${baseOf(source)}-folds` }] : [])];
+      specs.push({ ...common, name: `${base}-folds`, kind: 'folds', title: `${title} fold`, array: `1-${nSplits}`, after: foldsAfter, logBase: `${base}-fold`, env: noDelete, command: train(m.modelType, '--folds', '"$SLURM_ARRAY_TASK_ID"') });
+      specs.push({ ...common, name: `${base}-aggregate`, kind: 'aggregate', title: `${title} aggregation`, after: [{ type: 'afterany', job: `${base}-folds` }], resources: { ...resources, gpus: 0 }, logBase: `${base}-aggregate`, env: noDelete, command: train(m.modelType, '--only', 'aggregate') });
       modelJobs.push(`${base}-aggregate`);
     }
   }

@@ -102,9 +102,10 @@ export const TrainConfigSchema = z.object({
   /**
    * One phase of a split run: `grid_search` searches (and deletes earlier results when asked)
    * without training folds; `aggregate` trains nothing and summarises the folds on disk
-   * (metrics.json, best_model, tracking, plots).
+   * (metrics.json, best_model, tracking, plots); `extract` loads the data of models on deep
+   * features, extracting their shared embeddings, and trains nothing (a pipeline's extraction job).
    */
-  only: z.enum(['grid_search', 'aggregate']).optional(),
+  only: z.enum(['grid_search', 'aggregate', 'extract']).optional(),
 }).superRefine((c, ctx) => {
   const over = c.folds?.filter((f) => f > c.nSplits) ?? [];
   if (over.length) ctx.addIssue({ code: 'custom', path: ['folds'], message: `fold(s) ${over.join(', ')} outside 1..${c.nSplits} (nSplits)` });

@@ -26,7 +26,7 @@ import type { FeatureData } from './dataset.js';
 import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
 import { computeMetrics, type Metrics } from './metrics.js';
 import type { FoldFit, ModelContext } from './model.js';
-import { gridPoints, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
+import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
 import { ExperimentTracker } from './tracker.js';
 import { runtimeInfo, type RuntimeInfo } from '../runtime.js';
 
@@ -376,6 +376,24 @@ async function copyBestModel(foldDir: string, out: string, model: ResolvedModel)
   await rename(tmp, out);
 }
 
+/**
+ * `only: 'extract'`: the shared embeddings of every model on a pretrained backbone,
+ * extracted (or found) as their training would, and nothing trained. The data is
+ * loaded exactly as the model job will load it, so both agree on the table's key.
+ */
+async function extractOnly(models: ResolvedModel[], cfg: TrainConfig, log: (m: string) => void, started: number): Promise<TrainResult> {
+  const bad = models.filter((m) => !readsSharedExtraction(m.spec, cfg.deep.weights));
+  if (bad.length)
+    throw new FvcError('ERR_INVALID_ARGUMENT', `only extract: ${bad.map((m) => `${m.modelType} (${m.spec.backbone ? `its backbone is ${m.spec.foldModel}'s fold checkpoints, extracted in its own fold jobs` : 'reads no deep features'})`).join('; ')}: list models on a pretrained backbone`);
+  const load = dataLoader(cfg, log);
+  // A feature-set suffix only adds handcrafted columns: the bare model extracts the same table without needing Stage 2.
+  const bare = [...new Map(models.map((m) => [m.spec.name, { ...m, suffix: null, modelType: m.spec.name }])).values()];
+  for (const model of bare) await load(model);
+  const seconds = (performance.now() - started) / 1000;
+  log(`deep features of ${bare.map((m) => m.modelType).join(', ')} ready; ${executionTimeLine(seconds)}`);
+  return { models: [], failed: [], seconds };
+}
+
 /** Train every requested model; the typed API behind `fvc train`. */
 export async function train(options: TrainConfigInput): Promise<TrainResult> {
   const started = performance.now();
@@ -385,7 +403,8 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
   const clear = process.stderr.isTTY ? '\r\x1b[K' : '';
   const log = (m: string) => cfg.quiet || process.stderr.write(`${clear}stage5: ${m}\n`);
   // Every model id, feature source and fold split is checked before any training starts.
-  const models = cfg.models.map((m) => resolveModel(m, cfg.featureSet));
+  const models = inDependencyOrder(cfg.models.map((m) => resolveModel(m, cfg.featureSet)));
+  if (cfg.only === 'extract') return extractOnly(models, cfg, log, started);
   const load = dataLoader(cfg, log);
   const store = cfg.tracking ? openTrackingStore(cfg.trackingUri) : null;
   const prepared: Prepared[] = [];

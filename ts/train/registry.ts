@@ -26,6 +26,8 @@ export interface ModelSpec {
   architectures?: readonly string[];
   /** Models on deep features: the backbone whose embeddings they read. */
   backbone?: string;
+  /** Models on deep features: the Stage 5 model whose fold checkpoints serve as the backbone when no weights file is given. */
+  foldModel?: string;
   /** Hyper-parameter grid searched by cross-validation (every combination). */
   grid: Record<string, GridValue[]>;
 }
@@ -52,6 +54,7 @@ const onFeatures = <N extends string>(id: string, name: N, backbone: string, fol
   inputs: ['pretrained_features'] as const,
   impl: embeddingModel({ backbone, ...(foldModel ? { foldModel } : {}) }),
   backbone,
+  ...(foldModel ? { foldModel } : {}),
   grid: XGB,
 });
 const pending = <N extends string>(id: string, name: N, family: Family, inputs: readonly Input[]) => ({ id, name, family, inputs, pending: TRANSFORMERS, grid: {} });
@@ -83,18 +86,48 @@ export const MODELS = [
   feature('5beta-lossguide', 'xgboost_lossguide', 'gradient_boosting', { ...XGB, max_depth: [0], max_leaves: [31] }),
 ] as const satisfies readonly ModelSpec[];
 
-/** The registry as plain specs, for code that looks models up by string. */
-export const ALL_MODELS: readonly ModelSpec[] = MODELS;
-const ALL = ALL_MODELS;
+/** Every model: the seed's and any registered with registerModel, as plain specs for code that looks models up by string. */
+const ALL: ModelSpec[] = [...MODELS];
+export const ALL_MODELS: readonly ModelSpec[] = ALL;
 
 export const FEATURE_SETS = ['stage2', 'stage4', 'stage2_stage4'] as const;
 export type FeatureSet = (typeof FEATURE_SETS)[number];
 
+/**
+ * Models a project adds with registerModel declare their names here by declaration
+ * merging, so train() type-checks them as it does the built-in ones:
+ *   declare module 'fvc' { interface CustomModels { nearest_centroid: true } }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface CustomModels {}
+type CustomName = Extract<keyof CustomModels, string>;
+
 /** Every model name the registry knows. */
-export type ModelName = (typeof MODELS)[number]['name'];
+export type ModelName = (typeof MODELS)[number]['name'] | CustomName;
 export type ModelId = (typeof MODELS)[number]['id'];
 /** What `train({ models })` takes: a name or id, a name with a feature-set suffix, or the family alias. */
 export type ModelRequest = ModelName | ModelId | `${ModelName}_${FeatureSet}` | 'gradient_boosting';
+
+/**
+ * Adds a model to the registry for this process: its spec (name, id, family, inputs,
+ * grid) and its Stage5Model implementation. After this, train(), predict, fvc models
+ * and SLURM plans treat it as any built-in model. Names and ids must be new.
+ */
+export function registerModel(spec: ModelSpec & { impl: AnyStage5Model }): ModelSpec {
+  for (const [field, value] of [['name', spec.name], ['id', spec.id]] as const) {
+    if (!/^[A-Za-z0-9][\w-]*$/.test(value)) throw new FvcError('ERR_INVALID_ARGUMENT', `registerModel: ${field} '${value}': use letters, digits, '_' or '-'`);
+    const clash = ALL.find((m) => m.name === value || m.id === value);
+    if (clash) throw new FvcError('ERR_INVALID_ARGUMENT', `registerModel: ${field} '${value}' is taken by ${clash.name} (${clash.id})`);
+  }
+  const suffixed = FEATURE_SETS.find((fs) => spec.name.endsWith(`_${fs}`));
+  if (suffixed) throw new FvcError('ERR_INVALID_ARGUMENT', `registerModel: name '${spec.name}' ends in a feature-set suffix (_${suffixed})`);
+  for (const m of ['fit', 'predict', 'load', 'dataKey', 'settings'] as const)
+    if (typeof spec.impl[m] !== 'function') throw new FvcError('ERR_INVALID_ARGUMENT', `registerModel: ${spec.name}: impl.${m} is not a function (see the Stage5Model interface)`);
+  for (const [key, values] of Object.entries(spec.grid))
+    if (!Array.isArray(values) || !values.length) throw new FvcError('ERR_INVALID_ARGUMENT', `registerModel: ${spec.name}: grid.${key} must be a non-empty list`);
+  ALL.push(spec);
+  return spec;
+}
 
 export const isBuilt = (spec: ModelSpec): boolean => spec.impl !== undefined;
 
@@ -168,6 +201,28 @@ export function resolveModel(requested: string, defaultSet: FeatureSet): Resolve
   // Feature models keep the seed's names (the set appended unless stage2); a model on deep features names the handcrafted set it adds.
   const modelType = featureModelSet ? (featureSet === 'stage2' ? spec.name : `${spec.name}_${featureSet}`) : suffix ? `${spec.name}_${suffix}` : spec.name;
   return { spec, impl: spec.impl, featureSet, suffix, modelType };
+}
+
+/** The weights file configured for an architecture or model: one file for all, else by architecture, model name or id. */
+export function weightsFileFor(weights: string | Readonly<Record<string, string>> | undefined, architecture: string, spec: ModelSpec): string | undefined {
+  if (typeof weights === 'string' || weights === undefined) return weights;
+  return weights[architecture] ?? weights[spec.name] ?? weights[spec.id];
+}
+
+/**
+ * Whether a model on deep features reads embeddings extracted once for every fold
+ * (a weights file, or random weights when asked for) rather than each fold's own
+ * checkpoint of its fold model. Pipelines give the former its own extraction job.
+ */
+export function readsSharedExtraction(spec: ModelSpec, weights: string | Readonly<Record<string, string>> | undefined): boolean {
+  if (!spec.backbone) return false;
+  return weightsFileFor(weights, spec.backbone, spec) !== undefined || !spec.foldModel;
+}
+
+/** Models whose backbone is another requested model's fold checkpoints come after it, whatever order they were asked in. */
+export function inDependencyOrder<M extends { spec: ModelSpec }>(models: readonly M[]): M[] {
+  const first = models.filter((m) => !m.spec.foldModel || !models.some((o) => o.spec.name === m.spec.foldModel));
+  return [...first, ...models.filter((m) => !first.includes(m))];
 }
 
 /** Every combination of a grid, keys in a stable order. */

@@ -6,6 +6,7 @@ import { STAGES, type PipelineConfig, type StageName } from '../../pipeline/dag.
 import { runPipeline } from '../../pipeline/runner.js';
 import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
+import { weightsOption } from './train.js';
 
 export interface ConfigFlags {
   metadata?: string;
@@ -19,6 +20,9 @@ export interface ConfigFlags {
   stage3Dir?: string;
   stage4Dir?: string;
   outputDir?: string;
+  weights?: string;
+  randomInit?: boolean;
+  featuresDir?: string;
 }
 
 /** The pipeline's configuration flags, shared by pipeline, airflow render and slurm. */
@@ -34,7 +38,10 @@ export function configOptions(cmd: Command, metadataRequired = true): Command {
     .option('--stage2-dir <dir>', 'default FVC_STAGE2_OUTPUT_DIR or data/stage2')
     .option('--stage3-dir <dir>', 'default FVC_STAGE3_OUTPUT_DIR or data/stage3')
     .option('--stage4-dir <dir>', 'default FVC_STAGE4_OUTPUT_DIR or data/stage4')
-    .option('--output-dir <dir>', 'Stage 5 results (default FVC_STAGE5_OUTPUT_DIR or data/stage5)');
+    .option('--output-dir <dir>', 'Stage 5 results (default FVC_STAGE5_OUTPUT_DIR or data/stage5)')
+    .option('--weights <file|arch=file,...>', 'deep models and backbones: pretrained weights (see fvc train --help); models on a pretrained backbone then get an extract stage')
+    .option('--random-init', 'backbones without a weights file start from seeded random weights (tests, CPU demos)')
+    .option('--features-dir <dir>', 'deep-feature tables (default FVC_FEATURES_DIR or data/features)');
 }
 
 export function toConfig(o: ConfigFlags): PipelineConfig {
@@ -46,6 +53,9 @@ export function toConfig(o: ConfigFlags): PipelineConfig {
     ...(o.numFrames !== undefined ? { numFrames: o.numFrames } : {}),
     ...(o.nSplits !== undefined ? { nSplits: o.nSplits } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.weights ? { weights: weightsOption(o.weights) } : {}),
+    ...(o.randomInit ? { randomInit: true } : {}),
+    ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}),
   };
 }
 

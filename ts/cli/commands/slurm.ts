@@ -9,6 +9,7 @@ import { cancelSubmission, isActive, renderSubmission, submissionDir, submission
 import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
 import { configOptions, parseStages, toConfig, type ConfigFlags } from './pipeline.js';
+import { weightsOption } from './train.js';
 
 interface SlurmFlags extends ConfigFlags {
   name: string;
@@ -158,10 +159,14 @@ export function registerSlurm(program: Command): void {
     .option('--n-splits <k>', 'folds (default: FVC_N_SPLITS or 5)', intOption(2, 100))
     .option('--stage2-dir <dir>', 'default FVC_STAGE2_OUTPUT_DIR or data/stage2')
     .option('--stage4-dir <dir>', 'default FVC_STAGE4_OUTPUT_DIR or data/stage4')
-    .action(async (o: { models: string; nSplits?: number; stage2Dir?: string; stage4Dir?: string }) => {
+    .option('--weights <file|arch=file,...>', 'as the job trains with')
+    .option('--random-init', 'as the job trains with')
+    .option('--features-dir <dir>', 'as the job trains with')
+    .action(async (o: { models: string; nSplits?: number; stage2Dir?: string; stage4Dir?: string; weights?: string; randomInit?: boolean; featuresDir?: string }) => {
       const models = o.models.split(',').map((s) => s.trim()).filter(Boolean);
       if (!models.length) throw new FvcError('ERR_INVALID_ARGUMENT', '--models: no model given');
-      const r = await checkTraining({ models, nSplits: o.nSplits, stage2Dir: o.stage2Dir, stage4Dir: o.stage4Dir });
+      const deep = { ...(o.weights ? { weights: weightsOption(o.weights) } : {}), ...(o.randomInit ? { randomInit: true } : {}) };
+      const r = await checkTraining({ models, nSplits: o.nSplits, stage2Dir: o.stage2Dir, stage4Dir: o.stage4Dir, deep, ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
       for (const line of r.passed) process.stdout.write(`ok: ${line}\n`);
     });
 }

@@ -44,7 +44,7 @@ interface TrainFlags {
   numFrames?: number;
   featuresDir?: string;
   architecture?: string;
-  only?: 'grid_search' | 'aggregate';
+  only?: 'grid_search' | 'aggregate' | 'extract';
   json?: boolean;
 }
 
@@ -108,7 +108,7 @@ export function registerTrain(program: Command): void {
     .option('--features-dir <dir>', 'deep-feature tables (default: FVC_FEATURES_DIR or data/features)')
     .option('--architecture <list>', 'deep models: model=architecture pairs, e.g. x3d=x3d_m,r2plus1d=r3d_18 (fvc models lists them)')
     .option('--folds <list>', 'train only these folds (1-based) and write no summary: one task of a fold array')
-    .option('--only <phase>', 'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk', choiceOption(['grid_search', 'aggregate'] as const))
+    .option('--only <phase>', 'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk; extract: extract the deep features models on a pretrained backbone read, train nothing', choiceOption(['grid_search', 'aggregate', 'extract'] as const))
     .option('--json', 'print the summaries as JSON')
     .action(async (o: TrainFlags) => {
       const r = await train({

@@ -15,14 +15,10 @@ import { mapPool } from '../../util/pool.js';
 import { loadClipData } from '../clips.js';
 import type { TrainConfig } from '../config.js';
 import type { ModelContext, Stage5Model } from '../model.js';
-import { architectureFor, type ModelSpec } from '../registry.js';
+import { architectureFor, weightsFileFor, type ModelSpec } from '../registry.js';
 
 /** The weights file configured for an architecture or model, if any. */
-export function weightsFor(cfg: TrainConfig, architecture: string, spec: ModelSpec): string | undefined {
-  const w = cfg.deep.weights;
-  if (typeof w === 'string' || w === undefined) return w;
-  return w[architecture] ?? w[spec.name] ?? w[spec.id];
-}
+export const weightsFor = (cfg: TrainConfig, architecture: string, spec: ModelSpec): string | undefined => weightsFileFor(cfg.deep.weights, architecture, spec);
 
 /** The run's sampling settings, each overriding the architecture's preset where set. */
 export function samplingOverrides(cfg: TrainConfig): Partial<Sampling> {
