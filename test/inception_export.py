@@ -26,6 +26,14 @@ out.mkdir(parents=True, exist_ok=True)
 torch.manual_seed(0)
 torch.set_num_threads(2)
 m = inception_v3(weights=None, aux_logits=True, transform_input=True, init_weights=True)
+# torchvision's initialisation (std 0.1 everywhere) grows activations to ~1e14 over 94
+# layers, where float32 cannot resolve 1e-4; He-scaled kernels keep the logits O(1-10),
+# as trained weights have them.
+for mod in m.modules():
+    if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)):
+        torch.nn.init.kaiming_normal_(mod.weight, nonlinearity='relu')
+        if isinstance(mod, torch.nn.Linear):
+            mod.weight.data /= 4
 randomise_batch_norm(m)
 m.eval()
 state = m.state_dict()

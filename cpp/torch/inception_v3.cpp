@@ -149,6 +149,9 @@ struct InceptionV3 : VideoModel {
       if (auto* c = m->as<nn::Conv2dImpl>()) truncNormal(c->weight);
       else if (auto* l = m->as<nn::LinearImpl>()) truncNormal(l->weight), nn::init::zeros_(l->bias);
     }
+    // Kernels stored channels-last too; loading weights copies into them and keeps the layout.
+    for (auto& p : parameters())
+      if (p.dim() == 4) p.set_data(p.data().contiguous(torch::MemoryFormat::ChannelsLast));
   }
   static void truncNormal(torch::Tensor& w) { w.normal_(0, 0.1).clamp_(-2, 2); }
 
@@ -159,15 +162,16 @@ struct InceptionV3 : VideoModel {
     // transform_input, as torchvision sets it for its weights: ImageNet-normalised
     // input back to the [-1, 1] scaling the ported Google weights expect.
     const double mean[3] = {0.485, 0.456, 0.406}, sd[3] = {0.229, 0.224, 0.225};
-    std::vector<torch::Tensor> ch;
-    for (int c = 0; c < 3; ++c) ch.push_back(x.select(1, c).unsqueeze(1) * (sd[c] / 0.5) + (mean[c] - 0.5) / 0.5);
-    x = torch::cat(ch, 1);
+    const auto perChannel = [&](auto f) { return torch::tensor({f(0), f(1), f(2)}, x.options()).view({1, 3, 1, 1}); };
+    // Channels-last from here on: oneDNN's convolutions take NHWC without reordering,
+    // ~1.45x faster for this network on CPU (benchmarks/extract.ts).
+    x = (x * perChannel([&](int c) { return sd[c] / 0.5; }) + perChannel([&](int c) { return (mean[c] - 0.5) / 0.5; })).contiguous(torch::MemoryFormat::ChannelsLast);
     x = stem[2]->forward(stem[1]->forward(stem[0]->forward(x)));
     x = torch::max_pool2d(x, 3, 2);
     x = stem[4]->forward(stem[3]->forward(x));
     x = torch::max_pool2d(x, 3, 2);
     for (auto& m : mixed) x = m->forward(x);
-    return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1).view({b, t, -1});
+    return torch::adaptive_avg_pool2d(x, {1, 1}).reshape({b, t, -1});
   }
   torch::Tensor features(torch::Tensor x) override { return frameFeatures(x).mean(1); }
   int64_t featureDim() const override { return dim; }
