@@ -20,6 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { samplingFor } from '../ts/deep/presets.js';
 import { trainDeepFold } from '../ts/deep/train.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,12 +36,19 @@ const VARIANTS: { label: string; env: NodeJS.ProcessEnv; models?: string[] }[] =
 ];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-// Standard inputs: torchvision's r2plus1d_18 16x112, X3D-S 13x160, SlowFast R50 32 fast frames at 224.
-const MODELS = [
-  { name: 'r2plus1d_18', frames: 16, size: 112, batch: 4 },
-  { name: 'x3d_s', frames: 13, size: 160, batch: 4 },
-  { name: 'slowfast_r50', frames: 32, size: 224, batch: 2 },
-].filter((m) => !process.env.BENCH_MODELS || process.env.BENCH_MODELS.split(',').includes(m.name));
+// Standard inputs, each architecture's preset from the native registry (r2plus1d_18 16x112, X3D-S 13x160, SlowFast R50 32 fast frames at 224).
+const MODELS = await Promise.all(
+  [
+    { name: 'r2plus1d_18', batch: 4 },
+    { name: 'x3d_s', batch: 4 },
+    { name: 'slowfast_r50', batch: 2 },
+  ]
+    .filter((m) => !process.env.BENCH_MODELS || process.env.BENCH_MODELS.split(',').includes(m.name))
+    .map(async (m) => {
+      const s = await samplingFor(m.name, {});
+      return { ...m, frames: s.numFrames, size: s.cropSize };
+    }),
+);
 
 /** A frame-cache entry: uint8 [N, S, S, 3] with a numpy header. */
 function clip(path: string, frames: number, size: number, seed: number): void {

@@ -10,7 +10,7 @@
  * extracting inside its own fold), counting extractions as well as seconds.
  *
  *   npm run bench:extract       (writes benchmarks/results/extract-<date>.md)
- *   BENCH_VIDEOS=10 BENCH_REPEATS=3 BENCH_BATCH=4 BENCH_THREADS=2 BENCH_FOLDS=5 npm run bench:extract
+ *   BENCH_VIDEOS=10 BENCH_REPEATS=3 BENCH_BATCH=4 BENCH_THREADS=2 BENCH_FOLDS=5 [BENCH_DEVICE=cuda] npm run bench:extract
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +27,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 4);
 const THREADS = Number(process.env.BENCH_THREADS ?? availableParallelism());
 const FOLDS = Number(process.env.BENCH_FOLDS ?? 5);
+const DEVICE = (process.env.BENCH_DEVICE ?? 'cpu') as 'cpu' | 'cuda';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** Stage 3-shaped inputs: 5 s of 256x256 H.264 at 25 fps, GOP 50, with noise so frames differ. */
@@ -46,7 +47,7 @@ async function coldExtraction(backbone: string, videos: string[]): Promise<{ sec
   const dir = join(work, 'runs', String(runId++));
   rmSync(dir, { recursive: true, force: true });
   const t = performance.now();
-  const r = await extractEmbeddings({ backbone, weights: { kind: 'random', seed: 0 }, videos, featuresDir: join(dir, 'features'), frameCacheDir: join(dir, 'cache'), threads: THREADS, batchSize: BATCH, quiet: true, strict: true });
+  const r = await extractEmbeddings({ backbone, weights: { kind: 'random', seed: 0 }, videos, featuresDir: join(dir, 'features'), frameCacheDir: join(dir, 'cache'), threads: THREADS, batchSize: BATCH, device: DEVICE, quiet: true, strict: true });
   const seconds = (performance.now() - t) / 1000;
   rmSync(dir, { recursive: true, force: true });
   return { seconds, extracted: r.extracted, decoded: r.decoded };
@@ -57,7 +58,7 @@ async function throughput(videos: string[]): Promise<string[]> {
   for (const backbone of ['inception_v3', 'r2plus1d_18']) {
     const { preset } = await architectureInfo(backbone);
     const s = await samplingFor(backbone, {});
-    const config = { backbone, frames: s.numFrames, frame_size: s.frameSize, crop: s.cropSize, mean: preset.mean, std: preset.std, batch: BATCH, threads: THREADS, repeats: REPEATS };
+    const config = { backbone, frames: s.numFrames, frame_size: s.frameSize, crop: s.cropSize, mean: preset.mean, std: preset.std, batch: BATCH, threads: THREADS, repeats: REPEATS, device: DEVICE };
     await coldExtraction(backbone, videos.slice(0, 1)); // warm-up: addon, model build, allocator
     const fvc: number[] = [];
     const py: number[] = [];
@@ -87,7 +88,7 @@ async function folds(videos: string[]): Promise<string[]> {
   let extracted = 0;
   for (let fold = 1; fold <= FOLDS; fold++)
     for (const backbone of backbones) {
-      const r = await extractEmbeddings({ backbone, weights: { kind: 'random', seed: 0 }, videos, featuresDir: join(shared, 'features'), frameCacheDir: join(shared, 'cache'), threads: THREADS, batchSize: BATCH, quiet: true, strict: true });
+      const r = await extractEmbeddings({ backbone, weights: { kind: 'random', seed: 0 }, videos, featuresDir: join(shared, 'features'), frameCacheDir: join(shared, 'cache'), threads: THREADS, batchSize: BATCH, device: DEVICE, quiet: true, strict: true });
       extracted += r.extracted;
     }
   const once = { seconds: (performance.now() - t) / 1000, extracted };
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const versions = execFileSync('/usr/bin/python3', ['-c', 'import torch, torchvision, av; print(torch.__version__, torchvision.__version__, av.__version__)']).toString().trim().split(' ');
   const out = [
-    `### ${date} — ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${THREADS} threads, CPU`,
+    `### ${date} — ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${THREADS} threads, ${DEVICE}`,
     '',
     `Command: \`BENCH_VIDEOS=${VIDEOS} BENCH_REPEATS=${REPEATS} BENCH_BATCH=${BATCH} BENCH_THREADS=${THREADS} BENCH_FOLDS=${FOLDS} npm run bench:extract\`; ${VIDEOS} videos of 5 s, 256x256 H.264 (Stage 3's output shape). Python peer: python3-torch ${versions[0]}, torchvision ${versions[1]}, PyAV ${versions[2]}. Medians over ${REPEATS} alternating cold runs (fvc: empty feature and frame-cache folders each time, so decode + inference + Parquet).`,
     '',

@@ -9,7 +9,7 @@ inception_v3: per-frame pooled 2048-d features, then mean and std over the frame
 (4096-d per video, as fvc's embedding). r2plus1d_18: the pooled 512-d clip feature.
 
 usage: /usr/bin/python3 extract_python.py CONFIG_JSON VIDEO...  -> JSON on stdout
-CONFIG_JSON: {"backbone", "frames", "frame_size", "crop", "mean", "std", "batch", "threads", "repeats"}
+CONFIG_JSON: {"backbone", "frames", "frame_size", "crop", "mean", "std", "batch", "threads", "repeats", "device"}
 """
 import json
 import os
@@ -58,8 +58,10 @@ def run(model, c, videos):
     out = []
     for i in range(0, len(videos), c["batch"]):
         clips = [clip_tensor(v, c) for v in videos[i:i + c["batch"]]]
-        with torch.inference_mode():
-            out.append(embed(model, c["backbone"], clips))
+        with torch.inference_mode(), torch.autocast("cuda", torch.bfloat16, enabled=c["device"] == "cuda"):
+            out.append(embed(model, c["backbone"], [x.to(c["device"]) for x in clips]).float().cpu())
+        if c["device"] == "cuda":
+            torch.cuda.synchronize()
     return torch.cat(out)
 
 
@@ -68,7 +70,7 @@ def main():
     videos = sys.argv[2:]
     torch.set_num_threads(c["threads"])
     torch.manual_seed(0)
-    model = build(c["backbone"])
+    model = build(c["backbone"]).to(c["device"])
     run(model, c, videos[:1])  # warm-up: allocator and kernels, not timed
     seconds = []
     for _ in range(c["repeats"]):

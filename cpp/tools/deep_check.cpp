@@ -8,6 +8,7 @@
 // Exit status 1 when any check fails.
 //
 //   fvc-deep-check --device cuda --threads 16 --work /tmp/fvc-check [--bench STEPS] [--batch-mult K]
+//   fvc-deep-check --preset r2plus1d_18   prints "frames crop frame_size" of its preset (for scripts)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -28,7 +29,7 @@ using namespace fvc;
 namespace {
 
 struct Args {
-  std::string device = "cpu", work = "fvc-deep-check";
+  std::string device = "cpu", work = "fvc-deep-check", preset;
   int threads = 2, benchSteps = 0, batchMult = 1;
 };
 
@@ -45,6 +46,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--bench") a.benchSteps = std::stoi(next());
     else if (k == "--batch-mult") a.batchMult = std::stoi(next());
+    else if (k == "--preset") a.preset = next();
     else throw std::runtime_error("unknown argument " + k + " (see the header of cpp/tools/deep_check.cpp)");
   }
   return a;
@@ -125,18 +127,21 @@ void checkArchitectures(const Args& a) {
 void bench(const Args& a) {
   struct Spec {
     const char* name;
-    int frames, size, batch;
+    int batch;
   };
-  const Spec specs[] = {{"r2plus1d_18", 16, 112, 4}, {"x3d_s", 13, 160, 4}, {"slowfast_r50", 32, 224, 2}};
+  const Spec specs[] = {{"r2plus1d_18", 4}, {"x3d_s", 4}, {"slowfast_r50", 2}};
   std::printf("\n| model | batch | device | mixed precision | s/step | clips/s | data wait |\n|---|---|---|---|---|---|---|\n");
   for (const auto& s : specs) {
     const int batch = s.batch * a.batchMult;
+    // The preset's input ([C, T, H, W]), as the native registry states it.
+    const auto shape = deep::describeModel(s.name, 2, {0.05, 1}).inputShape;
+    const int frames = static_cast<int>(shape[1]), size = static_cast<int>(shape[2]);
     deep::TrainRequest r;
     r.model = s.name;
-    r.train = clips(fs::path(a.work) / "bench" / s.name, batch * a.benchSteps, s.frames, s.size, false, 7);
+    r.train = clips(fs::path(a.work) / "bench" / s.name, batch * a.benchSteps, frames, size, false, 7);
     r.val = {r.train.front()};
-    r.input.numFrames = s.frames;
-    r.input.cropSize = s.size;
+    r.input.numFrames = frames;
+    r.input.cropSize = size;
     r.epochs = 3;  // the first warms up (allocator, cuDNN autotuning)
     r.batchSize = batch;
     r.warmupEpochs = 0;
@@ -152,7 +157,7 @@ void bench(const Args& a) {
         wait.push_back(res.epochs[e].dataWait);
       }
       const double st = median(step);
-      std::printf("| %s | %d x [3, %d, %d, %d] | %s | %s | %.3f | %.1f | %.1f%% |\n", s.name, batch, s.frames, s.size, s.size, a.device.c_str(), a.device == "cuda" ? "bf16" : "no", st, batch / st, 100 * median(wait));
+      std::printf("| %s | %d x [3, %d, %d, %d] | %s | %s | %.3f | %.1f | %.1f%% |\n", s.name, batch, frames, size, size, a.device.c_str(), a.device == "cuda" ? "bf16" : "no", st, batch / st, 100 * median(wait));
       std::fflush(stdout);
     } catch (const std::exception& e) {
       report(false, std::string(s.name) + " benchmark: " + e.what());
@@ -165,6 +170,11 @@ void bench(const Args& a) {
 int main(int argc, char** argv) {
   try {
     const Args a = parse(argc, argv);
+    if (!a.preset.empty()) {
+      const auto d = deep::describeModel(a.preset, 2, {0.05, 1});
+      std::printf("%lld %lld %lld\n", static_cast<long long>(d.inputShape[1]), static_cast<long long>(d.inputShape[2]), static_cast<long long>(d.preset.frameSize));
+      return 0;
+    }
     torchrt::setThreads(a.threads);
     std::printf("LibTorch %s, CUDA %s (%d device(s)), %d threads, device %s\n", torchrt::version().c_str(), torchrt::cudaAvailable() ? "yes" : "no", torchrt::cudaDeviceCount(), a.threads, a.device.c_str());
     torchrt::resolveDevice(a.device);  // refuses cuda without a GPU
