@@ -51,7 +51,7 @@ test('a changed weights file gets a new table; the old one is reported stale', a
   copyFileSync(join(dir, 'r2plus1d_18.safetensors'), path);
   const before = await extractEmbeddings({ backbone: 'r2plus1d_18', weights: { kind: 'file', path }, videos, ...small });
   const bytes = readFileSync(path);
-  bytes[bytes.length - 2] ^= 0x01; // a low mantissa bit of the last float: still finite, other weights
+  bytes[bytes.length - 2]! ^= 0x01; // a low mantissa bit of the last float: still finite, other weights
   writeFileSync(path, bytes);
   const after = await extractEmbeddings({ backbone: 'r2plus1d_18', weights: { kind: 'file', path }, videos, ...small });
   assert.is.not(after.key, before.key);

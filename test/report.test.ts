@@ -15,7 +15,7 @@ const dir = join(artifacts, 'report');
 const s2 = join(dir, 'stage2');
 const s5 = join(dir, 'stage5');
 const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
-const MODELS = ['logistic_regression', 'svm', 'xgboost'];
+const MODELS = ['logistic_regression', 'svm', 'xgboost'] as const;
 
 test.before(async () => {
   rmSync(dir, { recursive: true, force: true });
@@ -24,7 +24,7 @@ test.before(async () => {
   await generateCorpus({ out: corpus, videos: 24, duration: 1, seed: 33, quiet: true });
   await runFeatureStage({ stage: 'stage2', metadata: join(corpus, 'metadata.csv'), out: s2, numFrames: 4, quiet: true });
   // Plots are drawn at the end of training, as a user's run would.
-  await train({ models: MODELS, nSplits: 3, stage2Dir: s2, outputDir: s5, tracking: false, quiet: true });
+  await train({ models: [...MODELS], nSplits: 3, stage2Dir: s2, outputDir: s5, tracking: false, quiet: true });
 });
 
 test('analytics views hold exactly what the files hold', async () => {
@@ -59,14 +59,14 @@ test('analytics views hold exactly what the files hold', async () => {
     const summary = (await a.trainingSummary()).rows;
     for (const m of MODELS) {
       const metrics = json(join(s5, m, 'metrics.json'));
-      const row = summary.find((r) => r.model_type === m) as Record<string, number>;
+      const row = summary.find((r) => r.model_type === m) as Record<string, number> & { avg_val_f1: number; std_val_f1: number };
       assert.ok(Math.abs(row.avg_val_f1 - metrics.mean_val_f1) < 1e-12 && Math.abs(row.std_val_f1 - metrics.std_val_f1) < 1e-12, m);
       assert.is(row.fold_count, 3);
     }
 
     const table = await readTable(join(s2, 'features_metadata.parquet'));
     const stats = (await a.featureStatistics()).rows;
-    const lap = stats.find((r) => r.feature === 'laplacian_var_mean') as Record<string, number>;
+    const lap = stats.find((r) => r.feature === 'laplacian_var_mean') as Record<string, number> & { mean: number; max: number };
     const xs = table.map((r) => Number(r.laplacian_var_mean));
     assert.is(lap.count, xs.length);
     assert.ok(Math.abs(lap.mean - xs.reduce((s, x) => s + x, 0) / xs.length) < 1e-9 * Math.abs(lap.mean));

@@ -37,8 +37,8 @@ const TRANSFORMERS = 'the video-transformer issue (ViT, vit_gru, vit_transformer
 // The seed's XGBoost defaults: one point, no search.
 const XGB = { n_estimators: [100], max_depth: [5], learning_rate: [0.1], subsample: [0.8], colsample_bytree: [0.8] };
 
-const feature = <N extends string>(id: string, name: N, family: Family, grid: Record<string, GridValue[]>) => ({ id, name, family, inputs: ['handcrafted_features'] as const, impl: featureModel, grid });
-const deep = <N extends string>(id: string, name: N, family: Family, architectures: readonly [string, ...string[]], o: { flow?: boolean; pretrained?: boolean } = {}) => ({
+const feature = <I extends string, N extends string>(id: I, name: N, family: Family, grid: Record<string, GridValue[]>) => ({ id, name, family, inputs: ['handcrafted_features'] as const, impl: featureModel, grid });
+const deep = <I extends string, N extends string>(id: I, name: N, family: Family, architectures: readonly [string, ...string[]], o: { flow?: boolean; pretrained?: boolean } = {}) => ({
   id,
   name,
   family,
@@ -47,7 +47,7 @@ const deep = <N extends string>(id: string, name: N, family: Family, architectur
   architectures,
   grid: {},
 });
-const onFeatures = <N extends string>(id: string, name: N, backbone: string, foldModel?: string) => ({
+const onFeatures = <I extends string, N extends string>(id: I, name: N, backbone: string, foldModel?: string) => ({
   id,
   name,
   family: 'gradient_boosting' as const,
@@ -57,7 +57,7 @@ const onFeatures = <N extends string>(id: string, name: N, backbone: string, fol
   ...(foldModel ? { foldModel } : {}),
   grid: XGB,
 });
-const pending = <N extends string>(id: string, name: N, family: Family, inputs: readonly Input[]) => ({ id, name, family, inputs, pending: TRANSFORMERS, grid: {} });
+const pending = <I extends string, N extends string>(id: I, name: N, family: Family, inputs: readonly Input[]) => ({ id, name, family, inputs, pending: TRANSFORMERS, grid: {} });
 
 export const MODELS = [
   feature('5a', 'logistic_regression', 'linear', { C: [0.1, 1, 10] }),

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { FvcError } from '../../errors.js';
 import type { StageName } from '../../pipeline/dag.js';
 import { checkTraining } from '../../train/engine.js';
+import type { ModelRequest } from '../../train/registry.js';
 import type { SlurmConfig } from '../../slurm/plan.js';
 import { loadResourceConfig, parseResourceConfig, type JobResources, type ResourceConfig } from '../../slurm/resources.js';
 import { cancelSubmission, isActive, renderSubmission, submissionDir, submissionStatus, submit, waitForSubmission, type SubmissionStatus } from '../../slurm/submission.js';
@@ -163,7 +164,8 @@ export function registerSlurm(program: Command): void {
     .option('--random-init', 'as the job trains with')
     .option('--features-dir <dir>', 'as the job trains with')
     .action(async (o: { models: string; nSplits?: number; stage2Dir?: string; stage4Dir?: string; weights?: string; randomInit?: boolean; featuresDir?: string }) => {
-      const models = o.models.split(',').map((s) => s.trim()).filter(Boolean);
+      // Checked at run time, with did-you-mean.
+      const models = o.models.split(',').map((s) => s.trim()).filter(Boolean) as ModelRequest[];
       if (!models.length) throw new FvcError('ERR_INVALID_ARGUMENT', '--models: no model given');
       const deep = { ...(o.weights ? { weights: weightsOption(o.weights) } : {}), ...(o.randomInit ? { randomInit: true } : {}) };
       const r = await checkTraining({ models, nSplits: o.nSplits, stage2Dir: o.stage2Dir, stage4Dir: o.stage4Dir, deep, ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
