@@ -84,7 +84,7 @@ test('metadata problems are listed together before any work', async () => {
   } catch (e) {
     const msg = (e as Error).message;
     assert.is((e as FvcError).code, 'ERR_INVALID_DATA');
-    for (const part of [/3 row\(s\), at least 5 required/, /duplicate of row 2/, /label '2' is not 0 or 1/, /missing\.mp4: no such file/]) assert.match(msg, part);
+    for (const part of [/3 row\(s\), at least 5 required/, /duplicate of row 2/, /label '2' is not 0 \(real\) or 1 \(fake\)/, /missing\.mp4: no such file/]) assert.match(msg, part);
   }
   writeFileSync(join(dir, 'meta.arrow'), 'x');
   try {

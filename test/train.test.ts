@@ -7,7 +7,10 @@ import { generateCorpus, runFeatureStage } from '../ts/index.js';
 import { native } from '../ts/native/binding.js';
 import { xgboostDevice } from '../ts/train/classical.js';
 import { train } from '../ts/train/engine.js';
+import { loadModel } from '../ts/train/predict.js';
+import type { ModelRequest } from '../ts/train/registry.js';
 import { Rng } from '../ts/util/rng.js';
+import { writeParquet } from '../ts/data/table.js';
 import { artifacts, runCli } from './helpers.js';
 
 const dir = join(artifacts, 'train');
@@ -195,6 +198,24 @@ test('resume skips finished folds; delete-existing starts over', async () => {
   assert.ok(!existsSync(join(out, 'svm', 'stray.txt')));
 });
 
+test('a 1e308 feature cell is standardised without overflow: no null in any saved scaler; a scaler with one is refused on load', async () => {
+  const huge = join(dir, 'huge.csv');
+  writeTable(huge, (c, i) => i === 7 && (c[3] = '1e308'));
+  const hugeOut = join(dir, 'huge');
+  const r = await train({ models: ['logistic_regression'], features: features(huge), outputDir: hugeOut, nSplits: 3, tracking: false, ...quiet });
+  assert.equal(r.failed, []);
+  const model = join(hugeOut, 'logistic_regression');
+  for (const f of ['fold_1', 'fold_2', 'fold_3', 'best_model']) {
+    const s = json(join(model, f, 'scaler.json'));
+    for (const v of [...s.mean, ...s.scale]) assert.ok(typeof v === 'number' && Number.isFinite(v), `${f}: ${JSON.stringify(v)}`);
+  }
+  const best = join(model, 'best_model');
+  const s = json(join(best, 'scaler.json'));
+  s.scale[1] = null;
+  writeFileSync(join(best, 'scaler.json'), JSON.stringify(s));
+  assert.throws(() => loadModel(best), /scaler\.json: scale\[1\] is null, not a finite positive number/);
+});
+
 test('bad input is refused before any training, naming the cause', async () => {
   const bad = async (options: Parameters<typeof train>[0], pattern: RegExp) => {
     try {
@@ -204,12 +225,20 @@ test('bad input is refused before any training, naming the cause', async () => {
       assert.match((e as Error).message, pattern);
     }
   };
-  await bad({ models: ['nope'], features: features() }, /model 'nope': unknown/);
-  await bad({ models: ['lightgbm'], features: features() }, /LightGBM cannot be installed.*xgboost_lossguide/);
+  // Unknown names fail to compile as well; the run-time check is for untyped callers (the CLI, JavaScript).
+  await bad({ models: ['nope' as ModelRequest], features: features() }, /model 'nope': unknown/);
+  await bad({ models: ['lightgbm' as ModelRequest], features: features() }, /LightGBM cannot be installed.*xgboost_lossguide/);
   await bad({ models: ['vivit'], features: features() }, /'vivit' \(5n, transformer, needs frames\) is not built yet/);
   const three = join(dir, 'three.csv');
   writeTable(three, (c, i) => i === 3 && (c[2] = '2'));
-  await bad({ models: ['svm'], features: features(three) }, /label column 'label' must hold 0 \(real\) or 1 \(fake\); found '2' \(1 rows\)/);
+  await bad({ models: ['svm'], features: features(three) }, /label column 'label' must hold 0 \(real\) or 1 \(fake\); found '2' \(1 row\(s\): 4\)/);
+  // An empty or NULL label is not 0: refused with its rows, from CSV and from Parquet.
+  const blank = join(dir, 'blank.csv');
+  writeTable(blank, (c, i) => (i === 4 || i === 6) && (c[2] = ''));
+  await bad({ models: ['svm'], features: features(blank) }, /found (NULL|empty) \(2 row\(s\): 5, 7\)/);
+  const nullLabels = join(dir, 'null-labels.parquet');
+  await writeParquet(nullLabels, [['video_path', 'VARCHAR'], ['label', 'INTEGER'], ['a', 'DOUBLE']], Array.from({ length: 8 }, (_, i) => ({ video_path: `v${i}.mp4`, label: i === 5 ? null : i % 2, a: i })));
+  await bad({ models: ['svm'], features: { path: nullLabels } }, /label column 'label' must hold 0 \(real\) or 1 \(fake\); found NULL \(1 row\(s\): 6\)/);
   const nan = join(dir, 'nan.csv');
   writeTable(nan, (c, i) => i === 10 && (c[4] = 'NaN'));
   await bad({ models: ['svm'], features: features(nan) }, /'b': row 11 holds 'NaN', not a finite number/);
@@ -221,7 +250,7 @@ test('bad input is refused before any training, naming the cause', async () => {
 
 test('split runs: a grid-search phase, single folds, then aggregation give what one run gives; the search is reused', async () => {
   const split = join(dir, 'split');
-  const base = { models: ['svm'], features: features(), outputDir: split, nSplits: 3, seed: 7, ...quiet };
+  const base = { models: ['svm' as const], features: features(), outputDir: split, nSplits: 3, seed: 7, ...quiet };
   await train({ ...base, only: 'grid_search' });
   const grid = join(split, 'svm', 'grid_search.json');
   assert.ok(existsSync(grid));
@@ -243,9 +272,9 @@ test('split runs: a grid-search phase, single folds, then aggregation give what 
 
 test('fvc train and fvc predict on real Stage 2 features of a generated corpus', async () => {
   const corpus = join(dir, 'corpus');
-  await generateCorpus({ out: corpus, videos: 24, duration: 1, seed: 21, quiet: true, plots: false });
+  await generateCorpus({ out: corpus, videos: 24, duration: 1, seed: 21, quiet: true });
   const s2 = join(dir, 'stage2');
-  await runFeatureStage({ stage: 'stage2', metadata: join(corpus, 'metadata.csv'), out: s2, numFrames: 4, quiet: true, plots: false });
+  await runFeatureStage({ stage: 'stage2', metadata: join(corpus, 'metadata.csv'), out: s2, numFrames: 4, quiet: true });
   const o = join(dir, 'cli-stage5');
   const r = runCli(['train', '--models', 'xgboost,logistic_regression', '--n-splits', '3', '--stage2-dir', s2, '--output-dir', o, '--json'], { FVC_NUM_FRAMES: '4' });
   assert.is(r.code, 0, r.stderr);

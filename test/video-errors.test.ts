@@ -1,9 +1,10 @@
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FvcError, probe, sampleFrames, type FvcErrorCode } from '../ts/index.js';
-import { h264, makeVideo, videoDir } from './helpers.js';
+import { h264, makeVideo, root, videoDir } from './helpers.js';
 
 // Every bad input must fail with a typed error that names the file, quickly.
 async function expectError(path: string, code: FvcErrorCode, cause: RegExp) {
@@ -25,6 +26,20 @@ async function expectError(path: string, code: FvcErrorCode, cause: RegExp) {
 
 test('missing path', async () => {
   await expectError(join(videoDir, 'does-not-exist.mp4'), 'ERR_FILE_NOT_FOUND', /no such file/);
+});
+
+test('a FIFO named .mp4 is refused before opening (open() on it blocks for ever), by probe, frames and features', async () => {
+  const p = join(videoDir, 'fifo.mp4');
+  rmSync(p, { force: true });
+  execFileSync('mkfifo', [p]);
+  await expectError(p, 'ERR_INVALID_ARGUMENT', /not a regular file/);
+  // The CLI too, in a child with a hard limit: a regression hangs here instead of the suite.
+  for (const args of [['probe', p, '--timeout', '5'], ['frames', p, '-n', '2', '--json'], ['features', p]]) {
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'fvc.js'), ...args], { timeout: 30_000, encoding: 'utf8' });
+    assert.is(r.signal, null, `fvc ${args[0]} on a FIFO was killed after 30 s`);
+    assert.is(r.status, 1);
+    assert.match(r.stderr, /fifo\.mp4: not a regular file/, args[0]);
+  }
 });
 
 test('zero-byte file', async () => {

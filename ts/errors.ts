@@ -17,7 +17,8 @@ export type FvcErrorCode =
   | 'ERR_MODEL'
   | 'ERR_MODEL_UNAVAILABLE'
   | 'ERR_TRAINING_FAILED'
-  | 'ERR_SLURM';
+  | 'ERR_SLURM'
+  | 'ERR_LOCKED';
 
 export class FvcError extends Error {
   readonly code: FvcErrorCode;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -12,13 +13,27 @@ namespace fvc {
 namespace {
 std::atomic<unsigned> counter{0};
 
+std::string host() {
+  char name[256] = {0};
+  if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
+  std::string h(name);
+  for (char& c : h)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
+  return h;
+}
+
 [[noreturn]] void ioFail(const std::string& path, const char* what) {
   throw Error(code::kIo, path + ": cannot " + what + " (" + std::strerror(errno) + ")");
 }
 }  // namespace
 
+std::string temporaryName(const std::string& path) {
+  static const std::string self = "@" + host() + "-";
+  return path + ".tmp-" + std::to_string(::getpid()) + self + std::to_string(counter++);
+}
+
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-  temp_ = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  temp_ = temporaryName(path_);
   file_ = std::fopen(temp_.c_str(), "wb");
   if (file_ == nullptr) ioFail(path_, "create file");
 }

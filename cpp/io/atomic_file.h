@@ -24,6 +24,11 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// `<path>.tmp-<pid>@<host>-<n>`: never the final extension (a glob for the finished
+// files must not match it), and naming its process so a later run can remove the
+// leftovers of dead ones (ts/util/fs.ts reads the same form).
+std::string temporaryName(const std::string& path);
+
 // Atomically replace `path` with `size` bytes.
 void writeFileAtomic(const std::string& path, const void* data, size_t size);
 

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "common/error.h"
 #include "io/atomic_file.h"
 #include "torch/torch_pickle.h"
@@ -15,6 +17,10 @@ namespace fvc::deep {
 namespace {
 
 std::string readAll(const std::string& path) {
+  struct stat st {};
+  // A FIFO would block the read for ever, a device never end.
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw Error(code::kInvalidArgument, path + ": not a regular file (a directory, FIFO, socket or device)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(code::kFileNotFound, path + ": cannot open (no such file or not readable)");
   std::ostringstream s;

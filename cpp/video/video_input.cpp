@@ -23,7 +23,11 @@ void checkPath(const std::string& path) {
     throw Error(code::kIo, path + ": cannot access file (" + std::strerror(errno) + ")");
   }
   if (S_ISDIR(st.st_mode)) throw Error(code::kInvalidArgument, path + ": is a directory, not a video file");
-  if (S_ISREG(st.st_mode) && st.st_size == 0) throw Error(code::kEmptyFile, path + ": file is empty (0 bytes)");
+  // Opening a FIFO blocks until a writer appears, outside any timeout's reach; a
+  // device or socket never ends. Only regular files are videos here.
+  if (!S_ISREG(st.st_mode))
+    throw Error(code::kInvalidArgument, path + ": not a regular file (a FIFO, socket or device): fvc reads video files only");
+  if (st.st_size == 0) throw Error(code::kEmptyFile, path + ": file is empty (0 bytes)");
 }
 
 int clockwiseRotation(const AVStream* st) {

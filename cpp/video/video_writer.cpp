@@ -1,9 +1,6 @@
 #include "video/video_writer.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 
 extern "C" {
@@ -11,11 +8,9 @@ extern "C" {
 }
 
 #include "common/error.h"
+#include "io/atomic_file.h"
 
 namespace fvc {
-namespace {
-std::atomic<unsigned> counter{0};
-}
 
 void VideoWriter::fail(const std::string& what, int rc) const {
   throw Error(code::kIo, path_ + ": " + what + (rc < 0 ? " (" + av::errorString(rc) + ")" : std::string()));
@@ -29,7 +24,7 @@ VideoWriter::VideoWriter(std::string path, const EncoderOptions& options) : path
   if (opt_.width <= 0 || opt_.height <= 0 || opt_.width % 2 || opt_.height % 2)
     throw Error(code::kInvalidArgument, path_ + ": encoded size must be even and positive (got " +
                                             std::to_string(opt_.width) + "x" + std::to_string(opt_.height) + ")");
-  temp_.path = path_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".mp4";
+  temp_.path = temporaryName(path_);  // the muxer is named, so the name needs no .mp4
   AVFormatContext* raw = nullptr;
   int rc = avformat_alloc_output_context2(&raw, nullptr, "mp4", temp_.path.c_str());
   if (rc < 0 || raw == nullptr) fail("cannot create MP4 muxer", rc);

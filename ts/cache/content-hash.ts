@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FvcError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 interface Memo {
@@ -28,6 +29,8 @@ export class ContentHasher {
   /** `verify` rehashes even when size and mtime are unchanged (an in-place edit that kept both). */
   async hash(path: string, verify = false): Promise<string> {
     const st = await stat(path);
+    // Reading a FIFO or a device would block for ever (or never end).
+    if (!st.isFile()) throw new FvcError('ERR_INVALID_ARGUMENT', `${path}: not a regular file (${st.isDirectory() ? 'a directory' : 'a FIFO, socket or device'}): fvc reads video files only`);
     const memoPath = join(this.memoDir, `${createHash('sha1').update(path).digest('hex')}.json`);
     if (!verify) {
       const memo = await readMemo(memoPath);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { FvcError } from '../errors.js';
 import { toCsv } from '../util/csv.js';
 import { execTool } from '../util/exec.js';
-import { tempSibling, writeFileAtomic } from '../util/fs.js';
+import { tempName, writeFileAtomic } from '../util/fs.js';
 import { mapPool } from '../util/pool.js';
 import { createProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
@@ -147,17 +147,19 @@ function encodeArgs(graph: string, output: string, clip: CorpusClip, crf: number
     // One encoder thread and bit-exact muxing make the bytes a function of the seed alone.
     '-threads', '1', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1',
     '-movflags', '+faststart', '-an',
+    // The format by name: temporary names carry no extension.
+    '-f', 'mp4',
     output,
   ];
 }
 
 async function renderClip(dir: string, clip: PlannedClip, signal?: AbortSignal): Promise<void> {
   const target = join(dir, clip.video_path);
-  const tmp = tempSibling(target);
+  const tmp = tempName(target);
   const run = (args: string[]) => execTool('ffmpeg', args, { timeoutMs: 300_000, ...(signal ? { signal } : {}) });
   try {
     if (clip.firstPassCrf !== undefined) {
-      const first = tempSibling(target);
+      const first = tempName(target);
       try {
         await run(encodeArgs(clip.graph, first, clip, clip.firstPassCrf, Math.max(5, Math.round(clip.gop / 3))));
         await run(encodeArgs('[0:v]null[v]', tmp, clip, 23, clip.gop, first));

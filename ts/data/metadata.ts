@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { FvcError } from '../errors.js';
 import { mapPool } from '../util/pool.js';
 import { probe } from '../video/probe.js';
+import { parseLabel, showCell } from './label.js';
 import { readTable, type Row } from './table.js';
 
 export interface VideoRow extends Row {
@@ -52,9 +53,9 @@ export async function loadMetadata(path: string, options: ValidateOptions = {}):
     raw.forEach((r, i) => {
       const line = i + 2; // header is line 1
       const vp = String(r.video_path ?? '').trim();
-      const label = Number(r.label);
+      const label = parseLabel(r.label);
       if (!vp) problems.push(`row ${line}: empty video_path`);
-      if (!(label === 0 || label === 1) || String(r.label).trim() === '') problems.push(`row ${line}: label '${String(r.label)}' is not 0 or 1`);
+      if (label === null) problems.push(`row ${line}: label ${showCell(r.label)} is not 0 (real) or 1 (fake)`);
       const abs = isAbsolute(vp) ? vp : resolve(base, vp);
       if (vp) {
         if (!existsSync(abs)) problems.push(`row ${line}: ${abs}: no such file`);

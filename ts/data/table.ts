@@ -1,9 +1,9 @@
 /** Tables on disk: CSV and Parquet in, Parquet out (written atomically). */
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { FvcError } from '../errors.js';
+import { tempName } from '../util/fs.js';
 import { queryRows, run, sqlIdent, sqlString } from './duckdb.js';
 
 export type Row = Record<string, unknown>;
@@ -31,9 +31,8 @@ export async function readTable(path: string): Promise<Row[]> {
 
 /** Write rows with explicit column types as Parquet, via a temporary name. */
 export async function writeParquet(path: string, columns: ReadonlyArray<[string, ColumnType]>, rows: readonly Row[]): Promise<void> {
-  const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const json = `${path}.tmp-${suffix}.jsonl`;
-  const tmp = `${path}.tmp-${suffix}`;
+  const tmp = tempName(path);
+  const json = `${tmp}.jsonl`;
   try {
     await writeFile(json, rows.map((r) => JSON.stringify(Object.fromEntries(columns.map(([c]) => [c, r[c] ?? null])))).join('\n') + '\n');
     const spec = columns.map(([c, t]) => `${sqlString(c)}: ${sqlString(t)}`).join(', ');

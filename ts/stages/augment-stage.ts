@@ -17,6 +17,7 @@ import { FvcError } from '../errors.js';
 import { executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
+import { withOutputLock } from '../util/lock.js';
 import { runPerVideo, type StageResult } from './per-video.js';
 
 export interface AugmentStageOptions extends AugmentPolicy {
@@ -46,8 +47,12 @@ export function augmentStageOutputDir(out?: string): string {
 }
 
 export async function runAugmentStage(o: AugmentStageOptions): Promise<StageResult> {
-  const started = performance.now();
   const outDir = augmentStageOutputDir(o.out);
+  return withOutputLock(outDir, 'fvc stage1', () => augmentStage(o, outDir));
+}
+
+async function augmentStage(o: AugmentStageOptions, outDir: string): Promise<StageResult> {
+  const started = performance.now();
   await mkdir(join(outDir, 'videos'), { recursive: true });
   const copies = o.copies ?? 2;
   const seed = o.seed ?? 42;

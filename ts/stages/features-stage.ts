@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
+import { withOutputLock } from '../util/lock.js';
 import { runPerVideo, type StageResult } from './per-video.js';
 
 export type FeatureStage = 'stage2' | 'stage4';
@@ -42,8 +43,12 @@ export function featureStageOutputDir(stage: FeatureStage, out?: string): string
 }
 
 export async function runFeatureStage(o: FeatureStageOptions): Promise<FeatureStageResult> {
-  const started = performance.now();
   const outDir = featureStageOutputDir(o.stage, o.out);
+  return withOutputLock(outDir, `fvc ${o.stage}`, () => featureStage(o, outDir));
+}
+
+async function featureStage(o: FeatureStageOptions, outDir: string): Promise<FeatureStageResult> {
+  const started = performance.now();
   const numFrames = o.numFrames ?? 8;
   const { rows, classBalance } = await loadMetadata(o.metadata, { minRows: o.minRows ?? 1, ...(o.root ? { root: o.root } : {}) });
   const log = (m: string) => o.quiet || process.stderr.write(`${o.stage}: ${m}\n`);

@@ -13,6 +13,7 @@ import { executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
 import { scaleVideo } from '../video/scale.js';
 import { writeFailures, writeStageTable } from './output-table.js';
+import { withOutputLock } from '../util/lock.js';
 import { runPerVideo, type StageResult } from './per-video.js';
 
 export interface ScaleStageOptions {
@@ -37,8 +38,12 @@ export function scaleStageOutputDir(out?: string): string {
 }
 
 export async function runScaleStage(o: ScaleStageOptions): Promise<ScaleStageResult> {
-  const started = performance.now();
   const outDir = scaleStageOutputDir(o.out);
+  return withOutputLock(outDir, 'fvc stage3', () => scaleStage(o, outDir));
+}
+
+async function scaleStage(o: ScaleStageOptions, outDir: string): Promise<ScaleStageResult> {
+  const started = performance.now();
   const videosDir = join(outDir, 'videos');
   await mkdir(videosDir, { recursive: true });
   const size = o.size ?? 256;

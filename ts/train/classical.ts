@@ -78,7 +78,7 @@ function earlyStoppingSplit(train: readonly number[], labels: readonly number[],
 export async function fitClassical(
   spec: ModelSpec,
   params: Record<string, GridValue>,
-  data: { x: Float64Array; labels: readonly number[]; cols: number },
+  data: { x: Float64Array; labels: readonly number[]; cols: number; featureNames?: readonly string[] },
   train: readonly number[],
   dir: string,
   options: FitOptions,
@@ -97,7 +97,7 @@ export async function fitClassical(
     });
     return { kind, file, nativeParams, ...(r.bestIteration !== undefined ? { bestIteration: r.bestIteration } : {}), importance: Array.from(r.importance ?? []) };
   }
-  const scaler = fitScaler(data.x, train, data.cols);
+  const scaler = fitScaler(data.x, train, data.cols, data.featureNames);
   const nativeParams: Record<string, string | number | boolean> = kind === 'svm' ? { gamma: 'scale', kernel: 'rbf', ...params, seed } : { ...params };
   await native.fitModel({ kind, output: join(dir, file), params: nativeParams, x: takeRows(data.x, train, data.cols, scaler), y: ys(train), rows: train.length, cols: data.cols });
   return { kind, file, scaler, nativeParams };

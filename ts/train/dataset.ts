@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTable, type Row } from '../data/table.js';
+import { parseLabel, showCell } from '../data/label.js';
 import { FvcError } from '../errors.js';
 import type { FeatureSet } from './registry.js';
 
@@ -44,13 +45,14 @@ function readSchema(dir: string, file: string): { features: string[]; numFrames?
 }
 
 function checkLabels(rows: Row[], column: string, source: string): number[] {
-  const bad = new Map<string, number>();
-  const labels = rows.map((r) => {
-    const v = Number(r[column]);
-    if (v !== 0 && v !== 1) bad.set(String(r[column]), (bad.get(String(r[column])) ?? 0) + 1);
-    return v;
+  const bad = new Map<string, number[]>();
+  const labels = rows.map((r, i) => {
+    const v = parseLabel(r[column]);
+    if (v === null) bad.set(showCell(r[column]), [...(bad.get(showCell(r[column])) ?? []), i + 1]);
+    return v ?? -1;
   });
-  if (bad.size) throw new FvcError('ERR_INVALID_DATA', `${source}: label column '${column}' must hold 0 (real) or 1 (fake); found ${[...bad].map(([v, n]) => `'${v}' (${n} rows)`).join(', ')}`);
+  const rowsOf = (at: number[]) => `${at.length} row(s): ${at.slice(0, 5).join(', ')}${at.length > 5 ? ', ...' : ''}`;
+  if (bad.size) throw new FvcError('ERR_INVALID_DATA', `${source}: label column '${column}' must hold 0 (real) or 1 (fake); found ${[...bad].map(([v, at]) => `${v} (${rowsOf(at)})`).join(', ')} (data rows counted from 1)`);
   if (!labels.includes(0) || !labels.includes(1)) throw new FvcError('ERR_INVALID_DATA', `${source}: every row has label ${labels[0]}: training needs both classes`);
   return labels;
 }

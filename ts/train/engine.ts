@@ -10,15 +10,16 @@
  * A fold whose metadata.json exists (with the same configuration) is skipped on
  * resume; a fold that fails writes error.json and the others go on.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { FvcError } from '../errors.js';
+import { FvcError, isFvcError } from '../errors.js';
 import { generatePlots } from '../plots/plots.js';
 import { CrossValidationTracking, openTrackingStore } from '../tracking/mlflow.js';
 import type { TrackingStore } from '../tracking/store.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { tempName, writeFileAtomic } from '../util/fs.js';
+import { emptyLockedDir, withOutputLock } from '../util/lock.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config.js';
@@ -27,6 +28,7 @@ import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
 import { computeMetrics, type Metrics } from './metrics.js';
 import type { FoldFit, ModelContext } from './model.js';
 import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
+import { checkScaler } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
 import { runtimeInfo, type RuntimeInfo } from '../runtime.js';
 
@@ -161,7 +163,7 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
     }
   }
   // Fold-array tasks may search at once on a shared file system: scratch space is per process.
-  const scratch = join(dir, `.grid-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const scratch = tempName(join(dir, 'grid'));
   await mkdir(scratch, { recursive: true });
   const key = SELECT[cfg.selectionMetric];
   const results: Array<Record<string, unknown>> = [];
@@ -205,7 +207,8 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
     tracker.logMetrics(e.epoch, e.epoch, 'train', { loss: e.train_loss, lr: e.lr, data_wait: e.data_wait });
     tracker.logMetrics(e.epoch, e.epoch, 'val', { loss: e.val_loss, auc: e.val_auc, acc: e.val_acc });
   }
-  if (fitted.scaler) await writeFileAtomic(join(dir, 'scaler.json'), `${JSON.stringify({ feature_names: data.featureNames, ...fitted.scaler })}\n`);
+  // Nothing non-finite goes into a saved model (JSON would store it as null).
+  if (fitted.scaler) await writeFileAtomic(join(dir, 'scaler.json'), `${JSON.stringify({ feature_names: data.featureNames, ...checkScaler(fitted.scaler, join(dir, 'scaler.json'), data.cols) })}\n`);
   const lines = fold.val.map((i, k) => `${csvCell(data.ids[i] as string)},${fold.fold},${labels[k]},${fitted.probs[k]}`);
   await writeFileAtomic(join(dir, 'predictions.csv'), `id,fold,label,prob\n${lines.join('\n')}\n`);
   const row = foldRow(fold.fold, metrics);
@@ -266,13 +269,22 @@ function foldFailure(foldDir: string): string {
 
 const foldMetrics = (row: FoldResult) => Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'fold'));
 
-async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, store: TrackingStore | null, log: (m: string) => void): Promise<ModelSummary> {
+/**
+ * One run per model folder at a time: a whole run or a phase holds the model's lock;
+ * the tasks of a fold array, which share the folder by design, each hold their folds'.
+ */
+async function trainModel(p: Prepared, cfg: TrainConfig, store: TrackingStore | null, log: (m: string) => void): Promise<ModelSummary> {
+  const dir = join(cfg.outputDir, p.model.modelType);
+  if (cfg.folds !== undefined) return trainModelIn(dir, p, cfg, store, log);
+  return withOutputLock(dir, `fvc train ${p.model.modelType}${cfg.only ? ` --only ${cfg.only}` : ''}`, () => trainModelIn(dir, p, cfg, store, log));
+}
+
+async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: TrainConfig, store: TrackingStore | null, log: (m: string) => void): Promise<ModelSummary> {
   const started = performance.now();
-  const dir = join(cfg.outputDir, model.modelType);
   // One task of a fold array trains its folds and nothing else: deleting, tracking and
   // the summary belong to the grid-search and aggregation phases around the array.
   const foldTask = cfg.folds !== undefined;
-  if (cfg.deleteExisting && !foldTask && cfg.only !== 'aggregate') await rm(dir, { recursive: true, force: true });
+  if (cfg.deleteExisting && !foldTask && cfg.only !== 'aggregate') await emptyLockedDir(dir);
   await mkdir(dir, { recursive: true });
   log(`${model.modelType}: ${data.rows} rows x ${data.cols} features from ${data.source}, ${cfg.nSplits} folds${foldTask ? ` (training fold ${cfg.folds?.join(', ')})` : ''}`);
   const { best, results, fingerprint } = await gridSearch(model, data, folds, cfg, dir, log);
@@ -313,7 +325,7 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
     const t = performance.now();
     const startTime = Date.now();
     try {
-      const { row, files } = await trainFold(model, best, data, fold, cfg, foldDir, configHash, settings, log);
+      const { row, files } = await withOutputLock(dir, `fvc train ${model.modelType} fold ${fold.fold}`, () => trainFold(model, best, data, fold, cfg, foldDir, configHash, settings, log), `.fvc-lock-fold_${fold.fold}.json`);
       rows.push(row);
       await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'ok', items: fold.train.length + fold.val.length });
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: foldMetrics(row), artifacts: files, startTime, status: 'FINISHED' });
@@ -321,8 +333,11 @@ async function trainModel({ model, data, folds }: Prepared, cfg: TrainConfig, st
     } catch (err) {
       const e = err as Error;
       failedFolds.push({ fold: fold.fold, message: e.message });
-      await mkdir(foldDir, { recursive: true });
-      await writeFileAtomic(join(foldDir, 'error.json'), `${JSON.stringify({ message: e.message, code: (e as { code?: string }).code, stack: e.stack, config: { model_type: model.modelType, params: best, fold: fold.fold, seed: cfg.seed } }, null, 2)}\n`);
+      // A fold another run holds is that run's to write: no error.json over its work.
+      if (!isFvcError(err, 'ERR_LOCKED')) {
+        await mkdir(foldDir, { recursive: true });
+        await writeFileAtomic(join(foldDir, 'error.json'), `${JSON.stringify({ message: e.message, code: (e as { code?: string }).code, stack: e.stack, config: { model_type: model.modelType, params: best, fold: fold.fold, seed: cfg.seed } }, null, 2)}\n`);
+      }
       log(`${model.modelType}: fold ${fold.fold} failed: ${e.message}`);
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: {}, artifacts: [], startTime, status: 'FAILED', error: e.message });
       await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'failed' });
@@ -364,8 +379,7 @@ const BOOKKEEPING = new Set(['model_type', 'model_id', 'family', 'feature_set', 
 async function copyBestModel(foldDir: string, out: string, model: ResolvedModel): Promise<void> {
   const meta = JSON.parse(await readFile(join(foldDir, 'metadata.json'), 'utf8')) as { model_file: string; extra_files?: string[]; kind: string; params: unknown; fold: number };
   const config = JSON.parse(await readFile(join(foldDir, 'config.json'), 'utf8')) as Record<string, unknown> & { feature_names: string[]; num_frames?: unknown };
-  const tmp = `${out}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
+  const tmp = tempName(out);
   await mkdir(tmp, { recursive: true });
   for (const f of [meta.model_file, ...(meta.extra_files ?? [])]) await copyFile(join(foldDir, f), join(tmp, f));
   if (existsSync(join(foldDir, 'scaler.json'))) await copyFile(join(foldDir, 'scaler.json'), join(tmp, 'scaler.json'));

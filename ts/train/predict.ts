@@ -10,7 +10,15 @@ import { FvcError } from '../errors.js';
 import { resolveDevice, type DeviceRequest } from '../runtime.js';
 import type { BestModel } from './model.js';
 import { ALL_MODELS, type ModelSpec } from './registry.js';
-import type { Scaler } from './scaler.js';
+import { checkScaler, type Scaler } from './scaler.js';
+
+function readJsonFile(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new FvcError('ERR_INVALID_DATA', `${path}: not readable JSON (${(err as Error).message})`);
+  }
+}
 
 /** A best_model/ folder as predict() sees it: its descriptor and files. */
 export function loadModel(dir: string): BestModel & { spec: ModelSpec } {
@@ -35,7 +43,7 @@ export function loadModel(dir: string): BestModel & { spec: ModelSpec } {
     kind: String(d.kind),
     modelFile: join(resolve(dir), String(d.model_file)),
     descriptor: d,
-    ...(existsSync(scalerPath) ? { scaler: JSON.parse(readFileSync(scalerPath, 'utf8')) as Scaler } : {}),
+    ...(existsSync(scalerPath) ? { scaler: checkScaler(readJsonFile(scalerPath) as Partial<Scaler>, scalerPath, Array.isArray(d.feature_names) ? d.feature_names.length : undefined) } : {}),
   };
 }
 

@@ -1,9 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Temporary names: `<final>.tmp-<pid>@<host>-<random>`, never ending in the final
+ * extension (a `videos/*.mp4` glob must not pick up a half-written video), and
+ * naming the process that owns them, so a later run can tell a dead process's
+ * leftovers from a live one's work in progress, even on a shared file system.
+ */
+const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+// Tools that write files themselves (ffmpeg) get the format by name: these names have no extension.
+export const tempName = (path: string): string => `${path}.tmp-${process.pid}@${HOST}-${randomBytes(4).toString('hex')}`;
 
 /** Write to a temporary name beside `path`, then rename: readers never see half a file. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempName(path);
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);
@@ -13,9 +25,40 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
 }
 
-/** A temporary sibling name for tools that write files themselves (ffmpeg). */
-export function tempSibling(path: string): string {
-  const dot = path.lastIndexOf('.');
-  const ext = dot > path.lastIndexOf('/') ? path.slice(dot) : '';
-  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}${ext}`;
+/** Whether a process of this host is still running (a process we may not signal is). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// Names written by tempName (TS) and io/atomic_file / video_writer (native); `@host` is
+// absent from older versions' names.
+const TEMPORARY = /\.tmp-(\d+)(?:@([A-Za-z0-9._-]+?))?-[0-9a-z]+(?:\.[A-Za-z0-9]+)?$/;
+
+/**
+ * Removes the temporaries that processes of this host left behind when they died
+ * (kill -9, power loss) in `dir` and its sub-folders down to `depth`. Another
+ * host's temporaries are left alone: their process may be alive. Returns the paths removed.
+ */
+export async function removeStaleTemporaries(dir: string, depth = 2): Promise<string[]> {
+  const removed: string[] = [];
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return removed;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    const m = TEMPORARY.exec(e.name);
+    if (m && (m[2] === undefined || m[2] === HOST) && !processAlive(Number(m[1]))) {
+      await rm(path, { recursive: true, force: true });
+      removed.push(path);
+    } else if (e.isDirectory() && depth > 0) removed.push(...(await removeStaleTemporaries(path, depth - 1)));
+  }
+  return removed;
 }
