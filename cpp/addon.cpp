@@ -17,6 +17,7 @@ extern "C" {
 #include "features/features_api.h"
 #include "models/models_api.h"
 #include "runtime/runtime_api.h"
+#include "video/av_util.h"
 #include "video/scale_api.h"
 #include "video/video_api.h"
 
@@ -34,6 +35,7 @@ void configureLibavLogging() {
     else if (std::strcmp(level, "debug") == 0) l = AV_LOG_DEBUG;
   }
   av_log_set_level(l);
+  fvc::av::installDamageCounting();
 }
 
 // Stages run one video per libuv thread; OpenCV's own thread pool inside each

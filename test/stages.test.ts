@@ -24,8 +24,9 @@ test('stage2 writes every input column plus the named features, equal to per-vid
   const rows = await readTable(r.outputPath);
   assert.is(rows.length, 8);
   const names = handcraftedFeatureNames();
-  assert.equal(Object.keys(rows[0] ?? {}), ['video_path', 'label', 'source_id', 'manipulation', 'source', 'width', 'height', 'fps', 'duration', 'gop', 'source_video', ...names]);
+  assert.equal(Object.keys(rows[0] ?? {}), ['video_path', 'label', 'source_id', 'manipulation', 'source', 'width', 'height', 'fps', 'duration', 'gop', 'source_video', 'damaged_frames', ...names]);
   assert.is((rows[0] as Record<string, unknown>).source_video, join(corpusDir, (rows[0] as Record<string, unknown>).video_path as string), 'source_video: the original file, absolute');
+  assert.ok(rows.every((r) => r.damaged_frames === 0), 'generated videos decode clean');
   const first = rows[0] as Record<string, unknown>;
   const direct = await extractHandcraftedFeatures(join(corpusDir, first.video_path as string), { numFrames: 4 });
   for (const n of names) assert.is(first[n], direct.features[n], n);

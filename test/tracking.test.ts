@@ -88,6 +88,49 @@ test('MLflow file store: experiment per model, parent run per CV, nested run per
   assert.is(readdirSync(mlruns).filter((d) => d !== '0' && d !== '.trash').length, 2);
 });
 
+test('after a kill, a rerun continues the cross-validation\'s MLflow runs: the fold cut off mid-log ends KILLED, no fold is logged twice, a repeated run logs nothing', async () => {
+  const mlruns = join(dir, 'mlruns-resume');
+  const out = join(dir, 'stage5-resume');
+  const run = (seed = 1) => train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, seed, outputDir: out, trackingUri: mlruns, gridSearch: false, quiet: true, plots: false });
+  await run();
+  const exp = readdirSync(mlruns).find((d) => d !== '0' && d !== '.trash') as string;
+  const runs = () =>
+    readdirSync(join(mlruns, exp))
+      .filter((d) => d !== 'meta.yaml')
+      .map((id) => ({ id, meta: pyYaml(join(mlruns, exp, id, 'meta.yaml')), fold: existsSync(join(mlruns, exp, id, 'tags', 'fold')) ? Number(readFileSync(join(mlruns, exp, id, 'tags', 'fold'), 'utf8')) : null }));
+  assert.is(runs().length, 4);
+  // The same run again: every fold done and logged, so MLflow gets nothing new.
+  await run();
+  assert.is(runs().length, 4, 'a repeated run logs no second set');
+
+  // What kill -9 leaves while fold 3 is being logged: the parent RUNNING, fold 3's run
+  // RUNNING and recorded as pending, fold 3's results not yet written.
+  const statePath = join(out, 'logistic_regression', 'mlflow_runs.json');
+  const state = JSON.parse(readFileSync(statePath, 'utf8'));
+  const parent = state.parentRunId as string;
+  const fold3 = state.folds['3'].runId as string;
+  const setRunning = (id: string) => {
+    const metaPath = join(mlruns, exp, id, 'meta.yaml');
+    writeFileSync(metaPath, readFileSync(metaPath, 'utf8').replace(/^status: \d+$/m, 'status: 1').replace(/^end_time: \d+$/m, 'end_time: null'));
+  };
+  setRunning(parent);
+  setRunning(fold3);
+  writeFileSync(statePath, JSON.stringify({ ...state, finished: false, pid: 999999, folds: { ...state.folds, 3: { ...state.folds['3'], state: 'pending' } } }));
+  rmSync(join(out, 'logistic_regression', 'fold_3', 'metadata.json'));
+  await run();
+  const after = runs();
+  assert.is(after.filter((r) => r.fold === null).length, 1, 'the parent is continued, not a second one');
+  assert.is(after.find((r) => r.id === parent)?.meta.status, 3, 'and FINISHED now');
+  assert.is(after.find((r) => r.id === fold3)?.meta.status, 5, 'the run cut off mid-log is KILLED');
+  const finished = after.filter((r) => r.fold !== null && r.meta.status === 3).map((r) => r.fold).sort();
+  assert.equal(finished, [1, 2, 3], 'each fold logged once');
+  assert.ok(after.every((r) => r.meta.status !== 1), 'nothing left RUNNING');
+
+  // Another configuration starts a new parent; one never ended would be marked KILLED.
+  await run(2);
+  assert.is(runs().filter((r) => r.fold === null).length, 2);
+});
+
 /** A stand-in for an MLflow tracking server that checks each request against the REST API's documented schema. */
 function schemaServer() {
   const calls: Array<{ method: string; path: string; body: unknown }> = [];

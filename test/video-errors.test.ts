@@ -3,8 +3,9 @@ import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } f
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FvcError, probe, sampleFrames, type FvcErrorCode } from '../ts/index.js';
-import { h264, makeVideo, root, videoDir } from './helpers.js';
+import { readTable } from '../ts/data/table.js';
+import { FvcError, probe, runFeatureStage, sampleFrames, type FvcErrorCode } from '../ts/index.js';
+import { h264, makeVideo, root, runCli, videoDir } from './helpers.js';
 
 // Every bad input must fail with a typed error that names the file, quickly.
 async function expectError(path: string, code: FvcErrorCode, cause: RegExp) {
@@ -93,6 +94,54 @@ test('corrupted middle: frames still come back, with a warning', async () => {
   const r = await sampleFrames(p, { count: 8, size: 64 });
   assert.is(r.shape[0], 8);
   assert.ok(r.warnings.length > 0 || r.stats.failedPackets > 0, `damage reported: ${JSON.stringify(r.warnings)}`);
+});
+
+test('flipped bytes inside an H.264 stream: the frames libav conceals are marked damaged (as ffmpeg reports errors), --strict refuses them, Stage 2 counts them; a clean copy has none', async () => {
+  const clean = h264('damage_clean.mp4', { seconds: 4, gop: 50 });
+  const bytes = readFileSync(clean);
+  // Ten bytes flipped in the media data, at seeded positions past the header.
+  let x = 12345;
+  for (let k = 0; k < 10; k++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    const at = Math.floor(bytes.length / 4) + (x % Math.floor(bytes.length / 2));
+    bytes[at] = (bytes[at] as number) ^ 0xff;
+  }
+  const damaged = join(videoDir, 'damage_flipped.mp4');
+  writeFileSync(damaged, bytes);
+  // The independent reference: ffmpeg's own decoder reports errors for this file only.
+  const ffErrors = (p: string) => spawnSync('ffmpeg', ['-v', 'error', '-i', p, '-f', 'null', '-'], { encoding: 'utf8' }).stderr.trim();
+  assert.is(ffErrors(clean), '');
+  assert.ok(ffErrors(damaged).length > 0, 'ffmpeg sees the damage too');
+
+  const good = await sampleFrames(clean, { count: 16, size: 64 });
+  assert.equal(good.damaged, new Array(16).fill(false));
+  assert.is(good.stats.decoderErrors, 0);
+  assert.equal(good.warnings, []);
+  const one = await sampleFrames(damaged, { count: 16, size: 64, threads: 1 });
+  assert.ok(one.stats.damagedFrames > 0 && one.stats.decoderErrors > 0, JSON.stringify(one.stats));
+  assert.ok(one.warnings.some((w) => /returned frame\(s\) decoded from damaged data/.test(w)), one.warnings.join('\n'));
+  // Frame threads lose libav's per-frame flags: fvc decodes again on one thread, so both agree frame for frame.
+  const auto = await sampleFrames(damaged, { count: 16, size: 64, threads: 0 });
+  assert.equal(auto.damaged, one.damaged);
+
+  const json = runCli(['frames', damaged, '-n', '16', '--size', '64', '--json']);
+  assert.is(json.code, 0, json.stderr);
+  assert.equal(JSON.parse(json.stdout).damaged, one.damaged);
+  const strict = runCli(['frames', damaged, '-n', '16', '--size', '64', '--strict']);
+  assert.is(strict.code, 1);
+  assert.match(strict.stderr, /\d+ of 16 returned frames were decoded from damaged data \(--strict\)/);
+  assert.is(runCli(['frames', clean, '-n', '16', '--size', '64', '--strict']).code, 0);
+
+  const table = join(videoDir, 'damage.csv');
+  writeFileSync(table, `video_path,label\n${clean},0\n${damaged},1\n`);
+  const out = join(videoDir, 'damage-stage2');
+  rmSync(out, { recursive: true, force: true });
+  await runFeatureStage({ stage: 'stage2', metadata: table, out, numFrames: 16, quiet: true });
+  const rows = await readTable(join(out, 'features_metadata.parquet'));
+  assert.is(Number(rows.find((r) => r.video_path === clean)?.damaged_frames), 0);
+  assert.is(Number(rows.find((r) => r.video_path === damaged)?.damaged_frames), one.stats.damagedFrames);
+  const strictStage = await runFeatureStage({ stage: 'stage2', metadata: table, out: join(videoDir, 'damage-stage2-strict'), numFrames: 16, quiet: true, strict: true }).catch((e: Error) => e);
+  assert.match((strictStage as Error).message, /damage_flipped\.mp4: \d+ of 16 sampled frames were decoded from damaged data \(--strict\)/);
 });
 
 test('invalid options are ERR_INVALID_ARGUMENT naming the field', async () => {

@@ -30,6 +30,8 @@ class HandcraftedWorker : public PromiseWorker {
     SampledFrames frames = sampleFrames(input, sample_);
     warnings_ = std::move(frames.warnings);
     count_ = frames.count;
+    damagedFrames_ = frames.damagedFrames;
+    decoderErrors_ = frames.decoderErrors;
     features_ = computeHandcraftedFeatures(frames.data.data(), frames.count, frames.width, frames.height, probe);
     Report(progress, {"features", 1, 1, path_});
   }
@@ -44,6 +46,8 @@ class HandcraftedWorker : public PromiseWorker {
     }
     o.Set("values", values);
     o.Set("frames", count_);
+    o.Set("damagedFrames", damagedFrames_);
+    o.Set("decoderErrors", static_cast<double>(decoderErrors_));
     Napi::Array w = Napi::Array::New(env, warnings_.size());
     for (size_t i = 0; i < warnings_.size(); ++i) w.Set(i, warnings_[i]);
     o.Set("warnings", w);
@@ -57,7 +61,8 @@ class HandcraftedWorker : public PromiseWorker {
   SampleOptions sample_;
   FeatureVector features_;
   std::vector<std::string> warnings_;
-  int count_ = 0;
+  int count_ = 0, damagedFrames_ = 0;
+  int64_t decoderErrors_ = 0;
 };
 
 Napi::Value Start(const Napi::CallbackInfo& info) {

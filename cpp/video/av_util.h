@@ -8,6 +8,8 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -47,5 +49,18 @@ PacketPtr allocPacket();
 std::string errorString(int errnum);
 double toSeconds(int64_t ts, AVRational tb);
 double rationalToDouble(AVRational r);  // 0 for 0/0 or x/0
+
+// Errors a decoder logged (corrupt slices, missing references, bad bitstream).
+// Decoders report most damage only in their log: libav conceals it and returns a
+// plausible frame. A decoder context whose `opaque` points at one of these counts
+// into it, frame-thread copies included (they copy `opaque`).
+struct DecodeDamage {
+  std::atomic<int64_t> errors{0};
+};
+
+// Routes libav's log through fvc's callback (once per process): error lines of a
+// decoder with a DecodeDamage are counted, then the default logger applies the
+// configured level (fvc keeps it quiet and reports damage on its results).
+void installDamageCounting();
 
 }  // namespace fvc::av

@@ -51,12 +51,14 @@ class Sampler {
     if (duration <= 0) throw Error(code::kInvalidData, in_.path() + ": duration is unknown and no packets could be read");
     planTargets(start, duration);
 
+    errorsAtStart_ = errorsSeen_ = in_.decoderErrors();  // a probe before may have decoded too
     const size_t frameBytes = static_cast<size_t>(out_.geometry.width) * out_.geometry.height * 3;
     out_.count = opt_.count;
     out_.width = out_.geometry.width;
     out_.height = out_.geometry.height;
     out_.data.resize(frameBytes * opt_.count);
     out_.timestamps.assign(opt_.count, 0.0);
+    out_.damaged.assign(opt_.count, 0);
     frameBytes_ = frameBytes;
 
     decodeLoop();
@@ -90,6 +92,9 @@ class Sampler {
     lastLogic_ = kNone;
     lastPts_ = kNone;
     justSeeked_ = false;
+    // Decoding restarts at a keyframe: earlier damage is no longer in the chain.
+    gopDamaged_ = false;
+    errorsSeen_ = in_.decoderErrors();
   }
 
   // The keyframe to seek to for `target`: the last indexed one at or before it,
@@ -144,7 +149,7 @@ class Sampler {
       codec->skip_frame = skippable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
       int rc = avcodec_send_packet(codec, pkt.get());
       av_packet_unref(pkt.get());
-      if (rc < 0 && rc != AVERROR(EAGAIN)) ++out_.failedPackets;
+      if (rc < 0 && rc != AVERROR(EAGAIN)) ++out_.failedPackets, gopDamaged_ = true;
       receiveFrames(frame.get());
     }
     if (next_ < targets_.size()) {  // end of input: drain frames the decoder still holds
@@ -161,6 +166,7 @@ class Sampler {
       if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return;
       if (rc < 0) {
         ++out_.failedPackets;
+        gopDamaged_ = true;
         continue;
       }
       ++out_.decodedFrames;
@@ -172,6 +178,16 @@ class Sampler {
 
   // Returns true when it seeked again (the decoder was flushed).
   bool onFrame(AVFrame* f) {
+    // Damage reaches this frame through its own decoding or through a reference
+    // before it in the GOP; a clean keyframe starts a clean chain. Logged errors
+    // cannot be tied to one frame (reordering), so they taint the chain.
+    const bool own = f->decode_error_flags != 0 || (f->flags & AV_FRAME_FLAG_CORRUPT) != 0;
+    const int64_t errors = in_.decoderErrors();
+    const bool logged = errors > errorsSeen_;
+    errorsSeen_ = errors;
+    if (f->key_frame && !own && !logged) gopDamaged_ = false;
+    gopDamaged_ = gopDamaged_ || own || logged;
+    const bool damaged = gopDamaged_;
     int64_t pts = f->best_effort_timestamp;
     if (pts == AV_NOPTS_VALUE) pts = lastPts_ == kNone ? in_.startTicks() : lastPts_ + in_.frameDurationTicks();
     lastPts_ = pts;
@@ -195,11 +211,11 @@ class Sampler {
 
     while (next_ < targets_.size() && logic > targets_[next_]) {
       if (haveCandidate_) {
-        emit(candidate_.get(), candidatePts_);
+        emit(candidate_.get(), candidatePts_, candidateDamaged_);
       } else {
         out_.warnings.push_back("no frame at or before " + secondsText(out_.targets[next_]) +
                                 " could be decoded; returned the next frame, at " + secondsText(av::toSeconds(pts, tb_)));
-        emit(f, pts);
+        emit(f, pts, damaged);
       }
     }
     if (next_ >= targets_.size()) return false;
@@ -207,11 +223,13 @@ class Sampler {
     av_frame_unref(candidate_.get());
     if (av_frame_ref(candidate_.get(), f) < 0) throw std::bad_alloc();
     candidatePts_ = pts;
+    candidateDamaged_ = damaged;
     haveCandidate_ = true;
     return false;
   }
 
-  void emit(const AVFrame* f, int64_t pts) {
+  void emit(const AVFrame* f, int64_t pts, bool damaged) {
+    out_.damaged[next_] = damaged ? 1 : 0;
     uint8_t* dst = out_.data.data() + frameBytes_ * next_;
     double seconds = av::toSeconds(pts, tb_);
     if (next_ > 0 && lastEmitted_ == f && lastEmittedPts_ == pts) {
@@ -235,12 +253,13 @@ class Sampler {
         double last = av::toSeconds(candidatePts_, tb_);
         out_.warnings.push_back("video ends at " + secondsText(last) + ", before its declared duration; " +
                                 std::to_string(targets_.size() - next_) + " later target(s) use the last decodable frame");
-        while (next_ < targets_.size()) emit(candidate_.get(), candidatePts_);
+        while (next_ < targets_.size()) emit(candidate_.get(), candidatePts_, candidateDamaged_);
       } else {
         // Only reachable if frames were emitted but the candidate was lost to a reseek.
         while (next_ < targets_.size()) {
           std::memcpy(out_.data.data() + frameBytes_ * next_, out_.data.data() + frameBytes_ * (next_ - 1), frameBytes_);
           out_.timestamps[next_] = out_.timestamps[next_ - 1];
+          out_.damaged[next_] = out_.damaged[next_ - 1];
           ++next_;
         }
       }
@@ -249,6 +268,18 @@ class Sampler {
       out_.warnings.push_back("read error (" + av::errorString(in_.readError()) + "): the file is damaged or truncated");
     if (out_.failedPackets > 0)
       out_.warnings.push_back(std::to_string(out_.failedPackets) + " packet(s) could not be decoded: the file is damaged");
+    out_.decoderErrors = in_.decoderErrors() - errorsAtStart_;
+    std::string which;
+    for (size_t i = 0; i < out_.damaged.size(); ++i)
+      if (out_.damaged[i]) {
+        ++out_.damagedFrames;
+        which += (which.empty() ? "" : ", ") + std::to_string(i) + " (" + secondsText(out_.timestamps[i]) + ")";
+      }
+    if (out_.damagedFrames > 0)
+      out_.warnings.push_back(std::to_string(out_.damagedFrames) + " of " + std::to_string(out_.count) +
+                              " returned frame(s) decoded from damaged data (decoder errors or concealment): frame " + which);
+    else if (out_.decoderErrors > 0)
+      out_.warnings.push_back(std::to_string(out_.decoderErrors) + " decoder error(s) in frames that were not returned; the returned frames decoded clean");
   }
 
   VideoInput& in_;
@@ -256,6 +287,8 @@ class Sampler {
   AVRational tb_{1, 1};
   SampledFrames out_;
   std::unique_ptr<FrameConverter> converter_;
+  bool gopDamaged_ = false, candidateDamaged_ = false;
+  int64_t errorsSeen_ = 0, errorsAtStart_ = 0;
   std::vector<int64_t> keyframes_;
   std::vector<int64_t> targets_;
   size_t next_ = 0;
@@ -276,7 +309,15 @@ class Sampler {
 }  // namespace
 
 SampledFrames sampleFrames(VideoInput& input, const SampleOptions& options) {
-  return Sampler(input, options).run();
+  SampledFrames r = Sampler(input, options).run();
+  const bool damage = r.decoderErrors > 0 || r.failedPackets > 0 || r.damagedFrames > 0;
+  if (!damage || input.decoderThreads() <= 1) return r;
+  // Frame threads drop the per-frame error flags: decode this (rare) damaged video
+  // again on one thread, where they are exact, so the right frames are marked.
+  VideoInput exact(input.path(), input.stop(), DecoderOptions{1});
+  SampledFrames again = Sampler(exact, options).run();
+  again.warnings.push_back("damage found; decoded again on one thread to mark the damaged frames");
+  return again;
 }
 
 }  // namespace fvc

@@ -33,6 +33,12 @@ struct SampledFrames {
   int seeks = 0;
   int64_t decodedFrames = 0;
   int64_t failedPackets = 0;
+  // Per returned frame: 1 when it, or a frame it was decoded from (its GOP up to it),
+  // had a decoder error or concealment. Frame-threaded decoders lose the per-frame
+  // flags, so a damaged video is decoded again on one thread to mark them exactly.
+  std::vector<uint8_t> damaged;
+  int damagedFrames = 0;
+  int64_t decoderErrors = 0;  // error lines the decoder logged
   OutputGeometry geometry;
   std::string keyframeSource;       // "index", "scan" or "none"
 };

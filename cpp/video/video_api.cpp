@@ -135,6 +135,10 @@ class SampleFramesWorker : public PromiseWorker {
     o.Set("seeks", r_.seeks);
     o.Set("decodedFrames", static_cast<double>(r_.decodedFrames));
     o.Set("failedPackets", static_cast<double>(r_.failedPackets));
+    Napi::Array damaged = Napi::Array::New(env, r_.damaged.size());
+    for (size_t i = 0; i < r_.damaged.size(); ++i) damaged.Set(i, Napi::Boolean::New(env, r_.damaged[i] != 0));
+    o.Set("damaged", damaged);
+    o.Set("decoderErrors", static_cast<double>(r_.decoderErrors));
     o.Set("keyframeSource", r_.keyframeSource);
     Napi::Object g = Napi::Object::New(env);
     g.Set("width", r_.geometry.width);

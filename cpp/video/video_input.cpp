@@ -102,6 +102,7 @@ VideoInput::VideoInput(std::string path, const StopCondition& stop, const Decode
   codec_->thread_count = decoder.threads;
   codec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   codec_->pkt_timebase = stream_->time_base;
+  codec_->opaque = &damage_;  // before open: frame-thread copies take it over
   rc = avcodec_open2(codec_.get(), dec, nullptr);
   if (rc < 0) fail(code::kUnsupportedCodec, "cannot open decoder (" + av::errorString(rc) + ")");
 

@@ -31,6 +31,9 @@ class VideoInput {
   // readError()), so callers keep what was decodable.
   bool readPacket(AVPacket* pkt);
   int readError() const { return readError_; }
+  // Errors the decoder has logged so far (damage it concealed or could not decode).
+  int64_t decoderErrors() const { return damage_.errors.load(std::memory_order_relaxed); }
+  int decoderThreads() const { return codec_->thread_count; }
 
   // Clockwise rotation in degrees (0, 90, 180, 270) that a player applies.
   int rotation() const { return rotation_; }
@@ -67,6 +70,7 @@ class VideoInput {
   int rotation_ = 0;
   int64_t frameTicks_ = 1;
   int readError_ = 0;
+  av::DecodeDamage damage_;
 };
 
 }  // namespace fvc

@@ -23,6 +23,8 @@ export interface VideoFeatures {
   /** The same values in schema order. */
   values: Array<number | null>;
   frames: number;
+  /** Sampled frames decoded from damaged data (decoder errors or concealment): their features may be off. */
+  damagedFrames: number;
   warnings: string[];
 }
 
@@ -39,6 +41,7 @@ export async function extractHandcraftedFeatures(path: string, options: FeatureO
     features: Object.fromEntries(names.map((n, i) => [n, r.values[i] ?? null])),
     values: r.values,
     frames: r.frames,
+    damagedFrames: r.damagedFrames,
     warnings: r.warnings,
   };
 }

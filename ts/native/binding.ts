@@ -67,6 +67,9 @@ export interface NativeFrames {
   seeks: number;
   decodedFrames: number;
   failedPackets: number;
+  /** Per returned frame: decoded from damaged data (its own or a reference's errors). */
+  damaged: boolean[];
+  decoderErrors: number;
   keyframeSource: 'index' | 'scan' | 'none';
   geometry: NativeGeometry;
 }
@@ -75,6 +78,9 @@ export interface NativeFeatures {
   path: string;
   values: Array<number | null>;
   frames: number;
+  /** Sampled frames decoded from damaged data. */
+  damagedFrames: number;
+  decoderErrors: number;
   warnings: string[];
 }
 

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
+import { FvcError } from '../errors.js';
 import { withOutputLock } from '../util/lock.js';
 import { runPerVideo, type StageResult } from './per-video.js';
 
@@ -55,11 +56,12 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
   log(`${rows.length} videos (${classBalance.real} real, ${classBalance.fake} fake), ${numFrames} frames each, output ${outDir}`);
   const signal = o.signal ? { signal: o.signal } : {};
 
-  const run = await runPerVideo<Array<number | null>>({
+  const run = await runPerVideo<{ values: Array<number | null>; damagedFrames: number }>({
     label: o.stage,
     rows,
     partsDir: join(outDir, '.parts'),
-    params: JSON.stringify({ numFrames }),
+    // `damage`: parts from before damaged frames were counted are computed again.
+    params: JSON.stringify({ numFrames, damage: 1 }),
     ...(o.workers ? { workers: o.workers } : {}),
     ...(o.strict !== undefined ? { strict: o.strict } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
@@ -67,8 +69,11 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
     // video fails there with the same typed error, so no separate probe pass.
     work: async (row) => {
       const f = await extractHandcraftedFeatures(row.absolute_path, { numFrames, ...signal });
+      // Concealed damage gives plausible, shifted features: counted per video, fatal under --strict.
+      if (o.strict && f.damagedFrames > 0)
+        throw new FvcError('ERR_DECODE', `${row.absolute_path}: ${f.damagedFrames} of ${f.frames} sampled frames were decoded from damaged data (--strict)`);
       for (const w of f.warnings) log(`warning: ${row.video_path}: ${w}`);
-      return f.values;
+      return { values: f.values, damagedFrames: f.damagedFrames };
     },
   });
 
@@ -80,11 +85,13 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
   const tableDir = dirname(resolve(o.metadata));
   const sourceOf = (row: (typeof rows)[number]) =>
     typeof row.original_video_path === 'string' && row.original_video_path ? resolve(tableDir, row.original_video_path) : row.absolute_path;
-  const written = await writeStageTable(outputPath, rows, [['source_video', 'VARCHAR'], ...names.map((n): [string, 'DOUBLE'] => [n, 'DOUBLE'])], (i) => {
-    const values = run.results[i];
+  const written = await writeStageTable(outputPath, rows, [['source_video', 'VARCHAR'], ['damaged_frames', 'INTEGER'], ...names.map((n): [string, 'DOUBLE'] => [n, 'DOUBLE'])], (i) => {
+    const result = run.results[i];
     const row = rows[i];
-    return values && row && { source_video: sourceOf(row), ...Object.fromEntries(names.map((n, k) => [n, values[k] ?? null])) };
+    return result && row && { source_video: sourceOf(row), damaged_frames: result.damagedFrames, ...Object.fromEntries(names.map((n, k) => [n, result.values[k] ?? null])) };
   });
+  const damaged = run.results.filter((r) => r && r.damagedFrames > 0).length;
+  if (damaged) log(`warning: ${damaged} video(s) have frames decoded from damaged data (column damaged_frames); their features may be off`);
   await writeFailures(failuresPath, run.failures);
   await writeFileAtomic(join(outDir, 'feature_schema.json'), JSON.stringify({ stage: o.stage, numFrames, features: names }, null, 2) + '\n');
   const seconds = (performance.now() - started) / 1000;

@@ -73,9 +73,14 @@ export class MlflowFileStore implements TrackingStore {
     return id;
   }
 
+  /** A run this store started, or one an earlier process started in the same folder (a continued run). */
   private runDir(runId: string): string {
-    const dir = this.runs.get(runId);
-    if (!dir) throw new FvcError('ERR_INVALID_ARGUMENT', `MLflow run ${runId} was not started by this store`);
+    let dir = this.runs.get(runId);
+    if (!dir && /^[0-9a-f]{32}$/.test(runId) && existsSync(this.root)) {
+      const exp = readdirSync(this.root).find((e) => existsSync(join(this.root, e, runId, 'meta.yaml')));
+      if (exp !== undefined) this.runs.set(runId, (dir = join(this.root, exp, runId)));
+    }
+    if (!dir) throw new FvcError('ERR_INVALID_ARGUMENT', `MLflow run ${runId} is not in ${this.root}`);
     return dir;
   }
 

@@ -7,10 +7,13 @@
  * JSONL files stay the source of truth.
  */
 import { execFileSync } from 'node:child_process';
-import { userInfo } from 'node:os';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FvcError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { MlflowFileStore } from './file-store.js';
 import { MlflowRestStore } from './rest-store.js';
 import type { MlflowMetric, RunStatus, TrackingStore } from './store.js';
@@ -77,29 +80,91 @@ export interface FoldLog {
   error?: string;
 }
 
+/**
+ * What a model folder remembers of its MLflow runs (`mlflow_runs.json`), so a rerun
+ * continues them instead of logging a second set: the parent run of the
+ * cross-validation with the configuration it was started for, and each fold run
+ * with what it logged. A fold run still `pending` was cut off by a kill while it
+ * was being logged.
+ */
+interface RunState {
+  location: string;
+  experimentId: string;
+  parentRunId: string;
+  fingerprint: string;
+  pid: number;
+  host: string;
+  finished: boolean;
+  folds: Record<string, { runId: string; state: 'pending' | 'logged'; outcome: string }>;
+}
+
+function readState(file: string | undefined): RunState | null {
+  if (!file || !existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as RunState;
+  } catch {
+    return null; // unreadable: start afresh
+  }
+}
+
 export class CrossValidationTracking {
   private disabled = false;
+  private loggedNow = 0;
 
   private constructor(
     private readonly store: TrackingStore,
     private readonly modelType: string,
-    private readonly experimentId: string,
-    private readonly parentRunId: string,
+    private readonly state: RunState,
+    private readonly stateFile: string | undefined,
     private readonly log: (m: string) => void,
   ) {}
 
-  /** Opens the experiment and the parent run; null (after logging why) when the store cannot be reached. */
-  static async start(store: TrackingStore, modelType: string, config: Record<string, unknown>, log: (m: string) => void): Promise<CrossValidationTracking | null> {
+  /**
+   * Opens the experiment and the parent run; null (after logging why) when the store
+   * cannot be reached. With `stateFile`, a parent run started for the same
+   * configuration in the same store is continued (after a kill or on a rerun: folds
+   * already logged are not logged again); one started for another configuration and
+   * never ended is marked KILLED, as MLflow's clients mark runs whose process died.
+   */
+  static async start(store: TrackingStore, modelType: string, config: Record<string, unknown>, log: (m: string) => void, stateFile?: string): Promise<CrossValidationTracking | null> {
     try {
-      const experimentId = await store.experiment(modelType);
-      const runId = await store.startRun({ experimentId, runName: `${modelType}_cv`, startTime: Date.now(), userId: userName(), tags: { ...sourceTags(), model_type: modelType } });
-      await store.logBatch(runId, { params: toParams(config) });
-      log(`${modelType}: MLflow run ${runId} in experiment ${experimentId} (${store.location})`);
-      return new CrossValidationTracking(store, modelType, experimentId, runId, log);
+      const fingerprint = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+      const prev = readState(stateFile);
+      const sameStore = prev !== null && prev.location === store.location;
+      if (prev && sameStore) {
+        // Fold runs cut off while being logged end as KILLED; their folds are logged again.
+        for (const [fold, f] of Object.entries(prev.folds))
+          if (f.state === 'pending') {
+            await store.endRun(f.runId, 'KILLED', Date.now());
+            delete prev.folds[fold];
+          }
+      }
+      let state: RunState;
+      if (prev && sameStore && prev.fingerprint === fingerprint) {
+        state = { ...prev, pid: process.pid, host: hostname() };
+        log(`${modelType}: MLflow run ${prev.parentRunId} continued (${prev.finished ? 'finished before' : 'left running by an interrupted run'}; ${Object.keys(prev.folds).length} fold(s) already logged)`);
+      } else {
+        if (prev && sameStore && !prev.finished) {
+          await store.endRun(prev.parentRunId, 'KILLED', Date.now());
+          log(`${modelType}: MLflow run ${prev.parentRunId} of an earlier configuration never ended; marked KILLED`);
+        }
+        const experimentId = await store.experiment(modelType);
+        const runId = await store.startRun({ experimentId, runName: `${modelType}_cv`, startTime: Date.now(), userId: userName(), tags: { ...sourceTags(), model_type: modelType } });
+        await store.logBatch(runId, { params: toParams(config) });
+        log(`${modelType}: MLflow run ${runId} in experiment ${experimentId} (${store.location})`);
+        state = { location: store.location, experimentId, parentRunId: runId, fingerprint, pid: process.pid, host: hostname(), finished: false, folds: {} };
+      }
+      const t = new CrossValidationTracking(store, modelType, state, stateFile, log);
+      await t.save();
+      return t;
     } catch (err) {
       log(`${modelType}: MLflow tracking off for this model: ${(err as Error).message}`);
       return null;
     }
+  }
+
+  private async save(): Promise<void> {
+    if (this.stateFile) await writeFileAtomic(this.stateFile, `${JSON.stringify(this.state, null, 2)}\n`);
   }
 
   private async guard(what: string, fn: () => Promise<void>): Promise<void> {
@@ -114,24 +179,37 @@ export class CrossValidationTracking {
 
   fold(f: FoldLog): Promise<void> {
     return this.guard(`fold ${f.fold}`, async () => {
+      // The same outcome already logged (a resumed or repeated run): nothing new to say.
+      const outcome = createHash('sha256').update(JSON.stringify([f.status, finiteMetrics(f.metrics, 0, 0), f.error ?? null])).digest('hex').slice(0, 16);
+      const before = this.state.folds[String(f.fold)];
+      if (before?.state === 'logged' && before.outcome === outcome) return;
       const runId = await this.store.startRun({
-        experimentId: this.experimentId,
+        experimentId: this.state.experimentId,
         runName: `fold_${f.fold}`,
         startTime: f.startTime,
         userId: userName(),
-        tags: { ...sourceTags(), 'mlflow.parentRunId': this.parentRunId, fold: String(f.fold), model_type: this.modelType, ...(f.error ? { error: f.error.slice(0, 5000) } : {}) },
+        tags: { ...sourceTags(), 'mlflow.parentRunId': this.state.parentRunId, fold: String(f.fold), model_type: this.modelType, ...(f.error ? { error: f.error.slice(0, 5000) } : {}) },
       });
+      this.state.folds[String(f.fold)] = { runId, state: 'pending', outcome };
+      await this.save();
       await this.store.logBatch(runId, { params: toParams(f.params), metrics: finiteMetrics(f.metrics, f.fold, Date.now()) });
       for (const a of f.artifacts) await this.store.logArtifact(runId, a, 'models');
       await this.store.endRun(runId, f.status, Date.now());
+      this.state.folds[String(f.fold)] = { runId, state: 'logged', outcome };
+      this.loggedNow++;
+      await this.save();
     });
   }
 
   finish(summary: Record<string, unknown>, artifacts: string[], status: RunStatus): Promise<void> {
     return this.guard('summary', async () => {
-      await this.store.logBatch(this.parentRunId, { metrics: finiteMetrics(summary, 0, Date.now()) });
-      for (const a of artifacts) await this.store.logArtifact(this.parentRunId, a, 'results');
-      await this.store.endRun(this.parentRunId, status, Date.now());
+      // A rerun that found every fold logged already adds nothing to a finished run.
+      if (this.state.finished && this.loggedNow === 0) return;
+      await this.store.logBatch(this.state.parentRunId, { metrics: finiteMetrics(summary, 0, Date.now()) });
+      for (const a of artifacts) await this.store.logArtifact(this.state.parentRunId, a, 'results');
+      await this.store.endRun(this.state.parentRunId, status, Date.now());
+      this.state.finished = true;
+      await this.save();
     });
   }
 }

@@ -297,7 +297,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
     .slice(0, 16);
   const tracking =
     store && !foldTask
-      ? await CrossValidationTracking.start(store, model.modelType, { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, n_splits: cfg.nSplits, seed: cfg.seed, rows: data.rows, features: data.cols, data_source: data.source, selection_metric: cfg.selectionMetric, params: best }, log)
+      ? await CrossValidationTracking.start(store, model.modelType, { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, n_splits: cfg.nSplits, seed: cfg.seed, rows: data.rows, features: data.cols, data_source: data.source, selection_metric: cfg.selectionMetric, params: best }, log, join(dir, 'mlflow_runs.json'))
       : null;
   const rows: FoldResult[] = [];
   const failedFolds: Array<{ fold: number; message: string }> = [];

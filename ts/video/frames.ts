@@ -37,10 +37,15 @@ export interface SampledFrames {
   timestamps: number[];
   /** The instant (s) each frame was sampled for: centres of `count` equal segments. */
   targets: number[];
-  /** Damage found on the way (undecodable packets, a truncated tail). */
+  /** Damage found on the way (undecodable packets, concealed errors, a truncated tail). */
   warnings: string[];
+  /**
+   * Per returned frame: true when it, or a frame it was decoded from, had a decoder
+   * error or concealment (libav returns such frames looking plausible).
+   */
+  damaged: boolean[];
   geometry: NativeGeometry;
-  stats: { seeks: number; decodedFrames: number; failedPackets: number; keyframeSource: 'index' | 'scan' | 'none' };
+  stats: { seeks: number; decodedFrames: number; failedPackets: number; decoderErrors: number; damagedFrames: number; keyframeSource: 'index' | 'scan' | 'none' };
 }
 
 /**
@@ -62,11 +67,14 @@ export async function sampleFrames(path: string, options: SampleFramesOptions = 
     timestamps: r.timestamps,
     targets: r.targets,
     warnings: r.warnings,
+    damaged: r.damaged,
     geometry: r.geometry,
     stats: {
       seeks: r.seeks,
       decodedFrames: r.decodedFrames,
       failedPackets: r.failedPackets,
+      decoderErrors: r.decoderErrors,
+      damagedFrames: r.damaged.filter(Boolean).length,
       keyframeSource: r.keyframeSource,
     },
   };

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { FvcError } from '../../errors.js';
 import { sampleFrames, type Interpolation } from '../../video/frames.js';
 import { printJson } from '../output.js';
 import { choiceOption, intOption, numberOption } from '../parse.js';
@@ -14,6 +15,7 @@ interface FramesFlags {
   threads: number;
   seek: boolean;
   timeout?: number;
+  strict?: boolean;
 }
 
 export function registerFrames(program: Command): void {
@@ -31,6 +33,7 @@ export function registerFrames(program: Command): void {
     .option('--threads <n>', 'decoder threads (0: automatic)', intOption(0, 256), 0)
     .option('--no-seek', 'decode sequentially from the start instead of seeking')
     .option('--timeout <seconds>', 'give up after this many seconds', numberOption(0))
+    .option('--strict', 'fail when a returned frame was decoded from damaged data (decoder errors or concealment)')
     .action(async (video: string, o: FramesFlags) => {
       const r = await sampleFrames(video, {
         count: o.num,
@@ -45,6 +48,7 @@ export function registerFrames(program: Command): void {
         ...(o.timeout ? { timeoutMs: o.timeout * 1000 } : {}),
       });
       for (const w of r.warnings) process.stderr.write(`fvc: warning: ${video}: ${w}\n`);
+      if (o.strict && r.stats.damagedFrames) throw new FvcError('ERR_DECODE', `${video}: ${r.stats.damagedFrames} of ${r.shape[0]} returned frames were decoded from damaged data (--strict)`);
       if (o.json) {
         const { data: _data, ...rest } = r;
         return printJson({ ...rest, output: o.output ?? null, png: o.png ?? null });
