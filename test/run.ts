@@ -8,6 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// Caches a test does not place itself go under test-artifacts/, never into the source tree's data/.
+process.env.FVC_FRAME_CACHE_DIR ??= join(here, '..', 'test-artifacts', 'default-frame-cache');
+process.env.FVC_FEATURES_DIR ??= join(here, '..', 'test-artifacts', 'default-features');
 const filter = process.argv[2];
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.test.ts') && (!filter || f.includes(filter)))

@@ -244,6 +244,9 @@ test('bad input is refused before any training, naming the cause', async () => {
   await bad({ models: ['svm'], features: features(nan) }, /'b': row 11 holds 'NaN', not a finite number/);
   await bad({ models: ['svm'], features: { ...features(), labelColumn: 'y' } }, /--label-column 'y' is not a column/);
   await bad({ models: ['svm'], features: features(), nSplits: 1 }, /nSplits: .*2/);
+  // A misspelt option is an error, not silently the default (plain JavaScript callers, JSON configs).
+  await bad({ models: ['svm'], features: features(), ...({ nSplit: 3 } as object) }, /unknown option 'nSplit' \(did you mean 'nSplits'\?\)/);
+  await bad({ models: ['svm'], features: features(), deep: { ...({ epoch: 2 } as object) } }, /deep: unknown option 'epoch' \(did you mean 'epochs'\?\)/);
   await bad({ models: ['svm'], features: { path: join(dir, 'missing.csv') } }, /missing\.csv: no such file/);
   await bad({ models: ['svm'], features: features(), nSplits: 3, folds: [2, 4] }, /folds: fold\(s\) 4 outside 1\.\.3/);
 });

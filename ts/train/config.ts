@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { FvcError } from '../errors.js';
-import { FEATURE_SETS, type ModelRequest } from './registry.js';
+import { FEATURE_SETS, suggest, type ModelRequest } from './registry.js';
 
 const intFromEnv = (name: string) => {
   const v = process.env[name];
@@ -19,7 +19,8 @@ const boolFromEnv = (name: string) => {
 
 const GridSchema = z.record(z.string(), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1));
 
-export const TrainConfigSchema = z.object({
+// Strict objects: a misspelt key (nSplit: 3) is an error, not silently the default.
+export const TrainConfigSchema = z.strictObject({
   models: z.array(z.string().min(1)).min(1),
   nSplits: z.number().int().min(2).max(100).default(5),
   /** Deep models: frames per clip for every deep model; default each architecture's own (fvc models lists them). */
@@ -32,7 +33,7 @@ export const TrainConfigSchema = z.object({
   stage4Dir: z.string().default('data/stage4'),
   /** Bring your own features: a table with numeric feature columns instead of Stage 2/4 output. */
   features: z
-    .object({ path: z.string().min(1), labelColumn: z.string().default('label'), groupColumn: z.string().optional(), idColumn: z.string().optional() })
+    .strictObject({ path: z.string().min(1), labelColumn: z.string().default('label'), groupColumn: z.string().optional(), idColumn: z.string().optional() })
     .optional(),
   /** The metric the grid search maximises (mean over folds). */
   selectionMetric: z.enum(['f1', 'accuracy', 'roc_auc', 'average_precision']).default('f1'),
@@ -60,7 +61,7 @@ export const TrainConfigSchema = z.object({
   frameCacheDir: z.string().min(1).optional(),
   /** Deep models (5c, 5p): the seed's methodology, sized by these. */
   deep: z
-    .object({
+    .strictObject({
       epochs: z.number().int().min(1).default(20),
       batchSize: z.number().int().min(1).default(8),
       microBatch: z.number().int().min(1).optional(),
@@ -117,6 +118,16 @@ export type TrainConfigInput = Omit<z.input<typeof TrainConfigSchema>, 'models'>
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 
 /** Explicit options over the seed's environment variables over the defaults. */
+/** "unknown option 'nSplit' (did you mean 'nSplits'?)", against the keys of the object at `path`. */
+function unknownKeys(keys: readonly string[], path: readonly PropertyKey[]): string {
+  const shapes: Record<string, z.ZodRawShape> = { '': TrainConfigSchema.shape, deep: (TrainConfigSchema.shape.deep.unwrap() as z.ZodObject).shape };
+  const known = Object.keys(shapes[path.join('.')] ?? {});
+  return keys.map((k) => {
+    const close = suggest(k, known);
+    return `unknown option '${k}'${close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(' or ')}?)` : ''}`;
+  }).join('; ');
+}
+
 export function resolveConfig(input: TrainConfigInput): TrainConfig {
   const env = Object.fromEntries(
     Object.entries({
@@ -133,7 +144,7 @@ export function resolveConfig(input: TrainConfigInput): TrainConfig {
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   const parsed = TrainConfigSchema.safeParse({ ...env, ...defined });
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(config)'}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(config)'}: ${i.code === 'unrecognized_keys' ? unknownKeys(i.keys, i.path) : i.message}`);
     throw new FvcError('ERR_INVALID_ARGUMENT', `invalid training configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
