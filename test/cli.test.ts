@@ -98,6 +98,12 @@ test('fvc validate lists every problem of a table at once, probing each file', (
   const empty = runCli(['validate', '--metadata', join(dir, 'empty.csv')]);
   assert.is(empty.code, 1);
   assert.match(empty.stderr, /row 3: label (NULL|empty) is not 0 \(real\) or 1 \(fake\)/);
+  // Mixed CRLF/LF line ends and a semicolon delimiter read fine; a row with too many fields is named by its line.
+  writeFileSync(join(dir, 'mixed.csv'), `video_path;label\r\n${good};0\n`);
+  assert.is(runCli(['validate', '--metadata', join(dir, 'mixed.csv')]).code, 0);
+  writeFileSync(join(dir, 'wide.csv'), `video_path,label\n${good},0,extra\n`);
+  const wide = runCli(['validate', '--metadata', join(dir, 'wide.csv')]);
+  assert.match(wide.stderr, /wide\.csv: 1 row\(s\) do not have the header's 2 fields: line 2 has 3/);
   writeFileSync(join(dir, 'ok.csv'), `video_path,label\n${good},0\n`);
   const ok = runCli(['validate', '--metadata', join(dir, 'ok.csv')]);
   assert.is(ok.code, 0, ok.stderr);

@@ -51,6 +51,16 @@ test('seeking gives exactly what sequential decoding gives, and seeks on short G
   assert.ok((a.data as Buffer).equals(b.data as Buffer), 'identical pixels');
 });
 
+test('a raw H.264 elementary stream (no container, no timestamps) samples the frames its MP4 twin gives', async () => {
+  const mp4 = h264('elementary_twin.mp4', { seconds: 2, gop: 12 });
+  const raw = makeVideo('elementary.h264', ['-i', mp4, '-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb', '-f', 'h264']);
+  const a = await sampleFrames(raw, { count: 6, size: 64, threads: 1 });
+  const b = await sampleFrames(mp4, { count: 6, size: 64, threads: 1 });
+  assert.equal(a.timestamps.map((t) => t.toFixed(2)), b.timestamps.map((t) => t.toFixed(2)));
+  assert.ok((a.data as Buffer).equals(b.data as Buffer), 'same pixels');
+  assert.equal(a.warnings, []);
+});
+
 test('letterbox: 320x240 -> 256x256 with the picture at y=32..224 and black bars', async () => {
   const path = h264('gop12.mp4');
   const r = await sampleFrames(path, { count: 2, size: 256 });

@@ -47,6 +47,9 @@ class Sampler {
         out_.keyframeSource = "scan";
       }
       if (duration <= 0 && scan.endTicks > start) duration = scan.endTicks - start;
+      // An elementary stream (raw .h264) has packets but no timestamps: its length is
+      // its frame count at the nominal rate, as ffmpeg times it.
+      if (duration <= 0 && scan.packets > 0) duration = scan.packets * in_.frameDurationTicks();
     }
     if (duration <= 0) throw Error(code::kInvalidData, in_.path() + ": duration is unknown and no packets could be read");
     planTargets(start, duration);
@@ -67,7 +70,7 @@ class Sampler {
       // fall back once to a plain sequential decode from the start.
       out_.warnings.push_back("seeking found no decodable frame; decoded sequentially from the start instead");
       keyframes_.clear();
-      in_.seek(start);
+      in_.rewind();
       resetDecodeState();
       decodeLoop();
     }

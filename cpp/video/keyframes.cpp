@@ -33,7 +33,7 @@ PacketScan scanPackets(VideoInput& input) {
     av_packet_unref(pkt.get());
   }
   std::sort(scan.keyframes.begin(), scan.keyframes.end());
-  input.seek(input.startTicks());
+  input.rewind();
   return scan;
 }
 

@@ -155,6 +155,15 @@ bool VideoInput::seek(int64_t ts) { return seekWithFlags(ts, AVSEEK_FLAG_BACKWAR
 
 bool VideoInput::seekToIndexedKeyframe(int64_t ts) { return seekWithFlags(ts, 0); }
 
+bool VideoInput::rewind() {
+  if (seek(startTicks())) return true;
+  // A stream without timestamps (raw .h264) cannot seek by time; by byte it can.
+  if (av_seek_frame(fmt_.get(), -1, 0, AVSEEK_FLAG_BYTE) < 0) return false;
+  avcodec_flush_buffers(codec_.get());
+  readError_ = 0;
+  return true;
+}
+
 bool VideoInput::seekWithFlags(int64_t ts, int flags) {
   int rc = av_seek_frame(fmt_.get(), stream_->index, ts, flags);
   if (rc < 0) {

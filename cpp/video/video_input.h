@@ -54,6 +54,8 @@ class VideoInput {
   // Seek to the container-index entry at `ts` itself (a keyframe timestamp taken
   // from the index): searching forward from it can never land on an earlier GOP.
   bool seekToIndexedKeyframe(int64_t ts);
+  // Back to the first packet: by time, else by byte (elementary streams).
+  bool rewind();
   // Throws ERR_ABORTED / ERR_TIMEOUT if the caller asked to stop.
   void checkStop() const { stop_.check(path_); }
   [[noreturn]] void fail(const char* code, const std::string& cause) const;

@@ -1,21 +1,39 @@
 /** Tables on disk: CSV and Parquet in, Parquet out (written atomically). */
 import { existsSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { FvcError } from '../errors.js';
+import { parseCsvRecords, sniffDelimiter } from '../util/csv.js';
 import { tempName } from '../util/fs.js';
 import { queryRows, run, sqlIdent, sqlString } from './duckdb.js';
 
 export type Row = Record<string, unknown>;
 export type ColumnType = 'VARCHAR' | 'DOUBLE' | 'BIGINT' | 'INTEGER' | 'BOOLEAN';
 
+/**
+ * A CSV table as text cells (an empty unquoted cell is NULL, as DuckDB reads it). Read
+ * here rather than by DuckDB, whose dialect sniffing fails on mixed CRLF/LF line ends
+ * and reads a row with too many fields as a different header ("missing columns").
+ * The delimiter (comma, semicolon, tab, bar) is the header's.
+ */
+async function readCsv(path: string): Promise<Row[]> {
+  const text = (await readFile(path, 'utf8')).replace(/^\uFEFF/, '');
+  const [header, ...body] = parseCsvRecords(text, sniffDelimiter(text));
+  if (!header) return [];
+  const names = header.fields.map((h) => h.trim());
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new FvcError('ERR_INVALID_DATA', `${path}: column '${dup}' appears twice in the header`);
+  const bad = body.filter((r) => r.fields.length !== names.length);
+  if (bad.length)
+    throw new FvcError('ERR_INVALID_DATA', `${path}: ${bad.length} row(s) do not have the header's ${names.length} fields: ${bad.slice(0, 5).map((r) => `line ${r.line} has ${r.fields.length}`).join(', ')}${bad.length > 5 ? ', ...' : ''} (a comma inside a value needs quotes)`);
+  return body.map((r) => Object.fromEntries(names.map((n, i) => [n, r.fields[i] === '' && !r.quoted[i] ? null : r.fields[i]])));
+}
+
 export async function readTable(path: string): Promise<Row[]> {
   if (!existsSync(path)) throw new FvcError('ERR_FILE_NOT_FOUND', `${path}: no such file`);
   const ext = extname(path).toLowerCase();
-  const source =
-    ext === '.csv' ? `read_csv(${sqlString(path)}, header = true, all_varchar = true)`
-    : ext === '.parquet' ? `read_parquet(${sqlString(path)})`
-    : undefined;
+  if (ext === '.csv') return readCsv(path);
+  const source = ext === '.parquet' ? `read_parquet(${sqlString(path)})` : undefined;
   if (!source) {
     const hint = ext === '.arrow' || ext === '.feather' || ext === '.ipc'
       ? ' (Arrow IPC needs DuckDB\'s arrow extension, which cannot be installed from this project\'s package sources; convert to Parquet or CSV)'

@@ -13,11 +13,22 @@ export function toCsv(columns: readonly string[], rows: readonly Record<string, 
   return lines.join('\n') + '\n';
 }
 
-export function parseCsv(text: string): Record<string, string>[] {
-  const records: string[][] = [];
-  let row: string[] = [];
+/** CSV records with the line each starts on; `\r\n`, `\n` and `\r` all end a record, mixed in one file too. */
+export function parseCsvRecords(text: string, delimiter = ','): Array<{ fields: string[]; quoted: boolean[]; line: number }> {
+  const records: Array<{ fields: string[]; quoted: boolean[]; line: number }> = [];
+  let fields: string[] = [];
+  let quotedFields: boolean[] = [];
   let cur = '';
+  let wasQuoted = false;
   let quoted = false;
+  let line = 1;
+  let start = 1;
+  const endField = () => {
+    fields.push(cur);
+    quotedFields.push(wasQuoted);
+    cur = '';
+    wasQuoted = false;
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
@@ -25,26 +36,39 @@ export function parseCsv(text: string): Record<string, string>[] {
         cur += '"';
         i++;
       } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cur);
-      cur = '';
-    } else if (c === '\n' || c === '\r') {
+      else {
+        if (c === '\n') line++;
+        cur += c;
+      }
+    } else if (c === '"') quoted = wasQuoted = true;
+    else if (c === delimiter) endField();
+    else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(cur);
-      records.push(row);
-      row = [];
-      cur = '';
+      endField();
+      records.push({ fields, quoted: quotedFields, line: start });
+      fields = [];
+      quotedFields = [];
+      start = ++line;
     } else cur += c;
   }
-  if (cur !== '' || row.length > 0) {
-    row.push(cur);
-    records.push(row);
+  if (cur !== '' || fields.length > 0 || wasQuoted) {
+    endField();
+    records.push({ fields, quoted: quotedFields, line: start });
   }
-  const [header, ...body] = records;
+  // Blank lines are not records.
+  return records.filter((r) => r.fields.length > 1 || r.fields[0] !== '' || r.quoted[0]);
+}
+
+export function parseCsv(text: string): Record<string, string>[] {
+  const [header, ...body] = parseCsvRecords(text);
   if (!header) return [];
-  return body
-    .filter((r) => r.length > 1 || r[0] !== '')
-    .map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
+  return body.map((r) => Object.fromEntries(header.fields.map((h, i) => [h, r.fields[i] ?? ''])));
+}
+
+/** The delimiter of a table: comma, semicolon, tab or bar, whichever its header line uses most. */
+export function sniffDelimiter(text: string): string {
+  const header = text.slice(0, text.search(/[\r\n]|$/)).replace(/"[^"]*"/g, '');
+  const counts = [',', ';', '\t', '|'].map((d) => [d, header.split(d).length - 1] as const);
+  const [best, n] = counts.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return n > 0 ? best : ',';
 }
