@@ -43,6 +43,12 @@ test('a FIFO named .mp4 is refused before opening (open() on it blocks for ever)
   }
 });
 
+test('a y4m header declaring 60000x60000 is invalid data naming the header, not an I/O error ("Device or resource busy")', async () => {
+  const p = join(videoDir, 'huge.y4m');
+  writeFileSync(p, Buffer.concat([Buffer.from('YUV4MPEG2 W60000 H60000 F25:1 Ip A1:1 C420jpeg\nFRAME\n'), Buffer.alloc(4096, 7)]));
+  await expectError(p, 'ERR_INVALID_DATA', /the container's header was refused/);
+});
+
 test('zero-byte file', async () => {
   const p = join(videoDir, 'empty.mp4');
   writeFileSync(p, '');

@@ -69,7 +69,10 @@ VideoInput::VideoInput(std::string path, const StopCondition& stop, const Decode
   if (rc < 0) {  // avformat_open_input frees the context on failure
     if (rc == AVERROR_INVALIDDATA)
       fail(code::kInvalidData, "not a readable video container, or truncated (" + av::errorString(rc) + ")");
-    fail(code::kIo, "cannot open (" + av::errorString(rc) + ")");
+    if (rc == AVERROR(EACCES) || rc == AVERROR(EPERM) || rc == AVERROR(EIO)) fail(code::kIo, "cannot open (" + av::errorString(rc) + ")");
+    // The file exists and is regular (checkPath): what failed is its header, whatever
+    // errno the demuxer chose (a y4m header declaring 60000x60000 gives EBUSY).
+    fail(code::kInvalidData, "the container's header was refused (" + av::errorString(rc) + "): damaged, or it declares a size or format libav cannot take");
   }
   fmt_.reset(raw);
   rc = avformat_find_stream_info(fmt_.get(), nullptr);
