@@ -244,6 +244,9 @@ test('bad input is refused before any training, naming the cause', async () => {
   await bad({ models: ['svm'], features: features(nan) }, /'b': row 11 holds 'NaN', not a finite number/);
   await bad({ models: ['svm'], features: { ...features(), labelColumn: 'y' } }, /--label-column 'y' is not a column/);
   await bad({ models: ['svm'], features: features(), nSplits: 1 }, /nSplits: .*2/);
+  // CUDA asked of a CPU-only build: refused once, before any fold, naming the library.
+  if (!native.xgboostInfo().cuda) await bad({ models: ['xgboost'], features: features(), device: 'cuda' }, /device cuda: libxgboost .* was built without CUDA/);
+  if (native.resolveDevice('auto') === 'cpu') await bad({ models: ['naive_cnn'], features: features(), device: 'cuda' }, /'cuda' was requested but LibTorch sees no CUDA device .*GPU builds/);
   // A misspelt option is an error, not silently the default (plain JavaScript callers, JSON configs).
   await bad({ models: ['svm'], features: features(), ...({ nSplit: 3 } as object) }, /unknown option 'nSplit' \(did you mean 'nSplits'\?\)/);
   await bad({ models: ['svm'], features: features(), deep: { ...({ epoch: 2 } as object) } }, /deep: unknown option 'epoch' \(did you mean 'epochs'\?\)/);

@@ -30,7 +30,9 @@ import type { FoldFit, ModelContext } from './model.js';
 import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
 import { checkScaler } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
-import { runtimeInfo, type RuntimeInfo } from '../runtime.js';
+import { native } from '../native/binding.js';
+import { resolveDevice, runtimeInfo, type RuntimeInfo } from '../runtime.js';
+import { xgboostDevice } from './classical.js';
 
 export interface FoldResult {
   fold: number;
@@ -391,6 +393,16 @@ async function copyBestModel(foldDir: string, out: string, model: ResolvedModel)
 }
 
 /**
+ * `device: 'cuda'` on a build whose LibTorch or libxgboost lacks CUDA is refused once,
+ * up front, naming the library, instead of failing fold after fold.
+ */
+function checkDevice(cfg: TrainConfig, models: readonly ResolvedModel[]): void {
+  if (cfg.device !== 'cuda') return;
+  if (models.some((m) => m.spec.architectures || m.spec.backbone)) resolveDevice('cuda');
+  if (models.some((m) => m.spec.family === 'gradient_boosting')) xgboostDevice('cuda', native.xgboostInfo(), () => resolveDevice('auto') === 'cuda');
+}
+
+/**
  * `only: 'extract'`: the shared embeddings of every model on a pretrained backbone,
  * extracted (or found) as their training would, and nothing trained. The data is
  * loaded exactly as the model job will load it, so both agree on the table's key.
@@ -418,6 +430,7 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
   const log = (m: string) => cfg.quiet || process.stderr.write(`${clear}stage5: ${m}\n`);
   // Every model id, feature source and fold split is checked before any training starts.
   const models = inDependencyOrder(cfg.models.map((m) => resolveModel(m, cfg.featureSet)));
+  checkDevice(cfg, models);
   if (cfg.only === 'extract') return extractOnly(models, cfg, log, started);
   const load = dataLoader(cfg, log);
   const store = cfg.tracking ? openTrackingStore(cfg.trackingUri) : null;
@@ -437,10 +450,12 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
       log(`${model.modelType} failed: ${(err as Error).message}`);
     }
   }
-  if (cfg.plots && summaries.length && !cfg.folds && cfg.only !== 'grid_search') {
+  const plotted = summaries.filter((s) => s.folds.length > 0);
+  if (cfg.plots && summaries.length && !plotted.length && !cfg.folds && cfg.only !== 'grid_search') log('no plots: no model finished a fold');
+  if (cfg.plots && plotted.length && !cfg.folds && cfg.only !== 'grid_search') {
     // Plots are a view of results already on disk: failing to draw them fails nothing.
     try {
-      const { files } = await generatePlots({ stage5Dir: cfg.outputDir, models: summaries.map((s) => s.modelType) });
+      const { files } = await generatePlots({ stage5Dir: cfg.outputDir, models: plotted.map((s) => s.modelType) });
       log(`${files.length} plots written (fvc report builds the HTML page)`);
     } catch (err) {
       log(`plots failed: ${(err as Error).message}`);
