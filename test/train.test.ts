@@ -9,6 +9,8 @@ import { xgboostDevice } from '../ts/train/classical.js';
 import { train } from '../ts/train/engine.js';
 import { loadModel } from '../ts/train/predict.js';
 import type { ModelRequest } from '../ts/train/registry.js';
+import type { TrainEvent } from '../ts/train/events.js';
+import type { FvcError } from '../ts/errors.js';
 import { Rng } from '../ts/util/rng.js';
 import { writeParquet } from '../ts/data/table.js';
 import { artifacts, runCli } from './helpers.js';
@@ -214,6 +216,35 @@ test('a 1e308 feature cell is standardised without overflow: no null in any save
   s.scale[1] = null;
   writeFileSync(join(best, 'scaler.json'), JSON.stringify(s));
   assert.throws(() => loadModel(best), /scaler\.json: scale\[1\] is null, not a finite positive number/);
+});
+
+test('train() reports typed progress and stops on an AbortSignal between folds, keeping what finished; a rerun resumes', async () => {
+  const out = join(dir, 'events');
+  const base = { models: ['logistic_regression' as const], features: features(), nSplits: 3, outputDir: out, tracking: false, ...quiet };
+  const events: TrainEvent[] = [];
+  const ac = new AbortController();
+  const err = await train(base, {
+    signal: ac.signal,
+    onProgress: (e) => {
+      events.push(e);
+      if (e.type === 'fold-end' && e.fold === 1) ac.abort();
+    },
+  }).catch((e: FvcError) => e);
+  assert.is((err as FvcError).code, 'ERR_ABORTED');
+  assert.match((err as Error).message, /training cancelled before logistic_regression fold 2; finished folds are kept .*run the same command again to resume/);
+  assert.equal(events.map((e) => e.type), ['model-start', 'fold-start', 'fold-end']);
+  const end = events[2] as Extract<TrainEvent, { type: 'fold-end' }>;
+  assert.is(end.status, 'trained');
+  assert.type(end.metrics?.val_f1, 'number');
+  assert.type(end.etaSeconds, 'number', 'ETA from the folds trained so far');
+  assert.ok(existsSync(join(out, 'logistic_regression', 'fold_1', 'metadata.json')));
+  assert.not.ok(existsSync(join(out, 'logistic_regression', 'fold_1', 'error.json')), 'a cancelled run records no failure');
+
+  const again: TrainEvent[] = [];
+  const r = await train(base, { onProgress: (e) => again.push(e) });
+  assert.equal(again.filter((e) => e.type === 'fold-end').map((e) => (e as Extract<TrainEvent, { type: 'fold-end' }>).status), ['reused', 'trained', 'trained']);
+  assert.equal(again.at(-1), { ...(again.at(-1) as object), type: 'model-end', model: 'logistic_regression', trained: 3, failed: 0 });
+  assert.is(r.models[0]?.folds.length, 3);
 });
 
 test('bad input is refused before any training, naming the cause', async () => {

@@ -28,6 +28,8 @@ import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
 import { computeMetrics, type Metrics } from './metrics.js';
 import type { FoldFit, ModelContext } from './model.js';
 import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
+import type { EpochRow } from '../deep/train.js';
+import type { TrainEvent, TrainHooks } from './events.js';
 import { checkScaler } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
 import { native } from '../native/binding.js';
@@ -106,10 +108,10 @@ const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` 
 /** Loaded data by the model's data key: models that read the same data load and check it once. */
 type DataLoader = (model: ResolvedModel) => Promise<FeatureData>;
 
-function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
+function dataLoader(cfg: TrainConfig, log: (m: string) => void, signal?: AbortSignal): DataLoader {
   const loaded = new Map<string, Promise<FeatureData>>();
   return async (model) => {
-    const ctx: ModelContext = { model, cfg, log };
+    const ctx: ModelContext = { model, cfg, log, ...(signal ? { signal } : {}) };
     const key = await model.impl.dataKey(ctx);
     let p = loaded.get(key);
     if (!p) {
@@ -121,15 +123,29 @@ function dataLoader(cfg: TrainConfig, log: (m: string) => void): DataLoader {
   };
 }
 
+/** train()'s hooks as the engine passes them down: the caller's signal, and events out. */
+interface Run {
+  signal?: AbortSignal;
+  emit: (e: TrainEvent) => void;
+}
+
+const quietRun: Run = { emit: () => undefined };
+
+/** Stops between folds and models when the caller aborted. */
+function checkAborted(run: Run, where: string): void {
+  if (run.signal?.aborted) throw new FvcError('ERR_ABORTED', `training cancelled ${where}`);
+}
+
 interface Evaluated {
   fitted: FoldFit;
   labels: number[];
   metrics: Metrics;
 }
 
-async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig, log: (m: string) => void): Promise<Evaluated> {
+async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig, log: (m: string) => void, run: Run = quietRun): Promise<Evaluated> {
   const labels = fold.val.map((i) => data.labels[i] as number);
-  const fitted = await model.impl.fit({ model, params, data, fold, dir, cfg, log });
+  const onEpoch = (epoch: EpochRow) => run.emit({ type: 'epoch', model: model.modelType, fold: fold.fold, epoch });
+  const fitted = await model.impl.fit({ model, params, data, fold, dir, cfg, log, onEpoch, ...(run.signal ? { signal: run.signal } : {}) });
   return { fitted, labels, metrics: computeMetrics(labels, fitted.probs) };
 }
 
@@ -144,7 +160,7 @@ interface GridOutcome {
  * same grid, data, folds and metric: a resumed run, each task of a fold array and
  * the aggregation job all agree on the parameters without searching again.
  */
-async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[], cfg: TrainConfig, dir: string, log: (m: string) => void): Promise<GridOutcome> {
+async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[], cfg: TrainConfig, dir: string, log: (m: string) => void, run: Run): Promise<GridOutcome> {
   const grid = cfg.grids[model.spec.name] ?? model.spec.grid;
   const points = gridPoints(grid);
   const fingerprint = createHash('sha256')
@@ -174,7 +190,8 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
     for (const params of points) {
       const scores: number[] = [];
       for (const fold of folds) {
-        const { metrics } = await evaluate(model, params, data, fold, scratch, cfg, () => undefined);
+        checkAborted(run, `in ${model.modelType}'s grid search`);
+        const { metrics } = await evaluate(model, params, data, fold, scratch, cfg, () => undefined, { ...run, emit: () => undefined });
         scores.push((metrics[key] as number | null) ?? 0);
         progress.tick(`${JSON.stringify(params)} fold ${fold.fold}`);
       }
@@ -194,7 +211,7 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
 }
 
 /** The fold's metrics row and the files that make up its model (for tracking). */
-async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string, settings: Record<string, unknown>, log: (m: string) => void): Promise<{ row: FoldResult; files: string[] }> {
+async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string, settings: Record<string, unknown>, log: (m: string) => void, run: Run): Promise<{ row: FoldResult; files: string[] }> {
   const started = performance.now();
   // A fold interrupted under the same configuration resumes in place where the model can (deep checkpoints); anything else starts clean.
   const resumable = model.impl.resumable && cfg.resume && existsSync(join(dir, 'last.pt')) && readJsonOr(join(dir, 'config.json'))?.config_hash === configHash;
@@ -202,7 +219,7 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
   const tracker = new ExperimentTracker(dir);
   const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source, num_frames: data.numFrames ?? null, config_hash: configHash, settings };
   await tracker.writeConfig(config);
-  const { fitted, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg, log);
+  const { fitted, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg, log, run);
   // What the fit found out about itself (architecture, sampling, backbone weights) goes with the fold, and on into best_model/.
   if (fitted.describe) await tracker.writeConfig({ ...config, ...fitted.describe });
   for (const e of fitted.epochs ?? []) {
@@ -275,13 +292,13 @@ const foldMetrics = (row: FoldResult) => Object.fromEntries(Object.entries(row).
  * One run per model folder at a time: a whole run or a phase holds the model's lock;
  * the tasks of a fold array, which share the folder by design, each hold their folds'.
  */
-async function trainModel(p: Prepared, cfg: TrainConfig, store: TrackingStore | null, log: (m: string) => void): Promise<ModelSummary> {
+async function trainModel(p: Prepared, cfg: TrainConfig, store: TrackingStore | null, log: (m: string) => void, run: Run): Promise<ModelSummary> {
   const dir = join(cfg.outputDir, p.model.modelType);
-  if (cfg.folds !== undefined) return trainModelIn(dir, p, cfg, store, log);
-  return withOutputLock(dir, `fvc train ${p.model.modelType}${cfg.only ? ` --only ${cfg.only}` : ''}`, () => trainModelIn(dir, p, cfg, store, log));
+  if (cfg.folds !== undefined) return trainModelIn(dir, p, cfg, store, log, run);
+  return withOutputLock(dir, `fvc train ${p.model.modelType}${cfg.only ? ` --only ${cfg.only}` : ''}`, () => trainModelIn(dir, p, cfg, store, log, run));
 }
 
-async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: TrainConfig, store: TrackingStore | null, log: (m: string) => void): Promise<ModelSummary> {
+async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: TrainConfig, store: TrackingStore | null, log: (m: string) => void, run: Run): Promise<ModelSummary> {
   const started = performance.now();
   // One task of a fold array trains its folds and nothing else: deleting, tracking and
   // the summary belong to the grid-search and aggregation phases around the array.
@@ -289,7 +306,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
   if (cfg.deleteExisting && !foldTask && cfg.only !== 'aggregate') await emptyLockedDir(dir);
   await mkdir(dir, { recursive: true });
   log(`${model.modelType}: ${data.rows} rows x ${data.cols} features from ${data.source}, ${cfg.nSplits} folds${foldTask ? ` (training fold ${cfg.folds?.join(', ')})` : ''}`);
-  const { best, results, fingerprint } = await gridSearch(model, data, folds, cfg, dir, log);
+  const { best, results, fingerprint } = await gridSearch(model, data, folds, cfg, dir, log, run);
   const empty = { modelType: model.modelType, dir, folds: [], failedFolds: [], bestParams: best, bestFold: null, mean: {}, std: {} };
   if (cfg.only === 'grid_search') return { ...empty, seconds: (performance.now() - started) / 1000 };
   const settings = await model.impl.settings({ model, cfg, log });
@@ -305,12 +322,21 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
   const failedFolds: Array<{ fold: number; message: string }> = [];
   const wanted = foldTask ? folds.filter((f) => cfg.folds?.includes(f.fold)) : folds;
   const progress = createProgress({ label: `${model.modelType} folds`, total: wanted.length, silent: cfg.quiet || !process.stderr.isTTY });
+  run.emit({ type: 'model-start', model: model.modelType, folds: wanted.length });
+  const trainedSeconds: number[] = [];
+  // Folds still to train, at the mean time of those trained so far.
+  const eta = (left: number) => (trainedSeconds.length ? (left * trainedSeconds.reduce((a, b) => a + b, 0)) / trainedSeconds.length : null);
+  const foldEnd = (fold: number, status: 'trained' | 'reused' | 'failed', seconds: number, extra: { metrics?: FoldResult; error?: string }) =>
+    run.emit({ type: 'fold-end', model: model.modelType, fold, folds: wanted.length, status, seconds, etaSeconds: eta(wanted.length - wanted.findIndex((f) => f.fold === fold) - 1), ...extra });
   for (const fold of wanted) {
+    checkAborted(run, `before ${model.modelType} fold ${fold.fold}`);
     const foldDir = join(dir, `fold_${fold.fold}`);
     const foldParams = { model_type: model.modelType, fold: fold.fold, seed: cfg.seed, params: best };
     const done = cfg.resume || cfg.only === 'aggregate' ? finishedFold(foldDir, configHash) : null;
+    run.emit({ type: 'fold-start', model: model.modelType, fold: fold.fold, folds: wanted.length });
     if (done) {
       rows.push(done.row);
+      foldEnd(fold.fold, 'reused', 0, { metrics: done.row });
       log(`${model.modelType}: fold ${fold.fold} already done`);
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: foldMetrics(done.row), artifacts: done.files, startTime: Date.now(), status: 'FINISHED' });
       progress.tick();
@@ -321,18 +347,23 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
       failedFolds.push({ fold: fold.fold, message });
       log(`${model.modelType}: fold ${fold.fold} has no result: ${message}`);
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: {}, artifacts: [], startTime: Date.now(), status: 'FAILED', error: message });
+      foldEnd(fold.fold, 'failed', 0, { error: message });
       progress.tick();
       continue;
     }
     const t = performance.now();
     const startTime = Date.now();
     try {
-      const { row, files } = await withOutputLock(dir, `fvc train ${model.modelType} fold ${fold.fold}`, () => trainFold(model, best, data, fold, cfg, foldDir, configHash, settings, log), `.fvc-lock-fold_${fold.fold}.json`);
+      const { row, files } = await withOutputLock(dir, `fvc train ${model.modelType} fold ${fold.fold}`, () => trainFold(model, best, data, fold, cfg, foldDir, configHash, settings, log, run), `.fvc-lock-fold_${fold.fold}.json`);
       rows.push(row);
+      trainedSeconds.push((performance.now() - t) / 1000);
+      foldEnd(fold.fold, 'trained', (performance.now() - t) / 1000, { metrics: row });
       await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'ok', items: fold.train.length + fold.val.length });
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: foldMetrics(row), artifacts: files, startTime, status: 'FINISHED' });
       log(`${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${row.val_f1.toFixed(4)} val_auc ${row.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
     } catch (err) {
+      // Cancelled, not failed: the fold's checkpoints stay for a rerun, and nothing is recorded as an error.
+      if (isFvcError(err, 'ERR_ABORTED')) throw new FvcError('ERR_ABORTED', `training cancelled during ${model.modelType} fold ${fold.fold}`);
       const e = err as Error;
       failedFolds.push({ fold: fold.fold, message: e.message });
       // A fold another run holds is that run's to write: no error.json over its work.
@@ -343,10 +374,12 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
       log(`${model.modelType}: fold ${fold.fold} failed: ${e.message}`);
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: {}, artifacts: [], startTime, status: 'FAILED', error: e.message });
       await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'failed' });
+      foldEnd(fold.fold, 'failed', (performance.now() - t) / 1000, { error: e.message });
     }
     progress.tick(`fold ${fold.fold}`);
   }
   progress.done(`${rows.length}/${wanted.length} folds`);
+  run.emit({ type: 'model-end', model: model.modelType, trained: rows.length, failed: failedFolds.length, seconds: (performance.now() - started) / 1000 });
   const mean: Record<string, number> = {};
   const std: Record<string, number> = {};
   const summary: Record<string, unknown> = { model_type: model.modelType, model_id: model.spec.id, n_splits: cfg.nSplits, feature_set: model.featureSet, fold_results: rows };
@@ -420,8 +453,12 @@ async function extractOnly(models: ResolvedModel[], cfg: TrainConfig, log: (m: s
   return { models: [], failed: [], seconds };
 }
 
-/** Train every requested model; the typed API behind `fvc train`. */
-export async function train(options: TrainConfigInput): Promise<TrainResult> {
+/**
+ * Train every requested model; the typed API behind `fvc train`. `hooks.onProgress`
+ * receives typed events (model, fold, epoch, ETA); `hooks.signal` stops training
+ * between epochs or folds with ERR_ABORTED, keeping what finished for a rerun.
+ */
+export async function train(options: TrainConfigInput, hooks: TrainHooks = {}): Promise<TrainResult> {
   const started = performance.now();
   const cfg = resolveConfig(options);
   cfg.outputDir = resolve(cfg.outputDir);
@@ -432,7 +469,8 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
   const models = inDependencyOrder(cfg.models.map((m) => resolveModel(m, cfg.featureSet)));
   checkDevice(cfg, models);
   if (cfg.only === 'extract') return extractOnly(models, cfg, log, started);
-  const load = dataLoader(cfg, log);
+  const run: Run = { ...(hooks.signal ? { signal: hooks.signal } : {}), emit: (e) => hooks.onProgress?.(e) };
+  const load = dataLoader(cfg, log, hooks.signal);
   const store = cfg.tracking ? openTrackingStore(cfg.trackingUri) : null;
   const prepared: Prepared[] = [];
   for (const model of models) prepared.push(await prepare(model, cfg, load));
@@ -441,10 +479,13 @@ export async function train(options: TrainConfigInput): Promise<TrainResult> {
   for (const p of prepared) {
     const { model } = p;
     try {
-      const s = await trainModel(p, cfg, store, log);
+      checkAborted(run, `before ${model.modelType}`);
+      const s = await trainModel(p, cfg, store, log, run);
       summaries.push(s);
       if (s.failedFolds.length) failed.push(`${model.modelType} fold(s) ${s.failedFolds.map((f) => f.fold).join(', ')}`);
     } catch (err) {
+      if (isFvcError(err, 'ERR_ABORTED'))
+        throw new FvcError('ERR_ABORTED', `${err.message}; finished folds are kept and deep folds keep their last epoch checkpoint: run the same command again to resume`);
       if (models.length === 1) throw err;
       failed.push(`${model.modelType}: ${(err as Error).message}`);
       log(`${model.modelType} failed: ${(err as Error).message}`);

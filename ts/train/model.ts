@@ -16,6 +16,8 @@ export interface ModelContext {
   model: ResolvedModel;
   cfg: TrainConfig;
   log: (message: string) => void;
+  /** The caller's cancellation: long native work (deep epochs, extraction) stops on it. */
+  signal?: AbortSignal;
 }
 
 export interface FoldContext<D extends FeatureData = FeatureData> extends ModelContext {
@@ -24,6 +26,8 @@ export interface FoldContext<D extends FeatureData = FeatureData> extends ModelC
   fold: Fold;
   /** Where the fold's files go (a scratch folder during the grid search). */
   dir: string;
+  /** Deep models: called after each epoch (train() turns it into an `epoch` event). */
+  onEpoch?: (e: EpochRow) => void;
 }
 
 /** A fitted fold: the model file in `dir` and its probabilities on the fold's validation rows. */

@@ -111,6 +111,14 @@ export function registerTrain(program: Command): void {
     .option('--only <phase>', 'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk; extract: extract the deep features models on a pretrained backbone read, train nothing', choiceOption(['grid_search', 'aggregate', 'extract'] as const))
     .option('--json', 'print the summaries as JSON')
     .action(async (o: TrainFlags) => {
+      // Ctrl-C stops at the next epoch or fold boundary and says how to resume; a second one exits at once.
+      const ac = new AbortController();
+      const interrupt = () => {
+        if (ac.signal.aborted) process.exit(130);
+        process.stderr.write('\nfvc: interrupted; stopping at the next epoch or fold (Ctrl-C again to exit now)\n');
+        ac.abort();
+      };
+      process.on('SIGINT', interrupt);
       const r = await train({
         // Checked at run time with "did you mean"; the type is for TypeScript callers.
         models: o.models.split(',').map((s) => s.trim()).filter(Boolean) as ModelRequest[],
@@ -141,7 +149,7 @@ export function registerTrain(program: Command): void {
           Object.entries({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights ? weightsOption(o.weights) : undefined, randomInit: o.randomInit, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }).filter(([, v]) => v !== undefined),
         ),
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn, groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
-      });
+      }, { signal: ac.signal }).finally(() => process.off('SIGINT', interrupt));
       if (o.json) printJson(r);
       else {
         const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(4));

@@ -63,7 +63,7 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
       return { architecture, deep: options, ...(o.pretrained && !options.weights ? { backbone_weights: 'random initialisation (asked for)' } : {}) };
     },
     fit: async (ctx) => {
-      const { model, data, fold, dir, cfg, log } = ctx;
+      const { model, data, fold, dir, cfg, log, signal, onEpoch } = ctx;
       const { architecture, options } = await resolved(ctx);
       const clip = (i: number) => ({ npy: data.clips?.[i] as string, label: data.labels[i] as number, ...(data.flows ? { flow: data.flows[i] as string } : {}) });
       const r = await trainDeepFold({
@@ -76,7 +76,11 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
         threads: cfg.threads,
         device: deviceOf(cfg),
         resume: cfg.resume,
-        onEpoch: (e) => log(`${model.modelType}: fold ${fold.fold} epoch ${e.epoch}/${cfg.deep.epochs} train_loss ${e.train_loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_auc ${e.val_auc?.toFixed(4) ?? 'n/a'}${e.best ? ' (best)' : ''} data wait ${(e.data_wait * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`),
+        onEpoch: (e) => {
+          log(`${model.modelType}: fold ${fold.fold} epoch ${e.epoch}/${cfg.deep.epochs} train_loss ${e.train_loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_auc ${e.val_auc?.toFixed(4) ?? 'n/a'}${e.best ? ' (best)' : ''} data wait ${(e.data_wait * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`);
+          onEpoch?.(e);
+        },
+        ...(signal ? { signal } : {}),
       });
       if (r.resumedFrom) log(`${model.modelType}: fold ${fold.fold} resumed after epoch ${r.resumedFrom}`);
       const nativeParams = { architecture, parameters: r.parameters, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly, ...options };

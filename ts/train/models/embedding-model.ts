@@ -118,7 +118,7 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       const source = weightsSource(ctx, o);
       let shared: EmbeddingData['shared'] = null;
       if (source) {
-        const e = await extractEmbeddings({ backbone: o.backbone, weights: source, videos, ...extractOptions(cfg), device: deviceOf(cfg) });
+        const e = await extractEmbeddings({ backbone: o.backbone, weights: source, videos, ...extractOptions(cfg), device: deviceOf(cfg), ...(ctx.signal ? { signal: ctx.signal } : {}) });
         log(`${model.modelType}: ${o.backbone} features of ${videos.length} videos from ${e.table} (${e.extracted} extracted, ${e.reused} reused)`);
         shared = { x: e.x, names: e.columns, weights: { kind: source.kind, ...(source.kind === 'random' ? { seed: source.seed } : { path: resolve(source.path), sha256: e.weightsSha256 }), table: e.table } };
       }
@@ -140,12 +140,12 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       };
     },
     settings: async ({ cfg }) => ({ backbone: o.backbone, extraction: extractOptions(cfg).sampling, scale: extractOptions(cfg).scale, weights: cfg.deep.weights ?? null, randomInit: cfg.deep.randomInit }),
-    fit: async ({ model, params, data, fold, dir, cfg }) => {
+    fit: async ({ model, params, data, fold, dir, cfg, signal }) => {
       let emb: { x: Float64Array; names: string[]; weights: Record<string, unknown>; extra?: string[] };
       if (data.shared) emb = data.shared;
       else {
         const ck = foldCheckpoint(cfg, model, o, fold, data);
-        const e = await extractEmbeddings({ backbone: o.backbone, weights: { kind: 'checkpoint', path: ck.path }, videos: data.videos, ...extractOptions(cfg), scale: ck.scale, device: deviceOf(cfg) });
+        const e = await extractEmbeddings({ backbone: o.backbone, weights: { kind: 'checkpoint', path: ck.path }, videos: data.videos, ...extractOptions(cfg), scale: ck.scale, device: deviceOf(cfg), ...(signal ? { signal } : {}) });
         // best_model/ must predict without the source fold's folder: the backbone travels with it.
         await copyFile(ck.path, join(dir, 'backbone.pt'));
         emb = { x: e.x, names: e.columns, weights: { kind: 'checkpoint', file: 'backbone.pt', trained_by: `${o.foldModel}/fold_${fold.fold}`, sha256: e.weightsSha256, scale: ck.scale, table: e.table }, extra: ['backbone.pt'] };
