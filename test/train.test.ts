@@ -13,7 +13,7 @@ import type { TrainEvent } from '../ts/train/events.js';
 import type { FvcError } from '../ts/errors.js';
 import { Rng } from '../ts/util/rng.js';
 import { writeParquet } from '../ts/data/table.js';
-import { artifacts, runCli } from './helpers.js';
+import { artifacts, root, runCli } from './helpers.js';
 
 const dir = join(artifacts, 'train');
 const table = join(dir, 'features.csv');
@@ -326,6 +326,20 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   assert.ok(pred.prob >= 0 && pred.prob <= 1 && pred.video === video);
   const implicit = runCli(['predict', video, '--model', join(o, 'xgboost', 'best_model'), '--json']);
   assert.equal(JSON.parse(implicit.stdout), [pred], 'predict samples as the training features did');
+
+  // fvc evaluate: a best_model scored on a labelled table, metrics as scikit-learn computes them.
+  const evalDir = join(dir, 'evaluate');
+  const ev = runCli(['evaluate', '--model', join(o, 'xgboost', 'best_model'), '--metadata', join(corpus, 'metadata.csv'), '--out', evalDir, '--json']);
+  assert.is(ev.code, 0, ev.stderr);
+  const evaluation = JSON.parse(ev.stdout);
+  assert.is(evaluation.videos, 24);
+  assert.equal(evaluation.predictions.find((x: { video: string }) => x.video === 'videos/real_0000.mp4')?.prob, pred.prob, 'the probabilities fvc predict gives');
+  const cases = join(evalDir, 'cases.json');
+  writeFileSync(cases, JSON.stringify([{ labels: evaluation.predictions.map((x: { label: number }) => x.label), probs: evaluation.predictions.map((x: { prob: number }) => x.prob) }]));
+  const [ref] = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'test', 'metrics_reference.py'), cases]).toString());
+  for (const k of ['accuracy', 'f1', 'precision', 'recall', 'roc_auc', 'average_precision', 'log_loss']) assert.ok(Math.abs(evaluation.metrics[k] - ref[k]) < 1e-9, `${k}: ${evaluation.metrics[k]} vs ${ref[k]}`);
+  for (const f of ['metrics.json', 'predictions.csv', 'plots/roc_pr_curves.png', 'plots/confusion_matrix.png', 'plots/prediction_distribution.png']) assert.ok(existsSync(join(evalDir, f)), f);
+  assert.is(json(join(evalDir, 'metrics.json')).roc_auc, evaluation.metrics.roc_auc);
   const early = join(dir, 'cli-early');
   const missing = runCli(['train', '--models', 'logistic_regression,svm_stage4', '--stage2-dir', s2, '--stage4-dir', join(dir, 'no-stage4'), '--output-dir', early]);
   assert.is(missing.code, 1);

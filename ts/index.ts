@@ -35,6 +35,7 @@ export { computeMetrics, rocAuc, averagePrecision, equalErrorRate, logLoss, vide
 export { stratifiedGroupKFold, checkFolds, type Fold } from './train/folds.js';
 export { ExperimentTracker } from './train/tracker.js';
 export { predictVideos, loadModel, type PredictVideosOptions } from './train/predict.js';
+export { evaluate, type EvaluateOptions, type Evaluation } from './train/evaluate.js';
 export { openTrackingStore, CrossValidationTracking } from './tracking/mlflow.js';
 export { MlflowFileStore } from './tracking/file-store.js';
 export { MlflowRestStore, LOG_BATCH_LIMITS } from './tracking/rest-store.js';

@@ -52,9 +52,11 @@ export function trainingCurves(model: string, log: LogPoint[]): Spec {
 }
 
 /** ROC and precision-recall of the pooled out-of-fold predictions, with AUC and AP, and per fold. */
-export function rocPrCurves(model: string, preds: Prediction[]): Spec {
+export function rocPrCurves(model: string, preds: Prediction[], heading = `${model}: out-of-fold predictions`): Spec {
   const folds = [...new Set(preds.map((p) => p.fold))].sort((a, b) => a - b);
-  const groups = [{ name: 'all folds', rows: preds }, ...folds.map((f) => ({ name: `fold ${f}`, rows: preds.filter((p) => p.fold === f) }))];
+  // One source (an evaluation): one curve, not the same one twice.
+  const all = folds.length > 1 ? 'all folds' : 'all';
+  const groups = [{ name: all, rows: preds }, ...(folds.length > 1 ? folds.map((f) => ({ name: `fold ${f}`, rows: preds.filter((p) => p.fold === f) })) : [])];
   const roc: object[] = [];
   const pr: object[] = [];
   for (const g of groups) {
@@ -68,9 +70,9 @@ export function rocPrCurves(model: string, preds: Prediction[]): Spec {
   const labels = preds.map((p) => p.label);
   const probs = preds.map((p) => p.prob);
   const color = { field: 'curve', type: 'nominal', title: null, sort: groups.map((g) => g.name) };
-  const size = { condition: { test: "datum.curve === 'all folds'", value: 3 }, value: 1 };
+  const size = { condition: { test: `datum.curve === '${all}'`, value: 3 }, value: 1 };
   return {
-    title: `${model}: out-of-fold predictions`,
+    title: heading,
     hconcat: [
       {
         title: `ROC (AUC ${fmt(rocAuc(labels, probs))})`,
@@ -93,19 +95,19 @@ export function rocPrCurves(model: string, preds: Prediction[]): Spec {
   };
 }
 
-/** True against predicted label at threshold 0.5, counts and row percentages. */
-export function confusionMatrix(model: string, preds: Prediction[]): Spec {
+/** True against predicted label at the threshold, counts and row percentages. */
+export function confusionMatrix(model: string, preds: Prediction[], threshold = 0.5): Spec {
   const names = ['real', 'fake'];
   const cells: object[] = [];
   for (const t of [0, 1]) {
     const row = preds.filter((p) => p.label === t);
     for (const q of [0, 1]) {
-      const n = row.filter((p) => (p.prob >= 0.5 ? 1 : 0) === q).length;
+      const n = row.filter((p) => (p.prob >= threshold ? 1 : 0) === q).length;
       cells.push({ true: names[t], predicted: names[q], n, text: `${n} (${row.length ? ((100 * n) / row.length).toFixed(1) : '0.0'}%)` });
     }
   }
   return {
-    title: `${model}: confusion matrix (threshold 0.5)`,
+    title: `${model}: confusion matrix (threshold ${threshold})`,
     data: { values: cells },
     width: 240,
     height: 240,

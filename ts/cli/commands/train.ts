@@ -3,6 +3,7 @@ import { loadMetadata } from '../../data/metadata.js';
 import { FvcError } from '../../errors.js';
 import { train } from '../../train/engine.js';
 import { predictVideos } from '../../train/predict.js';
+import { evaluate } from '../../train/evaluate.js';
 import { ALL_MODELS, FEATURE_SETS, isBuilt, type ModelRequest } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
 import { choiceOption, intOption, numberOption } from '../parse.js';
@@ -175,5 +176,27 @@ export function registerTrain(program: Command): void {
       const r = await predictVideos(o.model, all, { ...(o.numFrames === undefined ? {} : { numFrames: o.numFrames }), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
       if (o.json) return printJson(r);
       process.stdout.write(formatTable(r.map((p) => [p.video, Number(p.prob.toFixed(6))]), ['video', 'prob_fake']));
+    });
+
+  program
+    .command('evaluate')
+    .description("score a trained model's best_model folder on a new labelled table: the fold metrics, predictions and plots")
+    .requiredOption('--model <dir>', 'a best_model folder (e.g. data/stage5/xgboost/best_model)')
+    .requiredOption('--metadata <table>', 'the labelled videos (video_path, label)')
+    .option('--out <dir>', 'write metrics.json, predictions.csv and plots/ here')
+    .option('--threshold <p>', 'probability from which a video counts as fake', numberOption(0, 1), 0.5)
+    .option('--no-plots', 'no ROC/PR, confusion and distribution plots')
+    .option('--device <device>', 'auto, cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const), 'auto')
+    .option('--threads <n>', 'threads', intOption(1, 1024), 1)
+    .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
+    .option('--features-dir <dir>', 'models on deep features: the feature tables (default: FVC_FEATURES_DIR or data/features)')
+    .option('--json', 'print JSON')
+    .action(async (o: { model: string; metadata: string; out?: string; threshold: number; plots: boolean; device: 'auto' | 'cpu' | 'cuda'; threads: number; frameCacheDir?: string; featuresDir?: string; json?: boolean }) => {
+      const r = await evaluate(o.model, o.metadata, { threshold: o.threshold, plots: o.plots, device: o.device, threads: o.threads, ...(o.out ? { out: o.out } : {}), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
+      if (o.json) return printJson(r);
+      const m = r.metrics as unknown as Record<string, number | null>;
+      const rows = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'average_precision', 'eer', 'log_loss'].filter((k) => k in m).map((k) => [k, m[k] === null || m[k] === undefined ? 'n/a' : Number((m[k] as number).toFixed(4))]);
+      process.stdout.write(`${r.model} on ${r.videos} videos of ${r.table}\n${formatTable(rows, ['metric', 'value'])}`);
+      if (r.files.length) process.stdout.write(`wrote ${r.files.join(', ')}\n`);
     });
 }
