@@ -34,8 +34,16 @@ def one(case):
         fnr = 1 - tpr
         i = int(np.nanargmin(np.abs(fnr - fpr)))
         out["eer"] = (fpr[i] + fnr[i]) / 2
+        for x in (1, 5, 10):
+            out[f"tpr_at_fpr_{x}"] = tpr[fpr <= x / 100 + 1e-12].max()
     else:
         out["roc_auc"] = out["eer"] = None
+        for x in (1, 5, 10):
+            out[f"tpr_at_fpr_{x}"] = None
+    out["brier"] = m.brier_score_loss(y, p)
+    # Expected calibration error, computed directly (scikit-learn has calibration_curve but no ECE).
+    b = np.minimum((p * 10).astype(int), 9)
+    out["ece"] = sum(abs(y[b == k].sum() - p[b == k].sum()) for k in range(10)) / len(y)
     return {k: (v if v is None or isinstance(v, list) else float(v)) for k, v in out.items()}
 
 

@@ -12,7 +12,7 @@ import type { ModelRequest } from '../ts/train/registry.js';
 import type { TrainEvent } from '../ts/train/events.js';
 import type { FvcError } from '../ts/errors.js';
 import { Rng } from '../ts/util/rng.js';
-import { writeParquet } from '../ts/data/table.js';
+import { readTable, writeParquet } from '../ts/data/table.js';
 import { artifacts, root, runCli } from './helpers.js';
 
 const dir = join(artifacts, 'train');
@@ -329,15 +329,26 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
 
   // fvc evaluate: a best_model scored on a labelled table, metrics as scikit-learn computes them.
   const evalDir = join(dir, 'evaluate');
-  const ev = runCli(['evaluate', '--model', join(o, 'xgboost', 'best_model'), '--metadata', join(corpus, 'metadata.csv'), '--out', evalDir, '--json']);
+  const ev = runCli(['evaluate', '--model', join(o, 'xgboost', 'best_model'), '--metadata', join(corpus, 'metadata.csv'), '--out', evalDir, '--by', 'manipulation', '--json']);
   assert.is(ev.code, 0, ev.stderr);
   const evaluation = JSON.parse(ev.stdout);
   assert.is(evaluation.videos, 24);
   assert.equal(evaluation.predictions.find((x: { video: string }) => x.video === 'videos/real_0000.mp4')?.prob, pred.prob, 'the probabilities fvc predict gives');
+  // Per manipulation, each group's fakes against every real video, as per-manipulation results are reported.
+  type P = { video: string; label: number; prob: number };
+  const preds = evaluation.predictions as P[];
+  const manipulation = new Map((await readTable(join(corpus, 'metadata.csv'))).map((r) => [r.video_path as string, r.manipulation as string]));
+  const warp = preds.filter((x) => x.label === 0 || manipulation.get(x.video) === 'warp');
+  const group = evaluation.subgroups.find((g: { column: string; value: string }) => g.column === 'manipulation' && g.value === 'warp');
+  assert.is(group?.against, 'every real video');
+  assert.is(group?.videos, preds.filter((x) => manipulation.get(x.video) === 'warp').length);
   const cases = join(evalDir, 'cases.json');
-  writeFileSync(cases, JSON.stringify([{ labels: evaluation.predictions.map((x: { label: number }) => x.label), probs: evaluation.predictions.map((x: { prob: number }) => x.prob) }]));
-  const [ref] = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'test', 'metrics_reference.py'), cases]).toString());
-  for (const k of ['accuracy', 'f1', 'precision', 'recall', 'roc_auc', 'average_precision', 'log_loss']) assert.ok(Math.abs(evaluation.metrics[k] - ref[k]) < 1e-9, `${k}: ${evaluation.metrics[k]} vs ${ref[k]}`);
+  writeFileSync(cases, JSON.stringify([preds, warp].map((set) => ({ labels: set.map((x) => x.label), probs: set.map((x) => x.prob) }))));
+  const [ref, refWarp] = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'test', 'metrics_reference.py'), cases]).toString());
+  for (const k of ['accuracy', 'f1', 'precision', 'recall', 'roc_auc', 'average_precision', 'log_loss', 'tpr_at_fpr_5', 'brier', 'ece']) {
+    assert.ok(Math.abs(evaluation.metrics[k] - ref[k]) < 1e-9, `${k}: ${evaluation.metrics[k]} vs ${ref[k]}`);
+    assert.ok(Math.abs(group.metrics[k] - refWarp[k]) < 1e-9, `warp ${k}: ${group.metrics[k]} vs ${refWarp[k]}`);
+  }
   for (const f of ['metrics.json', 'predictions.csv', 'plots/roc_pr_curves.png', 'plots/confusion_matrix.png', 'plots/prediction_distribution.png']) assert.ok(existsSync(join(evalDir, f)), f);
   assert.is(json(join(evalDir, 'metrics.json')).roc_auc, evaluation.metrics.roc_auc);
   const early = join(dir, 'cli-early');

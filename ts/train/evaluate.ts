@@ -7,6 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { loadMetadata } from '../data/metadata.js';
+import { FvcError } from '../errors.js';
 import { confusionMatrix, predictionDistribution, rocPrCurves, type Prediction } from '../plots/specs.js';
 import { renderPng } from '../plots/render.js';
 import { toCsv } from '../util/csv.js';
@@ -21,6 +22,21 @@ export interface EvaluateOptions extends PredictVideosOptions {
   /** Probability at or above which a video counts as fake (default 0.5, as in training). */
   threshold?: number;
   plots?: boolean;
+  /** Metadata columns to break the metrics down by (manipulation, source, ...). */
+  by?: readonly string[];
+}
+
+/**
+ * Metrics of one value of a metadata column. A group holding one class only (the
+ * fakes of one manipulation) is scored against every video of the other class, as
+ * per-manipulation results are reported (DeepfakeBench): `against` says so.
+ */
+export interface Subgroup {
+  column: string;
+  value: string;
+  videos: number;
+  against: 'itself' | 'every real video' | 'every fake video';
+  metrics: Metrics;
 }
 
 export interface Evaluation {
@@ -29,7 +45,34 @@ export interface Evaluation {
   videos: number;
   metrics: Metrics;
   predictions: Array<{ video: string; label: number; prob: number }>;
+  subgroups: Subgroup[];
   files: string[];
+}
+
+function subgroups(rows: ReadonlyArray<Record<string, unknown> & { label: 0 | 1 }>, probs: readonly number[], by: readonly string[], threshold: number, table: string): Subgroup[] {
+  const out: Subgroup[] = [];
+  for (const column of by) {
+    if (rows.length && !(column in (rows[0] as object))) throw new FvcError('ERR_INVALID_ARGUMENT', `--by ${column}: ${table} has no such column (columns: ${Object.keys(rows[0] as object).filter((c) => c !== 'absolute_path').join(', ')})`);
+    const groups = new Map<string, number[]>();
+    rows.forEach((r, i) => {
+      const v = r[column] === null || r[column] === undefined || r[column] === '' ? '(empty)' : String(r[column]);
+      groups.set(v, [...(groups.get(v) ?? []), i]);
+    });
+    for (const [value, idx] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+      const classes = new Set(idx.map((i) => rows[i]?.label));
+      const only = classes.size === 1 ? [...classes][0] : undefined;
+      const others = only === undefined ? [] : rows.map((r, i) => (r.label !== only ? i : -1)).filter((i) => i >= 0);
+      const all = [...idx, ...others];
+      out.push({
+        column,
+        value,
+        videos: idx.length,
+        against: only === undefined || !others.length ? 'itself' : only === 1 ? 'every real video' : 'every fake video',
+        metrics: computeMetrics(all.map((i) => rows[i]?.label as number), all.map((i) => probs[i] as number), threshold),
+      });
+    }
+  }
+  return out;
 }
 
 export async function evaluate(modelDir: string, table: string, options: EvaluateOptions = {}): Promise<Evaluation> {
@@ -39,12 +82,13 @@ export async function evaluate(modelDir: string, table: string, options: Evaluat
   const labels = rows.map((r) => r.label);
   const metrics = computeMetrics(labels, probs.map((p) => p.prob), options.threshold ?? 0.5);
   const predictions = rows.map((r, i) => ({ video: r.video_path, label: r.label, prob: probs[i]?.prob as number }));
-  const result: Evaluation = { model: best.modelType, table: resolve(table), videos: rows.length, metrics, predictions, files: [] };
+  const groups = subgroups(rows, predictions.map((p) => p.prob), options.by ?? [], options.threshold ?? 0.5, table);
+  const result: Evaluation = { model: best.modelType, table: resolve(table), videos: rows.length, metrics, predictions, subgroups: groups, files: [] };
   if (!options.out) return result;
   const out = resolve(options.out);
   await withOutputLock(out, `fvc evaluate ${best.modelType}`, async () => {
     const metricsFile = join(out, 'metrics.json');
-    await writeFileAtomic(metricsFile, `${JSON.stringify({ model_type: best.modelType, model_dir: resolve(modelDir), table: result.table, videos: rows.length, threshold: options.threshold ?? 0.5, ...metrics }, null, 2)}\n`);
+    await writeFileAtomic(metricsFile, `${JSON.stringify({ model_type: best.modelType, model_dir: resolve(modelDir), table: result.table, videos: rows.length, threshold: options.threshold ?? 0.5, ...metrics, subgroups: groups }, null, 2)}\n`);
     const predictionsFile = join(out, 'predictions.csv');
     await writeFileAtomic(predictionsFile, toCsv(['id', 'label', 'prob'], predictions.map((p) => ({ id: p.video, label: p.label, prob: p.prob }))));
     result.files.push(metricsFile, predictionsFile);

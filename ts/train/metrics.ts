@@ -21,6 +21,14 @@ export interface Metrics {
   average_precision: number | null;
   eer: number | null;
   log_loss: number;
+  /** Fakes caught while at most 1%, 5%, 10% of real videos are flagged: the highest TPR on the ROC curve at FPR <= x. */
+  tpr_at_fpr_1: number | null;
+  tpr_at_fpr_5: number | null;
+  tpr_at_fpr_10: number | null;
+  /** Mean squared error of P(fake) (sklearn's brier_score_loss). */
+  brier: number;
+  /** Expected calibration error of P(fake) over 10 equal-width bins: sum of n_b/N |mean label - mean P(fake)|. */
+  ece: number;
   /** [[tn, fp], [fn, tp]] as sklearn's confusion_matrix. */
   confusion_matrix: [[number, number], [number, number]];
   n: number;
@@ -115,6 +123,39 @@ export function equalErrorRate(labels: ArrayLike<number>, scores: ArrayLike<numb
   return best.eer;
 }
 
+/** The highest true-positive rate at a false-positive rate of at most `maxFpr` (the origin included); null without both classes. */
+export function tprAtFpr(labels: ArrayLike<number>, scores: ArrayLike<number>, maxFpr: number): number | null {
+  const { tps, fps } = thresholds(labels, scores);
+  const P = tps.at(-1) ?? 0;
+  const N = fps.at(-1) ?? 0;
+  if (P === 0 || N === 0) return null;
+  let best = 0;
+  for (let i = 0; i < tps.length; i++) if ((fps[i] as number) / N <= maxFpr + 1e-12) best = Math.max(best, (tps[i] as number) / P);
+  return best;
+}
+
+export function brierScore(labels: ArrayLike<number>, probs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < labels.length; i++) s += ((probs[i] as number) - (labels[i] as number)) ** 2;
+  return s / Math.max(1, labels.length);
+}
+
+/** Equal-width bins of P(fake) (a probability of 1 falls in the last): the gap between each bin's fake rate and mean P(fake), weighted by its share. */
+export function expectedCalibrationError(labels: ArrayLike<number>, probs: ArrayLike<number>, bins = 10): number {
+  const n = new Array<number>(bins).fill(0);
+  const y = new Array<number>(bins).fill(0);
+  const p = new Array<number>(bins).fill(0);
+  for (let i = 0; i < labels.length; i++) {
+    const b = Math.min(bins - 1, Math.floor((probs[i] as number) * bins));
+    n[b] = (n[b] as number) + 1;
+    y[b] = (y[b] as number) + (labels[i] as number);
+    p[b] = (p[b] as number) + (probs[i] as number);
+  }
+  let ece = 0;
+  for (let b = 0; b < bins; b++) if (n[b]) ece += Math.abs((y[b] as number) - (p[b] as number)) / Math.max(1, labels.length);
+  return ece;
+}
+
 export function logLoss(labels: ArrayLike<number>, probs: ArrayLike<number>): number {
   const eps = Number.EPSILON;
   let s = 0;
@@ -155,6 +196,11 @@ export function computeMetrics(labels: ArrayLike<number>, probs: ArrayLike<numbe
     average_precision: averagePrecision(labels, probs),
     eer: equalErrorRate(labels, probs),
     log_loss: logLoss(labels, probs),
+    tpr_at_fpr_1: tprAtFpr(labels, probs, 0.01),
+    tpr_at_fpr_5: tprAtFpr(labels, probs, 0.05),
+    tpr_at_fpr_10: tprAtFpr(labels, probs, 0.1),
+    brier: brierScore(labels, probs),
+    ece: expectedCalibrationError(labels, probs),
     confusion_matrix: [[tn, fp], [fn, tp]],
     n: labels.length,
   };

@@ -186,17 +186,22 @@ export function registerTrain(program: Command): void {
     .option('--out <dir>', 'write metrics.json, predictions.csv and plots/ here')
     .option('--threshold <p>', 'probability from which a video counts as fake', numberOption(0, 1), 0.5)
     .option('--no-plots', 'no ROC/PR, confusion and distribution plots')
+    .option('--by <columns>', 'also break the metrics down by these metadata columns (e.g. manipulation,source)')
     .option('--device <device>', 'auto, cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const), 'auto')
     .option('--threads <n>', 'threads', intOption(1, 1024), 1)
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
     .option('--features-dir <dir>', 'models on deep features: the feature tables (default: FVC_FEATURES_DIR or data/features)')
     .option('--json', 'print JSON')
-    .action(async (o: { model: string; metadata: string; out?: string; threshold: number; plots: boolean; device: 'auto' | 'cpu' | 'cuda'; threads: number; frameCacheDir?: string; featuresDir?: string; json?: boolean }) => {
-      const r = await evaluate(o.model, o.metadata, { threshold: o.threshold, plots: o.plots, device: o.device, threads: o.threads, ...(o.out ? { out: o.out } : {}), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
+    .action(async (o: { model: string; metadata: string; out?: string; threshold: number; plots: boolean; by?: string; device: 'auto' | 'cpu' | 'cuda'; threads: number; frameCacheDir?: string; featuresDir?: string; json?: boolean }) => {
+      const by = o.by ? o.by.split(',').map((c) => c.trim()).filter(Boolean) : [];
+      const r = await evaluate(o.model, o.metadata, { threshold: o.threshold, plots: o.plots, by, device: o.device, threads: o.threads, ...(o.out ? { out: o.out } : {}), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
       if (o.json) return printJson(r);
       const m = r.metrics as unknown as Record<string, number | null>;
-      const rows = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'average_precision', 'eer', 'log_loss'].filter((k) => k in m).map((k) => [k, m[k] === null || m[k] === undefined ? 'n/a' : Number((m[k] as number).toFixed(4))]);
+      const show = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : Number(v.toFixed(4)));
+      const rows = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'average_precision', 'eer', 'tpr_at_fpr_1', 'tpr_at_fpr_5', 'tpr_at_fpr_10', 'brier', 'ece', 'log_loss'].filter((k) => k in m).map((k) => [k, show(m[k])]);
       process.stdout.write(`${r.model} on ${r.videos} videos of ${r.table}\n${formatTable(rows, ['metric', 'value'])}`);
+      if (r.subgroups.length)
+        process.stdout.write(`\n${formatTable(r.subgroups.map((g) => [g.column, g.value, g.videos, g.against, show(g.metrics.roc_auc), show(g.metrics.tpr_at_fpr_5), show(g.metrics.accuracy)]), ['column', 'value', 'videos', 'against', 'roc_auc', 'tpr_at_fpr_5', 'accuracy'])}`);
       if (r.files.length) process.stdout.write(`wrote ${r.files.join(', ')}\n`);
     });
 }
