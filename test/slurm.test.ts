@@ -126,6 +126,19 @@ test('models on deep features: one extraction job per backbone after Stage 3, it
   assert.not.match(readFileSync(join(flat, 'submit.sh'), 'utf8'), /extract-/);
 });
 
+test('a run configuration reaches every job: deep options through fvc train --config, resources from its resources section', () => {
+  const cfg = join(dir, 'run.yaml');
+  writeFileSync(cfg, 'models: [naive_cnn]\nnSplits: 3\ntrain:\n  deep: { epochs: 3, width: 0.25 }\nresources:\n  models: { naive_cnn: { time: "1:00:00", gpus: 0 } }\n');
+  const out = join(dir, 'review-config');
+  const r = cli(['slurm', 'render', '--out', out, '--stages', 'stage5', '--config', cfg, '--project-dir', dir]);
+  assert.is(r.code, 0, r.stderr);
+  const job = readFileSync(join(out, 'scripts', 'stage5c.sbatch'), 'utf8');
+  assert.match(job, new RegExp(`train --models naive_cnn .*--config ${cfg.replace(/[/.]/g, '\\$&')}`));
+  assert.match(job, new RegExp(`slurm check --models naive_cnn --config ${cfg.replace(/[/.]/g, '\\$&')}`));
+  assert.ok(job.includes('#SBATCH --time=1:00:00\n') && !job.includes('--gpus'), 'resources from the configuration');
+  assert.ok(job.includes('export FVC_N_SPLITS=3\n'));
+});
+
 test('a real submission with deep features: the extraction job extracts, the model jobs reuse it, and fold k of xgboost_r2plus1d reads fold k of r2plus1d', async () => {
   const small = ['--epochs', '1', '--batch-size', '4', '--num-frames', '4', '--frame-size', '80', '--crop-size', '76', '--width', '0.25', '--depth', '1', '--no-plots'];
   const out = join(dir, 'deep-out');

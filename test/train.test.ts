@@ -247,6 +247,25 @@ test('train() reports typed progress and stops on an AbortSignal between folds, 
   assert.is(r.models[0]?.folds.length, 3);
 });
 
+test('one run configuration file: fvc train --config trains what the same flags train, flags override it, a misspelt key is refused by its path', async () => {
+  const cfgFile = join(dir, 'run.yaml');
+  // Relative paths are the file's: features.csv sits beside it.
+  writeFileSync(cfgFile, ['models: [logistic_regression]', 'nSplits: 3', 'seed: 11', 'train:', '  outputDir: from-config', '  tracking: false', '  plots: false', '  features: { path: features.csv, labelColumn: label, groupColumn: group, idColumn: id }', ''].join('\n'));
+  const viaConfig = runCli(['train', '--config', cfgFile, '--json']);
+  assert.is(viaConfig.code, 0, viaConfig.stderr);
+  const viaFlags = runCli(['train', '--models', 'logistic_regression', '--n-splits', '3', '--seed', '11', '--output-dir', join(dir, 'from-flags'), '--no-tracking', '--no-plots', '--features', table, '--group-column', 'group', '--id-column', 'id', '--json']);
+  assert.is(viaFlags.code, 0, viaFlags.stderr);
+  assert.equal(json(join(dir, 'from-config', 'logistic_regression', 'metrics.json')).fold_results, json(join(dir, 'from-flags', 'logistic_regression', 'metrics.json')).fold_results);
+  assert.is(json(join(dir, 'from-config', 'run_config.json')).config.seed, 11, 'the resolved configuration is saved with the results');
+  const override = runCli(['train', '--config', cfgFile, '--n-splits', '2', '--output-dir', join(dir, 'from-config-2'), '--json']);
+  assert.is(override.code, 0, override.stderr);
+  assert.is(JSON.parse(override.stdout).models[0].folds.length, 2, 'a flag beats the file');
+  writeFileSync(cfgFile, 'models: [svm]\ntrain:\n  deep: { epoch: 3 }\n');
+  const typo = runCli(['train', '--config', cfgFile]);
+  assert.is(typo.code, 1);
+  assert.match(typo.stderr, /run\.yaml: invalid run configuration:\n  - train\.deep: unknown option 'epoch' \(did you mean 'epochs'\?\)/);
+});
+
 test('bad input is refused before any training, naming the cause', async () => {
   const bad = async (options: Parameters<typeof train>[0], pattern: RegExp) => {
     try {

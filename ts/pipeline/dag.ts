@@ -53,6 +53,8 @@ export interface PipelineConfig {
   randomInit?: boolean;
   /** Where deep-feature tables go (default FVC_FEATURES_DIR or data/features). */
   featuresDir?: string;
+  /** A run configuration file the Stage 5 commands read too (`fvc train --config`): deep options reach every model job. */
+  configFile?: string;
   /** Extra flags per stage, appended to its command (the extract stage also gets stage5's: both must load the same data). */
   extraArgs?: Partial<Record<StageName, readonly string[]>>;
 }
@@ -91,11 +93,11 @@ export function activeStages(c: PipelineConfig, stages: readonly StageName[] = S
   return topologicalOrder(stages).filter((s) => s !== 'extract' || extractionsByBackbone(c).size > 0);
 }
 
-/** The flags Stage 5 and the extraction share: the same weights, initialisation and feature tables. */
+/** The flags Stage 5 and the extraction share: the same run configuration, weights, initialisation and feature tables. */
 export function deepArgs(c: PipelineConfig): string[] {
   const w = c.weights;
   const weights = w === undefined ? [] : ['--weights', typeof w === 'string' ? resolve(w) : Object.entries(w).map(([k, f]) => `${k}=${resolve(f)}`).join(',')];
-  return [...weights, ...(c.randomInit ? ['--random-init'] : []), ...(c.featuresDir ? ['--features-dir', resolve(c.featuresDir)] : [])];
+  return [...(c.configFile ? ['--config', resolve(c.configFile)] : []), ...weights, ...(c.randomInit ? ['--random-init'] : []), ...(c.featuresDir ? ['--features-dir', resolve(c.featuresDir)] : [])];
 }
 
 /** The arguments of `fvc train` for these models: the Stage 5 command, and with `--only extract` the extraction's. */

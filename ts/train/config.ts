@@ -128,6 +128,11 @@ function unknownKeys(keys: readonly string[], path: readonly PropertyKey[]): str
   }).join('; ');
 }
 
+/** One line per problem, unknown keys with "did you mean"; `prefix` places the options inside a larger file (run configurations' `train`). */
+export function configIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
+  return issues.map((i) => `  - ${[...prefix, ...i.path].join('.') || '(config)'}: ${i.code === 'unrecognized_keys' ? unknownKeys(i.keys, i.path) : i.message}`);
+}
+
 export function resolveConfig(input: TrainConfigInput): TrainConfig {
   const env = Object.fromEntries(
     Object.entries({
@@ -144,7 +149,7 @@ export function resolveConfig(input: TrainConfigInput): TrainConfig {
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   const parsed = TrainConfigSchema.safeParse({ ...env, ...defined });
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(config)'}: ${i.code === 'unrecognized_keys' ? unknownKeys(i.keys, i.path) : i.message}`);
+    const lines = configIssues(parsed.error.issues);
     throw new FvcError('ERR_INVALID_ARGUMENT', `invalid training configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;

@@ -473,6 +473,9 @@ export async function train(options: TrainConfigInput, hooks: TrainHooks = {}): 
   // Every model id, feature source and fold split is checked before any training starts.
   const models = inDependencyOrder(cfg.models.map((m) => resolveModel(m, cfg.featureSet)));
   checkDevice(cfg, models);
+  // The run's resolved configuration beside its results (each fold's config.json has its own part).
+  await mkdir(cfg.outputDir, { recursive: true });
+  await writeFileAtomic(join(cfg.outputDir, 'run_config.json'), `${JSON.stringify({ written: new Date().toISOString(), config: cfg }, null, 2)}\n`);
   if (cfg.only === 'extract') return extractOnly(models, cfg, log, started);
   const run: Run = { ...(hooks.signal ? { signal: hooks.signal } : {}), emit: (e) => hooks.onProgress?.(e) };
   const load = dataLoader(cfg, log, hooks.signal);

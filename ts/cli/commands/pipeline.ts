@@ -7,8 +7,10 @@ import { runPipeline } from '../../pipeline/runner.js';
 import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
 import { weightsOption } from './train.js';
+import { loadRunConfig, type RunConfig } from '../../config/run-config.js';
 
 export interface ConfigFlags {
+  config?: string;
   metadata?: string;
   models?: string;
   copies?: number;
@@ -28,7 +30,8 @@ export interface ConfigFlags {
 /** The pipeline's configuration flags, shared by pipeline, airflow render and slurm. */
 export function configOptions(cmd: Command, metadataRequired = true): Command {
   return cmd
-    [metadataRequired ? 'requiredOption' : 'option']('--metadata <table>', 'the input video table (Stage 1 reads it)')
+    .option('--config <file>', 'a run configuration (YAML or JSON); flags override it, and Stage 5 jobs read it too')
+    .option('--metadata <table>', `the input video table (Stage 1 reads it${metadataRequired ? '; required, here or in --config' : ''})`)
     .option('--models <list>', 'Stage 5 models (default logistic_regression,svm,xgboost)')
     .option('--copies <n>', 'Stage 1 augmented copies per video', intOption(0, 100))
     .option('-n, --num-frames <count>', 'frames per video for Stages 2 and 4 (default: FVC_NUM_FRAMES or 8)', intOption(1, 10000))
@@ -44,19 +47,26 @@ export function configOptions(cmd: Command, metadataRequired = true): Command {
     .option('--features-dir <dir>', 'deep-feature tables (default FVC_FEATURES_DIR or data/features)');
 }
 
-export function toConfig(o: ConfigFlags): PipelineConfig {
-  return {
-    ...(o.metadata ? { metadata: o.metadata } : {}),
-    dirs: { stage1: o.stage1Dir, stage2: o.stage2Dir, stage3: o.stage3Dir, stage4: o.stage4Dir, stage5: o.outputDir },
-    ...(o.models ? { models: o.models.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-    ...(o.copies !== undefined ? { copies: o.copies } : {}),
-    ...(o.numFrames !== undefined ? { numFrames: o.numFrames } : {}),
-    ...(o.nSplits !== undefined ? { nSplits: o.nSplits } : {}),
-    ...(o.seed !== undefined ? { seed: o.seed } : {}),
-    ...(o.weights ? { weights: weightsOption(o.weights) } : {}),
-    ...(o.randomInit ? { randomInit: true } : {}),
-    ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}),
-  };
+/** The pipeline's configuration: a run configuration file if given, each flag set on the command line over it. */
+export async function toConfig(o: ConfigFlags): Promise<PipelineConfig & { resources?: RunConfig['resources'] }> {
+  const rc = o.config ? await loadRunConfig(o.config) : null;
+  const defined = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const fromFile: PipelineConfig & { resources?: RunConfig['resources'] } = rc
+    ? defined({ metadata: rc.metadata, dirs: rc.dirs, models: rc.models, copies: rc.copies, numFrames: rc.numFrames, nSplits: rc.nSplits, seed: rc.seed, weights: rc.weights, randomInit: rc.randomInit, featuresDir: rc.featuresDir, configFile: rc.file, resources: rc.resources })
+    : {};
+  const flags: PipelineConfig = defined({
+    metadata: o.metadata,
+    models: o.models ? o.models.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    copies: o.copies,
+    numFrames: o.numFrames,
+    nSplits: o.nSplits,
+    seed: o.seed,
+    weights: o.weights ? weightsOption(o.weights) : undefined,
+    randomInit: o.randomInit ? true : undefined,
+    featuresDir: o.featuresDir,
+  });
+  const dirs = { ...fromFile.dirs, ...defined({ stage1: o.stage1Dir, stage2: o.stage2Dir, stage3: o.stage3Dir, stage4: o.stage4Dir, stage5: o.outputDir }) };
+  return { ...fromFile, ...flags, dirs };
 }
 
 export function parseStages(v: string): StageName[] {
@@ -78,7 +88,7 @@ export function registerPipeline(program: Command): void {
       .option('--logs-dir <dir>', 'one log file per stage', 'logs')
       .option('--json', 'print the run as JSON'),
   ).action(async (o: ConfigFlags & { stages?: StageName[]; retries: number; retryDelay: number; timeout?: number; logsDir: string; json?: boolean }) => {
-    const r = await runPipeline({ ...toConfig(o), ...(o.stages ? { stages: o.stages } : {}), retries: o.retries, retryDelayMs: o.retryDelay * 1000, logsDir: o.logsDir, ...(o.timeout ? { timeoutSeconds: o.timeout } : {}) });
+    const r = await runPipeline({ ...(await toConfig(o)), ...(o.stages ? { stages: o.stages } : {}), retries: o.retries, retryDelayMs: o.retryDelay * 1000, logsDir: o.logsDir, ...(o.timeout ? { timeoutSeconds: o.timeout } : {}) });
     if (o.json) printJson(r);
     else process.stdout.write(formatTable(r.stages.map((s) => [s.stage, s.status, s.attempts, Number(s.seconds.toFixed(2)), s.reason ?? '', s.log]), ['stage', 'status', 'attempts', 'seconds', 'reason', 'log']));
     if (!r.ok) throw new FvcError('ERR_TRAINING_FAILED', `pipeline: ${r.stages.filter((s) => s.status !== 'ok').map((s) => `${s.stage} ${s.status}`).join(', ')}`);
@@ -94,7 +104,7 @@ export function registerPipeline(program: Command): void {
       .option('--project-dir <dir>', 'folder the tasks run in (default: this one)')
       .option('--email <list>', 'addresses told on failure (comma-separated)'),
   ).action(async (o: ConfigFlags & { out: string; fvcCommand: string; projectDir?: string; email?: string }) => {
-    const out = await writeAirflowDag({ ...toConfig(o), out: o.out, fvcCommand: o.fvcCommand, ...(o.projectDir ? { projectDir: o.projectDir } : {}), ...(o.email ? { email: o.email.split(',').map((s) => s.trim()).filter(Boolean) } : {}) });
+    const out = await writeAirflowDag({ ...(await toConfig(o)), out: o.out, fvcCommand: o.fvcCommand, ...(o.projectDir ? { projectDir: o.projectDir } : {}), ...(o.email ? { email: o.email.split(',').map((s) => s.trim()).filter(Boolean) } : {}) });
     process.stdout.write(`${out}\n`);
   });
 }

@@ -11,6 +11,7 @@ import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
 import { configOptions, parseStages, toConfig, type ConfigFlags } from './pipeline.js';
 import { weightsOption } from './train.js';
+import { loadRunConfig, trainOptionsOf } from '../../config/run-config.js';
 
 interface SlurmFlags extends ConfigFlags {
   name: string;
@@ -52,7 +53,10 @@ function slurmOptions(cmd: Command): Command {
 }
 
 async function toSlurmConfig(o: SlurmFlags): Promise<SlurmConfig> {
-  const fromFile: ResourceConfig = o.resources ? await loadResourceConfig(o.resources) : {};
+  const { resources: fromRunConfig, ...pipeline } = await toConfig(o);
+  // The --resources file over the run configuration's resources, section by section.
+  const file: ResourceConfig = o.resources ? await loadResourceConfig(o.resources) : {};
+  const fromFile: ResourceConfig = { ...fromRunConfig, ...file, models: { ...fromRunConfig?.models, ...file.models } };
   // Flags are the models' defaults (--account applies to every job); the file's per-model entries still win.
   const flags: JobResources = Object.fromEntries(
     Object.entries({ gpus: o.gpus, mem: o.mem, 'cpus-per-task': o.cpusPerTask, time: o.time, partition: o.partition }).filter(([, v]) => v !== undefined),
@@ -66,7 +70,7 @@ async function toSlurmConfig(o: SlurmFlags): Promise<SlurmConfig> {
     'command-line resources',
   );
   return {
-    ...toConfig(o),
+    ...pipeline,
     name: o.name,
     ...(o.stages ? { stages: o.stages } : {}),
     foldArrays: !!o.foldArrays,
@@ -163,12 +167,15 @@ export function registerSlurm(program: Command): void {
     .option('--weights <file|arch=file,...>', 'as the job trains with')
     .option('--random-init', 'as the job trains with')
     .option('--features-dir <dir>', 'as the job trains with')
-    .action(async (o: { models: string; nSplits?: number; stage2Dir?: string; stage4Dir?: string; weights?: string; randomInit?: boolean; featuresDir?: string }) => {
+    .option('--config <file>', 'as the job trains with')
+    .action(async (o: { models: string; nSplits?: number; stage2Dir?: string; stage4Dir?: string; weights?: string; randomInit?: boolean; featuresDir?: string; config?: string }) => {
       // Checked at run time, with did-you-mean.
       const models = o.models.split(',').map((s) => s.trim()).filter(Boolean) as ModelRequest[];
       if (!models.length) throw new FvcError('ERR_INVALID_ARGUMENT', '--models: no model given');
       const deep = { ...(o.weights ? { weights: weightsOption(o.weights) } : {}), ...(o.randomInit ? { randomInit: true } : {}) };
-      const r = await checkTraining({ models, nSplits: o.nSplits, stage2Dir: o.stage2Dir, stage4Dir: o.stage4Dir, deep, ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
+      const base = o.config ? trainOptionsOf(await loadRunConfig(o.config)) : {};
+      const defined = (x: object) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined));
+      const r = await checkTraining({ ...base, ...defined({ models, nSplits: o.nSplits, stage2Dir: o.stage2Dir, stage4Dir: o.stage4Dir, featuresDir: o.featuresDir }), deep: { ...((base.deep as object | undefined) ?? {}), ...deep } } as Parameters<typeof checkTraining>[0]);
       for (const line of r.passed) process.stdout.write(`ok: ${line}\n`);
     });
 }

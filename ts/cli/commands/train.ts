@@ -4,12 +4,15 @@ import { FvcError } from '../../errors.js';
 import { train } from '../../train/engine.js';
 import { predictVideos } from '../../train/predict.js';
 import { evaluate } from '../../train/evaluate.js';
+import { loadRunConfig, trainOptionsOf, type RunConfig } from '../../config/run-config.js';
+import type { TrainConfigInput } from '../../train/config.js';
 import { ALL_MODELS, FEATURE_SETS, isBuilt, type ModelRequest } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
 import { choiceOption, intOption, numberOption } from '../parse.js';
 
 interface TrainFlags {
-  models: string;
+  config?: string;
+  models?: string;
   nSplits?: number;
   seed?: number;
   outputDir?: string;
@@ -63,6 +66,13 @@ export function weightsOption(v: string): string | Record<string, string> {
   return Object.fromEntries(pairs);
 }
 
+/** Flags over a run configuration: what a flag sets wins, `deep` merged key by key. */
+function withConfig(rc: RunConfig | null, flags: Record<string, unknown> & { deep: Record<string, unknown> }): TrainConfigInput {
+  const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const base = rc ? trainOptionsOf(rc) : {};
+  return { ...base, ...defined(flags), deep: { ...((base.deep as object | undefined) ?? {}), ...defined(flags.deep) } } as TrainConfigInput;
+}
+
 function foldList(v: string): number[] {
   const folds = v.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   if (!folds.length || folds.some((f) => !Number.isInteger(f) || f < 1)) throw new FvcError('ERR_INVALID_ARGUMENT', `--folds: '${v}' is not a list of fold numbers (1-based, e.g. 2 or 1,3)`);
@@ -73,7 +83,8 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('Stage 5: k-fold training with grid search for the chosen models')
-    .requiredOption('--models <list>', `comma-separated model names or ids (${ALL_MODELS.filter(isBuilt).map((m) => m.name).join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features)`)
+    .option('--config <file>', 'a run configuration (YAML or JSON: models, folds, seed, dirs, weights, train: { deep: {...} }, ...); flags override it')
+    .option('--models <list>', `comma-separated model names or ids (${ALL_MODELS.filter(isBuilt).map((m) => m.name).join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features)`)
     .option('--n-splits <k>', 'folds (default: FVC_N_SPLITS or 5)', intOption(2, 100))
     .option('--seed <n>', 'seed of folds and models (default 42)', intOption(0))
     .option('--output-dir <dir>', 'results folder (default: FVC_STAGE5_OUTPUT_DIR or data/stage5)')
@@ -111,7 +122,11 @@ export function registerTrain(program: Command): void {
     .option('--folds <list>', 'train only these folds (1-based) and write no summary: one task of a fold array')
     .option('--only <phase>', 'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk; extract: extract the deep features models on a pretrained backbone read, train nothing', choiceOption(['grid_search', 'aggregate', 'extract'] as const))
     .option('--json', 'print the summaries as JSON')
-    .action(async (o: TrainFlags) => {
+    .action(async (o: TrainFlags, cmd: Command) => {
+      // With a run configuration, only flags given on the command line override it.
+      const rc = o.config ? await loadRunConfig(o.config) : null;
+      if (rc) for (const k of Object.keys(o)) if (cmd.getOptionValueSource(k) === 'default') delete (o as unknown as Record<string, unknown>)[k];
+      if (!o.models && !rc?.models) throw new FvcError('ERR_INVALID_ARGUMENT', '--models: no model given (on the command line or in --config)');
       // Ctrl-C stops at the next epoch or fold boundary and says how to resume; a second one exits at once.
       const ac = new AbortController();
       const interrupt = () => {
@@ -120,9 +135,9 @@ export function registerTrain(program: Command): void {
         ac.abort();
       };
       process.on('SIGINT', interrupt);
-      const r = await train({
+      const fromFlags = {
         // Checked at run time with "did you mean"; the type is for TypeScript callers.
-        models: o.models.split(',').map((s) => s.trim()).filter(Boolean) as ModelRequest[],
+        models: o.models?.split(',').map((s) => s.trim()).filter(Boolean) as ModelRequest[],
         nSplits: o.nSplits,
         seed: o.seed,
         outputDir: o.outputDir,
@@ -149,8 +164,9 @@ export function registerTrain(program: Command): void {
         deep: Object.fromEntries(
           Object.entries({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights ? weightsOption(o.weights) : undefined, randomInit: o.randomInit, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }).filter(([, v]) => v !== undefined),
         ),
-        ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn, groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
-      }, { signal: ac.signal }).finally(() => process.off('SIGINT', interrupt));
+        ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn ?? 'label', groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
+      };
+      const r = await train(withConfig(rc, fromFlags), { signal: ac.signal }).finally(() => process.off('SIGINT', interrupt));
       if (o.json) printJson(r);
       else {
         const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(4));
