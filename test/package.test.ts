@@ -1,0 +1,82 @@
+/**
+ * fvc as a dependency: the packed tarball, installed into a fresh project the way a
+ * user's project installs it, gives `import { train, probe } from 'fvc'` with types
+ * and a working `npx fvc`. The tarball carries this build's addon as a prebuild (as
+ * a release would), so the install finds a binary that loads; compiling on install
+ * (scripts/install.mjs, no matching binary) is the same cmake-js build `npm run
+ * setup` runs.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { artifacts, root } from './helpers.js';
+
+const work = join(artifacts, 'package');
+const project = join(work, 'project');
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+
+test.before(() => {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(project, { recursive: true });
+});
+
+test('npm pack ships dist/, the addon sources and a prebuild, and no tests, benchmarks or data', () => {
+  mkdirSync(join(root, 'prebuilds', 'linux-x64'), { recursive: true });
+  copyFileSync(join(root, 'build', 'Release', 'fvc.node'), join(root, 'prebuilds', 'linux-x64', 'node.napi.node'));
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 }));
+  const files = (packed.files as Array<{ path: string }>).map((f) => f.path);
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'bin/fvc.js', 'CMakeLists.txt', 'scripts/install.mjs', 'prebuilds/linux-x64/node.napi.node', 'package.json']) assert.ok(files.includes(f), f);
+  assert.ok(files.some((f) => f.startsWith('cpp/')), 'the addon sources, for compiling on install');
+  assert.equal(files.filter((f) => /^(test|benchmarks|data|build|node_modules|test-artifacts)\//.test(f)), []);
+});
+
+test('installed into a fresh project: typed import { train } type-checks (a misspelt model does not), trains, and npx fvc runs', () => {
+  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz')) as string;
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }));
+  const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', join(work, tarball)], { cwd: project, encoding: 'utf8', timeout: 600_000 });
+  assert.is(install.status, 0, `${install.stdout}\n${install.stderr}`);
+  assert.ok(existsSync(join(project, 'node_modules', 'fvc', 'dist', 'index.js')));
+
+  const lines = ['id,group,label,a,b'];
+  for (let i = 0; i < 40; i++) lines.push(`v${i},g${i},${i % 2},${(i % 2) * 2 + (i % 7) / 7},${(i % 5) / 5}`);
+  writeFileSync(join(project, 'features.csv'), `${lines.join('\n')}\n`);
+  writeFileSync(
+    join(project, 'check.ts'),
+    [
+      "import { train, probe, type TrainEvent } from 'fvc';",
+      'void probe;',
+      "const events: Array<TrainEvent['type']> = [];",
+      "const r = await train({ models: ['logistic_regression'], features: { path: 'features.csv', groupColumn: 'group', idColumn: 'id' }, nSplits: 3, outputDir: 'out', tracking: false, plots: false, quiet: true }, { onProgress: (e) => events.push(e.type) });",
+      'const auc: number | undefined = r.models[0]?.mean.val_auc;',
+      'console.log(JSON.stringify({ folds: r.models[0]?.folds.length, auc, events: events.length }));',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(project, 'bad.ts'), "import { train } from 'fvc';\nvoid train({ models: ['xgbost'] });\n");
+  const tsconfig = (files: string[]) => ({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'built', types: ['node'], typeRoots: [join(root, 'node_modules', '@types')], skipLibCheck: false }, files });
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(tsconfig(['check.ts'])));
+  writeFileSync(join(project, 'tsconfig.bad.json'), JSON.stringify({ ...tsconfig(['bad.ts']), compilerOptions: { ...tsconfig([]).compilerOptions, noEmit: true } }));
+  const ok = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, encoding: 'utf8' });
+  assert.is(ok.status, 0, ok.stdout);
+  const bad = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.bad.json'], { cwd: project, encoding: 'utf8' });
+  assert.is(bad.status, 2, 'a misspelt model name does not compile');
+  assert.match(bad.stdout, /bad\.ts.*'"xgbost"' is not assignable/);
+
+  const run = spawnSync(process.execPath, [join(project, 'built', 'check.js')], { cwd: project, encoding: 'utf8', timeout: 300_000 });
+  assert.is(run.status, 0, run.stderr);
+  const out = JSON.parse(run.stdout);
+  assert.is(out.folds, 3);
+  assert.type(out.auc, 'number');
+  assert.ok(out.events >= 8, 'progress events arrive in the user project');
+  const cli = spawnSync(process.execPath, [join(project, 'node_modules', '.bin', 'fvc'), 'info', '--json'], { cwd: project, encoding: 'utf8', timeout: 120_000 });
+  assert.is(cli.status, 0, cli.stderr);
+  assert.ok(JSON.parse(cli.stdout).versions, 'npx fvc runs the installed CLI and loads its addon');
+});
+
+test.after(() => {
+  rmSync(join(root, 'prebuilds'), { recursive: true, force: true });
+});
+
+test.run();
