@@ -1,7 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { probe } from '../ts/index.js';
-import { ffprobeJson, h264, makeVideo } from './helpers.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ffprobeJson, h264, makeVideo, videoDir } from './helpers.js';
 
 const ratio = (r: string) => {
   const [a, b] = r.split('/').map(Number);
@@ -45,6 +47,22 @@ test('quick probe (no --exact) reads the header count and the container index', 
   assert.is(info.frameCount, 250);
   assert.is(info.keyframeSource, 'index');
   assert.is(info.keyframes.length, 10);
+});
+
+
+test('a file whose header declares no frames or duration (an AVI with its first 4 KiB zeroed, a raw H.264 stream) is counted, not reported as 0 frames', async () => {
+  const avi = makeVideo('probe_header.avi', ['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25', '-t', '4', '-c:v', 'mpeg4']);
+  const bytes = readFileSync(avi);
+  bytes.fill(0, 0, 4096);
+  const zeroed = join(videoDir, 'probe_header_zeroed.avi');
+  writeFileSync(zeroed, bytes);
+  const raw = makeVideo('probe_raw.h264', ['-f', 'lavfi', '-i', 'testsrc2=s=160x120:r=25', '-t', '2', '-c:v', 'libx264', '-f', 'h264']);
+  for (const [file, frames] of [[zeroed, 100], [raw, 50]] as const) {
+    const p = await probe(file);
+    assert.ok(p.frameCount >= frames - 1 && p.frameCount <= frames, `${file}: ${p.frameCount} frames`);
+    assert.ok(p.frameCountExact, 'counted by a packet scan');
+    assert.ok(Math.abs(p.duration - frames / 25) < 0.1, `${file}: ${p.duration} s`);
+  }
 });
 
 test.run();

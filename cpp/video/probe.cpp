@@ -45,14 +45,19 @@ ProbeResult probeVideo(VideoInput& input, const ProbeOptions& options) {
     if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO) r.hasAudio = true;
 
   std::vector<int64_t> keyTicks;
-  if (options.exactFrameCount) {
+  // A header that declares neither frames nor duration (an elementary stream, an AVI
+  // whose header was lost) would read as "0 frames" although the file decodes: count.
+  const bool headerKnows = st->nb_frames > 0 || r.duration > 0;
+  if (options.exactFrameCount || !headerKnows) {
     PacketScan scan = scanPackets(input);
     r.frameCount = scan.packets;
     r.frameCountExact = true;
     keyTicks = std::move(scan.keyframes);
     r.keyframeSource = "scan";
-    if (r.duration <= 0 && scan.endTicks > 0)
+    if (r.duration <= 0 && scan.endTicks > input.startTicks())
       r.duration = av::toSeconds(scan.endTicks - input.startTicks(), st->time_base);
+    if (r.duration <= 0 && scan.packets > 0)  // no timestamps at all: the frames at the nominal rate
+      r.duration = av::toSeconds(scan.packets * input.frameDurationTicks(), st->time_base);
   } else {
     keyTicks = indexedKeyframes(input);
     r.keyframeSource = "index";

@@ -184,12 +184,14 @@ export function registerTrain(program: Command): void {
     .option('-n, --num-frames <count>', 'frames sampled per video (default: what the training features used)', intOption(1, 10000))
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
     .option('--features-dir <dir>', 'models on deep features: the feature tables (default: FVC_FEATURES_DIR or data/features)')
+    .option('--device <device>', 'auto, cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const), 'auto')
+    .option('--threads <n>', 'threads', intOption(1, 1024), 1)
     .option('--json', 'print JSON')
-    .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; frameCacheDir?: string; featuresDir?: string; json?: boolean }) => {
+    .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; frameCacheDir?: string; featuresDir?: string; device: 'auto' | 'cpu' | 'cuda'; threads: number; json?: boolean }) => {
       const all = [...videos];
       if (o.metadata) all.push(...(await loadMetadata(o.metadata)).rows.map((r) => r.absolute_path));
       if (!all.length) throw new FvcError('ERR_INVALID_ARGUMENT', 'no videos: give video files or --metadata');
-      const r = await predictVideos(o.model, all, { ...(o.numFrames === undefined ? {} : { numFrames: o.numFrames }), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
+      const r = await predictVideos(o.model, all, { device: o.device, threads: o.threads, ...(o.numFrames === undefined ? {} : { numFrames: o.numFrames }), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
       if (o.json) return printJson(r);
       process.stdout.write(formatTable(r.map((p) => [p.video, Number(p.prob.toFixed(6))]), ['video', 'prob_fake']));
     });
