@@ -370,6 +370,8 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   }
   for (const f of ['metrics.json', 'predictions.csv', 'plots/roc_pr_curves.png', 'plots/confusion_matrix.png', 'plots/prediction_distribution.png']) assert.ok(existsSync(join(evalDir, f)), f);
   assert.is(json(join(evalDir, 'metrics.json')).roc_auc, evaluation.metrics.roc_auc);
+  const [low, high] = evaluation.intervals.roc_auc as [number, number];
+  assert.ok(low <= evaluation.metrics.roc_auc && evaluation.metrics.roc_auc <= high && high - low > 0, 'a 95% bootstrap interval around the AUC');
   const early = join(dir, 'cli-early');
   const missing = runCli(['train', '--models', 'logistic_regression,svm_stage4', '--stage2-dir', s2, '--stage4-dir', join(dir, 'no-stage4'), '--output-dir', early]);
   assert.is(missing.code, 1);

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { FvcError } from '../errors.js';
 import { registerCache } from './commands/cache.js';
+import { registerCompare } from './commands/compare.js';
 import { registerCorpus } from './commands/corpus.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExtract } from './commands/extract.js';
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerExtract, registerTrain, registerModels, registerQuery, registerReport, registerPipeline, registerSlurm, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerExtract, registerTrain, registerCompare, registerModels, registerQuery, registerReport, registerPipeline, registerSlurm, registerCorpus, registerInfo, registerDemo]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -27,9 +27,10 @@ import type { FeatureData } from './dataset.js';
 import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
 import { computeMetrics, type Metrics } from './metrics.js';
 import type { FoldFit, ModelContext } from './model.js';
-import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, type GridValue, type ResolvedModel } from './registry.js';
+import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, weightsFileFor, type GridValue, type ResolvedModel } from './registry.js';
 import type { EpochRow } from '../deep/train.js';
 import type { TrainEvent, TrainHooks } from './events.js';
+import { videoTable } from './clips.js';
 import { checkScaler } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
 import { native } from '../native/binding.js';
@@ -540,6 +541,16 @@ export async function checkTraining(options: TrainConfigInput): Promise<Training
   const models = cfg.models.map((m) => resolveModel(m, cfg.featureSet));
   const load = dataLoader(cfg, () => undefined);
   for (const model of models) {
+    // Models on deep features: a check must not extract (the extraction job or the
+    // folds do, with the run's own sampling); their inputs exist and the weights read.
+    if (model.spec.backbone) {
+      const table = videoTable(cfg);
+      const file = weightsFileFor(cfg.deep.weights, model.spec.backbone, model.spec);
+      if (file && !existsSync(file)) throw new FvcError('ERR_FILE_NOT_FOUND', `${model.modelType}: weights file ${file} of backbone ${model.spec.backbone} does not exist`);
+      if (!file && !model.spec.foldModel && !cfg.deep.randomInit) throw new FvcError('ERR_INVALID_ARGUMENT', `${model.modelType}: needs the weights of its backbone ${model.spec.backbone} (--weights ${model.spec.backbone}=FILE), or --random-init`);
+      passed.push(`${model.modelType}: videos from ${table}; backbone ${model.spec.backbone} from ${file ?? (model.spec.foldModel ? `${model.spec.foldModel}'s fold checkpoints` : 'a random initialisation (asked for)')}`);
+      continue;
+    }
     const { data, folds } = await prepare(model, cfg, load);
     const fakes = data.labels.filter((l) => l === 1).length;
     const settings = await model.impl.settings({ model, cfg, log: () => undefined });

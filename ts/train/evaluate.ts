@@ -13,7 +13,8 @@ import { renderPng } from '../plots/render.js';
 import { toCsv } from '../util/csv.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { withOutputLock } from '../util/lock.js';
-import { computeMetrics, type Metrics } from './metrics.js';
+import { computeMetrics, rocAuc, tprAtFpr, type Metrics } from './metrics.js';
+import { bootstrapInterval } from './stats.js';
 import { loadModel, predictVideos, type PredictVideosOptions } from './predict.js';
 
 export interface EvaluateOptions extends PredictVideosOptions {
@@ -24,6 +25,9 @@ export interface EvaluateOptions extends PredictVideosOptions {
   plots?: boolean;
   /** Metadata columns to break the metrics down by (manipulation, source, ...). */
   by?: readonly string[];
+  /** Bootstrap resamples for the intervals of ROC AUC and TPR at FPR 5% (default 1000; 0: none), grouped by source_id where the table has it. */
+  bootstrap?: number;
+  seed?: number;
 }
 
 /**
@@ -46,6 +50,8 @@ export interface Evaluation {
   metrics: Metrics;
   predictions: Array<{ video: string; label: number; prob: number }>;
   subgroups: Subgroup[];
+  /** 95% percentile-bootstrap intervals over videos (whole source groups resampled). */
+  intervals: { roc_auc: [number, number] | null; tpr_at_fpr_5: [number, number] | null; resamples: number };
   files: string[];
 }
 
@@ -83,12 +89,20 @@ export async function evaluate(modelDir: string, table: string, options: Evaluat
   const metrics = computeMetrics(labels, probs.map((p) => p.prob), options.threshold ?? 0.5);
   const predictions = rows.map((r, i) => ({ video: r.video_path, label: r.label, prob: probs[i]?.prob as number }));
   const groups = subgroups(rows, predictions.map((p) => p.prob), options.by ?? [], options.threshold ?? 0.5, table);
-  const result: Evaluation = { model: best.modelType, table: resolve(table), videos: rows.length, metrics, predictions, subgroups: groups, files: [] };
+  const resamples = options.bootstrap ?? 1000;
+  const groupOf = rows.map((r) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? r.video_path : String(r.source_id)));
+  const interval = (f: (y: number[], p: number[]) => number | null) => {
+    if (!resamples) return null;
+    const ci = bootstrapInterval(groupOf, (idx) => f(idx.map((i) => labels[i] as number), idx.map((i) => predictions[i]?.prob as number)), { n: resamples, seed: options.seed ?? 0 });
+    return ci ? ([ci.low, ci.high] as [number, number]) : null;
+  };
+  const intervals = { roc_auc: interval(rocAuc), tpr_at_fpr_5: interval((y, p) => tprAtFpr(y, p, 0.05)), resamples };
+  const result: Evaluation = { model: best.modelType, table: resolve(table), videos: rows.length, metrics, predictions, subgroups: groups, intervals, files: [] };
   if (!options.out) return result;
   const out = resolve(options.out);
   await withOutputLock(out, `fvc evaluate ${best.modelType}`, async () => {
     const metricsFile = join(out, 'metrics.json');
-    await writeFileAtomic(metricsFile, `${JSON.stringify({ model_type: best.modelType, model_dir: resolve(modelDir), table: result.table, videos: rows.length, threshold: options.threshold ?? 0.5, ...metrics, subgroups: groups }, null, 2)}\n`);
+    await writeFileAtomic(metricsFile, `${JSON.stringify({ model_type: best.modelType, model_dir: resolve(modelDir), table: result.table, videos: rows.length, threshold: options.threshold ?? 0.5, ...metrics, intervals, subgroups: groups }, null, 2)}\n`);
     const predictionsFile = join(out, 'predictions.csv');
     await writeFileAtomic(predictionsFile, toCsv(['id', 'label', 'prob'], predictions.map((p) => ({ id: p.video, label: p.label, prob: p.prob }))));
     result.files.push(metricsFile, predictionsFile);

@@ -1,0 +1,87 @@
+/**
+ * Uncertainty: DeLong's test and the normal tail against an independent Python
+ * implementation (numpy's matrix form, scipy, scikit-learn), bootstrap intervals that
+ * resample whole groups reproducibly, and `fvc compare` on two trained models.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compareModels, outOfFoldPredictions } from '../ts/train/compare.js';
+import { train } from '../ts/train/engine.js';
+import { rocAuc } from '../ts/train/metrics.js';
+import { bootstrapInterval, delongTest, normalSf } from '../ts/train/stats.js';
+import { Rng } from '../ts/util/rng.js';
+import { artifacts, root, runCli } from './helpers.js';
+
+const dir = join(artifacts, 'stats');
+
+test.before(() => {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+});
+
+test("DeLong's test and the normal tail equal the Python reference (1e-9)", () => {
+  const rng = new Rng(4);
+  const delong = [20, 60, 300].flatMap((n) => {
+    const labels = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const a = labels.map((y) => 0.6 * y + rng.next());
+    const b = labels.map((y, i) => 0.3 * y + 0.5 * (a[i] as number) + 0.5 * rng.next());
+    // Coarse scores with many ties, as trees give.
+    const c = a.map((x) => Math.round(x * 4) / 4);
+    return [{ labels, a, b }, { labels, a: c, b }];
+  });
+  const z = [0, 0.3, 1, 1.959963984540054, 3, 5, 8.5];
+  const file = join(dir, 'cases.json');
+  writeFileSync(file, JSON.stringify({ z, delong }));
+  const ref = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'test', 'stats_reference.py'), file]).toString());
+  z.forEach((x, i) => assert.ok(Math.abs(normalSf(x) - ref.sf[i]) <= 1e-9 * Math.max(ref.sf[i], 1e-300) + 1e-300, `sf(${x}): ${normalSf(x)} vs ${ref.sf[i]}`));
+  delong.forEach((c, i) => {
+    const ours = delongTest(c.labels, c.a, c.b) as unknown as Record<string, number>;
+    for (const k of ['aucA', 'aucB', 'difference', 'se', 'z', 'p']) assert.ok(Math.abs((ours[k] as number) - ref.delong[i][k]) <= 1e-9 * Math.max(1, Math.abs(ref.delong[i][k])), `case ${i} ${k}: ${ours[k]} vs ${ref.delong[i][k]}`);
+  });
+});
+
+test('bootstrap intervals resample whole groups, reproduce with a seed and hold the estimate', () => {
+  const rng = new Rng(8);
+  const n = 200;
+  const labels = Array.from({ length: n }, (_, i) => (i % 2 ? 1 : 0));
+  const probs = labels.map((y) => 0.4 * y + 0.6 * rng.next());
+  const groups = labels.map((_, i) => `g${Math.floor(i / 4)}`); // four rows per source
+  const auc = (rows: number[]) => rocAuc(rows.map((i) => labels[i] as number), rows.map((i) => probs[i] as number));
+  const seen: number[][] = [];
+  const ci = bootstrapInterval(groups, (rows) => (seen.push(rows), auc(rows)), { n: 300, seed: 1 });
+  assert.ok(ci && ci.low < (auc([...labels.keys()]) as number) && (auc([...labels.keys()]) as number) < ci.high, JSON.stringify(ci));
+  for (const rows of seen.slice(0, 20)) for (let k = 0; k < rows.length; k += 4) assert.equal(rows.slice(k, k + 4).map((i) => groups[i]), new Array(4).fill(groups[rows[k] as number]), 'a group is drawn whole');
+  assert.equal(bootstrapInterval(groups, auc, { n: 300, seed: 1 }), ci, 'same seed, same interval');
+});
+
+test('fvc compare: two models on the same folds, their out-of-fold AUCs and DeLong\'s p; models on different videos are refused', async () => {
+  const table = join(dir, 'features.csv');
+  const rng = new Rng(2);
+  const lines = ['id,group,label,a,b'];
+  for (let i = 0; i < 120; i++) {
+    const y = i % 2;
+    lines.push(`v${i},g${Math.floor(i / 2)},${y},${y + 1.2 * rng.next()},${rng.next()}`);
+  }
+  writeFileSync(table, `${lines.join('\n')}\n`);
+  const out = join(dir, 'stage5');
+  const features = { path: table, labelColumn: 'label', groupColumn: 'group', idColumn: 'id' };
+  await train({ models: ['logistic_regression', 'xgboost'], features, nSplits: 3, outputDir: out, tracking: false, plots: false, quiet: true });
+  const r = compareModels(out, 'logistic_regression', 'xgboost', { n: 200, seed: 3 });
+  assert.is(r.videos, 120);
+  const a = outOfFoldPredictions(out, 'logistic_regression');
+  const ids = [...a.keys()].sort();
+  assert.ok(Math.abs(r.aucA - (rocAuc(ids.map((id) => a.get(id)?.label as number), ids.map((id) => a.get(id)?.prob as number)) as number)) < 1e-12);
+  assert.ok(r.p >= 0 && r.p <= 1 && r.interval !== null && r.interval.low <= r.difference && r.difference <= r.interval.high, JSON.stringify(r));
+  const cli = runCli(['compare', 'logistic_regression', 'xgboost', '--output-dir', out, '--bootstrap', '200', '--seed', '3', '--json']);
+  assert.is(cli.code, 0, cli.stderr);
+  assert.equal(JSON.parse(cli.stdout), JSON.parse(JSON.stringify(r)));
+
+  writeFileSync(join(dir, 'half.csv'), `${lines.slice(0, 61).join('\n')}\n`);
+  await train({ models: ['svm'], features: { ...features, path: join(dir, 'half.csv') }, nSplits: 3, outputDir: out, tracking: false, plots: false, quiet: true });
+  assert.throws(() => compareModels(out, 'logistic_regression', 'svm'), /scored different videos \(60 only by logistic_regression, 0 only by svm\)/);
+});
+
+test.run();

@@ -1,0 +1,59 @@
+/**
+ * `fvc compare A B`: two models' out-of-fold predictions of the same videos (the same
+ * data and folds), their AUCs, DeLong's test of the difference and a bootstrap
+ * interval of it, so a ranking of models comes with its uncertainty.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FvcError } from '../errors.js';
+import { parseCsv } from '../util/csv.js';
+import { rocAuc } from './metrics.js';
+import { bootstrapInterval, delongTest, type BootstrapOptions, type DelongResult } from './stats.js';
+
+export interface Comparison extends DelongResult {
+  models: [string, string];
+  videos: number;
+  /** Bootstrap interval of aucA - aucB over videos. */
+  interval: { low: number; high: number; level: number; resamples: number } | null;
+}
+
+/** Every fold's validation predictions of a model folder: id -> { label, prob }. */
+export function outOfFoldPredictions(stage5Dir: string, model: string): Map<string, { label: number; prob: number }> {
+  const dir = join(stage5Dir, model);
+  if (!existsSync(dir)) throw new FvcError('ERR_FILE_NOT_FOUND', `${dir}: no such model folder (train ${model} first, or give --output-dir)`);
+  const out = new Map<string, { label: number; prob: number }>();
+  for (const fold of readdirSync(dir).filter((d) => /^fold_\d+$/.test(d)).sort()) {
+    const file = join(dir, fold, 'predictions.csv');
+    if (!existsSync(file)) continue;
+    for (const r of parseCsv(readFileSync(file, 'utf8'))) out.set(r.id as string, { label: Number(r.label), prob: Number(r.prob) });
+  }
+  if (!out.size) throw new FvcError('ERR_FILE_NOT_FOUND', `${dir}: no fold has predictions.csv (no finished fold)`);
+  return out;
+}
+
+export function compareModels(stage5Dir: string, a: string, b: string, o: BootstrapOptions = {}): Comparison {
+  const pa = outOfFoldPredictions(stage5Dir, a);
+  const pb = outOfFoldPredictions(stage5Dir, b);
+  const ids = [...pa.keys()].filter((id) => pb.has(id)).sort();
+  const onlyA = pa.size - ids.length;
+  const onlyB = pb.size - ids.length;
+  // A paired comparison needs the same videos, each scored out of fold by both.
+  if (onlyA || onlyB)
+    throw new FvcError('ERR_INVALID_DATA', `${a} and ${b} scored different videos (${onlyA} only by ${a}, ${onlyB} only by ${b}): train both on the same data and folds (same seed and --n-splits)`);
+  const bad = ids.find((id) => pa.get(id)?.label !== pb.get(id)?.label);
+  if (bad !== undefined) throw new FvcError('ERR_INVALID_DATA', `${bad}: labelled ${pa.get(bad)?.label} for ${a} but ${pb.get(bad)?.label} for ${b}`);
+  const labels = ids.map((id) => pa.get(id)?.label as number);
+  const sa = ids.map((id) => pa.get(id)?.prob as number);
+  const sb = ids.map((id) => pb.get(id)?.prob as number);
+  const test = delongTest(labels, sa, sb);
+  const pick = (xs: number[], rows: number[]) => rows.map((i) => xs[i] as number);
+  const diff = (rows: number[]) => {
+    const y = pick(labels, rows);
+    const x = rocAuc(y, pick(sa, rows));
+    const z = rocAuc(y, pick(sb, rows));
+    return x === null || z === null ? null : x - z;
+  };
+  const level = o.level ?? 0.95;
+  const ci = bootstrapInterval(ids, diff, o);
+  return { models: [a, b], videos: ids.length, ...test, interval: ci && { low: ci.low, high: ci.high, level, resamples: ci.resamples } };
+}
