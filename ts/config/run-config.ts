@@ -23,6 +23,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FvcError } from '../errors.js';
+import { definedOnly } from '../util/object.js';
 import { ResourceConfigSchema } from '../slurm/resources.js';
 import { configIssues, TrainConfigSchema } from '../train/config.js';
 
@@ -92,19 +93,17 @@ export async function loadRunConfig(path: string): Promise<RunConfig> {
 export function trainOptionsOf(c: RunConfig): Record<string, unknown> {
   const t = (c.train ?? {}) as Record<string, unknown> & { deep?: Record<string, unknown> };
   const deep = { ...(t.deep ?? {}), ...(c.weights !== undefined ? { weights: c.weights } : {}), ...(c.randomInit !== undefined ? { randomInit: c.randomInit } : {}) };
-  return Object.fromEntries(
-    Object.entries({
-      ...t,
-      models: c.models,
-      nSplits: c.nSplits,
-      seed: c.seed,
-      stage2Dir: t.stage2Dir ?? c.dirs?.stage2,
-      stage3Dir: t.stage3Dir ?? c.dirs?.stage3,
-      stage4Dir: t.stage4Dir ?? c.dirs?.stage4,
-      outputDir: t.outputDir ?? c.dirs?.stage5,
-      featuresDir: c.featuresDir,
-      frameCacheDir: c.frameCacheDir,
-      ...(Object.keys(deep).length ? { deep } : {}),
-    }).filter(([, v]) => v !== undefined),
-  );
+  return definedOnly({
+    ...t,
+    models: c.models,
+    nSplits: c.nSplits,
+    seed: c.seed,
+    stage2Dir: t.stage2Dir ?? c.dirs?.stage2,
+    stage3Dir: t.stage3Dir ?? c.dirs?.stage3,
+    stage4Dir: t.stage4Dir ?? c.dirs?.stage4,
+    outputDir: t.outputDir ?? c.dirs?.stage5,
+    featuresDir: c.featuresDir,
+    frameCacheDir: c.frameCacheDir,
+    ...(Object.keys(deep).length ? { deep } : {}),
+  });
 }

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FvcError } from '../errors.js';
+import { definedOnly } from '../util/object.js';
 
 const Resources = z
   .object({
@@ -37,7 +38,7 @@ export type ResourceConfig = z.infer<typeof ResourceConfigSchema>;
 export const MODEL_DEFAULTS: JobResources = { partition: 'gpu', gpus: 1, mem: '64G', 'cpus-per-task': 4, time: '8:00:00' };
 export const STAGE_DEFAULTS: JobResources = { gpus: 0, mem: '16G', 'cpus-per-task': 4, time: '4:00:00' };
 
-const defined = (r: JobResources | undefined): JobResources => Object.fromEntries(Object.entries(r ?? {}).filter(([, v]) => v !== undefined));
+const defined = (r: JobResources | undefined): JobResources => definedOnly(r ?? {});
 
 /** A data stage's resources. */
 export function stageResources(cfg: ResourceConfig = {}): JobResources {

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { FvcError } from '../errors.js';
+import { definedOnly } from '../util/object.js';
 import { FEATURE_SETS, suggest, type ModelRequest } from './registry.js';
 
 const intFromEnv = (name: string) => {
@@ -146,7 +147,7 @@ export function resolveConfig(input: TrainConfigInput): TrainConfig {
       deleteExisting: boolFromEnv('FVC_DELETE_EXISTING'),
     }).filter(([, v]) => v !== undefined && v !== ''),
   );
-  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const defined = definedOnly(input);
   const parsed = TrainConfigSchema.safeParse({ ...env, ...defined });
   if (!parsed.success) {
     const lines = configIssues(parsed.error.issues);

@@ -1,6 +1,7 @@
 /** `fvc pipeline` (run the stages) and `fvc airflow render` (the same graph as an Airflow DAG). */
 import type { Command } from 'commander';
 import { FvcError } from '../../errors.js';
+import { definedOnly } from '../../util/object.js';
 import { writeAirflowDag } from '../../pipeline/airflow.js';
 import { STAGES, type PipelineConfig, type StageName } from '../../pipeline/dag.js';
 import { runPipeline } from '../../pipeline/runner.js';
@@ -50,11 +51,10 @@ export function configOptions(cmd: Command, metadataRequired = true): Command {
 /** The pipeline's configuration: a run configuration file if given, each flag set on the command line over it. */
 export async function toConfig(o: ConfigFlags): Promise<PipelineConfig & { resources?: RunConfig['resources'] }> {
   const rc = o.config ? await loadRunConfig(o.config) : null;
-  const defined = <T extends object>(x: T) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
   const fromFile: PipelineConfig & { resources?: RunConfig['resources'] } = rc
-    ? defined({ metadata: rc.metadata, dirs: rc.dirs, models: rc.models, copies: rc.copies, numFrames: rc.numFrames, nSplits: rc.nSplits, seed: rc.seed, weights: rc.weights, randomInit: rc.randomInit, featuresDir: rc.featuresDir, configFile: rc.file, resources: rc.resources })
+    ? definedOnly({ metadata: rc.metadata, dirs: rc.dirs, models: rc.models, copies: rc.copies, numFrames: rc.numFrames, nSplits: rc.nSplits, seed: rc.seed, weights: rc.weights, randomInit: rc.randomInit, featuresDir: rc.featuresDir, configFile: rc.file, resources: rc.resources })
     : {};
-  const flags: PipelineConfig = defined({
+  const flags: PipelineConfig = definedOnly({
     metadata: o.metadata,
     models: o.models ? o.models.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     copies: o.copies,
@@ -65,7 +65,7 @@ export async function toConfig(o: ConfigFlags): Promise<PipelineConfig & { resou
     randomInit: o.randomInit ? true : undefined,
     featuresDir: o.featuresDir,
   });
-  const dirs = { ...fromFile.dirs, ...defined({ stage1: o.stage1Dir, stage2: o.stage2Dir, stage3: o.stage3Dir, stage4: o.stage4Dir, stage5: o.outputDir }) };
+  const dirs = { ...fromFile.dirs, ...definedOnly({ stage1: o.stage1Dir, stage2: o.stage2Dir, stage3: o.stage3Dir, stage4: o.stage4Dir, stage5: o.outputDir }) };
   return { ...fromFile, ...flags, dirs };
 }
 

@@ -1,6 +1,7 @@
 /** `fvc slurm render|submit|status|cancel|check`: the pipeline as chained SLURM jobs. */
 import type { Command } from 'commander';
 import { FvcError } from '../../errors.js';
+import { definedOnly } from '../../util/object.js';
 import type { StageName } from '../../pipeline/dag.js';
 import { checkTraining } from '../../train/engine.js';
 import type { ModelRequest } from '../../train/registry.js';
@@ -10,8 +11,8 @@ import { cancelSubmission, isActive, renderSubmission, submissionDir, submission
 import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
 import { configOptions, parseStages, toConfig, type ConfigFlags } from './pipeline.js';
-import { weightsOption } from './train.js';
-import { loadRunConfig, trainOptionsOf } from '../../config/run-config.js';
+import { weightsOption, withConfig } from './train.js';
+import { loadRunConfig } from '../../config/run-config.js';
 
 interface SlurmFlags extends ConfigFlags {
   name: string;
@@ -58,9 +59,7 @@ async function toSlurmConfig(o: SlurmFlags): Promise<SlurmConfig> {
   const file: ResourceConfig = o.resources ? await loadResourceConfig(o.resources) : {};
   const fromFile: ResourceConfig = { ...fromRunConfig, ...file, models: { ...fromRunConfig?.models, ...file.models } };
   // Flags are the models' defaults (--account applies to every job); the file's per-model entries still win.
-  const flags: JobResources = Object.fromEntries(
-    Object.entries({ gpus: o.gpus, mem: o.mem, 'cpus-per-task': o.cpusPerTask, time: o.time, partition: o.partition }).filter(([, v]) => v !== undefined),
-  );
+  const flags: JobResources = definedOnly({ gpus: o.gpus, mem: o.mem, 'cpus-per-task': o.cpusPerTask, time: o.time, partition: o.partition });
   const resources = parseResourceConfig(
     {
       ...fromFile,
@@ -173,9 +172,8 @@ export function registerSlurm(program: Command): void {
       const models = o.models.split(',').map((s) => s.trim()).filter(Boolean) as ModelRequest[];
       if (!models.length) throw new FvcError('ERR_INVALID_ARGUMENT', '--models: no model given');
       const deep = { ...(o.weights ? { weights: weightsOption(o.weights) } : {}), ...(o.randomInit ? { randomInit: true } : {}) };
-      const base = o.config ? trainOptionsOf(await loadRunConfig(o.config)) : {};
-      const defined = (x: object) => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined));
-      const r = await checkTraining({ ...base, ...defined({ models, nSplits: o.nSplits, stage2Dir: o.stage2Dir, stage4Dir: o.stage4Dir, featuresDir: o.featuresDir }), deep: { ...((base.deep as object | undefined) ?? {}), ...deep } } as Parameters<typeof checkTraining>[0]);
+      const rc = o.config ? await loadRunConfig(o.config) : null;
+      const r = await checkTraining(withConfig(rc, { models, nSplits: o.nSplits, stage2Dir: o.stage2Dir, stage4Dir: o.stage4Dir, featuresDir: o.featuresDir, deep }));
       for (const line of r.passed) process.stdout.write(`ok: ${line}\n`);
     });
 }

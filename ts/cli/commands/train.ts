@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadMetadata } from '../../data/metadata.js';
 import { FvcError } from '../../errors.js';
+import { definedOnly } from '../../util/object.js';
 import { train } from '../../train/engine.js';
 import { predictVideos } from '../../train/predict.js';
 import { evaluate } from '../../train/evaluate.js';
@@ -67,10 +68,9 @@ export function weightsOption(v: string): string | Record<string, string> {
 }
 
 /** Flags over a run configuration: what a flag sets wins, `deep` merged key by key. */
-function withConfig(rc: RunConfig | null, flags: Record<string, unknown> & { deep: Record<string, unknown> }): TrainConfigInput {
-  const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+export function withConfig(rc: RunConfig | null, flags: Record<string, unknown> & { deep: Record<string, unknown> }): TrainConfigInput {
   const base = rc ? trainOptionsOf(rc) : {};
-  return { ...base, ...defined(flags), deep: { ...((base.deep as object | undefined) ?? {}), ...defined(flags.deep) } } as TrainConfigInput;
+  return { ...base, ...definedOnly(flags), deep: { ...((base.deep as object | undefined) ?? {}), ...definedOnly(flags.deep) } } as TrainConfigInput;
 }
 
 function foldList(v: string): number[] {
@@ -161,9 +161,7 @@ export function registerTrain(program: Command): void {
         frameCacheDir: o.frameCacheDir,
         featuresDir: o.featuresDir,
         numFrames: o.numFrames,
-        deep: Object.fromEntries(
-          Object.entries({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights ? weightsOption(o.weights) : undefined, randomInit: o.randomInit, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }).filter(([, v]) => v !== undefined),
-        ),
+        deep: definedOnly({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights ? weightsOption(o.weights) : undefined, randomInit: o.randomInit, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }),
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn ?? 'label', groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       };
       const r = await train(withConfig(rc, fromFlags), { signal: ac.signal }).finally(() => process.off('SIGINT', interrupt));
