@@ -1,7 +1,8 @@
 /**
  * Runs every test/*.test.ts with uvu in one process and ends with the line
  * `N passed, N failed` that CI reads. `node --import tsx test/run.ts corpus`
- * runs only files whose name contains "corpus".
+ * runs only files whose name contains "corpus"; `--quick` (npm run test:quick) leaves
+ * out the slow tier (deep training, SLURM, packaging, the torch builds), for the edit loop.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,9 +12,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 // Caches a test does not place itself go under test-artifacts/, never into the source tree's data/.
 process.env.FVC_FRAME_CACHE_DIR ??= join(here, '..', 'test-artifacts', 'default-frame-cache');
 process.env.FVC_FEATURES_DIR ??= join(here, '..', 'test-artifacts', 'default-features');
-const filter = process.argv[2];
+// Minutes each on CI's 2 cores: npm test runs them, the edit loop need not.
+const SLOW = ['deep-models', 'deep-train', 'extract', 'package', 'pretrained', 'slurm', 'torch-only'];
+const quick = process.argv.includes('--quick');
+const filter = process.argv.slice(2).find((a) => !a.startsWith('--'));
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.test.ts') && (!filter || f.includes(filter)))
+  .filter((f) => !quick || !SLOW.some((s) => f.startsWith(`${s}.test`)))
   .sort();
 
 let captured = '';
