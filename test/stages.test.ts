@@ -121,4 +121,9 @@ test('kill -9 mid-stage, then resume: no corrupt or duplicated rows', async () =
   assert.is(new Set(rows.map((x) => x.video_path)).size, 8);
 });
 
+test('a misspelt option of a stage function is an error with "did you mean", not the default', async () => {
+  const err = await runFeatureStage({ stage: 'stage2', metadata: 'm.csv', ...({ numFrame: 4 } as object) } as Parameters<typeof runFeatureStage>[0]).catch((e: Error) => e);
+  assert.match((err as Error).message, /runStage2 \(runFeatureStage\): unknown option 'numFrame' \(did you mean 'numFrames'\?\)/);
+});
+
 test.run();

@@ -26,6 +26,7 @@ import { FvcError, isFvcError } from '../errors.js';
 import { native, type ModelScale } from '../native/binding.js';
 import { setTorchThreads } from '../runtime.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { mapPool } from '../util/pool.js';
 import { createProgress } from '../util/progress.js';
 
@@ -114,7 +115,10 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
+const KEYS = optionKeys<ExtractionRequest>()({ backbone: true, scale: true, weights: true, sampling: true, videos: true, featuresDir: true, frameCacheDir: true, threads: true, device: true, batchSize: true, loaderThreads: true, signal: true, quiet: true, strict: true });
+
 export async function extractEmbeddings(r: ExtractionRequest): Promise<ExtractionResult> {
+  rejectUnknownOptions('extractEmbeddings', r, KEYS);
   const root = featuresDir(r.featuresDir);
   const { layout } = await architectureInfo(r.backbone);
   if (layout !== 'rgb') throw new FvcError('ERR_INVALID_ARGUMENT', `backbone '${r.backbone}': takes ${layout} clips; feature extraction takes RGB backbones`);

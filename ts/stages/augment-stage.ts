@@ -18,6 +18,7 @@ import { executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { withOutputLock } from '../util/lock.js';
+import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { runPerVideo, type StageResult } from './per-video.js';
 
 export interface AugmentStageOptions extends AugmentPolicy {
@@ -35,6 +36,8 @@ export interface AugmentStageOptions extends AugmentPolicy {
   signal?: AbortSignal;
 }
 
+const KEYS = optionKeys<AugmentStageOptions>()({ metadata: true, out: true, root: true, copies: true, seed: true, workers: true, strict: true, minRows: true, quiet: true, signal: true, transforms: true, probability: true, crf: true, preset: true });
+
 interface Copy {
   file: string;
   augmentation: string;
@@ -47,6 +50,7 @@ export function augmentStageOutputDir(out?: string): string {
 }
 
 export async function runAugmentStage(o: AugmentStageOptions): Promise<StageResult> {
+  rejectUnknownOptions('runAugmentStage', o, KEYS);
   const outDir = augmentStageOutputDir(o.out);
   return withOutputLock(outDir, 'fvc stage1', () => augmentStage(o, outDir));
 }

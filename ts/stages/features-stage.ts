@@ -12,6 +12,7 @@ import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { FvcError } from '../errors.js';
 import { withOutputLock } from '../util/lock.js';
+import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { runPerVideo, type StageResult } from './per-video.js';
 
 export type FeatureStage = 'stage2' | 'stage4';
@@ -38,12 +39,15 @@ export interface FeatureStageOptions {
 
 export type FeatureStageResult = StageResult;
 
+const KEYS = optionKeys<FeatureStageOptions>()({ stage: true, metadata: true, out: true, root: true, numFrames: true, workers: true, strict: true, minRows: true, quiet: true, signal: true });
+
 export function featureStageOutputDir(stage: FeatureStage, out?: string): string {
   const s = STAGES[stage];
   return out ?? process.env[s.env] ?? s.dir;
 }
 
 export async function runFeatureStage(o: FeatureStageOptions): Promise<FeatureStageResult> {
+  rejectUnknownOptions(`run${o.stage === 'stage4' ? 'Stage4' : 'Stage2'} (runFeatureStage)`, o, KEYS);
   const outDir = featureStageOutputDir(o.stage, o.out);
   return withOutputLock(outDir, `fvc ${o.stage}`, () => featureStage(o, outDir));
 }

@@ -14,6 +14,7 @@ import { recordTiming } from '../util/timings.js';
 import { scaleVideo } from '../video/scale.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { withOutputLock } from '../util/lock.js';
+import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { runPerVideo, type StageResult } from './per-video.js';
 
 export interface ScaleStageOptions {
@@ -33,11 +34,14 @@ export interface ScaleStageOptions {
 
 export type ScaleStageResult = StageResult;
 
+const KEYS = optionKeys<ScaleStageOptions>()({ metadata: true, out: true, root: true, size: true, crf: true, preset: true, workers: true, strict: true, minRows: true, quiet: true, signal: true });
+
 export function scaleStageOutputDir(out?: string): string {
   return out ?? process.env.FVC_STAGE3_OUTPUT_DIR ?? 'data/stage3';
 }
 
 export async function runScaleStage(o: ScaleStageOptions): Promise<ScaleStageResult> {
+  rejectUnknownOptions('runScaleStage', o, KEYS);
   const outDir = scaleStageOutputDir(o.out);
   return withOutputLock(outDir, 'fvc stage3', () => scaleStage(o, outDir));
 }

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { loadMetadata } from '../data/metadata.js';
 import { FvcError } from '../errors.js';
+import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { confusionMatrix, predictionDistribution, rocPrCurves, type Prediction } from '../plots/specs.js';
 import { renderPng } from '../plots/render.js';
 import { toCsv } from '../util/csv.js';
@@ -81,7 +82,10 @@ function subgroups(rows: ReadonlyArray<Record<string, unknown> & { label: 0 | 1 
   return out;
 }
 
+const KEYS = optionKeys<EvaluateOptions>()({ out: true, threshold: true, plots: true, by: true, bootstrap: true, seed: true, numFrames: true, threads: true, frameCacheDir: true, featuresDir: true, device: true });
+
 export async function evaluate(modelDir: string, table: string, options: EvaluateOptions = {}): Promise<Evaluation> {
+  rejectUnknownOptions('evaluate', options, KEYS);
   const best = loadModel(modelDir);
   const { rows } = await loadMetadata(table);
   const probs = await predictVideos(modelDir, rows.map((r) => r.absolute_path), options);
