@@ -62,6 +62,9 @@ test('analytics views hold exactly what the files hold', async () => {
       const row = summary.find((r) => r.model_type === m) as Record<string, number> & { avg_val_f1: number; std_val_f1: number };
       assert.ok(Math.abs(row.avg_val_f1 - metrics.mean_val_f1) < 1e-12 && Math.abs(row.std_val_f1 - metrics.std_val_f1) < 1e-12, m);
       assert.is(row.fold_count, 3);
+      // Operating points over folds: the view's mean is metrics.json's.
+      const op = (await a.operatingPoints()).rows.find((r) => r.model_type === m) as Record<string, number>;
+      for (const k of ['tpr_at_fpr_5', 'brier', 'ece']) assert.ok(Math.abs((op[`avg_${k}`] as number) - metrics[`mean_val_${k}`]) < 1e-12, `${m} ${k}`);
     }
 
     const table = await readTable(join(s2, 'features_metadata.parquet'));
@@ -106,10 +109,10 @@ function pngStats(path: string): { width: number; height: number; ink: number } 
   return JSON.parse(execFileSync('/usr/bin/python3', ['-c', py, path]).toString());
 }
 
-test('plots: the six per-model kinds and the comparison, decoded and not blank', () => {
+test('plots: the seven per-model kinds and the comparison, decoded and not blank', () => {
   for (const m of MODELS) {
     const files = readdirSync(join(s5, m, 'plots')).sort();
-    const expected = ['confusion_matrix.png', 'cv_fold_comparison.png', 'prediction_distribution.png', 'roc_pr_curves.png', 'training_curves.png'];
+    const expected = ['confusion_matrix.png', 'cv_fold_comparison.png', 'prediction_distribution.png', 'reliability.png', 'roc_pr_curves.png', 'training_curves.png'];
     if (m !== 'xgboost') expected.push('hyperparameter_search.png'); // xgboost's grid has one point
     assert.equal(files, expected.sort(), m);
     for (const f of files) {
@@ -121,7 +124,7 @@ test('plots: the six per-model kinds and the comparison, decoded and not blank',
   assert.ok(pngStats(join(s5, 'plots', 'model_comparison.png')).ink > 0.02);
   const p = runCli(['plots', '--output-dir', s5, '--models', 'svm']);
   assert.is(p.code, 0, p.stderr);
-  assert.is(p.stdout.trim().split('\n').length, 7, 'six svm plots and the comparison');
+  assert.is(p.stdout.trim().split('\n').length, 8, 'seven svm plots and the comparison');
 });
 
 test('report: one self-contained page that headless Chromium renders with every plot', async () => {
@@ -130,6 +133,7 @@ test('report: one self-contained page that headless Chromium renders with every 
   const html = readFileSync(r.output, 'utf8');
   assert.not.match(html, /(src|href)="(https?:|file:|\/)/, 'nothing loaded from outside the page');
   assert.match(html, /id="timings"/);
+  assert.match(html, /Operating points and calibration over folds/);
   const profile = join(dir, 'chromium-profile');
   const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
   const url = pathToFileURL(r.output).href;

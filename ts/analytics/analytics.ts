@@ -160,6 +160,19 @@ export class Analytics {
       FROM fold_results GROUP BY model_type ORDER BY avg_val_f1 DESC, model_type`);
   }
 
+  /**
+   * Per model, the operating points and calibration over folds (mean and population
+   * std): TPR at FPR 1/5/10%, EER, Brier score, ECE. Columns of results written before
+   * these metrics existed are left out, not invented.
+   */
+  async operatingPoints(): Promise<QueryResult> {
+    const have = new Set(await this.columnsOf('fold_results'));
+    const metrics = ['val_tpr_at_fpr_1', 'val_tpr_at_fpr_5', 'val_tpr_at_fpr_10', 'val_eer', 'val_brier', 'val_ece'].filter((m) => have.has(m));
+    if (!metrics.length) return { columns: ['model_type'], rows: [] };
+    const cols = metrics.map((m) => `AVG(${m}) AS avg_${m.slice(4)}, STDDEV_POP(${m}) AS std_${m.slice(4)}`).join(', ');
+    return this.query(`SELECT model_type, ${cols}, COUNT(*) AS fold_count FROM fold_results GROUP BY model_type ORDER BY model_type`);
+  }
+
   private async columnsOf(view: string): Promise<string[]> {
     return (await this.query(`SELECT column_name FROM (DESCRIBE ${view})`)).rows.map((r) => String(r.column_name));
   }

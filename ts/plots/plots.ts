@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Analytics } from '../analytics/analytics.js';
 import { renderPng, type Spec } from './render.js';
-import { confusionMatrix, cvFoldComparison, hyperparameterSearch, modelComparison, predictionDistribution, rocPrCurves, trainingCurves, type FoldRow, type GridResult, type LogPoint, type Prediction } from './specs.js';
+import { confusionMatrix, cvFoldComparison, hyperparameterSearch, modelComparison, predictionDistribution, reliabilityDiagram, rocPrCurves, trainingCurves, type FoldRow, type GridResult, type LogPoint, type Prediction } from './specs.js';
 
 export interface PlotsOptions {
   /** Stage 5 output (default FVC_STAGE5_OUTPUT_DIR or data/stage5). */
@@ -46,6 +46,7 @@ export async function generatePlots(options: PlotsOptions = {}): Promise<PlotsRe
         ['roc_pr_curves', preds.length ? rocPrCurves(model, preds) : null, 'no predictions'],
         ['confusion_matrix', preds.length ? confusionMatrix(model, preds) : null, 'no predictions'],
         ['prediction_distribution', preds.length ? predictionDistribution(model, preds) : null, 'no predictions'],
+        ['reliability', preds.length ? reliabilityDiagram(model, preds) : null, 'no predictions'],
         ['cv_fold_comparison', modelFolds.length ? cvFoldComparison(model, modelFolds) : null, 'no fold results'],
         ['hyperparameter_search', ...gridSpec(model, join(stage5, model, 'grid_search.json'))],
       ];

@@ -119,6 +119,34 @@ export function confusionMatrix(model: string, preds: Prediction[], threshold = 
   };
 }
 
+/**
+ * Reliability diagram: for 10 equal-width bins of P(fake) (the ECE's bins), the share
+ * of fakes against the mean predicted probability, each point sized by its videos; a
+ * calibrated model lies on the diagonal.
+ */
+export function reliabilityDiagram(model: string, preds: Prediction[]): Spec {
+  const bins = Array.from({ length: 10 }, () => ({ n: 0, y: 0, p: 0 }));
+  for (const q of preds) {
+    const b = bins[Math.min(9, Math.floor(q.prob * 10))] as { n: number; y: number; p: number };
+    b.n++;
+    b.y += q.label;
+    b.p += q.prob;
+  }
+  const points = bins.flatMap((b, i) => (b.n ? [{ bin: `${i / 10}-${(i + 1) / 10}`, predicted: b.p / b.n, observed: b.y / b.n, videos: b.n }] : []));
+  const ece = bins.reduce((s, b) => s + Math.abs(b.y - b.p), 0) / Math.max(1, preds.length);
+  const axis = (title: string) => ({ type: 'quantitative', title, scale: { domain: [0, 1] } });
+  return {
+    title: `${model}: reliability (ECE ${fmt(ece)})`,
+    width: 300,
+    height: 280,
+    layer: [
+      { data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }, mark: { type: 'line', color: '#bbb', strokeDash: [4, 4] }, encoding: { x: { field: 'x', ...axis('mean predicted P(fake)') }, y: { field: 'y', ...axis('share of fakes') } } },
+      { data: { values: points }, mark: { type: 'line', point: false, color: '#4c78a8' }, encoding: { x: { field: 'predicted', ...axis('mean predicted P(fake)') }, y: { field: 'observed', ...axis('share of fakes') } } },
+      { data: { values: points }, mark: { type: 'circle', color: '#4c78a8', opacity: 0.8 }, encoding: { x: { field: 'predicted', type: 'quantitative' }, y: { field: 'observed', type: 'quantitative' }, size: { field: 'videos', type: 'quantitative', title: 'videos' } } },
+    ],
+  };
+}
+
 /** Histogram of P(fake) by true class, and a box plot per class. */
 export function predictionDistribution(model: string, preds: Prediction[]): Spec {
   const values = preds.map((p) => ({ prob: p.prob, class: p.label === 1 ? 'fake' : 'real' }));

@@ -31,6 +31,7 @@ const PLOT_TITLES: Record<string, string> = {
   roc_pr_curves: 'ROC and precision-recall curves',
   confusion_matrix: 'Confusion matrix',
   prediction_distribution: 'Prediction distribution',
+  reliability: 'Reliability (calibration)',
   cv_fold_comparison: 'Cross-validation folds',
   hyperparameter_search: 'Hyperparameter search',
   model_comparison: 'Model comparison',
@@ -64,6 +65,7 @@ export async function buildReport(options: ReportOptions = {}): Promise<{ output
   const stage5 = a.sources.stage5Dir;
   try {
     const summary = await a.trainingSummary();
+    const operating = await a.operatingPoints();
     const models = summary.rows.map((r) => String(r.model_type));
     const missing = models.filter((m) => !existsSync(join(stage5, m, 'plots')));
     if (missing.length || (models.length && !existsSync(join(stage5, 'plots', 'model_comparison.png')))) {
@@ -102,6 +104,7 @@ ${pngs.map((p) => img(join(dir, 'plots', p))).join('\n')}
 <nav>${models.map((m) => `<a href="#${esc(m)}">${esc(m)}</a>`).join('')}<a href="#timings">timings</a></nav>
 <h2>Model comparison</h2>
 ${table(summary, 'Validation metrics over folds (mean and population std, as metrics.json)')}
+${operating.rows.length ? table(operating, 'Operating points and calibration over folds: fakes caught at a false-positive rate of 1%, 5%, 10% of real videos, EER, Brier score, expected calibration error') : ''}
 ${existsSync(comparison) ? img(comparison) : ''}
 ${sections.join('\n')}
 <section id="timings"><h2>Timings</h2>

@@ -9,7 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import { loadMetadata } from '../data/metadata.js';
 import { FvcError } from '../errors.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
-import { confusionMatrix, predictionDistribution, rocPrCurves, type Prediction } from '../plots/specs.js';
+import { confusionMatrix, predictionDistribution, reliabilityDiagram, rocPrCurves, type Prediction } from '../plots/specs.js';
 import { renderPng } from '../plots/render.js';
 import { toCsv } from '../util/csv.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -118,6 +118,7 @@ export async function evaluate(modelDir: string, table: string, options: Evaluat
       ['roc_pr_curves', rocPrCurves(title, preds, `${title} of ${basename(table)}`)],
       ['confusion_matrix', confusionMatrix(title, preds, options.threshold ?? 0.5)],
       ['prediction_distribution', predictionDistribution(title, preds)],
+      ['reliability', reliabilityDiagram(title, preds)],
     ] as const;
     for (const [name, spec] of specs) {
       const file = join(out, 'plots', `${name}.png`);
