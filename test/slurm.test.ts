@@ -124,6 +124,10 @@ test('models on deep features: one extraction job per backbone after Stage 3, it
   assert.match(readFileSync(join(flat, 'submit.sh'), 'utf8'), /submit stage5g "afterok:\$\{JOB_stage5o\}"/);
   // Only stage 5: no extraction job, the models extract for themselves.
   assert.not.match(readFileSync(join(flat, 'submit.sh'), 'utf8'), /extract-/);
+  // An ensemble's fold k waits for fold k of every member.
+  const ens = join(dir, 'review-ensemble');
+  assert.is(cli(['slurm', 'render', '--out', ens, '--stages', 'stage5', '--models', 'ensemble:xgboost+svm,svm,xgboost', '--fold-arrays', '--project-dir', dir]).code, 0);
+  assert.match(readFileSync(join(ens, 'submit.sh'), 'utf8'), /submit stage5ens_xgboost\+svm-folds "afterok:\$\{JOB_stage5ens_xgboost_svm_grid\},aftercorr:\$\{JOB_stage5b_folds\}:\$\{JOB_stage5beta_folds\}"/);
 });
 
 test('a run configuration reaches every job: deep options through fvc train --config, resources from its resources section', () => {

@@ -277,6 +277,7 @@ test('bad input is refused before any training, naming the cause', async () => {
   };
   // Unknown names fail to compile as well; the run-time check is for untyped callers (the CLI, JavaScript).
   await bad({ models: ['nope' as ModelRequest], features: features() }, /model 'nope': unknown/);
+  await bad({ models: ['ensemble:svm'], features: features() }, /an ensemble needs two or more members/);
   await bad({ models: ['lightgbm' as ModelRequest], features: features() }, /LightGBM cannot be installed.*xgboost_lossguide/);
   await bad({ models: ['vivit'], features: features() }, /'vivit' \(5n, transformer, needs frames\) is not built yet/);
   const three = join(dir, 'three.csv');
@@ -345,6 +346,19 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   assert.ok(pred.prob >= 0 && pred.prob <= 1 && pred.video === video);
   const implicit = runCli(['predict', video, '--model', join(o, 'xgboost', 'best_model'), '--json']);
   assert.equal(JSON.parse(implicit.stdout), [pred], 'predict samples as the training features did');
+
+  // An ensemble of the two, trained after them into the same folder: each fold's P(fake) is the members' mean.
+  const ens = runCli(['train', '--models', 'ensemble:xgboost+logistic_regression', '--n-splits', '3', '--stage2-dir', s2, '--output-dir', o, '--no-tracking', '--json'], { FVC_NUM_FRAMES: '4' });
+  assert.is(ens.code, 0, ens.stderr);
+  const ensDir = join(o, 'ensemble_xgboost+logistic_regression');
+  const probsOf = (d: string) => new Map(readFileSync(join(d, 'fold_2', 'predictions.csv'), 'utf8').trim().split('\n').slice(1).map((l) => [l.split(',')[0], Number(l.split(',').at(-1))]));
+  const [e, x, l] = [probsOf(ensDir), probsOf(join(o, 'xgboost')), probsOf(join(o, 'logistic_regression'))];
+  assert.ok(e.size > 0);
+  for (const [id, p] of e) assert.ok(Math.abs(p - ((x.get(id) as number) + (l.get(id) as number)) / 2) < 1e-12, id);
+  const ensBest = join(ensDir, 'best_model');
+  const [pe] = JSON.parse(runCli(['predict', video, '--model', ensBest, '--json']).stdout);
+  const member = (m: string) => JSON.parse(runCli(['predict', video, '--model', join(ensBest, 'members', m), '--json']).stdout)[0].prob as number;
+  assert.ok(Math.abs(pe.prob - (member('xgboost') + member('logistic_regression')) / 2) < 1e-12, 'predict averages the best fold\'s member models');
 
   // fvc evaluate: a best_model scored on a labelled table, metrics as scikit-learn computes them.
   const evalDir = join(dir, 'evaluate');

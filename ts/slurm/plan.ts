@@ -211,21 +211,22 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
       const base = baseOf(m);
       const extraction = m.spec.backbone ? extractJob.get(m.spec.backbone) : undefined;
       const stage5After: PlannedJob['after'] = [...afterStages('stage5', ['extract']), ...(extraction ? [{ type: 'afterok' as const, job: extraction }] : [])];
-      // A backbone trained by another requested model in the same folds: that model's jobs come first.
-      const source = m.spec.foldModel && !readsSharedExtraction(m.spec, c.weights) ? resolved.find((o) => o.spec.name === m.spec.foldModel && !o.suffix) : undefined;
+      // Models it reads in the same folds (a fold-checkpoint backbone, an ensemble's members): their jobs come first.
+      const reads = m.spec.foldModel && readsSharedExtraction(m.spec, c.weights) ? [] : m.after;
+      const sources = resolved.filter((o) => reads.includes(o.modelType));
       const resources = modelResources([m.modelType, m.spec.name, m.spec.id], c.resources);
       const title = `Stage 5 (${m.modelType})`;
       const check = [`${fvc} slurm check --models ${shq(m.modelType)}${deep.length ? ` ${deep.join(' ')}` : ''}`];
       const common = { stage: 'stage5' as const, model: m.modelType, resources, logDir: logs('stage5'), check };
       if (!c.foldArrays) {
-        specs.push({ ...common, name: base, kind: 'model', title, after: [...stage5After, ...(source ? [{ type: 'afterok' as const, job: baseOf(source) }] : [])], logBase: base, env, command: train(m.modelType) });
+        specs.push({ ...common, name: base, kind: 'model', title, after: [...stage5After, ...sources.map((o) => ({ type: 'afterok' as const, job: baseOf(o) }))], logBase: base, env, command: train(m.modelType) });
         modelJobs.push(base);
         continue;
       }
       // Only the grid-search job deletes: fold tasks run side by side in the same folder.
       specs.push({ ...common, name: `${base}-grid`, kind: 'grid', title: `${title} grid search`, after: stage5After, logBase: `${base}-grid`, env, command: train(m.modelType, '--only', 'grid_search') });
       const noDelete = { ...env, FVC_DELETE_EXISTING: '0' };
-      const foldsAfter: PlannedJob['after'] = [{ type: 'afterok', job: `${base}-grid` }, ...(source ? [{ type: 'aftercorr' as const, job: `${baseOf(source)}-folds` }] : [])];
+      const foldsAfter: PlannedJob['after'] = [{ type: 'afterok', job: `${base}-grid` }, ...sources.map((o) => ({ type: 'aftercorr' as const, job: `${baseOf(o)}-folds` }))];
       specs.push({ ...common, name: `${base}-folds`, kind: 'folds', title: `${title} fold`, array: `1-${nSplits}`, after: foldsAfter, logBase: `${base}-fold`, env: noDelete, command: train(m.modelType, '--folds', '"$SLURM_ARRAY_TASK_ID"') });
       specs.push({ ...common, name: `${base}-aggregate`, kind: 'aggregate', title: `${title} aggregation`, after: [{ type: 'afterany', job: `${base}-folds` }], resources: { ...resources, gpus: 0 }, logBase: `${base}-aggregate`, env: noDelete, command: train(m.modelType, '--only', 'aggregate') });
       modelJobs.push(`${base}-aggregate`);

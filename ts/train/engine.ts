@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FvcError, isFvcError } from '../errors.js';
 import { generatePlots } from '../plots/plots.js';
@@ -31,6 +31,7 @@ import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, wei
 import type { EpochRow } from '../deep/train.js';
 import type { TrainEvent, TrainHooks } from './events.js';
 import { videoTable } from './clips.js';
+import { exportFoldModel } from './best-model.js';
 import { checkScaler } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
 import { native } from '../native/binding.js';
@@ -405,30 +406,12 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
   Object.assign(summary, { best_fold: bestFold, best_params: best, selection_metric: cfg.selectionMetric, hyperparameter_search: results, failed_folds: failedFolds });
   await writeFileAtomic(join(dir, 'grid_search.json'), `${JSON.stringify({ selection_metric: cfg.selectionMetric, results, best_params: best, fingerprint }, null, 2)}\n`);
   await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  if (bestFold !== null) await copyBestModel(join(dir, `fold_${bestFold}`), join(dir, 'best_model'), model);
+  if (bestFold !== null) await exportFoldModel(join(dir, `fold_${bestFold}`), join(dir, 'best_model'), model);
   await tracking?.finish(Object.fromEntries(Object.entries(summary).filter(([k]) => k.startsWith('mean_') || k.startsWith('std_'))), [join(dir, 'metrics.json'), join(dir, 'grid_search.json')], rows.length ? 'FINISHED' : 'FAILED');
   const seconds = (performance.now() - started) / 1000;
   await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, seconds, status: failedFolds.length ? 'failed' : 'ok', items: rows.length });
   log(`${model.modelType}: ${rows.length}/${folds.length} folds, mean val_f1 ${mean.val_f1?.toFixed(4) ?? 'n/a'} ± ${std.val_f1?.toFixed(4) ?? 'n/a'}, best fold ${bestFold ?? 'none'}; ${executionTimeLine(seconds)}`);
   return { modelType: model.modelType, dir, folds: rows, failedFolds, bestParams: best, bestFold, mean, std, seconds };
-}
-
-/** Keys of a fold's config.json that are the run's bookkeeping, not what predict() needs. */
-const BOOKKEEPING = new Set(['model_type', 'model_id', 'family', 'feature_set', 'params', 'seed', 'n_splits', 'fold', 'feature_names', 'data_source', 'num_frames', 'config_hash', 'settings']);
-
-/** best_model/: the best fold's files plus model.json, everything `predict` needs. */
-async function copyBestModel(foldDir: string, out: string, model: ResolvedModel): Promise<void> {
-  const meta = JSON.parse(await readFile(join(foldDir, 'metadata.json'), 'utf8')) as { model_file: string; extra_files?: string[]; kind: string; params: unknown; fold: number };
-  const config = JSON.parse(await readFile(join(foldDir, 'config.json'), 'utf8')) as Record<string, unknown> & { feature_names: string[]; num_frames?: unknown };
-  const tmp = tempName(out);
-  await mkdir(tmp, { recursive: true });
-  for (const f of [meta.model_file, ...(meta.extra_files ?? [])]) await copyFile(join(foldDir, f), join(tmp, f));
-  if (existsSync(join(foldDir, 'scaler.json'))) await copyFile(join(foldDir, 'scaler.json'), join(tmp, 'scaler.json'));
-  const described = Object.fromEntries(Object.entries(config).filter(([k]) => !BOOKKEEPING.has(k)));
-  const descriptor = { model_type: model.modelType, model_id: model.spec.id, kind: meta.kind, model_file: meta.model_file, feature_set: model.featureSet, feature_names: config.feature_names, num_frames: config.num_frames ?? null, params: meta.params, fold: meta.fold, ...described };
-  await writeFileAtomic(join(tmp, 'model.json'), `${JSON.stringify(descriptor, null, 2)}\n`);
-  await rm(out, { recursive: true, force: true });
-  await rename(tmp, out);
 }
 
 /**

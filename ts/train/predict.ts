@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { FvcError } from '../errors.js';
 import { resolveDevice, type DeviceRequest } from '../runtime.js';
 import type { BestModel } from './model.js';
-import { ALL_MODELS, type ModelSpec } from './registry.js';
+import { ALL_MODELS, resolveModel, type ModelSpec } from './registry.js';
 import { checkScaler, type Scaler } from './scaler.js';
 
 function readJsonFile(path: string): unknown {
@@ -33,7 +33,10 @@ export function loadModel(dir: string): BestModel & { spec: ModelSpec } {
   const all = ALL_MODELS;
   const modelType = String(d.model_type);
   // model_id since this version; older descriptors only have the type (name plus feature-set suffix).
-  const spec = all.find((m) => m.id === d.model_id) ?? all.find((m) => modelType === m.name || modelType.startsWith(`${m.name}_stage`));
+  const spec =
+    d.kind === 'ensemble' && Array.isArray(d.members)
+      ? resolveModel(`ensemble:${(d.members as string[]).join('+')}`, 'stage2').spec
+      : (all.find((m) => m.id === d.model_id) ?? all.find((m) => modelType === m.name || modelType.startsWith(`${m.name}_stage`)));
   if (!spec?.impl) throw new FvcError('ERR_INVALID_DATA', `${path}: model '${modelType}' is not one this version of fvc can apply`);
   const scalerPath = join(dir, 'scaler.json');
   return {

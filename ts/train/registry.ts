@@ -10,9 +10,10 @@ export { suggest };
 import type { AnyStage5Model } from './model.js';
 import { deepModel } from './models/deep-model.js';
 import { embeddingModel } from './models/embedding-model.js';
+import { ensembleModel } from './models/ensemble-model.js';
 import { featureModel } from './models/feature-model.js';
 
-export type Family = 'linear' | 'svm' | 'gradient_boosting' | 'cnn' | 'transformer' | 'video_3d' | 'two_stream';
+export type Family = 'linear' | 'svm' | 'gradient_boosting' | 'cnn' | 'transformer' | 'video_3d' | 'two_stream' | 'ensemble';
 export type Input = 'handcrafted_features' | 'frames' | 'optical_flow' | 'pretrained_features';
 export type GridValue = number | string | boolean;
 
@@ -109,7 +110,7 @@ type CustomName = Extract<keyof CustomModels, string>;
 export type ModelName = (typeof MODELS)[number]['name'] | CustomName;
 export type ModelId = (typeof MODELS)[number]['id'];
 /** What `train({ models })` takes: a name or id, a name with a feature-set suffix, or the family alias. */
-export type ModelRequest = ModelName | ModelId | `${ModelName}_${FeatureSet}` | 'gradient_boosting';
+export type ModelRequest = ModelName | ModelId | `${ModelName}_${FeatureSet}` | 'gradient_boosting' | `ensemble:${string}`;
 
 /**
  * Adds a model to the registry for this process: its spec (name, id, family, inputs,
@@ -147,11 +148,14 @@ export interface ResolvedModel {
   featureSet: FeatureSet;
   /** The feature set named by a suffix of the request, if any (models on deep features add those handcrafted features). */
   suffix: FeatureSet | null;
+  /** Model folders that must be trained first when requested in the same run (a fold-checkpoint backbone, an ensemble's members). */
+  after: string[];
 }
 
 /** "svm", "5b", "xgboost_stage2_stage4", "gradient_boosting" ... -> the model and its feature set. */
 export function resolveModel(requested: string, defaultSet: FeatureSet): ResolvedModel {
   const key = requested.trim();
+  if (key.startsWith('ensemble:')) return resolveEnsemble(key, defaultSet);
   let name = key;
   let suffix: FeatureSet | null = null;
   for (const fs of [...FEATURE_SETS].sort((a, b) => b.length - a.length)) {
@@ -177,7 +181,20 @@ export function resolveModel(requested: string, defaultSet: FeatureSet): Resolve
   if (suffix && !featureModelSet && !spec.backbone) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${requested}': ${spec.name} reads no handcrafted features, so a _${suffix} suffix means nothing`);
   // Feature models keep the seed's names (the set appended unless stage2); a model on deep features names the handcrafted set it adds.
   const modelType = featureModelSet ? (featureSet === 'stage2' ? spec.name : `${spec.name}_${featureSet}`) : suffix ? `${spec.name}_${suffix}` : spec.name;
-  return { spec, impl: spec.impl, featureSet, suffix, modelType };
+  return { spec, impl: spec.impl, featureSet, suffix, modelType, after: spec.foldModel ? [spec.foldModel] : [] };
+}
+
+/** `ensemble:xgboost+svm+naive_cnn`: the mean of the members' probabilities (ensemble-model.ts). */
+function resolveEnsemble(key: string, defaultSet: FeatureSet): ResolvedModel {
+  const names = key.slice('ensemble:'.length).split('+').map((s) => s.trim()).filter(Boolean);
+  if (names.length < 2) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${key}': an ensemble needs two or more members, joined by '+' (ensemble:xgboost+svm)`);
+  if (names.some((n) => n.startsWith('ensemble'))) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${key}': an ensemble's members are models, not ensembles`);
+  const members = names.map((n) => resolveModel(n, defaultSet));
+  const dup = members.find((m, i) => members.findIndex((o) => o.modelType === m.modelType) !== i);
+  if (dup) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${key}': ${dup.modelType} is listed twice`);
+  const impl = ensembleModel(members);
+  const spec: ModelSpec = { id: '5ens', name: 'ensemble', family: 'ensemble', inputs: [...new Set(members.flatMap((m) => m.spec.inputs))], impl, grid: {} };
+  return { spec, impl, featureSet: members[0]?.featureSet ?? defaultSet, suffix: null, modelType: `ensemble_${members.map((m) => m.modelType).join('+')}`, after: members.map((m) => m.modelType) };
 }
 
 /** The weights file configured for an architecture or model: one file for all, else by architecture, model name or id. */
@@ -196,10 +213,16 @@ export function readsSharedExtraction(spec: ModelSpec, weights: string | Readonl
   return weightsFileFor(weights, spec.backbone, spec) !== undefined || !spec.foldModel;
 }
 
-/** Models whose backbone is another requested model's fold checkpoints come after it, whatever order they were asked in. */
-export function inDependencyOrder<M extends { spec: ModelSpec }>(models: readonly M[]): M[] {
-  const first = models.filter((m) => !m.spec.foldModel || !models.some((o) => o.spec.name === m.spec.foldModel));
-  return [...first, ...models.filter((m) => !first.includes(m))];
+/** Each model after the requested ones it reads (`after`), otherwise in the order asked. */
+export function inDependencyOrder<M extends { modelType: string; after: readonly string[] }>(models: readonly M[]): M[] {
+  const out: M[] = [];
+  const pending = [...models];
+  while (pending.length) {
+    const i = pending.findIndex((m) => m.after.every((a) => !pending.some((o) => o !== m && o.modelType === a)));
+    const [next] = pending.splice(i < 0 ? 0 : i, 1);
+    out.push(next as M);
+  }
+  return out;
 }
 
 /** Every combination of a grid, keys in a stable order. */
