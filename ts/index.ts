@@ -31,11 +31,14 @@ export type { Stage5Model, AnyStage5Model, FoldContext, FoldFit, ModelContext, B
 export type { FeatureData } from './train/dataset.js';
 export { extractEmbeddings, featuresDir, embeddingColumns, type ExtractionRequest, type ExtractionResult, type WeightsSource } from './extract/store.js';
 export { architectureInfo, samplingFor, type Sampling } from './deep/presets.js';
-export { computeMetrics, rocAuc, averagePrecision, equalErrorRate, logLoss, videoLevel, rocCurve, prCurve, type Metrics } from './train/metrics.js';
+export { computeMetrics, rocAuc, averagePrecision, equalErrorRate, logLoss, videoLevel, rocCurve, prCurve, tprAtFpr, brierScore, expectedCalibrationError, type Metrics } from './train/metrics.js';
+export { delongTest, bootstrapInterval, normalSf, type DelongResult, type BootstrapOptions } from './train/stats.js';
+export { compareModels, outOfFoldPredictions, type Comparison } from './train/compare.js';
+export { loadRunConfig, trainOptionsOf, RunConfigSchema, type RunConfig } from './config/run-config.js';
 export { stratifiedGroupKFold, checkFolds, type Fold } from './train/folds.js';
 export { ExperimentTracker } from './train/tracker.js';
 export { predictVideos, loadModel, type PredictVideosOptions } from './train/predict.js';
-export { evaluate, type EvaluateOptions, type Evaluation } from './train/evaluate.js';
+export { evaluate, type EvaluateOptions, type Evaluation, type Subgroup } from './train/evaluate.js';
 export { openTrackingStore, CrossValidationTracking } from './tracking/mlflow.js';
 export { MlflowFileStore } from './tracking/file-store.js';
 export { MlflowRestStore, LOG_BATCH_LIMITS } from './tracking/rest-store.js';
