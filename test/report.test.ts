@@ -96,6 +96,9 @@ test('fvc query prints a table, JSON or CSV, and names the views on a bad query'
   const c = runCli(['query', '--output-dir', s5, '--preset', 'training_summary', '--csv']);
   assert.is(c.code, 0, c.stderr);
   assert.match(c.stdout.split('\n')[0] as string, /^model_type,avg_val_acc,std_val_acc,/);
+  const op = runCli(['query', '--output-dir', s5, '--preset', 'operating_points', '--csv']);
+  assert.is(op.code, 0, op.stderr);
+  assert.match(op.stdout.split('\n')[0] as string, /^model_type,avg_tpr_at_fpr_1,std_tpr_at_fpr_1,avg_tpr_at_fpr_5,/);
   const t = runCli(['query', '--output-dir', s5, '--stage2-dir', s2, '--preset', 'video_statistics']);
   assert.match(t.stdout, /label\s+videos/);
   const bad = runCli(['query', '--output-dir', s5, 'SELECT * FROM nope']);

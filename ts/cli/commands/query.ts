@@ -6,7 +6,7 @@ import { toCsv } from '../../util/csv.js';
 import { choiceOption } from '../parse.js';
 import { formatTable, printJson } from '../output.js';
 
-const PRESETS = ['training_summary', 'video_statistics', 'feature_statistics'] as const;
+const PRESETS = ['training_summary', 'operating_points', 'video_statistics', 'feature_statistics'] as const;
 
 export interface SourceFlags {
   outputDir?: string;
@@ -58,6 +58,7 @@ export function registerQuery(program: Command): void {
     try {
       const r =
         o.preset === 'training_summary' ? await a.trainingSummary()
+        : o.preset === 'operating_points' ? await a.operatingPoints()
         : o.preset === 'video_statistics' ? await a.videoStatistics(o.features)
         : o.preset === 'feature_statistics' ? await a.featureStatistics(o.features)
         : await a.query(sql as string);
