@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { computeMetrics } from '../ts/train/metrics.js';
+import { computeMetrics, youdenThreshold } from '../ts/train/metrics.js';
 import { checkFolds, stratifiedGroupKFold } from '../ts/train/folds.js';
 import { Rng } from '../ts/util/rng.js';
 import { artifacts, root } from './helpers.js';
@@ -30,7 +30,7 @@ test('every metric agrees with scikit-learn to 1e-9', () => {
   writeFileSync(file, JSON.stringify(all));
   const ref = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'test/metrics_reference.py'), file]).toString()) as Array<Record<string, unknown>>;
   all.forEach((c, i) => {
-    const ours = computeMetrics(c.labels, c.probs) as unknown as Record<string, unknown>;
+    const ours = { ...computeMetrics(c.labels, c.probs), youden_threshold: youdenThreshold(c.labels, c.probs) } as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(ref[i] as Record<string, unknown>)) {
       const o = ours[k];
       if (v === null || Array.isArray(v)) assert.equal(o, v, `case ${i} ${k}`);

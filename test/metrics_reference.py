@@ -36,7 +36,10 @@ def one(case):
         out["eer"] = (fpr[i] + fnr[i]) / 2
         for x in (1, 5, 10):
             out[f"tpr_at_fpr_{x}"] = tpr[fpr <= x / 100 + 1e-12].max()
+        _, _, thr = m.roc_curve(y, p, drop_intermediate=False)
+        out["youden_threshold"] = thr[int(np.argmax(tpr - fpr))]
     else:
+        out["youden_threshold"] = None
         out["roc_auc"] = out["eer"] = None
         for x in (1, 5, 10):
             out[f"tpr_at_fpr_{x}"] = None

@@ -8,6 +8,8 @@ import { native } from '../ts/native/binding.js';
 import { xgboostDevice } from '../ts/train/classical.js';
 import { train } from '../ts/train/engine.js';
 import { loadModel } from '../ts/train/predict.js';
+import { computeMetrics, youdenThreshold } from '../ts/train/metrics.js';
+import { parseCsv } from '../ts/util/csv.js';
 import type { ModelRequest } from '../ts/train/registry.js';
 import type { TrainEvent } from '../ts/train/events.js';
 import type { FvcError } from '../ts/errors.js';
@@ -264,6 +266,21 @@ test('one run configuration file: fvc train --config trains what the same flags 
   const typo = runCli(['train', '--config', cfgFile]);
   assert.is(typo.code, 1);
   assert.match(typo.stderr, /run\.yaml: invalid run configuration:\n  - train\.deep: unknown option 'epoch' \(did you mean 'epochs'\?\)/);
+});
+
+test('each fold is also scored at a threshold chosen on the other folds\' out-of-fold predictions (Youden\'s J), never its own', async () => {
+  const out = join(dir, 'threshold');
+  await train({ models: ['logistic_regression'], features: features(), nSplits: 3, outputDir: out, tracking: false, ...quiet });
+  const summary = json(join(out, 'logistic_regression', 'metrics.json'));
+  const preds = (f: number) => parseCsv(readFileSync(join(out, 'logistic_regression', `fold_${f}`, 'predictions.csv'), 'utf8')).map((r) => ({ label: Number(r.label), prob: Number(r.prob) }));
+  for (const row of summary.fold_results as Array<Record<string, number>>) {
+    const others = [1, 2, 3].filter((f) => f !== row.fold).flatMap(preds);
+    const t = youdenThreshold(others.map((p) => p.label), others.map((p) => p.prob));
+    assert.is(row.val_threshold, t, `fold ${row.fold}`);
+    const own = preds(row.fold as number);
+    assert.is(row.val_f1_at_threshold, computeMetrics(own.map((p) => p.label), own.map((p) => p.prob), t as number).f1);
+  }
+  assert.type(summary.mean_val_f1_at_threshold, 'number');
 });
 
 test('bad input is refused before any training, naming the cause', async () => {

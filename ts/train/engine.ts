@@ -18,6 +18,7 @@ import { FvcError, isFvcError } from '../errors.js';
 import { generatePlots } from '../plots/plots.js';
 import { CrossValidationTracking, openTrackingStore } from '../tracking/mlflow.js';
 import type { TrackingStore } from '../tracking/store.js';
+import { parseCsv } from '../util/csv.js';
 import { tempName, writeFileAtomic } from '../util/fs.js';
 import { emptyLockedDir, withOutputLock } from '../util/lock.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
@@ -25,7 +26,7 @@ import { recordTiming } from '../util/timings.js';
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import type { FeatureData } from './dataset.js';
 import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
-import { computeMetrics, type Metrics } from './metrics.js';
+import { computeMetrics, youdenThreshold, type Metrics } from './metrics.js';
 import type { FoldFit, ModelContext } from './model.js';
 import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, weightsFileFor, type GridValue, type ResolvedModel } from './registry.js';
 import type { EpochRow } from '../deep/train.js';
@@ -67,6 +68,30 @@ export interface TrainResult {
   models: ModelSummary[];
   failed: string[];
   seconds: number;
+}
+
+/**
+ * Each fold's metrics at a threshold chosen without its own videos: Youden's J on the
+ * pooled out-of-fold predictions of the other folds (`val_threshold`, then accuracy,
+ * F1, precision and recall `_at_threshold`), beside the fixed-0.5 ones.
+ */
+function addChosenThresholds(dir: string, rows: FoldResult[]): void {
+  const preds = new Map(
+    rows.map((r) => {
+      const file = join(dir, `fold_${r.fold}`, 'predictions.csv');
+      const lines = existsSync(file) ? parseCsv(readFileSync(file, 'utf8')) : [];
+      return [r.fold, { labels: lines.map((l) => Number(l.label)), probs: lines.map((l) => Number(l.prob)) }];
+    }),
+  );
+  if (rows.length < 2) return;
+  for (const r of rows) {
+    const others = rows.filter((o) => o.fold !== r.fold).map((o) => preds.get(o.fold) as { labels: number[]; probs: number[] });
+    const threshold = youdenThreshold(others.flatMap((o) => o.labels), others.flatMap((o) => o.probs));
+    const own = preds.get(r.fold);
+    if (threshold === null || !own?.labels.length) continue;
+    const m = computeMetrics(own.labels, own.probs, threshold);
+    Object.assign(r, { val_threshold: threshold, val_acc_at_threshold: m.accuracy, val_f1_at_threshold: m.f1, val_precision_at_threshold: m.precision, val_recall_at_threshold: m.recall });
+  }
 }
 
 /** Fold metrics under the seed's names (val_acc, val_f1, ..., per class). */
@@ -387,6 +412,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
   }
   progress.done(`${rows.length}/${wanted.length} folds`);
   run.emit({ type: 'model-end', model: model.modelType, trained: rows.length, failed: failedFolds.length, seconds: (performance.now() - started) / 1000 });
+  if (!foldTask) addChosenThresholds(dir, rows);
   const mean: Record<string, number> = {};
   const std: Record<string, number> = {};
   const summary: Record<string, unknown> = { model_type: model.modelType, model_id: model.spec.id, n_splits: cfg.nSplits, feature_set: model.featureSet, fold_results: rows };

@@ -134,6 +134,33 @@ export function tprAtFpr(labels: ArrayLike<number>, scores: ArrayLike<number>, m
   return best;
 }
 
+/**
+ * The decision threshold maximising Youden's J (TPR - FPR) on these scores: among the
+ * distinct scores, predicting fake at or above it; the highest on ties (as argmax over
+ * scikit-learn's roc_curve thresholds picks), and top score + 1 (flag nothing) when no
+ * threshold beats J = 0. Null without both classes.
+ */
+export function youdenThreshold(labels: ArrayLike<number>, scores: ArrayLike<number>): number | null {
+  const order = Array.from({ length: labels.length }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+  let P = 0;
+  for (let i = 0; i < labels.length; i++) P += labels[i] === 1 ? 1 : 0;
+  const N = labels.length - P;
+  if (P === 0 || N === 0) return null;
+  let tp = 0;
+  let fp = 0;
+  // Flagging nothing (J = 0) stays the choice unless some threshold beats it; scikit-learn puts that point at the top score + 1.
+  let best = { j: 0, threshold: (scores[order[0] as number] as number) + 1 };
+  order.forEach((idx, k) => {
+    if (labels[idx] === 1) tp++;
+    else fp++;
+    const next = order[k + 1];
+    if (next !== undefined && scores[next] === scores[idx]) return;
+    const j = tp / P - fp / N;
+    if (j > best.j) best = { j, threshold: scores[idx] as number };
+  });
+  return best.threshold;
+}
+
 export function brierScore(labels: ArrayLike<number>, probs: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < labels.length; i++) s += ((probs[i] as number) - (labels[i] as number)) ** 2;
