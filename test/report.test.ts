@@ -9,6 +9,7 @@ import { readTable } from '../ts/data/table.js';
 import { generateCorpus, runFeatureStage } from '../ts/index.js';
 import { buildReport } from '../ts/report/report.js';
 import { train } from '../ts/train/engine.js';
+import { computeMetrics } from '../ts/train/metrics.js';
 import { artifacts, runCli } from './helpers.js';
 
 const dir = join(artifacts, 'report');
@@ -62,6 +63,13 @@ test('analytics views hold exactly what the files hold', async () => {
       const row = summary.find((r) => r.model_type === m) as Record<string, number> & { avg_val_f1: number; std_val_f1: number };
       assert.ok(Math.abs(row.avg_val_f1 - metrics.mean_val_f1) < 1e-12 && Math.abs(row.std_val_f1 - metrics.std_val_f1) < 1e-12, m);
       assert.is(row.fold_count, 3);
+      // Per manipulation: one manipulation's fakes against every real video, from the fold predictions.
+      const groups = (await a.subgroups('manipulation')).rows.filter((r) => r.model_type === m);
+      const preds = (await a.query(`SELECT p.label, p.prob, f.manipulation FROM predictions p JOIN features_stage2 f ON p.id = f.video_path WHERE p.model_type = '${m}'`)).rows as Array<{ label: number; prob: number; manipulation: string }>;
+      const warp = preds.filter((p) => p.label === 0 || p.manipulation === 'warp');
+      const g = groups.find((r) => r.manipulation === 'warp');
+      assert.is(g?.against, 'every real video');
+      assert.is(g?.roc_auc, computeMetrics(warp.map((p) => p.label), warp.map((p) => p.prob)).roc_auc, `${m} warp`);
       // Operating points over folds: the view's mean is metrics.json's.
       const op = (await a.operatingPoints()).rows.find((r) => r.model_type === m) as Record<string, number>;
       for (const k of ['tpr_at_fpr_5', 'brier', 'ece']) assert.ok(Math.abs((op[`avg_${k}`] as number) - metrics[`mean_val_${k}`]) < 1e-12, `${m} ${k}`);
@@ -137,6 +145,7 @@ test('report: one self-contained page that headless Chromium renders with every 
   assert.not.match(html, /(src|href)="(https?:|file:|\/)/, 'nothing loaded from outside the page');
   assert.match(html, /id="timings"/);
   assert.match(html, /Operating points and calibration over folds/);
+  assert.match(html, /Out-of-fold results per manipulation/);
   const profile = join(dir, 'chromium-profile');
   const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
   const url = pathToFileURL(r.output).href;

@@ -38,7 +38,8 @@ export { loadRunConfig, trainOptionsOf, RunConfigSchema, type RunConfig } from '
 export { stratifiedGroupKFold, checkFolds, type Fold } from './train/folds.js';
 export { ExperimentTracker } from './train/tracker.js';
 export { predictVideos, loadModel, type PredictVideosOptions } from './train/predict.js';
-export { evaluate, type EvaluateOptions, type Evaluation, type Subgroup } from './train/evaluate.js';
+export { evaluate, type EvaluateOptions, type Evaluation } from './train/evaluate.js';
+export { subgroupMetrics, type Subgroup } from './train/subgroups.js';
 export { openTrackingStore, CrossValidationTracking } from './tracking/mlflow.js';
 export { MlflowFileStore } from './tracking/file-store.js';
 export { MlflowRestStore, LOG_BATCH_LIMITS } from './tracking/rest-store.js';

@@ -15,6 +15,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { FvcError } from '../errors.js';
+import { subgroupMetrics } from '../train/subgroups.js';
 import { TIMINGS_FILE } from '../util/timings.js';
 
 export interface AnalyticsSources {
@@ -171,6 +172,34 @@ export class Analytics {
     if (!metrics.length) return { columns: ['model_type'], rows: [] };
     const cols = metrics.map((m) => `AVG(${m}) AS avg_${m.slice(4)}, STDDEV_POP(${m}) AS std_${m.slice(4)}`).join(', ');
     return this.query(`SELECT model_type, ${cols}, COUNT(*) AS fold_count FROM fold_results GROUP BY model_type ORDER BY model_type`);
+  }
+
+  /**
+   * Per model, the out-of-fold metrics broken down by a metadata column of the
+   * features table (manipulation, source, ...): each prediction joined to its video's
+   * value; one-class groups scored against every video of the other class.
+   */
+  async subgroups(column: string, view: 'features_stage2' | 'features_stage4' = 'features_stage2'): Promise<QueryResult> {
+    const have = new Set(await this.columnsOf(view));
+    if (!have.has(column)) throw new FvcError('ERR_INVALID_ARGUMENT', `--by ${column}: ${view} has no such column (columns: ${[...have].join(', ')})`);
+    // predictions.csv ids are the original video's path (idOf in train/dataset.ts).
+    const key = have.has('original_video_path') ? 'COALESCE(original_video_path, video_path)' : 'video_path';
+    const joined = await this.query(`SELECT p.model_type, p.label, p.prob, f.value FROM predictions p LEFT JOIN (SELECT ${key} AS id, ANY_VALUE(${ident(column)}) AS value FROM ${view} GROUP BY 1) f ON p.id = f.id ORDER BY p.model_type, p.fold, p.id`);
+    const byModel = new Map<string, Array<{ label: 0 | 1; prob: number; value: unknown }>>();
+    for (const r of joined.rows) byModel.set(String(r.model_type), [...(byModel.get(String(r.model_type)) ?? []), { label: Number(r.label) as 0 | 1, prob: Number(r.prob), value: r.value }]);
+    const rows = [...byModel].flatMap(([model, preds]) =>
+      subgroupMetrics(preds.map((p) => ({ label: p.label, [column]: p.value })), preds.map((p) => p.prob), [column], 0.5, view).map((g) => ({
+        model_type: model,
+        [column]: g.value,
+        videos: g.videos,
+        against: g.against,
+        roc_auc: g.metrics.roc_auc,
+        tpr_at_fpr_5: g.metrics.tpr_at_fpr_5,
+        accuracy: g.metrics.accuracy,
+        ece: g.metrics.ece,
+      })),
+    );
+    return { columns: ['model_type', column, 'videos', 'against', 'roc_auc', 'tpr_at_fpr_5', 'accuracy', 'ece'], rows };
   }
 
   private async columnsOf(view: string): Promise<string[]> {

@@ -7,7 +7,6 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { loadMetadata } from '../data/metadata.js';
-import { FvcError } from '../errors.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { confusionMatrix, predictionDistribution, reliabilityDiagram, rocPrCurves, type Prediction } from '../plots/specs.js';
 import { renderPng } from '../plots/render.js';
@@ -16,6 +15,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { withOutputLock } from '../util/lock.js';
 import { computeMetrics, rocAuc, tprAtFpr, type Metrics } from './metrics.js';
 import { bootstrapInterval } from './stats.js';
+import { subgroupMetrics, type Subgroup } from './subgroups.js';
 import { loadModel, predictVideos, type PredictVideosOptions } from './predict.js';
 
 export interface EvaluateOptions extends PredictVideosOptions {
@@ -31,19 +31,6 @@ export interface EvaluateOptions extends PredictVideosOptions {
   seed?: number;
 }
 
-/**
- * Metrics of one value of a metadata column. A group holding one class only (the
- * fakes of one manipulation) is scored against every video of the other class, as
- * per-manipulation results are reported (DeepfakeBench): `against` says so.
- */
-export interface Subgroup {
-  column: string;
-  value: string;
-  videos: number;
-  against: 'itself' | 'every real video' | 'every fake video';
-  metrics: Metrics;
-}
-
 export interface Evaluation {
   model: string;
   table: string;
@@ -56,32 +43,6 @@ export interface Evaluation {
   files: string[];
 }
 
-function subgroups(rows: ReadonlyArray<Record<string, unknown> & { label: 0 | 1 }>, probs: readonly number[], by: readonly string[], threshold: number, table: string): Subgroup[] {
-  const out: Subgroup[] = [];
-  for (const column of by) {
-    if (rows.length && !(column in (rows[0] as object))) throw new FvcError('ERR_INVALID_ARGUMENT', `--by ${column}: ${table} has no such column (columns: ${Object.keys(rows[0] as object).filter((c) => c !== 'absolute_path').join(', ')})`);
-    const groups = new Map<string, number[]>();
-    rows.forEach((r, i) => {
-      const v = r[column] === null || r[column] === undefined || r[column] === '' ? '(empty)' : String(r[column]);
-      groups.set(v, [...(groups.get(v) ?? []), i]);
-    });
-    for (const [value, idx] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-      const classes = new Set(idx.map((i) => rows[i]?.label));
-      const only = classes.size === 1 ? [...classes][0] : undefined;
-      const others = only === undefined ? [] : rows.map((r, i) => (r.label !== only ? i : -1)).filter((i) => i >= 0);
-      const all = [...idx, ...others];
-      out.push({
-        column,
-        value,
-        videos: idx.length,
-        against: only === undefined || !others.length ? 'itself' : only === 1 ? 'every real video' : 'every fake video',
-        metrics: computeMetrics(all.map((i) => rows[i]?.label as number), all.map((i) => probs[i] as number), threshold),
-      });
-    }
-  }
-  return out;
-}
-
 const KEYS = optionKeys<EvaluateOptions>()({ out: true, threshold: true, plots: true, by: true, bootstrap: true, seed: true, numFrames: true, threads: true, frameCacheDir: true, featuresDir: true, device: true });
 
 export async function evaluate(modelDir: string, table: string, options: EvaluateOptions = {}): Promise<Evaluation> {
@@ -92,7 +53,7 @@ export async function evaluate(modelDir: string, table: string, options: Evaluat
   const labels = rows.map((r) => r.label);
   const metrics = computeMetrics(labels, probs.map((p) => p.prob), options.threshold ?? 0.5);
   const predictions = rows.map((r, i) => ({ video: r.video_path, label: r.label, prob: probs[i]?.prob as number }));
-  const groups = subgroups(rows, predictions.map((p) => p.prob), options.by ?? [], options.threshold ?? 0.5, table);
+  const groups = subgroupMetrics(rows, predictions.map((p) => p.prob), options.by ?? [], options.threshold ?? 0.5, table);
   const resamples = options.bootstrap ?? 1000;
   const groupOf = rows.map((r) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? r.video_path : String(r.source_id)));
   const interval = (f: (y: number[], p: number[]) => number | null) => {

@@ -6,7 +6,7 @@ import { toCsv } from '../../util/csv.js';
 import { choiceOption } from '../parse.js';
 import { formatTable, printJson } from '../output.js';
 
-const PRESETS = ['training_summary', 'operating_points', 'video_statistics', 'feature_statistics'] as const;
+const PRESETS = ['training_summary', 'operating_points', 'subgroups', 'video_statistics', 'feature_statistics'] as const;
 
 export interface SourceFlags {
   outputDir?: string;
@@ -48,10 +48,12 @@ export function registerQuery(program: Command): void {
       .description(`SQL over the outputs (views: ${VIEWS.join(', ')})`)
       .argument('[sql]', 'a DuckDB SQL query')
       .option('--preset <name>', `a built-in query: ${PRESETS.join(', ')}`, choiceOption(PRESETS))
-      .option('--features <view>', 'feature table of the statistics presets', choiceOption(['features_stage2', 'features_stage4'] as const))
+      .option('--features <view>', 'feature table of the statistics and subgroups presets', choiceOption(['features_stage2', 'features_stage4'] as const))
+      .option('--by <column>', 'subgroups: the metadata column to break results down by (e.g. manipulation)')
       .option('--json', 'print rows as JSON')
       .option('--csv', 'print CSV'),
-  ).action(async (sql: string | undefined, o: SourceFlags & { preset?: (typeof PRESETS)[number]; features?: 'features_stage2' | 'features_stage4'; json?: boolean; csv?: boolean }) => {
+  ).action(async (sql: string | undefined, o: SourceFlags & { preset?: (typeof PRESETS)[number]; features?: 'features_stage2' | 'features_stage4'; by?: string; json?: boolean; csv?: boolean }) => {
+    if (o.preset === 'subgroups' && !o.by) throw new FvcError('ERR_INVALID_ARGUMENT', '--preset subgroups needs --by <column> (e.g. manipulation)');
     if (!sql && !o.preset) throw new FvcError('ERR_INVALID_ARGUMENT', 'give a SQL query or --preset');
     if (sql && o.preset) throw new FvcError('ERR_INVALID_ARGUMENT', 'give either a SQL query or --preset, not both');
     const a = await openAnalytics(o);
@@ -59,6 +61,7 @@ export function registerQuery(program: Command): void {
       const r =
         o.preset === 'training_summary' ? await a.trainingSummary()
         : o.preset === 'operating_points' ? await a.operatingPoints()
+        : o.preset === 'subgroups' ? await a.subgroups(o.by as string, o.features)
         : o.preset === 'video_statistics' ? await a.videoStatistics(o.features)
         : o.preset === 'feature_statistics' ? await a.featureStatistics(o.features)
         : await a.query(sql as string);
