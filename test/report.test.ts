@@ -146,6 +146,7 @@ test('report: one self-contained page that headless Chromium renders with every 
   assert.match(html, /id="timings"/);
   assert.match(html, /Operating points and calibration over folds/);
   assert.match(html, /Out-of-fold results per manipulation/);
+  assert.match(html, /Each model against the highest out-of-fold AUC/, "the best model's lead comes with DeLong's p");
   const profile = join(dir, 'chromium-profile');
   const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
   const url = pathToFileURL(r.output).href;

@@ -8,6 +8,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Analytics, type AnalyticsSources, type QueryResult } from '../analytics/analytics.js';
 import { generatePlots } from '../plots/plots.js';
+import { compareModels, outOfFoldPredictions } from '../train/compare.js';
+import { rocAuc } from '../train/metrics.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 export interface ReportOptions extends AnalyticsSources {
@@ -59,6 +61,36 @@ window.addEventListener('load', () => {
 });
 </script>`;
 
+/**
+ * Every model against the one with the highest out-of-fold AUC, on the videos both
+ * scored: "is the best really better". Pairs that scored different videos are left
+ * out (compareModels refuses them).
+ */
+function compareWithBest(stage5: string, models: readonly string[]): QueryResult {
+  const aucs = models.flatMap((m) => {
+    try {
+      const p = outOfFoldPredictions(stage5, m);
+      const ids = [...p.keys()];
+      const auc = rocAuc(ids.map((id) => p.get(id)?.label as number), ids.map((id) => p.get(id)?.prob as number));
+      return auc === null ? [] : [{ m, auc }];
+    } catch {
+      return [];
+    }
+  });
+  const best = aucs.reduce<{ m: string; auc: number } | undefined>((b, x) => (!b || x.auc > b.auc ? x : b), undefined);
+  const rows: QueryResult['rows'] = [];
+  for (const { m } of aucs) {
+    if (!best || m === best.m) continue;
+    try {
+      const c = compareModels(stage5, m, best.m, { n: 1000, seed: 0 });
+      rows.push({ model_type: m, against: best.m, videos: c.videos, auc: c.aucA, best_auc: c.aucB, difference: c.difference, p: c.p, interval_low: c.interval?.low ?? null, interval_high: c.interval?.high ?? null });
+    } catch {
+      // scored other videos: no paired comparison
+    }
+  }
+  return { columns: ['model_type', 'against', 'videos', 'auc', 'best_auc', 'difference', 'p', 'interval_low', 'interval_high'], rows };
+}
+
 /** Writes the page; returns it with the training summary it shows. */
 export async function buildReport(options: ReportOptions = {}): Promise<{ output: string; models: string[]; plots: number; summary: QueryResult }> {
   const a = await Analytics.open(options);
@@ -69,6 +101,7 @@ export async function buildReport(options: ReportOptions = {}): Promise<{ output
     // Per manipulation where the videos say which (the corpus does): what a reviewer asks first.
     const byManipulation = await a.subgroups('manipulation').catch(() => null);
     const models = summary.rows.map((r) => String(r.model_type));
+    const versusBest = compareWithBest(stage5, models);
     const missing = models.filter((m) => !existsSync(join(stage5, m, 'plots')));
     if (missing.length || (models.length && !existsSync(join(stage5, 'plots', 'model_comparison.png')))) {
       options.log?.(`drawing plots for ${missing.length ? missing.join(', ') : 'the model comparison'}`);
@@ -107,6 +140,7 @@ ${pngs.map((p) => img(join(dir, 'plots', p))).join('\n')}
 <h2>Model comparison</h2>
 ${table(summary, 'Validation metrics over folds (mean and population std, as metrics.json)')}
 ${operating.rows.length ? table(operating, 'Operating points and calibration over folds: fakes caught at a false-positive rate of 1%, 5%, 10% of real videos, EER, Brier score, expected calibration error') : ''}
+${versusBest.rows.length ? table(versusBest, `Each model against the highest out-of-fold AUC (${esc(String(versusBest.rows[0]?.against ?? ''))}): out-of-fold AUC difference, DeLong's two-sided p and a 95% bootstrap interval (1000 resamples)`) : ''}
 ${byManipulation?.rows.length ? table(byManipulation, 'Out-of-fold results per manipulation (each manipulation\'s fakes against every real video)') : ''}
 ${existsSync(comparison) ? img(comparison) : ''}
 ${sections.join('\n')}
