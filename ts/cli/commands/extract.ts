@@ -5,7 +5,8 @@ import { FvcError } from '../../errors.js';
 import { extractEmbeddings, type WeightsSource } from '../../extract/store.js';
 import { resolveDevice } from '../../runtime.js';
 import { printJson } from '../output.js';
-import { choiceOption, intOption, numberOption } from '../parse.js';
+import { deepInputOptions } from '../deep-options.js';
+import { choiceOption, intOption } from '../parse.js';
 import { availableParallelism } from 'node:os';
 
 interface ExtractFlags {
@@ -30,22 +31,20 @@ interface ExtractFlags {
 }
 
 export function registerExtract(program: Command): void {
-  program
-    .command('extract')
-    .description("a backbone's features of every video of a metadata table, extracted once per (video, backbone, weights, sampling) and kept as Parquet")
-    .requiredOption('--backbone <architecture>', 'inception_v3, i3d_r50, r2plus1d_18, ... (fvc models lists them)')
-    .requiredOption('--metadata <table>', 'the videos (.csv or .parquet with video_path)')
-    .option('--weights <file>', 'pretrained weights: .safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them')
-    .option('--checkpoint <model.pt>', 'or a checkpoint fvc trained (a fold folder\'s model.pt)')
-    .option('--random-init', 'or a seeded random initialisation (tests, CPU demos)')
-    .option('--seed <n>', 'seed of --random-init', intOption(0), 0)
-    .option('--features-dir <dir>', 'where the tables go (default: FVC_FEATURES_DIR or data/features)')
-    .option('--frame-cache-dir <dir>', 'the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
-    .option('--num-frames <n>', "frames per video (default: the backbone's own)", intOption(1, 4096))
-    .option('--frame-size <px>', "cached frames' letterboxed side (default: the backbone's own)", intOption(8, 4096))
-    .option('--crop-size <px>', "the central crop the backbone sees (default: the backbone's own)", intOption(8, 4096))
-    .option('--width <w>', 'channel multiplier of the backbone (small variants)', numberOption(0.001, 16))
-    .option('--depth <n>', 'blocks per stage at most (0: published)', intOption(0, 1000))
+  deepInputOptions(
+    program
+      .command('extract')
+      .description("a backbone's features of every video of a metadata table, extracted once per (video, backbone, weights, sampling) and kept as Parquet")
+      .requiredOption('--backbone <architecture>', 'inception_v3, i3d_r50, r2plus1d_18, ... (fvc models lists them)')
+      .requiredOption('--metadata <table>', 'the videos (.csv or .parquet with video_path)')
+      .option('--weights <file>', 'pretrained weights: .safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them')
+      .option('--checkpoint <model.pt>', 'or a checkpoint fvc trained (a fold folder\'s model.pt)')
+      .option('--random-init', 'or a seeded random initialisation (tests, CPU demos)')
+      .option('--seed <n>', 'seed of --random-init', intOption(0), 0)
+      .option('--features-dir <dir>', 'where the tables go (default: FVC_FEATURES_DIR or data/features)')
+      .option('--frame-cache-dir <dir>', 'the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)'),
+    'backbone',
+  )
     .option('--batch-size <n>', 'clips per forward pass', intOption(1, 65536), 8)
     .option('--threads <n>', 'LibTorch threads', intOption(1, 1024), availableParallelism())
     .option('--device <device>', 'auto, cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const), 'auto')

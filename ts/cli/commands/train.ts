@@ -9,6 +9,7 @@ import { loadRunConfig, trainOptionsOf, type RunConfig } from '../../config/run-
 import type { TrainConfigInput } from '../../train/config.js';
 import { ALL_MODELS, FEATURE_SETS, isBuilt, type ModelRequest } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
+import { deepInputOptions } from '../deep-options.js';
 import { choiceOption, intOption, numberOption } from '../parse.js';
 
 interface TrainFlags {
@@ -80,11 +81,9 @@ function foldList(v: string): number[] {
 }
 
 export function registerTrain(program: Command): void {
-  program
-    .command('train')
-    .description('Stage 5: k-fold training with grid search for the chosen models')
+  deepInputOptions(program.command('train').description('Stage 5: k-fold training with grid search for the chosen models'), 'deep models')
     .option('--config <file>', 'a run configuration (YAML or JSON: models, folds, seed, dirs, weights, train: { deep: {...} }, ...); flags override it')
-    .option('--models <list>', `comma-separated model names or ids (${ALL_MODELS.filter(isBuilt).map((m) => m.name).join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features)`)
+    .option('--models <list>', `comma-separated model names or ids (${ALL_MODELS.filter(isBuilt).map((m) => m.name).join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features; ensemble:a+b averages models a and b)`)
     .option('--n-splits <k>', 'folds (default: FVC_N_SPLITS or 5)', intOption(2, 100))
     .option('--seed <n>', 'seed of folds and models (default 42)', intOption(0))
     .option('--output-dir <dir>', 'results folder (default: FVC_STAGE5_OUTPUT_DIR or data/stage5)')
@@ -110,11 +109,6 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'deep models: epochs at most (default 20; early stopping after 5 without improvement)', intOption(1, 100000))
     .option('--batch-size <n>', 'deep models: clips per optimiser step (default 8)', intOption(1, 65536))
     .option('--micro-batch <n>', 'deep models: clips per forward pass; smaller accumulates gradients', intOption(1, 65536))
-    .option('--num-frames <n>', "deep models: frames per clip (default: each architecture's own, fvc models lists them)", intOption(1, 4096))
-    .option('--frame-size <px>', "deep models: cached frames are letterboxed to this square (default: each architecture's own)", intOption(8, 4096))
-    .option('--crop-size <px>', "deep models: the square crop the model sees (default: each architecture's own)", intOption(8, 4096))
-    .option('--width <w>', 'deep models: channel multiplier (small variants)', numberOption(0.001, 16))
-    .option('--depth <n>', 'deep models: blocks per stage at most (0: published)', intOption(0, 1000))
     .option('--weights <file|arch=file,...>', 'deep models and backbones: pretrained weights (.safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them); a pretrained backbone then trains at 5e-6')
     .option('--random-init', 'backbones without a weights file start from a seeded random initialisation (tests, CPU demos); recorded in the results')
     .option('--features-dir <dir>', 'deep-feature tables (default: FVC_FEATURES_DIR or data/features)')
