@@ -87,6 +87,20 @@ class LogitsWorker : public PromiseWorker {
     r_.weights = opts::getString(o, "weights", "");
     r_.input = opts::getString(o, "input");
     r_.seed = static_cast<uint64_t>(opts::getNumber(o, "seed", 0, 0, 9007199254740991.0));
+    const std::string output = opts::getString(o, "output", "logits");
+    if (output != "logits" && output != "embedding") throw Error(code::kInvalidArgument, "output: must be 'logits' or 'embedding' (got '" + output + "')");
+    r_.embedding = output == "embedding";
+    r_.gradients = opts::getString(o, "gradients", "");
+    if (opts::has(o, "labels")) {
+      if (!o.Get("labels").IsArray()) throw Error(code::kInvalidArgument, "labels: must be an array of class indices");
+      Napi::Array a = o.Get("labels").As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i) {
+        Napi::Value v = a.Get(i);
+        if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() != std::floor(v.As<Napi::Number>().DoubleValue()) || v.As<Napi::Number>().DoubleValue() < 0)
+          throw Error(code::kInvalidArgument, "labels[" + std::to_string(i) + "]: must be a class index (an integer >= 0)");
+        r_.labels.push_back(v.As<Napi::Number>().Int64Value());
+      }
+    }
   }
 
  protected:
@@ -159,6 +173,8 @@ class TrainWorker : public PromiseWorker {
     r_.lrBackbone = opts::getNumber(o, "lrBackbone", 5e-6, 0, 10);
     r_.lrHead = opts::getNumber(o, "lrHead", 5e-4, 0, 10);
     r_.weightDecay = opts::getNumber(o, "weightDecay", 1e-4, 0, 10);
+    r_.layerDecay = opts::getNumber(o, "layerDecay", 1.0, 1e-6, 1);
+    r_.gradientCheckpointing = opts::getBool(o, "gradientCheckpointing", false);
     r_.warmupEpochs = opts::getInt(o, "warmupEpochs", 2, 0, 100000);
     r_.maxGradNorm = opts::getNumber(o, "maxGradNorm", 1.0, 0, 1e9);
     r_.patience = opts::getInt(o, "patience", 5, 1, 100000);

@@ -14,6 +14,7 @@ inline void enableCudaAutocast(at::ScalarType dtype) {
   at::autocast::set_autocast_enabled(at::kCUDA, true);
 }
 inline void disableCudaAutocast() { at::autocast::set_autocast_enabled(at::kCUDA, false); }
+inline bool cudaAutocastEnabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
 #else
 inline bool cpuAutocastEnabled() { return at::autocast::is_cpu_enabled(); }
 inline void enableCudaAutocast(at::ScalarType dtype) {
@@ -21,6 +22,7 @@ inline void enableCudaAutocast(at::ScalarType dtype) {
   at::autocast::set_enabled(true);
 }
 inline void disableCudaAutocast() { at::autocast::set_enabled(false); }
+inline bool cudaAutocastEnabled() { return at::autocast::is_enabled(); }
 #endif
 
 }  // namespace fvc::torchrt

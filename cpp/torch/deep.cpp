@@ -41,13 +41,28 @@ LogitsResult logits(const LogitsRequest& r) {
     out.head = rep.head;
   }
   model->eval();
-  torch::NoGradGuard noGrad;
+  const bool grads = !r.gradients.empty();
+  if (grads != !r.labels.empty()) throw Error(code::kInvalidArgument, "labels / gradients: give both (labels for the loss, a .safetensors path for the gradients) or neither");
+  if (grads && static_cast<int64_t>(r.labels.size()) != input.size(0))
+    throw Error(code::kInvalidArgument, "labels: " + std::to_string(r.labels.size()) + " label(s) for " + std::to_string(input.size(0)) + " clip(s)");
+  for (int64_t label : r.labels)
+    if (label >= r.numClasses) throw Error(code::kInvalidArgument, "labels: class " + std::to_string(label) + " outside 0.." + std::to_string(r.numClasses - 1));
+  torch::AutoGradMode gradMode(grads);
   torch::Tensor y;
   try {
-    y = model->forward(input).contiguous();
+    y = r.embedding ? model->embedding(input) : model->forward(input);
   } catch (const c10::Error& e) {
     throw Error(code::kInvalidData, r.input + ": the model cannot take this input " + c10::str(input.sizes()) + ": " + e.what_without_backtrace());
   }
+  if (grads) {
+    if (r.embedding) throw Error(code::kInvalidArgument, "gradients: of the logits' loss, not of an embedding");
+    torch::nn::functional::cross_entropy(y, torch::tensor(r.labels)).backward();
+    std::map<std::string, torch::Tensor> g;
+    for (auto& p : model->named_parameters())
+      g[p.key()] = p.value().grad().defined() ? p.value().grad() : torch::zeros_like(p.value());
+    saveSafetensors(r.gradients, g);
+  }
+  y = y.detach().contiguous();
   out.shape = y.sizes().vec();
   out.logits.assign(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
   return out;

@@ -55,6 +55,11 @@ struct LogitsRequest {
   std::string weights;  // .safetensors; empty: the model's own initialisation (seeded)
   std::string input;    // float32 .npy [C, T, H, W] or [B, C, T, H, W]
   uint64_t seed = 0;
+  bool embedding = false;  // the model's embedding (its feature-extraction row) instead of logits
+  // With labels (one per clip): the gradient of the mean cross-entropy with respect to
+  // every parameter, in eval mode (no dropout), written to this .safetensors file.
+  std::vector<int64_t> labels;
+  std::string gradients;
 };
 
 struct LogitsResult {
@@ -102,7 +107,9 @@ struct TrainRequest {
   int microBatch = 0;        // per forward pass; 0 = batchSize; smaller accumulates gradients
   double lrBackbone = 5e-6;  // pretrained layers
   double lrHead = 5e-4;      // the head, and every layer when training from scratch
-  double weightDecay = 1e-4;
+  double weightDecay = 1e-4;  // transformers: not on norms, biases, position embeddings or class tokens
+  double layerDecay = 1.0;    // layer-wise learning-rate decay (BEiT): block i of L takes layerDecay^(L + 1 - i); 1: off
+  bool gradientCheckpointing = false;  // recompute transformer blocks in the backward pass (less memory, ~1.3x time)
   int warmupEpochs = 2;
   double maxGradNorm = 1.0;
   int patience = 5;

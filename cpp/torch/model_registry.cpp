@@ -11,6 +11,7 @@
 #include "torch/variable_ar_cnn.h"
 #include "torch/video_model.h"
 #include "torch/video_resnet.h"
+#include "torch/vit.h"
 #include "torch/x3d.h"
 
 namespace fvc::deep {
@@ -24,11 +25,36 @@ namespace {
 const Preset kTorchvisionVideo{};
 Preset pytorchVideo(int64_t frameSize) { return {frameSize, {0.45f, 0.45f, 0.45f}, {0.225f, 0.225f, 0.225f}}; }
 const Preset kImageNet{342, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 75};
+// torchvision's ViT weights: ImageNet statistics, 256 -> 224; a crop needs one 16 px patch.
+const Preset kVit{256, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 16};
+
+// The video transformers at ViT-B/16 (the published size) and, for CPU work, on
+// ViT-S/16 and ViT-Ti/16 backbones (suffixes _s16, _ti16).
+using VitBuilder = std::shared_ptr<VideoModel> (*)(const VitConfig&, int64_t, const Scale&);
+void addTransformer(std::vector<ModelSpec>& models, const std::string& name, const std::string& description, int64_t frames, VitBuilder build) {
+  const std::pair<const char*, VitConfig (*)()> sizes[] = {{"", vitB16}, {"_s16", vitS16}, {"_ti16", vitTi16}};
+  for (const auto& [suffix, config] : sizes) {
+    const std::string backbone = *suffix ? std::string(suffix + 1) : "b16";
+    models.push_back({name + suffix, "transformer", description + " (ViT-" + (backbone == "b16" ? "B" : backbone == "s16" ? "S" : "Ti") + "/16)", {3, frames, 224, 224},
+                      [config, build](int64_t k, const Scale& s) { return build(config(), k, s); }, ClipLayout::Rgb, kVit});
+  }
+}
+
+std::vector<ModelSpec> withTransformers(std::vector<ModelSpec> models) {
+  models.push_back({"vit_b_16", "transformer", "torchvision's ViT-B/16 per frame, class tokens averaged over time, heads.head", {3, 8, 224, 224}, vit_b_16, ClipLayout::Rgb, kVit});
+  models.push_back({"vit_s_16", "transformer", "ViT-S/16 (DeiT-S dimensions) per frame, torchvision's layout", {3, 8, 224, 224}, vit_s_16, ClipLayout::Rgb, kVit});
+  models.push_back({"vit_ti_16", "transformer", "ViT-Ti/16 (DeiT-Ti dimensions) per frame, torchvision's layout", {3, 8, 224, 224}, vit_ti_16, ClipLayout::Rgb, kVit});
+  addTransformer(models, "vit_gru", "5k: ViT per frame, class tokens through a GRU, dropout 0.5, linear head", 8, vit_gru);
+  addTransformer(models, "vit_transformer", "5l: ViT per frame, a temporal transformer over the class tokens, dropout 0.5, linear head", 8, vit_transformer);
+  addTransformer(models, "timesformer", "5m: TimeSformer, divided space-time attention, 8 frames", 8, timesformer);
+  addTransformer(models, "vivit", "5n: ViViT factorised encoder, tubelets of 2 frames, 16 frames", 16, vivit);
+  return models;
+}
 
 }  // namespace
 
 const std::vector<ModelSpec>& modelRegistry() {
-  static const std::vector<ModelSpec> models = {
+  static const std::vector<ModelSpec> models = withTransformers({
       {"naive_cnn", "cnn", "5c: per-frame 2D CNN, temporal average, dropout 0.5, linear head", {3, 8, 112, 112}, naive_cnn, ClipLayout::Rgb, kTorchvisionVideo},
       {"inception_v3", "cnn", "5d: torchvision's Inception v3 per frame, pooled features averaged over time, dropout 0.5, linear head", {3, 8, 299, 299}, inception_v3, ClipLayout::Rgb, kImageNet},
       {"variable_ar_cnn", "cnn", "5e: naive_cnn's CNN on frames at their own aspect ratio, padded per batch, mask-weighted pooling; input RGB + mask", {4, 8, 112, 112}, variable_ar_cnn, ClipLayout::RgbMask, kTorchvisionVideo},
@@ -43,7 +69,7 @@ const std::vector<ModelSpec>& modelRegistry() {
       {"slowfast_attention", "slowfast", "5s: SlowFast R50 with attention-gated lateral fusion and attention pooling", {3, 32, 224, 224}, slowfast_attention, ClipLayout::Rgb, pytorchVideo(256)},
       {"slowfast_multiscale", "slowfast", "5t: SlowFast R50 with three pathways at T/4, T/2 and T, fused into the slow one", {3, 32, 224, 224}, slowfast_multiscale, ClipLayout::Rgb, pytorchVideo(256)},
       {"two_stream", "two_stream", "5u: RGB and optical-flow mc3_18 streams, late fusion; input RGB + flow (dx, dy)", {5, 16, 112, 112}, two_stream, ClipLayout::RgbFlow, kTorchvisionVideo},
-  };
+  });
   return models;
 }
 
@@ -100,8 +126,13 @@ int64_t blocks(int64_t published, const Scale& scale) {
   return scale.depth > 0 ? std::min<int64_t>(published, scale.depth) : published;
 }
 
-LoadReport loadStateDict(VideoModel& model, const std::map<std::string, torch::Tensor>& state, const std::string& source) {
+LoadReport loadStateDict(VideoModel& model, std::map<std::string, torch::Tensor> state, const std::string& source) {
   LoadReport report;
+  try {
+    model.adaptState(state);
+  } catch (const Error& e) {
+    throw Error(e.code(), source + ": " + e.what());
+  }
   auto isHead = [&](const std::string& name) {
     for (const auto& p : model.headPrefixes())
       if (name.rfind(p, 0) == 0) return true;
@@ -112,6 +143,11 @@ LoadReport loadStateDict(VideoModel& model, const std::map<std::string, torch::T
   size_t matched = 0;
   auto take = [&](const std::string& name, torch::Tensor& target) {
     auto it = state.find(name);
+    // Layers a published file cannot have (a GRU or temporal encoder on a ViT) stay as built, listed.
+    if (it == state.end() && isHead(name)) {
+      report.head.push_back(name);
+      return;
+    }
     if (it == state.end()) {
       // Files from before PyTorch 0.4.1 have no batch-norm step counters; PyTorch loads
       // them all the same, and the counter only matters for momentum-free batch norm.

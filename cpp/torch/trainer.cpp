@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "common/error.h"
@@ -148,19 +149,35 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     TrainResult out;
     for (const auto& p : model->parameters()) out.parameters += p.numel();
 
-    // The head learns at lrHead; a pretrained backbone at lrBackbone, a new one at lrHead too.
-    std::vector<torch::Tensor> head, backbone;
-    for (auto& p : model->named_parameters()) {
-      bool isHead = false;
-      for (const auto& prefix : model->headPrefixes()) isHead = isHead || p.key().rfind(prefix, 0) == 0;
-      (isHead ? head : backbone).push_back(p.value());
-    }
-    const double lrs[2] = {pretrained ? r.lrBackbone : r.lrHead, r.lrHead};
+    if (r.gradientCheckpointing && !model->setGradientCheckpointing(true))
+      throw Error(code::kInvalidArgument, "gradientCheckpointing: " + r.model + " has no checkpointed blocks (the transformers have)");
+    if (!(r.layerDecay > 0 && r.layerDecay <= 1)) throw Error(code::kInvalidArgument, "layerDecay: must be in (0, 1]");
+
+    // One parameter group per learning rate and weight decay: the head learns at lrHead,
+    // a pretrained backbone at lrBackbone (a new one at lrHead too); with layer-wise decay
+    // a layer d below the top takes layerDecay^d of that; the model says which
+    // parameters take no weight decay (a transformer's norms, biases, embeddings, tokens).
+    std::vector<double> lrs;
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(backbone, std::make_unique<torch::optim::AdamWOptions>(lrs[0]));
-    groups.emplace_back(head, std::make_unique<torch::optim::AdamWOptions>(lrs[1]));
+    {
+      std::map<std::pair<double, bool>, std::vector<torch::Tensor>> byGroup;
+      const int64_t top = model->numLayers();
+      for (auto& p : model->named_parameters()) {
+        bool isHead = false;
+        for (const auto& prefix : model->headPrefixes()) isHead = isHead || p.key().rfind(prefix, 0) == 0;
+        double lr = isHead || !pretrained ? r.lrHead : r.lrBackbone;
+        const int64_t depth = model->layerDepth(p.key());
+        if (r.layerDecay < 1 && depth >= 0) lr *= std::pow(r.layerDecay, static_cast<double>(top - std::min(depth, top)));
+        byGroup[{lr, model->decays(p.key(), p.value())}].push_back(p.value());
+      }
+      for (auto& [key, params] : byGroup) {
+        lrs.push_back(key.first);
+        auto o = std::make_unique<torch::optim::AdamWOptions>(key.first);
+        o->betas({0.9, 0.999}).weight_decay(key.second ? r.weightDecay : 0.0);
+        groups.emplace_back(params, std::move(o));
+      }
+    }
     torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(r.lrHead).betas({0.9, 0.999}).weight_decay(r.weightDecay));
-    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).betas({0.9, 0.999}).weight_decay(r.weightDecay);
 
     // Class weights n / (K * n_c), so a rare class counts as much as a common one.
     std::vector<double> counts(r.numClasses, 0);

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,21 @@ struct VideoModel : torch::nn::Module {
   // Parameter-name prefixes a published state dict may carry that this model does not
   // use (Inception v3's auxiliary head); loading accepts and skips them.
   virtual std::vector<std::string> ignoredWeights() const { return {}; }
+  // Converts a published state dict of a related layout before loading: a ViT's
+  // positional embeddings resampled to this model's grid, its 2D patch kernel inflated
+  // to a tubelet, torchvision's names mapped to TimeSformer's.
+  virtual void adaptState(std::map<std::string, torch::Tensor>& state) const {}
+
+  // How transformers are trained (timm, DeiT, BEiT): which parameters take weight
+  // decay (not norms, biases, position embeddings or class tokens), and each
+  // parameter's depth for layer-wise learning-rate decay: 0 for the embeddings,
+  // i + 1 for block i, numLayers() for what follows the last block; -1 opts out.
+  virtual bool decays(const std::string& name, const torch::Tensor& p) const { return true; }
+  virtual int64_t layerDepth(const std::string& name) const { return -1; }
+  virtual int64_t numLayers() const { return 0; }
+  // Recompute each block's activations in the backward pass instead of keeping them;
+  // false when the model has no checkpointed blocks.
+  virtual bool setGradientCheckpointing(bool on) { return false; }
 };
 
 using Builder = std::function<std::shared_ptr<VideoModel>(int64_t numClasses, const Scale& scale)>;
@@ -59,14 +75,15 @@ int64_t scaled(int64_t channels, const Scale& scale);
 // Blocks per stage after the depth cap.
 int64_t blocks(int64_t published, const Scale& scale);
 
-// Copies a state dict (names as torchvision / PyTorchVideo write them) into the model;
-// head tensors of another shape are left as built and listed. Any other missing,
+// Copies a state dict (names as torchvision / PyTorchVideo write them) into the model,
+// after the model's adaptState; head tensors (headPrefixes) of another shape or absent
+// from the file are left as built and listed. Any other missing,
 // unexpected or misshapen tensor is an error naming it.
 struct LoadReport {
   int64_t loaded = 0;
   std::vector<std::string> head;
 };
-LoadReport loadStateDict(VideoModel& model, const std::map<std::string, torch::Tensor>& state, const std::string& source);
+LoadReport loadStateDict(VideoModel& model, std::map<std::string, torch::Tensor> state, const std::string& source);
 
 // Restores a model saved by fvc's trainer (model.pt); errors name the file.
 void loadCheckpoint(VideoModel& model, const std::string& path);

@@ -40,12 +40,25 @@ export interface LogitsOptions {
   scale?: ModelScale;
   seed?: number;
   threads?: number;
+  /** 'embedding': the model's feature-extraction row per clip instead of its logits. */
+  output?: 'logits' | 'embedding';
+  /** With one label per clip: every parameter's gradient of the mean cross-entropy (eval mode), written as .safetensors. */
+  gradients?: { labels: number[]; out: string };
 }
 
-/** Eval-mode logits of the model for the clip(s): [B, numClasses]. */
+/** Eval-mode logits (or embeddings) of the model for the clip(s): [B, numClasses]. */
 export async function modelLogits(o: LogitsOptions): Promise<NativeLogits & { rows: number[][] }> {
   if (o.threads) setTorchThreads(o.threads);
-  const r = await native.modelLogits({ model: o.model, input: o.input, ...(o.weights ? { weights: o.weights } : {}), numClasses: o.numClasses ?? 2, seed: o.seed ?? 0, ...o.scale });
+  const r = await native.modelLogits({
+    model: o.model,
+    input: o.input,
+    ...(o.weights ? { weights: o.weights } : {}),
+    numClasses: o.numClasses ?? 2,
+    seed: o.seed ?? 0,
+    ...o.scale,
+    ...(o.output ? { output: o.output } : {}),
+    ...(o.gradients ? { labels: o.gradients.labels, gradients: o.gradients.out } : {}),
+  });
   const k = r.shape[1] ?? 1;
   const rows = Array.from({ length: r.shape[0] ?? 0 }, (_, i) => Array.from(r.logits.subarray(i * k, (i + 1) * k)));
   return { ...r, rows };

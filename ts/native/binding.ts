@@ -190,7 +190,7 @@ export interface NativeLogits {
   shape: number[];
   /** Tensors taken from the weights file. */
   loaded: number;
-  /** Head tensors left as built because the file's class count differs. */
+  /** Head tensors left as built: the file's class count differs, or the file has no such layer (a GRU on a ViT). */
   headReplaced: string[];
 }
 
@@ -287,7 +287,7 @@ interface Addon {
   predictModel(o: { kind: ModelKind; model: string; x: Float64Array; rows: number; cols: number; threads?: number } & CallOptions): Promise<Float64Array>;
   xgboostInfo(): XgboostInfo;
   describeModels(o: { models?: string[]; numClasses?: number } & ModelScale & CallOptions): Promise<NativeModelDescription[]>;
-  modelLogits(o: { model: string; input: string; weights?: string; numClasses?: number; seed?: number } & ModelScale & CallOptions): Promise<NativeLogits>;
+  modelLogits(o: { model: string; input: string; weights?: string; numClasses?: number; seed?: number; output?: 'logits' | 'embedding'; labels?: number[]; gradients?: string } & ModelScale & CallOptions): Promise<NativeLogits>;
   trainDeep(
     o: {
       model: string;

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { describeDeepModels, modelLogits } from '../../deep/models.js';
+import { FvcError } from '../../errors.js';
 import { ALL_MODELS, isBuilt } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
@@ -58,10 +59,28 @@ export function registerModels(program: Command): void {
       .requiredOption('--input <clip.npy>', 'float32 .npy [C, T, H, W] (or [B, C, T, H, W]), no further preprocessing')
       .option('--weights <file>', 'state dict with torchvision / PyTorchVideo names: .safetensors, or .pth / .pt / .pyth (default: seeded initialisation)')
       .option('--seed <n>', 'seed of the initialisation', intOption(0), 0)
+      .option('--embedding', "print the model's feature-extraction row per clip instead of its logits")
+      .option('--gradients <file.safetensors>', 'also write every parameter\'s gradient of the mean cross-entropy (eval mode) against --labels')
+      .option('--labels <list>', 'comma-separated class index per clip, for --gradients')
       .option('--json', 'print JSON'),
-  ).action(async (o: ScaleFlags & { model: string; input: string; weights?: string; seed: number; json?: boolean }) => {
-    const r = await modelLogits({ model: o.model, input: o.input, ...(o.weights ? { weights: o.weights } : {}), numClasses: o.numClasses, scale: scaleOf(o), seed: o.seed, threads: o.threads });
-    if (r.headReplaced.length) process.stderr.write(`logits: head ${r.headReplaced.join(', ')} left as built: the file has another class count\n`);
+  ).action(async (o: ScaleFlags & { model: string; input: string; weights?: string; seed: number; embedding?: boolean; gradients?: string; labels?: string; json?: boolean }) => {
+    if (Boolean(o.gradients) !== Boolean(o.labels)) throw new FvcError('ERR_INVALID_ARGUMENT', '--gradients and --labels go together');
+    const labels = o.labels?.split(',').map((v, i) => {
+      if (!/^\d+$/.test(v.trim())) throw new FvcError('ERR_INVALID_ARGUMENT', `--labels: item ${i + 1} '${v}' is not a class index`);
+      return Number(v);
+    });
+    const r = await modelLogits({
+      model: o.model,
+      input: o.input,
+      ...(o.weights ? { weights: o.weights } : {}),
+      numClasses: o.numClasses,
+      scale: scaleOf(o),
+      seed: o.seed,
+      threads: o.threads,
+      ...(o.embedding ? { output: 'embedding' as const } : {}),
+      ...(o.gradients && labels ? { gradients: { labels, out: o.gradients } } : {}),
+    });
+    if (r.headReplaced.length) process.stderr.write(`logits: head ${r.headReplaced.join(', ')} left as built: the file has another class count or lacks these layers\n`);
     if (o.json) return printJson({ model: o.model, shape: r.shape, logits: r.rows, loaded: r.loaded, headReplaced: r.headReplaced });
     for (const row of r.rows) process.stdout.write(`${row.map((v) => v.toPrecision(8)).join(' ')}\n`);
   });
