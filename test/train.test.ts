@@ -296,7 +296,8 @@ test('bad input is refused before any training, naming the cause', async () => {
   await bad({ models: ['nope' as ModelRequest], features: features() }, /model 'nope': unknown/);
   await bad({ models: ['ensemble:svm'], features: features() }, /an ensemble needs two or more members/);
   await bad({ models: ['lightgbm' as ModelRequest], features: features() }, /LightGBM cannot be installed.*xgboost_lossguide/);
-  await bad({ models: ['vivit'], features: features() }, /'vivit' \(5n, transformer, needs frames\) is not built yet/);
+  // A deep model reads videos: a features table alone does not stand in for them.
+  await bad({ models: ['vivit'], features: features(), stage3Dir: join(dir, 'no-stage3') }, /no-stage3\/scaled_metadata\.parquet: no such file \(deep models read the videos/);
   const three = join(dir, 'three.csv');
   writeTable(three, (c, i) => i === 3 && (c[2] = '2'));
   await bad({ models: ['svm'], features: features(three) }, /label column 'label' must hold 0 \(real\) or 1 \(fake\); found '2' \(1 row\(s\): 4\)/);

@@ -204,6 +204,17 @@ class TrainWorker : public PromiseWorker {
     o.Set("resumedFrom", out_.resumedFrom);
     o.Set("stoppedEarly", out_.stoppedEarly);
     o.Set("parameters", static_cast<double>(out_.parameters));
+    Napi::Array groups = Napi::Array::New(env, out_.groups.size());
+    for (size_t i = 0; i < out_.groups.size(); ++i) {
+      Napi::Object g = Napi::Object::New(env);
+      g.Set("lr", out_.groups[i].lr);
+      g.Set("weightDecay", out_.groups[i].weightDecay);
+      Napi::Array names = Napi::Array::New(env, out_.groups[i].names.size());
+      for (size_t k = 0; k < out_.groups[i].names.size(); ++k) names.Set(k, out_.groups[i].names[k]);
+      g.Set("names", names);
+      groups.Set(i, g);
+    }
+    o.Set("paramGroups", groups);
     auto probs = Napi::Float64Array::New(env, out_.valProbs.size());
     std::copy(out_.valProbs.begin(), out_.valProbs.end(), probs.Data());
     o.Set("valProbs", probs);

@@ -131,7 +131,15 @@ struct EpochStats {
   bool best = false;
 };
 
+// One optimiser parameter group: its base learning rate (before warmup and the cosine
+// schedule), weight decay and parameters.
+struct ParamGroup {
+  double lr = 0, weightDecay = 0;
+  std::vector<std::string> names;
+};
+
 struct TrainResult {
+  std::vector<ParamGroup> groups;
   std::vector<EpochStats> epochs;
   int bestEpoch = 0;
   int resumedFrom = 0;  // epochs already done in last.pt, 0 when starting fresh

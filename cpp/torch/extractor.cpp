@@ -27,7 +27,20 @@ ExtractResult extract(const ExtractRequest& r, const std::function<void(int64_t,
     ExtractResult out;
     out.dim = model->embeddingDim();
     if (out.dim <= 0) throw Error(code::kInvalidArgument, "model '" + r.model + "': not a feature-extraction backbone");
-    if (!r.weights.empty()) out.loaded = loadStateDict(*model, loadWeights(r.weights), r.weights).loaded;
+    if (!r.weights.empty()) {
+      const LoadReport rep = loadStateDict(*model, loadWeights(r.weights), r.weights);
+      out.loaded = rep.loaded;
+      // Layers the embedding passes through must come from the file, never stay random.
+      std::string unset;
+      for (const auto& name : rep.head) {
+        bool classifier = false;
+        for (const auto& p : model->classifierPrefixes()) classifier = classifier || name.rfind(p, 0) == 0;
+        if (!classifier) unset += (unset.empty() ? "" : ", ") + name;
+      }
+      if (!unset.empty())
+        throw Error(code::kInvalidData, r.weights + ": the " + r.model + " embedding needs layers this file does not have (" + unset +
+                                            "): give weights of the whole model (a trained " + r.model + "), not of its backbone alone");
+    }
     if (!r.checkpoint.empty()) loadCheckpoint(*model, r.checkpoint);
     model->to(device);
     model->eval();

@@ -152,6 +152,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     if (r.gradientCheckpointing && !model->setGradientCheckpointing(true))
       throw Error(code::kInvalidArgument, "gradientCheckpointing: " + r.model + " has no checkpointed blocks (the transformers have)");
     if (!(r.layerDecay > 0 && r.layerDecay <= 1)) throw Error(code::kInvalidArgument, "layerDecay: must be in (0, 1]");
+    if (r.layerDecay < 1 && model->numLayers() == 0) throw Error(code::kInvalidArgument, "layerDecay: " + r.model + " has no layers to decay the learning rate over (the transformers have)");
 
     // One parameter group per learning rate and weight decay: the head learns at lrHead,
     // a pretrained backbone at lrBackbone (a new one at lrHead too); with layer-wise decay
@@ -161,6 +162,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     std::vector<torch::optim::OptimizerParamGroup> groups;
     {
       std::map<std::pair<double, bool>, std::vector<torch::Tensor>> byGroup;
+      std::map<std::pair<double, bool>, std::vector<std::string>> names;
       const int64_t top = model->numLayers();
       for (auto& p : model->named_parameters()) {
         bool isHead = false;
@@ -168,10 +170,13 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
         double lr = isHead || !pretrained ? r.lrHead : r.lrBackbone;
         const int64_t depth = model->layerDepth(p.key());
         if (r.layerDecay < 1 && depth >= 0) lr *= std::pow(r.layerDecay, static_cast<double>(top - std::min(depth, top)));
-        byGroup[{lr, model->decays(p.key(), p.value())}].push_back(p.value());
+        const std::pair<double, bool> key{lr, model->decays(p.key(), p.value())};
+        byGroup[key].push_back(p.value());
+        names[key].push_back(p.key());
       }
       for (auto& [key, params] : byGroup) {
         lrs.push_back(key.first);
+        out.groups.push_back({key.first, key.second ? r.weightDecay : 0.0, names[key]});
         auto o = std::make_unique<torch::optim::AdamWOptions>(key.first);
         o->betas({0.9, 0.999}).weight_decay(key.second ? r.weightDecay : 0.0);
         groups.emplace_back(params, std::move(o));

@@ -18,6 +18,9 @@ struct VideoModel : torch::nn::Module {
   // Parameter-name prefixes of the classification head: the differential learning
   // rate treats them as new, and weights for another class count leave them as built.
   virtual std::vector<std::string> headPrefixes() const { return {"fc."}; }
+  // The part of the head that only forward() uses, not embedding(): weights lacking any
+  // other head tensor (a ViT's file for vit_gru's GRU) cannot serve for extraction.
+  virtual std::vector<std::string> classifierPrefixes() const { return headPrefixes(); }
   // The pooled features before the head, [B, featureDim()], for models that are
   // building blocks of others (two_stream's streams).
   virtual torch::Tensor features(torch::Tensor clips) { throw std::logic_error("this model exposes no features"); }

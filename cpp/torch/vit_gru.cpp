@@ -24,6 +24,7 @@ struct VitGru : VitBackbone {
   int64_t featureDim() const override { return hidden; }
   torch::Tensor forward(torch::Tensor x) override { return fc->forward(dropout->forward(features(x))); }
   std::vector<std::string> headPrefixes() const override { return {"gru.", "fc."}; }
+  std::vector<std::string> classifierPrefixes() const override { return {"fc."}; }
   std::vector<std::string> ignoredWeights() const override { return {"heads."}; }
   int64_t hidden;
   nn::GRU gru{nullptr};

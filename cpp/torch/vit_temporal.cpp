@@ -54,6 +54,7 @@ struct Factorised : VitBackbone {
     return head->forward(seedHead ? dropout->forward(f) : f);
   }
   std::vector<std::string> headPrefixes() const override { return {"temporal_", seedHead ? "fc." : "heads."}; }
+  std::vector<std::string> classifierPrefixes() const override { return {seedHead ? "fc." : "heads."}; }
   std::vector<std::string> ignoredWeights() const override { return seedHead ? std::vector<std::string>{"heads."} : std::vector<std::string>{}; }
 
   bool seedHead;

@@ -3,7 +3,7 @@
  * frame-cache clips, epochs streamed back as they finish, and inference with a
  * saved checkpoint.
  */
-import { native, type DeepClip, type ModelScale } from '../native/binding.js';
+import { native, type DeepClip, type ModelScale, type ParamGroup } from '../native/binding.js';
 import { setTorchThreads } from '../runtime.js';
 
 export interface DeepOptions {
@@ -19,6 +19,10 @@ export interface DeepOptions {
   lrHead: number;
   lrBackbone: number;
   weightDecay: number;
+  /** Layer-wise learning-rate decay (transformers); 1: off. */
+  layerDecay?: number;
+  /** Recompute transformer blocks in the backward pass instead of keeping their activations. */
+  gradientCheckpointing?: boolean;
   warmupEpochs: number;
   maxGradNorm: number;
   patience: number;
@@ -54,6 +58,8 @@ export interface DeepFoldResult {
   stoppedEarly: boolean;
   parameters: number;
   valProbs: Float64Array;
+  /** The optimiser's parameter groups: base learning rate, weight decay, parameter names. */
+  paramGroups: ParamGroup[];
 }
 
 export async function trainDeepFold(o: {

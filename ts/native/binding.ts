@@ -216,6 +216,14 @@ export interface NativeDeepTrain {
   stoppedEarly: boolean;
   parameters: number;
   valProbs: Float64Array;
+  /** The optimiser's parameter groups: base learning rate (before warmup and schedule), weight decay, parameter names. */
+  paramGroups: ParamGroup[];
+}
+
+export interface ParamGroup {
+  lr: number;
+  weightDecay: number;
+  names: string[];
 }
 
 export interface RuntimeInfo {
@@ -301,6 +309,8 @@ interface Addon {
       lrBackbone?: number;
       lrHead?: number;
       weightDecay?: number;
+      layerDecay?: number;
+      gradientCheckpointing?: boolean;
       warmupEpochs?: number;
       maxGradNorm?: number;
       patience?: number;

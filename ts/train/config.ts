@@ -72,7 +72,12 @@ export const TrainConfigSchema = z.strictObject({
       frameSize: z.number().int().min(8).optional(),
       lrHead: z.number().positive().default(5e-4),
       lrBackbone: z.number().positive().default(5e-6),
+      /** Transformers take none on norms, biases, position embeddings and class tokens. */
       weightDecay: z.number().min(0).default(1e-4),
+      /** Layer-wise learning-rate decay of the transformers (BEiT): block i of L learns at layerDecay^(L + 1 - i) of the rate; 1: off. */
+      layerDecay: z.number().gt(0).max(1).default(1),
+      /** Transformers: recompute each block in the backward pass rather than keep its activations (less memory, more time). */
+      gradientCheckpointing: z.boolean().default(false),
       warmupEpochs: z.number().int().min(0).default(2),
       maxGradNorm: z.number().positive().default(1.0),
       patience: z.number().int().min(1).default(5),

@@ -36,8 +36,6 @@ export interface ModelSpec {
   grid: Record<string, GridValue[]>;
 }
 
-const TRANSFORMERS = 'the video-transformer issue (ViT, vit_gru, vit_transformer, TimeSformer, ViViT) brings it';
-
 // The seed's XGBoost defaults: one point, no search.
 const XGB = { n_estimators: [100], max_depth: [5], learning_rate: [0.1], subsample: [0.8], colsample_bytree: [0.8] };
 
@@ -61,7 +59,8 @@ const onFeatures = <I extends string, N extends string>(id: I, name: N, backbone
   ...(foldModel ? { foldModel } : {}),
   grid: XGB,
 });
-const pending = <I extends string, N extends string>(id: I, name: N, family: Family, inputs: readonly Input[]) => ({ id, name, family, inputs, pending: TRANSFORMERS, grid: {} });
+// The transformers at ViT-B/16 (published) and on ViT-S/16 and ViT-Ti/16 backbones for CPU work.
+const vitSizes = <A extends string>(a: A) => [a, `${a}_s16`, `${a}_ti16`] as const;
 
 export const MODELS = [
   feature('5a', 'logistic_regression', 'linear', { C: [0.1, 1, 10] }),
@@ -72,12 +71,12 @@ export const MODELS = [
   onFeatures('5f', 'xgboost_pretrained_inception', 'inception_v3'),
   onFeatures('5g', 'xgboost_i3d', 'i3d_r50', 'i3d'),
   onFeatures('5h', 'xgboost_r2plus1d', 'r2plus1d_18', 'r2plus1d'),
-  pending('5i', 'xgboost_vit_gru', 'gradient_boosting', ['pretrained_features']),
-  pending('5j', 'xgboost_vit_transformer', 'gradient_boosting', ['pretrained_features']),
-  pending('5k', 'vit_gru', 'transformer', ['frames']),
-  pending('5l', 'vit_transformer', 'transformer', ['frames']),
-  pending('5m', 'timesformer', 'transformer', ['frames']),
-  pending('5n', 'vivit', 'transformer', ['frames']),
+  onFeatures('5i', 'xgboost_vit_gru', 'vit_gru', 'vit_gru'),
+  onFeatures('5j', 'xgboost_vit_transformer', 'vit_transformer', 'vit_transformer'),
+  deep('5k', 'vit_gru', 'transformer', vitSizes('vit_gru')),
+  deep('5l', 'vit_transformer', 'transformer', vitSizes('vit_transformer')),
+  deep('5m', 'timesformer', 'transformer', vitSizes('timesformer')),
+  deep('5n', 'vivit', 'transformer', vitSizes('vivit')),
   deep('5o', 'i3d', 'video_3d', ['i3d_r50']),
   deep('5p', 'r2plus1d', 'video_3d', ['r2plus1d_18', 'r3d_18', 'mc3_18']),
   deep('5q', 'x3d', 'video_3d', ['x3d_s', 'x3d_xs', 'x3d_m']),
@@ -174,7 +173,7 @@ export function resolveModel(requested: string, defaultSet: FeatureSet): Resolve
     const close = suggest(name, ALL.map((m) => m.name));
     const built = ALL.filter(isBuilt).map((m) => m.name);
     const later = ALL.filter((m) => !isBuilt(m)).map((m) => m.name);
-    throw new FvcError('ERR_INVALID_ARGUMENT', `model '${requested}': unknown${close.length ? `; did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ''} (trainable: ${built.join(', ')}; not built yet: ${later.join(', ')})`);
+    throw new FvcError('ERR_INVALID_ARGUMENT', `model '${requested}': unknown${close.length ? `; did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ''} (trainable: ${built.join(', ')}${later.length ? `; not built yet: ${later.join(', ')}` : ''})`);
   }
   if (!spec.impl) throw new FvcError('ERR_MODEL_UNAVAILABLE', `model '${requested}' (${spec.id}, ${spec.family}, needs ${spec.inputs.join(' + ')}) is not built yet: ${spec.pending ?? 'a later issue brings it'}`);
   const featureModelSet = spec.inputs.includes('handcrafted_features');

@@ -41,6 +41,8 @@ interface TrainFlags {
   epochs?: number;
   batchSize?: number;
   microBatch?: number;
+  layerDecay?: number;
+  gradientCheckpointing?: boolean;
   frameSize?: number;
   cropSize?: number;
   width?: number;
@@ -109,6 +111,8 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'deep models: epochs at most (default 20; early stopping after 5 without improvement)', intOption(1, 100000))
     .option('--batch-size <n>', 'deep models: clips per optimiser step (default 8)', intOption(1, 65536))
     .option('--micro-batch <n>', 'deep models: clips per forward pass; smaller accumulates gradients', intOption(1, 65536))
+    .option('--layer-decay <f>', 'transformers: layer-wise learning-rate decay, e.g. 0.75 (default 1: off)', numberOption(0.000001, 1))
+    .option('--gradient-checkpointing', 'transformers: recompute each block in the backward pass (less memory, more time)')
     .option('--weights <file|arch=file,...>', 'deep models and backbones: pretrained weights (.safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them); a pretrained backbone then trains at 5e-6')
     .option('--random-init', 'backbones without a weights file start from a seeded random initialisation (tests, CPU demos); recorded in the results')
     .option('--features-dir <dir>', 'deep-feature tables (default: FVC_FEATURES_DIR or data/features)')
@@ -155,7 +159,7 @@ export function registerTrain(program: Command): void {
         frameCacheDir: o.frameCacheDir,
         featuresDir: o.featuresDir,
         numFrames: o.numFrames,
-        deep: definedOnly({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights ? weightsOption(o.weights) : undefined, randomInit: o.randomInit, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }),
+        deep: definedOnly({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, layerDecay: o.layerDecay, gradientCheckpointing: o.gradientCheckpointing, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights ? weightsOption(o.weights) : undefined, randomInit: o.randomInit, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }),
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn ?? 'label', groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       };
       const r = await train(withConfig(rc, fromFlags), { signal: ac.signal }).finally(() => process.off('SIGINT', interrupt));

@@ -83,7 +83,9 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
         ...(signal ? { signal } : {}),
       });
       if (r.resumedFrom) log(`${model.modelType}: fold ${fold.fold} resumed after epoch ${r.resumedFrom}`);
-      const nativeParams = { architecture, parameters: r.parameters, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly, ...options };
+      // The optimiser's groups say what layer-wise decay and the weight-decay exemptions did.
+      const paramGroups = r.paramGroups.map((g) => ({ lr: g.lr, weight_decay: g.weightDecay, tensors: g.names.length }));
+      const nativeParams = { architecture, parameters: r.parameters, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly, param_groups: paramGroups, ...options };
       return { kind: 'torch', file: 'model.pt', nativeParams, probs: r.valProbs, epochs: r.epochs, describe: { architecture, deep: options } };
     },
     predict: async (best, videos, o) => {

@@ -22,7 +22,7 @@ import type { TrainConfig } from '../config.js';
 import { groupOf, idOf, loadStageFeatures, type FeatureData } from '../dataset.js';
 import type { Fold } from '../folds.js';
 import type { BestModel, ModelContext, Stage5Model } from '../model.js';
-import type { ResolvedModel } from '../registry.js';
+import { ALL_MODELS, architectureFor, type ResolvedModel } from '../registry.js';
 import { parseCsv } from '../../util/csv.js';
 import { deviceOf, samplingOverrides, weightsFor } from './deep-model.js';
 import { handcraftedMatrix } from './feature-model.js';
@@ -41,12 +41,22 @@ export interface EmbeddingModelOptions {
   foldModel?: string;
 }
 
+/**
+ * The backbone's architecture: for a backbone Stage 5 trains itself, the one chosen for
+ * that model (deep.architectures, e.g. vit_gru=vit_gru_ti16), else the fixed one.
+ */
+function backboneOf(cfg: TrainConfig, o: EmbeddingModelOptions): string {
+  const trainer = o.foldModel ? ALL_MODELS.find((m) => m.name === o.foldModel) : undefined;
+  return trainer?.architectures ? architectureFor(trainer, cfg.deep.architectures) : o.backbone;
+}
+
 function weightsSource(ctx: ModelContext, o: EmbeddingModelOptions): WeightsSource | null {
-  const file = weightsFor(ctx.cfg, o.backbone, ctx.model.spec);
+  const backbone = backboneOf(ctx.cfg, o);
+  const file = weightsFor(ctx.cfg, backbone, ctx.model.spec) ?? (backbone === o.backbone ? undefined : weightsFor(ctx.cfg, o.backbone, ctx.model.spec));
   if (file) return { kind: 'file', path: file };
   if (o.foldModel) return null;
   if (ctx.cfg.deep.randomInit) return { kind: 'random', seed: ctx.cfg.seed };
-  throw new FvcError('ERR_INVALID_ARGUMENT', `${ctx.model.modelType}: needs the weights of its backbone ${o.backbone} (deep.weights / --weights ${o.backbone}=FILE: .safetensors or torchvision's .pth); random backbone weights only when asked for (deep.randomInit / --random-init)`);
+  throw new FvcError('ERR_INVALID_ARGUMENT', `${ctx.model.modelType}: needs the weights of its backbone ${backbone} (deep.weights / --weights ${backbone}=FILE: .safetensors or torchvision's .pth); random backbone weights only when asked for (deep.randomInit / --random-init)`);
 }
 
 const extractOptions = (cfg: TrainConfig) => ({
@@ -78,22 +88,23 @@ function hstack(a: Float64Array, aCols: number, b: Float64Array, bCols: number, 
 function foldCheckpoint(cfg: TrainConfig, model: ResolvedModel, o: EmbeddingModelOptions, fold: Fold, data: EmbeddingData): { path: string; architecture: string; scale: { width: number; depth: number } } {
   const dir = join(cfg.outputDir, o.foldModel as string, `fold_${fold.fold}`);
   const checkpoint = join(dir, 'model.pt');
-  const why = `${model.modelType} fold ${fold.fold}: no weights file for backbone ${o.backbone} was given, so it uses ${o.foldModel}'s checkpoint of the same fold`;
+  const backbone = backboneOf(cfg, o);
+  const why = `${model.modelType} fold ${fold.fold}: no weights file for backbone ${backbone} was given, so it uses ${o.foldModel}'s checkpoint of the same fold`;
   if (!existsSync(checkpoint) || !existsSync(join(dir, 'metadata.json')))
-    throw new FvcError('ERR_FILE_NOT_FOUND', `${why}, and ${checkpoint} does not exist: train ${o.foldModel} first with the same folds (fvc train --models ${o.foldModel}), give --weights ${o.backbone}=FILE, or ask for random weights (--random-init)`);
+    throw new FvcError('ERR_FILE_NOT_FOUND', `${why}, and ${checkpoint} does not exist: train ${o.foldModel} first with the same folds (fvc train --models ${o.foldModel}), give --weights ${backbone}=FILE, or ask for random weights (--random-init)`);
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { architecture?: string; deep?: { scale?: { width?: number; depth?: number } } };
   const predicted = parseCsv(readFileSync(join(dir, 'predictions.csv'), 'utf8')).map((r) => r.id as string);
   const expected = fold.val.map((i) => data.ids[i] as string);
   const same = predicted.length === expected.length && [...predicted].sort().join('\n') === [...expected].sort().join('\n');
   if (!same) throw new FvcError('ERR_INVALID_DATA', `${why}, but ${join(dir, 'predictions.csv')} validated on other videos than this fold's: its features could have seen this fold's validation videos. Train both with the same data, folds and seed.`);
-  if (config.architecture !== o.backbone) throw new FvcError('ERR_INVALID_DATA', `${why}, but it was trained as ${config.architecture}, not ${o.backbone}`);
+  if (config.architecture !== backbone) throw new FvcError('ERR_INVALID_DATA', `${why}, but it was trained as ${config.architecture}, not ${backbone} (deep.architectures must choose the same for both)`);
   return { path: checkpoint, architecture: config.architecture, scale: { width: config.deep?.scale?.width ?? 1, depth: config.deep?.scale?.depth ?? 0 } };
 }
 
 export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingData> {
   return {
     resumable: false,
-    dataKey: async (ctx) => `embed:${o.backbone}:${ctx.model.spec.name}:${ctx.model.suffix ?? ''}`,
+    dataKey: async (ctx) => `embed:${backboneOf(ctx.cfg, o)}:${ctx.model.spec.name}:${ctx.model.suffix ?? ''}`,
     load: async (ctx) => {
       const { cfg, model, log } = ctx;
       const table = videoTable(cfg);
@@ -118,8 +129,8 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       const source = weightsSource(ctx, o);
       let shared: EmbeddingData['shared'] = null;
       if (source) {
-        const e = await extractEmbeddings({ backbone: o.backbone, weights: source, videos, ...extractOptions(cfg), device: deviceOf(cfg), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-        log(`${model.modelType}: ${o.backbone} features of ${videos.length} videos from ${e.table} (${e.extracted} extracted, ${e.reused} reused)`);
+        const e = await extractEmbeddings({ backbone: backboneOf(cfg, o), weights: source, videos, ...extractOptions(cfg), device: deviceOf(cfg), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+        log(`${model.modelType}: ${backboneOf(cfg, o)} features of ${videos.length} videos from ${e.table} (${e.extracted} extracted, ${e.reused} reused)`);
         shared = { x: e.x, names: e.columns, weights: { kind: source.kind, ...(source.kind === 'random' ? { seed: source.seed } : { path: resolve(source.path), sha256: e.weightsSha256 }), table: e.table } };
       }
       const names = [...(shared?.names ?? []), ...handcrafted.names];
@@ -132,20 +143,20 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
         x: new Float64Array(0),
         rows: rows.length,
         cols,
-        source: shared ? `${table} + ${shared.weights.table as string}` : `${table} + ${o.backbone} features of ${o.foldModel}'s fold checkpoints`,
+        source: shared ? `${table} + ${shared.weights.table as string}` : `${table} + ${backboneOf(cfg, o)} features of ${o.foldModel}'s fold checkpoints`,
         videos,
         handcrafted,
         shared,
         warnings,
       };
     },
-    settings: async ({ cfg }) => ({ backbone: o.backbone, extraction: extractOptions(cfg).sampling, scale: extractOptions(cfg).scale, weights: cfg.deep.weights ?? null, randomInit: cfg.deep.randomInit }),
+    settings: async ({ cfg }) => ({ backbone: backboneOf(cfg, o), extraction: extractOptions(cfg).sampling, scale: extractOptions(cfg).scale, weights: cfg.deep.weights ?? null, randomInit: cfg.deep.randomInit }),
     fit: async ({ model, params, data, fold, dir, cfg, signal }) => {
       let emb: { x: Float64Array; names: string[]; weights: Record<string, unknown>; extra?: string[] };
       if (data.shared) emb = data.shared;
       else {
         const ck = foldCheckpoint(cfg, model, o, fold, data);
-        const e = await extractEmbeddings({ backbone: o.backbone, weights: { kind: 'checkpoint', path: ck.path }, videos: data.videos, ...extractOptions(cfg), scale: ck.scale, device: deviceOf(cfg), ...(signal ? { signal } : {}) });
+        const e = await extractEmbeddings({ backbone: ck.architecture, weights: { kind: 'checkpoint', path: ck.path }, videos: data.videos, ...extractOptions(cfg), scale: ck.scale, device: deviceOf(cfg), ...(signal ? { signal } : {}) });
         // best_model/ must predict without the source fold's folder: the backbone travels with it.
         await copyFile(ck.path, join(dir, 'backbone.pt'));
         emb = { x: e.x, names: e.columns, weights: { kind: 'checkpoint', file: 'backbone.pt', trained_by: `${o.foldModel}/fold_${fold.fold}`, sha256: e.weightsSha256, scale: ck.scale, table: e.table }, extra: ['backbone.pt'] };
@@ -157,7 +168,7 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       const valX = new Float64Array(fold.val.length * cols);
       fold.val.forEach((i, k) => valX.set(x.subarray(i * cols, (i + 1) * cols), k * cols));
       const probs = await predictClassical(fitted.kind, join(dir, fitted.file), valX, fold.val.length, cols, undefined, cfg.threads);
-      const describe = { backbone: o.backbone, backbone_weights: emb.weights, embedding_columns: emb.names.length, handcrafted_features: data.handcrafted.names, feature_set: model.suffix ?? null, extraction: extractOptions(cfg).sampling, scale: emb.weights.scale ?? extractOptions(cfg).scale };
+      const describe = { backbone: backboneOf(cfg, o), backbone_weights: emb.weights, embedding_columns: emb.names.length, handcrafted_features: data.handcrafted.names, feature_set: model.suffix ?? null, extraction: extractOptions(cfg).sampling, scale: emb.weights.scale ?? extractOptions(cfg).scale };
       return { ...fitted, probs, describe, ...(emb.extra ? { extraFiles: emb.extra } : {}) };
     },
     predict: async (best, videos, po) => predictEmbedding(best, videos, po, o.backbone),
@@ -165,10 +176,10 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
 }
 
 async function predictEmbedding(best: BestModel, videos: readonly string[], po: Parameters<Stage5Model['predict']>[2], backbone: string): Promise<Float64Array> {
-  const d = best.descriptor as { backbone_weights: { kind: string; path?: string; file?: string; sha256?: string; seed?: number }; handcrafted_features: string[]; extraction: Record<string, number>; scale: { width: number; depth: number }; feature_set: string | null };
+  const d = best.descriptor as { backbone?: string; backbone_weights: { kind: string; path?: string; file?: string; sha256?: string; seed?: number }; handcrafted_features: string[]; extraction: Record<string, number>; scale: { width: number; depth: number }; feature_set: string | null };
   const w = d.backbone_weights;
   const source: WeightsSource = w.kind === 'file' ? { kind: 'file', path: w.path as string } : w.kind === 'checkpoint' ? { kind: 'checkpoint', path: join(best.dir, w.file as string) } : { kind: 'random', seed: w.seed ?? 0 };
-  const e = await extractEmbeddings({ backbone, weights: source, videos, sampling: d.extraction, scale: d.scale, threads: po.threads, device: po.device, quiet: true, strict: true, ...(po.featuresDir ? { featuresDir: po.featuresDir } : {}), ...(po.frameCacheDir ? { frameCacheDir: po.frameCacheDir } : {}) });
+  const e = await extractEmbeddings({ backbone: d.backbone ?? backbone, weights: source, videos, sampling: d.extraction, scale: d.scale, threads: po.threads, device: po.device, quiet: true, strict: true, ...(po.featuresDir ? { featuresDir: po.featuresDir } : {}), ...(po.frameCacheDir ? { frameCacheDir: po.frameCacheDir } : {}) });
   if (w.sha256 && e.weightsSha256 !== w.sha256) throw new FvcError('ERR_INVALID_DATA', `${source.kind === 'random' ? '' : source.path}: the backbone's weights changed since this model was trained (sha256 ${e.weightsSha256?.slice(0, 12)}..., trained with ${w.sha256.slice(0, 12)}...): its features would not be the ones the booster learned`);
   let x = e.x;
   let cols = e.dim;
