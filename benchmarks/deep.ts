@@ -33,6 +33,8 @@ const THREADS = Number(process.env.BENCH_THREADS ?? availableParallelism());
 const VARIANTS: { label: string; env: NodeJS.ProcessEnv; models?: string[] }[] = [
   { label: "LibTorch's allocator", env: { FVC_CPU_CACHE_MB: '0' } },
   { label: "LibTorch's depthwise convolution", env: { FVC_NATIVE_DEPTHWISE: '0' }, models: ['x3d_s'] },
+  // Not a CPU part but the transformers' memory option: its cell adds the peak RSS it gives.
+  { label: 'gradient checkpointing', env: { BENCH_CHECKPOINT: '1' }, models: ['vit_gru_s16', 'timesformer_ti16', 'vit_gru'] },
 ];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -42,8 +44,13 @@ const MODELS = await Promise.all(
     { name: 'r2plus1d_18', batch: 4 },
     { name: 'x3d_s', batch: 4 },
     { name: 'slowfast_r50', batch: 2 },
+    // The transformers (issue 19): vit_gru on ViT-S/16 and TimeSformer on ViT-Ti/16, 8 frames at 224.
+    { name: 'vit_gru_s16', batch: 2 },
+    { name: 'timesformer_ti16', batch: 2 },
+    // ViT-B/16 at the seed's 8 frames, for its memory with and without gradient checkpointing; only when BENCH_MODELS names it.
+    { name: 'vit_gru', batch: 1, optIn: true },
   ]
-    .filter((m) => !process.env.BENCH_MODELS || process.env.BENCH_MODELS.split(',').includes(m.name))
+    .filter((m) => (process.env.BENCH_MODELS ? process.env.BENCH_MODELS.split(',').includes(m.name) : !m.optIn))
     .map(async (m) => {
       const s = await samplingFor(m.name, {});
       return { ...m, frames: s.numFrames, size: s.cropSize };
@@ -68,7 +75,7 @@ async function child(name: string): Promise<void> {
     train,
     val: train.slice(0, 1),
     outDir: join(dir, 'out'),
-    options: { numFrames: m.frames, cropSize: m.size, frameSize: m.size, epochs: EPOCHS, batchSize: m.batch, lrHead: 5e-4, lrBackbone: 5e-6, weightDecay: 1e-4, warmupEpochs: 0, maxGradNorm: 1, patience: 5, classWeights: true, augment: true, scale: {}, loaderThreads: 2 },
+    options: { numFrames: m.frames, cropSize: m.size, frameSize: m.size, epochs: EPOCHS, batchSize: m.batch, lrHead: 5e-4, lrBackbone: 5e-6, weightDecay: 1e-4, warmupEpochs: 0, maxGradNorm: 1, patience: 5, classWeights: true, augment: true, scale: {}, loaderThreads: 2, gradientCheckpointing: process.env.BENCH_CHECKPOINT === '1' },
     seed: 0,
     threads: THREADS,
     device: 'cpu',
@@ -98,7 +105,7 @@ async function main(): Promise<void> {
     const rss = (xs: number[]) => Math.max(...xs).toFixed(0);
     const params = fvc[0]?.parameters === py[0]?.parameters ? 'yes' : `no (${fvc[0]?.parameters} vs ${py[0]?.parameters})`;
     rows.push(
-      `| ${m.name} | ${m.batch} x [3, ${m.frames}, ${m.size}, ${m.size}] | ${step.toFixed(2)} | ${(m.batch / step).toFixed(2)} | ${pyStep.toFixed(2)} | ${(m.batch / pyStep).toFixed(2)} | **${(step / pyStep).toFixed(2)}** | ${variants.map((v) => (v.runs.length ? (stepOf(v.runs) / pyStep).toFixed(2) : '—')).join(' | ')} | ${(median(fvc.map((r) => r.dataWait)) * 100).toFixed(1)}% | ${rss(fvc.map((r) => r.maxRssMiB))} / ${rss(py.map((r) => r.max_rss_mib))} | ${params} |`,
+      `| ${m.name} | ${m.batch} x [3, ${m.frames}, ${m.size}, ${m.size}] | ${step.toFixed(2)} | ${(m.batch / step).toFixed(2)} | ${pyStep.toFixed(2)} | ${(m.batch / pyStep).toFixed(2)} | **${(step / pyStep).toFixed(2)}** | ${variants.map((v) => (v.runs.length ? `${(stepOf(v.runs) / pyStep).toFixed(2)}${v.env.BENCH_CHECKPOINT ? ` (${rss(v.runs.map((r) => r.maxRssMiB))} MiB)` : ''}` : '—')).join(' | ')} | ${(median(fvc.map((r) => r.dataWait)) * 100).toFixed(1)}% | ${rss(fvc.map((r) => r.maxRssMiB))} / ${rss(py.map((r) => r.max_rss_mib))} | ${params} |`,
     );
     process.stderr.write(`${rows.at(-1)}\n`);
   }

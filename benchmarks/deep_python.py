@@ -150,10 +150,112 @@ class SlowFast(nn.Module):
         return self.fc(F.dropout(torch.cat([s.mean((2, 3, 4)), f.mean((2, 3, 4))], 1), 0.5, self.training))
 
 
+class Attention(nn.Module):
+    """Packed q/k/v and output projections; PyTorch 2.x's fused attention where it has it, as fvc's shim does."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads, self.qkv, self.proj = heads, nn.Linear(d, 3 * d), nn.Linear(d, d)
+
+    def forward(self, x):
+        n, l, d = x.shape
+        q, k, v = self.qkv(x).view(n, l, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        if hasattr(F, "scaled_dot_product_attention"):
+            y = F.scaled_dot_product_attention(q, k, v)
+        else:
+            y = ((q / math.sqrt(q.shape[-1])) @ k.transpose(-2, -1)).softmax(-1) @ v
+        return self.proj(y.transpose(1, 2).reshape(n, l, d))
+
+
+class Mlp(nn.Sequential):
+    def __init__(self, d, hidden):
+        super().__init__(nn.Linear(d, hidden), nn.GELU(), nn.Linear(hidden, d))
+
+
+class Vit(nn.Module):
+    """A ViT's class token per image, for machines without torchvision (same layers as its VisionTransformer)."""
+
+    def __init__(self, d, layers, heads, mlp, patch=16, image=224):
+        super().__init__()
+        self.conv_proj = nn.Conv2d(3, d, patch, patch)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos = nn.Parameter(torch.zeros(1, 1 + (image // patch) ** 2, d))
+        self.blocks = nn.ModuleList(nn.ModuleList([nn.LayerNorm(d, eps=1e-6), Attention(d, heads), nn.LayerNorm(d, eps=1e-6), Mlp(d, mlp)]) for _ in range(layers))
+        self.ln = nn.LayerNorm(d, eps=1e-6)
+
+    def forward(self, x):
+        x = self.conv_proj(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], 1) + self.pos
+        for n1, attn, n2, mlp in self.blocks:
+            x = x + attn(n1(x))
+            x = x + mlp(n2(x))
+        return self.ln(x)[:, 0]
+
+
+class VitGru(nn.Module):
+    """5k vit_gru on ViT-S/16: torchvision's VisionTransformer per frame, a GRU over the class tokens, dropout 0.5, fc."""
+
+    def __init__(self, classes, d=384, layers=12, heads=6, mlp=1536, hidden=512):
+        super().__init__()
+        try:
+            from torchvision.models.vision_transformer import VisionTransformer
+            self.vit = VisionTransformer(224, 16, layers, heads, d, mlp)
+            self.vit.heads = nn.Identity()
+        except (ImportError, RuntimeError):
+            self.vit = Vit(d, layers, heads, mlp)
+        self.gru, self.fc = nn.GRU(d, hidden, batch_first=True), nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        b, c, t, h, w = x.shape
+        tokens = self.vit(x.transpose(1, 2).reshape(b * t, c, h, w)).view(b, t, -1)
+        return self.fc(F.dropout(self.gru(tokens)[1][0], 0.5, self.training))
+
+
+class DividedBlock(nn.Module):
+    def __init__(self, d, heads, mlp):
+        super().__init__()
+        self.temporal_norm1, self.temporal_attn, self.temporal_fc = nn.LayerNorm(d, eps=1e-6), Attention(d, heads), nn.Linear(d, d)
+        self.norm1, self.attn = nn.LayerNorm(d, eps=1e-6), Attention(d, heads)
+        self.norm2, self.mlp = nn.LayerNorm(d, eps=1e-6), Mlp(d, mlp)
+
+    def forward(self, x, t):
+        b, _, d = x.shape
+        p = (x.shape[1] - 1) // t
+        cls, patches = x[:, :1], x[:, 1:]
+        xt = patches + self.temporal_fc(self.temporal_attn(self.temporal_norm1(patches.reshape(b * p, t, d))).reshape(b, p * t, d))
+        frames = torch.cat([cls.repeat(1, t, 1).reshape(b * t, 1, d), xt.reshape(b, p, t, d).transpose(1, 2).reshape(b * t, p, d)], 1)
+        r = self.attn(self.norm1(frames))
+        y = torch.cat([cls + r[:, 0].reshape(b, t, d).mean(1, True), xt + r[:, 1:].reshape(b, t, p, d).transpose(1, 2).reshape(b, p * t, d)], 1)
+        return y + self.mlp(self.norm2(y))
+
+
+class TimeSformer(nn.Module):
+    """5m TimeSformer with divided space-time attention on ViT-Ti/16 dimensions (the benchmark's small configuration)."""
+
+    def __init__(self, classes, d=192, layers=12, heads=3, mlp=768, frames=8):
+        super().__init__()
+        self.proj = nn.Conv2d(3, d, 16, 16)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos_embed = nn.Parameter(torch.zeros(1, 1 + 14 * 14, d))
+        self.time_embed = nn.Parameter(torch.zeros(1, frames, d))
+        self.blocks = nn.ModuleList(DividedBlock(d, heads, mlp) for _ in range(layers))
+        self.norm, self.head = nn.LayerNorm(d, eps=1e-6), nn.Linear(d, classes)
+
+    def forward(self, x):
+        b, c, t, h, w = x.shape
+        p = self.proj(x.transpose(1, 2).reshape(b * t, c, h, w)).flatten(2).transpose(1, 2) + self.pos_embed[:, 1:]
+        n, d = p.shape[1], p.shape[2]
+        p = p.reshape(b, t, n, d).transpose(1, 2) + self.time_embed.unsqueeze(1)
+        x = torch.cat([(self.cls_token + self.pos_embed[:, :1]).expand(b, 1, d), p.reshape(b, n * t, d)], 1)
+        for blk in self.blocks:
+            x = blk(x, t)
+        return self.head(self.norm(x)[:, 0])
+
+
 def build(name):
     if name == "r2plus1d_18" and video is not None:
         return video.r2plus1d_18(num_classes=2)
-    return {"r2plus1d_18": R2Plus1D18, "x3d_s": X3D, "slowfast_r50": SlowFast}[name](2)
+    return {"r2plus1d_18": R2Plus1D18, "x3d_s": X3D, "slowfast_r50": SlowFast, "vit_gru_s16": VitGru, "vit_gru": lambda c: VitGru(c, 768, 12, 12, 3072), "timesformer_ti16": TimeSformer}[name](2)
 
 
 def main():

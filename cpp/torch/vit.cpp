@@ -82,7 +82,7 @@ VitBackbone::VitBackbone(const VitConfig& c, int64_t tubelet) : cfg(c), tubelet(
   }
   class_token = register_parameter("class_token", torch::zeros({1, 1, c.hidden}));
   encoder = register_module("encoder", Encoder(grid, grid, c.hidden, c.layers, c.heads, c.mlp));
-  checkpointed.push_back(encoder);
+  checkpointedEncoders.push_back(encoder);
 }
 
 torch::Tensor VitBackbone::frameTokens(torch::Tensor x) {
@@ -140,7 +140,7 @@ int64_t VitBackbone::layerDepth(const std::string& name) const {
 }
 
 bool VitBackbone::setGradientCheckpointing(bool on) {
-  for (auto& e : checkpointed) e->checkpoint = on;
+  for (auto& e : checkpointedEncoders) e->checkpoint = on;
   return true;
 }
 

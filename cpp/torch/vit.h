@@ -80,7 +80,7 @@ struct VitBackbone : VideoModel {
   torch::nn::Conv3d conv3d{nullptr};
   torch::Tensor class_token;
   Encoder encoder{nullptr};
-  std::vector<Encoder> checkpointed;  // the encoders gradient checkpointing covers
+  std::vector<Encoder> checkpointedEncoders;  // the encoders gradient checkpointing covers
 };
 
 // The image ViTs per frame: class tokens averaged over time, torchvision's head

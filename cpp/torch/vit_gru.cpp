@@ -16,9 +16,7 @@ struct VitGru : VitBackbone {
     nn::init::zeros_(fc->bias);
   }
   torch::Tensor features(torch::Tensor x) override {
-    torch::Tensor tokens = frameTokens(x);
-    // The GRU runs in float32 under autocast too (LibTorch has no bf16 GRU kernel on CPU).
-    auto out = gru->forward(tokens.to(torch::kFloat32));
+    auto out = gru->forward(frameTokens(x));
     return std::get<1>(out).select(0, 0);  // h_n of the single layer: [B, hidden]
   }
   int64_t featureDim() const override { return hidden; }

@@ -23,7 +23,7 @@ struct Factorised : VitBackbone {
   Factorised(const VitConfig& c, int64_t numClasses, const Scale& scale, const FactorisedOptions& o) : VitBackbone(c, o.tubelet), seedHead(o.seedHead) {
     temporal_token = register_parameter("temporal_token", torch::zeros({1, 1, c.hidden}));
     temporal_encoder = register_module("temporal_encoder", Encoder(o.steps, 1, c.hidden, blocks(o.temporalLayers, scale), c.heads, c.mlp));
-    checkpointed.push_back(temporal_encoder);
+    checkpointedEncoders.push_back(temporal_encoder);
     if (seedHead) {
       dropout = register_module("dropout", nn::Dropout(0.5));
       head = register_module("fc", nn::Linear(c.hidden, numClasses));
