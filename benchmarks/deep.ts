@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const out = [
     `### ${date} — ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${THREADS} threads, CPU`,
     '',
-    `Command: \`BENCH_STEPS=${STEPS} BENCH_ROUNDS=${ROUNDS} BENCH_THREADS=${THREADS} npm run bench:deep\`; Python peer: python3-torch ${torchVersion}. Medians over ${ROUNDS} alternating rounds of ${STEPS} timed steps (fvc: ${EPOCHS - 1} epochs of ${STEPS}).`,
+    `Command: \`BENCH_STEPS=${STEPS} BENCH_ROUNDS=${ROUNDS} BENCH_THREADS=${THREADS}${process.env.BENCH_MODELS ? ` BENCH_MODELS=${process.env.BENCH_MODELS}` : ''} npm run bench:deep\`; Python peer: python3-torch ${torchVersion}. Medians over ${ROUNDS} alternating rounds of ${STEPS} timed steps (fvc: ${EPOCHS - 1} epochs of ${STEPS}).`,
     '',
     `| model | batch | fvc s/step | fvc clips/s | PyTorch s/step | PyTorch clips/s | fvc / PyTorch time | ${VARIANTS.map((v) => `same, fvc with ${v.label}`).join(' | ')} | fvc data wait | peak RSS MiB fvc / PyTorch | same parameter count |`,
     `|${'---|'.repeat(VARIANTS.length + 10)}`,

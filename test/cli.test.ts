@@ -80,7 +80,17 @@ test('fvc info reports linked libraries and resolves the device', () => {
     const c = runCli(['info', '--device', 'cuda']);
     assert.is(c.code, 1);
     assert.match(c.stderr, /sees no CUDA device/);
+    // --gpu N is device cuda:N, refused the same way here.
+    const g = runCli(['info', '--gpu', '1']);
+    assert.is(g.code, 1);
+    assert.match(g.stderr, /device: 'cuda:1' was requested but LibTorch sees no CUDA device/);
   }
+  const both = runCli(['predict', 'x.mp4', '--model', 'nowhere', '--gpu', '1', '--device', 'cpu']);
+  assert.is(both.code, 1);
+  assert.match(both.stderr, /--gpu 1 and --device cpu contradict each other/);
+  const bad = runCli(['info', '--device', 'cuda:x']);
+  assert.is(bad.code, 2, 'a usage error');
+  assert.match(bad.stderr, /expected auto, cpu, cuda or cuda:<index>/);
 });
 
 test('fvc validate lists every problem of a table at once, probing each file', () => {

@@ -130,6 +130,20 @@ test('models on deep features: one extraction job per backbone after Stage 3, it
   assert.match(readFileSync(join(ens, 'submit.sh'), 'utf8'), /submit stage5ens_xgboost\+svm-folds "afterok:\$\{JOB_stage5ens_xgboost_svm_grid\},aftercorr:\$\{JOB_stage5b_folds\}:\$\{JOB_stage5beta_folds\}"/);
 });
 
+test('the video transformers get GPU jobs with the model defaults; 5i and 5j fold k wait for fold k of vit_gru and vit_transformer', () => {
+  const out = join(dir, 'review-transformers');
+  const models = 'xgboost_vit_gru,vit_gru,xgboost_vit_transformer,vit_transformer,timesformer,vivit';
+  const r = cli(['slurm', 'render', '--out', out, '--stages', 'stage5', '--models', models, '--fold-arrays', '--n-splits', '3', '--project-dir', dir]);
+  assert.is(r.code, 0, r.stderr);
+  const coordinator = readFileSync(join(out, 'submit.sh'), 'utf8');
+  assert.match(coordinator, /submit stage5i-folds "afterok:\$\{JOB_stage5i_grid\},aftercorr:\$\{JOB_stage5k_folds\}"/);
+  assert.match(coordinator, /submit stage5j-folds "afterok:\$\{JOB_stage5j_grid\},aftercorr:\$\{JOB_stage5l_folds\}"/);
+  for (const id of ['5k', '5l', '5m', '5n']) {
+    const job = readFileSync(join(out, 'scripts', `stage${id}-folds.sbatch`), 'utf8');
+    assert.ok(job.includes('#SBATCH --gpus=1\n') && job.includes('#SBATCH --mem=64G\n'), id);
+  }
+});
+
 test('a run configuration reaches every job: deep options through fvc train --config, resources from its resources section', () => {
   const cfg = join(dir, 'run.yaml');
   writeFileSync(cfg, 'models: [naive_cnn]\nnSplits: 3\ntrain:\n  deep: { epochs: 3, width: 0.25 }\nresources:\n  models: { naive_cnn: { time: "1:00:00", gpus: 0 } }\n');

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, readdirSync, rmSync, utimesSync, writeFileSyn
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { extractHandcraftedFeatures, featureStageOutputDir, FvcError, generateCorpus, handcraftedFeatureNames, readTable, runFeatureStage } from '../ts/index.js';
+import { extractHandcraftedFeatures, featureStageOutputDir, FvcError, generateCorpus, handcraftedFeatureNames, readTable, runFeatureStage, type StageProgress } from '../ts/index.js';
 import { toCsv } from '../ts/util/csv.js';
 import { artifacts, root } from './helpers.js';
 
@@ -39,11 +39,19 @@ test('stage2 writes every input column plus the named features, equal to per-vid
 test('resume: finished videos are skipped; a changed file is recomputed', async () => {
   const out = join(artifacts, 'stage2-resume');
   rmSync(out, { recursive: true, force: true });
-  const a = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
+  const events: StageProgress[] = [];
+  const a = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet, onProgress: (e) => events.push(e) });
   assert.is(a.computed, 8);
-  const b = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
+  // One event per video, counting up, each computed, with an ETA that reaches 0.
+  assert.equal(events.map((e) => e.done), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.ok(events.every((e) => e.stage === 'stage2' && e.total === 8 && e.status === 'computed' && e.etaSeconds !== null));
+  assert.is(events.at(-1)?.etaSeconds, 0);
+  assert.is(new Set(events.map((e) => e.video)).size, 8);
+  const again: StageProgress[] = [];
+  const b = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet, onProgress: (e) => again.push(e) });
   assert.is(b.computed, 0);
   assert.is(b.skipped, 8);
+  assert.ok(again.length === 8 && again.every((e) => e.status === 'reused'));
   utimesSync(join(corpusDir, 'videos/real_0000.mp4'), new Date(), new Date(Date.now() - 5000));
   const c = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
   assert.is(c.computed, 1);
@@ -58,8 +66,10 @@ test('a video that fails is excluded with its cause in failures.parquet; --stric
   writeFileSync(join(videos, 'garbage.mp4'), Buffer.alloc(4096, 7));
   const table = join(dir, 'meta.csv');
   writeFileSync(table, toCsv(['video_path', 'label'], [{ video_path: 'videos/good.mp4', label: 0 }, { video_path: 'videos/garbage.mp4', label: 1 }]));
-  const r = await runFeatureStage({ stage: 'stage2', metadata: table, out: join(dir, 'out'), ...quiet });
+  const failed: StageProgress[] = [];
+  const r = await runFeatureStage({ stage: 'stage2', metadata: table, out: join(dir, 'out'), ...quiet, onProgress: (e) => e.status === 'failed' && failed.push(e) });
   assert.is(r.rows, 1);
+  assert.equal(failed.map((e) => [e.video, e.error?.code]), [['videos/garbage.mp4', 'ERR_INVALID_DATA']]);
   const failures = await readTable(r.failuresPath);
   assert.is(failures.length, 1);
   assert.is(failures[0]?.video_path, 'videos/garbage.mp4');

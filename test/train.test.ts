@@ -159,6 +159,10 @@ test('XGBoost device parameters follow the library version; CUDA without a CUDA 
   assert.equal(xgboostDevice('auto', v2, noGpu), { tree_method: 'hist', device: 'cpu' });
   assert.equal(xgboostDevice('auto', v2, () => true), { tree_method: 'hist', device: 'cuda' });
   assert.equal(xgboostDevice('cuda', { ...v1, cuda: true }, noGpu), { tree_method: 'gpu_hist' });
+  // One GPU of several (--gpu N): 1.x names it by gpu_id, 2.x by the device string.
+  assert.equal(xgboostDevice('cuda:1', { ...v1, cuda: true }, noGpu), { tree_method: 'gpu_hist', gpu_id: '1' });
+  assert.equal(xgboostDevice('cuda:1', v2, noGpu), { tree_method: 'hist', device: 'cuda:1' });
+  assert.throws(() => xgboostDevice('cuda:0', v1, noGpu), /device cuda:0: libxgboost 1\.7\.4 was built without CUDA/);
   assert.throws(() => xgboostDevice('cuda', v1, noGpu), /libxgboost 1\.7\.4 was built without CUDA/);
   const info = native.xgboostInfo();
   assert.match(info.version, /^\d+\.\d+\.\d+$/);
@@ -377,6 +381,16 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   const [pe] = JSON.parse(runCli(['predict', video, '--model', ensBest, '--json']).stdout);
   const member = (m: string) => JSON.parse(runCli(['predict', video, '--model', join(ensBest, 'members', m), '--json']).stdout)[0].prob as number;
   assert.ok(Math.abs(pe.prob - (member('xgboost') + member('logistic_regression')) / 2) < 1e-12, 'predict averages the best fold\'s member models');
+  // Stacking: best_model/ predicts with its members, then its stacker.
+  const st = runCli(['train', '--models', 'stack:xgboost+logistic_regression', '--n-splits', '3', '--stage2-dir', s2, '--output-dir', o, '--no-tracking', '--json'], { FVC_NUM_FRAMES: '4' });
+  assert.is(st.code, 0, st.stderr);
+  const stBest = join(o, 'stack_xgboost+logistic_regression', 'best_model');
+  const { stacker } = json(join(stBest, 'model.json')) as { stacker: { coef: number[]; intercept: number } };
+  const [ps] = JSON.parse(runCli(['predict', video, '--model', stBest, '--json']).stdout);
+  const logit = (p: number) => Math.log(p / (1 - p));
+  const stMember = (m: string) => JSON.parse(runCli(['predict', video, '--model', join(stBest, 'members', m), '--json']).stdout)[0].prob as number;
+  const z = stacker.intercept + (stacker.coef[0] as number) * logit(stMember('xgboost')) + (stacker.coef[1] as number) * logit(stMember('logistic_regression'));
+  assert.ok(Math.abs(ps.prob - 1 / (1 + Math.exp(-z))) < 1e-9, 'predict applies the stacker to the best fold\'s member models');
 
   // fvc evaluate: a best_model scored on a labelled table, metrics as scikit-learn computes them.
   const evalDir = join(dir, 'evaluate');

@@ -15,6 +15,7 @@ export type { ProgressEvent } from './native/binding.js';
 export { loadMetadata, type MetadataReport, type VideoRow } from './data/metadata.js';
 export { readTable, writeParquet } from './data/table.js';
 export { featureStageOutputDir, runFeatureStage, type FeatureStage, type FeatureStageOptions, type FeatureStageResult } from './stages/features-stage.js';
+export type { StageProgress, StageResult } from './stages/per-video.js';
 export { runScaleStage, scaleStageOutputDir, type ScaleStageOptions, type ScaleStageResult } from './stages/scale-stage.js';
 export { scaleVideo, type ScaleOptions, type ScaledVideo } from './video/scale.js';
 export { runAugmentStage, augmentStageOutputDir, type AugmentStageOptions } from './stages/augment-stage.js';

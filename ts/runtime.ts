@@ -1,6 +1,7 @@
-import { native, type KernelCheck, type RuntimeInfo } from './native/binding.js';
+import { native, type ComputeDevice, type KernelCheck, type RuntimeInfo } from './native/binding.js';
 
-export type DeviceRequest = 'auto' | 'cpu' | 'cuda';
+export type { ComputeDevice };
+export type DeviceRequest = 'auto' | ComputeDevice;
 export type { KernelCheck, RuntimeInfo };
 
 /** Versions of the linked libraries and what LibTorch sees (loads the addon). */
@@ -9,7 +10,7 @@ export function runtimeInfo(): RuntimeInfo {
 }
 
 /** 'auto' picks CUDA when LibTorch sees a GPU; 'cuda' without one is ERR_INVALID_ARGUMENT. */
-export function resolveDevice(device: DeviceRequest): 'cpu' | 'cuda' {
+export function resolveDevice(device: DeviceRequest): ComputeDevice {
   return native.resolveDevice(device);
 }
 

@@ -20,7 +20,7 @@ ExtractResult extract(const ExtractRequest& r, const std::function<void(int64_t,
     if (sources != 1)
       throw Error(code::kInvalidArgument, "weights / checkpoint / randomInit: give exactly one source of the backbone's weights (random weights only when asked for)");
     if (r.clips.empty()) throw Error(code::kInvalidArgument, "clips: nothing to extract");
-    const torch::Device device(r.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    const torch::Device device(r.device);  // "cpu", "cuda" or "cuda:N"
     const ModelSpec& spec = findModel(r.model);
     torch::manual_seed(r.seed);
     auto model = spec.build(r.numClasses, r.scale);

@@ -48,7 +48,17 @@ std::string resolveDevice(const std::string& requested) {
     return "cuda";
   }
   if (requested == "auto") return cudaAvailable() ? "cuda" : "cpu";
-  throw Error(code::kInvalidArgument, "device: unknown value '" + requested + "' (expected auto, cpu or cuda)");
+  // cuda:N picks one GPU (--gpu N); LibTorch parses the same string into its device.
+  if (requested.rfind("cuda:", 0) == 0 && requested.size() > 5 && requested.size() < 9 &&
+      requested.find_first_not_of("0123456789", 5) == std::string::npos) {
+    const int index = std::stoi(requested.substr(5));
+    if (!cudaAvailable())
+      throw Error(code::kInvalidArgument, "device: '" + requested + "' was requested but LibTorch sees no CUDA device (this build: LibTorch " + version() + "; a CUDA build is needed, see README 'GPU builds')");
+    if (index >= cudaDeviceCount())
+      throw Error(code::kInvalidArgument, "device: '" + requested + "': LibTorch sees " + std::to_string(cudaDeviceCount()) + " GPU(s), numbered from 0");
+    return requested;
+  }
+  throw Error(code::kInvalidArgument, "device: unknown value '" + requested + "' (expected auto, cpu, cuda or cuda:<index>)");
 }
 
 std::vector<KernelCheck> checkKernels() {

@@ -16,7 +16,8 @@ int intraOpThreads();
 void setThreads(int n);
 // Gives the calling thread the count setThreads asked for (torchGuard does it for every operation).
 void applyThreads();
-// "auto" -> "cuda" when LibTorch sees a GPU, else "cpu"; "cuda" without a GPU is an error.
+// "auto" -> "cuda" when LibTorch sees a GPU, else "cpu"; "cuda" or "cuda:N" without
+// that GPU is an error.
 std::string resolveDevice(const std::string& requested);
 
 // fvc's own CPU kernels (where it replaces LibTorch's, see depthwise_conv3d.h)

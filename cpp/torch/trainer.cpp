@@ -135,7 +135,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     if (r.epochs < 1) throw Error(code::kInvalidArgument, "epochs: must be >= 1");
     if (r.batchSize < 1) throw Error(code::kInvalidArgument, "batchSize: must be >= 1");
     const int micro = r.microBatch > 0 ? std::min(r.microBatch, r.batchSize) : r.batchSize;
-    const torch::Device device(r.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    const torch::Device device(r.device);  // "cpu", "cuda" or "cuda:N"
     const bool mixed = r.mixedPrecision && device.is_cuda();
     fs::create_directories(r.outDir);
     const std::string best = (fs::path(r.outDir) / "model.pt").string(), last = (fs::path(r.outDir) / "last.pt").string();
@@ -318,7 +318,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
 std::vector<float> predict(const PredictRequest& r) {
   return torchGuard([&] {
     CpuCacheScope cache;
-    const torch::Device device(r.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    const torch::Device device(r.device);  // "cpu", "cuda" or "cuda:N"
     const ModelSpec& spec = findModel(r.model);
     auto model = spec.build(r.numClasses, r.scale);
     loadCheckpoint(*model, r.checkpoint);

@@ -1,5 +1,7 @@
 /** Option parsers for commander that reject bad values with the option's name. */
 import { InvalidArgumentError } from 'commander';
+import { FvcError } from '../errors.js';
+import type { DeviceRequest } from '../runtime.js';
 
 export function intOption(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -23,6 +25,20 @@ export function choiceOption<T extends string>(choices: readonly T[]) {
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}`);
     return value as T;
   };
+}
+
+/** --device: auto, cpu, cuda or cuda:<index>. */
+export function deviceOption(value: string): DeviceRequest {
+  if (!/^(auto|cpu|cuda|cuda:\d+)$/.test(value)) throw new InvalidArgumentError('expected auto, cpu, cuda or cuda:<index>');
+  return value as DeviceRequest;
+}
+
+/** --gpu N is --device cuda:N; beside another --device it contradicts it. */
+export function withGpu<D extends DeviceRequest | undefined>(device: D, gpu: number | undefined): D | `cuda:${number}` {
+  if (gpu === undefined) return device;
+  if (device !== undefined && device !== 'auto' && device !== `cuda:${gpu}` && device !== 'cuda')
+    throw new FvcError('ERR_INVALID_ARGUMENT', `--gpu ${gpu} and --device ${device} contradict each other (--gpu N means --device cuda:N)`);
+  return `cuda:${gpu}`;
 }
 
 /** The seed's FVC_NUM_FRAMES, else 8: the default of every --num-frames. */

@@ -3,7 +3,7 @@
  * frame-cache clips, epochs streamed back as they finish, and inference with a
  * saved checkpoint.
  */
-import { native, type DeepClip, type ModelScale, type ParamGroup } from '../native/binding.js';
+import { native, type ComputeDevice, type DeepClip, type ModelScale, type ParamGroup } from '../native/binding.js';
 import { setTorchThreads } from '../runtime.js';
 
 export interface DeepOptions {
@@ -70,7 +70,7 @@ export async function trainDeepFold(o: {
   options: DeepOptions;
   seed: number;
   threads: number;
-  device: 'cpu' | 'cuda';
+  device: ComputeDevice;
   resume: boolean;
   onEpoch?: (e: EpochRow) => void;
   signal?: AbortSignal;
@@ -94,7 +94,7 @@ export async function trainDeepFold(o: {
   return { ...r, epochs: r.epochs.map((e) => JSON.parse(e) as EpochRow) };
 }
 
-export async function predictDeepClips(o: { architecture: string; checkpoint: string; clips: DeepClip[]; options: Pick<DeepOptions, 'numFrames' | 'cropSize' | 'scale' | 'batchSize' | 'mixedPrecision'>; threads: number; device: 'cpu' | 'cuda' }): Promise<Float64Array> {
+export async function predictDeepClips(o: { architecture: string; checkpoint: string; clips: DeepClip[]; options: Pick<DeepOptions, 'numFrames' | 'cropSize' | 'scale' | 'batchSize' | 'mixedPrecision'>; threads: number; device: ComputeDevice }): Promise<Float64Array> {
   setTorchThreads(o.threads);
   const { numFrames, cropSize, batchSize, mixedPrecision } = o.options;
   return native.predictClips({ model: o.architecture, checkpoint: o.checkpoint, clips: o.clips, numFrames, cropSize, batchSize, device: o.device, ...(mixedPrecision === undefined ? {} : { mixedPrecision }), ...o.options.scale });

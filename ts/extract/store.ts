@@ -23,7 +23,7 @@ import { FrameCache } from '../cache/frame-cache.js';
 import { writeParquet, type ColumnType } from '../data/table.js';
 import { architectureInfo, samplingFor, type Sampling } from '../deep/presets.js';
 import { FvcError, isFvcError } from '../errors.js';
-import { native, type ModelScale } from '../native/binding.js';
+import { native, type ComputeDevice, type ModelScale } from '../native/binding.js';
 import { setTorchThreads } from '../runtime.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
@@ -51,7 +51,7 @@ export interface ExtractionRequest {
   featuresDir?: string;
   frameCacheDir?: string;
   threads?: number;
-  device?: 'cpu' | 'cuda';
+  device?: ComputeDevice;
   batchSize?: number;
   loaderThreads?: number;
   signal?: AbortSignal;

@@ -185,6 +185,9 @@ export type ClipLayout = 'rgb' | 'rgb+flow' | 'rgb+mask';
 /** OpenCV's dense optical flow: DIS (fast preset) or Farneback. */
 export type FlowMethod = 'dis' | 'farneback';
 
+/** Where models run: `cuda:N` is GPU N (`--gpu N`), `cuda` LibTorch's current one. */
+export type ComputeDevice = 'cpu' | 'cuda' | `cuda:${number}`;
+
 export interface NativeLogits {
   logits: Float32Array;
   shape: number[];
@@ -344,7 +347,7 @@ interface Addon {
   runtimeInfo(): RuntimeInfo;
   checkKernels(): KernelCheck[];
   setThreads(n: number): void;
-  resolveDevice(device: string): 'cpu' | 'cuda';
+  resolveDevice(device: string): ComputeDevice;
 }
 
 let addon: Addon | undefined;

@@ -19,7 +19,7 @@ import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { withOutputLock } from '../util/lock.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
-import { runPerVideo, type StageResult } from './per-video.js';
+import { runPerVideo, type StageProgress, type StageResult } from './per-video.js';
 
 export interface AugmentStageOptions extends AugmentPolicy {
   metadata: string;
@@ -34,9 +34,11 @@ export interface AugmentStageOptions extends AugmentPolicy {
   minRows?: number;
   quiet?: boolean;
   signal?: AbortSignal;
+  /** After each video: its status, how many are done and an ETA. */
+  onProgress?: (e: StageProgress) => void;
 }
 
-const KEYS = optionKeys<AugmentStageOptions>()({ metadata: true, out: true, root: true, copies: true, seed: true, workers: true, strict: true, minRows: true, quiet: true, signal: true, transforms: true, probability: true, crf: true, preset: true });
+const KEYS = optionKeys<AugmentStageOptions>()({ metadata: true, out: true, root: true, copies: true, seed: true, workers: true, strict: true, minRows: true, quiet: true, signal: true, onProgress: true, transforms: true, probability: true, crf: true, preset: true });
 
 interface Copy {
   file: string;
@@ -81,6 +83,7 @@ async function augmentStage(o: AugmentStageOptions, outDir: string): Promise<Sta
     ...(o.workers ? { workers: o.workers } : {}),
     ...(o.strict !== undefined ? { strict: o.strict } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
+    onProgress: o.onProgress,
     stillValid: (r) => r.every((c) => existsSync(join(outDir, c.file))),
     work: async (row) => {
       const id = createHash('sha1').update(row.absolute_path).digest('hex').slice(0, 10);

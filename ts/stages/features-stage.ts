@@ -13,7 +13,7 @@ import { writeFailures, writeStageTable } from './output-table.js';
 import { FvcError } from '../errors.js';
 import { withOutputLock } from '../util/lock.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
-import { runPerVideo, type StageResult } from './per-video.js';
+import { runPerVideo, type StageProgress, type StageResult } from './per-video.js';
 
 export type FeatureStage = 'stage2' | 'stage4';
 
@@ -35,11 +35,13 @@ export interface FeatureStageOptions {
   minRows?: number;
   quiet?: boolean;
   signal?: AbortSignal;
+  /** After each video: its status, how many are done and an ETA. */
+  onProgress?: (e: StageProgress) => void;
 }
 
 export type FeatureStageResult = StageResult;
 
-const KEYS = optionKeys<FeatureStageOptions>()({ stage: true, metadata: true, out: true, root: true, numFrames: true, workers: true, strict: true, minRows: true, quiet: true, signal: true });
+const KEYS = optionKeys<FeatureStageOptions>()({ stage: true, metadata: true, out: true, root: true, numFrames: true, workers: true, strict: true, minRows: true, quiet: true, signal: true, onProgress: true });
 
 export function featureStageOutputDir(stage: FeatureStage, out?: string): string {
   const s = STAGES[stage];
@@ -69,6 +71,7 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
     ...(o.workers ? { workers: o.workers } : {}),
     ...(o.strict !== undefined ? { strict: o.strict } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
+    onProgress: o.onProgress,
     // The native worker opens and probes the file itself: a file that is not a
     // video fails there with the same typed error, so no separate probe pass.
     work: async (row) => {

@@ -32,6 +32,19 @@ export interface StageResult {
   seconds: number;
 }
 
+/** One video done by a stage run, for `onProgress`. */
+export interface StageProgress {
+  stage: string;
+  video: string;
+  /** computed now, reused from an earlier run's part file, or failed (listed in failures.parquet). */
+  status: 'computed' | 'reused' | 'failed';
+  done: number;
+  total: number;
+  /** From the pace of the videos computed so far; null before the first one. */
+  etaSeconds: number | null;
+  error?: Failure;
+}
+
 export interface PerVideoOptions<R> {
   label: string;
   rows: readonly VideoRow[];
@@ -44,6 +57,7 @@ export interface PerVideoOptions<R> {
   work: (row: VideoRow) => Promise<R>;
   /** Extra check that a stored result is still usable (e.g. its output file exists). */
   stillValid?: (result: R) => boolean;
+  onProgress?: ((e: StageProgress) => void) | undefined;
 }
 
 export interface PerVideoResult<R> {
@@ -79,6 +93,16 @@ export async function runPerVideo<R>(o: PerVideoOptions<R>): Promise<PerVideoRes
   let computed = 0;
   let skipped = 0;
   const progress = createProgress({ label: o.label, total: o.rows.length, silent: o.quiet ?? false });
+  const started = performance.now();
+  let done = 0;
+  // Reused videos cost nothing: the pace is that of the computed and failed ones.
+  const report = (row: VideoRow, status: StageProgress['status'], error?: Failure) => {
+    done++;
+    const worked = computed + failures.length;
+    const left = o.rows.length - done;
+    const etaSeconds = worked ? ((performance.now() - started) / 1000 / worked) * left : left ? null : 0;
+    o.onProgress?.({ stage: o.label, video: row.video_path, status, done, total: o.rows.length, etaSeconds, ...(error ? { error } : {}) });
+  };
   await mapPool(o.rows, o.workers ?? availableParallelism(), async (row, i) => {
     const path = row.absolute_path;
     const partPath = join(o.partsDir, `${createHash('sha1').update(path).digest('hex')}.json`);
@@ -87,6 +111,7 @@ export async function runPerVideo<R>(o: PerVideoOptions<R>): Promise<PerVideoRes
     if (cached && cached.video_path === path && cached.size === st.size && cached.mtimeMs === st.mtimeMs && cached.params === o.params && (!o.stillValid || o.stillValid(cached.result))) {
       results[i] = cached.result;
       skipped++;
+      report(row, 'reused');
     } else {
       try {
         const result = await o.work(row);
@@ -94,10 +119,12 @@ export async function runPerVideo<R>(o: PerVideoOptions<R>): Promise<PerVideoRes
         await writeFileAtomic(partPath, JSON.stringify(part));
         results[i] = result;
         computed++;
+        report(row, 'computed');
       } catch (err) {
         const f = toFailure(err, row.video_path, o.strict);
         failures.push(f);
         log(`warning: ${row.video_path} excluded: ${f.message} [${f.code}]`);
+        report(row, 'failed', f);
       }
     }
     progress.tick(row.video_path);

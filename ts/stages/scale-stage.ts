@@ -15,7 +15,7 @@ import { scaleVideo } from '../video/scale.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { withOutputLock } from '../util/lock.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
-import { runPerVideo, type StageResult } from './per-video.js';
+import { runPerVideo, type StageProgress, type StageResult } from './per-video.js';
 
 export interface ScaleStageOptions {
   metadata: string;
@@ -30,11 +30,13 @@ export interface ScaleStageOptions {
   minRows?: number;
   quiet?: boolean;
   signal?: AbortSignal;
+  /** After each video: its status, how many are done and an ETA. */
+  onProgress?: (e: StageProgress) => void;
 }
 
 export type ScaleStageResult = StageResult;
 
-const KEYS = optionKeys<ScaleStageOptions>()({ metadata: true, out: true, root: true, size: true, crf: true, preset: true, workers: true, strict: true, minRows: true, quiet: true, signal: true });
+const KEYS = optionKeys<ScaleStageOptions>()({ metadata: true, out: true, root: true, size: true, crf: true, preset: true, workers: true, strict: true, minRows: true, quiet: true, signal: true, onProgress: true });
 
 export function scaleStageOutputDir(out?: string): string {
   return out ?? process.env.FVC_STAGE3_OUTPUT_DIR ?? 'data/stage3';
@@ -65,6 +67,7 @@ async function scaleStage(o: ScaleStageOptions, outDir: string): Promise<ScaleSt
     ...(o.workers ? { workers: o.workers } : {}),
     ...(o.strict !== undefined ? { strict: o.strict } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
+    onProgress: o.onProgress,
     stillValid: (r) => existsSync(join(outDir, r.file)),
     work: async (row) => {
       // Distinct sources may share a base name: prefix a hash of the full path.

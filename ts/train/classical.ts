@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { FvcError } from '../errors.js';
 import { native, type ModelKind, type XgboostInfo } from '../native/binding.js';
+import type { DeviceRequest } from '../runtime.js';
 import { Rng } from '../util/rng.js';
 import type { GridValue, ModelSpec } from './registry.js';
 import { fitScaler, takeRows, type Scaler } from './scaler.js';
@@ -27,7 +28,7 @@ export function modelKind(spec: ModelSpec): ModelKind {
 
 export const MODEL_FILES: Record<ModelKind, string> = { logistic_regression: 'model.liblinear', svm: 'model.libsvm', xgboost: 'xgboost_model.json' };
 
-export type Device = 'auto' | 'cpu' | 'cuda';
+export type Device = DeviceRequest;
 
 export interface FitOptions {
   seed: number;
@@ -41,10 +42,12 @@ export interface FitOptions {
  * GPU through tree_method gpu_hist.
  */
 export function xgboostDevice(device: Device, info: XgboostInfo, gpuPresent: () => boolean): Record<string, string> {
-  const cuda = device === 'cuda' || (device === 'auto' && info.cuda && gpuPresent());
-  if (cuda && !info.cuda) throw new FvcError('ERR_INVALID_ARGUMENT', `device cuda: libxgboost ${info.version} was built without CUDA (build it with -DUSE_CUDA=ON and point XGBOOST_ROOT at it)`);
-  if (info.major >= 2) return { tree_method: 'hist', device: cuda ? 'cuda' : 'cpu' };
-  return { tree_method: cuda ? 'gpu_hist' : 'hist' };
+  const index = /^cuda:(\d+)$/.exec(device)?.[1];
+  const cuda = device === 'cuda' || index !== undefined || (device === 'auto' && info.cuda && gpuPresent());
+  if (cuda && !info.cuda) throw new FvcError('ERR_INVALID_ARGUMENT', `device ${device === 'auto' ? 'cuda' : device}: libxgboost ${info.version} was built without CUDA (build it with -DUSE_CUDA=ON and point XGBOOST_ROOT at it)`);
+  if (info.major >= 2) return { tree_method: 'hist', device: cuda ? (index ? `cuda:${index}` : 'cuda') : 'cpu' };
+  // 1.x names the GPU by gpu_id.
+  return { tree_method: cuda ? 'gpu_hist' : 'hist', ...(index ? { gpu_id: index } : {}) };
 }
 
 function xgbParams(p: Record<string, GridValue>, o: FitOptions): Record<string, string | number | boolean> {

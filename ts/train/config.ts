@@ -50,8 +50,8 @@ export const TrainConfigSchema = z.strictObject({
   /** Plots in {model}/plots/ and the model comparison after training. */
   plots: z.boolean().default(true),
   threads: z.number().int().min(1).default(availableParallelism()),
-  /** Where models train: `auto` takes CUDA when the library in use can reach a GPU. */
-  device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  /** Where models train: `auto` takes CUDA when the library in use can reach a GPU; `cuda:N` is GPU N (--gpu N). */
+  device: z.union([z.enum(['auto', 'cpu', 'cuda']), z.custom<`cuda:${number}`>((v) => typeof v === 'string' && /^cuda:\d+$/.test(v), 'expected auto, cpu, cuda or cuda:<index>')]).default('auto'),
   quiet: z.boolean().default(false),
   /** Videos the deep models train on (a metadata table); default Stage 3's scaled_metadata.parquet. */
   videos: z.string().min(1).optional(),

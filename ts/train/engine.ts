@@ -18,7 +18,7 @@ import { FvcError, isFvcError } from '../errors.js';
 import { generatePlots } from '../plots/plots.js';
 import { CrossValidationTracking, openTrackingStore } from '../tracking/mlflow.js';
 import type { TrackingStore } from '../tracking/store.js';
-import { parseCsv } from '../util/csv.js';
+import { csvCell, parseCsv } from '../util/csv.js';
 import { tempName, writeFileAtomic } from '../util/fs.js';
 import { emptyLockedDir, withOutputLock } from '../util/lock.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
@@ -135,7 +135,6 @@ const readJsonOr = (path: string): Record<string, unknown> | undefined => {
   }
 };
 
-const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /** Loaded data by the model's data key: models that read the same data load and check it once. */
 type DataLoader = (model: ResolvedModel) => Promise<FeatureData>;
@@ -445,9 +444,9 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
  * up front, naming the library, instead of failing fold after fold.
  */
 function checkDevice(cfg: TrainConfig, models: readonly ResolvedModel[]): void {
-  if (cfg.device !== 'cuda') return;
-  if (models.some((m) => m.spec.architectures || m.spec.backbone)) resolveDevice('cuda');
-  if (models.some((m) => m.spec.family === 'gradient_boosting')) xgboostDevice('cuda', native.xgboostInfo(), () => resolveDevice('auto') === 'cuda');
+  if (cfg.device === 'auto' || cfg.device === 'cpu') return;
+  if (models.some((m) => m.spec.architectures || m.spec.backbone)) resolveDevice(cfg.device);
+  if (models.some((m) => m.spec.family === 'gradient_boosting')) xgboostDevice(cfg.device, native.xgboostInfo(), () => resolveDevice('auto') === 'cuda');
 }
 
 /**

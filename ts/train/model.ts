@@ -5,6 +5,7 @@
  * with no per-kind branches; a new model is its implementation plus one registry
  * entry (see README, "Adding a model").
  */
+import type { ComputeDevice } from '../native/binding.js';
 import type { EpochRow } from '../deep/train.js';
 import type { TrainConfig } from './config.js';
 import type { FeatureData } from './dataset.js';
@@ -56,7 +57,7 @@ export interface PredictOptions {
   threads: number;
   frameCacheDir?: string;
   featuresDir?: string;
-  device: 'cpu' | 'cuda';
+  device: ComputeDevice;
 }
 
 /** What best_model/model.json holds, as predict() gets it. */

@@ -35,7 +35,7 @@ export function loadModel(dir: string): BestModel & { spec: ModelSpec } {
   // model_id since this version; older descriptors only have the type (name plus feature-set suffix).
   const spec =
     d.kind === 'ensemble' && Array.isArray(d.members)
-      ? resolveModel(`ensemble:${(d.members as string[]).join('+')}`, 'stage2').spec
+      ? resolveModel(`${d.rule === 'stack' ? 'stack' : 'ensemble'}:${(d.members as string[]).join('+')}`, 'stage2').spec
       : (all.find((m) => m.id === d.model_id) ?? all.find((m) => modelType === m.name || modelType.startsWith(`${m.name}_stage`)));
   if (!spec?.impl) throw new FvcError('ERR_INVALID_DATA', `${path}: model '${modelType}' is not one this version of fvc can apply`);
   const scalerPath = join(dir, 'scaler.json');

@@ -109,7 +109,7 @@ type CustomName = Extract<keyof CustomModels, string>;
 export type ModelName = (typeof MODELS)[number]['name'] | CustomName;
 export type ModelId = (typeof MODELS)[number]['id'];
 /** What `train({ models })` takes: a name or id, a name with a feature-set suffix, or the family alias. */
-export type ModelRequest = ModelName | ModelId | `${ModelName}_${FeatureSet}` | 'gradient_boosting' | `ensemble:${string}`;
+export type ModelRequest = ModelName | ModelId | `${ModelName}_${FeatureSet}` | 'gradient_boosting' | `ensemble:${string}` | `stack:${string}`;
 
 /**
  * Adds a model to the registry for this process: its spec (name, id, family, inputs,
@@ -154,7 +154,7 @@ export interface ResolvedModel {
 /** "svm", "5b", "xgboost_stage2_stage4", "gradient_boosting" ... -> the model and its feature set. */
 export function resolveModel(requested: string, defaultSet: FeatureSet): ResolvedModel {
   const key = requested.trim();
-  if (key.startsWith('ensemble:')) return resolveEnsemble(key, defaultSet);
+  if (key.startsWith('ensemble:') || key.startsWith('stack:')) return resolveEnsemble(key, defaultSet);
   let name = key;
   let suffix: FeatureSet | null = null;
   for (const fs of [...FEATURE_SETS].sort((a, b) => b.length - a.length)) {
@@ -183,17 +183,23 @@ export function resolveModel(requested: string, defaultSet: FeatureSet): Resolve
   return { spec, impl: spec.impl, featureSet, suffix, modelType, after: spec.foldModel ? [spec.foldModel] : [] };
 }
 
-/** `ensemble:xgboost+svm+naive_cnn`: the mean of the members' probabilities (ensemble-model.ts). */
+/**
+ * `ensemble:xgboost+svm+naive_cnn`: the mean of the members' probabilities;
+ * `stack:xgboost+svm`: a logistic regression on them, fitted on nested out-of-fold
+ * predictions (ensemble-model.ts).
+ */
 function resolveEnsemble(key: string, defaultSet: FeatureSet): ResolvedModel {
-  const names = key.slice('ensemble:'.length).split('+').map((s) => s.trim()).filter(Boolean);
+  const rule = key.startsWith('stack:') ? 'stack' : 'mean';
+  const names = key.slice(key.indexOf(':') + 1).split('+').map((s) => s.trim()).filter(Boolean);
   if (names.length < 2) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${key}': an ensemble needs two or more members, joined by '+' (ensemble:xgboost+svm)`);
-  if (names.some((n) => n.startsWith('ensemble'))) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${key}': an ensemble's members are models, not ensembles`);
+  if (names.some((n) => n.startsWith('ensemble') || n.startsWith('stack'))) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${key}': an ensemble's members are models, not ensembles`);
   const members = names.map((n) => resolveModel(n, defaultSet));
   const dup = members.find((m, i) => members.findIndex((o) => o.modelType === m.modelType) !== i);
   if (dup) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${key}': ${dup.modelType} is listed twice`);
-  const impl = ensembleModel(members);
-  const spec: ModelSpec = { id: '5ens', name: 'ensemble', family: 'ensemble', inputs: [...new Set(members.flatMap((m) => m.spec.inputs))], impl, grid: {} };
-  return { spec, impl, featureSet: members[0]?.featureSet ?? defaultSet, suffix: null, modelType: `ensemble_${members.map((m) => m.modelType).join('+')}`, after: members.map((m) => m.modelType) };
+  const impl = ensembleModel(members, rule);
+  const name = rule === 'stack' ? 'stack' : 'ensemble';
+  const spec: ModelSpec = { id: rule === 'stack' ? '5stack' : '5ens', name, family: 'ensemble', inputs: [...new Set(members.flatMap((m) => m.spec.inputs))], impl, grid: {} };
+  return { spec, impl, featureSet: members[0]?.featureSet ?? defaultSet, suffix: null, modelType: `${name}_${members.map((m) => m.modelType).join('+')}`, after: members.map((m) => m.modelType) };
 }
 
 /** The weights file configured for an architecture or model: one file for all, else by architecture, model name or id. */

@@ -1,15 +1,16 @@
 /** RFC 4180 CSV: quoting where needed, so paths with commas survive a round trip. */
 export type CsvValue = string | number | boolean | null | undefined;
 
-function field(v: CsvValue): string {
+/** One CSV field: quoted when it holds a quote, comma or line break. */
+export function csvCell(v: CsvValue): string {
   if (v === null || v === undefined) return '';
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function toCsv(columns: readonly string[], rows: readonly Record<string, CsvValue>[]): string {
-  const lines = [columns.map(field).join(',')];
-  for (const row of rows) lines.push(columns.map((c) => field(row[c])).join(','));
+  const lines = [columns.map(csvCell).join(',')];
+  for (const row of rows) lines.push(columns.map((c) => csvCell(row[c])).join(','));
   return lines.join('\n') + '\n';
 }
 

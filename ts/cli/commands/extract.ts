@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import { loadMetadata } from '../../data/metadata.js';
 import { FvcError } from '../../errors.js';
 import { extractEmbeddings, type WeightsSource } from '../../extract/store.js';
-import { resolveDevice } from '../../runtime.js';
+import { resolveDevice, type DeviceRequest } from '../../runtime.js';
 import { printJson } from '../output.js';
 import { deepInputOptions } from '../deep-options.js';
-import { choiceOption, intOption } from '../parse.js';
+import { deviceOption, intOption, withGpu } from '../parse.js';
 import { availableParallelism } from 'node:os';
 
 interface ExtractFlags {
@@ -25,7 +25,8 @@ interface ExtractFlags {
   depth?: number;
   batchSize: number;
   threads: number;
-  device: 'auto' | 'cpu' | 'cuda';
+  device: DeviceRequest;
+  gpu?: number;
   strict?: boolean;
   json?: boolean;
 }
@@ -47,7 +48,8 @@ export function registerExtract(program: Command): void {
   )
     .option('--batch-size <n>', 'clips per forward pass', intOption(1, 65536), 8)
     .option('--threads <n>', 'LibTorch threads', intOption(1, 1024), availableParallelism())
-    .option('--device <device>', 'auto, cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const), 'auto')
+    .option('--device <device>', 'auto, cpu, cuda or cuda:<index>', deviceOption, 'auto' as DeviceRequest)
+    .option('--gpu <index>', 'run on GPU <index> (--device cuda:<index>)', intOption(0, 1023))
     .option('--strict', 'a video that cannot be decoded fails the run (default: it is reported and left out)')
     .option('--json', 'print JSON')
     .action(async (o: ExtractFlags) => {
@@ -65,7 +67,7 @@ export function registerExtract(program: Command): void {
         ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}),
         threads: o.threads,
         batchSize: o.batchSize,
-        device: resolveDevice(o.device),
+        device: resolveDevice(withGpu(o.device, o.gpu)),
         strict: o.strict ?? false,
         quiet: !!o.json,
       });

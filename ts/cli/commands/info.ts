@@ -1,18 +1,19 @@
 import type { Command } from 'commander';
 import { checkNativeKernels, resolveDevice, runtimeInfo, type DeviceRequest } from '../../runtime.js';
 import { printJson, printKeyValues } from '../output.js';
-import { choiceOption } from '../parse.js';
+import { deviceOption, intOption, withGpu } from '../parse.js';
 
 export function registerInfo(program: Command): void {
   program
     .command('info')
     .description('show the native libraries fvc was built against and the compute device it would use')
-    .option('--device <device>', 'auto, cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const), 'auto')
+    .option('--device <device>', 'auto, cpu, cuda or cuda:<index>', deviceOption, 'auto' as DeviceRequest)
+    .option('--gpu <index>', 'run on GPU <index> (--device cuda:<index>)', intOption(0, 1023))
     .option('--check-kernels', "also run fvc's own CPU kernels against LibTorch's on random inputs; exits 1 if any differs by more than 1e-4")
     .option('--json', 'print JSON')
-    .action((o: { device: DeviceRequest; json?: boolean; checkKernels?: boolean }) => {
+    .action((o: { device: DeviceRequest; gpu?: number; json?: boolean; checkKernels?: boolean }) => {
       const info = runtimeInfo();
-      const device = resolveDevice(o.device);
+      const device = resolveDevice(withGpu(o.device, o.gpu));
       const checks = o.checkKernels ? checkNativeKernels() : undefined;
       if (checks?.some((c) => !c.ok)) process.exitCode = 1;
       if (o.json) return printJson({ ...info, device, ...(checks ? { kernelChecks: checks } : {}) });

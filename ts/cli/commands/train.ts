@@ -10,7 +10,8 @@ import type { TrainConfigInput } from '../../train/config.js';
 import { ALL_MODELS, FEATURE_SETS, isBuilt, type ModelRequest } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
 import { deepInputOptions } from '../deep-options.js';
-import { choiceOption, intOption, numberOption } from '../parse.js';
+import { choiceOption, deviceOption, intOption, numberOption, withGpu } from '../parse.js';
+import type { DeviceRequest } from '../../runtime.js';
 
 interface TrainFlags {
   config?: string;
@@ -33,7 +34,8 @@ interface TrainFlags {
   trackingUri?: string;
   plots: boolean;
   threads?: number;
-  device?: 'auto' | 'cpu' | 'cuda';
+  device?: DeviceRequest;
+  gpu?: number;
   folds?: string;
   videos?: string;
   stage3Dir?: string;
@@ -85,7 +87,7 @@ function foldList(v: string): number[] {
 export function registerTrain(program: Command): void {
   deepInputOptions(program.command('train').description('Stage 5: k-fold training with grid search for the chosen models'), 'deep models')
     .option('--config <file>', 'a run configuration (YAML or JSON: models, folds, seed, dirs, weights, train: { deep: {...} }, ...); flags override it')
-    .option('--models <list>', `comma-separated model names or ids (${ALL_MODELS.filter(isBuilt).map((m) => m.name).join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features; ensemble:a+b averages models a and b)`)
+    .option('--models <list>', `comma-separated model names or ids (${ALL_MODELS.filter(isBuilt).map((m) => m.name).join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features; ensemble:a+b averages models a and b, stack:a+b fits a logistic regression on their nested out-of-fold predictions)`)
     .option('--n-splits <k>', 'folds (default: FVC_N_SPLITS or 5)', intOption(2, 100))
     .option('--seed <n>', 'seed of folds and models (default 42)', intOption(0))
     .option('--output-dir <dir>', 'results folder (default: FVC_STAGE5_OUTPUT_DIR or data/stage5)')
@@ -104,7 +106,8 @@ export function registerTrain(program: Command): void {
     .option('--tracking-uri <uri>', 'MLflow store: a folder or file: URI, or an http(s) server (default: MLFLOW_TRACKING_URI, else ./mlruns)')
     .option('--no-plots', 'skip the plots drawn after training (fvc plots draws them later)')
     .option('--threads <n>', 'threads per model (default: one per core)', intOption(1, 1024))
-    .option('--device <device>', 'auto (CUDA when the model library can reach a GPU), cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const))
+    .option('--device <device>', 'auto (CUDA when the model library can reach a GPU), cpu, cuda or cuda:<index>', deviceOption)
+    .option('--gpu <index>', 'run on GPU <index> (--device cuda:<index>)', intOption(0, 1023))
     .option('--videos <table>', 'deep models: the video table to train on (default Stage 3\'s scaled_metadata.parquet)')
     .option('--stage3-dir <dir>', 'Stage 3 output (default: FVC_STAGE3_OUTPUT_DIR or data/stage3)')
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
@@ -151,7 +154,7 @@ export function registerTrain(program: Command): void {
         trackingUri: o.trackingUri,
         plots: o.plots,
         threads: o.threads,
-        device: o.device,
+        device: withGpu(o.device, o.gpu),
         ...(o.folds ? { folds: foldList(o.folds) } : {}),
         only: o.only,
         videos: o.videos,
@@ -180,14 +183,15 @@ export function registerTrain(program: Command): void {
     .option('-n, --num-frames <count>', 'frames sampled per video (default: what the training features used)', intOption(1, 10000))
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
     .option('--features-dir <dir>', 'models on deep features: the feature tables (default: FVC_FEATURES_DIR or data/features)')
-    .option('--device <device>', 'auto, cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const), 'auto')
+    .option('--device <device>', 'auto, cpu, cuda or cuda:<index>', deviceOption, 'auto' as DeviceRequest)
+    .option('--gpu <index>', 'run on GPU <index> (--device cuda:<index>)', intOption(0, 1023))
     .option('--threads <n>', 'threads', intOption(1, 1024), 1)
     .option('--json', 'print JSON')
-    .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; frameCacheDir?: string; featuresDir?: string; device: 'auto' | 'cpu' | 'cuda'; threads: number; json?: boolean }) => {
+    .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; frameCacheDir?: string; featuresDir?: string; device: DeviceRequest; gpu?: number; threads: number; json?: boolean }) => {
       const all = [...videos];
       if (o.metadata) all.push(...(await loadMetadata(o.metadata)).rows.map((r) => r.absolute_path));
       if (!all.length) throw new FvcError('ERR_INVALID_ARGUMENT', 'no videos: give video files or --metadata');
-      const r = await predictVideos(o.model, all, { device: o.device, threads: o.threads, ...(o.numFrames === undefined ? {} : { numFrames: o.numFrames }), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
+      const r = await predictVideos(o.model, all, { device: withGpu(o.device, o.gpu), threads: o.threads, ...(o.numFrames === undefined ? {} : { numFrames: o.numFrames }), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
       if (o.json) return printJson(r);
       process.stdout.write(formatTable(r.map((p) => [p.video, Number(p.prob.toFixed(6))]), ['video', 'prob_fake']));
     });
@@ -201,14 +205,15 @@ export function registerTrain(program: Command): void {
     .option('--threshold <p>', 'probability from which a video counts as fake', numberOption(0, 1), 0.5)
     .option('--no-plots', 'no ROC/PR, confusion and distribution plots')
     .option('--by <columns>', 'also break the metrics down by these metadata columns (e.g. manipulation,source)')
-    .option('--device <device>', 'auto, cpu or cuda', choiceOption(['auto', 'cpu', 'cuda'] as const), 'auto')
+    .option('--device <device>', 'auto, cpu, cuda or cuda:<index>', deviceOption, 'auto' as DeviceRequest)
+    .option('--gpu <index>', 'run on GPU <index> (--device cuda:<index>)', intOption(0, 1023))
     .option('--threads <n>', 'threads', intOption(1, 1024), 1)
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
     .option('--features-dir <dir>', 'models on deep features: the feature tables (default: FVC_FEATURES_DIR or data/features)')
     .option('--json', 'print JSON')
-    .action(async (o: { model: string; metadata: string; out?: string; threshold: number; plots: boolean; by?: string; device: 'auto' | 'cpu' | 'cuda'; threads: number; frameCacheDir?: string; featuresDir?: string; json?: boolean }) => {
+    .action(async (o: { model: string; metadata: string; out?: string; threshold: number; plots: boolean; by?: string; device: DeviceRequest; gpu?: number; threads: number; frameCacheDir?: string; featuresDir?: string; json?: boolean }) => {
       const by = o.by ? o.by.split(',').map((c) => c.trim()).filter(Boolean) : [];
-      const r = await evaluate(o.model, o.metadata, { threshold: o.threshold, plots: o.plots, by, device: o.device, threads: o.threads, ...(o.out ? { out: o.out } : {}), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
+      const r = await evaluate(o.model, o.metadata, { threshold: o.threshold, plots: o.plots, by, device: withGpu(o.device, o.gpu), threads: o.threads, ...(o.out ? { out: o.out } : {}), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
       if (o.json) return printJson(r);
       const m = r.metrics as unknown as Record<string, number | null>;
       const show = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : Number(v.toFixed(4)));
