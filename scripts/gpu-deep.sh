@@ -40,7 +40,7 @@ status=0
 # The same steps in PyTorch: median s/step over $STEPS steps after one warm-up step.
 echo "| model | batch | PyTorch s/step | PyTorch clips/s |" | tee "$OUT/pytorch.md"
 echo "|---|---|---|---|" | tee -a "$OUT/pytorch.md"
-for spec in r2plus1d_18:4 x3d_s:4 slowfast_r50:2; do
+for spec in r2plus1d_18:4 x3d_s:4 slowfast_r50:2 vit_gru_s16:2 timesformer_ti16:2 vit_gru:1; do
   IFS=: read -r model batch <<< "$spec"
   # Frames and crop from the native registry's preset, as fvc's own steps use them.
   read -r frames size _ < <("$build/fvc-deep-check" --preset "$model")

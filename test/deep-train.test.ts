@@ -15,7 +15,7 @@ import { predictDeepClips, trainDeepFold, type DeepOptions } from '../ts/deep/tr
 import { computeMetrics } from '../ts/train/metrics.js';
 import { generateCorpus } from '../ts/corpus/generate.js';
 import { train as trainModels } from '../ts/train/engine.js';
-import { artifacts } from './helpers.js';
+import { artefactClips, artifacts } from './helpers.js';
 
 const dir = join(artifacts, 'deep-train');
 type Clip = { npy: string; label: number };
@@ -30,21 +30,7 @@ const options = (o: Partial<DeepOptions> = {}): DeepOptions => ({
 test.before(() => {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  // Frame-cache-shaped clips (uint8 [8, 48, 48, 3]): fakes carry a bright square somewhere, reals do not.
-  const script = `
-import sys, numpy as np
-out = sys.argv[1]
-rng = np.random.default_rng(0)
-for i in range(48):
-    label = i % 2
-    x = rng.integers(0, 120, size=(8, 48, 48, 3), dtype=np.uint8)
-    if label:
-        r, c = rng.integers(4, 28, size=2)
-        x[:, r:r + 14, c:c + 14, :] = 230
-    np.save(f"{out}/clip_{i:02d}_{label}.npy", x)
-`;
-  execFileSync('/usr/bin/python3', ['-c', script, dir]);
-  const clips = Array.from({ length: 48 }, (_, i) => ({ npy: join(dir, `clip_${String(i).padStart(2, '0')}_${i % 2}.npy`), label: i % 2 }));
+  const clips = artefactClips(dir);
   train = clips.slice(0, 32);
   val = clips.slice(32);
 });

@@ -94,3 +94,24 @@ export function runCli(args: string[], env: Record<string, string> = {}): { code
   const r = spawnSync(process.execPath, [join(root, 'bin/fvc.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, maxBuffer: 1 << 28 });
   return { code: r.status ?? 1, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '' };
 }
+
+/**
+ * 48 frame-cache-shaped clips (uint8 [8, 48, 48, 3]) with a known answer: fakes
+ * (odd index) carry a bright 14 px square somewhere, reals do not.
+ */
+export function artefactClips(dir: string): Array<{ npy: string; label: number }> {
+  const script = `
+import sys, numpy as np
+out = sys.argv[1]
+rng = np.random.default_rng(0)
+for i in range(48):
+    label = i % 2
+    x = rng.integers(0, 120, size=(8, 48, 48, 3), dtype=np.uint8)
+    if label:
+        r, c = rng.integers(4, 28, size=2)
+        x[:, r:r + 14, c:c + 14, :] = 230
+    np.save(f"{out}/clip_{i:02d}_{label}.npy", x)
+`;
+  execFileSync('/usr/bin/python3', ['-c', script, dir]);
+  return Array.from({ length: 48 }, (_, i) => ({ npy: join(dir, `clip_${String(i).padStart(2, '0')}_${i % 2}.npy`), label: i % 2 }));
+}

@@ -2,9 +2,9 @@
  * fvc as a dependency: the packed tarball, installed into a fresh project the way a
  * user's project installs it, gives `import { train, probe } from 'fvc'` with types
  * and a working `npx fvc`. The tarball carries this build's addon as a prebuild (as
- * a release would), so the install finds a binary that loads; compiling on install
- * (scripts/install.mjs, no matching binary) is the same cmake-js build `npm run
- * setup` runs.
+ * a release would), so the install finds a binary that loads. Without one,
+ * scripts/install.mjs compiles the addon with cmake-js: the last test installs a
+ * tarball without a binary and checks that (a full build: CI only).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -73,6 +73,33 @@ test('installed into a fresh project: typed import { train } type-checks (a miss
   const cli = spawnSync(process.execPath, [join(project, 'node_modules', '.bin', 'fvc'), 'info', '--json'], { cwd: project, encoding: 'utf8', timeout: 120_000 });
   assert.is(cli.status, 0, cli.stderr);
   assert.ok(JSON.parse(cli.stdout).versions, 'npx fvc runs the installed CLI and loads its addon');
+});
+
+// A full native build (15-20 minutes on 2 cores), so it runs where CI runs (CI=true) or
+// when asked for (FVC_TEST_COMPILE_ON_INSTALL=1), and is skipped in local runs.
+const compileOnInstall = process.env.CI === 'true' || process.env.FVC_TEST_COMPILE_ON_INSTALL === '1';
+(compileOnInstall ? test : test.skip)('without a prebuild, npm install compiles the addon with cmake-js and it loads (compile on install; CI only)', () => {
+  rmSync(join(root, 'prebuilds'), { recursive: true, force: true });
+  const dest = join(work, 'source-only');
+  mkdirSync(dest, { recursive: true });
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 }));
+  assert.not.ok((packed.files as Array<{ path: string }>).some((f) => f.path.startsWith('prebuilds/')), 'no binary in this tarball');
+  const fresh = join(work, 'project-source');
+  mkdirSync(fresh, { recursive: true });
+  writeFileSync(join(fresh, 'package.json'), JSON.stringify({ name: 'user-project-source', private: true, type: 'module' }));
+  const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', '--loglevel=error', join(dest, packed.filename as string)], {
+    cwd: fresh,
+    encoding: 'utf8',
+    timeout: 45 * 60_000,
+    maxBuffer: 1 << 28,
+    env: { ...process.env, FVC_BUILD_JOBS: '2' },
+  });
+  assert.is(install.status, 0, `${install.stdout.slice(-4000)}\n${install.stderr.slice(-4000)}`);
+  assert.match(install.stderr, /no prebuilt binary for this machine: compiling the native core with cmake-js/);
+  assert.ok(existsSync(join(fresh, 'node_modules', 'fvc', 'build', 'Release', 'fvc.node')), 'the addon was compiled inside the installed package');
+  const cli = spawnSync(process.execPath, [join(fresh, 'node_modules', '.bin', 'fvc'), 'info', '--json'], { cwd: fresh, encoding: 'utf8', timeout: 120_000 });
+  assert.is(cli.status, 0, cli.stderr);
+  assert.ok(JSON.parse(cli.stdout).versions.torch, 'the compiled addon loads, LibTorch included');
 });
 
 test.after(() => {

@@ -20,7 +20,7 @@ import { extractEmbeddings } from '../ts/extract/store.js';
 import { train } from '../ts/train/engine.js';
 import { computeMetrics } from '../ts/train/metrics.js';
 import { predictVideos } from '../ts/train/predict.js';
-import { artifacts, root, runCli } from './helpers.js';
+import { artefactClips, artifacts, root, runCli } from './helpers.js';
 
 const dir = join(artifacts, 'transformers');
 // fvc's *_ti16 at width 0.25, depth 2: hidden 48, 3 heads, MLP 192, 2 blocks (the references' size).
@@ -36,23 +36,9 @@ test.before(() => {
   mkdirSync(dir, { recursive: true });
   for (const script of ['vit_export.py', 'video_transformers_reference.py'])
     execFileSync('/usr/bin/python3', [join(root, 'test', script), ...(script.startsWith('video') ? ['export'] : []), dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-  // Frame-cache-shaped clips (uint8 [8, 48, 48, 3]): fakes carry a bright square, reals do not;
-  // and one image repeated as a two-frame clip.
-  const script = `
-import sys, numpy as np
-out = sys.argv[1]
-rng = np.random.default_rng(0)
-for i in range(48):
-    label = i % 2
-    x = rng.integers(0, 120, size=(8, 48, 48, 3), dtype=np.uint8)
-    if label:
-        r, c = rng.integers(4, 28, size=2)
-        x[:, r:r + 14, c:c + 14, :] = 230
-    np.save(f"{out}/clip_{i:02d}_{label}.npy", x)
-np.save(f"{out}/still224.npy", np.repeat(np.load(f"{out}/image224.npy"), 2, axis=2))
-`;
-  execFileSync('/usr/bin/python3', ['-c', script, dir]);
-  clips = Array.from({ length: 48 }, (_, i) => ({ npy: join(dir, `clip_${String(i).padStart(2, '0')}_${i % 2}.npy`), label: i % 2 }));
+  clips = artefactClips(dir);
+  // One image repeated as a two-frame clip.
+  execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; np.save(sys.argv[1] + "/still224.npy", np.repeat(np.load(sys.argv[1] + "/image224.npy"), 2, axis=2))', dir]);
 });
 
 test('ViT-B/16, S/16 and Ti/16 have torchvision\'s parameter counts at 1000 classes; every transformer is listed with its Stage 5 id', async () => {

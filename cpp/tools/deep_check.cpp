@@ -4,7 +4,8 @@
 // run through the addon — the native kernels against LibTorch's, one training epoch
 // of every registered architecture at a small scale through fvc's trainer, clip
 // loader and checkpoints — on the chosen device, then optionally times training
-// steps of r2plus1d_18, x3d_s and slowfast_r50 at their standard input sizes.
+// steps of r2plus1d_18, x3d_s, slowfast_r50 and the transformers (vit_gru on ViT-S/16
+// and ViT-B/16, TimeSformer on ViT-Ti/16) at their standard input sizes.
 // Exit status 1 when any check fails.
 //
 //   fvc-deep-check --device cuda --threads 16 --work /tmp/fvc-check [--bench STEPS] [--batch-mult K]
@@ -129,7 +130,7 @@ void bench(const Args& a) {
     const char* name;
     int batch;
   };
-  const Spec specs[] = {{"r2plus1d_18", 4}, {"x3d_s", 4}, {"slowfast_r50", 2}};
+  const Spec specs[] = {{"r2plus1d_18", 4}, {"x3d_s", 4}, {"slowfast_r50", 2}, {"vit_gru_s16", 2}, {"timesformer_ti16", 2}, {"vit_gru", 1}};
   std::printf("\n| model | batch | device | mixed precision | s/step | clips/s | data wait |\n|---|---|---|---|---|---|---|\n");
   for (const auto& s : specs) {
     const int batch = s.batch * a.batchMult;
