@@ -57,6 +57,25 @@ test('resume: finished videos are skipped; a changed file is recomputed', async 
   assert.is(c.computed, 1);
 });
 
+test('Ctrl-C stops fvc stage2, says what stopped and how to resume, and the rerun computes only what was left', async () => {
+  const out = join(artifacts, 'stage2-interrupt');
+  rmSync(out, { recursive: true, force: true });
+  const parts = join(out, '.parts');
+  const done = () => (existsSync(parts) ? readdirSync(parts).filter((f) => f.endsWith('.json')).length : 0);
+  const child = spawn(process.execPath, [join(root, 'bin', 'fvc.js'), 'stage2', '--metadata', metadata, '--out', out, '--workers', '1', '-n', '4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  for (let waited = 0; done() === 0 && waited < 60_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  assert.is.not(await closed, 0, 'an interrupted stage does not exit 0');
+  assert.match(stderr, /fvc stage2: interrupted; stopping the videos in progress\. Videos already done are kept in .*stage2-interrupt\/\.parts: run the same command again to resume/);
+  const kept = done();
+  assert.ok(kept >= 1 && kept < 8, `${kept} video(s) done before the interruption`);
+  const r = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
+  assert.equal([r.skipped, r.computed, r.rows], [kept, 8 - kept, 8]);
+});
+
 test('a video that fails is excluded with its cause in failures.parquet; --strict fails the stage', async () => {
   const dir = join(artifacts, 'stage2-bad');
   rmSync(dir, { recursive: true, force: true });

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { parseTransforms, TRANSFORMS, type TransformName } from '../../augment/policy.js';
-import { runAugmentStage } from '../../stages/augment-stage.js';
-import { runFeatureStage, type FeatureStage } from '../../stages/features-stage.js';
+import { augmentStageOutputDir, runAugmentStage } from '../../stages/augment-stage.js';
+import { featureStageOutputDir, runFeatureStage, type FeatureStage } from '../../stages/features-stage.js';
 import type { StageResult } from '../../stages/per-video.js';
-import { runScaleStage } from '../../stages/scale-stage.js';
+import { runScaleStage, scaleStageOutputDir } from '../../stages/scale-stage.js';
+import { interruptible } from '../interrupt.js';
 import { defaultNumFrames, intOption, numberOption } from '../parse.js';
 
 interface StageFlags {
@@ -40,6 +41,10 @@ function common(o: StageFlags) {
   };
 }
 
+/** Ctrl-C: the videos in progress stop; those done are kept as parts and a rerun skips them. */
+const stopping = (stage: string, o: StageFlags, defaultDir: string) =>
+  `fvc ${stage}: interrupted; stopping the videos in progress. Videos already done are kept in ${o.out ?? defaultDir}/.parts: run the same command again to resume`;
+
 function report(r: StageResult, verb: string): void {
   process.stdout.write(`${r.outputPath}: ${r.rows} rows (${r.computed} ${verb}, ${r.skipped} already done, ${r.failed} failed)\n`);
   if (r.failed > 0) process.stdout.write(`failures: ${r.failuresPath}\n`);
@@ -56,7 +61,8 @@ function registerAugmentStage(program: Command): void {
     .option('--crf <n>', 'x264 quality of copies not drawn for re-compression', intOption(0, 51), 18)
     .option('--preset <name>', 'x264 preset', 'veryfast')
     .action(async (o: StageFlags & { copies: number; seed: number; transforms?: TransformName[]; probability: number; crf: number; preset: string }) => {
-      const r = await runAugmentStage({
+      const r = await interruptible(stopping('stage1', o, augmentStageOutputDir()), (signal) => runAugmentStage({
+        signal,
         ...common(o),
         copies: o.copies,
         seed: o.seed,
@@ -64,7 +70,7 @@ function registerAugmentStage(program: Command): void {
         crf: o.crf,
         preset: o.preset,
         ...(o.transforms ? { transforms: o.transforms } : {}),
-      });
+      }));
       report(r, 'videos augmented');
     });
 }
@@ -73,7 +79,7 @@ function registerFeatureStage(program: Command, stage: FeatureStage, description
   stageCommand(program, stage, description, input)
     .option('-n, --num-frames <count>', 'frames sampled per video (default: FVC_NUM_FRAMES or 8)', intOption(1, 10000))
     .action(async (o: StageFlags & { numFrames?: number }) => {
-      const r = await runFeatureStage({ ...common(o), stage, numFrames: o.numFrames ?? defaultNumFrames() });
+      const r = await interruptible(stopping(stage, o, featureStageOutputDir(stage)), (signal) => runFeatureStage({ ...common(o), stage, numFrames: o.numFrames ?? defaultNumFrames(), signal }));
       report(r, 'computed');
     });
 }
@@ -84,7 +90,7 @@ function registerScaleStage(program: Command): void {
     .option('--crf <n>', 'x264 quality, 0-51 (lower is better)', intOption(0, 51), 23)
     .option('--preset <name>', 'x264 preset', 'veryfast')
     .action(async (o: StageFlags & { size: number; crf: number; preset: string }) => {
-      const r = await runScaleStage({ ...common(o), size: o.size, crf: o.crf, preset: o.preset });
+      const r = await interruptible(stopping('stage3', o, scaleStageOutputDir()), (signal) => runScaleStage({ ...common(o), size: o.size, crf: o.crf, preset: o.preset, signal }));
       report(r, 'scaled');
     });
 }

@@ -12,6 +12,7 @@ import { formatTable, printJson } from '../output.js';
 import { deepInputOptions } from '../deep-options.js';
 import { choiceOption, deviceOption, intOption, numberOption, withGpu } from '../parse.js';
 import type { DeviceRequest } from '../../runtime.js';
+import { interruptible } from '../interrupt.js';
 
 interface TrainFlags {
   config?: string;
@@ -128,14 +129,6 @@ export function registerTrain(program: Command): void {
       const rc = o.config ? await loadRunConfig(o.config) : null;
       if (rc) for (const k of Object.keys(o)) if (cmd.getOptionValueSource(k) === 'default') delete (o as unknown as Record<string, unknown>)[k];
       if (!o.models && !rc?.models) throw new FvcError('ERR_INVALID_ARGUMENT', '--models: no model given (on the command line or in --config)');
-      // Ctrl-C stops at the next epoch or fold boundary and says how to resume; a second one exits at once.
-      const ac = new AbortController();
-      const interrupt = () => {
-        if (ac.signal.aborted) process.exit(130);
-        process.stderr.write('\nfvc: interrupted; stopping at the next epoch or fold (Ctrl-C again to exit now)\n');
-        ac.abort();
-      };
-      process.on('SIGINT', interrupt);
       const fromFlags = {
         // Checked at run time with "did you mean"; the type is for TypeScript callers.
         models: o.models?.split(',').map((s) => s.trim()).filter(Boolean) as ModelRequest[],
@@ -165,7 +158,8 @@ export function registerTrain(program: Command): void {
         deep: definedOnly({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, layerDecay: o.layerDecay, gradientCheckpointing: o.gradientCheckpointing, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights ? weightsOption(o.weights) : undefined, randomInit: o.randomInit, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }),
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn ?? 'label', groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       };
-      const r = await train(withConfig(rc, fromFlags), { signal: ac.signal }).finally(() => process.off('SIGINT', interrupt));
+      // Ctrl-C stops at the next epoch or fold boundary; finished folds and the last epoch's checkpoint are kept.
+      const r = await interruptible('fvc: interrupted; stopping at the next epoch or fold; run the same command again to resume from there', (signal) => train(withConfig(rc, fromFlags), { signal }));
       if (o.json) printJson(r);
       else {
         const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(4));
