@@ -8,6 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { chanceLine, chanceVerdict } from '../ts/train/chance.js';
 import { compareModels, outOfFoldPredictions } from '../ts/train/compare.js';
 import { train } from '../ts/train/engine.js';
 import { rocAuc } from '../ts/train/metrics.js';
@@ -82,6 +83,28 @@ test('fvc compare: two models on the same folds, their out-of-fold AUCs and DeLo
   writeFileSync(join(dir, 'half.csv'), `${lines.slice(0, 61).join('\n')}\n`);
   await train({ models: ['svm'], features: { ...features, path: join(dir, 'half.csv') }, nSplits: 3, outputDir: out, tracking: false, plots: false, quiet: true });
   assert.throws(() => compareModels(out, 'logistic_regression', 'svm'), /scored different videos \(60 only by logistic_regression, 0 only by svm\)/);
+});
+
+test('a model is called at chance when its out-of-fold AUC interval reaches 0.5, and above chance when it does not', () => {
+  const dir = join(artifacts, 'stats-chance');
+  rmSync(dir, { recursive: true, force: true });
+  const rng = new Rng(3);
+  for (const [model, signal] of [['informative', 2], ['noise', 0]] as const)
+    for (const fold of [1, 2]) {
+      mkdirSync(join(dir, model, `fold_${fold}`), { recursive: true });
+      const lines = Array.from({ length: 60 }, (_, i) => {
+        const y = i % 2;
+        return `v${fold}_${i},${fold},${y},${1 / (1 + Math.exp(-(signal * (y - 0.5) + rng.next() - 0.5)))}`;
+      });
+      writeFileSync(join(dir, model, `fold_${fold}`, 'predictions.csv'), `id,fold,label,prob\n${lines.join('\n')}\n`);
+    }
+  const good = chanceVerdict(dir, 'informative');
+  const noise = chanceVerdict(dir, 'noise');
+  assert.is(good.videos, 120);
+  assert.ok(!good.atChance && (good.low ?? 0) > 0.5, JSON.stringify(good));
+  assert.ok(noise.atChance && (noise.low ?? 1) <= 0.5 && (noise.high ?? 0) >= 0.5, JSON.stringify(noise));
+  assert.match(chanceLine(noise), /^noise: out-of-fold AUC 0\.\d{3} \(95% CI 0\.\d{3}-0\.\d{3}, 120 videos\): AT CHANCE/);
+  assert.match(chanceLine(good), /above chance$/);
 });
 
 test.run();

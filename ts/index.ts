@@ -35,6 +35,7 @@ export { architectureInfo, samplingFor, type Sampling } from './deep/presets.js'
 export { computeMetrics, rocAuc, averagePrecision, equalErrorRate, logLoss, videoLevel, rocCurve, prCurve, tprAtFpr, brierScore, expectedCalibrationError, type Metrics } from './train/metrics.js';
 export { delongTest, bootstrapInterval, normalSf, type DelongResult, type BootstrapOptions } from './train/stats.js';
 export { compareModels, outOfFoldPredictions, type Comparison } from './train/compare.js';
+export { chanceLine, chanceVerdict, type ChanceVerdict } from './train/chance.js';
 export { loadRunConfig, trainOptionsOf, RunConfigSchema, type RunConfig } from './config/run-config.js';
 export { stratifiedGroupKFold, checkFolds, type Fold } from './train/folds.js';
 export { ExperimentTracker } from './train/tracker.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runDemo } from '../../demo.js';
+import { chanceLine } from '../../train/chance.js';
 import { FvcError } from '../../errors.js';
 import { formatTable } from '../output.js';
 import { intOption } from '../parse.js';
@@ -20,6 +21,8 @@ export function registerDemo(program: Command): void {
       process.stdout.write(formatTable(s.pipeline.stages.map((r) => [r.stage, r.status, Number(r.seconds.toFixed(2)), r.log]), ['stage', 'status', 'seconds', 'log']));
       process.stdout.write('\n');
       printResult(s.summary, 'table');
+      process.stdout.write('\n');
+      for (const v of s.chance) process.stdout.write(`${chanceLine(v)}\n`);
       process.stdout.write(`\nreport: ${s.report}\n`);
       if (!s.pipeline.ok) throw new FvcError('ERR_TRAINING_FAILED', 'demo: a pipeline stage failed (see the logs above)');
     });
