@@ -10,7 +10,6 @@
 // time embedding and temporal_fc start at zero, so a one-frame clip gives the ViT's
 // output exactly. (The authors' code leaves block 0's temporal_fc random; fvc zeroes
 // every block's, which is what the identity needs.)
-#include <cmath>
 #include <regex>
 
 #include "common/error.h"
@@ -150,12 +149,7 @@ struct TimeSformer : VideoModel {
       else if (std::regex_match(n, m, layer) && inBlock.count(m[2])) n = "blocks." + std::string(m[1]) + "." + inBlock.at(m[2]);
       out[n] = t;
     }
-    auto pos = out.find("pos_embed");
-    if (pos != out.end() && pos->second.dim() == 3 && pos->second.size(1) != 1 + grid * grid) {
-      const int64_t cells = pos->second.size(1) - 1, side = std::llround(std::sqrt(static_cast<double>(cells)));
-      if (side * side != cells) throw Error(code::kInvalidData, "pos_embed: " + std::to_string(cells) + " positions are not a square grid");
-      pos->second = resamplePositions(pos->second.to(torch::kFloat32), side, side, grid, grid);
-    }
+    resampleStatePositions(out, "pos_embed", grid);
     if (!out.count("time_embed")) out["time_embed"] = torch::zeros({1, numFrames, cfg.hidden});
     for (size_t i = 0; i < blocks.size(); ++i) {
       const std::string b = "blocks." + std::to_string(i) + ".";

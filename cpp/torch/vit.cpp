@@ -33,6 +33,14 @@ torch::Tensor resamplePositions(const torch::Tensor& pos, int64_t gh, int64_t gw
   return torch::cat({pos.slice(1, 0, 1), grid.reshape({1, d, h * w}).transpose(1, 2)}, 1);
 }
 
+void resampleStatePositions(std::map<std::string, torch::Tensor>& state, const std::string& name, int64_t grid) {
+  auto pos = state.find(name);
+  if (pos == state.end() || pos->second.dim() != 3 || pos->second.size(1) == 1 + grid * grid) return;
+  const int64_t cells = pos->second.size(1) - 1, side = std::llround(std::sqrt(static_cast<double>(cells)));
+  if (side * side != cells) throw Error(code::kInvalidData, name + ": " + std::to_string(cells) + " positions are not a square grid");
+  pos->second = resamplePositions(pos->second.to(torch::kFloat32), side, side, grid, grid);
+}
+
 MultiheadAttentionImpl::MultiheadAttentionImpl(int64_t hidden, int64_t heads) : heads(heads) {
   in_proj_weight = register_parameter("in_proj_weight", torch::empty({3 * hidden, hidden}));
   in_proj_bias = register_parameter("in_proj_bias", torch::zeros({3 * hidden}));
@@ -106,13 +114,7 @@ torch::Tensor VitBackbone::frameTokens(torch::Tensor x) {
 }
 
 void VitBackbone::adaptState(std::map<std::string, torch::Tensor>& state) const {
-  const int64_t grid = cfg.imageSize / cfg.patch;
-  auto pos = state.find("encoder.pos_embedding");
-  if (pos != state.end() && pos->second.dim() == 3 && pos->second.size(1) != 1 + grid * grid) {
-    const int64_t cells = pos->second.size(1) - 1, side = std::llround(std::sqrt(static_cast<double>(cells)));
-    if (side * side != cells) throw Error(code::kInvalidData, "encoder.pos_embedding: " + std::to_string(cells) + " positions are not a square grid");
-    pos->second = resamplePositions(pos->second.to(torch::kFloat32), side, side, grid, grid);
-  }
+  resampleStatePositions(state, "encoder.pos_embedding", cfg.imageSize / cfg.patch);
   // ViViT's central-frame initialisation: the image kernel in the tubelet's middle
   // frame, zeros elsewhere, so a clip of identical frames embeds as the image does.
   auto conv = state.find("conv_proj.weight");

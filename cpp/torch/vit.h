@@ -25,6 +25,9 @@ VitConfig scaledVit(VitConfig c, const Scale& scale);
 // interpolate_embeddings does for weights of another image size. A 1-D sequence is
 // a grid of width 1.
 torch::Tensor resamplePositions(const torch::Tensor& pos, int64_t gh, int64_t gw, int64_t h, int64_t w);
+// A weights file's square-grid position embedding (`name` in `state`) resampled in place
+// to a grid x grid model; a non-square count is an error naming the tensor.
+void resampleStatePositions(std::map<std::string, torch::Tensor>& state, const std::string& name, int64_t grid);
 
 // torch.nn.MultiheadAttention's parameters (in_proj_weight, in_proj_bias, out_proj)
 // as self-attention.
