@@ -1,5 +1,8 @@
 #include "io/npy.h"
 
+#include <cctype>
+
+#include "common/error.h"
 #include "io/atomic_file.h"
 
 namespace fvc {
@@ -33,6 +36,51 @@ void writeNpy(const std::string& path, NpyType type, const std::vector<int64_t>&
   f.write(header.data(), header.size());
   f.write(data, bytes);
   f.commit();
+}
+
+NpyLayout parseNpyLayout(const std::string& path, const std::string& bytes, const std::string& descr, const char* typeName, size_t elementSize) {
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) throw Error(code::kInvalidData, path + ": not a .npy file");
+  const int major = static_cast<unsigned char>(bytes[6]);
+  size_t headerLen = 0, headerStart = 10;
+  if (major == 1) {
+    headerLen = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) throw Error(code::kInvalidData, path + ": truncated .npy header");
+    for (int i = 3; i >= 0; --i) headerLen = (headerLen << 8) | static_cast<unsigned char>(bytes[8 + i]);
+    headerStart = 12;
+  } else {
+    throw Error(code::kInvalidData, path + ": .npy format version " + std::to_string(major) + " is not 1, 2 or 3");
+  }
+  if (headerLen > bytes.size() - headerStart) throw Error(code::kInvalidData, path + ": truncated .npy header");
+  const std::string h = bytes.substr(headerStart, headerLen);
+  if (h.find("'descr': '" + descr + "'") == std::string::npos)
+    throw Error(code::kInvalidData, path + ": the array must be " + typeName + " ('" + descr + "'); header: " + h.substr(0, h.find('}') + 1));
+  if (h.find("'fortran_order': True") != std::string::npos)
+    throw Error(code::kInvalidData, path + ": Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+  const size_t key = h.find("'shape':");
+  const size_t a = key == std::string::npos ? key : h.find('(', key);
+  const size_t b = a == std::string::npos ? a : h.find(')', a);
+  if (b == std::string::npos) throw Error(code::kInvalidData, path + ": .npy header has no shape");
+  NpyLayout out;
+  size_t need = elementSize;
+  // "(3, 4)", "(3,)" or "()": integers separated by commas, a trailing comma allowed.
+  for (size_t i = a + 1; i < b;) {
+    while (i < b && (h[i] == ' ' || h[i] == ',')) ++i;
+    if (i == b) break;
+    int64_t d = 0;
+    bool overflow = false;
+    const size_t start = i;
+    for (; i < b && std::isdigit(static_cast<unsigned char>(h[i])); ++i)
+      overflow = overflow || __builtin_mul_overflow(d, 10, &d) || __builtin_add_overflow(d, h[i] - '0', &d);
+    if (start == i || overflow || (i < b && h[i] != ',' && h[i] != ' ') || __builtin_mul_overflow(need, static_cast<size_t>(d), &need))
+      throw Error(code::kInvalidData, path + ": .npy header has an invalid shape " + h.substr(a, b - a + 1));
+    out.shape.push_back(d);
+  }
+  out.dataStart = headerStart + headerLen;
+  out.dataBytes = need;
+  if (bytes.size() - out.dataStart != need)
+    throw Error(code::kInvalidData, path + ": holds " + std::to_string(bytes.size() - out.dataStart) + " data bytes, its shape needs " + std::to_string(need));
+  return out;
 }
 
 }  // namespace fvc

@@ -1,8 +1,6 @@
 #pragma once
-// A dense feature matrix and its labels, copied out of JS typed arrays on the JS
-// thread so the worker owns them. Row-major, rows x cols.
-#include <napi.h>
-
+// A dense feature matrix and its labels, owned by the worker (models_api.cpp copies
+// them out of JS typed arrays). Row-major, rows x cols.
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -16,11 +14,6 @@ struct Dataset {
   int rows = 0, cols = 0;
   const double* row(int i) const { return x.data() + static_cast<size_t>(i) * cols; }
 };
-
-// Reads `<prefix>` (Float64Array of rows*cols), `<prefix>Rows`, `cols` and, when
-// labelKey is given, the labels (Float64Array of 0/1). Rejects NaN/inf with the
-// row and column, since every model library would silently misbehave on them.
-Dataset readDataset(const Napi::Object& o, const char* xKey, const char* rowsKey, const char* labelKey);
 
 // Writes a model through `save(tempPath)` and renames it into place.
 void saveAtomically(const std::string& path, const std::function<bool(const std::string&)>& save);

@@ -14,6 +14,42 @@ namespace {
 
 enum class Kind { LogisticRegression, Svm, Xgboost };
 
+// Copies `<prefix>` (Float64Array of rows*cols), `<prefix>Rows`, `cols` and, when
+// labelKey is given, the labels (Float64Array of 0/1) out of JS. Rejects NaN/inf with
+// the row and column, since every model library would silently misbehave on them.
+std::vector<double> readFloat64(const Napi::Object& o, const char* key) {
+  if (!opts::has(o, key)) throw Error(code::kInvalidArgument, std::string(key) + ": is required");
+  Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Error(code::kInvalidArgument, std::string(key) + ": must be a Float64Array");
+  auto a = v.As<Napi::Float64Array>();
+  return std::vector<double>(a.Data(), a.Data() + a.ElementLength());
+}
+
+Dataset readDataset(const Napi::Object& o, const char* xKey, const char* rowsKey, const char* labelKey) {
+  Dataset d;
+  d.cols = opts::getInt(o, "cols", 0, 1, 1 << 24);
+  d.rows = opts::getInt(o, rowsKey, 0, 1, 1 << 30);
+  d.x = readFloat64(o, xKey);
+  if (d.x.size() != static_cast<size_t>(d.rows) * d.cols)
+    throw Error(code::kInvalidArgument, std::string(xKey) + ": holds " + std::to_string(d.x.size()) + " values, not " +
+                                            std::to_string(d.rows) + " rows x " + std::to_string(d.cols) + " columns");
+  for (size_t i = 0; i < d.x.size(); ++i)
+    if (!std::isfinite(d.x[i]))
+      throw Error(code::kInvalidData, std::string(xKey) + ": row " + std::to_string(i / d.cols) + ", column " +
+                                          std::to_string(i % d.cols) + " is not a finite number");
+  if (labelKey != nullptr) {
+    d.y = readFloat64(o, labelKey);
+    if (d.y.size() != static_cast<size_t>(d.rows))
+      throw Error(code::kInvalidArgument, std::string(labelKey) + ": " + std::to_string(d.y.size()) + " labels for " +
+                                              std::to_string(d.rows) + " rows");
+    for (size_t i = 0; i < d.y.size(); ++i)
+      if (d.y[i] != 0.0 && d.y[i] != 1.0)
+        throw Error(code::kInvalidData, std::string(labelKey) + ": row " + std::to_string(i) + " is not 0 or 1");
+  }
+  return d;
+}
+
 Kind parseKind(const std::string& k) {
   if (k == "logistic_regression") return Kind::LogisticRegression;
   if (k == "svm") return Kind::Svm;
