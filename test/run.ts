@@ -2,7 +2,7 @@
  * Runs every test/*.test.ts with uvu in one process and ends with the line
  * `N passed, N failed` that CI reads. `node --import tsx test/run.ts corpus`
  * runs only files whose name contains "corpus"; `--quick` (npm run test:quick) leaves
- * out the slow tier (deep training, SLURM, packaging, the torch builds), for the edit loop.
+ * out the slow tier (deep training, SLURM, packaging, the torch and sanitizer builds), for the edit loop.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 process.env.FVC_FRAME_CACHE_DIR ??= join(here, '..', 'test-artifacts', 'default-frame-cache');
 process.env.FVC_FEATURES_DIR ??= join(here, '..', 'test-artifacts', 'default-features');
 // Minutes each on CI's 2 cores: npm test runs them, the edit loop need not.
-const SLOW = ['deep-models', 'deep-train', 'extract', 'package', 'pretrained', 'slurm', 'torch-only', 'transformers'];
+const SLOW = ['deep-models', 'deep-train', 'extract', 'package', 'pretrained', 'sanitize', 'slurm', 'torch-only', 'transformers'];
 const quick = process.argv.includes('--quick');
 const filter = process.argv.slice(2).find((a) => !a.startsWith('--'));
 const files = readdirSync(here)

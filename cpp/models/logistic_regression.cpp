@@ -1,5 +1,6 @@
 #include <linear.h>
 
+#include <cmath>
 #include <memory>
 
 #include "common/error.h"
@@ -74,6 +75,15 @@ FitResult fitLogisticRegression(const Dataset& d, const Params& params, const st
 std::vector<double> predictLogisticRegression(const std::string& modelPath, const Dataset& d) {
   std::unique_ptr<model, ModelDeleter> m(load_model(modelPath.c_str()));
   if (!m) throw Error(code::kModel, modelPath + ": not a liblinear model file");
+  // liblinear's reader takes the header at its word: a damaged file (a lost label line,
+  // another class count) loads and then crashes or mislabels in predict. Check what
+  // fvc's binary logistic regression needs before using it.
+  const bool binary = m->nr_class == 2 && m->label != nullptr && m->w != nullptr &&
+                      ((m->label[0] == 0 && m->label[1] == 1) || (m->label[0] == 1 && m->label[1] == 0));
+  if (!binary || m->param.solver_type != L2R_LR) throw Error(code::kInvalidData, modelPath + ": damaged liblinear model (not a binary L2R_LR model with labels 0 and 1)");
+  const int weights = m->nr_feature + (m->bias >= 0 ? 1 : 0);
+  for (int i = 0; i < weights; ++i)
+    if (!std::isfinite(m->w[i])) throw Error(code::kInvalidData, modelPath + ": damaged liblinear model (weight " + std::to_string(i) + " is not finite)");
   if (get_nr_feature(m.get()) != d.cols)
     throw Error(code::kInvalidArgument, modelPath + ": model has " + std::to_string(get_nr_feature(m.get())) +
                                             " features, input has " + std::to_string(d.cols));

@@ -1,8 +1,11 @@
 #include <svm.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 
 #include "common/error.h"
 #include "models/model_kinds.h"
@@ -36,6 +39,67 @@ struct SvmRows {
 struct ModelDeleter {
   void operator()(svm_model* m) const { svm_free_and_destroy_model(&m); }
 };
+
+// libsvm's svm_load_model reads past its buffers on some damaged files (a truncated
+// last line, a support-vector count larger than the lines that follow; found by
+// fuzz/): the text is checked line by line first, as fvc writes it for a binary
+// C-SVC with probabilities. Numbers must parse completely and be finite.
+void checkLibsvmText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(code::kFileNotFound, path + ": cannot open the libsvm model file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  auto fail = [&](const std::string& why) -> void { throw Error(code::kInvalidData, path + ": damaged libsvm model (" + why + ")"); };
+  if (text.empty() || text.back() != '\n') fail("it does not end with a complete line");
+  auto finite = [](const std::string& word) {
+    char* end = nullptr;
+    const double v = std::strtod(word.c_str(), &end);
+    return !word.empty() && *end == '\0' && std::isfinite(v);
+  };
+  std::istringstream lines(text);
+  std::string line;
+  long totalSv = -1, nrSv = 0, svLines = 0;
+  bool inSv = false;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string key, w;
+    words >> key;
+    if (inSv) {
+      // "<coef> <index>:<value> ...": one coefficient (two classes), increasing indices.
+      if (!finite(key)) fail("support vector " + std::to_string(svLines + 1) + " has no finite coefficient");
+      long last = 0;
+      while (words >> w) {
+        const size_t colon = w.find(':');
+        char* end = nullptr;
+        const long index = colon == std::string::npos ? 0 : std::strtol(w.c_str(), &end, 10);
+        if (colon == std::string::npos || end != w.c_str() + colon || index <= last || !finite(w.substr(colon + 1)))
+          fail("support vector " + std::to_string(svLines + 1) + " has an invalid entry '" + w + "'");
+        last = index;
+      }
+      ++svLines;
+      continue;
+    }
+    if (key == "SV") inSv = true;
+    else if (key == "total_sv") words >> totalSv;
+    else if (key == "nr_sv") {
+      long a = -1, b = -1;
+      words >> a >> b;
+      if (a < 0 || b < 0) fail("nr_sv needs two counts");
+      nrSv = a + b;
+    } else if (key == "nr_class") {
+      words >> w;
+      if (w != "2") fail("nr_class " + w + ", fvc writes binary models");
+    } else if (key == "rho" || key == "probA" || key == "probB" || key == "gamma" || key == "coef0") {
+      words >> w;
+      if (!finite(w)) fail(key + " is not a finite number");
+    } else if (key != "svm_type" && key != "kernel_type" && key != "degree" && key != "label") {
+      fail("unknown header line '" + line.substr(0, 40) + "'");
+    }
+  }
+  if (!inSv || totalSv <= 0 || totalSv != nrSv || totalSv != svLines)
+    fail("total_sv " + std::to_string(totalSv) + ", nr_sv adding up to " + std::to_string(nrSv) + " and " + std::to_string(svLines) + " support-vector lines disagree");
+}
 
 }  // namespace
 
@@ -77,8 +141,22 @@ FitResult fitSvm(const Dataset& d, const Params& params, const std::string& outp
 }
 
 std::vector<double> predictSvm(const std::string& modelPath, const Dataset& d) {
+  checkLibsvmText(modelPath);
   std::unique_ptr<svm_model, ModelDeleter> m(svm_load_model(modelPath.c_str()));
   if (!m) throw Error(code::kModel, modelPath + ": not a libsvm model file");
+  // libsvm's reader trusts its header (class count, support-vector counts): a damaged
+  // file loads and then reads out of bounds in predict. Check the structure first.
+  const svm_model& sm = *m;
+  const bool binary = sm.nr_class == 2 && sm.label != nullptr && sm.nSV != nullptr && sm.SV != nullptr && sm.sv_coef != nullptr &&
+                      sm.rho != nullptr && ((sm.label[0] == 0 && sm.label[1] == 1) || (sm.label[0] == 1 && sm.label[1] == 0));
+  if (!binary || sm.l <= 0 || sm.nSV[0] < 0 || sm.nSV[1] < 0 || sm.nSV[0] + sm.nSV[1] != sm.l)
+    throw Error(code::kInvalidData, modelPath + ": damaged libsvm model (not a binary model with labels 0 and 1 whose support-vector counts add up)");
+  bool finite = std::isfinite(sm.rho[0]) && (sm.probA == nullptr || std::isfinite(sm.probA[0])) && (sm.probB == nullptr || std::isfinite(sm.probB[0]));
+  for (int i = 0; finite && i < sm.l; ++i) {
+    finite = std::isfinite(sm.sv_coef[0][i]);
+    for (const svm_node* n = sm.SV[i]; finite && n != nullptr && n->index != -1; ++n) finite = std::isfinite(n->value);
+  }
+  if (!finite) throw Error(code::kInvalidData, modelPath + ": damaged libsvm model (a non-finite coefficient or support vector)");
   if (!svm_check_probability_model(m.get())) throw Error(code::kModel, modelPath + ": model has no probability estimates");
   int labels[2] = {0, 0};
   svm_get_labels(m.get(), labels);
