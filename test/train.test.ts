@@ -224,6 +224,42 @@ test('a 1e308 feature cell is standardised without overflow: no null in any save
   assert.throws(() => loadModel(best), /scaler\.json: scale\[1\] is null, not a finite positive number/);
 });
 
+test('a saved model file changed after training is refused by predict, naming it; damaged libsvm / liblinear files are refused before their libraries read them', async () => {
+  const digestOut = join(dir, 'digest');
+  const r = await train({ models: ['logistic_regression', 'svm', 'xgboost'], features: features(), outputDir: digestOut, nSplits: 3, tracking: false, gridSearch: false, ...quiet });
+  assert.equal(r.failed, []);
+  for (const m of ['logistic_regression', 'svm', 'xgboost']) {
+    const best = join(digestOut, m, 'best_model');
+    const d = json(join(best, 'model.json'));
+    assert.equal(Object.keys(d.file_sha256).sort(), [d.model_file, ...(m === 'xgboost' ? [] : ['scaler.json'])].sort(), m);
+    const fold = json(join(digestOut, m, `fold_${d.fold}`, 'metadata.json'));
+    assert.equal(fold.file_sha256, d.file_sha256, `${m}: best_model carries its fold's digests`);
+    loadModel(best);
+    // One digit of one number: the library would load it and predict a plausible wrong probability.
+    const file = join(best, d.model_file);
+    const bytes = readFileSync(file);
+    const at = bytes.findLastIndex((b) => b >= 0x31 && b <= 0x38);
+    bytes[at] = (bytes[at] as number) + 1;
+    writeFileSync(file, bytes);
+    assert.throws(() => loadModel(best), new RegExp(`${d.model_file.replace('.', '\\.')}: damaged or replaced since it was saved`), m);
+  }
+  // Below the digest, the native readers check the libraries' text formats themselves: both inputs crashed libsvm / liblinear (fuzz/README.md).
+  const svmFile = join(digestOut, 'svm', 'fold_1', json(join(digestOut, 'svm', 'fold_1', 'metadata.json')).model_file);
+  const svmText = readFileSync(svmFile, 'utf8');
+  const x = new Float64Array(10);
+  const truncated = join(dir, 'truncated-svm.txt');
+  writeFileSync(truncated, svmText.slice(0, svmText.length - 9));
+  const e1 = await native.predictModel({ kind: 'svm', model: truncated, x, rows: 2, cols: 5 }).catch((e: FvcError) => e);
+  assert.is((e1 as FvcError).code, 'ERR_INVALID_DATA');
+  assert.match((e1 as Error).message, /truncated-svm\.txt: damaged libsvm model/);
+  const lrFile = join(digestOut, 'logistic_regression', 'fold_1', json(join(digestOut, 'logistic_regression', 'fold_1', 'metadata.json')).model_file);
+  const noLabels = join(dir, 'no-labels-lr.txt');
+  writeFileSync(noLabels, readFileSync(lrFile, 'utf8').replace(/^label .*\n/m, '').replace(/^nr_class 2/m, 'nr_class 1'));
+  const e2 = await native.predictModel({ kind: 'logistic_regression', model: noLabels, x, rows: 2, cols: 5 }).catch((e: FvcError) => e);
+  assert.is((e2 as FvcError).code, 'ERR_INVALID_DATA');
+  assert.match((e2 as Error).message, /no-labels-lr\.txt: damaged liblinear model/);
+});
+
 test('train() reports typed progress and stops on an AbortSignal between folds, keeping what finished; a rerun resumes', async () => {
   const out = join(dir, 'events');
   const base = { models: ['logistic_regression' as const], features: features(), nSplits: 3, outputDir: out, tracking: false, ...quiet };

@@ -33,6 +33,7 @@ import type { EpochRow } from '../deep/train.js';
 import type { TrainEvent, TrainHooks } from './events.js';
 import { videoTable } from './clips.js';
 import { exportFoldModel } from './best-model.js';
+import { digestFiles } from './model-digest.js';
 import { checkScaler } from './scaler.js';
 import { ExperimentTracker } from './tracker.js';
 import { native } from '../native/binding.js';
@@ -268,6 +269,7 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
     model_type: model.modelType,
     model_file: fitted.file,
     extra_files: fitted.extraFiles ?? [],
+    file_sha256: digestFiles(dir, [fitted.file, ...(fitted.extraFiles ?? []), ...(fitted.scaler ? ['scaler.json'] : [])]),
     kind: fitted.kind,
     params,
     native_params: fitted.nativeParams,

@@ -10,6 +10,7 @@ import { FvcError } from '../errors.js';
 import { resolveDevice, type DeviceRequest } from '../runtime.js';
 import type { BestModel } from './model.js';
 import { ALL_MODELS, resolveModel, type ModelSpec } from './registry.js';
+import { verifyDigests } from './model-digest.js';
 import { checkScaler, type Scaler } from './scaler.js';
 
 function readJsonFile(path: string): unknown {
@@ -39,7 +40,7 @@ export function loadModel(dir: string): BestModel & { spec: ModelSpec } {
       : (all.find((m) => m.id === d.model_id) ?? all.find((m) => modelType === m.name || modelType.startsWith(`${m.name}_stage`)));
   if (!spec?.impl) throw new FvcError('ERR_INVALID_DATA', `${path}: model '${modelType}' is not one this version of fvc can apply`);
   const scalerPath = join(dir, 'scaler.json');
-  return {
+  const model = {
     dir: resolve(dir),
     spec,
     modelType,
@@ -48,6 +49,8 @@ export function loadModel(dir: string): BestModel & { spec: ModelSpec } {
     descriptor: d,
     ...(existsSync(scalerPath) ? { scaler: checkScaler(readJsonFile(scalerPath) as Partial<Scaler>, scalerPath, Array.isArray(d.feature_names) ? d.feature_names.length : undefined) } : {}),
   };
+  verifyDigests(model.dir, d.file_sha256, path);
+  return model;
 }
 
 export interface PredictVideosOptions {

@@ -14,6 +14,7 @@ import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadMetadata } from '../../data/metadata.js';
 import { FvcError } from '../../errors.js';
+import { verifyDigests } from '../model-digest.js';
 import { extractEmbeddings, type WeightsSource } from '../../extract/store.js';
 import type { ModelKind } from '../../native/binding.js';
 import { fitClassical, predictClassical } from '../classical.js';
@@ -98,6 +99,7 @@ function foldCheckpoint(cfg: TrainConfig, model: ResolvedModel, o: EmbeddingMode
   const same = predicted.length === expected.length && [...predicted].sort().join('\n') === [...expected].sort().join('\n');
   if (!same) throw new FvcError('ERR_INVALID_DATA', `${why}, but ${join(dir, 'predictions.csv')} validated on other videos than this fold's: its features could have seen this fold's validation videos. Train both with the same data, folds and seed.`);
   if (config.architecture !== backbone) throw new FvcError('ERR_INVALID_DATA', `${why}, but it was trained as ${config.architecture}, not ${backbone} (deep.architectures must choose the same for both)`);
+  verifyDigests(dir, (JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as { file_sha256?: unknown }).file_sha256, join(dir, 'metadata.json'));
   return { path: checkpoint, architecture: config.architecture, scale: { width: config.deep?.scale?.width ?? 1, depth: config.deep?.scale?.depth ?? 0 } };
 }
 
