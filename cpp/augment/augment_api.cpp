@@ -132,15 +132,11 @@ class AugmentWorker : public PromiseWorker {
 };
 
 Napi::Value Start(const Napi::CallbackInfo& info) {
-  return opts::startAsync(info.Env(), [&]() -> Napi::Value {
-    return Queue(new AugmentWorker(info.Env(), opts::argObject(info, 0)));
-  });
+  return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new AugmentWorker(info.Env(), opts::argObject(info, 0))); });
 }
 
 }  // namespace
 
-void registerAugmentApi(Napi::Env env, Napi::Object exports) {
-  exports.Set("augmentVideo", Napi::Function::New(env, Start, "augmentVideo"));
-}
+void registerAugmentApi(Napi::Env env, Napi::Object exports) { exports.Set("augmentVideo", Napi::Function::New(env, Start, "augmentVideo")); }
 
 }  // namespace fvc

@@ -11,11 +11,11 @@ namespace fvc {
 struct SpatialSpec {
   bool hflip = false;
   // Crop window as fractions of the frame (scale 1 = no crop), resized back to full size.
-  double cropScale = 1.0, cropX = 0.5, cropY = 0.5;  // x/y: window centre position in [0,1] of the free range
-  double rotateDeg = 0.0;                              // zoomed to cover, so no borders appear
+  double cropScale = 1.0, cropX = 0.5, cropY = 0.5;                      // x/y: window centre position in [0,1] of the free range
+  double rotateDeg = 0.0;                                                // zoomed to cover, so no borders appear
   double brightness = 1.0, contrast = 1.0, saturation = 1.0, hue = 0.0;  // torchvision ColorJitter factors; hue in turns [-0.5,0.5]
-  double blurSigma = 0.0;   // Gaussian, applied before noise
-  double noiseSigma = 0.0;  // on the 0..255 scale
+  double blurSigma = 0.0;                                                // Gaussian, applied before noise
+  double noiseSigma = 0.0;                                               // on the 0..255 scale
   uint64_t noiseSeed = 0;
 };
 

@@ -11,8 +11,8 @@
 namespace fvc {
 
 struct TemporalSpec {
-  double fps = 0;        // output frame rate; 0 keeps the source timing
-  double dropProb = 0;   // probability of dropping each frame after the first
+  double fps = 0;       // output frame rate; 0 keeps the source timing
+  double dropProb = 0;  // probability of dropping each frame after the first
   uint64_t seed = 0;
 };
 

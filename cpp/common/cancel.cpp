@@ -6,22 +6,17 @@
 namespace fvc {
 
 Napi::Function CancelToken::Define(Napi::Env env) {
-  return DefineClass(env, "CancelToken",
-                     {InstanceMethod<&CancelToken::Cancel>("cancel"),
-                      InstanceAccessor<&CancelToken::IsCancelled>("cancelled")});
+  return DefineClass(env, "CancelToken", {InstanceMethod<&CancelToken::Cancel>("cancel"), InstanceAccessor<&CancelToken::IsCancelled>("cancelled")});
 }
 
-CancelToken::CancelToken(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<CancelToken>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {}
+CancelToken::CancelToken(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CancelToken>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {}
 
 Napi::Value CancelToken::Cancel(const Napi::CallbackInfo& info) {
   flag_->store(true);
   return info.Env().Undefined();
 }
 
-Napi::Value CancelToken::IsCancelled(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), flag_->load());
-}
+Napi::Value CancelToken::IsCancelled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), flag_->load()); }
 
 CancelFlag CancelToken::FromOptions(const Napi::Object& options, const char* key) {
   if (options.Has(key)) {

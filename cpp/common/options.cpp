@@ -22,17 +22,14 @@ std::string getString(const Napi::Object& o, const char* key) {
   return v.As<Napi::String>().Utf8Value();
 }
 
-std::string getString(const Napi::Object& o, const char* key, const std::string& fallback) {
-  return has(o, key) ? getString(o, key) : fallback;
-}
+std::string getString(const Napi::Object& o, const char* key, const std::string& fallback) { return has(o, key) ? getString(o, key) : fallback; }
 
 double getNumber(const Napi::Object& o, const char* key, double fallback, double min, double max) {
   if (!has(o, key)) return fallback;
   Napi::Value v = o.Get(key);
   if (!v.IsNumber()) bad(key, "a number");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d < min || d > max)
-    bad(key, "between " + std::to_string(min) + " and " + std::to_string(max));
+  if (!std::isfinite(d) || d < min || d > max) bad(key, "between " + std::to_string(min) + " and " + std::to_string(max));
   return d;
 }
 
@@ -51,8 +48,7 @@ bool getBool(const Napi::Object& o, const char* key, bool fallback) {
 
 Napi::Object argObject(const Napi::CallbackInfo& info, size_t index) {
   if (info.Length() > index && info[index].IsObject()) return info[index].As<Napi::Object>();
-  if (info.Length() > index && !info[index].IsUndefined())
-    throw Error(code::kInvalidArgument, "options: must be an object");
+  if (info.Length() > index && !info[index].IsUndefined()) throw Error(code::kInvalidArgument, "options: must be an object");
   return Napi::Object::New(info.Env());
 }
 

@@ -15,7 +15,7 @@ struct ProgressEvent {
   std::string stage;  // what is being worked on, e.g. "decode"
   double done = 0;
   double total = 0;
-  std::string item;   // the file or unit just finished, may be empty
+  std::string item;  // the file or unit just finished, may be empty
 };
 
 class PromiseWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {

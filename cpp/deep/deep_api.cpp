@@ -88,7 +88,8 @@ class LogitsWorker : public PromiseWorker {
     r_.input = opts::getString(o, "input");
     r_.seed = static_cast<uint64_t>(opts::getNumber(o, "seed", 0, 0, 9007199254740991.0));
     const std::string output = opts::getString(o, "output", "logits");
-    if (output != "logits" && output != "embedding") throw Error(code::kInvalidArgument, "output: must be 'logits' or 'embedding' (got '" + output + "')");
+    if (output != "logits" && output != "embedding")
+      throw Error(code::kInvalidArgument, "output: must be 'logits' or 'embedding' (got '" + output + "')");
     r_.embedding = output == "embedding";
     r_.gradients = opts::getString(o, "gradients", "");
     if (opts::has(o, "labels")) {
@@ -96,7 +97,8 @@ class LogitsWorker : public PromiseWorker {
       Napi::Array a = o.Get("labels").As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); ++i) {
         Napi::Value v = a.Get(i);
-        if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() != std::floor(v.As<Napi::Number>().DoubleValue()) || v.As<Napi::Number>().DoubleValue() < 0)
+        if (!v.IsNumber() || v.As<Napi::Number>().DoubleValue() != std::floor(v.As<Napi::Number>().DoubleValue()) ||
+            v.As<Napi::Number>().DoubleValue() < 0)
           throw Error(code::kInvalidArgument, "labels[" + std::to_string(i) + "]: must be a class index (an integer >= 0)");
         r_.labels.push_back(v.As<Napi::Number>().Int64Value());
       }
@@ -153,9 +155,9 @@ std::string epochJson(const deep::EpochStats& e) {
     std::snprintf(buf, sizeof(buf), "%.17g", v);
     return std::isfinite(v) ? std::string(buf) : std::string("null");
   };
-  return "{\"epoch\":" + std::to_string(e.epoch) + ",\"train_loss\":" + num(e.trainLoss) + ",\"val_loss\":" + num(e.valLoss) + ",\"val_auc\":" + num(e.valAuc) +
-         ",\"val_acc\":" + num(e.valAcc) + ",\"lr\":" + num(e.lr) + ",\"seconds\":" + num(e.seconds) + ",\"data_wait\":" + num(e.dataWait) + ",\"train_seconds\":" + num(e.trainSeconds) +
-         ",\"best\":" + (e.best ? "true" : "false") + "}";
+  return "{\"epoch\":" + std::to_string(e.epoch) + ",\"train_loss\":" + num(e.trainLoss) + ",\"val_loss\":" + num(e.valLoss) +
+         ",\"val_auc\":" + num(e.valAuc) + ",\"val_acc\":" + num(e.valAcc) + ",\"lr\":" + num(e.lr) + ",\"seconds\":" + num(e.seconds) +
+         ",\"data_wait\":" + num(e.dataWait) + ",\"train_seconds\":" + num(e.trainSeconds) + ",\"best\":" + (e.best ? "true" : "false") + "}";
 }
 
 class TrainWorker : public PromiseWorker {
@@ -192,7 +194,10 @@ class TrainWorker : public PromiseWorker {
   void Run(const ExecutionProgress& progress) override {
     const CancelFlag& flag = cancelFlag();
     out_ = deep::train(
-        r_, [&](const deep::EpochStats& e) { Report(progress, {"epoch", static_cast<double>(e.epoch), static_cast<double>(r_.epochs), epochJson(e)}); },
+        r_,
+        [&](const deep::EpochStats& e) {
+          Report(progress, {"epoch", static_cast<double>(e.epoch), static_cast<double>(r_.epochs), epochJson(e)});
+        },
         [&] { return flag && flag->load(std::memory_order_relaxed); });
   }
   Napi::Value Result(Napi::Env env) override {
@@ -276,7 +281,10 @@ class ExtractWorker : public PromiseWorker {
   void Run(const ExecutionProgress& progress) override {
     const CancelFlag& flag = cancelFlag();
     out_ = deep::extract(
-        r_, [&](int64_t done, int64_t total) { Report(progress, {"extract", static_cast<double>(done), static_cast<double>(total), ""}); },
+        r_,
+        [&](int64_t done, int64_t total) {
+          Report(progress, {"extract", static_cast<double>(done), static_cast<double>(total), ""});
+        },
         [&] { return flag && flag->load(std::memory_order_relaxed); });
   }
   Napi::Value Result(Napi::Env env) override {

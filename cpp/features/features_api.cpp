@@ -66,9 +66,7 @@ class HandcraftedWorker : public PromiseWorker {
 };
 
 Napi::Value Start(const Napi::CallbackInfo& info) {
-  return opts::startAsync(info.Env(), [&]() -> Napi::Value {
-    return Queue(new HandcraftedWorker(info.Env(), opts::argObject(info, 0)));
-  });
+  return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new HandcraftedWorker(info.Env(), opts::argObject(info, 0))); });
 }
 
 Napi::Value Names(const Napi::CallbackInfo& info) {

@@ -11,15 +11,15 @@ namespace {
 
 // Per-frame statistics, in schema order; each is aggregated as _mean and _std.
 const std::vector<std::string> kFrameStats = {
-    "noise_energy",  "noise_mean",  "noise_std",       // high-pass residual
-    "dct_dc_mean",   "dct_dc_std",  "dct_ac_mean",  "dct_ac_std", "dct_ac_energy",  // 8x8 block DCT
-    "laplacian_var", "sobel_mean",  "sobel_std",       // blur / sharpness
-    "block_boundary_diff", "block_interior_diff", "blockiness",  // 8x8 grid inconsistency
+    "noise_energy",        "noise_mean",          "noise_std",                                   // high-pass residual
+    "dct_dc_mean",         "dct_dc_std",          "dct_ac_mean", "dct_ac_std", "dct_ac_energy",  // 8x8 block DCT
+    "laplacian_var",       "sobel_mean",          "sobel_std",                                   // blur / sharpness
+    "block_boundary_diff", "block_interior_diff", "blockiness",                                  // 8x8 grid inconsistency
 };
 // Per-video values.
 const std::vector<std::string> kVideoStats = {
     "framediff_mean", "framediff_std", "noise_temporal_var",  // temporal (consecutive sampled frames)
-    "codec_bitrate", "codec_fps", "codec_width", "codec_height", "codec_bits_per_pixel",
+    "codec_bitrate",  "codec_fps",     "codec_width",        "codec_height", "codec_bits_per_pixel",
 };
 
 std::vector<std::string> buildNames() {

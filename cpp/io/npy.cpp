@@ -79,7 +79,8 @@ NpyLayout parseNpyLayout(const std::string& path, const std::string& bytes, cons
   out.dataStart = headerStart + headerLen;
   out.dataBytes = need;
   if (bytes.size() - out.dataStart != need)
-    throw Error(code::kInvalidData, path + ": holds " + std::to_string(bytes.size() - out.dataStart) + " data bytes, its shape needs " + std::to_string(need));
+    throw Error(code::kInvalidData,
+                path + ": holds " + std::to_string(bytes.size() - out.dataStart) + " data bytes, its shape needs " + std::to_string(need));
   return out;
 }
 

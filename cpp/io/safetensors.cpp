@@ -130,9 +130,7 @@ class HeaderParser {
     if (peek() != c) fail(std::string("expected '") + c + "' at byte " + std::to_string(i_));
     ++i_;
   }
-  [[noreturn]] void fail(const std::string& why) {
-    throw Error(code::kInvalidData, path_ + ": not a safetensors file (header: " + why + ")");
-  }
+  [[noreturn]] void fail(const std::string& why) { throw Error(code::kInvalidData, path_ + ": not a safetensors file (header: " + why + ")"); }
 
   const std::string& s_;
   const std::string& path_;
@@ -176,8 +174,8 @@ SafetensorsLayout parseSafetensorsLayout(const std::string& path, const std::str
       if (d < 0 || __builtin_mul_overflow(need, static_cast<size_t>(d), &need))
         throw Error(code::kInvalidData, path + ": tensor '" + t.name + "' has an invalid shape (a negative or overflowing dimension)");
     if (t.end > dataSize || t.end - t.begin != need)
-      throw Error(code::kInvalidData, path + ": tensor '" + t.name + "' has byte range [" + std::to_string(t.begin) + ", " +
-                                          std::to_string(t.end) + ") that does not fit its shape or the file (truncated?)");
+      throw Error(code::kInvalidData, path + ": tensor '" + t.name + "' has byte range [" + std::to_string(t.begin) + ", " + std::to_string(t.end) +
+                                          ") that does not fit its shape or the file (truncated?)");
   }
   return layout;
 }

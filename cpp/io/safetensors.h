@@ -20,7 +20,7 @@ struct SafetensorsTensor {
 };
 
 struct SafetensorsLayout {
-  size_t dataStart = 0;  // offset of the data section in the file
+  size_t dataStart = 0;                    // offset of the data section in the file
   std::vector<SafetensorsTensor> tensors;  // in header order
 };
 

@@ -46,8 +46,7 @@ double paramNumber(const Params& p, const std::string& key, double fallback) {
     size_t used = 0;
     double v = std::stod(it->second, &used);
     if (used == it->second.size()) return v;
-  } catch (...) {
-  }
+  } catch (...) {}
   throw Error(code::kInvalidArgument, "params." + key + ": '" + it->second + "' is not a number");
 }
 
@@ -80,13 +79,15 @@ std::vector<double> predictLogisticRegression(const std::string& modelPath, cons
   // fvc's binary logistic regression needs before using it.
   const bool binary = m->nr_class == 2 && m->label != nullptr && m->w != nullptr &&
                       ((m->label[0] == 0 && m->label[1] == 1) || (m->label[0] == 1 && m->label[1] == 0));
-  if (!binary || m->param.solver_type != L2R_LR) throw Error(code::kInvalidData, modelPath + ": damaged liblinear model (not a binary L2R_LR model with labels 0 and 1)");
+  if (!binary || m->param.solver_type != L2R_LR)
+    throw Error(code::kInvalidData, modelPath + ": damaged liblinear model (not a binary L2R_LR model with labels 0 and 1)");
   const int weights = m->nr_feature + (m->bias >= 0 ? 1 : 0);
   for (int i = 0; i < weights; ++i)
-    if (!std::isfinite(m->w[i])) throw Error(code::kInvalidData, modelPath + ": damaged liblinear model (weight " + std::to_string(i) + " is not finite)");
+    if (!std::isfinite(m->w[i]))
+      throw Error(code::kInvalidData, modelPath + ": damaged liblinear model (weight " + std::to_string(i) + " is not finite)");
   if (get_nr_feature(m.get()) != d.cols)
-    throw Error(code::kInvalidArgument, modelPath + ": model has " + std::to_string(get_nr_feature(m.get())) +
-                                            " features, input has " + std::to_string(d.cols));
+    throw Error(code::kInvalidArgument,
+                modelPath + ": model has " + std::to_string(get_nr_feature(m.get())) + " features, input has " + std::to_string(d.cols));
   int labels[2] = {0, 0};
   get_labels(m.get(), labels);
   int pos = labels[0] == 1 ? 0 : 1;

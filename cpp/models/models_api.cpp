@@ -1,7 +1,7 @@
 #include "models/models_api.h"
 
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "common/error.h"
@@ -32,20 +32,19 @@ Dataset readDataset(const Napi::Object& o, const char* xKey, const char* rowsKey
   d.rows = opts::getInt(o, rowsKey, 0, 1, 1 << 30);
   d.x = readFloat64(o, xKey);
   if (d.x.size() != static_cast<size_t>(d.rows) * d.cols)
-    throw Error(code::kInvalidArgument, std::string(xKey) + ": holds " + std::to_string(d.x.size()) + " values, not " +
-                                            std::to_string(d.rows) + " rows x " + std::to_string(d.cols) + " columns");
+    throw Error(code::kInvalidArgument, std::string(xKey) + ": holds " + std::to_string(d.x.size()) + " values, not " + std::to_string(d.rows) +
+                                            " rows x " + std::to_string(d.cols) + " columns");
   for (size_t i = 0; i < d.x.size(); ++i)
     if (!std::isfinite(d.x[i]))
-      throw Error(code::kInvalidData, std::string(xKey) + ": row " + std::to_string(i / d.cols) + ", column " +
-                                          std::to_string(i % d.cols) + " is not a finite number");
+      throw Error(code::kInvalidData,
+                  std::string(xKey) + ": row " + std::to_string(i / d.cols) + ", column " + std::to_string(i % d.cols) + " is not a finite number");
   if (labelKey != nullptr) {
     d.y = readFloat64(o, labelKey);
     if (d.y.size() != static_cast<size_t>(d.rows))
-      throw Error(code::kInvalidArgument, std::string(labelKey) + ": " + std::to_string(d.y.size()) + " labels for " +
-                                              std::to_string(d.rows) + " rows");
+      throw Error(code::kInvalidArgument,
+                  std::string(labelKey) + ": " + std::to_string(d.y.size()) + " labels for " + std::to_string(d.rows) + " rows");
     for (size_t i = 0; i < d.y.size(); ++i)
-      if (d.y[i] != 0.0 && d.y[i] != 1.0)
-        throw Error(code::kInvalidData, std::string(labelKey) + ": row " + std::to_string(i) + " is not 0 or 1");
+      if (d.y[i] != 0.0 && d.y[i] != 1.0) throw Error(code::kInvalidData, std::string(labelKey) + ": row " + std::to_string(i) + " is not 0 or 1");
   }
   return d;
 }
@@ -114,9 +113,15 @@ class FitWorker : public PromiseWorker {
  protected:
   void Run(const ExecutionProgress&) override {
     switch (kind_) {
-      case Kind::LogisticRegression: r_ = fitLogisticRegression(train_, params_, output_); break;
-      case Kind::Svm: r_ = fitSvm(train_, params_, output_); break;
-      case Kind::Xgboost: r_ = fitXgboost(train_, hasEval_ ? &eval_ : nullptr, params_, output_); break;
+      case Kind::LogisticRegression:
+        r_ = fitLogisticRegression(train_, params_, output_);
+        break;
+      case Kind::Svm:
+        r_ = fitSvm(train_, params_, output_);
+        break;
+      case Kind::Xgboost:
+        r_ = fitXgboost(train_, hasEval_ ? &eval_ : nullptr, params_, output_);
+        break;
     }
   }
 
@@ -153,9 +158,15 @@ class PredictWorker : public PromiseWorker {
  protected:
   void Run(const ExecutionProgress&) override {
     switch (kind_) {
-      case Kind::LogisticRegression: p_ = predictLogisticRegression(model_, data_); break;
-      case Kind::Svm: p_ = predictSvm(model_, data_); break;
-      case Kind::Xgboost: p_ = predictXgboost(model_, data_, threads_); break;
+      case Kind::LogisticRegression:
+        p_ = predictLogisticRegression(model_, data_);
+        break;
+      case Kind::Svm:
+        p_ = predictSvm(model_, data_);
+        break;
+      case Kind::Xgboost:
+        p_ = predictXgboost(model_, data_, threads_);
+        break;
     }
   }
   Napi::Value Result(Napi::Env env) override { return toArray(env, p_); }

@@ -98,7 +98,8 @@ void checkLibsvmText(const std::string& path) {
     }
   }
   if (!inSv || totalSv <= 0 || totalSv != nrSv || totalSv != svLines)
-    fail("total_sv " + std::to_string(totalSv) + ", nr_sv adding up to " + std::to_string(nrSv) + " and " + std::to_string(svLines) + " support-vector lines disagree");
+    fail("total_sv " + std::to_string(totalSv) + ", nr_sv adding up to " + std::to_string(nrSv) + " and " + std::to_string(svLines) +
+         " support-vector lines disagree");
 }
 
 }  // namespace
@@ -151,7 +152,8 @@ std::vector<double> predictSvm(const std::string& modelPath, const Dataset& d) {
                       sm.rho != nullptr && ((sm.label[0] == 0 && sm.label[1] == 1) || (sm.label[0] == 1 && sm.label[1] == 0));
   if (!binary || sm.l <= 0 || sm.nSV[0] < 0 || sm.nSV[1] < 0 || sm.nSV[0] + sm.nSV[1] != sm.l)
     throw Error(code::kInvalidData, modelPath + ": damaged libsvm model (not a binary model with labels 0 and 1 whose support-vector counts add up)");
-  bool finite = std::isfinite(sm.rho[0]) && (sm.probA == nullptr || std::isfinite(sm.probA[0])) && (sm.probB == nullptr || std::isfinite(sm.probB[0]));
+  bool finite =
+      std::isfinite(sm.rho[0]) && (sm.probA == nullptr || std::isfinite(sm.probA[0])) && (sm.probB == nullptr || std::isfinite(sm.probB[0]));
   for (int i = 0; finite && i < sm.l; ++i) {
     finite = std::isfinite(sm.sv_coef[0][i]);
     for (const svm_node* n = sm.SV[i]; finite && n != nullptr && n->index != -1; ++n) finite = std::isfinite(n->value);

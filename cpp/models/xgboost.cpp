@@ -59,16 +59,14 @@ double lastMetric(const char* s) {
   return colon ? std::strtod(colon + 1, nullptr) : NAN;
 }
 
-bool lowerIsBetter(const std::string& metric) {
-  return !(metric == "auc" || metric == "aucpr" || metric == "map" || metric.rfind("ndcg", 0) == 0);
-}
+bool lowerIsBetter(const std::string& metric) { return !(metric == "auc" || metric == "aucpr" || metric == "map" || metric.rfind("ndcg", 0) == 0); }
 
 // In-place prediction on the caller's float64 rows (no DMatrix copy), up to
 // iterationEnd rounds (0 = all).
 std::vector<double> predictDense(BoosterHandle b, const Dataset& d, int iterationEnd) {
   const std::string values = arrayInterface(d);
-  std::string config = R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": )" +
-                       std::to_string(iterationEnd) + R"(, "strict_shape": false, "cache_id": 0, "missing": NaN})";
+  std::string config = R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": )" + std::to_string(iterationEnd) +
+                       R"(, "strict_shape": false, "cache_id": 0, "missing": NaN})";
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* result = nullptr;
@@ -172,8 +170,7 @@ FitResult fitOnThread(const Dataset& train, const Dataset* eval, const Params& p
   const char** featureNames = nullptr;
   const bst_ulong* shape = nullptr;
   const float* scores = nullptr;
-  check(XGBoosterFeatureScore(b.h, R"({"importance_type": "gain"})", &nFeatures, &featureNames, &dim, &shape, &scores),
-        "feature importance");
+  check(XGBoosterFeatureScore(b.h, R"({"importance_type": "gain"})", &nFeatures, &featureNames, &dim, &shape, &scores), "feature importance");
   for (bst_ulong i = 0; i < nFeatures; ++i) {
     // Unnamed features are reported as "f<index>".
     const char* name = featureNames[i];
@@ -199,8 +196,8 @@ std::vector<double> predictXgboost(const std::string& modelPath, const Dataset& 
   runOnXgboostThread([&] {
     LoadedModel& m = loadCached(modelPath);
     if (m.features != data.cols)
-      throw Error(code::kInvalidArgument, modelPath + ": model has " + std::to_string(m.features) +
-                                              " features, input has " + std::to_string(data.cols));
+      throw Error(code::kInvalidArgument,
+                  modelPath + ": model has " + std::to_string(m.features) + " features, input has " + std::to_string(data.cols));
     if (m.threads != threads) {
       check(XGBoosterSetParam(m.booster->h, "nthread", std::to_string(threads).c_str()), "nthread");
       m.threads = threads;

@@ -21,8 +21,7 @@ namespace fvc {
 namespace {
 
 std::string libavVersion(unsigned v) {
-  return std::to_string(AV_VERSION_MAJOR(v)) + "." + std::to_string(AV_VERSION_MINOR(v)) + "." +
-         std::to_string(AV_VERSION_MICRO(v));
+  return std::to_string(AV_VERSION_MAJOR(v)) + "." + std::to_string(AV_VERSION_MINOR(v)) + "." + std::to_string(AV_VERSION_MICRO(v));
 }
 
 std::string dotted(int v) {  // liblinear/libsvm encode 2.47 as 247

@@ -115,7 +115,8 @@ void checkArchitectures(const Args& a) {
     r.resume = false;
     r.device = a.device;
     try {
-      const auto res = deep::train(r, [](const deep::EpochStats&) {}, [] { return false; });
+      const auto res = deep::train(
+          r, [](const deep::EpochStats&) {}, [] { return false; });
       const double loss = res.epochs.empty() ? NAN : res.epochs[0].trainLoss;
       report(std::isfinite(loss) && res.valProbs.size() == 4, name + ": one epoch on " + a.device + ", train loss " + std::to_string(loss));
     } catch (const std::exception& e) {
@@ -151,14 +152,16 @@ void bench(const Args& a) {
     r.device = a.device;
     r.loaderThreads = 4;
     try {
-      const auto res = deep::train(r, [](const deep::EpochStats&) {}, [] { return false; });
+      const auto res = deep::train(
+          r, [](const deep::EpochStats&) {}, [] { return false; });
       std::vector<double> step, wait;
       for (size_t e = 1; e < res.epochs.size(); ++e) {
         step.push_back(res.epochs[e].trainSeconds / a.benchSteps);
         wait.push_back(res.epochs[e].dataWait);
       }
       const double st = median(step);
-      std::printf("| %s | %d x [3, %d, %d, %d] | %s | %s | %.3f | %.1f | %.1f%% |\n", s.name, batch, frames, size, size, a.device.c_str(), a.device == "cuda" ? "bf16" : "no", st, batch / st, 100 * median(wait));
+      std::printf("| %s | %d x [3, %d, %d, %d] | %s | %s | %.3f | %.1f | %.1f%% |\n", s.name, batch, frames, size, size, a.device.c_str(),
+                  a.device == "cuda" ? "bf16" : "no", st, batch / st, 100 * median(wait));
       std::fflush(stdout);
     } catch (const std::exception& e) {
       report(false, std::string(s.name) + " benchmark: " + e.what());
@@ -173,11 +176,13 @@ int main(int argc, char** argv) {
     const Args a = parse(argc, argv);
     if (!a.preset.empty()) {
       const auto d = deep::describeModel(a.preset, 2, {0.05, 1});
-      std::printf("%lld %lld %lld\n", static_cast<long long>(d.inputShape[1]), static_cast<long long>(d.inputShape[2]), static_cast<long long>(d.preset.frameSize));
+      std::printf("%lld %lld %lld\n", static_cast<long long>(d.inputShape[1]), static_cast<long long>(d.inputShape[2]),
+                  static_cast<long long>(d.preset.frameSize));
       return 0;
     }
     torchrt::setThreads(a.threads);
-    std::printf("LibTorch %s, CUDA %s (%d device(s)), %d threads, device %s\n", torchrt::version().c_str(), torchrt::cudaAvailable() ? "yes" : "no", torchrt::cudaDeviceCount(), a.threads, a.device.c_str());
+    std::printf("LibTorch %s, CUDA %s (%d device(s)), %d threads, device %s\n", torchrt::version().c_str(), torchrt::cudaAvailable() ? "yes" : "no",
+                torchrt::cudaDeviceCount(), a.threads, a.device.c_str());
     torchrt::resolveDevice(a.device);  // refuses cuda without a GPU
     checkKernels();
     checkArchitectures(a);

@@ -127,8 +127,8 @@ std::string readLibsvm(const std::string& path) { return describe(fvc::predictSv
 using Reader = std::function<std::string(const std::string&)>;
 
 const std::map<std::string, Reader>& readers() {
-  static const std::map<std::string, Reader> r = {{"video", readVideo},         {"safetensors", readSafetensors}, {"npy", readNpy},
-                                                  {"xgboost", readXgboost},     {"liblinear", readLiblinear},     {"libsvm", readLibsvm}};
+  static const std::map<std::string, Reader> r = {{"video", readVideo},     {"safetensors", readSafetensors}, {"npy", readNpy},
+                                                  {"xgboost", readXgboost}, {"liblinear", readLiblinear},     {"libsvm", readLibsvm}};
   return r;
 }
 

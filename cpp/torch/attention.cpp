@@ -18,7 +18,8 @@ torch::Tensor scaledDotProductAttention(const torch::Tensor& q, const torch::Ten
 #endif
 }
 
-torch::Tensor selfAttention(const torch::Tensor& x, const torch::Tensor& qkvWeight, const torch::Tensor& qkvBias, int64_t heads, torch::nn::Linear& proj) {
+torch::Tensor selfAttention(const torch::Tensor& x, const torch::Tensor& qkvWeight, const torch::Tensor& qkvBias, int64_t heads,
+                            torch::nn::Linear& proj) {
   const int64_t n = x.size(0), l = x.size(1), d = x.size(2);
   torch::Tensor qkv = torch::nn::functional::linear(x, qkvWeight, qkvBias).view({n, l, 3, heads, d / heads}).permute({2, 0, 3, 1, 4});
   torch::Tensor y = scaledDotProductAttention(qkv[0], qkv[1], qkv[2]);

@@ -11,7 +11,8 @@ torch::Tensor scaledDotProductAttention(const torch::Tensor& q, const torch::Ten
 // Self-attention of x [N, L, D] given its packed projection to q, k and v ([3D, D]
 // weight, [3D] bias) and the output projection: the computation of
 // torch.nn.MultiheadAttention (torchvision's ViT) and of timm's Attention (TimeSformer).
-torch::Tensor selfAttention(const torch::Tensor& x, const torch::Tensor& qkvWeight, const torch::Tensor& qkvBias, int64_t heads, torch::nn::Linear& proj);
+torch::Tensor selfAttention(const torch::Tensor& x, const torch::Tensor& qkvWeight, const torch::Tensor& qkvBias, int64_t heads,
+                            torch::nn::Linear& proj);
 
 // What gradient checkpointing recomputes: one block, x -> y of the same shape.
 struct Checkpointable {

@@ -52,8 +52,8 @@ torch::Tensor loadClip(const Clip& clip, const ClipInput& in, bool augment, uint
     if (clip.flow.empty()) throw Error(code::kInvalidArgument, clip.npy + ": this model needs the clip's optical flow (no flow file given)");
     torch::Tensor flow = loadNpyUint8(clip.flow);
     if (flow.dim() != 4 || flow.size(3) != 2 || flow.size(0) != frames.size(0) || flow.size(1) != frames.size(1) || flow.size(2) != frames.size(2))
-      throw Error(code::kInvalidData, clip.flow + ": expected flow [" + std::to_string(frames.size(0)) + ", " + std::to_string(frames.size(1)) + ", " +
-                                          std::to_string(frames.size(2)) + ", 2] matching " + clip.npy + ", got " + c10::str(flow.sizes()));
+      throw Error(code::kInvalidData, clip.flow + ": expected flow [" + std::to_string(frames.size(0)) + ", " + std::to_string(frames.size(1)) +
+                                          ", " + std::to_string(frames.size(2)) + ", 2] matching " + clip.npy + ", got " + c10::str(flow.sizes()));
     // Back to pixels, then / 4 so typical motion lands in about [-1, 1] like the normalised RGB.
     torch::Tensor f = flow.index_select(0, idx).permute({3, 0, 1, 2}).to(torch::kFloat32).sub_(128.f).div_(kFlowScale * 4.f);
     x = torch::cat({x, f}, 0);  // [5, T, H, W]
@@ -105,7 +105,13 @@ torch::Tensor collate(const std::vector<torch::Tensor>& clips) {
 }
 
 ClipLoader::ClipLoader(std::vector<Clip> clips, ClipInput input, int batchSize, bool train, uint64_t seed, int threads, int prefetch)
-    : clips_(std::move(clips)), input_(input), batchSize_(std::max(1, batchSize)), train_(train), seed_(seed), threads_(std::max(1, threads)), prefetch_(std::max(1, prefetch)) {
+    : clips_(std::move(clips)),
+      input_(input),
+      batchSize_(std::max(1, batchSize)),
+      train_(train),
+      seed_(seed),
+      threads_(std::max(1, threads)),
+      prefetch_(std::max(1, prefetch)) {
   if (clips_.empty()) throw Error(code::kInvalidArgument, "no clips to load");
 }
 

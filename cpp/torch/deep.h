@@ -103,19 +103,19 @@ struct TrainRequest {
   std::vector<Clip> train, val;
   ClipInput input;
   int epochs = 10;
-  int batchSize = 8;         // per optimiser step (effective)
-  int microBatch = 0;        // per forward pass; 0 = batchSize; smaller accumulates gradients
-  double lrBackbone = 5e-6;  // pretrained layers
-  double lrHead = 5e-4;      // the head, and every layer when training from scratch
-  double weightDecay = 1e-4;  // transformers: not on norms, biases, position embeddings or class tokens
-  double layerDecay = 1.0;    // layer-wise learning-rate decay (BEiT): block i of L takes layerDecay^(L + 1 - i); 1: off
+  int batchSize = 8;                   // per optimiser step (effective)
+  int microBatch = 0;                  // per forward pass; 0 = batchSize; smaller accumulates gradients
+  double lrBackbone = 5e-6;            // pretrained layers
+  double lrHead = 5e-4;                // the head, and every layer when training from scratch
+  double weightDecay = 1e-4;           // transformers: not on norms, biases, position embeddings or class tokens
+  double layerDecay = 1.0;             // layer-wise learning-rate decay (BEiT): block i of L takes layerDecay^(L + 1 - i); 1: off
   bool gradientCheckpointing = false;  // recompute transformer blocks in the backward pass (less memory, ~1.3x time)
   int warmupEpochs = 2;
   double maxGradNorm = 1.0;
   int patience = 5;
   bool classWeights = true;
-  std::string weights;       // .safetensors to start from (then the backbone takes lrBackbone)
-  std::string outDir;        // model.pt (best), last.pt (resume point), config in model.json by the caller
+  std::string weights;  // .safetensors to start from (then the backbone takes lrBackbone)
+  std::string outDir;   // model.pt (best), last.pt (resume point), config in model.json by the caller
   bool resume = true;
   std::string device = "cpu";
   bool mixedPrecision = true;  // bf16 autocast on CUDA; CPU always runs float32

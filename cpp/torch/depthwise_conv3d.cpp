@@ -128,7 +128,7 @@ void phaseInto(const float* src, const Geometry& g, const ForwardPlan& f, float*
 // taps k = s*m + r; u runs over the positions that are real input, not padding.
 struct InputGradPlan {
   int64_t m[3], u0[3], u[3], g[3];  // most taps per phase, first u, u count, padded gradient length
-  std::vector<Taps> phases;  // by flat(rt, rh, rw); empty: no kernel tap lands there
+  std::vector<Taps> phases;         // by flat(rt, rh, rw); empty: no kernel tap lands there
 
   explicit InputGradPlan(const Geometry& geo) {
     for (int d = 0; d < 3; ++d) {
@@ -251,7 +251,8 @@ void gradInputPlane(const float* gy, const float* w, float* gx, const Geometry& 
   float* outs = grad + p.gradSize();
   float* wt = outs + p.phases.size() * phaseOut;
   std::memset(grad, 0, sizeof(float) * p.gradSize());
-  copyBlock(gy, g.a[1].out, g.a[2].out, grad + flat(p.m[0] - 1, p.m[1] - 1, p.m[2] - 1, p.g[1], p.g[2]), p.g[1], p.g[2], g.a[0].out, g.a[1].out, g.a[2].out);
+  copyBlock(gy, g.a[1].out, g.a[2].out, grad + flat(p.m[0] - 1, p.m[1] - 1, p.m[2] - 1, p.g[1], p.g[2]), p.g[1], p.g[2], g.a[0].out, g.a[1].out,
+            g.a[2].out);
   for (size_t r = 0; r < p.phases.size(); ++r) {
     const Taps& t = p.phases[r];
     if (t.shift.empty()) continue;
@@ -294,7 +295,9 @@ torch::Tensor forwardKernel(const torch::Tensor& x, const torch::Tensor& weight,
   const float* xp = x.data_ptr<float>();
   const float* wp = weight.data_ptr<float>();
   float* yp = y.data_ptr<float>();
-  forEachPlane(g, [&](int64_t i, std::vector<float>& scratch) { forwardPlane(xp + i * g.inPlane(), wp + (i % g.c) * g.taps(), yp + i * g.outPlane(), g, plan, scratch); });
+  forEachPlane(g, [&](int64_t i, std::vector<float>& scratch) {
+    forwardPlane(xp + i * g.inPlane(), wp + (i % g.c) * g.taps(), yp + i * g.outPlane(), g, plan, scratch);
+  });
   return y;
 }
 
@@ -304,7 +307,9 @@ torch::Tensor gradInputKernel(const torch::Tensor& gy, const torch::Tensor& weig
   const float* gyp = gy.data_ptr<float>();
   const float* wp = weight.data_ptr<float>();
   float* gxp = gx.data_ptr<float>();
-  forEachPlane(g, [&](int64_t i, std::vector<float>& scratch) { gradInputPlane(gyp + i * g.outPlane(), wp + (i % g.c) * g.taps(), gxp + i * g.inPlane(), g, plan, scratch); });
+  forEachPlane(g, [&](int64_t i, std::vector<float>& scratch) {
+    gradInputPlane(gyp + i * g.outPlane(), wp + (i % g.c) * g.taps(), gxp + i * g.inPlane(), g, plan, scratch);
+  });
   return gx;
 }
 
@@ -315,12 +320,15 @@ torch::Tensor gradWeightKernel(const torch::Tensor& gy, const torch::Tensor& x, 
   const float* gyp = gy.data_ptr<float>();
   const float* xp = x.data_ptr<float>();
   double* pp = partial.data_ptr<double>();
-  forEachPlane(g, [&](int64_t i, std::vector<float>& scratch) { gradWeightPlane(gyp + i * g.outPlane(), xp + i * g.inPlane(), pp + i * g.taps(), g, plan, scratch); });
+  forEachPlane(g, [&](int64_t i, std::vector<float>& scratch) {
+    gradWeightPlane(gyp + i * g.outPlane(), xp + i * g.inPlane(), pp + i * g.taps(), g, plan, scratch);
+  });
   return partial.sum(0).to(torch::kFloat32).view(weightShape);
 }
 
 struct DepthwiseConv3dFunction : torch::autograd::Function<DepthwiseConv3dFunction> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight, std::vector<int64_t> stride, std::vector<int64_t> padding) {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
+                               std::vector<int64_t> stride, std::vector<int64_t> padding) {
     torch::Tensor x = input.contiguous(), w = weight.contiguous();
     const Geometry g = geometry(x, w, stride, padding);
     ctx->save_for_backward({x, w});
@@ -351,8 +359,10 @@ bool nativeEnabled() {
 
 }  // namespace
 
-torch::Tensor depthwiseConv3d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, std::vector<int64_t> stride, std::vector<int64_t> padding) {
-  TORCH_CHECK(x.dim() == 5 && x.scalar_type() == torch::kFloat32 && x.device().is_cpu(), "depthwiseConv3d: x must be a float32 CPU tensor [N, C, T, H, W]");
+torch::Tensor depthwiseConv3d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, std::vector<int64_t> stride,
+                              std::vector<int64_t> padding) {
+  TORCH_CHECK(x.dim() == 5 && x.scalar_type() == torch::kFloat32 && x.device().is_cpu(),
+              "depthwiseConv3d: x must be a float32 CPU tensor [N, C, T, H, W]");
   TORCH_CHECK(weight.dim() == 5 && weight.size(0) == x.size(1) && weight.size(1) == 1, "depthwiseConv3d: weight must be [C, 1, kT, kH, kW]");
   torch::Tensor y = DepthwiseConv3dFunction::apply(x, weight, std::move(stride), std::move(padding));
   return bias.defined() ? y + bias.view({1, -1, 1, 1, 1}) : y;
@@ -362,8 +372,8 @@ torch::Tensor depthwiseOrConv(torch::nn::Conv3d& conv, const torch::Tensor& x) {
   const auto& o = conv->options;
   const auto* padding = variants::get_if<torch::ExpandingArray<3>>(&o.padding());
   const bool depthwise = o.groups() == o.in_channels() && o.in_channels() == o.out_channels() && padding &&
-                         variants::holds_alternative<torch::enumtype::kZeros>(o.padding_mode()) &&
-                         (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1 && (*o.dilation())[2] == 1;
+                         variants::holds_alternative<torch::enumtype::kZeros>(o.padding_mode()) && (*o.dilation())[0] == 1 &&
+                         (*o.dilation())[1] == 1 && (*o.dilation())[2] == 1;
   if (!depthwise || !nativeEnabled() || x.dim() != 5 || !x.device().is_cpu() || x.scalar_type() != torch::kFloat32 ||
       conv->weight.scalar_type() != torch::kFloat32 || torchrt::cpuAutocastEnabled())
     return conv->forward(x);
@@ -397,7 +407,9 @@ std::vector<torchrt::KernelCheck> checkDepthwiseConv3d() {
     auto refGrads = torch::autograd::grad({ref}, {x, w}, {gy});
     torch::Tensor got = depthwiseConv3d(x, w, b, c.stride, c.padding);
     auto gotGrads = torch::autograd::grad({got}, {x, w}, {gy});
-    auto rel = [](const torch::Tensor& a, const torch::Tensor& e) { return (a - e).abs().max().item<double>() / std::max(1e-30, e.abs().max().item<double>()); };
+    auto rel = [](const torch::Tensor& a, const torch::Tensor& e) {
+      return (a - e).abs().max().item<double>() / std::max(1e-30, e.abs().max().item<double>());
+    };
     auto dims = [](const std::vector<int64_t>& v) {
       std::string s;
       for (size_t i = 0; i < v.size(); ++i) s += (i ? "x" : "") + std::to_string(v[i]);

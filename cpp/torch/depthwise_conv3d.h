@@ -20,7 +20,8 @@ namespace fvc::deep {
 torch::Tensor depthwiseOrConv(torch::nn::Conv3d& conv, const torch::Tensor& x);
 
 // The native kernels themselves, differentiable (forward, input and weight gradients).
-torch::Tensor depthwiseConv3d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, std::vector<int64_t> stride, std::vector<int64_t> padding);
+torch::Tensor depthwiseConv3d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, std::vector<int64_t> stride,
+                              std::vector<int64_t> padding);
 
 // The native kernels against LibTorch's grouped convolution on random inputs of
 // X3D's shapes (strided, padded, temporal-only) and an uneven one with a bias.

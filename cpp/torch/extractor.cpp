@@ -18,7 +18,8 @@ ExtractResult extract(const ExtractRequest& r, const std::function<void(int64_t,
     CpuCacheScope cache;
     const int sources = !r.weights.empty() + !r.checkpoint.empty() + r.randomInit;
     if (sources != 1)
-      throw Error(code::kInvalidArgument, "weights / checkpoint / randomInit: give exactly one source of the backbone's weights (random weights only when asked for)");
+      throw Error(code::kInvalidArgument,
+                  "weights / checkpoint / randomInit: give exactly one source of the backbone's weights (random weights only when asked for)");
     if (r.clips.empty()) throw Error(code::kInvalidArgument, "clips: nothing to extract");
     const torch::Device device(r.device);  // "cpu", "cuda" or "cuda:N"
     const ModelSpec& spec = findModel(r.model);

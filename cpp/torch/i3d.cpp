@@ -12,14 +12,16 @@ struct I3d : VideoModel {
   I3d(int64_t numClasses, const Scale& scale) {
     const int64_t depths[4] = {3, 4, 6, 3};
     // Temporal kernels of conv_a, cycling within each stage as i3d_r50 sets them.
-    const std::vector<Triple> kernelsA[4] = {{Triple({3, 1, 1})}, {Triple({3, 1, 1}), Triple(1)}, {Triple({3, 1, 1}), Triple(1)}, {Triple(1), Triple({3, 1, 1})}};
+    const std::vector<Triple> kernelsA[4] = {
+        {Triple({3, 1, 1})}, {Triple({3, 1, 1}), Triple(1)}, {Triple({3, 1, 1}), Triple(1)}, {Triple(1), Triple({3, 1, 1})}};
     blocks = register_module("blocks", torch::nn::ModuleList());
     int64_t dimIn = scaled(64, scale);
     stem = pv::Stem(3, dimIn, Triple({5, 7, 7}), Triple({1, 2, 2}), true);
     blocks->push_back(stem);
     for (int i = 0; i < 4; ++i) {
       const int64_t dimOut = scaled(256 << i, scale), dimInner = scaled(64 << i, scale);
-      stages[i] = pv::resStage(fvc::deep::blocks(depths[i], scale), dimIn, dimInner, dimOut, kernelsA[i], 1, Triple({1, i == 0 ? 1 : 2, i == 0 ? 1 : 2}));
+      stages[i] =
+          pv::resStage(fvc::deep::blocks(depths[i], scale), dimIn, dimInner, dimOut, kernelsA[i], 1, Triple({1, i == 0 ? 1 : 2, i == 0 ? 1 : 2}));
       blocks->push_back(stages[i]);
       if (i == 0) blocks->push_back(torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions({2, 1, 1}).stride({2, 1, 1})));
       dimIn = dimOut;

@@ -21,7 +21,9 @@ TORCH_MODULE(BasicConv2d);
 
 // Every Inception block: named branches whose outputs are concatenated on channels.
 struct Block : nn::Module {
-  BasicConv2d add(const std::string& name, int64_t in, int64_t out, Pair k, Pair s = 1, Pair p = 0) { return register_module(name, BasicConv2d(in, out, k, s, p)); }
+  BasicConv2d add(const std::string& name, int64_t in, int64_t out, Pair k, Pair s = 1, Pair p = 0) {
+    return register_module(name, BasicConv2d(in, out, k, s, p));
+  }
   virtual torch::Tensor forward(torch::Tensor x) = 0;
   int64_t out = 0;
 };
@@ -114,7 +116,9 @@ struct InceptionE : Block {
   torch::Tensor forward(torch::Tensor x) override {
     torch::Tensor b3 = b3_1->forward(x);
     torch::Tensor d = d2->forward(d1->forward(x));
-    return torch::cat({b1->forward(x), torch::cat({b3_2a->forward(b3), b3_2b->forward(b3)}, 1), torch::cat({d3a->forward(d), d3b->forward(d)}, 1), bp->forward(avgPool3(x))}, 1);
+    return torch::cat({b1->forward(x), torch::cat({b3_2a->forward(b3), b3_2b->forward(b3)}, 1), torch::cat({d3a->forward(d), d3b->forward(d)}, 1),
+                       bp->forward(avgPool3(x))},
+                      1);
   }
   BasicConv2d b1{nullptr}, b3_1{nullptr}, b3_2a{nullptr}, b3_2b{nullptr}, d1{nullptr}, d2{nullptr}, d3a{nullptr}, d3b{nullptr}, bp{nullptr};
 };
@@ -135,7 +139,8 @@ struct InceptionV3 : VideoModel {
     push("Mixed_5c", std::make_shared<InceptionA>(in, scaled(64, s), s));
     push("Mixed_5d", std::make_shared<InceptionA>(in, scaled(64, s), s));
     push("Mixed_6a", std::make_shared<InceptionB>(in, s));
-    for (auto [name, c7] : {std::pair{"Mixed_6b", 128}, {"Mixed_6c", 160}, {"Mixed_6d", 160}, {"Mixed_6e", 192}}) push(name, std::make_shared<InceptionC>(in, scaled(c7, s), s));
+    for (auto [name, c7] : {std::pair{"Mixed_6b", 128}, {"Mixed_6c", 160}, {"Mixed_6d", 160}, {"Mixed_6e", 192}})
+      push(name, std::make_shared<InceptionC>(in, scaled(c7, s), s));
     push("Mixed_7a", std::make_shared<InceptionD>(in, s));
     push("Mixed_7b", std::make_shared<InceptionE>(in, s));
     push("Mixed_7c", std::make_shared<InceptionE>(in, s));
@@ -165,7 +170,9 @@ struct InceptionV3 : VideoModel {
     const auto perChannel = [&](auto f) { return torch::tensor({f(0), f(1), f(2)}, x.options()).view({1, 3, 1, 1}); };
     // Channels-last from here on: oneDNN's convolutions take NHWC without reordering,
     // ~1.45x faster for this network on CPU (benchmarks/extract.ts).
-    x = (x * perChannel([&](int c) { return sd[c] / 0.5; }) + perChannel([&](int c) { return (mean[c] - 0.5) / 0.5; })).contiguous(torch::MemoryFormat::ChannelsLast);
+    x = (x * perChannel([&](int c) { return sd[c] / 0.5; }) + perChannel([&](int c) {
+           return (mean[c] - 0.5) / 0.5;
+         })).contiguous(torch::MemoryFormat::ChannelsLast);
     x = stem[2]->forward(stem[1]->forward(stem[0]->forward(x)));
     x = torch::max_pool2d(x, 3, 2);
     x = stem[4]->forward(stem[3]->forward(x));

@@ -35,17 +35,40 @@ void addTransformer(std::vector<ModelSpec>& models, const std::string& name, con
   const std::pair<const char*, VitConfig (*)()> sizes[] = {{"", vitB16}, {"_s16", vitS16}, {"_ti16", vitTi16}};
   for (const auto& [suffix, config] : sizes) {
     const std::string backbone = *suffix ? std::string(suffix + 1) : "b16";
-    models.push_back({name + suffix, "transformer", description + " (ViT-" + (backbone == "b16" ? "B" : backbone == "s16" ? "S" : "Ti") + "/16)", {3, frames, 224, 224},
-                      [config, build](int64_t k, const Scale& s) { return build(config(), k, s); }, ClipLayout::Rgb, kVit});
+    models.push_back({name + suffix,
+                      "transformer",
+                      description + " (ViT-" +
+                          (backbone == "b16"   ? "B"
+                           : backbone == "s16" ? "S"
+                                               : "Ti") +
+                          "/16)",
+                      {3, frames, 224, 224},
+                      [config, build](int64_t k, const Scale& s) { return build(config(), k, s); },
+                      ClipLayout::Rgb,
+                      kVit});
   }
 }
 
 std::vector<ModelSpec> withTransformers(std::vector<ModelSpec> models) {
-  models.push_back({"vit_b_16", "transformer", "torchvision's ViT-B/16 per frame, class tokens averaged over time, heads.head", {3, 8, 224, 224}, vit_b_16, ClipLayout::Rgb, kVit});
-  models.push_back({"vit_s_16", "transformer", "ViT-S/16 (DeiT-S dimensions) per frame, torchvision's layout", {3, 8, 224, 224}, vit_s_16, ClipLayout::Rgb, kVit});
-  models.push_back({"vit_ti_16", "transformer", "ViT-Ti/16 (DeiT-Ti dimensions) per frame, torchvision's layout", {3, 8, 224, 224}, vit_ti_16, ClipLayout::Rgb, kVit});
+  models.push_back({"vit_b_16",
+                    "transformer",
+                    "torchvision's ViT-B/16 per frame, class tokens averaged over time, heads.head",
+                    {3, 8, 224, 224},
+                    vit_b_16,
+                    ClipLayout::Rgb,
+                    kVit});
+  models.push_back(
+      {"vit_s_16", "transformer", "ViT-S/16 (DeiT-S dimensions) per frame, torchvision's layout", {3, 8, 224, 224}, vit_s_16, ClipLayout::Rgb, kVit});
+  models.push_back({"vit_ti_16",
+                    "transformer",
+                    "ViT-Ti/16 (DeiT-Ti dimensions) per frame, torchvision's layout",
+                    {3, 8, 224, 224},
+                    vit_ti_16,
+                    ClipLayout::Rgb,
+                    kVit});
   addTransformer(models, "vit_gru", "5k: ViT per frame, class tokens through a GRU, dropout 0.5, linear head", 8, vit_gru);
-  addTransformer(models, "vit_transformer", "5l: ViT per frame, a temporal transformer over the class tokens, dropout 0.5, linear head", 8, vit_transformer);
+  addTransformer(models, "vit_transformer", "5l: ViT per frame, a temporal transformer over the class tokens, dropout 0.5, linear head", 8,
+                 vit_transformer);
   addTransformer(models, "timesformer", "5m: TimeSformer, divided space-time attention, 8 frames", 8, timesformer);
   addTransformer(models, "vivit", "5n: ViViT factorised encoder, tubelets of 2 frames, 16 frames", 16, vivit);
   return models;
@@ -55,20 +78,68 @@ std::vector<ModelSpec> withTransformers(std::vector<ModelSpec> models) {
 
 const std::vector<ModelSpec>& modelRegistry() {
   static const std::vector<ModelSpec> models = withTransformers({
-      {"naive_cnn", "cnn", "5c: per-frame 2D CNN, temporal average, dropout 0.5, linear head", {3, 8, 112, 112}, naive_cnn, ClipLayout::Rgb, kTorchvisionVideo},
-      {"inception_v3", "cnn", "5d: torchvision's Inception v3 per frame, pooled features averaged over time, dropout 0.5, linear head", {3, 8, 299, 299}, inception_v3, ClipLayout::Rgb, kImageNet},
-      {"variable_ar_cnn", "cnn", "5e: naive_cnn's CNN on frames at their own aspect ratio, padded per batch, mask-weighted pooling; input RGB + mask", {4, 8, 112, 112}, variable_ar_cnn, ClipLayout::RgbMask, kTorchvisionVideo},
+      {"naive_cnn",
+       "cnn",
+       "5c: per-frame 2D CNN, temporal average, dropout 0.5, linear head",
+       {3, 8, 112, 112},
+       naive_cnn,
+       ClipLayout::Rgb,
+       kTorchvisionVideo},
+      {"inception_v3",
+       "cnn",
+       "5d: torchvision's Inception v3 per frame, pooled features averaged over time, dropout 0.5, linear head",
+       {3, 8, 299, 299},
+       inception_v3,
+       ClipLayout::Rgb,
+       kImageNet},
+      {"variable_ar_cnn",
+       "cnn",
+       "5e: naive_cnn's CNN on frames at their own aspect ratio, padded per batch, mask-weighted pooling; input RGB + mask",
+       {4, 8, 112, 112},
+       variable_ar_cnn,
+       ClipLayout::RgbMask,
+       kTorchvisionVideo},
       {"r3d_18", "video_3d", "ResNet-18 with 3D convolutions (torchvision r3d_18)", {3, 16, 112, 112}, r3d_18, ClipLayout::Rgb, kTorchvisionVideo},
       {"mc3_18", "video_3d", "mixed convolutions: 3D then 2D (torchvision mc3_18)", {3, 16, 112, 112}, mc3_18, ClipLayout::Rgb, kTorchvisionVideo},
-      {"r2plus1d_18", "video_3d", "5p: R(2+1)D-18, factorised spatial + temporal convolutions (torchvision r2plus1d_18)", {3, 16, 112, 112}, r2plus1d_18, ClipLayout::Rgb, kTorchvisionVideo},
+      {"r2plus1d_18",
+       "video_3d",
+       "5p: R(2+1)D-18, factorised spatial + temporal convolutions (torchvision r2plus1d_18)",
+       {3, 16, 112, 112},
+       r2plus1d_18,
+       ClipLayout::Rgb,
+       kTorchvisionVideo},
       {"i3d_r50", "video_3d", "5o: inflated 3D ResNet-50 (PyTorchVideo i3d_r50)", {3, 8, 224, 224}, i3d_r50, ClipLayout::Rgb, pytorchVideo(256)},
       {"x3d_xs", "video_3d", "5q: X3D-XS, 4 frames at 160 px (PyTorchVideo x3d_xs)", {3, 4, 160, 160}, x3d, ClipLayout::Rgb, pytorchVideo(182)},
       {"x3d_s", "video_3d", "5q: X3D-S, 13 frames at 160 px (PyTorchVideo x3d_s)", {3, 13, 160, 160}, x3d, ClipLayout::Rgb, pytorchVideo(182)},
       {"x3d_m", "video_3d", "5q: X3D-M, 16 frames at 224 px (PyTorchVideo x3d_m)", {3, 16, 224, 224}, x3d, ClipLayout::Rgb, pytorchVideo(256)},
-      {"slowfast_r50", "slowfast", "5r: SlowFast R50 8x8, alpha 4, beta 1/8; input is the fast clip, the slow pathway takes every 4th frame (PyTorchVideo slowfast_r50)", {3, 32, 224, 224}, slowfast_r50, ClipLayout::Rgb, pytorchVideo(256)},
-      {"slowfast_attention", "slowfast", "5s: SlowFast R50 with attention-gated lateral fusion and attention pooling", {3, 32, 224, 224}, slowfast_attention, ClipLayout::Rgb, pytorchVideo(256)},
-      {"slowfast_multiscale", "slowfast", "5t: SlowFast R50 with three pathways at T/4, T/2 and T, fused into the slow one", {3, 32, 224, 224}, slowfast_multiscale, ClipLayout::Rgb, pytorchVideo(256)},
-      {"two_stream", "two_stream", "5u: RGB and optical-flow mc3_18 streams, late fusion; input RGB + flow (dx, dy)", {5, 16, 112, 112}, two_stream, ClipLayout::RgbFlow, kTorchvisionVideo},
+      {"slowfast_r50",
+       "slowfast",
+       "5r: SlowFast R50 8x8, alpha 4, beta 1/8; input is the fast clip, the slow pathway takes every 4th frame (PyTorchVideo slowfast_r50)",
+       {3, 32, 224, 224},
+       slowfast_r50,
+       ClipLayout::Rgb,
+       pytorchVideo(256)},
+      {"slowfast_attention",
+       "slowfast",
+       "5s: SlowFast R50 with attention-gated lateral fusion and attention pooling",
+       {3, 32, 224, 224},
+       slowfast_attention,
+       ClipLayout::Rgb,
+       pytorchVideo(256)},
+      {"slowfast_multiscale",
+       "slowfast",
+       "5t: SlowFast R50 with three pathways at T/4, T/2 and T, fused into the slow one",
+       {3, 32, 224, 224},
+       slowfast_multiscale,
+       ClipLayout::Rgb,
+       pytorchVideo(256)},
+      {"two_stream",
+       "two_stream",
+       "5u: RGB and optical-flow mc3_18 streams, late fusion; input RGB + flow (dx, dy)",
+       {5, 16, 112, 112},
+       two_stream,
+       ClipLayout::RgbFlow,
+       kTorchvisionVideo},
   });
   return models;
 }
@@ -83,7 +154,8 @@ const ModelSpec& findModel(const std::string& name) {
 
 ClipInput inputFor(const ModelSpec& spec, ClipInput input) {
   if (input.cropSize < spec.preset.minSide)
-    throw Error(code::kInvalidArgument, "cropSize: " + spec.name + " needs a crop of at least " + std::to_string(spec.preset.minSide) + " px (got " + std::to_string(input.cropSize) + ")");
+    throw Error(code::kInvalidArgument, "cropSize: " + spec.name + " needs a crop of at least " + std::to_string(spec.preset.minSide) + " px (got " +
+                                            std::to_string(input.cropSize) + ")");
   input.layout = spec.layout;
   input.mean = spec.preset.mean;
   input.std = spec.preset.std;
@@ -92,9 +164,12 @@ ClipInput inputFor(const ModelSpec& spec, ClipInput input) {
 
 const char* layoutName(ClipLayout layout) {
   switch (layout) {
-    case ClipLayout::Rgb: return "rgb";
-    case ClipLayout::RgbFlow: return "rgb+flow";
-    case ClipLayout::RgbMask: return "rgb+mask";
+    case ClipLayout::Rgb:
+      return "rgb";
+    case ClipLayout::RgbFlow:
+      return "rgb+flow";
+    case ClipLayout::RgbMask:
+      return "rgb+mask";
   }
   return "rgb";
 }
@@ -189,7 +264,9 @@ LoadReport loadStateDict(VideoModel& model, std::map<std::string, torch::Tensor>
     return s;
   };
   // A NaN or infinite weight would give NaN logits that look like a result.
-  if (!nonFinite.empty()) throw Error(code::kInvalidData, source + ": non-finite (NaN or infinite) values in tensor(s) " + list(nonFinite) + "; the file is damaged or came from a diverged run");
+  if (!nonFinite.empty())
+    throw Error(code::kInvalidData, source + ": non-finite (NaN or infinite) values in tensor(s) " + list(nonFinite) +
+                                        "; the file is damaged or came from a diverged run");
   if (!missing.empty() || !misshapen.empty() || !unexpected.empty()) {
     std::string why;
     if (!missing.empty()) why += "\n  missing: " + list(missing);

@@ -15,7 +15,8 @@ void computeFlow(const std::string& framesNpy, const std::string& flowNpy, const
   torchGuard([&] {
     if (method != "dis" && method != "farneback") throw Error(code::kInvalidArgument, "flow method '" + method + "': expected dis or farneback");
     torch::Tensor frames = loadNpyUint8(framesNpy).contiguous();
-    if (frames.dim() != 4 || frames.size(3) != 3) throw Error(code::kInvalidData, framesNpy + ": expected frames [N, H, W, 3], got " + c10::str(frames.sizes()));
+    if (frames.dim() != 4 || frames.size(3) != 3)
+      throw Error(code::kInvalidData, framesNpy + ": expected frames [N, H, W, 3], got " + c10::str(frames.sizes()));
     const int n = static_cast<int>(frames.size(0)), h = static_cast<int>(frames.size(1)), w = static_cast<int>(frames.size(2));
     std::vector<cv::Mat> gray(n);
     for (int i = 0; i < n; ++i) {
@@ -36,7 +37,9 @@ void computeFlow(const std::string& framesNpy, const std::string& flowNpy, const
       }
     }
     // The last frame has no successor: it repeats the flow into it.
-    if (n >= 2) std::copy_n(out.data() + static_cast<size_t>(n - 2) * h * w * 2, static_cast<size_t>(h) * w * 2, out.data() + static_cast<size_t>(n - 1) * h * w * 2);
+    if (n >= 2)
+      std::copy_n(out.data() + static_cast<size_t>(n - 2) * h * w * 2, static_cast<size_t>(h) * w * 2,
+                  out.data() + static_cast<size_t>(n - 1) * h * w * 2);
     writeNpy(flowNpy, NpyType::Uint8, {n, h, w, 2}, out.data());
     return 0;
   });

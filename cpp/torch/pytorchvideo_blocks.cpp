@@ -95,7 +95,8 @@ torch::Tensor ResStageImpl::forward(torch::Tensor x) {
   return x;
 }
 
-ResStage resStage(int64_t depth, int64_t dimIn, int64_t dimInner, int64_t dimOut, const std::vector<Triple>& kernelsA, Triple strideA, Triple strideB) {
+ResStage resStage(int64_t depth, int64_t dimIn, int64_t dimInner, int64_t dimOut, const std::vector<Triple>& kernelsA, Triple strideA,
+                  Triple strideB) {
   ResStage stage;
   for (int64_t i = 0; i < depth; ++i) {
     BottleneckOptions o{i == 0 ? dimIn : dimOut, dimInner, dimOut};

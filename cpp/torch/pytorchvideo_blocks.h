@@ -75,7 +75,8 @@ TORCH_MODULE(ResStage);
 
 // A ResNet stage as PyTorchVideo's create_res_stage builds it: the first block takes
 // the strides; conv_a kernels cycle through `kernelsA`.
-ResStage resStage(int64_t depth, int64_t dimIn, int64_t dimInner, int64_t dimOut, const std::vector<Triple>& kernelsA, Triple strideA, Triple strideB);
+ResStage resStage(int64_t depth, int64_t dimIn, int64_t dimInner, int64_t dimOut, const std::vector<Triple>& kernelsA, Triple strideA,
+                  Triple strideB);
 
 // ResNetBasicHead as fvc uses it: global average pooling (PyTorchVideo's AvgPool3d
 // covers the whole feature map at the published input size, so the two agree there),

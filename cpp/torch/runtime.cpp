@@ -11,8 +11,7 @@
 namespace fvc::torchrt {
 
 std::string version() {
-  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-         std::to_string(TORCH_VERSION_PATCH);
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
 }
 
 bool cudaAvailable() { return torch::cuda::is_available(); }
@@ -42,9 +41,8 @@ std::string resolveDevice(const std::string& requested) {
   if (requested == "cpu") return "cpu";
   if (requested == "cuda") {
     if (!cudaAvailable())
-      throw Error(code::kInvalidArgument,
-                  "device: 'cuda' was requested but LibTorch sees no CUDA device (this build: LibTorch " + version() +
-                      "; a CUDA build is needed, see README 'GPU builds')");
+      throw Error(code::kInvalidArgument, "device: 'cuda' was requested but LibTorch sees no CUDA device (this build: LibTorch " + version() +
+                                              "; a CUDA build is needed, see README 'GPU builds')");
     return "cuda";
   }
   if (requested == "auto") return cudaAvailable() ? "cuda" : "cpu";
@@ -53,9 +51,11 @@ std::string resolveDevice(const std::string& requested) {
       requested.find_first_not_of("0123456789", 5) == std::string::npos) {
     const int index = std::stoi(requested.substr(5));
     if (!cudaAvailable())
-      throw Error(code::kInvalidArgument, "device: '" + requested + "' was requested but LibTorch sees no CUDA device (this build: LibTorch " + version() + "; a CUDA build is needed, see README 'GPU builds')");
+      throw Error(code::kInvalidArgument, "device: '" + requested + "' was requested but LibTorch sees no CUDA device (this build: LibTorch " +
+                                              version() + "; a CUDA build is needed, see README 'GPU builds')");
     if (index >= cudaDeviceCount())
-      throw Error(code::kInvalidArgument, "device: '" + requested + "': LibTorch sees " + std::to_string(cudaDeviceCount()) + " GPU(s), numbered from 0");
+      throw Error(code::kInvalidArgument,
+                  "device: '" + requested + "': LibTorch sees " + std::to_string(cudaDeviceCount()) + " GPU(s), numbered from 0");
     return requested;
   }
   throw Error(code::kInvalidArgument, "device: unknown value '" + requested + "' (expected auto, cpu, cuda or cuda:<index>)");

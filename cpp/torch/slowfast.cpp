@@ -18,7 +18,8 @@ struct FuseImpl : nn::Module {
     for (size_t p = 1; p < dims.size(); ++p) {
       const int64_t ratio = paths[0].frameDivisor / paths[p].frameDivisor;
       const std::string suffix = p == 1 ? "" : "_" + std::to_string(p);
-      convs.push_back(register_module("conv_fast_to_slow" + suffix, pv::conv(dims[p], 2 * dims[p], {2 * ratio - 1, 1, 1}, {ratio, 1, 1}, {ratio - 1, 0, 0})));
+      convs.push_back(
+          register_module("conv_fast_to_slow" + suffix, pv::conv(dims[p], 2 * dims[p], {2 * ratio - 1, 1, 1}, {ratio, 1, 1}, {ratio - 1, 0, 0})));
       norms.push_back(register_module("norm" + suffix, nn::BatchNorm3d(2 * dims[p])));
       lateral += 2 * dims[p];
     }
@@ -26,7 +27,7 @@ struct FuseImpl : nn::Module {
     if (attention) {
       const int64_t context = dims[0] + lateral;
       gate = register_module("attention", nn::Sequential(nn::Linear(context, std::max<int64_t>(8, context / 4)), nn::ReLU(),
-                                                          nn::Linear(std::max<int64_t>(8, context / 4), lateral), nn::Sigmoid()));
+                                                         nn::Linear(std::max<int64_t>(8, context / 4), lateral), nn::Sigmoid()));
     }
   }
   std::vector<torch::Tensor> forward(std::vector<torch::Tensor> x) {
@@ -113,7 +114,8 @@ struct SlowFast : VideoModel {
         const int64_t dimIn = dims[k] + (k == 0 ? lateral : 0);
         const int64_t out = width(256 << i, p), inner = width(64 << i, p);
         const bool temporal = i >= 2 || p.temporalEarly;
-        stage->multipathway_blocks->push_back(pv::resStage(fvc::deep::blocks(depths[i], scale), dimIn, inner, out, {temporal ? Triple({3, 1, 1}) : Triple(1)}, 1,
+        stage->multipathway_blocks->push_back(pv::resStage(fvc::deep::blocks(depths[i], scale), dimIn, inner, out,
+                                                           {temporal ? Triple({3, 1, 1}) : Triple(1)}, 1,
                                                            Triple({1, i == 0 ? 1 : 2, i == 0 ? 1 : 2})));
         outs.push_back(out);
       }
@@ -137,7 +139,8 @@ struct SlowFast : VideoModel {
   torch::Tensor forward(torch::Tensor clip) override {
     const int64_t t = clip.size(2), need = options.pathways[0].frameDivisor;
     if (t % need != 0)
-      throw Error(code::kInvalidArgument, "slowfast: the clip's " + std::to_string(t) + " frames are not a multiple of " + std::to_string(need) + " (the slow pathway's rate)");
+      throw Error(code::kInvalidArgument, "slowfast: the clip's " + std::to_string(t) + " frames are not a multiple of " + std::to_string(need) +
+                                              " (the slow pathway's rate)");
     std::vector<torch::Tensor> x;
     for (const auto& p : options.pathways) x.push_back(p.frameDivisor == 1 ? clip : pv::slowFrames(clip, p.frameDivisor));
     for (auto& s : stages) x = s->forward(x);

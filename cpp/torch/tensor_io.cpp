@@ -1,7 +1,7 @@
 #include "torch/tensor_io.h"
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -46,17 +46,28 @@ torch::Dtype dtypeOf(const std::string& d, const std::string& path, const std::s
 
 std::string dtypeName(torch::Dtype d) {
   switch (d) {
-    case torch::kFloat32: return "F32";
-    case torch::kFloat64: return "F64";
-    case torch::kFloat16: return "F16";
-    case torch::kBFloat16: return "BF16";
-    case torch::kInt64: return "I64";
-    case torch::kInt32: return "I32";
-    case torch::kInt16: return "I16";
-    case torch::kInt8: return "I8";
-    case torch::kUInt8: return "U8";
-    case torch::kBool: return "BOOL";
-    default: throw Error(code::kInvalidArgument, "safetensors: unsupported tensor type");
+    case torch::kFloat32:
+      return "F32";
+    case torch::kFloat64:
+      return "F64";
+    case torch::kFloat16:
+      return "F16";
+    case torch::kBFloat16:
+      return "BF16";
+    case torch::kInt64:
+      return "I64";
+    case torch::kInt32:
+      return "I32";
+    case torch::kInt16:
+      return "I16";
+    case torch::kInt8:
+      return "I8";
+    case torch::kUInt8:
+      return "U8";
+    case torch::kBool:
+      return "BOOL";
+    default:
+      throw Error(code::kInvalidArgument, "safetensors: unsupported tensor type");
   }
 }
 
@@ -100,7 +111,8 @@ std::map<std::string, torch::Tensor> loadTorchSave(const std::string& path, cons
   TorchSaveFile f = readTorchSave(path, bytes);
   for (const char* key : kNestedKeys)
     if (f.dicts.count(key)) return stripDataParallel(std::move(f.dicts[key]));
-  if (!f.dicts.count("")) throw Error(code::kInvalidData, path + ": no state dict at its top level or under " + "state_dict / model_state / model / module");
+  if (!f.dicts.count(""))
+    throw Error(code::kInvalidData, path + ": no state dict at its top level or under " + "state_dict / model_state / model / module");
   return stripDataParallel(std::move(f.dicts[""]));
 }
 

@@ -108,7 +108,8 @@ struct TimeSformer : VideoModel {
   torch::Tensor features(torch::Tensor x) override {
     const int64_t b = x.size(0), t = x.size(2), d = cfg.hidden;
     if (x.size(3) < cfg.patch || x.size(4) < cfg.patch)
-      throw Error(code::kInvalidArgument, "input: frames of " + std::to_string(x.size(3)) + "x" + std::to_string(x.size(4)) + " px are smaller than one " + std::to_string(cfg.patch) + " px patch");
+      throw Error(code::kInvalidArgument, "input: frames of " + std::to_string(x.size(3)) + "x" + std::to_string(x.size(4)) +
+                                              " px are smaller than one " + std::to_string(cfg.patch) + " px patch");
     torch::Tensor p = proj->forward(x.transpose(1, 2).reshape({b * t, x.size(1), x.size(3), x.size(4)}));  // [B*T, D, h, w]
     const int64_t h = p.size(2), w = p.size(3), n = h * w;
     torch::Tensor pos = resamplePositions(pos_embed, grid, grid, h, w).to(p.dtype());
@@ -116,7 +117,10 @@ struct TimeSformer : VideoModel {
     torch::Tensor cls = cls_token.to(p.dtype()) + pos.slice(1, 0, 1);       // [1, 1, D]
     // Time embedding: resampled (nearest, as the authors do) when the clip's length differs.
     torch::Tensor te = time_embed;
-    if (t != numFrames) te = nn::functional::interpolate(te.transpose(1, 2), nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{t}).mode(torch::kNearest)).transpose(1, 2);
+    if (t != numFrames)
+      te = nn::functional::interpolate(te.transpose(1, 2),
+                                       nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{t}).mode(torch::kNearest))
+               .transpose(1, 2);
     tokens = tokens.reshape({b, t, n, d}).transpose(1, 2) + te.to(p.dtype()).unsqueeze(1);  // [B, P, T, D]
     torch::Tensor seq = torch::cat({cls.expand({b, 1, d}), tokens.reshape({b, n * t, d})}, 1);
     for (auto& blk : blocks) {
@@ -133,15 +137,26 @@ struct TimeSformer : VideoModel {
   void adaptState(std::map<std::string, torch::Tensor>& state) const override {
     std::map<std::string, torch::Tensor> out;
     static const std::regex layer(R"(^encoder\.layers\.encoder_layer_(\d+)\.(.*)$)");
-    static const std::map<std::string, std::string> inBlock = {
-        {"ln_1.weight", "norm1.weight"}, {"ln_1.bias", "norm1.bias"}, {"ln_2.weight", "norm2.weight"}, {"ln_2.bias", "norm2.bias"},
-        {"self_attention.in_proj_weight", "attn.qkv.weight"}, {"self_attention.in_proj_bias", "attn.qkv.bias"},
-        {"self_attention.out_proj.weight", "attn.proj.weight"}, {"self_attention.out_proj.bias", "attn.proj.bias"},
-        {"mlp.0.weight", "mlp.fc1.weight"}, {"mlp.0.bias", "mlp.fc1.bias"}, {"mlp.3.weight", "mlp.fc2.weight"}, {"mlp.3.bias", "mlp.fc2.bias"}};
-    static const std::map<std::string, std::string> top = {
-        {"conv_proj.weight", "patch_embed.proj.weight"}, {"conv_proj.bias", "patch_embed.proj.bias"}, {"class_token", "cls_token"},
-        {"encoder.pos_embedding", "pos_embed"}, {"encoder.ln.weight", "norm.weight"}, {"encoder.ln.bias", "norm.bias"},
-        {"heads.head.weight", "head.weight"}, {"heads.head.bias", "head.bias"}};
+    static const std::map<std::string, std::string> inBlock = {{"ln_1.weight", "norm1.weight"},
+                                                               {"ln_1.bias", "norm1.bias"},
+                                                               {"ln_2.weight", "norm2.weight"},
+                                                               {"ln_2.bias", "norm2.bias"},
+                                                               {"self_attention.in_proj_weight", "attn.qkv.weight"},
+                                                               {"self_attention.in_proj_bias", "attn.qkv.bias"},
+                                                               {"self_attention.out_proj.weight", "attn.proj.weight"},
+                                                               {"self_attention.out_proj.bias", "attn.proj.bias"},
+                                                               {"mlp.0.weight", "mlp.fc1.weight"},
+                                                               {"mlp.0.bias", "mlp.fc1.bias"},
+                                                               {"mlp.3.weight", "mlp.fc2.weight"},
+                                                               {"mlp.3.bias", "mlp.fc2.bias"}};
+    static const std::map<std::string, std::string> top = {{"conv_proj.weight", "patch_embed.proj.weight"},
+                                                           {"conv_proj.bias", "patch_embed.proj.bias"},
+                                                           {"class_token", "cls_token"},
+                                                           {"encoder.pos_embedding", "pos_embed"},
+                                                           {"encoder.ln.weight", "norm.weight"},
+                                                           {"encoder.ln.bias", "norm.bias"},
+                                                           {"heads.head.weight", "head.weight"},
+                                                           {"heads.head.bias", "head.bias"}};
     for (auto& [name, t] : state) {
       std::string n = name.rfind("model.", 0) == 0 ? name.substr(6) : name;
       std::smatch m;
@@ -155,7 +170,8 @@ struct TimeSformer : VideoModel {
       const std::string b = "blocks." + std::to_string(i) + ".";
       if (out.count(b + "temporal_attn.qkv.weight")) continue;
       if (!out.count(b + "attn.qkv.weight")) continue;  // not a ViT's block: loading names what is missing
-      for (const char* part : {"qkv.weight", "qkv.bias", "proj.weight", "proj.bias"}) out[b + "temporal_attn." + part] = out[b + "attn." + part].clone();
+      for (const char* part : {"qkv.weight", "qkv.bias", "proj.weight", "proj.bias"})
+        out[b + "temporal_attn." + part] = out[b + "attn." + part].clone();
       for (const char* part : {"weight", "bias"}) out[b + "temporal_norm1." + part] = out[b + "norm1." + part].clone();
       out[b + "temporal_fc.weight"] = torch::zeros({cfg.hidden, cfg.hidden});
       out[b + "temporal_fc.bias"] = torch::zeros({cfg.hidden});
@@ -188,6 +204,8 @@ struct TimeSformer : VideoModel {
 
 }  // namespace
 
-std::shared_ptr<VideoModel> timesformer(const VitConfig& vit, int64_t numClasses, const Scale& scale) { return std::make_shared<TimeSformer>(scaledVit(vit, scale), numClasses, 8); }
+std::shared_ptr<VideoModel> timesformer(const VitConfig& vit, int64_t numClasses, const Scale& scale) {
+  return std::make_shared<TimeSformer>(scaledVit(vit, scale), numClasses, 8);
+}
 
 }  // namespace fvc::deep

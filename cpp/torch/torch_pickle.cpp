@@ -35,10 +35,11 @@ Ref make(Obj::Kind k) {
 }
 
 torch::Dtype storageDtype(const std::string& global, const std::string& path) {
-  static const std::map<std::string, torch::Dtype> types = {
-      {"torch.FloatStorage", torch::kFloat32}, {"torch.DoubleStorage", torch::kFloat64}, {"torch.HalfStorage", torch::kFloat16},
-      {"torch.BFloat16Storage", torch::kBFloat16}, {"torch.LongStorage", torch::kInt64}, {"torch.IntStorage", torch::kInt32},
-      {"torch.ShortStorage", torch::kInt16}, {"torch.CharStorage", torch::kInt8}, {"torch.ByteStorage", torch::kUInt8}, {"torch.BoolStorage", torch::kBool}};
+  static const std::map<std::string, torch::Dtype> types = {{"torch.FloatStorage", torch::kFloat32}, {"torch.DoubleStorage", torch::kFloat64},
+                                                            {"torch.HalfStorage", torch::kFloat16},  {"torch.BFloat16Storage", torch::kBFloat16},
+                                                            {"torch.LongStorage", torch::kInt64},    {"torch.IntStorage", torch::kInt32},
+                                                            {"torch.ShortStorage", torch::kInt16},   {"torch.CharStorage", torch::kInt8},
+                                                            {"torch.ByteStorage", torch::kUInt8},    {"torch.BoolStorage", torch::kBool}};
   auto it = types.find(global);
   if (it == types.end()) throw Error(code::kInvalidData, path + ": storage type " + global + " is not supported");
   return it->second;
@@ -55,16 +56,39 @@ class Unpickler {
     for (;;) {
       const uint8_t op = byte();
       switch (op) {
-        case 0x80: byte(); break;             // PROTO
-        case 0x95: take(8); break;            // FRAME
-        case '.': return pop();               // STOP
-        case '(': push(make(Obj::Mark)); break;
-        case 'N': push(make(Obj::None)); break;
-        case 0x88: case 0x89: { auto b = make(Obj::Bool); b->i = op == 0x88; push(b); break; }
-        case 'K': pushInt(byte()); break;
-        case 'M': pushInt(le(2, false)); break;
-        case 'J': pushInt(le(4, true)); break;
-        case 0x8a: pushInt(le(byte(), true)); break;  // LONG1
+        case 0x80:
+          byte();
+          break;  // PROTO
+        case 0x95:
+          take(8);
+          break;  // FRAME
+        case '.':
+          return pop();  // STOP
+        case '(':
+          push(make(Obj::Mark));
+          break;
+        case 'N':
+          push(make(Obj::None));
+          break;
+        case 0x88:
+        case 0x89: {
+          auto b = make(Obj::Bool);
+          b->i = op == 0x88;
+          push(b);
+          break;
+        }
+        case 'K':
+          pushInt(byte());
+          break;
+        case 'M':
+          pushInt(le(2, false));
+          break;
+        case 'J':
+          pushInt(le(4, true));
+          break;
+        case 0x8a:
+          pushInt(le(byte(), true));
+          break;  // LONG1
         case 'G': {
           uint64_t bits = 0;
           for (int k = 0; k < 8; ++k) bits = (bits << 8) | byte();
@@ -73,24 +97,55 @@ class Unpickler {
           push(f);
           break;
         }
-        case 'X': case 'T': case 'B': pushStr(le(4, false)); break;
-        case 0x8c: case 'U': case 'C': pushStr(byte()); break;
-        case '}': push(make(Obj::Dict)); break;
-        case ']': push(make(Obj::List)); break;
-        case ')': push(make(Obj::Tuple)); break;
-        case 't': { auto t = make(Obj::Tuple); t->items = popToMark(); push(t); break; }
-        case 0x85: case 0x86: case 0x87: {
+        case 'X':
+        case 'T':
+        case 'B':
+          pushStr(le(4, false));
+          break;
+        case 0x8c:
+        case 'U':
+        case 'C':
+          pushStr(byte());
+          break;
+        case '}':
+          push(make(Obj::Dict));
+          break;
+        case ']':
+          push(make(Obj::List));
+          break;
+        case ')':
+          push(make(Obj::Tuple));
+          break;
+        case 't': {
+          auto t = make(Obj::Tuple);
+          t->items = popToMark();
+          push(t);
+          break;
+        }
+        case 0x85:
+        case 0x86:
+        case 0x87: {
           auto t = make(Obj::Tuple);
           t->items.resize(op - 0x84);
           for (size_t k = t->items.size(); k-- > 0;) t->items[k] = pop();
           push(t);
           break;
         }
-        case 'q': memo_[byte()] = top(); break;
-        case 'r': memo_[le(4, false)] = top(); break;
-        case 0x94: memo_[static_cast<int64_t>(memo_.size())] = top(); break;
-        case 'h': push(get(byte())); break;
-        case 'j': push(get(le(4, false))); break;
+        case 'q':
+          memo_[byte()] = top();
+          break;
+        case 'r':
+          memo_[le(4, false)] = top();
+          break;
+        case 0x94:
+          memo_[static_cast<int64_t>(memo_.size())] = top();
+          break;
+        case 'h':
+          push(get(byte()));
+          break;
+        case 'j':
+          push(get(le(4, false)));
+          break;
         case 'c': {
           std::string module = line(), name = line();
           auto g = make(Obj::Global);
@@ -105,19 +160,42 @@ class Unpickler {
           push(g);
           break;
         }
-        case 'Q': push(storage_(pop())); break;  // BINPERSID
-        case 'R': case 0x81: { Ref args = pop(), fn = pop(); push(reduce(fn, args)); break; }
-        case 'b': pop(); break;  // BUILD: object state (a state dict's _metadata) is not needed
-        case 's': { Ref v = pop(), k = pop(); dictOf(top())->dict.emplace_back(k, v); break; }
+        case 'Q':
+          push(storage_(pop()));
+          break;  // BINPERSID
+        case 'R':
+        case 0x81: {
+          Ref args = pop(), fn = pop();
+          push(reduce(fn, args));
+          break;
+        }
+        case 'b':
+          pop();
+          break;  // BUILD: object state (a state dict's _metadata) is not needed
+        case 's': {
+          Ref v = pop(), k = pop();
+          dictOf(top())->dict.emplace_back(k, v);
+          break;
+        }
         case 'u': {
           auto kv = popToMark();
           Ref d = dictOf(top());
           for (size_t k = 0; k + 1 < kv.size(); k += 2) d->dict.emplace_back(kv[k], kv[k + 1]);
           break;
         }
-        case 'a': { Ref v = pop(); listOf(top())->items.push_back(v); break; }
-        case 'e': { auto vs = popToMark(); Ref l = listOf(top()); l->items.insert(l->items.end(), vs.begin(), vs.end()); break; }
-        default: fail("unsupported pickle opcode 0x" + hex(op));
+        case 'a': {
+          Ref v = pop();
+          listOf(top())->items.push_back(v);
+          break;
+        }
+        case 'e': {
+          auto vs = popToMark();
+          Ref l = listOf(top());
+          l->items.insert(l->items.end(), vs.begin(), vs.end());
+          break;
+        }
+        default:
+          fail("unsupported pickle opcode 0x" + hex(op));
       }
     }
   }
@@ -151,7 +229,11 @@ class Unpickler {
     return std::string(start, p_++);
   }
   void push(Ref o) { stack_.push_back(std::move(o)); }
-  void pushInt(int64_t v) { auto o = make(Obj::Int); o->i = v; push(o); }
+  void pushInt(int64_t v) {
+    auto o = make(Obj::Int);
+    o->i = v;
+    push(o);
+  }
   void pushStr(int64_t n) {
     if (n < 0) fail("negative length");
     auto o = make(Obj::Str);
@@ -252,7 +334,8 @@ TorchSaveFile readTorchSave(const std::string& path, const std::string& bytes) {
     std::unique_ptr<caffe2::serialize::PyTorchStreamReader> zip;
     try {
       // The bytes already read, not the file a second time.
-      zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(std::make_shared<caffe2::serialize::MemoryReadAdapter>(bytes.data(), static_cast<off_t>(bytes.size())));
+      zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(
+          std::make_shared<caffe2::serialize::MemoryReadAdapter>(bytes.data(), static_cast<off_t>(bytes.size())));
     } catch (const c10::Error& e) {
       throw Error(code::kInvalidData, path + ": not a readable torch.save file (" + std::string(e.what_without_backtrace()).substr(0, 200) + ")");
     }
@@ -265,7 +348,8 @@ TorchSaveFile readTorchSave(const std::string& path, const std::string& bytes) {
       if (!zip->hasRecord(record)) throw Error(code::kInvalidData, path + ": storage record " + record + " is missing (truncated?)");
       auto [data, size] = zip->getRecord(record);
       const size_t elem = torch::elementSize(id.dtype);
-      if (size % elem != 0 || static_cast<int64_t>(size / elem) < id.numel) throw Error(code::kInvalidData, path + ": storage " + record + " is shorter than its tensors");
+      if (size % elem != 0 || static_cast<int64_t>(size / elem) < id.numel)
+        throw Error(code::kInvalidData, path + ": storage " + record + " is shorter than its tensors");
       auto s = make(Obj::Storage);
       s->t = torch::empty({static_cast<int64_t>(size / elem)}, torch::TensorOptions().dtype(id.dtype));
       std::memcpy(s->t.data_ptr(), data.get(), size);
@@ -311,7 +395,8 @@ TorchSaveFile readTorchSave(const std::string& path, const std::string& bytes) {
       p += 8;
       torch::Tensor& t = it->second->t;
       const size_t bytesNeeded = static_cast<size_t>(n) * t.element_size();
-      if (n != t.numel() || static_cast<size_t>(end - p) < bytesNeeded) throw Error(code::kInvalidData, path + ": storage " + k->s + " is truncated or has another size");
+      if (n != t.numel() || static_cast<size_t>(end - p) < bytesNeeded)
+        throw Error(code::kInvalidData, path + ": storage " + k->s + " is truncated or has another size");
       std::memcpy(t.data_ptr(), p, bytesNeeded);
       p += bytesNeeded;
     }

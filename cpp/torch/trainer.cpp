@@ -16,9 +16,9 @@
 #include "torch/autocast.h"
 #include "torch/clip_loader.h"
 #include "torch/deep.h"
-#include "torch/torch_guard.h"
-#include "torch/tensor_io.h"
 #include "torch/run_scope.h"
+#include "torch/tensor_io.h"
+#include "torch/torch_guard.h"
 #include "torch/video_model.h"
 
 namespace fvc::deep {
@@ -26,7 +26,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-double seconds(std::chrono::steady_clock::time_point since) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count(); }
+double seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
 
 // ROC-AUC by the Mann-Whitney statistic (ties count half); NaN without both classes.
 double rocAuc(const std::vector<float>& p, const std::vector<int>& y) {
@@ -61,7 +63,8 @@ struct Evaluation {
   std::vector<float> probs;
 };
 
-Evaluation evaluate(VideoModel& model, ClipLoader& loader, const std::vector<Clip>& clips, const torch::Device& device, bool mixed, const std::function<bool()>& cancelled) {
+Evaluation evaluate(VideoModel& model, ClipLoader& loader, const std::vector<Clip>& clips, const torch::Device& device, bool mixed,
+                    const std::function<bool()>& cancelled) {
   model.eval();
   torch::NoGradGuard noGrad;
   Autocast autocast(mixed);
@@ -73,7 +76,8 @@ Evaluation evaluate(VideoModel& model, ClipLoader& loader, const std::vector<Cli
   while (auto b = loader.next(nullptr)) {
     if (cancelled()) throw Error(code::kAborted, "training was cancelled");
     torch::Tensor logits = model.forward(b->clips.to(device)).to(torch::kCPU).to(torch::kFloat32);
-    lossSum += torch::nn::functional::cross_entropy(logits, b->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+    lossSum += torch::nn::functional::cross_entropy(logits, b->labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                   .item<double>();
     torch::Tensor p = torch::softmax(logits, 1).select(1, logits.size(1) > 1 ? 1 : 0).contiguous();
     correct += (logits.argmax(1) == b->labels).sum().item<int64_t>();
     for (size_t k = 0; k < b->indices.size(); ++k) e.probs[b->indices[k]] = p[k].item<float>();
@@ -90,7 +94,8 @@ std::string historyText(const std::vector<EpochStats>& h) {
   std::ostringstream s;
   s.precision(17);
   for (const auto& e : h)
-    s << e.epoch << ' ' << e.trainLoss << ' ' << e.valLoss << ' ' << e.valAuc << ' ' << e.valAcc << ' ' << e.lr << ' ' << e.seconds << ' ' << e.dataWait << ' ' << e.best << '\n';
+    s << e.epoch << ' ' << e.trainLoss << ' ' << e.valLoss << ' ' << e.valAuc << ' ' << e.valAcc << ' ' << e.lr << ' ' << e.seconds << ' '
+      << e.dataWait << ' ' << e.best << '\n';
   return s.str();
 }
 
@@ -127,7 +132,6 @@ void loadCheckpoint(VideoModel& model, const std::string& path) {
   }
 }
 
-
 TrainResult train(const TrainRequest& r, const std::function<void(const EpochStats&)>& onEpoch, const std::function<bool()>& cancelled) {
   return torchGuard([&] {
     CpuCacheScope cache;
@@ -152,7 +156,8 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     if (r.gradientCheckpointing && !model->setGradientCheckpointing(true))
       throw Error(code::kInvalidArgument, "gradientCheckpointing: " + r.model + " has no checkpointed blocks (the transformers have)");
     if (!(r.layerDecay > 0 && r.layerDecay <= 1)) throw Error(code::kInvalidArgument, "layerDecay: must be in (0, 1]");
-    if (r.layerDecay < 1 && model->numLayers() == 0) throw Error(code::kInvalidArgument, "layerDecay: " + r.model + " has no layers to decay the learning rate over (the transformers have)");
+    if (r.layerDecay < 1 && model->numLayers() == 0)
+      throw Error(code::kInvalidArgument, "layerDecay: " + r.model + " has no layers to decay the learning rate over (the transformers have)");
 
     // One parameter group per learning rate and weight decay: the head learns at lrHead,
     // a pretrained backbone at lrBackbone (a new one at lrHead too); with layer-wise decay
@@ -187,7 +192,8 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     // Class weights n / (K * n_c), so a rare class counts as much as a common one.
     std::vector<double> counts(r.numClasses, 0);
     for (const auto& c : r.train) {
-      if (c.label < 0 || c.label >= r.numClasses) throw Error(code::kInvalidData, c.npy + ": label " + std::to_string(c.label) + " outside 0.." + std::to_string(r.numClasses - 1));
+      if (c.label < 0 || c.label >= r.numClasses)
+        throw Error(code::kInvalidData, c.npy + ": label " + std::to_string(c.label) + " outside 0.." + std::to_string(r.numClasses - 1));
       counts[c.label] += 1;
     }
     std::vector<float> w(r.numClasses, 1.f);
@@ -257,7 +263,8 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
           Autocast autocast(mixed);
           logits = model->forward(x);
         }
-        torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat32), y, torch::nn::functional::CrossEntropyFuncOptions().weight(classWeights));
+        torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat32), y,
+                                                                  torch::nn::functional::CrossEntropyFuncOptions().weight(classWeights));
         // Each pass's share of the optimiser's batch, so accumulation keeps its gradient scale.
         (loss * (static_cast<double>(x.size(0)) / r.batchSize)).backward();
         lossSum += loss.item<double>() * x.size(0);

@@ -58,7 +58,7 @@ struct ModelSpec {
   std::vector<int64_t> inputShape;  // [C, T, H, W] at the published size: T and H are the default frames and crop
   Builder build;
   ClipLayout layout = ClipLayout::Rgb;
-  Preset preset;                    // the rest of the input the model expects (frame size, normalisation)
+  Preset preset;  // the rest of the input the model expects (frame size, normalisation)
 };
 
 const char* layoutName(ClipLayout layout);

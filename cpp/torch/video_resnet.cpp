@@ -28,9 +28,12 @@ TORCH_MODULE(Conv2Plus1D);
 // torchvision's Conv3DSimple, Conv3DNoTemporal and Conv2Plus1D.
 nn::AnyModule convBuilder(ConvKind kind, int64_t in, int64_t out, int64_t mid, int64_t stride) {
   switch (kind) {
-    case ConvKind::Simple3d: return nn::AnyModule(conv3d(in, out, {3, 3, 3}, {stride, stride, stride}, {1, 1, 1}));
-    case ConvKind::NoTemporal: return nn::AnyModule(conv3d(in, out, {1, 3, 3}, {1, stride, stride}, {0, 1, 1}));
-    case ConvKind::TwoPlusOne: return nn::AnyModule(Conv2Plus1D(in, out, mid, stride));
+    case ConvKind::Simple3d:
+      return nn::AnyModule(conv3d(in, out, {3, 3, 3}, {stride, stride, stride}, {1, 1, 1}));
+    case ConvKind::NoTemporal:
+      return nn::AnyModule(conv3d(in, out, {1, 3, 3}, {1, stride, stride}, {0, 1, 1}));
+    case ConvKind::TwoPlusOne:
+      return nn::AnyModule(Conv2Plus1D(in, out, mid, stride));
   }
   throw std::logic_error("conv kind");
 }
@@ -65,9 +68,9 @@ struct VideoResNet : VideoModel {
     const int64_t widths[4] = {scaled(64, scale), scaled(128, scale), scaled(256, scale), scaled(512, scale)};
     if (r2plus1dStem) {
       const int64_t s0 = scaled(45, scale);
-      stem = register_module("stem", nn::Sequential(conv3d(inChannels, s0, {1, 7, 7}, {1, 2, 2}, {0, 3, 3}), nn::BatchNorm3d(s0), nn::ReLU(nn::ReLUOptions(true)),
-                                                    conv3d(s0, widths[0], {3, 1, 1}, {1, 1, 1}, {1, 0, 0}), nn::BatchNorm3d(widths[0]),
-                                                    nn::ReLU(nn::ReLUOptions(true))));
+      stem = register_module("stem", nn::Sequential(conv3d(inChannels, s0, {1, 7, 7}, {1, 2, 2}, {0, 3, 3}), nn::BatchNorm3d(s0),
+                                                    nn::ReLU(nn::ReLUOptions(true)), conv3d(s0, widths[0], {3, 1, 1}, {1, 1, 1}, {1, 0, 0}),
+                                                    nn::BatchNorm3d(widths[0]), nn::ReLU(nn::ReLUOptions(true))));
     } else {
       stem = register_module("stem", nn::Sequential(conv3d(inChannels, widths[0], {3, 7, 7}, {1, 2, 2}, {1, 3, 3}), nn::BatchNorm3d(widths[0]),
                                                     nn::ReLU(nn::ReLUOptions(true))));
@@ -79,7 +82,8 @@ struct VideoResNet : VideoModel {
       nn::Sequential layer;
       nn::Sequential downsample{nullptr};
       if (stride != 1 || inplanes != planes)
-        downsample = nn::Sequential(nn::Conv3d(nn::Conv3dOptions(inplanes, planes, 1).stride(downsampleStride(kinds[i], stride)).bias(false)), nn::BatchNorm3d(planes));
+        downsample = nn::Sequential(nn::Conv3d(nn::Conv3dOptions(inplanes, planes, 1).stride(downsampleStride(kinds[i], stride)).bias(false)),
+                                    nn::BatchNorm3d(planes));
       layer->push_back(BasicBlock(inplanes, planes, kinds[i], stride, downsample));
       inplanes = planes;
       for (int64_t b = 1; b < blocks(2, scale); ++b) layer->push_back(BasicBlock(inplanes, planes, kinds[i], 1, nn::Sequential{nullptr}));
@@ -109,11 +113,13 @@ std::shared_ptr<VideoModel> r3d_18(int64_t numClasses, const Scale& scale) {
 }
 
 std::shared_ptr<VideoModel> mc3_18(int64_t numClasses, const Scale& scale) {
-  return std::make_shared<VideoResNet>(false, std::vector<ConvKind>{ConvKind::Simple3d, ConvKind::NoTemporal, ConvKind::NoTemporal, ConvKind::NoTemporal}, numClasses, scale);
+  return std::make_shared<VideoResNet>(
+      false, std::vector<ConvKind>{ConvKind::Simple3d, ConvKind::NoTemporal, ConvKind::NoTemporal, ConvKind::NoTemporal}, numClasses, scale);
 }
 
 std::shared_ptr<VideoModel> mc3_18_stream(int64_t inChannels, const Scale& scale) {
-  return std::make_shared<VideoResNet>(false, std::vector<ConvKind>{ConvKind::Simple3d, ConvKind::NoTemporal, ConvKind::NoTemporal, ConvKind::NoTemporal}, 0, scale, inChannels);
+  return std::make_shared<VideoResNet>(
+      false, std::vector<ConvKind>{ConvKind::Simple3d, ConvKind::NoTemporal, ConvKind::NoTemporal, ConvKind::NoTemporal}, 0, scale, inChannels);
 }
 
 std::shared_ptr<VideoModel> r2plus1d_18(int64_t numClasses, const Scale& scale) {

@@ -29,7 +29,8 @@ torch::Tensor resamplePositions(const torch::Tensor& pos, int64_t gh, int64_t gw
   if (gh == h && gw == w) return pos;
   const int64_t d = pos.size(2);
   torch::Tensor grid = pos.slice(1, 1).transpose(1, 2).reshape({1, d, gh, gw});
-  grid = nn::functional::interpolate(grid, nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBicubic).align_corners(true));
+  grid = nn::functional::interpolate(
+      grid, nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBicubic).align_corners(true));
   return torch::cat({pos.slice(1, 0, 1), grid.reshape({1, d, h * w}).transpose(1, 2)}, 1);
 }
 
@@ -54,7 +55,8 @@ EncoderBlockImpl::EncoderBlockImpl(int64_t hidden, int64_t heads, int64_t mlpDim
   self_attention = register_module("self_attention", MultiheadAttention(hidden, heads));
   ln_2 = register_module("ln_2", nn::LayerNorm(nn::LayerNormOptions({hidden}).eps(1e-6)));
   // torchvision's MLPBlock: Linear, GELU, Dropout, Linear, Dropout (hence mlp.0, mlp.3).
-  mlp = register_module("mlp", nn::Sequential(nn::Linear(hidden, mlpDim), nn::GELU(), nn::Dropout(0.0), nn::Linear(mlpDim, hidden), nn::Dropout(0.0)));
+  mlp =
+      register_module("mlp", nn::Sequential(nn::Linear(hidden, mlpDim), nn::GELU(), nn::Dropout(0.0), nn::Linear(mlpDim, hidden), nn::Dropout(0.0)));
   for (auto& m : mlp->modules(false))
     if (auto* l = m->as<nn::LinearImpl>()) nn::init::xavier_uniform_(l->weight), nn::init::normal_(l->bias, 0, 1e-6);
 }
@@ -67,7 +69,8 @@ torch::Tensor EncoderBlockImpl::run(const torch::Tensor& input) {
 EncoderImpl::EncoderImpl(int64_t gh, int64_t gw, int64_t hidden, int64_t layers, int64_t heads, int64_t mlp) : gh(gh), gw(gw) {
   pos_embedding = register_parameter("pos_embedding", torch::empty({1, 1 + gh * gw, hidden}).normal_(0, 0.02));
   auto holder = register_module("layers", std::make_shared<nn::Module>());
-  for (int64_t i = 0; i < layers; ++i) blocks.push_back(holder->register_module("encoder_layer_" + std::to_string(i), EncoderBlock(hidden, heads, mlp)));
+  for (int64_t i = 0; i < layers; ++i)
+    blocks.push_back(holder->register_module("encoder_layer_" + std::to_string(i), EncoderBlock(hidden, heads, mlp)));
   ln = register_module("ln", nn::LayerNorm(nn::LayerNormOptions({hidden}).eps(1e-6)));
 }
 
@@ -84,7 +87,8 @@ VitBackbone::VitBackbone(const VitConfig& c, int64_t tubelet) : cfg(c), tubelet(
     nn::init::normal_(conv2d->weight, 0, std::sqrt(1.0 / (3 * c.patch * c.patch)));
     nn::init::zeros_(conv2d->bias);
   } else {
-    conv3d = register_module("conv_proj", nn::Conv3d(nn::Conv3dOptions(3, c.hidden, {tubelet, c.patch, c.patch}).stride({tubelet, c.patch, c.patch})));
+    conv3d =
+        register_module("conv_proj", nn::Conv3d(nn::Conv3dOptions(3, c.hidden, {tubelet, c.patch, c.patch}).stride({tubelet, c.patch, c.patch})));
     nn::init::normal_(conv3d->weight, 0, std::sqrt(1.0 / (3 * tubelet * c.patch * c.patch)));
     nn::init::zeros_(conv3d->bias);
   }
@@ -96,13 +100,15 @@ VitBackbone::VitBackbone(const VitConfig& c, int64_t tubelet) : cfg(c), tubelet(
 torch::Tensor VitBackbone::frameTokens(torch::Tensor x) {
   const int64_t b = x.size(0), t = x.size(2);
   if (x.size(3) < cfg.patch || x.size(4) < cfg.patch)
-    throw Error(code::kInvalidArgument, "input: frames of " + std::to_string(x.size(3)) + "x" + std::to_string(x.size(4)) + " px are smaller than one " + std::to_string(cfg.patch) + " px patch");
+    throw Error(code::kInvalidArgument, "input: frames of " + std::to_string(x.size(3)) + "x" + std::to_string(x.size(4)) +
+                                            " px are smaller than one " + std::to_string(cfg.patch) + " px patch");
   torch::Tensor p;  // [B * T', D, h, w]
   int64_t steps = t;
   if (tubelet == 0) {
     p = conv2d->forward(x.transpose(1, 2).reshape({b * t, x.size(1), x.size(3), x.size(4)}));
   } else {
-    if (t % tubelet != 0) throw Error(code::kInvalidArgument, "input: " + std::to_string(t) + " frames are not a multiple of the tubelet's " + std::to_string(tubelet));
+    if (t % tubelet != 0)
+      throw Error(code::kInvalidArgument, "input: " + std::to_string(t) + " frames are not a multiple of the tubelet's " + std::to_string(tubelet));
     steps = t / tubelet;
     p = conv3d->forward(x);  // [B, D, T', h, w]
     p = p.transpose(1, 2).reshape({b * steps, p.size(1), p.size(3), p.size(4)});
@@ -172,8 +178,14 @@ struct VitFrames : VitBackbone {
 
 }  // namespace
 
-std::shared_ptr<VideoModel> vit_b_16(int64_t numClasses, const Scale& scale) { return std::make_shared<VitFrames>(scaledVit(vitB16(), scale), numClasses); }
-std::shared_ptr<VideoModel> vit_s_16(int64_t numClasses, const Scale& scale) { return std::make_shared<VitFrames>(scaledVit(vitS16(), scale), numClasses); }
-std::shared_ptr<VideoModel> vit_ti_16(int64_t numClasses, const Scale& scale) { return std::make_shared<VitFrames>(scaledVit(vitTi16(), scale), numClasses); }
+std::shared_ptr<VideoModel> vit_b_16(int64_t numClasses, const Scale& scale) {
+  return std::make_shared<VitFrames>(scaledVit(vitB16(), scale), numClasses);
+}
+std::shared_ptr<VideoModel> vit_s_16(int64_t numClasses, const Scale& scale) {
+  return std::make_shared<VitFrames>(scaledVit(vitS16(), scale), numClasses);
+}
+std::shared_ptr<VideoModel> vit_ti_16(int64_t numClasses, const Scale& scale) {
+  return std::make_shared<VitFrames>(scaledVit(vitTi16(), scale), numClasses);
+}
 
 }  // namespace fvc::deep

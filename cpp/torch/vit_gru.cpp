@@ -32,6 +32,8 @@ struct VitGru : VitBackbone {
 
 }  // namespace
 
-std::shared_ptr<VideoModel> vit_gru(const VitConfig& vit, int64_t numClasses, const Scale& scale) { return std::make_shared<VitGru>(scaledVit(vit, scale), numClasses, scale); }
+std::shared_ptr<VideoModel> vit_gru(const VitConfig& vit, int64_t numClasses, const Scale& scale) {
+  return std::make_shared<VitGru>(scaledVit(vit, scale), numClasses, scale);
+}
 
 }  // namespace fvc::deep

@@ -13,14 +13,15 @@ namespace {
 namespace nn = torch::nn;
 
 struct FactorisedOptions {
-  int64_t tubelet = 0;      // 0: per frame (a 2D patch kernel)
-  int64_t steps = 8;        // time steps the temporal position embedding is built for
+  int64_t tubelet = 0;  // 0: per frame (a 2D patch kernel)
+  int64_t steps = 8;    // time steps the temporal position embedding is built for
   int64_t temporalLayers = 4;
-  bool seedHead = false;    // dropout 0.5 + fc (the seed's), else heads.head (ViT's)
+  bool seedHead = false;  // dropout 0.5 + fc (the seed's), else heads.head (ViT's)
 };
 
 struct Factorised : VitBackbone {
-  Factorised(const VitConfig& c, int64_t numClasses, const Scale& scale, const FactorisedOptions& o) : VitBackbone(c, o.tubelet), seedHead(o.seedHead) {
+  Factorised(const VitConfig& c, int64_t numClasses, const Scale& scale, const FactorisedOptions& o)
+      : VitBackbone(c, o.tubelet), seedHead(o.seedHead) {
     temporal_token = register_parameter("temporal_token", torch::zeros({1, 1, c.hidden}));
     temporal_encoder = register_module("temporal_encoder", Encoder(o.steps, 1, c.hidden, blocks(o.temporalLayers, scale), c.heads, c.mlp));
     checkpointedEncoders.push_back(temporal_encoder);

@@ -23,13 +23,9 @@ std::string errorString(int errnum) {
   return buf;
 }
 
-double toSeconds(int64_t ts, AVRational tb) {
-  return static_cast<double>(ts) * tb.num / tb.den;
-}
+double toSeconds(int64_t ts, AVRational tb) { return static_cast<double>(ts) * tb.num / tb.den; }
 
-double rationalToDouble(AVRational r) {
-  return (r.num == 0 || r.den == 0) ? 0.0 : av_q2d(r);
-}
+double rationalToDouble(AVRational r) { return (r.num == 0 || r.den == 0) ? 0.0 : av_q2d(r); }
 
 namespace {
 void countingLog(void* avcl, int level, const char* fmt, va_list vl) {

@@ -147,8 +147,7 @@ class Sampler {
       in_.checkStop();
       maybeSeek();
       if (!in_.readPacket(pkt.get())) break;
-      bool skippable = opt_.skipNonReference && pkt->pts != AV_NOPTS_VALUE &&
-                       pkt->pts + 2 * in_.frameDurationTicks() <= targets_[next_];
+      bool skippable = opt_.skipNonReference && pkt->pts != AV_NOPTS_VALUE && pkt->pts + 2 * in_.frameDurationTicks() <= targets_[next_];
       codec->skip_frame = skippable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
       int rc = avcodec_send_packet(codec, pkt.get());
       av_packet_unref(pkt.get());
@@ -216,8 +215,8 @@ class Sampler {
       if (haveCandidate_) {
         emit(candidate_.get(), candidatePts_, candidateDamaged_);
       } else {
-        out_.warnings.push_back("no frame at or before " + secondsText(out_.targets[next_]) +
-                                " could be decoded; returned the next frame, at " + secondsText(av::toSeconds(pts, tb_)));
+        out_.warnings.push_back("no frame at or before " + secondsText(out_.targets[next_]) + " could be decoded; returned the next frame, at " +
+                                secondsText(av::toSeconds(pts, tb_)));
         emit(f, pts, damaged);
       }
     }
@@ -254,8 +253,8 @@ class Sampler {
       }
       if (haveCandidate_) {
         double last = av::toSeconds(candidatePts_, tb_);
-        out_.warnings.push_back("video ends at " + secondsText(last) + ", before its declared duration; " +
-                                std::to_string(targets_.size() - next_) + " later target(s) use the last decodable frame");
+        out_.warnings.push_back("video ends at " + secondsText(last) + ", before its declared duration; " + std::to_string(targets_.size() - next_) +
+                                " later target(s) use the last decodable frame");
         while (next_ < targets_.size()) emit(candidate_.get(), candidatePts_, candidateDamaged_);
       } else {
         // Only reachable if frames were emitted but the candidate was lost to a reseek.
@@ -267,10 +266,8 @@ class Sampler {
         }
       }
     }
-    if (in_.readError())
-      out_.warnings.push_back("read error (" + av::errorString(in_.readError()) + "): the file is damaged or truncated");
-    if (out_.failedPackets > 0)
-      out_.warnings.push_back(std::to_string(out_.failedPackets) + " packet(s) could not be decoded: the file is damaged");
+    if (in_.readError()) out_.warnings.push_back("read error (" + av::errorString(in_.readError()) + "): the file is damaged or truncated");
+    if (out_.failedPackets > 0) out_.warnings.push_back(std::to_string(out_.failedPackets) + " packet(s) could not be decoded: the file is damaged");
     out_.decoderErrors = in_.decoderErrors() - errorsAtStart_;
     std::string which;
     for (size_t i = 0; i < out_.damaged.size(); ++i)
@@ -282,7 +279,8 @@ class Sampler {
       out_.warnings.push_back(std::to_string(out_.damagedFrames) + " of " + std::to_string(out_.count) +
                               " returned frame(s) decoded from damaged data (decoder errors or concealment): frame " + which);
     else if (out_.decoderErrors > 0)
-      out_.warnings.push_back(std::to_string(out_.decoderErrors) + " decoder error(s) in frames that were not returned; the returned frames decoded clean");
+      out_.warnings.push_back(std::to_string(out_.decoderErrors) +
+                              " decoder error(s) in frames that were not returned; the returned frames decoded clean");
   }
 
   VideoInput& in_;

@@ -26,9 +26,9 @@ struct SampleOptions {
 
 struct SampledFrames {
   int count = 0, width = 0, height = 0;
-  std::vector<uint8_t> data;        // count x height x width x 3, RGB
-  std::vector<double> timestamps;   // presentation time (s) of each returned frame
-  std::vector<double> targets;      // the instant (s) each frame was sampled for
+  std::vector<uint8_t> data;       // count x height x width x 3, RGB
+  std::vector<double> timestamps;  // presentation time (s) of each returned frame
+  std::vector<double> targets;     // the instant (s) each frame was sampled for
   std::vector<std::string> warnings;
   int seeks = 0;
   int64_t decodedFrames = 0;
@@ -40,7 +40,7 @@ struct SampledFrames {
   int damagedFrames = 0;
   int64_t decoderErrors = 0;  // error lines the decoder logged
   OutputGeometry geometry;
-  std::string keyframeSource;       // "index", "scan" or "none"
+  std::string keyframeSource;  // "index", "scan" or "none"
 };
 
 SampledFrames sampleFrames(VideoInput& input, const SampleOptions& options);

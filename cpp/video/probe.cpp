@@ -24,8 +24,8 @@ ProbeResult probeVideo(VideoInput& input, const ProbeOptions& options) {
     r.pixelFormat = desc->name;
     r.bitDepth = desc->comp[0].depth;
   }
-  bool fullRange = par->color_range == AVCOL_RANGE_JPEG || pixFmt == AV_PIX_FMT_YUVJ420P ||
-                   pixFmt == AV_PIX_FMT_YUVJ422P || pixFmt == AV_PIX_FMT_YUVJ444P;
+  bool fullRange =
+      par->color_range == AVCOL_RANGE_JPEG || pixFmt == AV_PIX_FMT_YUVJ420P || pixFmt == AV_PIX_FMT_YUVJ422P || pixFmt == AV_PIX_FMT_YUVJ444P;
   r.colorRange = fullRange ? "pc" : (par->color_range == AVCOL_RANGE_MPEG ? "tv" : "unknown");
   const char* space = av_color_space_name(par->color_space);
   r.colorSpace = space ? space : "unknown";
@@ -54,8 +54,7 @@ ProbeResult probeVideo(VideoInput& input, const ProbeOptions& options) {
     r.frameCountExact = true;
     keyTicks = std::move(scan.keyframes);
     r.keyframeSource = "scan";
-    if (r.duration <= 0 && scan.endTicks > input.startTicks())
-      r.duration = av::toSeconds(scan.endTicks - input.startTicks(), st->time_base);
+    if (r.duration <= 0 && scan.endTicks > input.startTicks()) r.duration = av::toSeconds(scan.endTicks - input.startTicks(), st->time_base);
     if (r.duration <= 0 && scan.packets > 0)  // no timestamps at all: the frames at the nominal rate
       r.duration = av::toSeconds(scan.packets * input.frameDurationTicks(), st->time_base);
   } else {

@@ -75,15 +75,11 @@ class ScaleWorker : public PromiseWorker {
 };
 
 Napi::Value Start(const Napi::CallbackInfo& info) {
-  return opts::startAsync(info.Env(), [&]() -> Napi::Value {
-    return Queue(new ScaleWorker(info.Env(), opts::argObject(info, 0)));
-  });
+  return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new ScaleWorker(info.Env(), opts::argObject(info, 0))); });
 }
 
 }  // namespace
 
-void registerScaleApi(Napi::Env env, Napi::Object exports) {
-  exports.Set("scaleVideo", Napi::Function::New(env, Start, "scaleVideo"));
-}
+void registerScaleApi(Napi::Env env, Napi::Object exports) { exports.Set("scaleVideo", Napi::Function::New(env, Start, "scaleVideo")); }
 
 }  // namespace fvc

@@ -30,9 +30,7 @@ Napi::Array stringArray(Napi::Env env, const std::vector<std::string>& values) {
 class ProbeWorker : public PromiseWorker {
  public:
   ProbeWorker(Napi::Env env, const Napi::Object& o)
-      : PromiseWorker(env, o),
-        path_(opts::getString(o, "path")),
-        timeoutMs_(opts::getNumber(o, "timeoutMs", 0, 0, 1e12)) {
+      : PromiseWorker(env, o), path_(opts::getString(o, "path")), timeoutMs_(opts::getNumber(o, "timeoutMs", 0, 0, 1e12)) {
     options_.exactFrameCount = opts::getBool(o, "exact", false);
   }
 
@@ -95,8 +93,7 @@ class SampleFramesWorker : public PromiseWorker {
     options_.resize.interpolation = parseInterpolation(opts::getString(o, "interpolation", "bilinear"));
     options_.skipNonReference = opts::getBool(o, "skipNonReference", true);
     options_.seek = opts::getBool(o, "seek", true);
-    if (options_.resize.letterbox && options_.resize.size == 0)
-      throw Error(code::kInvalidArgument, "size: 0 (native size) needs letterbox: false");
+    if (options_.resize.letterbox && options_.resize.size == 0) throw Error(code::kInvalidArgument, "size: 0 (native size) needs letterbox: false");
   }
 
  protected:
@@ -125,9 +122,8 @@ class SampleFramesWorker : public PromiseWorker {
     o.Set("height", r_.height);
     if (returnData_) {
       auto* holder = new std::vector<uint8_t>(std::move(r_.data));
-      o.Set("data", Napi::Buffer<uint8_t>::NewOrCopy(env, holder->data(), holder->size(),
-                                                     [](Napi::Env, uint8_t*, std::vector<uint8_t>* h) { delete h; },
-                                                     holder));
+      o.Set("data", Napi::Buffer<uint8_t>::NewOrCopy(
+                        env, holder->data(), holder->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* h) { delete h; }, holder));
     }
     o.Set("timestamps", numberArray(env, r_.timestamps));
     o.Set("targets", numberArray(env, r_.targets));
@@ -163,9 +159,7 @@ class SampleFramesWorker : public PromiseWorker {
 
 template <typename W>
 Napi::Value start(const Napi::CallbackInfo& info) {
-  return opts::startAsync(info.Env(), [&]() -> Napi::Value {
-    return Queue(new W(info.Env(), opts::argObject(info, 0)));
-  });
+  return opts::startAsync(info.Env(), [&]() -> Napi::Value { return Queue(new W(info.Env(), opts::argObject(info, 0))); });
 }
 
 }  // namespace

@@ -18,22 +18,19 @@ namespace {
 void checkPath(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR)
-      throw Error(code::kFileNotFound, path + ": no such file");
+    if (errno == ENOENT || errno == ENOTDIR) throw Error(code::kFileNotFound, path + ": no such file");
     throw Error(code::kIo, path + ": cannot access file (" + std::strerror(errno) + ")");
   }
   if (S_ISDIR(st.st_mode)) throw Error(code::kInvalidArgument, path + ": is a directory, not a video file");
   // Opening a FIFO blocks until a writer appears, outside any timeout's reach; a
   // device or socket never ends. Only regular files are videos here.
-  if (!S_ISREG(st.st_mode))
-    throw Error(code::kInvalidArgument, path + ": not a regular file (a FIFO, socket or device): fvc reads video files only");
+  if (!S_ISREG(st.st_mode)) throw Error(code::kInvalidArgument, path + ": not a regular file (a FIFO, socket or device): fvc reads video files only");
   if (st.st_size == 0) throw Error(code::kEmptyFile, path + ": file is empty (0 bytes)");
 }
 
 int clockwiseRotation(const AVStream* st) {
 #if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 29, 100)
-  const AVPacketSideData* sd = av_packet_side_data_get(st->codecpar->coded_side_data,
-                                                       st->codecpar->nb_coded_side_data, AV_PKT_DATA_DISPLAYMATRIX);
+  const AVPacketSideData* sd = av_packet_side_data_get(st->codecpar->coded_side_data, st->codecpar->nb_coded_side_data, AV_PKT_DATA_DISPLAYMATRIX);
   const uint8_t* matrix = sd ? sd->data : nullptr;
 #else
   const uint8_t* matrix = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
@@ -48,9 +45,7 @@ int clockwiseRotation(const AVStream* st) {
 
 }  // namespace
 
-int VideoInput::interrupt(void* opaque) {
-  return static_cast<const StopCondition*>(opaque)->shouldStop() ? 1 : 0;
-}
+int VideoInput::interrupt(void* opaque) { return static_cast<const StopCondition*>(opaque)->shouldStop() ? 1 : 0; }
 
 void VideoInput::fail(const char* code, const std::string& cause) const {
   if (stop_.cancelled()) throw Error(code::kAborted, path_ + ": operation was aborted");
@@ -58,8 +53,7 @@ void VideoInput::fail(const char* code, const std::string& cause) const {
   throw Error(code, path_ + ": " + cause);
 }
 
-VideoInput::VideoInput(std::string path, const StopCondition& stop, const DecoderOptions& decoder)
-    : path_(std::move(path)), stop_(stop) {
+VideoInput::VideoInput(std::string path, const StopCondition& stop, const DecoderOptions& decoder) : path_(std::move(path)), stop_(stop) {
   checkPath(path_);
   AVFormatContext* raw = avformat_alloc_context();
   if (raw == nullptr) throw std::bad_alloc();
@@ -67,12 +61,12 @@ VideoInput::VideoInput(std::string path, const StopCondition& stop, const Decode
   raw->interrupt_callback.opaque = const_cast<StopCondition*>(&stop_);
   int rc = avformat_open_input(&raw, path_.c_str(), nullptr, nullptr);
   if (rc < 0) {  // avformat_open_input frees the context on failure
-    if (rc == AVERROR_INVALIDDATA)
-      fail(code::kInvalidData, "not a readable video container, or truncated (" + av::errorString(rc) + ")");
+    if (rc == AVERROR_INVALIDDATA) fail(code::kInvalidData, "not a readable video container, or truncated (" + av::errorString(rc) + ")");
     if (rc == AVERROR(EACCES) || rc == AVERROR(EPERM) || rc == AVERROR(EIO)) fail(code::kIo, "cannot open (" + av::errorString(rc) + ")");
     // The file exists and is regular (checkPath): what failed is its header, whatever
     // errno the demuxer chose (a y4m header declaring 60000x60000 gives EBUSY).
-    fail(code::kInvalidData, "the container's header was refused (" + av::errorString(rc) + "): damaged, or it declares a size or format libav cannot take");
+    fail(code::kInvalidData,
+         "the container's header was refused (" + av::errorString(rc) + "): damaged, or it declares a size or format libav cannot take");
   }
   fmt_.reset(raw);
   rc = avformat_find_stream_info(fmt_.get(), nullptr);
@@ -90,14 +84,12 @@ VideoInput::VideoInput(std::string path, const StopCondition& stop, const Decode
       if (stream_ == nullptr || !(stream_->disposition & AV_DISPOSITION_DEFAULT)) stream_ = s;
     }
   }
-  if (stream_ == nullptr)
-    fail(code::kNoVideoStream, "contains no video stream (streams: " + (kinds.empty() ? std::string("none") : kinds) + ")");
+  if (stream_ == nullptr) fail(code::kNoVideoStream, "contains no video stream (streams: " + (kinds.empty() ? std::string("none") : kinds) + ")");
   for (unsigned i = 0; i < fmt_->nb_streams; ++i)
     if (fmt_->streams[i] != stream_) fmt_->streams[i]->discard = AVDISCARD_ALL;
 
   const AVCodec* dec = avcodec_find_decoder(stream_->codecpar->codec_id);
-  if (dec == nullptr)
-    fail(code::kUnsupportedCodec, std::string("no decoder for codec '") + avcodec_get_name(stream_->codecpar->codec_id) + "'");
+  if (dec == nullptr) fail(code::kUnsupportedCodec, std::string("no decoder for codec '") + avcodec_get_name(stream_->codecpar->codec_id) + "'");
   codec_.reset(avcodec_alloc_context3(dec));
   if (!codec_) throw std::bad_alloc();
   rc = avcodec_parameters_to_context(codec_.get(), stream_->codecpar);
@@ -116,27 +108,20 @@ VideoInput::VideoInput(std::string path, const StopCondition& stop, const Decode
   }
 }
 
-int VideoInput::displayWidth() const {
-  return rotation_ == 90 || rotation_ == 270 ? stream_->codecpar->height : stream_->codecpar->width;
-}
+int VideoInput::displayWidth() const { return rotation_ == 90 || rotation_ == 270 ? stream_->codecpar->height : stream_->codecpar->width; }
 
-int VideoInput::displayHeight() const {
-  return rotation_ == 90 || rotation_ == 270 ? stream_->codecpar->width : stream_->codecpar->height;
-}
+int VideoInput::displayHeight() const { return rotation_ == 90 || rotation_ == 270 ? stream_->codecpar->width : stream_->codecpar->height; }
 
 AVRational VideoInput::frameRate() const {
   AVRational rate = stream_->avg_frame_rate.num > 0 ? stream_->avg_frame_rate : stream_->r_frame_rate;
   return rate.num > 0 && rate.den > 0 ? rate : AVRational{0, 1};
 }
 
-int64_t VideoInput::startTicks() const {
-  return stream_->start_time != AV_NOPTS_VALUE ? stream_->start_time : 0;
-}
+int64_t VideoInput::startTicks() const { return stream_->start_time != AV_NOPTS_VALUE ? stream_->start_time : 0; }
 
 int64_t VideoInput::durationTicks() const {
   if (stream_->duration != AV_NOPTS_VALUE && stream_->duration > 0) return stream_->duration;
-  if (fmt_->duration != AV_NOPTS_VALUE && fmt_->duration > 0)
-    return av_rescale_q(fmt_->duration, AV_TIME_BASE_Q, stream_->time_base);
+  if (fmt_->duration != AV_NOPTS_VALUE && fmt_->duration > 0) return av_rescale_q(fmt_->duration, AV_TIME_BASE_Q, stream_->time_base);
   return 0;
 }
 

@@ -4,7 +4,7 @@
 // error naming the file and the cause rather than a bare libav status.
 #include <string>
 
-#include "common/cancel.h"
+#include "common/stop_condition.h"
 #include "video/av_util.h"
 
 namespace fvc {

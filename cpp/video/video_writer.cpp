@@ -22,8 +22,8 @@ VideoWriter::TempFile::~TempFile() {
 
 VideoWriter::VideoWriter(std::string path, const EncoderOptions& options) : path_(std::move(path)), opt_(options) {
   if (opt_.width <= 0 || opt_.height <= 0 || opt_.width % 2 || opt_.height % 2)
-    throw Error(code::kInvalidArgument, path_ + ": encoded size must be even and positive (got " +
-                                            std::to_string(opt_.width) + "x" + std::to_string(opt_.height) + ")");
+    throw Error(code::kInvalidArgument,
+                path_ + ": encoded size must be even and positive (got " + std::to_string(opt_.width) + "x" + std::to_string(opt_.height) + ")");
   temp_.path = temporaryName(path_);  // the muxer is named, so the name needs no .mp4
   AVFormatContext* raw = nullptr;
   int rc = avformat_alloc_output_context2(&raw, nullptr, "mp4", temp_.path.c_str());
@@ -54,8 +54,8 @@ VideoWriter::VideoWriter(std::string path, const EncoderOptions& options) : path
   rc = avformat_write_header(fmt_.get(), nullptr);
   if (rc < 0) fail("cannot write MP4 header", rc);
 
-  sws_.reset(sws_getContext(opt_.width, opt_.height, AV_PIX_FMT_RGB24, opt_.width, opt_.height, AV_PIX_FMT_YUV420P,
-                            SWS_BILINEAR | SWS_ACCURATE_RND, nullptr, nullptr, nullptr));
+  sws_.reset(sws_getContext(opt_.width, opt_.height, AV_PIX_FMT_RGB24, opt_.width, opt_.height, AV_PIX_FMT_YUV420P, SWS_BILINEAR | SWS_ACCURATE_RND,
+                            nullptr, nullptr, nullptr));
   frame_ = av::allocFrame();
   frame_->format = AV_PIX_FMT_YUV420P;
   frame_->width = opt_.width;

@@ -10,9 +10,9 @@
 namespace fvc {
 
 struct EncoderOptions {
-  int width = 0, height = 0;          // even, as 4:2:0 requires
-  AVRational timeBase{1, 30};         // of the pts passed to write()
-  AVRational frameRate{30, 1};        // nominal, for rate control
+  int width = 0, height = 0;    // even, as 4:2:0 requires
+  AVRational timeBase{1, 30};   // of the pts passed to write()
+  AVRational frameRate{30, 1};  // nominal, for rate control
   int crf = 23;
   std::string preset = "veryfast";
   int threads = 1;
