@@ -21,8 +21,34 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 function clip(name: string, seconds: number, gop: number): string {
   const out = join(work, name);
   if (!existsSync(out)) {
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=1280x720:r=30', '-f', 'lavfi', '-i', 'nullsrc=s=1280x720:r=30,geq=random(1)*255:128:128',
-      '-filter_complex', '[0][1]blend=all_mode=overlay:all_opacity=0.15', '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(gop), '-bf', '3', '-pix_fmt', 'yuv420p', out]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=1280x720:r=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'nullsrc=s=1280x720:r=30,geq=random(1)*255:128:128',
+      '-filter_complex',
+      '[0][1]blend=all_mode=overlay:all_opacity=0.15',
+      '-t',
+      String(seconds),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-g',
+      String(gop),
+      '-bf',
+      '3',
+      '-pix_fmt',
+      'yuv420p',
+      out,
+    ]);
   }
   return out;
 }

@@ -59,7 +59,14 @@ const MODELS = await Promise.all(
 
 /** A frame-cache entry: uint8 [N, S, S, 3] with a numpy header. */
 function clip(path: string, frames: number, size: number, seed: number): void {
-  execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; n, s, k = map(int, sys.argv[2:5]); np.save(sys.argv[1], np.random.default_rng(k).integers(0, 255, (n, s, s, 3), dtype=np.uint8))', path, String(frames), String(size), String(seed)]);
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    'import sys, numpy as np; n, s, k = map(int, sys.argv[2:5]); np.save(sys.argv[1], np.random.default_rng(k).integers(0, 255, (n, s, s, 3), dtype=np.uint8))',
+    path,
+    String(frames),
+    String(size),
+    String(seed),
+  ]);
 }
 
 async function child(name: string): Promise<void> {
@@ -75,14 +82,38 @@ async function child(name: string): Promise<void> {
     train,
     val: train.slice(0, 1),
     outDir: join(dir, 'out'),
-    options: { numFrames: m.frames, cropSize: m.size, frameSize: m.size, epochs: EPOCHS, batchSize: m.batch, lrHead: 5e-4, lrBackbone: 5e-6, weightDecay: 1e-4, warmupEpochs: 0, maxGradNorm: 1, patience: 5, classWeights: true, augment: true, scale: {}, loaderThreads: 2, gradientCheckpointing: process.env.BENCH_CHECKPOINT === '1' },
+    options: {
+      numFrames: m.frames,
+      cropSize: m.size,
+      frameSize: m.size,
+      epochs: EPOCHS,
+      batchSize: m.batch,
+      lrHead: 5e-4,
+      lrBackbone: 5e-6,
+      weightDecay: 1e-4,
+      warmupEpochs: 0,
+      maxGradNorm: 1,
+      patience: 5,
+      classWeights: true,
+      augment: true,
+      scale: {},
+      loaderThreads: 2,
+      gradientCheckpointing: process.env.BENCH_CHECKPOINT === '1',
+    },
     seed: 0,
     threads: THREADS,
     device: 'cpu',
     resume: false,
   });
   const timed = r.epochs.slice(1);
-  process.stdout.write(JSON.stringify({ stepSeconds: timed.map((e) => e.train_seconds / STEPS), dataWait: median(timed.map((e) => e.data_wait)), parameters: r.parameters, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  process.stdout.write(
+    JSON.stringify({
+      stepSeconds: timed.map((e) => e.train_seconds / STEPS),
+      dataWait: median(timed.map((e) => e.data_wait)),
+      parameters: r.parameters,
+      maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -91,17 +122,23 @@ async function main(): Promise<void> {
   for (const m of MODELS) {
     type Fvc = { stepSeconds: number[]; dataWait: number; parameters: number; maxRssMiB: number };
     type Py = { step_seconds: number[]; parameters: number; max_rss_mib: number; torch: string };
-    const runFvc = (env: NodeJS.ProcessEnv) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', m.name], { maxBuffer: 1 << 20, env: { ...process.env, ...env } }).toString()) as Fvc;
-    const runPy = () => JSON.parse(execFileSync('/usr/bin/python3', [join(here, 'deep_python.py'), m.name, String(m.frames), String(m.size), String(m.batch), String(STEPS), String(THREADS)], { maxBuffer: 1 << 20 }).toString()) as Py;
+    const runFvc = (env: NodeJS.ProcessEnv) =>
+      JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', m.name], { maxBuffer: 1 << 20, env: { ...process.env, ...env } }).toString()) as Fvc;
+    const runPy = () =>
+      JSON.parse(
+        execFileSync('/usr/bin/python3', [join(here, 'deep_python.py'), m.name, String(m.frames), String(m.size), String(m.batch), String(STEPS), String(THREADS)], { maxBuffer: 1 << 20 }).toString(),
+      ) as Py;
     const variants = VARIANTS.map((v) => ({ ...v, runs: [] as Fvc[] }));
-    const fvc: Fvc[] = [], py: Py[] = [];
+    const fvc: Fvc[] = [],
+      py: Py[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       fvc.push(runFvc({}));
       py.push(runPy());
       for (const v of variants) if (!v.models || v.models.includes(m.name)) v.runs.push(runFvc(v.env));
     }
     const stepOf = (runs: Fvc[]) => median(runs.flatMap((r) => r.stepSeconds));
-    const step = stepOf(fvc), pyStep = median(py.flatMap((r) => r.step_seconds));
+    const step = stepOf(fvc),
+      pyStep = median(py.flatMap((r) => r.step_seconds));
     const rss = (xs: number[]) => Math.max(...xs).toFixed(0);
     const params = fvc[0]?.parameters === py[0]?.parameters ? 'yes' : `no (${fvc[0]?.parameters} vs ${py[0]?.parameters})`;
     rows.push(

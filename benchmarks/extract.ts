@@ -36,7 +36,22 @@ function makeVideos(): string[] {
   mkdirSync(dir, { recursive: true });
   return Array.from({ length: VIDEOS }, (_, i) => {
     const path = join(dir, `clip_${i}.mp4`);
-    execFileSync('ffmpeg', ['-y', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=256x256:rate=25:duration=5,noise=alls=${10 + i}:allf=t`, '-c:v', 'libx264', '-g', '50', '-pix_fmt', 'yuv420p', path]);
+    execFileSync('ffmpeg', [
+      '-y',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=256x256:rate=25:duration=5,noise=alls=${10 + i}:allf=t`,
+      '-c:v',
+      'libx264',
+      '-g',
+      '50',
+      '-pix_fmt',
+      'yuv420p',
+      path,
+    ]);
     return path;
   });
 }
@@ -47,7 +62,18 @@ async function coldExtraction(backbone: string, videos: string[]): Promise<{ sec
   const dir = join(work, 'runs', String(runId++));
   rmSync(dir, { recursive: true, force: true });
   const t = performance.now();
-  const r = await extractEmbeddings({ backbone, weights: { kind: 'random', seed: 0 }, videos, featuresDir: join(dir, 'features'), frameCacheDir: join(dir, 'cache'), threads: THREADS, batchSize: BATCH, device: DEVICE, quiet: true, strict: true });
+  const r = await extractEmbeddings({
+    backbone,
+    weights: { kind: 'random', seed: 0 },
+    videos,
+    featuresDir: join(dir, 'features'),
+    frameCacheDir: join(dir, 'cache'),
+    threads: THREADS,
+    batchSize: BATCH,
+    device: DEVICE,
+    quiet: true,
+    strict: true,
+  });
   const seconds = (performance.now() - t) / 1000;
   rmSync(dir, { recursive: true, force: true });
   return { seconds, extracted: r.extracted, decoded: r.decoded };
@@ -67,13 +93,18 @@ async function throughput(videos: string[]): Promise<string[]> {
       const r = await coldExtraction(backbone, videos);
       if (r.extracted !== videos.length || r.decoded !== videos.length) throw new Error(`${backbone}: a cold run extracted ${r.extracted} and decoded ${r.decoded} of ${videos.length}`);
       fvc.push(r.seconds);
-      const out = JSON.parse(execFileSync('/usr/bin/python3', [join(here, 'extract_python.py'), JSON.stringify({ ...config, repeats: 1 }), ...videos], { maxBuffer: 1 << 20 }).toString()) as { seconds: number[]; finite: boolean };
+      const out = JSON.parse(execFileSync('/usr/bin/python3', [join(here, 'extract_python.py'), JSON.stringify({ ...config, repeats: 1 }), ...videos], { maxBuffer: 1 << 20 }).toString()) as {
+        seconds: number[];
+        finite: boolean;
+      };
       if (!out.finite) throw new Error(`${backbone}: Python's features are not finite`);
       py.push(...out.seconds);
     }
     const [f, p] = [median(fvc), median(py)];
     const input = `${s.numFrames} x ${s.cropSize} (of ${s.frameSize})`;
-    rows.push(`| ${backbone} | ${input} | ${BATCH} | ${(videos.length / f).toFixed(2)} | ${((videos.length * s.numFrames) / f).toFixed(1)} | ${(videos.length / p).toFixed(2)} | ${((videos.length * s.numFrames) / p).toFixed(1)} | **${(p / f).toFixed(2)}x** |`);
+    rows.push(
+      `| ${backbone} | ${input} | ${BATCH} | ${(videos.length / f).toFixed(2)} | ${((videos.length * s.numFrames) / f).toFixed(1)} | ${(videos.length / p).toFixed(2)} | ${((videos.length * s.numFrames) / p).toFixed(1)} | **${(p / f).toFixed(2)}x** |`,
+    );
     process.stderr.write(`${rows.at(-1)}\n`);
   }
   return rows;
@@ -88,14 +119,24 @@ async function folds(videos: string[]): Promise<string[]> {
   let extracted = 0;
   for (let fold = 1; fold <= FOLDS; fold++)
     for (const backbone of backbones) {
-      const r = await extractEmbeddings({ backbone, weights: { kind: 'random', seed: 0 }, videos, featuresDir: join(shared, 'features'), frameCacheDir: join(shared, 'cache'), threads: THREADS, batchSize: BATCH, device: DEVICE, quiet: true, strict: true });
+      const r = await extractEmbeddings({
+        backbone,
+        weights: { kind: 'random', seed: 0 },
+        videos,
+        featuresDir: join(shared, 'features'),
+        frameCacheDir: join(shared, 'cache'),
+        threads: THREADS,
+        batchSize: BATCH,
+        device: DEVICE,
+        quiet: true,
+        strict: true,
+      });
       extracted += r.extracted;
     }
   const once = { seconds: (performance.now() - t) / 1000, extracted };
   t = performance.now();
   extracted = 0;
-  for (let fold = 1; fold <= FOLDS; fold++)
-    for (const backbone of backbones) extracted += (await coldExtraction(backbone, videos)).extracted;
+  for (let fold = 1; fold <= FOLDS; fold++) for (const backbone of backbones) extracted += (await coldExtraction(backbone, videos)).extracted;
   const each = { seconds: (performance.now() - t) / 1000, extracted };
   rmSync(shared, { recursive: true, force: true });
   return [

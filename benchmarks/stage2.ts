@@ -34,8 +34,28 @@ function clips(kind: string, size: string, seconds: number): { metadata: string;
   for (let i = 0; i < CLIPS; i++) {
     const out = join(dir, `clip_${i}.mp4`);
     if (!existsSync(out)) {
-      execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=s=${size}:r=30,noise=alls=${4 + i}:allf=t`, '-t', String(seconds),
-        '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-bf', '3', '-pix_fmt', 'yuv420p', out]);
+      execFileSync('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=s=${size}:r=30,noise=alls=${4 + i}:allf=t`,
+        '-t',
+        String(seconds),
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-g',
+        '60',
+        '-bf',
+        '3',
+        '-pix_fmt',
+        'yuv420p',
+        out,
+      ]);
     }
     paths.push(out);
   }
@@ -66,7 +86,10 @@ function pythonStage2(paths: string[], workers: number): number {
 }
 
 const rows: string[] = [];
-for (const [kind, size, seconds] of [['720p', '1280x720', 4], ['256', '256x256', 4]] as const) {
+for (const [kind, size, seconds] of [
+  ['720p', '1280x720', 4],
+  ['256', '256x256', 4],
+] as const) {
   const { metadata, paths } = clips(kind, size, seconds);
   await fvcStage2(metadata, 1); // warm-up: addon load, page cache
   for (const workers of [1, cores]) {

@@ -62,10 +62,16 @@ for (const n of [2000, 20000]) {
   npy(dataPath, withLabel, n, COLS + 1);
   const paramsPath = join(work, 'params.json');
   writeFileSync(paramsPath, JSON.stringify(params));
-  const py = JSON.parse(execFileSync('/usr/bin/python3', [join(here, 'xgboost_python.py'), dataPath, paramsPath, String(REPEATS)]).toString()) as { seconds: number[]; version: string; first_probs: number[] };
+  const py = JSON.parse(execFileSync('/usr/bin/python3', [join(here, 'xgboost_python.py'), dataPath, paramsPath, String(REPEATS)]).toString()) as {
+    seconds: number[];
+    version: string;
+    first_probs: number[];
+  };
   const ours = await native.predictModel({ kind: 'xgboost', model, x: x.subarray(0, 5 * COLS), rows: 5, cols: COLS });
   const same = py.first_probs.every((p, i) => Math.abs(p - (ours[i] as number)) < 1e-6);
-  rows.push(`| ${n} x ${COLS} | ${median(fvc).toFixed(3)} | ${median(py.seconds).toFixed(3)} | ${(median(py.seconds) / median(fvc)).toFixed(2)}x | ${same ? 'yes' : 'no'} (python3-xgboost ${py.version}) |`);
+  rows.push(
+    `| ${n} x ${COLS} | ${median(fvc).toFixed(3)} | ${median(py.seconds).toFixed(3)} | ${(median(py.seconds) / median(fvc)).toFixed(2)}x | ${same ? 'yes' : 'no'} (python3-xgboost ${py.version}) |`,
+  );
   process.stderr.write(`${rows.at(-1)}\n`);
   if (n === 2000) {
     const one = x.subarray(0, COLS);

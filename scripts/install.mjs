@@ -25,7 +25,21 @@ try {
 }
 
 // Debian package per library the build needs, found through pkg-config or dpkg.
-const PACKAGES = ['build-essential', 'cmake', 'pkg-config', 'libtorch-dev', 'libxgboost-dev', 'libavformat-dev', 'libavcodec-dev', 'libswscale-dev', 'libavutil-dev', 'libopencv-dev', 'liblinear-dev', 'libsvm-dev', 'libopenblas0-pthread'];
+const PACKAGES = [
+  'build-essential',
+  'cmake',
+  'pkg-config',
+  'libtorch-dev',
+  'libxgboost-dev',
+  'libavformat-dev',
+  'libavcodec-dev',
+  'libswscale-dev',
+  'libavutil-dev',
+  'libopencv-dev',
+  'liblinear-dev',
+  'libsvm-dev',
+  'libopenblas0-pthread',
+];
 const missing = PACKAGES.filter((p) => {
   const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
   return r.error ? false : !/install ok installed/.test(r.stdout);
@@ -41,7 +55,9 @@ const jobs = process.env.FVC_BUILD_JOBS ?? String(availableParallelism());
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--parallel', jobs], { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) {
-  say('the native build failed (output above). Check that the Debian packages of the README\'s "Native build" are installed, or point CMAKE_PREFIX_PATH / XGBOOST_ROOT at your own LibTorch / XGBoost.');
+  say(
+    'the native build failed (output above). Check that the Debian packages of the README\'s "Native build" are installed, or point CMAKE_PREFIX_PATH / XGBOOST_ROOT at your own LibTorch / XGBoost.',
+  );
   process.exit(1);
 }
 try {

@@ -17,7 +17,7 @@ packages=(build-essential cmake pkg-config ninja-build
   libopencv-dev liblinear-dev libsvm-dev libopenblas0-pthread fonts-dejavu-core ffmpeg)
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=(python3-numpy python3-sklearn python3-xgboost python3-yaml python3-pil python3-torch python3-torchvision python3-opencv chromium slurm-wlm munge unzip) ;;
+    --test) packages+=(python3-numpy python3-sklearn python3-xgboost python3-yaml python3-pil python3-torch python3-torchvision python3-opencv chromium slurm-wlm munge unzip clang-format) ;;
     --bench) packages+=(python3-numpy python3-av python3-sklearn python3-xgboost python3-torch python3-torchvision) ;;
     *) log "unknown option $arg"; exit 2 ;;
   esac

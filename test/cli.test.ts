@@ -101,7 +101,14 @@ test('fvc validate lists every problem of a table at once, probing each file', (
   writeFileSync(join(dir, 'bad.csv'), `video_path,label\n${good},0\n${audio},1\nmissing.mp4,1\n${good},2\n`);
   const r = runCli(['validate', '--metadata', join(dir, 'bad.csv'), '--min-rows', '10']);
   assert.is(r.code, 1);
-  for (const want of ['5 problem(s)', 'at least 10 required', "label '2' is not 0 (real) or 1 (fake)", 'missing.mp4: no such file', 'duplicate of row 2', 'validate_audio.m4a: contains no video stream'])
+  for (const want of [
+    '5 problem(s)',
+    'at least 10 required',
+    "label '2' is not 0 (real) or 1 (fake)",
+    'missing.mp4: no such file',
+    'duplicate of row 2',
+    'validate_audio.m4a: contains no video stream',
+  ])
     assert.ok(r.stderr.includes(want), `${want} in:\n${r.stderr}`);
   // An empty label and a Parquet NULL are not "real": JavaScript's Number() once made them 0.
   writeFileSync(join(dir, 'empty.csv'), `video_path,label,source_id\n${good},0,a\n${audio},,b\n`);

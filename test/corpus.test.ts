@@ -25,8 +25,19 @@ test('same seed gives byte-identical clips and metadata; another seed does not',
   const b = await generateCorpus({ ...opts, out: dirB, seed: 7 });
   const c = await generateCorpus({ ...opts, out: dirC, seed: 8 });
   const paths = a.clips.map((x) => x.video_path);
+  assert.equal(
+    b.clips.map((x) => x.video_path),
+    paths,
+    'the same seed names the same clips',
+  );
   assert.is(digest(dirA, paths), digest(dirB, paths));
-  assert.is.not(digest(dirA, paths), digest(dirC, c.clips.map((x) => x.video_path)));
+  assert.is.not(
+    digest(dirA, paths),
+    digest(
+      dirC,
+      c.clips.map((x) => x.video_path),
+    ),
+  );
 });
 
 test('metadata: labels, shared source_id, manipulations, real H.264 MP4 files', async () => {
@@ -39,7 +50,10 @@ test('metadata: labels, shared source_id, manipulations, real H.264 MP4 files', 
   const fakes = rows.filter((x) => x.label === '1');
   assert.is(reals.length, 5);
   assert.is(fakes.length, 5);
-  assert.ok(fakes.every((f) => reals.some((x) => x.source_id === f.source_id)), 'every fake shares source_id with a real');
+  assert.ok(
+    fakes.every((f) => reals.some((x) => x.source_id === f.source_id)),
+    'every fake shares source_id with a real',
+  );
   assert.equal(new Set(fakes.map((f) => f.manipulation)), new Set(MANIPULATIONS), 'all manipulations used');
   assert.ok(reals.every((x) => x.manipulation === 'none'));
   for (const row of rows) {
@@ -103,7 +117,10 @@ test('strength scales the traces: the same clips, a fake further from its real a
   };
   const one = await meanDiff(1);
   const four = await meanDiff(4);
-  assert.equal(four.clips.map((c) => [c.video_path, c.width, c.height, c.fps]), one.clips.map((c) => [c.video_path, c.width, c.height, c.fps]));
+  assert.equal(
+    four.clips.map((c) => [c.video_path, c.width, c.height, c.fps]),
+    one.clips.map((c) => [c.video_path, c.width, c.height, c.fps]),
+  );
   assert.ok(four.diff > 2 * one.diff, `mean |fake - real| ${four.diff} at strength 4, ${one.diff} at 1`);
   assert.is(four.manifest.strength, 4);
   assert.is(one.manifest.strength, undefined, 'the default leaves the manifest as it was');

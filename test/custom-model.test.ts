@@ -45,7 +45,18 @@ const byteCentroid: Stage5Model<FeatureData & { videos: string[] }> = {
   load: async ({ cfg }) => {
     const { rows } = await loadMetadata(cfg.videos as string);
     const x = rows.flatMap((r) => byteFeatures(r.absolute_path));
-    return { ids: rows.map((r) => r.video_path), videos: rows.map((r) => r.absolute_path), labels: rows.map((r) => r.label), groups: rows.map((r) => r.video_path), featureNames: ['kib', 'mean_byte'], x: Float64Array.from(x), rows: rows.length, cols: 2, source: cfg.videos as string, warnings: [] };
+    return {
+      ids: rows.map((r) => r.video_path),
+      videos: rows.map((r) => r.absolute_path),
+      labels: rows.map((r) => r.label),
+      groups: rows.map((r) => r.video_path),
+      featureNames: ['kib', 'mean_byte'],
+      x: Float64Array.from(x),
+      rows: rows.length,
+      cols: 2,
+      source: cfg.videos as string,
+      warnings: [],
+    };
   },
   settings: async () => ({ metric: 'euclidean' }),
   fit: async ({ data, fold, dir: out }) => {
@@ -102,7 +113,10 @@ test('registerModel refuses a taken name, a feature-set suffix and an incomplete
   const impl = byteCentroid;
   assert.throws(() => registerModel({ id: 'x2', name: 'xgboost', family: 'linear', inputs: [], impl, grid: {} }), /name 'xgboost' is taken by xgboost \(5beta\)/);
   assert.throws(() => registerModel({ id: 'x3', name: 'mine_stage4', family: 'linear', inputs: [], impl, grid: {} }), /feature-set suffix/);
-  assert.throws(() => registerModel({ id: 'x4', name: 'half', family: 'linear', inputs: [], impl: { ...impl, predict: undefined } as unknown as typeof impl, grid: {} }), /impl\.predict is not a function/);
+  assert.throws(
+    () => registerModel({ id: 'x4', name: 'half', family: 'linear', inputs: [], impl: { ...impl, predict: undefined } as unknown as typeof impl, grid: {} }),
+    /impl\.predict is not a function/,
+  );
 });
 
 test.run();

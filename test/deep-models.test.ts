@@ -26,7 +26,7 @@ test.before(() => {
   execFileSync('/usr/bin/python3', [join(root, 'test', 'torchvision_export.py'), dir, '5', ...TORCHVISION], { stdio: ['ignore', 'ignore', 'inherit'] });
 });
 
-test('published architectures have torchvision\'s parameter counts at 400 classes', async () => {
+test("published architectures have torchvision's parameter counts at 400 classes", async () => {
   const d = await describeDeepModels({ numClasses: 400, models: TORCHVISION, threads: 2 });
   assert.equal(Object.fromEntries(d.map((m) => [m.name, m.parameters])), { r3d_18: 33_371_472, mc3_18: 11_695_440, r2plus1d_18: 31_505_325 });
   assert.equal(d.find((m) => m.name === 'r2plus1d_18')?.inputShape, [3, 16, 112, 112]);
@@ -49,7 +49,7 @@ test('PyTorchVideo architectures have its published parameter counts at 400 clas
   }
 });
 
-test('fvc\'s depthwise 3D convolution (X3D\'s) matches LibTorch\'s: outputs, both gradients, and whole-model logits', async () => {
+test("fvc's depthwise 3D convolution (X3D's) matches LibTorch's: outputs, both gradients, and whole-model logits", async () => {
   const r = runCli(['info', '--check-kernels', '--json']);
   assert.is(r.code, 0, r.stderr);
   const checks = JSON.parse(r.stdout).kernelChecks as KernelCheck[];
@@ -78,7 +78,10 @@ test('fvc\'s depthwise 3D convolution (X3D\'s) matches LibTorch\'s: outputs, bot
 test('slowfast refuses a clip whose length the slow pathway cannot divide', async () => {
   const clip = join(dir, 'odd_clip.npy');
   execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; np.save(sys.argv[1], np.zeros((3, 6, 32, 32), np.float32))', clip]);
-  const err = await modelLogits({ model: 'slowfast_r50', input: clip, scale: { width: 0.125, depth: 1 }, threads: 2 }).then(() => null, (e: Error & { code?: string }) => e);
+  const err = await modelLogits({ model: 'slowfast_r50', input: clip, scale: { width: 0.125, depth: 1 }, threads: 2 }).then(
+    () => null,
+    (e: Error & { code?: string }) => e,
+  );
   assert.match(err?.message ?? '', /6 frames are not a multiple of 4/);
 });
 
@@ -93,7 +96,7 @@ test('scale options shrink every model; fvc models lists them as JSON', async ()
   assert.is(j.stage5.length, 23);
 });
 
-test('weights exported from torchvision give torchvision\'s logits (float32, CPU, within 1e-4)', async () => {
+test("weights exported from torchvision give torchvision's logits (float32, CPU, within 1e-4)", async () => {
   for (const name of TORCHVISION) {
     const r = await modelLogits({ model: name, input: join(dir, 'clip.npy'), weights: join(dir, `${name}.safetensors`), numClasses: 5, threads: 2 });
     const expected = npyRows(join(dir, `${name}_logits.npy`));

@@ -23,8 +23,22 @@ let train: Clip[] = [];
 let val: Clip[] = [];
 
 const options = (o: Partial<DeepOptions> = {}): DeepOptions => ({
-  numFrames: 4, cropSize: 40, frameSize: 48, epochs: 6, batchSize: 8, lrHead: 3e-3, lrBackbone: 5e-6, weightDecay: 1e-4, warmupEpochs: 1,
-  maxGradNorm: 1, patience: 5, classWeights: true, augment: true, scale: { width: 0.5 }, loaderThreads: 2, ...o,
+  numFrames: 4,
+  cropSize: 40,
+  frameSize: 48,
+  epochs: 6,
+  batchSize: 8,
+  lrHead: 3e-3,
+  lrBackbone: 5e-6,
+  weightDecay: 1e-4,
+  warmupEpochs: 1,
+  maxGradNorm: 1,
+  patience: 5,
+  classWeights: true,
+  augment: true,
+  scale: { width: 0.5 },
+  loaderThreads: 2,
+  ...o,
 });
 
 test.before(() => {
@@ -42,7 +56,10 @@ test('naive_cnn learns a visible artefact: validation AUC far above chance, best
   const before = native.runtimeInfo().torch.cpuCache;
   const r = await trainDeepFold({ architecture: 'naive_cnn', train, val, outDir: out, options: options(), seed: 1, threads: 2, device: 'cpu', resume: false, onEpoch: (e) => epochs.push(e.epoch) });
   assert.equal(epochs, [1, 2, 3, 4, 5, 6], 'an event per epoch');
-  const m = computeMetrics(val.map((c) => c.label), r.valProbs);
+  const m = computeMetrics(
+    val.map((c) => c.label),
+    r.valProbs,
+  );
   assert.ok((m.roc_auc ?? 0) > 0.9, `val AUC ${m.roc_auc}`);
   assert.ok((r.epochs.at(-1)?.train_loss ?? 1) < (r.epochs[0]?.train_loss ?? 0), 'training loss falls');
   assert.ok(existsSync(join(out, 'model.pt')) && existsSync(join(out, 'last.pt')));
@@ -89,7 +106,10 @@ test('on a generated corpus (flicker fakes, strength 8), naive_cnn and a scaled-
     deep: { epochs: 15, patience: 15, batchSize: 8, frameSize: 64, cropSize: 56, width: 0.25, lrHead: 3e-3, warmupEpochs: 1 },
   });
   assert.equal(r.failed, []);
-  assert.ok(readdirSync(join(root, 'cache'), { recursive: true }).some((f) => String(f).endsWith('.npy')), 'clips cached in frameCacheDir');
+  assert.ok(
+    readdirSync(join(root, 'cache'), { recursive: true }).some((f) => String(f).endsWith('.npy')),
+    'clips cached in frameCacheDir',
+  );
   const auc = Object.fromEntries(r.models.map((m) => [m.modelType, m.mean.val_auc ?? 0]));
   // Measured: naive_cnn 0.81 (folds 0.75-0.84), r2plus1d 0.98.
   assert.ok((auc.naive_cnn ?? 0) > 0.7, `naive_cnn mean val AUC ${auc.naive_cnn}`);
@@ -106,22 +126,34 @@ test('every architecture trains a step at a small scale, with gradient accumulat
   const flowTrain = await Promise.all(train.slice(0, 8).map(withFlow));
   const flowVal = await Promise.all(val.slice(0, 4).map(withFlow));
   for (const { name: architecture, preset } of models) {
-    const r = await trainDeepFold({ architecture, train: flowTrain, val: flowVal, outDir: join(dir, `step-${architecture}`), options: options({ epochs: 1, batchSize: 4, microBatch: 2, cropSize: Math.max(32, preset.minSide), scale: { width: 0.125, depth: 1 } }), seed: 0, threads: 2, device: 'cpu', resume: false });
+    const r = await trainDeepFold({
+      architecture,
+      train: flowTrain,
+      val: flowVal,
+      outDir: join(dir, `step-${architecture}`),
+      options: options({ epochs: 1, batchSize: 4, microBatch: 2, cropSize: Math.max(32, preset.minSide), scale: { width: 0.125, depth: 1 } }),
+      seed: 0,
+      threads: 2,
+      device: 'cpu',
+      resume: false,
+    });
     assert.ok(Number.isFinite(r.epochs[0]?.train_loss), architecture);
     assert.is(r.valProbs.length, 4);
   }
 });
 
-test('X3D trains the same through fvc\'s depthwise kernels as through LibTorch\'s (gradients included)', async () => {
+test("X3D trains the same through fvc's depthwise kernels as through LibTorch's (gradients included)", async () => {
   // One epoch of two optimiser steps: further on, runs part by chaos alone (LibTorch's
   // own 1- and 2-thread runs differ by 5% in training loss after six steps here).
   const o = options({ epochs: 1, batchSize: 8, augment: false, numFrames: 8, cropSize: 48, scale: { width: 0.25 } });
-  const run = (outDir: string) => trainDeepFold({ architecture: 'x3d_xs', train: train.slice(0, 16), val: val.slice(0, 8), outDir: join(dir, outDir), options: o, seed: 5, threads: 2, device: 'cpu', resume: false });
+  const run = (outDir: string) =>
+    trainDeepFold({ architecture: 'x3d_xs', train: train.slice(0, 16), val: val.slice(0, 8), outDir: join(dir, outDir), options: o, seed: 5, threads: 2, device: 'cpu', resume: false });
   const native = await run('x3d-native');
   process.env.FVC_NATIVE_DEPTHWISE = '0';
   const aten = await run('x3d-aten').finally(() => delete process.env.FVC_NATIVE_DEPTHWISE);
   for (const k of ['train_loss', 'val_loss'] as const) {
-    const a = native.epochs[0]?.[k] as number, b = aten.epochs[0]?.[k] as number;
+    const a = native.epochs[0]?.[k] as number,
+      b = aten.epochs[0]?.[k] as number;
     assert.ok(Math.abs(a - b) < 1e-5, `${k}: ${a} vs ${b}`);
   }
   // Adam's first steps move each weight by about the learning rate whatever its gradient's
@@ -132,7 +164,7 @@ test('X3D trains the same through fvc\'s depthwise kernels as through LibTorch\'
   assert.ok(diff > 0, 'the same bits with FVC_NATIVE_DEPTHWISE=0: the native path never ran');
 });
 
-test('optical flow matches OpenCV\'s own Python binding (DIS, fast preset) on a moving pattern', async () => {
+test("optical flow matches OpenCV's own Python binding (DIS, fast preset) on a moving pattern", async () => {
   const frames = join(dir, 'moving.npy');
   const script = `
 import sys, json, numpy as np, cv2
@@ -147,7 +179,9 @@ print(json.dumps([np.clip(np.rint(128 + 8 * f), 0, 255).astype(np.uint8).tolist(
 `;
   const reference = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, frames], { maxBuffer: 1 << 26 }).toString()) as number[][][][];
   const out = await native.computeFlow({ frames, out: join(dir, 'moving.flow.npy'), method: 'dis' });
-  const ours = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, json, numpy as np; print(json.dumps(np.load(sys.argv[1]).astype(int).tolist()))', out], { maxBuffer: 1 << 26 }).toString()) as number[][][][];
+  const ours = JSON.parse(
+    execFileSync('/usr/bin/python3', ['-c', 'import sys, json, numpy as np; print(json.dumps(np.load(sys.argv[1]).astype(int).tolist()))', out], { maxBuffer: 1 << 26 }).toString(),
+  ) as number[][][][];
   assert.is(ours.length, 4);
   let maxDiff = 0;
   let dx = 0;
@@ -159,14 +193,18 @@ print(json.dumps([np.clip(np.rint(128 + 8 * f), 0, 255).astype(np.uint8).tolist(
         const a = ours[f]?.[y]?.[x] as number[];
         const b = reference[f]?.[y]?.[x] as number[];
         maxDiff = Math.max(maxDiff, Math.abs((a[0] as number) - (b[0] as number)), Math.abs((a[1] as number) - (b[1] as number)));
-        if (y > 8 && y < 56 && x > 8 && x < 88) (dx += ((a[0] as number) - 128) / 8), (dy += ((a[1] as number) - 128) / 8), n++;
+        if (y > 8 && y < 56 && x > 8 && x < 88) {
+          dx += ((a[0] as number) - 128) / 8;
+          dy += ((a[1] as number) - 128) / 8;
+          n++;
+        }
       }
   assert.ok(maxDiff <= 1, `largest difference from cv2: ${maxDiff} (1/8 px units)`);
   assert.ok(Math.abs(dx / n - 2) < 0.3 && Math.abs(dy / n - 1) < 0.3, `mean flow ${dx / n}, ${dy / n}`);
   assert.equal(ours[3], ours[2], 'the last frame repeats the flow into it');
 });
 
-test('variable_ar_cnn: a clip\'s logits do not depend on the padding of the batch it is in', async () => {
+test("variable_ar_cnn: a clip's logits do not depend on the padding of the batch it is in", async () => {
   const script = `
 import sys, numpy as np
 rng = np.random.default_rng(2)
@@ -183,7 +221,17 @@ np.save(sys.argv[1] + '/ar_batch.npy', np.stack([pad(a), pad(b)]))
 });
 
 test('bad clips are refused naming the file', async () => {
-  const err = await trainDeepFold({ architecture: 'naive_cnn', train: [{ npy: join(dir, 'nope.npy'), label: 1 }, ...train.slice(0, 3)], val: val.slice(0, 2), outDir: join(dir, 'bad'), options: options({ epochs: 1 }), seed: 0, threads: 2, device: 'cpu', resume: false }).then(
+  const err = await trainDeepFold({
+    architecture: 'naive_cnn',
+    train: [{ npy: join(dir, 'nope.npy'), label: 1 }, ...train.slice(0, 3)],
+    val: val.slice(0, 2),
+    outDir: join(dir, 'bad'),
+    options: options({ epochs: 1 }),
+    seed: 0,
+    threads: 2,
+    device: 'cpu',
+    resume: false,
+  }).then(
     () => null,
     (e: Error) => e,
   );

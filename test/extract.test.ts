@@ -57,16 +57,38 @@ test('a changed weights file gets a new table; the old one is reported stale', a
   assert.is.not(after.key, before.key);
   assert.is(after.extracted, videos.length);
   assert.is(after.decoded, 0, 'frames still come from the cache');
-  assert.ok(after.stale.some((s) => s.includes(before.key) && /stale/.test(s)), after.stale.join('\n'));
+  assert.ok(
+    after.stale.some((s) => s.includes(before.key) && /stale/.test(s)),
+    after.stale.join('\n'),
+  );
 });
 
 test('xgboost_r2plus1d on fold-trained backbones: each fold reads its own fold checkpoint, predict works from videos, and a mismatched fold is refused', async () => {
-  const common = { videos: metadata, outputDir: join(dir, 'stage5'), frameCacheDir: small.frameCacheDir, featuresDir: small.featuresDir, nSplits: 2, seed: 4, threads: 2, quiet: true, plots: false, tracking: false, numFrames: 4 };
+  const common = {
+    videos: metadata,
+    outputDir: join(dir, 'stage5'),
+    frameCacheDir: small.frameCacheDir,
+    featuresDir: small.featuresDir,
+    nSplits: 2,
+    seed: 4,
+    threads: 2,
+    quiet: true,
+    plots: false,
+    tracking: false,
+    numFrames: 4,
+  };
   const deep = { epochs: 1, batchSize: 4, frameSize: 40, cropSize: 32, width: 0.25, depth: 1 };
   const epochs: Array<[string, number, number]> = [];
   const r = await train({ ...common, models: ['r2plus1d', 'xgboost_r2plus1d'], deep }, { onProgress: (e) => e.type === 'epoch' && epochs.push([e.model, e.fold, e.epoch.epoch]) });
   assert.equal(r.failed, []);
-  assert.equal(epochs, [['r2plus1d', 1, 1], ['r2plus1d', 2, 1]], 'one epoch event per deep fold epoch');
+  assert.equal(
+    epochs,
+    [
+      ['r2plus1d', 1, 1],
+      ['r2plus1d', 2, 1],
+    ],
+    'one epoch event per deep fold epoch',
+  );
   for (const fold of [1, 2]) {
     const cfg = JSON.parse(readFileSync(join(dir, 'stage5', 'xgboost_r2plus1d', `fold_${fold}`, 'config.json'), 'utf8'));
     assert.is(cfg.backbone_weights.trained_by, `r2plus1d/fold_${fold}`);

@@ -44,7 +44,9 @@ test('schema is fixed and every value is finite or null', async () => {
   const names = handcraftedFeatureNames();
   assert.is(names.length, 36); // 14 per-frame statistics x (mean, std) + 3 temporal + 5 codec
   assert.is(new Set(names).size, names.length);
-  const r = await extractHandcraftedFeatures(makeVideo('odd_321x241.mp4', ['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-t', '1', '-vf', 'scale=321:241', '-c:v', 'libx264', '-pix_fmt', 'yuv444p']));
+  const r = await extractHandcraftedFeatures(
+    makeVideo('odd_321x241.mp4', ['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-t', '1', '-vf', 'scale=321:241', '-c:v', 'libx264', '-pix_fmt', 'yuv444p']),
+  );
   assert.equal(Object.keys(r.features), names);
   for (const v of r.values) assert.ok(v === null || Number.isFinite(v));
 });

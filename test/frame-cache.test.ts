@@ -42,11 +42,13 @@ test('entries memory-map in numpy with the right shape and pixels', async () => 
   const e = await cache.get(video('fake_0000.mp4'), { numFrames: 4, size: 64 });
   const data = await cache.read(e);
   const sum = data.reduce((a, v) => a + v, 0);
-  const out = execFileSync('/usr/bin/python3', ['-c', [
-    'import sys, numpy as np',
-    'a = np.load(sys.argv[1], mmap_mode="r")',
-    'print(type(a).__name__, a.dtype, list(a.shape), int(a.astype(np.int64).sum()))',
-  ].join('\n'), e.npyPath]).toString().trim();
+  const out = execFileSync('/usr/bin/python3', [
+    '-c',
+    ['import sys, numpy as np', 'a = np.load(sys.argv[1], mmap_mode="r")', 'print(type(a).__name__, a.dtype, list(a.shape), int(a.astype(np.int64).sum()))'].join('\n'),
+    e.npyPath,
+  ])
+    .toString()
+    .trim();
   assert.is(out, `memmap uint8 [4, 64, 64, 3] ${sum}`);
 });
 
@@ -65,7 +67,10 @@ test('keys follow content: a copy hits, a changed file misses and its old entry 
   const after = await cache.get(changing, { numFrames: 3, size: 32 });
   assert.ok(!after.hit && after.key !== before.key, 'new content, new entry');
   const stale = await cache.stale();
-  assert.ok(stale.some((s) => s.key === before.key && s.reason === 'changed'), JSON.stringify(stale));
+  assert.ok(
+    stale.some((s) => s.key === before.key && s.reason === 'changed'),
+    JSON.stringify(stale),
+  );
   rmSync(copy);
   const cli = runCli(['cache', 'status', '--dir', dir]);
   assert.match(cli.stdout, /stale \(changed\): .*changing\.mp4/);

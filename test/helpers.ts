@@ -26,14 +26,28 @@ export function makeVideo(name: string, args: string[]): string {
 export function h264(name: string, opts: { seconds?: number; fps?: number; gop?: number; size?: string; extra?: string[]; vf?: string } = {}): string {
   const { seconds = 2, fps = 25, gop = 12, size = '320x240' } = opts;
   return makeVideo(name, [
-    '-f', 'lavfi', '-i', `testsrc2=s=${size}:r=${fps}`,
-    '-t', String(seconds),
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=s=${size}:r=${fps}`,
+    '-t',
+    String(seconds),
     ...(opts.vf ? ['-vf', opts.vf] : []),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(gop), '-bf', '3', '-pix_fmt', 'yuv420p',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    String(gop),
+    '-bf',
+    '3',
+    '-pix_fmt',
+    'yuv420p',
     ...(opts.extra ?? []),
   ]);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- ffprobe's JSON, read field by field in each test
 export function ffprobeJson(path: string, args: string[]): any {
   return JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-of', 'json', ...args, path], { maxBuffer: 1 << 28 }).toString());
 }

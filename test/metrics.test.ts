@@ -68,7 +68,10 @@ test('group-aware stratified folds: groups never straddle, classes stay balanced
     assert.ok(Math.abs(share - overall) < 0.1, `fold ${f.fold} fake share ${share.toFixed(2)} vs ${overall.toFixed(2)}`);
   }
   assert.equal(stratifiedGroupKFold(labels, groups, 5, 42), folds);
-  assert.not.equal(stratifiedGroupKFold(labels, groups, 5, 43).map((f) => f.val), folds.map((f) => f.val));
+  assert.not.equal(
+    stratifiedGroupKFold(labels, groups, 5, 43).map((f) => f.val),
+    folds.map((f) => f.val),
+  );
   assert.equal(checkFolds(folds), []);
   assert.throws(() => stratifiedGroupKFold([0, 1, 0], ['a', 'a', 'b'], 3, 1), /2 group\(s\).*3 folds/);
 });

@@ -32,7 +32,7 @@ test.before(async () => {
   await generateCorpus({ out: join(dir, 'corpus'), videos: 6, duration: 1, seed: 4, quiet: true });
 });
 
-test('a second run into a folder in use is refused naming the holder; a dead holder\'s lock is taken over', async () => {
+test("a second run into a folder in use is refused naming the holder; a dead holder's lock is taken over", async () => {
   const out = join(dir, 'stage2');
   mkdirSync(out, { recursive: true });
   const holder = spawn('sleep', ['60']);
@@ -61,7 +61,7 @@ test('two concurrent runs into one folder: exactly one writes, the other is refu
   assert.match(refused.reason.message, /in use by this process \(fvc stage2/);
 });
 
-test('temporaries never end in the final extension; a dead process\'s are removed by the next run, a live one\'s and another host\'s kept', async () => {
+test("temporaries never end in the final extension; a dead process's are removed by the next run, a live one's and another host's kept", async () => {
   assert.not.match(tempName('/x/videos/a.mp4'), /\.mp4$/);
   const out = join(dir, 'stage2-leftovers');
   mkdirSync(join(out, '.parts'), { recursive: true });
@@ -89,7 +89,11 @@ test('Stage 3 killed with -9 mid-run leaves no *.mp4 that is not a finished vide
   const r = runCli(['stage3', '--metadata', metadata, '--out', out]);
   assert.is(r.code, 0, r.stderr);
   const after = readdirSync(videos);
-  assert.equal(after.filter((f) => f.includes('.tmp-')), [], 'leftovers removed');
+  assert.equal(
+    after.filter((f) => f.includes('.tmp-')),
+    [],
+    'leftovers removed',
+  );
   assert.is(after.filter((f) => f.endsWith('.mp4')).length, 6);
 });
 

@@ -28,8 +28,14 @@ test('npm pack ships dist/, the addon sources and a prebuild, and no tests, benc
   const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 }));
   const files = (packed.files as Array<{ path: string }>).map((f) => f.path);
   for (const f of ['dist/index.js', 'dist/index.d.ts', 'bin/fvc.js', 'CMakeLists.txt', 'scripts/install.mjs', 'prebuilds/linux-x64/node.napi.node', 'package.json']) assert.ok(files.includes(f), f);
-  assert.ok(files.some((f) => f.startsWith('cpp/')), 'the addon sources, for compiling on install');
-  assert.equal(files.filter((f) => /^(test|benchmarks|data|build|node_modules|test-artifacts)\//.test(f)), []);
+  assert.ok(
+    files.some((f) => f.startsWith('cpp/')),
+    'the addon sources, for compiling on install',
+  );
+  assert.equal(
+    files.filter((f) => /^(test|benchmarks|data|build|node_modules|test-artifacts)\//.test(f)),
+    [],
+  );
 });
 
 test('installed into a fresh project: typed import { train } type-checks (a misspelt model does not), trains, and npx fvc runs', () => {
@@ -55,7 +61,19 @@ test('installed into a fresh project: typed import { train } type-checks (a miss
     ].join('\n'),
   );
   writeFileSync(join(project, 'bad.ts'), "import { train } from 'fvc';\nvoid train({ models: ['xgbost'] });\n");
-  const tsconfig = (files: string[]) => ({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'built', types: ['node'], typeRoots: [join(root, 'node_modules', '@types')], skipLibCheck: false }, files });
+  const tsconfig = (files: string[]) => ({
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      outDir: 'built',
+      types: ['node'],
+      typeRoots: [join(root, 'node_modules', '@types')],
+      skipLibCheck: false,
+    },
+    files,
+  });
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(tsconfig(['check.ts'])));
   writeFileSync(join(project, 'tsconfig.bad.json'), JSON.stringify({ ...tsconfig(['bad.ts']), compilerOptions: { ...tsconfig([]).compilerOptions, noEmit: true } }));
   const ok = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, encoding: 'utf8' });
@@ -83,7 +101,10 @@ const compileOnInstall = process.env.CI === 'true' || process.env.FVC_TEST_COMPI
   const dest = join(work, 'source-only');
   mkdirSync(dest, { recursive: true });
   const [packed] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 }));
-  assert.not.ok((packed.files as Array<{ path: string }>).some((f) => f.path.startsWith('prebuilds/')), 'no binary in this tarball');
+  assert.not.ok(
+    (packed.files as Array<{ path: string }>).some((f) => f.path.startsWith('prebuilds/')),
+    'no binary in this tarball',
+  );
   const fresh = join(work, 'project-source');
   mkdirSync(fresh, { recursive: true });
   writeFileSync(join(fresh, 'package.json'), JSON.stringify({ name: 'user-project-source', private: true, type: 'module' }));

@@ -12,7 +12,18 @@ import { artifacts, runCli } from './helpers.js';
 const dir = join(artifacts, 'pipeline');
 const data = join(dir, 'data');
 const dirs = Object.fromEntries(STAGES.map((s) => [s, join(data, s)]));
-const config = () => ({ metadata: join(dir, 'corpus', 'metadata.csv'), dirs, copies: 1, numFrames: 4, nSplits: 3, seed: 5, models: ['logistic_regression', 'xgboost'], logsDir: join(dir, 'logs'), retryDelayMs: 0, log: () => undefined });
+const config = () => ({
+  metadata: join(dir, 'corpus', 'metadata.csv'),
+  dirs,
+  copies: 1,
+  numFrames: 4,
+  nSplits: 3,
+  seed: 5,
+  models: ['logistic_regression', 'xgboost'],
+  logsDir: join(dir, 'logs'),
+  retryDelayMs: 0,
+  log: () => undefined,
+});
 
 /** [start, end] of each attempt in a stage log. */
 function attempts(log: string): Array<[number, number]> {
@@ -59,8 +70,12 @@ test('the pipeline runs every stage in dependency order, stage2 beside stage3, o
   assert.ok(r.ok, JSON.stringify(r.stages));
   const active = activeStages(config());
   assert.equal(active, ['stage1', 'stage2', 'stage3', 'stage4', 'stage5'], 'no model reads deep features: no extract stage');
-  assert.equal(r.stages.map((s) => s.stage), active);
-  for (const f of ['stage1/augmented_metadata.parquet', 'stage2/features_metadata.parquet', 'stage3/scaled_metadata.parquet', 'stage4/features_scaled_metadata.parquet', 'stage5/xgboost/metrics.json']) assert.ok(existsSync(join(data, f)), f);
+  assert.equal(
+    r.stages.map((s) => s.stage),
+    active,
+  );
+  for (const f of ['stage1/augmented_metadata.parquet', 'stage2/features_metadata.parquet', 'stage3/scaled_metadata.parquet', 'stage4/features_scaled_metadata.parquet', 'stage5/xgboost/metrics.json'])
+    assert.ok(existsSync(join(data, f)), f);
   const span = (s: string) => attempts(readFileSync(join(dir, 'logs', `${s}.log`), 'utf8'))[0] as [number, number];
   for (const s of active) for (const d of DEPENDENCIES[s].filter((x) => active.includes(x))) assert.ok(span(s)[0] >= span(d)[1], `${s} starts after ${d} ends`);
   const [s2, s3] = [span('stage2'), span('stage3')];
@@ -71,7 +86,12 @@ test('the pipeline runs every stage in dependency order, stage2 beside stage3, o
   assert.ok(again.ok);
   const log2 = readFileSync(join(dir, 'logs', 'stage2.log'), 'utf8');
   assert.match(log2.slice(log2.lastIndexOf('attempt 1')), /0 computed, \d+ already done/);
-  assert.match(readFileSync(join(dir, 'logs', 'stage5.log'), 'utf8').split('attempt 1').at(-1) as string, /fold 1 already done/);
+  assert.match(
+    readFileSync(join(dir, 'logs', 'stage5.log'), 'utf8')
+      .split('attempt 1')
+      .at(-1) as string,
+    /fold 1 already done/,
+  );
 });
 
 test('a failing stage is retried, its dependents are skipped, and the CLI exits non-zero naming it', async () => {
@@ -92,7 +112,7 @@ test('a failing stage is retried, its dependents are skipped, and the CLI exits 
   assert.match(unknown.stderr, /unknown stage\(s\) stage9/);
 });
 
-test('fvc airflow render: a DAG that compiles and declares exactly the runner\'s graph', () => {
+test("fvc airflow render: a DAG that compiles and declares exactly the runner's graph", () => {
   const out = join(dir, 'airflow', 'dags', 'fvc_pipeline_dag.py');
   const r = runCli(['airflow', 'render', '--metadata', join(dir, 'corpus', 'metadata.csv'), '--out', out, '--email', 'ml@example.org']);
   assert.is(r.code, 0, r.stderr);
@@ -101,7 +121,15 @@ test('fvc airflow render: a DAG that compiles and declares exactly the runner\'s
   assert.equal(Object.keys(g.tasks).sort(), [...active].sort());
   for (const s of active) assert.is(g.tasks[s].task_id, s);
   assert.equal(g.edges, active.flatMap((s) => DEPENDENCIES[s].filter((d) => d !== 'extract').map((d) => [d, s])).sort());
-  assert.equal(g.dag, { dag_id: 'fvc_pipeline', tags: ['fvc', 'video-classification', 'ml'], schedule_interval: 'None', retries: 1, retry_delay_minutes: 5, email: ['ml@example.org'], email_on_failure: true });
+  assert.equal(g.dag, {
+    dag_id: 'fvc_pipeline',
+    tags: ['fvc', 'video-classification', 'ml'],
+    schedule_interval: 'None',
+    retries: 1,
+    retry_delay_minutes: 5,
+    email: ['ml@example.org'],
+    email_on_failure: true,
+  });
   assert.match(g.tasks.stage4.bash_command, /npx fvc stage4 --metadata \S+stage3\/scaled_metadata\.parquet/);
   assert.match(renderAirflowDag({ metadata: 'm.csv' }), /"email_on_failure": False/);
 });

@@ -65,7 +65,12 @@ test('weights that cannot be trusted are refused naming the file and the tensor'
     assert.match((err as Error).message, re);
   };
   // NaN in one tensor of an otherwise valid file.
-  execFileSync('/usr/bin/python3', ['-c', "import sys, torch; s = torch.load(sys.argv[1]); s['Mixed_6b.branch1x1.conv.weight'][0, 0, 0, 0] = float('nan'); torch.save(s, sys.argv[2])", join(dir, 'inception_v3.pth'), join(dir, 'nan.pth')]);
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    "import sys, torch; s = torch.load(sys.argv[1]); s['Mixed_6b.branch1x1.conv.weight'][0, 0, 0, 0] = float('nan'); torch.save(s, sys.argv[2])",
+    join(dir, 'inception_v3.pth'),
+    join(dir, 'nan.pth'),
+  ]);
   const nan = await modelLogits({ model: 'inception_v3', input: join(dir, 'clips.npy'), weights: join(dir, 'nan.pth'), numClasses: 1000, threads: 2 }).catch((e: Error) => e);
   assert.match((nan as Error).message, /nan\.pth: non-finite .*Mixed_6b\.branch1x1\.conv\.weight/);
   // Two tensors claiming the same bytes.
@@ -85,7 +90,11 @@ test('weights that cannot be trusted are refused naming the file and the tensor'
   await bad('truncated.pth', readFileSync(join(dir, 'inception_v3_legacy.pth')).subarray(0, 50_000), /truncated\.pth: (not a readable torch\.save file|storage .* truncated)/);
   await bad('junk.pth', Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(64)]), /junk\.pth: not a readable torch\.save file/);
   // A pickle that would run code when Python loads it is refused by name, not run.
-  execFileSync('/usr/bin/python3', ['-c', "import sys, torch, os\nclass Evil:\n    def __reduce__(self): return (os.system, ('true',))\ntorch.save({'x': Evil()}, sys.argv[1])", join(dir, 'evil.pth')]);
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    "import sys, torch, os\nclass Evil:\n    def __reduce__(self): return (os.system, ('true',))\ntorch.save({'x': Evil()}, sys.argv[1])",
+    join(dir, 'evil.pth'),
+  ]);
   const evil = await modelLogits({ model: 'inception_v3', input: join(dir, 'clips.npy'), weights: join(dir, 'evil.pth'), numClasses: 1000, threads: 2 }).catch((e: Error) => e);
   assert.match((evil as Error).message, /evil\.pth: .*holds a (posix|os)\.system object/);
 });

@@ -45,17 +45,25 @@ test('analytics views hold exactly what the files hold', async () => {
     let jsonl = 0;
     for (const m of MODELS)
       for (let k = 1; k <= 3; k++) {
-        const csv = readFileSync(join(s5, m, `fold_${k}`, 'predictions.csv'), 'utf8').trim().split('\n').slice(1);
+        const csv = readFileSync(join(s5, m, `fold_${k}`, 'predictions.csv'), 'utf8')
+          .trim()
+          .split('\n')
+          .slice(1);
         lines += csv.length;
         probSum += csv.reduce((s, l) => s + Number(l.split(',').at(-1)), 0);
-        jsonl += readFileSync(join(s5, m, `fold_${k}`, 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+        jsonl += readFileSync(join(s5, m, `fold_${k}`, 'metrics.jsonl'), 'utf8')
+          .trim()
+          .split('\n').length;
       }
     const p = (await a.query('SELECT COUNT(*) AS n, SUM(prob) AS s FROM predictions')).rows[0] as { n: number; s: number };
     assert.is(typeof p.n, 'number', 'BIGINT comes back as a JS number');
     assert.is(p.n, lines);
     assert.ok(Math.abs(p.s - probSum) < 1e-9);
     assert.is((await a.query('SELECT COUNT(*) AS n FROM metrics_log')).rows[0]?.n, jsonl);
-    assert.equal((await a.query("SELECT DISTINCT model_type FROM metrics_log WHERE phase = 'val' ORDER BY 1")).rows.map((r) => r.model_type), MODELS);
+    assert.equal(
+      (await a.query("SELECT DISTINCT model_type FROM metrics_log WHERE phase = 'val' ORDER BY 1")).rows.map((r) => r.model_type),
+      MODELS,
+    );
 
     const summary = (await a.trainingSummary()).rows;
     for (const m of MODELS) {
@@ -65,11 +73,22 @@ test('analytics views hold exactly what the files hold', async () => {
       assert.is(row.fold_count, 3);
       // Per manipulation: one manipulation's fakes against every real video, from the fold predictions.
       const groups = (await a.subgroups('manipulation')).rows.filter((r) => r.model_type === m);
-      const preds = (await a.query(`SELECT p.label, p.prob, f.manipulation FROM predictions p JOIN features_stage2 f ON p.id = f.video_path WHERE p.model_type = '${m}'`)).rows as Array<{ label: number; prob: number; manipulation: string }>;
+      const preds = (await a.query(`SELECT p.label, p.prob, f.manipulation FROM predictions p JOIN features_stage2 f ON p.id = f.video_path WHERE p.model_type = '${m}'`)).rows as Array<{
+        label: number;
+        prob: number;
+        manipulation: string;
+      }>;
       const warp = preds.filter((p) => p.label === 0 || p.manipulation === 'warp');
       const g = groups.find((r) => r.manipulation === 'warp');
       assert.is(g?.against, 'every real video');
-      assert.is(g?.roc_auc, computeMetrics(warp.map((p) => p.label), warp.map((p) => p.prob)).roc_auc, `${m} warp`);
+      assert.is(
+        g?.roc_auc,
+        computeMetrics(
+          warp.map((p) => p.label),
+          warp.map((p) => p.prob),
+        ).roc_auc,
+        `${m} warp`,
+      );
       // Operating points over folds: the view's mean is metrics.json's.
       const op = (await a.operatingPoints()).rows.find((r) => r.model_type === m) as Record<string, number>;
       for (const k of ['tpr_at_fpr_5', 'brier', 'ece']) assert.ok(Math.abs((op[`avg_${k}`] as number) - metrics[`mean_val_${k}`]) < 1e-12, `${m} ${k}`);
@@ -83,10 +102,19 @@ test('analytics views hold exactly what the files hold', async () => {
     assert.ok(Math.abs(lap.mean - xs.reduce((s, x) => s + x, 0) / xs.length) < 1e-9 * Math.abs(lap.mean));
     assert.is(lap.max, Math.max(...xs));
     const videos = (await a.videoStatistics()).rows;
-    assert.equal(videos.map((v) => [v.label, v.videos]), [[0, table.filter((r) => Number(r.label) === 0).length], [1, table.filter((r) => Number(r.label) === 1).length]]);
+    assert.equal(
+      videos.map((v) => [v.label, v.videos]),
+      [
+        [0, table.filter((r) => Number(r.label) === 0).length],
+        [1, table.filter((r) => Number(r.label) === 1).length],
+      ],
+    );
 
     const timings = (await a.query('SELECT stage, model_type, fold, status FROM timings')).rows;
-    assert.ok(timings.some((t) => t.stage === 'stage2' && t.model_type === null), 'the Stage 2 run');
+    assert.ok(
+      timings.some((t) => t.stage === 'stage2' && t.model_type === null),
+      'the Stage 2 run',
+    );
     assert.is(timings.filter((t) => t.stage === 'stage5' && t.model_type === null).length, 1, 'the training run as a whole');
     for (const m of MODELS) {
       assert.is(timings.filter((t) => t.model_type === m && t.fold !== null).length, 3, `${m}: a row per fold`);
@@ -100,7 +128,10 @@ test('analytics views hold exactly what the files hold', async () => {
 test('fvc query prints a table, JSON or CSV, and names the views on a bad query', () => {
   const j = runCli(['query', '--output-dir', s5, '--stage2-dir', s2, 'SELECT model_type, COUNT(*) AS folds FROM fold_results GROUP BY 1 ORDER BY 1', '--json']);
   assert.is(j.code, 0, j.stderr);
-  assert.equal(JSON.parse(j.stdout), MODELS.map((m) => ({ model_type: m, folds: 3 })));
+  assert.equal(
+    JSON.parse(j.stdout),
+    MODELS.map((m) => ({ model_type: m, folds: 3 })),
+  );
   const c = runCli(['query', '--output-dir', s5, '--preset', 'training_summary', '--csv']);
   assert.is(c.code, 0, c.stderr);
   assert.match(c.stdout.split('\n')[0] as string, /^model_type,avg_val_acc,std_val_acc,/);
@@ -116,7 +147,8 @@ test('fvc query prints a table, JSON or CSV, and names the views on a bad query'
 
 /** Width, height, and the share of pixels that are not the background, decoded by Pillow. */
 function pngStats(path: string): { width: number; height: number; ink: number } {
-  const py = 'import json,sys\nfrom PIL import Image\nim=Image.open(sys.argv[1]).convert("L")\nh=im.histogram()\nprint(json.dumps({"width":im.width,"height":im.height,"ink":1-h[255]/(im.width*im.height)}))';
+  const py =
+    'import json,sys\nfrom PIL import Image\nim=Image.open(sys.argv[1]).convert("L")\nh=im.histogram()\nprint(json.dumps({"width":im.width,"height":im.height,"ink":1-h[255]/(im.width*im.height)}))';
   return JSON.parse(execFileSync('/usr/bin/python3', ['-c', py, path]).toString());
 }
 

@@ -43,6 +43,7 @@ await uvu.exec(false);
 process.stdout.write = realWrite;
 
 // Strip colour codes, then read uvu's own totals.
+// eslint-disable-next-line no-control-regex -- ANSI escapes start with ESC
 const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
 const num = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? 0);
 const total = num('Total');

@@ -44,16 +44,50 @@ test.after(() => {
 
 test('render writes one script per job with the seed header, environment and checks, and a coordinator chaining the stage graph', async () => {
   const out = join(dir, 'review');
-  const r = cli(['slurm', 'render', '--out', out, '--metadata', join(dir, 'corpus', 'metadata.csv'), ...common, '--models', 'logistic_regression,xgboost', '--output-dir', join(data, 'stage5'), '--account', 'lab42', '--time', '2:00:00']);
+  const r = cli([
+    'slurm',
+    'render',
+    '--out',
+    out,
+    '--metadata',
+    join(dir, 'corpus', 'metadata.csv'),
+    ...common,
+    '--models',
+    'logistic_regression,xgboost',
+    '--output-dir',
+    join(data, 'stage5'),
+    '--account',
+    'lab42',
+    '--time',
+    '2:00:00',
+  ]);
   assert.is(r.code, 0, r.stderr);
   const scripts = readdirSync(join(out, 'scripts')).sort();
   assert.equal(scripts, ['report.sbatch', 'stage1.sbatch', 'stage2.sbatch', 'stage3.sbatch', 'stage4.sbatch', 'stage5a.sbatch', 'stage5beta.sbatch']);
   const a = readFileSync(join(out, 'scripts', 'stage5a.sbatch'), 'utf8');
-  for (const line of ['--job-name=fvc_stage5a', '--account=lab42', '--partition=gpu', '--gpus=1', '--mem=1G', '--cpus-per-task=1', '--time=2:00:00', `--output=${dir}/logs/stage5/stage5a-%j.out`, `--error=${dir}/logs/stage5/stage5a-%j.err`])
+  for (const line of [
+    '--job-name=fvc_stage5a',
+    '--account=lab42',
+    '--partition=gpu',
+    '--gpus=1',
+    '--mem=1G',
+    '--cpus-per-task=1',
+    '--time=2:00:00',
+    `--output=${dir}/logs/stage5/stage5a-%j.out`,
+    `--error=${dir}/logs/stage5/stage5a-%j.err`,
+  ])
     assert.ok(a.includes(`#SBATCH ${line}\n`), line);
   assert.ok(readFileSync(join(out, 'scripts', 'stage2.sbatch'), 'utf8').includes('export FVC_NUM_FRAMES=4\n'), 'the handcrafted stages get the frame count');
   assert.not.match(a, /FVC_NUM_FRAMES/, "model jobs do not: it would override each deep architecture's own frames");
-  for (const v of ['FVC_N_SPLITS=3', `FVC_STAGE5_OUTPUT_DIR=${data}/stage5`, 'FVC_USE_TRACKING=1', 'FVC_DELETE_EXISTING=0', `FVC_STAGE2_OUTPUT_DIR=${data}/stage2`, `FVC_STAGE3_OUTPUT_DIR=${data}/stage3`, `FVC_STAGE4_OUTPUT_DIR=${data}/stage4`])
+  for (const v of [
+    'FVC_N_SPLITS=3',
+    `FVC_STAGE5_OUTPUT_DIR=${data}/stage5`,
+    'FVC_USE_TRACKING=1',
+    'FVC_DELETE_EXISTING=0',
+    `FVC_STAGE2_OUTPUT_DIR=${data}/stage2`,
+    `FVC_STAGE3_OUTPUT_DIR=${data}/stage3`,
+    `FVC_STAGE4_OUTPUT_DIR=${data}/stage4`,
+  ])
     assert.ok(a.includes(`export ${v}\n`), v);
   assert.match(a, /slurm check --models logistic_regression\n/);
   assert.match(a, /completed successfully in \$\{DURATION\}s \(\$\(\(DURATION \/ 60\)\) minutes\)/);
@@ -62,8 +96,7 @@ test('render writes one script per job with the seed header, environment and che
   assert.not.match(readFileSync(join(out, 'scripts', 'stage2.sbatch'), 'utf8'), /--gpus|--partition/, 'data stages ask for no GPU');
   // The coordinator's dependencies are the pipeline's graph.
   const coordinator = readFileSync(join(out, 'submit.sh'), 'utf8');
-  for (const stage of ['stage2', 'stage3', 'stage4'] as const)
-    assert.ok(coordinator.includes(`submit ${stage} "afterok:${DEPENDENCIES[stage].map((d) => `\${JOB_${d}}`).join(':')}"`), stage);
+  for (const stage of ['stage2', 'stage3', 'stage4'] as const) assert.ok(coordinator.includes(`submit ${stage} "afterok:${DEPENDENCIES[stage].map((d) => `\${JOB_${d}}`).join(':')}"`), stage);
   assert.ok(coordinator.includes('submit stage5a "afterok:${JOB_stage2}:${JOB_stage4}"'));
   assert.ok(coordinator.includes('submit report "afterany:${JOB_stage5a}:${JOB_stage5beta}"'));
   for (const f of [...scripts.map((s) => join(out, 'scripts', s)), join(out, 'submit.sh')]) execFileSync('bash', ['-n', f]);
@@ -71,15 +104,45 @@ test('render writes one script per job with the seed header, environment and che
 });
 
 test('a real submission with fold arrays runs corpus features -> classical models, and matches a local run fold for fold', async () => {
-  const r = cli(['slurm', 'submit', '--name', 'arrays', '--metadata', join(dir, 'corpus', 'metadata.csv'), ...common, '--models', 'logistic_regression,xgboost', '--output-dir', join(data, 'stage5'), '--fold-arrays', '--json']);
+  const r = cli([
+    'slurm',
+    'submit',
+    '--name',
+    'arrays',
+    '--metadata',
+    join(dir, 'corpus', 'metadata.csv'),
+    ...common,
+    '--models',
+    'logistic_regression,xgboost',
+    '--output-dir',
+    join(data, 'stage5'),
+    '--fold-arrays',
+    '--json',
+  ]);
   assert.is(r.code, 0, r.stderr);
   const submitted = JSON.parse(r.stdout) as { dir: string; jobs: Array<{ job: string; jobId: string }> };
   assert.ok(submitted.jobs.every((j) => /^\d+$/.test(j.jobId)));
   const s = await waitForSubmission(submitted.dir, { timeoutSeconds: 600, intervalSeconds: 1 });
-  assert.ok(s.ok, JSON.stringify(s.jobs.filter((j) => j.state !== 'COMPLETED'), null, 1));
+  assert.ok(
+    s.ok,
+    JSON.stringify(
+      s.jobs.filter((j) => j.state !== 'COMPLETED'),
+      null,
+      1,
+    ),
+  );
   // One row per fold-array task, each completed.
-  assert.equal(s.jobs.filter((j) => j.kind === 'folds').map((j) => `${j.model}:${j.fold}`), ['logistic_regression:1', 'logistic_regression:2', 'logistic_regression:3', 'xgboost:1', 'xgboost:2', 'xgboost:3']);
-  for (const f of ['stage4/features_scaled_metadata.parquet', 'stage5/logistic_regression/metrics.json', 'stage5/xgboost/best_model/model.json', 'stage5/plots/model_comparison.png', 'stage5/report.html'])
+  assert.equal(
+    s.jobs.filter((j) => j.kind === 'folds').map((j) => `${j.model}:${j.fold}`),
+    ['logistic_regression:1', 'logistic_regression:2', 'logistic_regression:3', 'xgboost:1', 'xgboost:2', 'xgboost:3'],
+  );
+  for (const f of [
+    'stage4/features_scaled_metadata.parquet',
+    'stage5/logistic_regression/metrics.json',
+    'stage5/xgboost/best_model/model.json',
+    'stage5/plots/model_comparison.png',
+    'stage5/report.html',
+  ])
     assert.ok(existsSync(join(data, f)), f);
   const logDir = join(dir, 'logs', 'stage5');
   const foldLog = readdirSync(logDir).find((f) => /^stage5a-fold-\d+_2\.out$/.test(f));
@@ -89,7 +152,17 @@ test('a real submission with fold arrays runs corpus features -> classical model
   assert.match(readFileSync(join(logDir, agg), 'utf8'), /fold 3 already done/);
 
   // The same folds trained in one local process give the same metrics.
-  const local = await train({ models: ['logistic_regression'], nSplits: 3, seed: 5, stage2Dir: join(data, 'stage2'), stage4Dir: join(data, 'stage4'), outputDir: join(dir, 'local'), tracking: false, plots: false, quiet: true });
+  const local = await train({
+    models: ['logistic_regression'],
+    nSplits: 3,
+    seed: 5,
+    stage2Dir: join(data, 'stage2'),
+    stage4Dir: join(data, 'stage4'),
+    outputDir: join(dir, 'local'),
+    tracking: false,
+    plots: false,
+    quiet: true,
+  });
   const viaSlurm = readJson(join(data, 'stage5', 'logistic_regression', 'metrics.json'));
   assert.equal(viaSlurm.fold_results, readJson(join(dir, 'local', 'logistic_regression', 'metrics.json')).fold_results);
   assert.is(viaSlurm.best_fold, local.models[0]?.bestFold);
@@ -102,12 +175,33 @@ test('a real submission with fold arrays runs corpus features -> classical model
 test('models on deep features: one extraction job per backbone after Stage 3, its models after it; fold-checkpoint backbones wait for their model fold by fold', async () => {
   const out = join(dir, 'review-extract');
   const models = 'i3d,xgboost_i3d,xgboost_pretrained_inception,xgboost_pretrained_inception_stage2,xgboost_r2plus1d,xgboost';
-  const r = cli(['slurm', 'render', '--out', out, '--metadata', 'm.csv', '--models', models, '--weights', 'inception_v3=/w/inception.pth,r2plus1d_18=/w/r2p1.pth', '--fold-arrays', '--n-splits', '3', '--project-dir', dir]);
+  const r = cli([
+    'slurm',
+    'render',
+    '--out',
+    out,
+    '--metadata',
+    'm.csv',
+    '--models',
+    models,
+    '--weights',
+    'inception_v3=/w/inception.pth,r2plus1d_18=/w/r2p1.pth',
+    '--fold-arrays',
+    '--n-splits',
+    '3',
+    '--project-dir',
+    dir,
+  ]);
   assert.is(r.code, 0, r.stderr);
   const coordinator = readFileSync(join(out, 'submit.sh'), 'utf8');
   const submits = Object.fromEntries([...coordinator.matchAll(/^submit (\S+) "(.*)"$/gm)].map((m) => [m[1], m[2]]));
   // Extraction once per backbone with a weights file; i3d's comes from i3d's folds instead.
-  assert.equal(Object.keys(submits).filter((j) => j.startsWith('extract-')).sort(), ['extract-inception_v3', 'extract-r2plus1d_18']);
+  assert.equal(
+    Object.keys(submits)
+      .filter((j) => j.startsWith('extract-'))
+      .sort(),
+    ['extract-inception_v3', 'extract-r2plus1d_18'],
+  );
   assert.is(submits['extract-inception_v3'], 'afterok:${JOB_stage3}');
   for (const job of ['stage5f-grid', 'stage5f_stage2-grid']) assert.ok(submits[job]?.includes('${JOB_extract_inception_v3}'), job);
   assert.ok(submits['stage5h-grid']?.includes('${JOB_extract_r2plus1d_18}'));
@@ -115,7 +209,10 @@ test('models on deep features: one extraction job per backbone after Stage 3, it
   assert.not.match(submits['stage5beta-grid'] as string, /extract/);
   const script = readFileSync(join(out, 'scripts', 'extract-inception_v3.sbatch'), 'utf8');
   // The bare model extracts for the _stage2 variant too, and with the weights the model jobs use.
-  assert.match(script, /train --models xgboost_pretrained_inception --threads "\$\{SLURM_CPUS_PER_TASK:-1\}" --weights inception_v3=\/w\/inception\.pth,r2plus1d_18=\/w\/r2p1\.pth --only extract \|\|/);
+  assert.match(
+    script,
+    /train --models xgboost_pretrained_inception --threads "\$\{SLURM_CPUS_PER_TASK:-1\}" --weights inception_v3=\/w\/inception\.pth,r2plus1d_18=\/w\/r2p1\.pth --only extract \|\|/,
+  );
   assert.match(script, /export FVC_FEATURES_DIR=\S+\n/);
   assert.match(readFileSync(join(out, 'scripts', 'stage5f_stage2-folds.sbatch'), 'utf8'), /--weights inception_v3=\/w\/inception\.pth/);
   // Without fold arrays, the whole model job waits for i3d's.
@@ -127,7 +224,10 @@ test('models on deep features: one extraction job per backbone after Stage 3, it
   // An ensemble's fold k waits for fold k of every member.
   const ens = join(dir, 'review-ensemble');
   assert.is(cli(['slurm', 'render', '--out', ens, '--stages', 'stage5', '--models', 'ensemble:xgboost+svm,svm,xgboost', '--fold-arrays', '--project-dir', dir]).code, 0);
-  assert.match(readFileSync(join(ens, 'submit.sh'), 'utf8'), /submit stage5ens_xgboost\+svm-folds "afterok:\$\{JOB_stage5ens_xgboost_svm_grid\},aftercorr:\$\{JOB_stage5b_folds\}:\$\{JOB_stage5beta_folds\}"/);
+  assert.match(
+    readFileSync(join(ens, 'submit.sh'), 'utf8'),
+    /submit stage5ens_xgboost\+svm-folds "afterok:\$\{JOB_stage5ens_xgboost_svm_grid\},aftercorr:\$\{JOB_stage5b_folds\}:\$\{JOB_stage5beta_folds\}"/,
+  );
 });
 
 test('the video transformers get GPU jobs with the model defaults; 5i and 5j fold k wait for fold k of vit_gru and vit_transformer', () => {
@@ -181,7 +281,14 @@ test('a real submission with deep features: the extraction job extracts, the mod
   );
   assert.ok(s0.jobs.some((j) => j.job === 'extract-inception_v3'));
   const s = await waitForSubmission(join(dir, 'deep-submission'), { timeoutSeconds: 900, intervalSeconds: 1 });
-  assert.ok(s.ok, JSON.stringify(s.jobs.filter((j) => j.state !== 'COMPLETED'), null, 1));
+  assert.ok(
+    s.ok,
+    JSON.stringify(
+      s.jobs.filter((j) => j.state !== 'COMPLETED'),
+      null,
+      1,
+    ),
+  );
   const logs = join(dir, 'logs');
   const extractLog = readdirSync(join(logs, 'extract')).find((f) => /^extract-inception_v3-\d+\.err$/.test(f)) as string;
   assert.match(readFileSync(join(logs, 'extract', extractLog), 'utf8'), /inception_v3 features of \d+ videos .*\((\d+) extracted, 0 reused\)/);
@@ -197,7 +304,21 @@ test('a real submission with deep features: the extraction job extracts, the mod
 });
 
 test('a failing job: status names the model, shows its error log tail and exits 1; the report after it still runs', async () => {
-  const r = cli(['slurm', 'submit', '--name', 'broken', '--stages', 'stage5', ...common, '--stage2-dir', join(dir, 'nowhere'), '--models', 'logistic_regression', '--output-dir', join(dir, 'broken-out')]);
+  const r = cli([
+    'slurm',
+    'submit',
+    '--name',
+    'broken',
+    '--stages',
+    'stage5',
+    ...common,
+    '--stage2-dir',
+    join(dir, 'nowhere'),
+    '--models',
+    'logistic_regression',
+    '--output-dir',
+    join(dir, 'broken-out'),
+  ]);
   assert.is(r.code, 0, r.stderr);
   const sdir = join(root, '.fvc', 'slurm', 'broken');
   const s = await waitForSubmission(sdir, { timeoutSeconds: 300, intervalSeconds: 1 });
@@ -211,7 +332,22 @@ test('a failing job: status names the model, shows its error log tail and exits 
 });
 
 test('a resubmission while jobs still run is refused; --force cancels and resubmits; cancel stops the rest', async () => {
-  const args = ['slurm', 'submit', '--name', 'busy', '--stages', 'stage5', ...common, '--models', 'logistic_regression', '--output-dir', join(dir, 'busy-out'), '--no-report', '--fvc-command', `sleep 30; ${process.execPath} ${join(root, 'bin', 'fvc.js')}`];
+  const args = [
+    'slurm',
+    'submit',
+    '--name',
+    'busy',
+    '--stages',
+    'stage5',
+    ...common,
+    '--models',
+    'logistic_regression',
+    '--output-dir',
+    join(dir, 'busy-out'),
+    '--no-report',
+    '--fvc-command',
+    `sleep 30; ${process.execPath} ${join(root, 'bin', 'fvc.js')}`,
+  ];
   assert.is(cli(args).code, 0);
   const again = cli(args);
   assert.is(again.code, 1);
@@ -226,7 +362,7 @@ test('a resubmission while jobs still run is refused; --force cancels and resubm
   rmSync(join(root, '.fvc', 'slurm', 'busy'), { recursive: true, force: true });
 });
 
-test('an sbatch rejection names the script and SLURM\'s reason, and cancels the jobs already submitted', async () => {
+test("an sbatch rejection names the script and SLURM's reason, and cancels the jobs already submitted", async () => {
   const out = join(dir, 'rejected');
   const r = cli(['slurm', 'submit', '--dir', out, '--stages', 'stage4,stage5', ...common, '--models', 'logistic_regression', '--mem', '900G', '--output-dir', join(dir, 'rejected-out')]);
   assert.is(r.code, 1);
@@ -245,7 +381,10 @@ test('no sbatch on PATH is a clear error; bad resources name the field', async (
   const bad = cli(['slurm', 'render', '--out', join(dir, 'bad'), '--stages', 'stage5', '--models', 'svm', '--resources', join(dir, 'bad.yaml')]);
   assert.is(bad.code, 1);
   assert.match(bad.stderr, /bad\.yaml: invalid SLURM resources:\n {2}- models\.svm\.mem: expected a size/);
-  const err = await renderSubmission({ name: 'no spaces allowed' }, join(dir, 'x')).then(() => null, (e: Error) => e);
+  const err = await renderSubmission({ name: 'no spaces allowed' }, join(dir, 'x')).then(
+    () => null,
+    (e: Error) => e,
+  );
   assert.match(err?.message ?? '', /submission name 'no spaces allowed'/);
 });
 

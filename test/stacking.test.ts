@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { registerModel, train, type FeatureData, type Stage5Model } from '../ts/index.js';
+import { registerModel, train, type Stage5Model } from '../ts/index.js';
 import { featureModel } from '../ts/train/models/feature-model.js';
 import { parseCsv } from '../ts/util/csv.js';
 import { Rng } from '../ts/util/rng.js';
@@ -69,10 +69,16 @@ test('stack: the stacker is fitted on nested out-of-fold predictions of the trai
     const val = new Set(parseCsv(readFileSync(join(stack, `fold_${fold}`, 'predictions.csv'), 'utf8')).map((row) => row.id));
     const rows = parseCsv(readFileSync(join(stack, `fold_${fold}`, 'stacker_training.csv'), 'utf8'));
     assert.is(rows.length + val.size, 90, `fold ${fold}: every training video once`);
-    assert.not.ok(rows.some((row) => val.has(row.id)), `fold ${fold}: no validation video in the stacker's rows`);
+    assert.not.ok(
+      rows.some((row) => val.has(row.id)),
+      `fold ${fold}: no validation video in the stacker's rows`,
+    );
     assert.is(new Set(rows.map((row) => row.inner_fold)).size, 3);
     // Out of fold: the memoriser never saw the videos it predicted for the stacker.
-    assert.ok(rows.every((row) => row.memoriser === '0.5'), `fold ${fold}: the memoriser predicted a video it had trained on`);
+    assert.ok(
+      rows.every((row) => row.memoriser === '0.5'),
+      `fold ${fold}: the memoriser predicted a video it had trained on`,
+    );
     const { stacker } = JSON.parse(readFileSync(join(stack, `fold_${fold}`, 'ensemble.json'), 'utf8')) as { stacker: { coef: number[]; intercept: number } };
     assert.is(stacker.coef[2], 0, 'no weight on the memoriser');
     const script = `

@@ -31,8 +31,7 @@ function worstPsnr(out: string, expected: (frame: Buffer, i: number) => Buffer, 
 
 function mirrored(f: Buffer): Buffer {
   const o = Buffer.alloc(f.length);
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) o[(y * W + x) * 3 + c] = f[(y * W + (W - 1 - x)) * 3 + c] as number;
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) o[(y * W + x) * 3 + c] = f[(y * W + (W - 1 - x)) * 3 + c] as number;
   return o;
 }
 
@@ -71,8 +70,15 @@ test('frame-rate change keeps every other frame at the new rate; frame dropping 
   assert.is(r.sourceFrames, 30);
   assert.is(r.frames, 15);
   const times = ffprobeFrameTimes(half);
-  assert.equal(times.map((t) => Math.round(t * 15)), [...Array(15).keys()]);
-  const p = worstPsnr(half, (f) => f, (i) => 2 * i);
+  assert.equal(
+    times.map((t) => Math.round(t * 15)),
+    [...Array(15).keys()],
+  );
+  const p = worstPsnr(
+    half,
+    (f) => f,
+    (i) => 2 * i,
+  );
   assert.ok(p > 30, `tick k shows source frame 2k (PSNR ${p.toFixed(1)})`);
 
   const dropped = join(tmp, 'drop.mp4');
@@ -80,7 +86,10 @@ test('frame-rate change keeps every other frame at the new rate; frame dropping 
   assert.ok(d.frames < 30 && d.frames > 10, `${d.frames} frames kept`);
   const kept = ffprobeFrameTimes(dropped).map((t) => Math.round(t * 30));
   assert.is(kept[0], 0, 'the first frame is never dropped');
-  assert.ok(kept.every((k, i) => i === 0 || k > (kept[i - 1] as number)), 'kept frames keep their source times');
+  assert.ok(
+    kept.every((k, i) => i === 0 || k > (kept[i - 1] as number)),
+    'kept frames keep their source times',
+  );
   assert.is(kept.length, d.frames);
 });
 
@@ -113,7 +122,10 @@ test('drawn policies: only allowed transforms, at least one, reproducible', () =
     assert.equal(drawAugmentation({ transforms: ['blur', 'fps'], probability: 0.3 }, s), d);
   }
   const all = new Set<string>();
-  for (let s = 0; s < 200; s++) drawAugmentation({}, s).name.split('+').forEach((n) => all.add(n));
+  for (let s = 0; s < 200; s++)
+    drawAugmentation({}, s)
+      .name.split('+')
+      .forEach((n) => all.add(n));
   assert.equal([...all].sort(), [...TRANSFORMS].sort(), 'every transform is drawn sometimes');
 });
 
@@ -138,12 +150,22 @@ test('stage1 writes copies with their source_id, reproducibly, resumes, and feed
   const rows2 = await readTable(again.outputPath);
   const copies1 = rows.filter((x) => x.augmentation_index !== 0);
   const copies2 = rows2.filter((x) => x.augmentation_index !== 0);
-  assert.equal(copies2.map((x) => x.augmentation_params), copies1.map((x) => x.augmentation_params));
-  assert.equal(copies2.map((x) => md5(join(out2, x.video_path as string))), copies1.map((x) => md5(join(out1, x.video_path as string))), 'same seed, same bytes');
+  assert.equal(
+    copies2.map((x) => x.augmentation_params),
+    copies1.map((x) => x.augmentation_params),
+  );
+  assert.equal(
+    copies2.map((x) => md5(join(out2, x.video_path as string))),
+    copies1.map((x) => md5(join(out1, x.video_path as string))),
+    'same seed, same bytes',
+  );
 
   const other = await runAugmentStage({ metadata, out: join(tmp, 'stage1-c'), copies: 2, seed: 8, quiet: true });
   const rows3 = await readTable(other.outputPath);
-  assert.not.equal(rows3.map((x) => x.augmentation_params), rows.map((x) => x.augmentation_params));
+  assert.not.equal(
+    rows3.map((x) => x.augmentation_params),
+    rows.map((x) => x.augmentation_params),
+  );
 
   const resumed = await runAugmentStage({ metadata, out: out1, copies: 2, seed: 7, quiet: true });
   assert.equal([resumed.skipped, resumed.computed, resumed.rows], [8, 0, 24]);

@@ -26,7 +26,10 @@ test('stage2 writes every input column plus the named features, equal to per-vid
   const names = handcraftedFeatureNames();
   assert.equal(Object.keys(rows[0] ?? {}), ['video_path', 'label', 'source_id', 'manipulation', 'source', 'width', 'height', 'fps', 'duration', 'gop', 'source_video', 'damaged_frames', ...names]);
   assert.is((rows[0] as Record<string, unknown>).source_video, join(corpusDir, (rows[0] as Record<string, unknown>).video_path as string), 'source_video: the original file, absolute');
-  assert.ok(rows.every((r) => r.damaged_frames === 0), 'generated videos decode clean');
+  assert.ok(
+    rows.every((r) => r.damaged_frames === 0),
+    'generated videos decode clean',
+  );
   const first = rows[0] as Record<string, unknown>;
   const direct = await extractHandcraftedFeatures(join(corpusDir, first.video_path as string), { numFrames: 4 });
   for (const n of names) assert.is(first[n], direct.features[n], n);
@@ -43,7 +46,10 @@ test('resume: finished videos are skipped; a changed file is recomputed', async 
   const a = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet, onProgress: (e) => events.push(e) });
   assert.is(a.computed, 8);
   // One event per video, counting up, each computed, with an ETA that reaches 0.
-  assert.equal(events.map((e) => e.done), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(
+    events.map((e) => e.done),
+    [1, 2, 3, 4, 5, 6, 7, 8],
+  );
   assert.ok(events.every((e) => e.stage === 'stage2' && e.total === 8 && e.status === 'computed' && e.etaSeconds !== null));
   assert.is(events.at(-1)?.etaSeconds, 0);
   assert.is(new Set(events.map((e) => e.video)).size, 8);
@@ -84,11 +90,23 @@ test('a video that fails is excluded with its cause in failures.parquet; --stric
   copyFileSync(join(corpusDir, 'videos/real_0000.mp4'), join(videos, 'good.mp4'));
   writeFileSync(join(videos, 'garbage.mp4'), Buffer.alloc(4096, 7));
   const table = join(dir, 'meta.csv');
-  writeFileSync(table, toCsv(['video_path', 'label'], [{ video_path: 'videos/good.mp4', label: 0 }, { video_path: 'videos/garbage.mp4', label: 1 }]));
+  writeFileSync(
+    table,
+    toCsv(
+      ['video_path', 'label'],
+      [
+        { video_path: 'videos/good.mp4', label: 0 },
+        { video_path: 'videos/garbage.mp4', label: 1 },
+      ],
+    ),
+  );
   const failed: StageProgress[] = [];
   const r = await runFeatureStage({ stage: 'stage2', metadata: table, out: join(dir, 'out'), ...quiet, onProgress: (e) => e.status === 'failed' && failed.push(e) });
   assert.is(r.rows, 1);
-  assert.equal(failed.map((e) => [e.video, e.error?.code]), [['videos/garbage.mp4', 'ERR_INVALID_DATA']]);
+  assert.equal(
+    failed.map((e) => [e.video, e.error?.code]),
+    [['videos/garbage.mp4', 'ERR_INVALID_DATA']],
+  );
   const failures = await readTable(r.failuresPath);
   assert.is(failures.length, 1);
   assert.is(failures[0]?.video_path, 'videos/garbage.mp4');
@@ -107,7 +125,17 @@ test('metadata problems are listed together before any work', async () => {
   (await import('node:fs')).mkdirSync(dir, { recursive: true });
   const table = join(dir, 'meta.csv');
   const real = join(corpusDir, 'videos/real_0000.mp4');
-  writeFileSync(table, toCsv(['video_path', 'label'], [{ video_path: real, label: 0 }, { video_path: real, label: 1 }, { video_path: 'missing.mp4', label: 2 }]));
+  writeFileSync(
+    table,
+    toCsv(
+      ['video_path', 'label'],
+      [
+        { video_path: real, label: 0 },
+        { video_path: real, label: 1 },
+        { video_path: 'missing.mp4', label: 2 },
+      ],
+    ),
+  );
   try {
     await runFeatureStage({ stage: 'stage2', metadata: table, out: join(dir, 'out'), minRows: 5, ...quiet });
     assert.unreachable();

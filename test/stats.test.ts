@@ -31,7 +31,10 @@ test("DeLong's test and the normal tail equal the Python reference (1e-9)", () =
     const b = labels.map((y, i) => 0.3 * y + 0.5 * (a[i] as number) + 0.5 * rng.next());
     // Coarse scores with many ties, as trees give.
     const c = a.map((x) => Math.round(x * 4) / 4);
-    return [{ labels, a, b }, { labels, a: c, b }];
+    return [
+      { labels, a, b },
+      { labels, a: c, b },
+    ];
   });
   const z = [0, 0.3, 1, 1.959963984540054, 3, 5, 8.5];
   const file = join(dir, 'cases.json');
@@ -40,7 +43,8 @@ test("DeLong's test and the normal tail equal the Python reference (1e-9)", () =
   z.forEach((x, i) => assert.ok(Math.abs(normalSf(x) - ref.sf[i]) <= 1e-9 * Math.max(ref.sf[i], 1e-300) + 1e-300, `sf(${x}): ${normalSf(x)} vs ${ref.sf[i]}`));
   delong.forEach((c, i) => {
     const ours = delongTest(c.labels, c.a, c.b) as unknown as Record<string, number>;
-    for (const k of ['aucA', 'aucB', 'difference', 'se', 'z', 'p']) assert.ok(Math.abs((ours[k] as number) - ref.delong[i][k]) <= 1e-9 * Math.max(1, Math.abs(ref.delong[i][k])), `case ${i} ${k}: ${ours[k]} vs ${ref.delong[i][k]}`);
+    for (const k of ['aucA', 'aucB', 'difference', 'se', 'z', 'p'])
+      assert.ok(Math.abs((ours[k] as number) - ref.delong[i][k]) <= 1e-9 * Math.max(1, Math.abs(ref.delong[i][k])), `case ${i} ${k}: ${ours[k]} vs ${ref.delong[i][k]}`);
   });
 });
 
@@ -50,15 +54,25 @@ test('bootstrap intervals resample whole groups, reproduce with a seed and hold 
   const labels = Array.from({ length: n }, (_, i) => (i % 2 ? 1 : 0));
   const probs = labels.map((y) => 0.4 * y + 0.6 * rng.next());
   const groups = labels.map((_, i) => `g${Math.floor(i / 4)}`); // four rows per source
-  const auc = (rows: number[]) => rocAuc(rows.map((i) => labels[i] as number), rows.map((i) => probs[i] as number));
+  const auc = (rows: number[]) =>
+    rocAuc(
+      rows.map((i) => labels[i] as number),
+      rows.map((i) => probs[i] as number),
+    );
   const seen: number[][] = [];
   const ci = bootstrapInterval(groups, (rows) => (seen.push(rows), auc(rows)), { n: 300, seed: 1 });
   assert.ok(ci && ci.low < (auc([...labels.keys()]) as number) && (auc([...labels.keys()]) as number) < ci.high, JSON.stringify(ci));
-  for (const rows of seen.slice(0, 20)) for (let k = 0; k < rows.length; k += 4) assert.equal(rows.slice(k, k + 4).map((i) => groups[i]), new Array(4).fill(groups[rows[k] as number]), 'a group is drawn whole');
+  for (const rows of seen.slice(0, 20))
+    for (let k = 0; k < rows.length; k += 4)
+      assert.equal(
+        rows.slice(k, k + 4).map((i) => groups[i]),
+        new Array(4).fill(groups[rows[k] as number]),
+        'a group is drawn whole',
+      );
   assert.equal(bootstrapInterval(groups, auc, { n: 300, seed: 1 }), ci, 'same seed, same interval');
 });
 
-test('fvc compare: two models on the same folds, their out-of-fold AUCs and DeLong\'s p; models on different videos are refused', async () => {
+test("fvc compare: two models on the same folds, their out-of-fold AUCs and DeLong's p; models on different videos are refused", async () => {
   const table = join(dir, 'features.csv');
   const rng = new Rng(2);
   const lines = ['id,group,label,a,b'];
@@ -74,7 +88,15 @@ test('fvc compare: two models on the same folds, their out-of-fold AUCs and DeLo
   assert.is(r.videos, 120);
   const a = outOfFoldPredictions(out, 'logistic_regression');
   const ids = [...a.keys()].sort();
-  assert.ok(Math.abs(r.aucA - (rocAuc(ids.map((id) => a.get(id)?.label as number), ids.map((id) => a.get(id)?.prob as number)) as number)) < 1e-12);
+  assert.ok(
+    Math.abs(
+      r.aucA -
+        (rocAuc(
+          ids.map((id) => a.get(id)?.label as number),
+          ids.map((id) => a.get(id)?.prob as number),
+        ) as number),
+    ) < 1e-12,
+  );
   assert.ok(r.p >= 0 && r.p <= 1 && r.interval !== null && r.interval.low <= r.difference && r.difference <= r.interval.high, JSON.stringify(r));
   const cli = runCli(['compare', 'logistic_regression', 'xgboost', '--output-dir', out, '--bootstrap', '200', '--seed', '3', '--json']);
   assert.is(cli.code, 0, cli.stderr);
@@ -89,7 +111,10 @@ test('a model is called at chance when its out-of-fold AUC interval reaches 0.5,
   const dir = join(artifacts, 'stats-chance');
   rmSync(dir, { recursive: true, force: true });
   const rng = new Rng(3);
-  for (const [model, signal] of [['informative', 2], ['noise', 0]] as const)
+  for (const [model, signal] of [
+    ['informative', 2],
+    ['noise', 0],
+  ] as const)
     for (const fold of [1, 2]) {
       mkdirSync(join(dir, model, `fold_${fold}`), { recursive: true });
       const lines = Array.from({ length: 60 }, (_, i) => {

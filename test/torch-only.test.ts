@@ -32,7 +32,7 @@ async function buildAndCheck(build: string, cmakeArgs: string[] = []): Promise<s
   return check.out;
 }
 
-test('FVC_TORCH_ONLY builds fvc-deep-check, which trains every architecture through fvc\'s trainer without Node', async () => {
+test("FVC_TORCH_ONLY builds fvc-deep-check, which trains every architecture through fvc's trainer without Node", async () => {
   const build = join(artifacts, 'build-torch-only');
   await buildAndCheck(build);
   // A GPU request on a machine without one is refused, not run on the CPU.
@@ -52,24 +52,27 @@ function torchWheel(): string | undefined {
 }
 
 const wheel = torchWheel();
-(wheel ? test : test.skip)(`FVC_TORCH_ONLY builds and passes its checks against PyTorch 2.x's LibTorch (${wheel ? basename(wheel) : 'no torch 2.x wheel on this machine'}), beside Debian's 1.13`, async () => {
-  const home = join(artifacts, 'libtorch2', basename(wheel!, '.whl'));
-  if (!existsSync(join(home, 'torch'))) {
-    const tmp = `${home}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    const unzip = run('unzip', ['-q', wheel!, 'torch/lib/*', 'torch/include/*', 'torch/share/*', '-d', tmp]);
-    assert.is(unzip.code, 0, unzip.out.slice(-2000));
-    renameSync(tmp, home);
-  }
-  const build = join(artifacts, 'build-torch-only-2', basename(wheel!, '.whl'));
-  const out = await buildAndCheck(build, [`-DCMAKE_PREFIX_PATH=${join(home, 'torch', 'share', 'cmake')}`]);
-  // The wheel's own LibTorch is what ran, not Debian's found on the system path, and
-  // version-specific calls (autocast) raise no deprecation warnings on every batch.
-  assert.match(out, /^LibTorch 2\.\d+\.\d+, CUDA no/m);
-  assert.not.match(out, /deprecated/i);
-  const ldd = run('ldd', [join(build, 'fvc-deep-check')]);
-  assert.not.match(ldd.out, /libc10\.so\.1\.13/);
-});
+(wheel ? test : test.skip)(
+  `FVC_TORCH_ONLY builds and passes its checks against PyTorch 2.x's LibTorch (${wheel ? basename(wheel) : 'no torch 2.x wheel on this machine'}), beside Debian's 1.13`,
+  async () => {
+    const home = join(artifacts, 'libtorch2', basename(wheel!, '.whl'));
+    if (!existsSync(join(home, 'torch'))) {
+      const tmp = `${home}.tmp-${process.pid}`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      const unzip = run('unzip', ['-q', wheel!, 'torch/lib/*', 'torch/include/*', 'torch/share/*', '-d', tmp]);
+      assert.is(unzip.code, 0, unzip.out.slice(-2000));
+      renameSync(tmp, home);
+    }
+    const build = join(artifacts, 'build-torch-only-2', basename(wheel!, '.whl'));
+    const out = await buildAndCheck(build, [`-DCMAKE_PREFIX_PATH=${join(home, 'torch', 'share', 'cmake')}`]);
+    // The wheel's own LibTorch is what ran, not Debian's found on the system path, and
+    // version-specific calls (autocast) raise no deprecation warnings on every batch.
+    assert.match(out, /^LibTorch 2\.\d+\.\d+, CUDA no/m);
+    assert.not.match(out, /deprecated/i);
+    const ldd = run('ldd', [join(build, 'fvc-deep-check')]);
+    assert.not.match(ldd.out, /libc10\.so\.1\.13/);
+  },
+);
 
 test.run();

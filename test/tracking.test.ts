@@ -31,7 +31,15 @@ test.before(() => {
 
 test('MLflow file store: experiment per model, parent run per CV, nested run per fold, laid out as MLflow writes it', async () => {
   const mlruns = join(dir, 'mlruns');
-  const r = await train({ models: ['logistic_regression', 'xgboost'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5'), trackingUri: pathToFileURL(mlruns).href, quiet: true, plots: false });
+  const r = await train({
+    models: ['logistic_regression', 'xgboost'],
+    features: { path: table, labelColumn: 'label', idColumn: 'id' },
+    nSplits: 3,
+    outputDir: join(dir, 'stage5'),
+    trackingUri: pathToFileURL(mlruns).href,
+    quiet: true,
+    plots: false,
+  });
   assert.equal(r.failed, []);
   assert.equal(pyYaml(join(mlruns, '0', 'meta.yaml')).name, 'Default');
   assert.ok(existsSync(join(mlruns, '.trash')));
@@ -51,7 +59,23 @@ test('MLflow file store: experiment per model, parent run per CV, nested run per
     const parent = metas.find((m) => m.meta.run_name === `${model}_cv`);
     assert.ok(parent, 'parent run');
     for (const { id, meta, tag } of metas) {
-      assert.equal(Object.keys(meta).sort(), ['artifact_uri', 'end_time', 'entry_point_name', 'experiment_id', 'lifecycle_stage', 'run_id', 'run_name', 'run_uuid', 'source_name', 'source_type', 'source_version', 'start_time', 'status', 'tags', 'user_id']);
+      assert.equal(Object.keys(meta).sort(), [
+        'artifact_uri',
+        'end_time',
+        'entry_point_name',
+        'experiment_id',
+        'lifecycle_stage',
+        'run_id',
+        'run_name',
+        'run_uuid',
+        'source_name',
+        'source_type',
+        'source_version',
+        'start_time',
+        'status',
+        'tags',
+        'user_id',
+      ]);
       assert.match(id, /^[0-9a-f]{32}$/);
       assert.is(meta.run_id, id);
       assert.is(meta.run_uuid, id);
@@ -70,7 +94,9 @@ test('MLflow file store: experiment per model, parent run per CV, nested run per
       assert.is(tag('mlflow.parentRunId'), parent?.id);
       const foldMeta = JSON.parse(readFileSync(join(dir, 'stage5', model, `fold_${fold}`, 'metadata.json'), 'utf8'));
       for (const key of ['val_acc', 'val_f1', 'val_loss', 'val_precision_class0']) {
-        const [ts, value, step] = readFileSync(join(mlruns, expId, id, 'metrics', key), 'utf8').trim().split(' ');
+        const [ts, value, step] = readFileSync(join(mlruns, expId, id, 'metrics', key), 'utf8')
+          .trim()
+          .split(' ');
         assert.ok(Number(ts) > 1.7e12);
         assert.ok(Math.abs(Number(value) - foldMeta[key]) < 1e-12, `${key}: ${value} vs ${foldMeta[key]}`);
         assert.is(Number(step), fold, 'step is the fold, as the seed logs it');
@@ -79,25 +105,51 @@ test('MLflow file store: experiment per model, parent run per CV, nested run per
       const modelFile = model === 'xgboost' ? 'xgboost_model.json' : 'model.liblinear';
       assert.equal(readFileSync(join(mlruns, expId, id, 'artifacts', 'models', modelFile)), readFileSync(join(dir, 'stage5', model, `fold_${fold}`, modelFile)));
     }
-    const mean = readFileSync(join(mlruns, expId, parent?.id as string, 'metrics', 'mean_val_f1'), 'utf8').trim().split(' ');
+    const mean = readFileSync(join(mlruns, expId, parent?.id as string, 'metrics', 'mean_val_f1'), 'utf8')
+      .trim()
+      .split(' ');
     assert.ok(Math.abs(Number(mean[1]) - (r.models.find((m) => m.modelType === model)?.mean.val_f1 as number)) < 1e-12);
     assert.ok(existsSync(join(mlruns, expId, parent?.id as string, 'artifacts', 'results', 'metrics.json')));
   }
   // A second run reuses the experiments.
-  await train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5b'), trackingUri: mlruns, gridSearch: false, quiet: true, plots: false });
+  await train({
+    models: ['logistic_regression'],
+    features: { path: table, labelColumn: 'label', idColumn: 'id' },
+    nSplits: 3,
+    outputDir: join(dir, 'stage5b'),
+    trackingUri: mlruns,
+    gridSearch: false,
+    quiet: true,
+    plots: false,
+  });
   assert.is(readdirSync(mlruns).filter((d) => d !== '0' && d !== '.trash').length, 2);
 });
 
-test('after a kill, a rerun continues the cross-validation\'s MLflow runs: the fold cut off mid-log ends KILLED, no fold is logged twice, a repeated run logs nothing', async () => {
+test("after a kill, a rerun continues the cross-validation's MLflow runs: the fold cut off mid-log ends KILLED, no fold is logged twice, a repeated run logs nothing", async () => {
   const mlruns = join(dir, 'mlruns-resume');
   const out = join(dir, 'stage5-resume');
-  const run = (seed = 1) => train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, seed, outputDir: out, trackingUri: mlruns, gridSearch: false, quiet: true, plots: false });
+  const run = (seed = 1) =>
+    train({
+      models: ['logistic_regression'],
+      features: { path: table, labelColumn: 'label', idColumn: 'id' },
+      nSplits: 3,
+      seed,
+      outputDir: out,
+      trackingUri: mlruns,
+      gridSearch: false,
+      quiet: true,
+      plots: false,
+    });
   await run();
   const exp = readdirSync(mlruns).find((d) => d !== '0' && d !== '.trash') as string;
   const runs = () =>
     readdirSync(join(mlruns, exp))
       .filter((d) => d !== 'meta.yaml')
-      .map((id) => ({ id, meta: pyYaml(join(mlruns, exp, id, 'meta.yaml')), fold: existsSync(join(mlruns, exp, id, 'tags', 'fold')) ? Number(readFileSync(join(mlruns, exp, id, 'tags', 'fold'), 'utf8')) : null }));
+      .map((id) => ({
+        id,
+        meta: pyYaml(join(mlruns, exp, id, 'meta.yaml')),
+        fold: existsSync(join(mlruns, exp, id, 'tags', 'fold')) ? Number(readFileSync(join(mlruns, exp, id, 'tags', 'fold'), 'utf8')) : null,
+      }));
   assert.is(runs().length, 4);
   // The same run again: every fold done and logged, so MLflow gets nothing new.
   await run();
@@ -111,7 +163,12 @@ test('after a kill, a rerun continues the cross-validation\'s MLflow runs: the f
   const fold3 = state.folds['3'].runId as string;
   const setRunning = (id: string) => {
     const metaPath = join(mlruns, exp, id, 'meta.yaml');
-    writeFileSync(metaPath, readFileSync(metaPath, 'utf8').replace(/^status: \d+$/m, 'status: 1').replace(/^end_time: \d+$/m, 'end_time: null'));
+    writeFileSync(
+      metaPath,
+      readFileSync(metaPath, 'utf8')
+        .replace(/^status: \d+$/m, 'status: 1')
+        .replace(/^end_time: \d+$/m, 'end_time: null'),
+    );
   };
   setRunning(parent);
   setRunning(fold3);
@@ -122,9 +179,15 @@ test('after a kill, a rerun continues the cross-validation\'s MLflow runs: the f
   assert.is(after.filter((r) => r.fold === null).length, 1, 'the parent is continued, not a second one');
   assert.is(after.find((r) => r.id === parent)?.meta.status, 3, 'and FINISHED now');
   assert.is(after.find((r) => r.id === fold3)?.meta.status, 5, 'the run cut off mid-log is KILLED');
-  const finished = after.filter((r) => r.fold !== null && r.meta.status === 3).map((r) => r.fold).sort();
+  const finished = after
+    .filter((r) => r.fold !== null && r.meta.status === 3)
+    .map((r) => r.fold)
+    .sort();
   assert.equal(finished, [1, 2, 3], 'each fold logged once');
-  assert.ok(after.every((r) => r.meta.status !== 1), 'nothing left RUNNING');
+  assert.ok(
+    after.every((r) => r.meta.status !== 1),
+    'nothing left RUNNING',
+  );
 
   // Another configuration starts a new parent; one never ended would be marked KILLED.
   await run(2);
@@ -142,7 +205,7 @@ function schemaServer() {
   const isStr = (v: unknown) => typeof v === 'string';
   const isNum = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   const check = (ok: boolean, what: string) => ok || problems.push(what);
-  const kv = (list: unknown, name: string) => Array.isArray(list) && list.every((e) => isStr(e?.key) && isStr(e?.value)) ? true : problems.push(`${name}: not a list of {key, value} strings`);
+  const kv = (list: unknown, name: string) => (Array.isArray(list) && list.every((e) => isStr(e?.key) && isStr(e?.value)) ? true : problems.push(`${name}: not a list of {key, value} strings`));
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -180,7 +243,9 @@ function schemaServer() {
         kv(body?.tags, 'runs/create tags');
         const runId = `run${runs.size + 1}`.padEnd(32, '0');
         runs.set(runId, { experiment_id: body.experiment_id, status: 'RUNNING' });
-        return send(200, { run: { info: { run_id: runId, experiment_id: body.experiment_id, status: 'RUNNING', artifact_uri: `mlflow-artifacts:/${body.experiment_id}/${runId}/artifacts` }, data: {} } });
+        return send(200, {
+          run: { info: { run_id: runId, experiment_id: body.experiment_id, status: 'RUNNING', artifact_uri: `mlflow-artifacts:/${body.experiment_id}/${runId}/artifacts` }, data: {} },
+        });
       }
       case 'POST /api/2.0/mlflow/runs/log-batch': {
         if (failNextLogBatch-- > 0) return send(503, { error_code: 'TEMPORARILY_UNAVAILABLE' });
@@ -189,7 +254,10 @@ function schemaServer() {
         const p = body?.params ?? [];
         const t = body?.tags ?? [];
         check(m.length <= 1000 && p.length <= 100 && t.length <= 100 && m.length + p.length + t.length <= 1000, `log-batch over limits: ${m.length} metrics, ${p.length} params, ${t.length} tags`);
-        check(m.every((x: { key: unknown; value: unknown; timestamp: unknown; step: unknown }) => isStr(x.key) && isNum(x.value) && Number.isInteger(x.timestamp) && Number.isInteger(x.step)), 'log-batch: metric needs key, value, int timestamp, int step');
+        check(
+          m.every((x: { key: unknown; value: unknown; timestamp: unknown; step: unknown }) => isStr(x.key) && isNum(x.value) && Number.isInteger(x.timestamp) && Number.isInteger(x.step)),
+          'log-batch: metric needs key, value, int timestamp, int step',
+        );
         kv(p, 'log-batch params');
         kv(t, 'log-batch tags');
         return send(200, {});
@@ -215,7 +283,16 @@ test('MLflow REST client against a local schema-checking HTTP server (no MLflow 
   await new Promise<void>((r) => s.server.listen(0, '127.0.0.1', r));
   const uri = `http://127.0.0.1:${(s.server.address() as AddressInfo).port}`;
   try {
-    const r = await train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5-rest'), trackingUri: uri, gridSearch: false, quiet: true, plots: false });
+    const r = await train({
+      models: ['logistic_regression'],
+      features: { path: table, labelColumn: 'label', idColumn: 'id' },
+      nSplits: 3,
+      outputDir: join(dir, 'stage5-rest'),
+      trackingUri: uri,
+      gridSearch: false,
+      quiet: true,
+      plots: false,
+    });
     assert.equal(r.failed, []);
     assert.equal(s.problems, []);
     assert.equal([...s.experiments.keys()], ['logistic_regression']);
@@ -241,14 +318,29 @@ test('log-batch calls are split to the REST limits', () => {
     assert.ok(c.metrics.length <= LOG_BATCH_LIMITS.metrics && c.params.length <= LOG_BATCH_LIMITS.params);
     assert.ok(c.metrics.length + c.params.length + c.tags.length <= LOG_BATCH_LIMITS.total);
   }
-  assert.is(calls.reduce((n, c) => n + c.metrics.length, 0), 2500);
-  assert.is(calls.reduce((n, c) => n + c.params.length, 0), 250);
+  assert.is(
+    calls.reduce((n, c) => n + c.metrics.length, 0),
+    2500,
+  );
+  assert.is(
+    calls.reduce((n, c) => n + c.params.length, 0),
+    250,
+  );
 });
 
 test('an unreachable tracking server never fails training', async () => {
   process.env.MLFLOW_HTTP_REQUEST_MAX_RETRIES = '1';
   try {
-    const r = await train({ models: ['logistic_regression'], features: { path: table, labelColumn: 'label', idColumn: 'id' }, nSplits: 3, outputDir: join(dir, 'stage5-down'), trackingUri: 'http://127.0.0.1:9', gridSearch: false, quiet: true, plots: false });
+    const r = await train({
+      models: ['logistic_regression'],
+      features: { path: table, labelColumn: 'label', idColumn: 'id' },
+      nSplits: 3,
+      outputDir: join(dir, 'stage5-down'),
+      trackingUri: 'http://127.0.0.1:9',
+      gridSearch: false,
+      quiet: true,
+      plots: false,
+    });
     assert.equal(r.failed, []);
     assert.is(r.models[0]?.folds.length, 3);
   } finally {

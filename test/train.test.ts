@@ -48,7 +48,10 @@ test.before(() => {
 test('train writes the seed layout for 5a, 5b and 5beta, with grid search and best models', async () => {
   const r = await train({ models: ['logistic_regression', 'svm', 'xgboost'], features: features(), outputDir: out, nSplits: 5, seed: 7, ...quiet });
   assert.equal(r.failed, []);
-  assert.equal(r.models.map((m) => m.modelType), ['logistic_regression', 'svm', 'xgboost']);
+  assert.equal(
+    r.models.map((m) => m.modelType),
+    ['logistic_regression', 'svm', 'xgboost'],
+  );
   for (const m of r.models) {
     const metrics = json(join(out, m.modelType, 'metrics.json'));
     assert.is(metrics.model_type, m.modelType);
@@ -62,7 +65,10 @@ test('train writes the seed layout for 5a, 5b and 5beta, with grid search and be
     for (let k = 1; k <= 5; k++) {
       const fold = join(out, m.modelType, `fold_${k}`);
       for (const f of ['metrics.jsonl', 'metadata.json', 'config.json', 'predictions.csv']) assert.ok(existsSync(join(fold, f)), `${fold}/${f}`);
-      const lines = readFileSync(join(fold, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(join(fold, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       assert.equal(Object.keys(lines[0]), ['run_id', 'timestamp', 'step', 'epoch', 'phase', 'metric', 'value']);
       assert.ok(lines.some((l) => l.metric === 'f1' && l.phase === 'val'));
       const preds = readFileSync(join(fold, 'predictions.csv'), 'utf8').trim().split('\n');
@@ -92,7 +98,10 @@ test('train writes the seed layout for 5a, 5b and 5beta, with grid search and be
 test('groups never straddle folds; the same seed gives identical metrics.json', async () => {
   const groupFold = new Map<string, number>();
   for (let k = 1; k <= 5; k++)
-    for (const line of readFileSync(join(out, 'xgboost', `fold_${k}`, 'predictions.csv'), 'utf8').trim().split('\n').slice(1)) {
+    for (const line of readFileSync(join(out, 'xgboost', `fold_${k}`, 'predictions.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)) {
       const id = Number((line.split(',')[0] as string).slice(1));
       const g = `g${Math.floor(id / 2)}`;
       assert.ok(!groupFold.has(g) || groupFold.get(g) === k, `${g} in two folds`);
@@ -157,7 +166,10 @@ test('XGBoost device parameters follow the library version; CUDA without a CUDA 
   const noGpu = () => false;
   assert.equal(xgboostDevice('auto', v1, noGpu), { tree_method: 'hist' });
   assert.equal(xgboostDevice('auto', v2, noGpu), { tree_method: 'hist', device: 'cpu' });
-  assert.equal(xgboostDevice('auto', v2, () => true), { tree_method: 'hist', device: 'cuda' });
+  assert.equal(
+    xgboostDevice('auto', v2, () => true),
+    { tree_method: 'hist', device: 'cuda' },
+  );
   assert.equal(xgboostDevice('cuda', { ...v1, cuda: true }, noGpu), { tree_method: 'gpu_hist' });
   // One GPU of several (--gpu N): 1.x names it by gpu_id, 2.x by the device string.
   assert.equal(xgboostDevice('cuda:1', { ...v1, cuda: true }, noGpu), { tree_method: 'gpu_hist', gpu_id: '1' });
@@ -238,7 +250,8 @@ test('a saved model file changed after training is refused by predict, naming it
     // One digit of one number: the library would load it and predict a plausible wrong probability.
     const file = join(best, d.model_file);
     const bytes = readFileSync(file);
-    const at = bytes.findLastIndex((b) => b >= 0x31 && b <= 0x38);
+    let at = bytes.length - 1;
+    while ((bytes[at] as number) < 0x31 || (bytes[at] as number) > 0x38) at--;
     bytes[at] = (bytes[at] as number) + 1;
     writeFileSync(file, bytes);
     assert.throws(() => loadModel(best), new RegExp(`${d.model_file.replace('.', '\\.')}: damaged or replaced since it was saved`), m);
@@ -254,7 +267,12 @@ test('a saved model file changed after training is refused by predict, naming it
   assert.match((e1 as Error).message, /truncated-svm\.txt: damaged libsvm model/);
   const lrFile = join(digestOut, 'logistic_regression', 'fold_1', json(join(digestOut, 'logistic_regression', 'fold_1', 'metadata.json')).model_file);
   const noLabels = join(dir, 'no-labels-lr.txt');
-  writeFileSync(noLabels, readFileSync(lrFile, 'utf8').replace(/^label .*\n/m, '').replace(/^nr_class 2/m, 'nr_class 1'));
+  writeFileSync(
+    noLabels,
+    readFileSync(lrFile, 'utf8')
+      .replace(/^label .*\n/m, '')
+      .replace(/^nr_class 2/m, 'nr_class 1'),
+  );
   const e2 = await native.predictModel({ kind: 'logistic_regression', model: noLabels, x, rows: 2, cols: 5 }).catch((e: FvcError) => e);
   assert.is((e2 as FvcError).code, 'ERR_INVALID_DATA');
   assert.match((e2 as Error).message, /no-labels-lr\.txt: damaged liblinear model/);
@@ -274,7 +292,10 @@ test('train() reports typed progress and stops on an AbortSignal between folds, 
   }).catch((e: FvcError) => e);
   assert.is((err as FvcError).code, 'ERR_ABORTED');
   assert.match((err as Error).message, /training cancelled before logistic_regression fold 2; finished folds are kept .*run the same command again to resume/);
-  assert.equal(events.map((e) => e.type), ['model-start', 'fold-start', 'fold-end']);
+  assert.equal(
+    events.map((e) => e.type),
+    ['model-start', 'fold-start', 'fold-end'],
+  );
   const end = events[2] as Extract<TrainEvent, { type: 'fold-end' }>;
   assert.is(end.status, 'trained');
   assert.type(end.metrics?.val_f1, 'number');
@@ -284,7 +305,10 @@ test('train() reports typed progress and stops on an AbortSignal between folds, 
 
   const again: TrainEvent[] = [];
   const r = await train(base, { onProgress: (e) => again.push(e) });
-  assert.equal(again.filter((e) => e.type === 'fold-end').map((e) => (e as Extract<TrainEvent, { type: 'fold-end' }>).status), ['reused', 'trained', 'trained']);
+  assert.equal(
+    again.filter((e) => e.type === 'fold-end').map((e) => (e as Extract<TrainEvent, { type: 'fold-end' }>).status),
+    ['reused', 'trained', 'trained'],
+  );
   assert.equal(again.at(-1), { ...(again.at(-1) as object), type: 'model-end', model: 'logistic_regression', trained: 3, failed: 0 });
   assert.is(r.models[0]?.folds.length, 3);
 });
@@ -292,10 +316,42 @@ test('train() reports typed progress and stops on an AbortSignal between folds, 
 test('one run configuration file: fvc train --config trains what the same flags train, flags override it, a misspelt key is refused by its path', async () => {
   const cfgFile = join(dir, 'run.yaml');
   // Relative paths are the file's: features.csv sits beside it.
-  writeFileSync(cfgFile, ['models: [logistic_regression]', 'nSplits: 3', 'seed: 11', 'train:', '  outputDir: from-config', '  tracking: false', '  plots: false', '  features: { path: features.csv, labelColumn: label, groupColumn: group, idColumn: id }', ''].join('\n'));
+  writeFileSync(
+    cfgFile,
+    [
+      'models: [logistic_regression]',
+      'nSplits: 3',
+      'seed: 11',
+      'train:',
+      '  outputDir: from-config',
+      '  tracking: false',
+      '  plots: false',
+      '  features: { path: features.csv, labelColumn: label, groupColumn: group, idColumn: id }',
+      '',
+    ].join('\n'),
+  );
   const viaConfig = runCli(['train', '--config', cfgFile, '--json']);
   assert.is(viaConfig.code, 0, viaConfig.stderr);
-  const viaFlags = runCli(['train', '--models', 'logistic_regression', '--n-splits', '3', '--seed', '11', '--output-dir', join(dir, 'from-flags'), '--no-tracking', '--no-plots', '--features', table, '--group-column', 'group', '--id-column', 'id', '--json']);
+  const viaFlags = runCli([
+    'train',
+    '--models',
+    'logistic_regression',
+    '--n-splits',
+    '3',
+    '--seed',
+    '11',
+    '--output-dir',
+    join(dir, 'from-flags'),
+    '--no-tracking',
+    '--no-plots',
+    '--features',
+    table,
+    '--group-column',
+    'group',
+    '--id-column',
+    'id',
+    '--json',
+  ]);
   assert.is(viaFlags.code, 0, viaFlags.stderr);
   assert.equal(json(join(dir, 'from-config', 'logistic_regression', 'metrics.json')).fold_results, json(join(dir, 'from-flags', 'logistic_regression', 'metrics.json')).fold_results);
   assert.is(json(join(dir, 'from-config', 'run_config.json')).config.seed, 11, 'the resolved configuration is saved with the results');
@@ -305,20 +361,30 @@ test('one run configuration file: fvc train --config trains what the same flags 
   writeFileSync(cfgFile, 'models: [svm]\ntrain:\n  deep: { epoch: 3 }\n');
   const typo = runCli(['train', '--config', cfgFile]);
   assert.is(typo.code, 1);
-  assert.match(typo.stderr, /run\.yaml: invalid run configuration:\n  - train\.deep: unknown option 'epoch' \(did you mean 'epochs'\?\)/);
+  assert.match(typo.stderr, /run\.yaml: invalid run configuration:\n {2}- train\.deep: unknown option 'epoch' \(did you mean 'epochs'\?\)/);
 });
 
-test('each fold is also scored at a threshold chosen on the other folds\' out-of-fold predictions (Youden\'s J), never its own', async () => {
+test("each fold is also scored at a threshold chosen on the other folds' out-of-fold predictions (Youden's J), never its own", async () => {
   const out = join(dir, 'threshold');
   await train({ models: ['logistic_regression'], features: features(), nSplits: 3, outputDir: out, tracking: false, ...quiet });
   const summary = json(join(out, 'logistic_regression', 'metrics.json'));
   const preds = (f: number) => parseCsv(readFileSync(join(out, 'logistic_regression', `fold_${f}`, 'predictions.csv'), 'utf8')).map((r) => ({ label: Number(r.label), prob: Number(r.prob) }));
   for (const row of summary.fold_results as Array<Record<string, number>>) {
     const others = [1, 2, 3].filter((f) => f !== row.fold).flatMap(preds);
-    const t = youdenThreshold(others.map((p) => p.label), others.map((p) => p.prob));
+    const t = youdenThreshold(
+      others.map((p) => p.label),
+      others.map((p) => p.prob),
+    );
     assert.is(row.val_threshold, t, `fold ${row.fold}`);
     const own = preds(row.fold as number);
-    assert.is(row.val_f1_at_threshold, computeMetrics(own.map((p) => p.label), own.map((p) => p.prob), t as number).f1);
+    assert.is(
+      row.val_f1_at_threshold,
+      computeMetrics(
+        own.map((p) => p.label),
+        own.map((p) => p.prob),
+        t as number,
+      ).f1,
+    );
   }
   assert.type(summary.mean_val_f1_at_threshold, 'number');
 });
@@ -346,7 +412,15 @@ test('bad input is refused before any training, naming the cause', async () => {
   writeTable(blank, (c, i) => (i === 4 || i === 6) && (c[2] = ''));
   await bad({ models: ['svm'], features: features(blank) }, /found (NULL|empty) \(2 row\(s\): 5, 7\)/);
   const nullLabels = join(dir, 'null-labels.parquet');
-  await writeParquet(nullLabels, [['video_path', 'VARCHAR'], ['label', 'INTEGER'], ['a', 'DOUBLE']], Array.from({ length: 8 }, (_, i) => ({ video_path: `v${i}.mp4`, label: i === 5 ? null : i % 2, a: i })));
+  await writeParquet(
+    nullLabels,
+    [
+      ['video_path', 'VARCHAR'],
+      ['label', 'INTEGER'],
+      ['a', 'DOUBLE'],
+    ],
+    Array.from({ length: 8 }, (_, i) => ({ video_path: `v${i}.mp4`, label: i === 5 ? null : i % 2, a: i })),
+  );
   await bad({ models: ['svm'], features: { path: nullLabels } }, /label column 'label' must hold 0 \(real\) or 1 \(fake\); found NULL \(1 row\(s\): 6\)/);
   const nan = join(dir, 'nan.csv');
   writeTable(nan, (c, i) => i === 10 && (c[4] = 'NaN'));
@@ -375,7 +449,11 @@ test('split runs: a grid-search phase, single folds, then aggregation give what 
   assert.is(statSync(grid).mtimeMs, searched, 'fold tasks reuse the saved search');
   assert.not.ok(existsSync(join(split, 'svm', 'metrics.json')), 'fold tasks write no summary');
   const partial = await train({ ...base, only: 'aggregate' });
-  assert.equal(partial.models[0]?.failedFolds.map((f) => f.fold), [2], 'a fold never trained is reported');
+  assert.equal(
+    partial.models[0]?.failedFolds.map((f) => f.fold),
+    [2],
+    'a fold never trained is reported',
+  );
   await train({ ...base, folds: [2] });
   await train({ ...base, only: 'aggregate' });
   await train({ ...base, outputDir: join(dir, 'whole') });
@@ -409,14 +487,21 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   const ens = runCli(['train', '--models', 'ensemble:xgboost+logistic_regression', '--n-splits', '3', '--stage2-dir', s2, '--output-dir', o, '--no-tracking', '--json'], { FVC_NUM_FRAMES: '4' });
   assert.is(ens.code, 0, ens.stderr);
   const ensDir = join(o, 'ensemble_xgboost+logistic_regression');
-  const probsOf = (d: string) => new Map(readFileSync(join(d, 'fold_2', 'predictions.csv'), 'utf8').trim().split('\n').slice(1).map((l) => [l.split(',')[0], Number(l.split(',').at(-1))]));
+  const probsOf = (d: string) =>
+    new Map(
+      readFileSync(join(d, 'fold_2', 'predictions.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => [l.split(',')[0], Number(l.split(',').at(-1))]),
+    );
   const [e, x, l] = [probsOf(ensDir), probsOf(join(o, 'xgboost')), probsOf(join(o, 'logistic_regression'))];
   assert.ok(e.size > 0);
   for (const [id, p] of e) assert.ok(Math.abs(p - ((x.get(id) as number) + (l.get(id) as number)) / 2) < 1e-12, id);
   const ensBest = join(ensDir, 'best_model');
   const [pe] = JSON.parse(runCli(['predict', video, '--model', ensBest, '--json']).stdout);
   const member = (m: string) => JSON.parse(runCli(['predict', video, '--model', join(ensBest, 'members', m), '--json']).stdout)[0].prob as number;
-  assert.ok(Math.abs(pe.prob - (member('xgboost') + member('logistic_regression')) / 2) < 1e-12, 'predict averages the best fold\'s member models');
+  assert.ok(Math.abs(pe.prob - (member('xgboost') + member('logistic_regression')) / 2) < 1e-12, "predict averages the best fold's member models");
   // Stacking: best_model/ predicts with its members, then its stacker.
   const st = runCli(['train', '--models', 'stack:xgboost+logistic_regression', '--n-splits', '3', '--stage2-dir', s2, '--output-dir', o, '--no-tracking', '--json'], { FVC_NUM_FRAMES: '4' });
   assert.is(st.code, 0, st.stderr);
@@ -426,7 +511,7 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   const logit = (p: number) => Math.log(p / (1 - p));
   const stMember = (m: string) => JSON.parse(runCli(['predict', video, '--model', join(stBest, 'members', m), '--json']).stdout)[0].prob as number;
   const z = stacker.intercept + (stacker.coef[0] as number) * logit(stMember('xgboost')) + (stacker.coef[1] as number) * logit(stMember('logistic_regression'));
-  assert.ok(Math.abs(ps.prob - 1 / (1 + Math.exp(-z))) < 1e-9, 'predict applies the stacker to the best fold\'s member models');
+  assert.ok(Math.abs(ps.prob - 1 / (1 + Math.exp(-z))) < 1e-9, "predict applies the stacker to the best fold's member models");
 
   // fvc evaluate: a best_model scored on a labelled table, metrics as scikit-learn computes them.
   const evalDir = join(dir, 'evaluate');
@@ -458,25 +543,53 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   const missing = runCli(['train', '--models', 'logistic_regression,svm_stage4', '--stage2-dir', s2, '--stage4-dir', join(dir, 'no-stage4'), '--output-dir', early]);
   assert.is(missing.code, 1);
   assert.match(missing.stderr, /features_scaled_metadata\.parquet: no such file/);
-  assert.ok(!existsSync(join(early, 'logistic_regression')), 'no model trains when another model\'s input is missing');
+  assert.ok(!existsSync(join(early, 'logistic_regression')), "no model trains when another model's input is missing");
   const un = runCli(['train', '--models', 'catboost', '--output-dir', o]);
   assert.is(un.code, 1);
   assert.match(un.stderr, /CatBoost cannot be installed/);
 });
 
-test('deep models train on the corpus videos; fvc predict from the videos gives the best fold\'s validation probabilities', async () => {
+test("deep models train on the corpus videos; fvc predict from the videos gives the best fold's validation probabilities", async () => {
   const corpus = join(dir, 'corpus');
   const o = join(dir, 'cli-deep');
   const env = { FVC_NUM_FRAMES: '4', FVC_FRAME_CACHE_DIR: join(dir, 'frame-cache') };
   // rgb (naive_cnn), rgb+flow (two_stream) and rgb+mask (variable_ar_cnn) clips from one metadata table.
-  const r = runCli(['train', '--models', 'naive_cnn,two_stream,variable_ar_cnn', '--videos', join(corpus, 'metadata.csv'), '--n-splits', '3', '--epochs', '2', '--width', '0.25', '--depth', '1', '--frame-size', '48', '--crop-size', '40', '--output-dir', o, '--json'], env);
+  const r = runCli(
+    [
+      'train',
+      '--models',
+      'naive_cnn,two_stream,variable_ar_cnn',
+      '--videos',
+      join(corpus, 'metadata.csv'),
+      '--n-splits',
+      '3',
+      '--epochs',
+      '2',
+      '--width',
+      '0.25',
+      '--depth',
+      '1',
+      '--frame-size',
+      '48',
+      '--crop-size',
+      '40',
+      '--output-dir',
+      o,
+      '--json',
+    ],
+    env,
+  );
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /with dis optical flow/);
   for (const model of ['naive_cnn', 'two_stream', 'variable_ar_cnn']) {
     const best = join(o, model, 'best_model');
     const descriptor = json(join(best, 'model.json'));
     assert.is(descriptor.kind, 'torch');
-    const rows = readFileSync(join(o, model, `fold_${descriptor.fold}`, 'predictions.csv'), 'utf8').trim().split('\n').slice(1, 4).map((l) => l.split(','));
+    const rows = readFileSync(join(o, model, `fold_${descriptor.fold}`, 'predictions.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1, 4)
+      .map((l) => l.split(','));
     const p = runCli(['predict', ...rows.map((row) => join(corpus, row[0] as string)), '--model', best, '--json'], env);
     assert.is(p.code, 0, p.stderr);
     const preds = JSON.parse(p.stdout) as Array<{ prob: number }>;

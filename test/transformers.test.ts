@@ -41,18 +41,23 @@ test.before(() => {
   execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; np.save(sys.argv[1] + "/still224.npy", np.repeat(np.load(sys.argv[1] + "/image224.npy"), 2, axis=2))', dir]);
 });
 
-test('ViT-B/16, S/16 and Ti/16 have torchvision\'s parameter counts at 1000 classes; every transformer is listed with its Stage 5 id', async () => {
+test("ViT-B/16, S/16 and Ti/16 have torchvision's parameter counts at 1000 classes; every transformer is listed with its Stage 5 id", async () => {
   const d = await describeDeepModels({ numClasses: 1000, models: ['vit_b_16', 'vit_s_16', 'vit_ti_16'], threads: 2 });
   // torchvision.models.vision_transformer.VisionTransformer at these dimensions.
   assert.equal(Object.fromEntries(d.map((m) => [m.name, m.parameters])), { vit_b_16: 86_567_656, vit_s_16: 22_050_664, vit_ti_16: 5_717_416 });
   const all = await describeDeepModels({ scale: tiny, threads: 2 });
   const ids = Object.fromEntries(all.filter((m) => m.family === 'transformer').map((m) => [m.name, m.stage5Id]));
-  for (const [id, name] of [['5k', 'vit_gru'], ['5l', 'vit_transformer'], ['5m', 'timesformer'], ['5n', 'vivit']])
+  for (const [id, name] of [
+    ['5k', 'vit_gru'],
+    ['5l', 'vit_transformer'],
+    ['5m', 'timesformer'],
+    ['5n', 'vivit'],
+  ])
     for (const suffix of ['', '_s16', '_ti16']) assert.is(ids[`${name}${suffix}`], id, `${name}${suffix}`);
   assert.equal(all.find((m) => m.name === 'vivit')?.inputShape, [3, 16, 224, 224]);
 });
 
-test('torchvision\'s vit_b_16 weights give torchvision\'s logits at 224 px (class tokens averaged over two frames)', async () => {
+test("torchvision's vit_b_16 weights give torchvision's logits at 224 px (class tokens averaged over two frames)", async () => {
   const r = await modelLogits({ model: 'vit_b_16', input: join(dir, 'clip224.npy'), weights: join(dir, 'vit_b_16.safetensors'), numClasses: 5, threads: 2 });
   assert.is(r.headReplaced.length, 0);
   assert.is(r.loaded, 152, 'every tensor of the state dict');
@@ -60,7 +65,7 @@ test('torchvision\'s vit_b_16 weights give torchvision\'s logits at 224 px (clas
   assert.ok(diff < 1e-4, `max |fvc - torchvision| = ${diff}`);
 });
 
-test('position embeddings are resampled as torchvision\'s interpolate_embeddings does: for another input size, and for weights of another size', async () => {
+test("position embeddings are resampled as torchvision's interpolate_embeddings does: for another input size, and for weights of another size", async () => {
   const cases: Array<[string, string, string]> = [
     ['tiny224', 'clip224', 'tiny224_logits'],
     ['tiny224', 'clip112', 'tiny224_at112_logits'], // 14x14 embedding on a 7x7 grid
@@ -73,7 +78,7 @@ test('position embeddings are resampled as torchvision\'s interpolate_embeddings
   }
 });
 
-test('TimeSformer initialised from a torchvision ViT gives exactly the ViT\'s logits on a one-frame clip', async () => {
+test("TimeSformer initialised from a torchvision ViT gives exactly the ViT's logits on a one-frame clip", async () => {
   const r = await modelLogits({ model: 'timesformer_ti16', scale: tiny, input: join(dir, 'image224.npy'), weights: join(dir, 'tiny224.safetensors'), numClasses: 5, threads: 2 });
   assert.is(r.headReplaced.length, 0, 'head.* mapped from heads.head.*');
   const diff = maxDiff(r.rows, npy(join(dir, 'tiny224_image_logits.npy')));
@@ -91,13 +96,35 @@ test('ViViT initialised from a ViT (central-frame tubelet kernel): a clip of ide
   assert.ok(diff < 1e-5, `max |ViViT spatial - ViT| = ${diff}`);
   // The temporal encoder is new: listed as left as built; the ViT's head loads.
   assert.ok(clip.headReplaced.includes('temporal_token') && clip.headReplaced.includes('temporal_encoder.ln.weight'), clip.headReplaced.join());
-  assert.not.ok(clip.headReplaced.some((n) => n.startsWith('heads.') || n.startsWith('encoder.')), clip.headReplaced.join());
+  assert.not.ok(
+    clip.headReplaced.some((n) => n.startsWith('heads.') || n.startsWith('encoder.')),
+    clip.headReplaced.join(),
+  );
 });
 
-test('TimeSformer and ViViT match implementations written from the papers: logits and one step\'s gradients to 1e-4', async () => {
+test("TimeSformer and ViViT match implementations written from the papers: logits and one step's gradients to 1e-4", async () => {
   for (const model of ['timesformer', 'vivit']) {
     const grads = join(dir, `${model}_fvc_grads.safetensors`);
-    const r = runCli(['logits', '--model', `${model}_ti16`, '--width', '0.25', '--depth', '2', '--input', join(dir, `clip_${model}.npy`), '--weights', join(dir, `${model}.safetensors`), '--gradients', grads, '--labels', '0,1', '--json', '--threads', '2']);
+    const r = runCli([
+      'logits',
+      '--model',
+      `${model}_ti16`,
+      '--width',
+      '0.25',
+      '--depth',
+      '2',
+      '--input',
+      join(dir, `clip_${model}.npy`),
+      '--weights',
+      join(dir, `${model}.safetensors`),
+      '--gradients',
+      grads,
+      '--labels',
+      '0,1',
+      '--json',
+      '--threads',
+      '2',
+    ]);
     assert.is(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { logits: number[][]; headReplaced: string[] };
     assert.equal(out.headReplaced, [], `${model}: every tensor from the file`);
@@ -110,25 +137,53 @@ test('TimeSformer and ViViT match implementations written from the papers: logit
   }
 });
 
-test('vit_gru on a ViT\'s weights: its GRU and head are listed as new; extraction refuses weights that leave the embedding\'s GRU random', async () => {
+test("vit_gru on a ViT's weights: its GRU and head are listed as new; extraction refuses weights that leave the embedding's GRU random", async () => {
   const r = await modelLogits({ model: 'vit_gru_ti16', scale: tiny, input: join(dir, 'clip224.npy'), weights: join(dir, 'tiny224.safetensors'), threads: 2 });
   assert.ok(r.headReplaced.includes('gru.weight_ih_l0') && r.headReplaced.includes('fc.weight'), r.headReplaced.join());
   const video = (await loadMetadata(await corpusMetadata())).rows[0]?.absolute_path as string;
-  const err = await extractEmbeddings({ backbone: 'vit_gru_ti16', weights: { kind: 'file', path: join(dir, 'tiny224.safetensors') }, videos: [video], scale: tiny, sampling: { numFrames: 2, frameSize: 48, cropSize: 32 }, threads: 2, quiet: true, featuresDir: join(dir, 'features'), frameCacheDir: join(dir, 'cache') }).catch((e: Error) => e);
+  const err = await extractEmbeddings({
+    backbone: 'vit_gru_ti16',
+    weights: { kind: 'file', path: join(dir, 'tiny224.safetensors') },
+    videos: [video],
+    scale: tiny,
+    sampling: { numFrames: 2, frameSize: 48, cropSize: 32 },
+    threads: 2,
+    quiet: true,
+    featuresDir: join(dir, 'features'),
+    frameCacheDir: join(dir, 'cache'),
+  }).catch((e: Error) => e);
   assert.instance(err, Error);
   assert.match((err as Error).message, /tiny224\.safetensors: the vit_gru_ti16 embedding needs layers this file does not have \(gru\.weight_ih_l0/);
 });
 
 const options = (o: Partial<DeepOptions> = {}): DeepOptions => ({
-  numFrames: 4, cropSize: 48, frameSize: 48, epochs: 6, batchSize: 8, lrHead: 1e-3, lrBackbone: 5e-6, weightDecay: 0.05, warmupEpochs: 1,
-  maxGradNorm: 1, patience: 6, classWeights: true, augment: false, scale: tiny, loaderThreads: 2, ...o,
+  numFrames: 4,
+  cropSize: 48,
+  frameSize: 48,
+  epochs: 6,
+  batchSize: 8,
+  lrHead: 1e-3,
+  lrBackbone: 5e-6,
+  weightDecay: 0.05,
+  warmupEpochs: 1,
+  maxGradNorm: 1,
+  patience: 6,
+  classWeights: true,
+  augment: false,
+  scale: tiny,
+  loaderThreads: 2,
+  ...o,
 });
 
 test('vit_gru, vit_transformer, TimeSformer and ViViT learn a visible artefact at a small scale', async () => {
   const [trainSet, val] = [clips.slice(0, 32), clips.slice(32)];
   for (const architecture of ['vit_gru_ti16', 'vit_transformer_ti16', 'timesformer_ti16', 'vivit_ti16']) {
     const r = await trainDeepFold({ architecture, train: trainSet, val, outDir: join(dir, `learn-${architecture}`), options: options(), seed: 1, threads: 2, device: 'cpu', resume: false });
-    const auc = computeMetrics(val.map((c) => c.label), r.valProbs).roc_auc ?? 0;
+    const auc =
+      computeMetrics(
+        val.map((c) => c.label),
+        r.valProbs,
+      ).roc_auc ?? 0;
     // Measured: 1.0 for each, training loss 0.70 -> 0.27-0.45 in six epochs.
     assert.ok(auc > 0.9, `${architecture}: validation AUC ${auc}`);
     assert.ok((r.epochs.at(-1)?.train_loss ?? 1) < (r.epochs[0]?.train_loss ?? 0) - 0.15, `${architecture}: training loss ${r.epochs.map((e) => e.train_loss.toFixed(3))}`);
@@ -136,7 +191,17 @@ test('vit_gru, vit_transformer, TimeSformer and ViViT learn a visible artefact a
 });
 
 test('parameter groups: no weight decay on norms, biases, position embeddings and class tokens; layer-wise learning-rate decay by block', async () => {
-  const r = await trainDeepFold({ architecture: 'vit_transformer_ti16', train: clips.slice(0, 8), val: clips.slice(8, 12), outDir: join(dir, 'groups'), options: options({ epochs: 1, layerDecay: 0.5 }), seed: 1, threads: 2, device: 'cpu', resume: false });
+  const r = await trainDeepFold({
+    architecture: 'vit_transformer_ti16',
+    train: clips.slice(0, 8),
+    val: clips.slice(8, 12),
+    outDir: join(dir, 'groups'),
+    options: options({ epochs: 1, layerDecay: 0.5 }),
+    seed: 1,
+    threads: 2,
+    device: 'cpu',
+    resume: false,
+  });
   const groupOf = (name: string) => r.paramGroups.find((g) => g.names.includes(name));
   const lr = (name: string) => groupOf(name)?.lr;
   const wd = (name: string) => groupOf(name)?.weightDecay;
@@ -147,13 +212,34 @@ test('parameter groups: no weight decay on norms, biases, position embeddings an
   assert.is(lr('encoder.layers.encoder_layer_1.self_attention.in_proj_weight'), 1e-3 * 0.5);
   assert.is(lr('temporal_encoder.layers.encoder_layer_0.mlp.0.weight'), 1e-3);
   assert.is(lr('fc.weight'), 1e-3);
-  for (const name of ['conv_proj.weight', 'encoder.layers.encoder_layer_0.mlp.0.weight', 'temporal_encoder.layers.encoder_layer_1.self_attention.out_proj.weight', 'fc.weight']) assert.is(wd(name), 0.05, name);
-  for (const name of ['conv_proj.bias', 'class_token', 'encoder.pos_embedding', 'encoder.layers.encoder_layer_0.ln_1.weight', 'temporal_token', 'temporal_encoder.pos_embedding', 'encoder.ln.bias', 'fc.bias']) assert.is(wd(name), 0, name);
+  for (const name of ['conv_proj.weight', 'encoder.layers.encoder_layer_0.mlp.0.weight', 'temporal_encoder.layers.encoder_layer_1.self_attention.out_proj.weight', 'fc.weight'])
+    assert.is(wd(name), 0.05, name);
+  for (const name of [
+    'conv_proj.bias',
+    'class_token',
+    'encoder.pos_embedding',
+    'encoder.layers.encoder_layer_0.ln_1.weight',
+    'temporal_token',
+    'temporal_encoder.pos_embedding',
+    'encoder.ln.bias',
+    'fc.bias',
+  ])
+    assert.is(wd(name), 0, name);
   const total = r.paramGroups.reduce((n, g) => n + g.names.length, 0);
   assert.is(new Set(r.paramGroups.flatMap((g) => g.names)).size, total, 'each parameter in one group');
   // A CNN has no blocks to decay over, nor checkpointed ones: refused, not ignored.
   for (const o of [{ layerDecay: 0.5 }, { gradientCheckpointing: true }]) {
-    const err = await trainDeepFold({ architecture: 'naive_cnn', train: clips.slice(0, 4), val: clips.slice(4, 6), outDir: join(dir, 'cnn-refused'), options: options({ epochs: 1, ...o }), seed: 1, threads: 2, device: 'cpu', resume: false }).catch((e: Error) => e);
+    const err = await trainDeepFold({
+      architecture: 'naive_cnn',
+      train: clips.slice(0, 4),
+      val: clips.slice(4, 6),
+      outDir: join(dir, 'cnn-refused'),
+      options: options({ epochs: 1, ...o }),
+      seed: 1,
+      threads: 2,
+      device: 'cpu',
+      resume: false,
+    }).catch((e: Error) => e);
     assert.match((err as Error).message, /naive_cnn has no (layers to decay|checkpointed blocks)/);
   }
 });
@@ -161,10 +247,21 @@ test('parameter groups: no weight decay on norms, biases, position embeddings an
 test('gradient checkpointing trains exactly as keeping the activations does', async () => {
   for (const architecture of ['vit_gru_ti16', 'timesformer_ti16']) {
     const run = (gradientCheckpointing: boolean) =>
-      trainDeepFold({ architecture, train: clips.slice(0, 16), val: clips.slice(16, 24), outDir: join(dir, `ckpt-${architecture}-${gradientCheckpointing}`), options: options({ epochs: 2, gradientCheckpointing }), seed: 2, threads: 2, device: 'cpu', resume: false });
+      trainDeepFold({
+        architecture,
+        train: clips.slice(0, 16),
+        val: clips.slice(16, 24),
+        outDir: join(dir, `ckpt-${architecture}-${gradientCheckpointing}`),
+        options: options({ epochs: 2, gradientCheckpointing }),
+        seed: 2,
+        threads: 2,
+        device: 'cpu',
+        resume: false,
+      });
     const [kept, recomputed] = [await run(false), await run(true)];
     for (const k of ['train_loss', 'val_loss'] as const) {
-      const a = kept.epochs[1]?.[k] as number, b = recomputed.epochs[1]?.[k] as number;
+      const a = kept.epochs[1]?.[k] as number,
+        b = recomputed.epochs[1]?.[k] as number;
       assert.ok(Math.abs(a - b) < 1e-5, `${architecture} ${k}: ${a} vs ${b}`);
     }
   }
@@ -176,12 +273,22 @@ async function corpusMetadata(): Promise<string> {
   return corpusPath;
 }
 
-test('through Stage 5: vit_gru and xgboost_vit_gru (5i, on each fold\'s vit_gru checkpoint), with fvc predict on the saved best models', async () => {
+test("through Stage 5: vit_gru and xgboost_vit_gru (5i, on each fold's vit_gru checkpoint), with fvc predict on the saved best models", async () => {
   const metadata = await corpusMetadata();
   const videos = (await loadMetadata(metadata)).rows.map((r) => r.absolute_path);
   const out = join(dir, 'stage5');
   const r = await train({
-    videos: metadata, outputDir: out, frameCacheDir: join(dir, 'cache'), featuresDir: join(dir, 'features'), nSplits: 2, seed: 4, threads: 2, quiet: true, plots: false, tracking: false, numFrames: 4,
+    videos: metadata,
+    outputDir: out,
+    frameCacheDir: join(dir, 'cache'),
+    featuresDir: join(dir, 'features'),
+    nSplits: 2,
+    seed: 4,
+    threads: 2,
+    quiet: true,
+    plots: false,
+    tracking: false,
+    numFrames: 4,
     models: ['vit_gru', 'xgboost_vit_gru'],
     deep: { epochs: 1, batchSize: 4, frameSize: 48, cropSize: 32, ...tiny, architectures: { vit_gru: 'vit_gru_ti16' } },
   });
@@ -195,7 +302,10 @@ test('through Stage 5: vit_gru and xgboost_vit_gru (5i, on each fold\'s vit_gru 
   for (const name of ['vit_gru', 'xgboost_vit_gru']) {
     const p = await predictVideos(join(out, name, 'best_model'), videos.slice(0, 3), { threads: 2, frameCacheDir: join(dir, 'cache'), featuresDir: join(dir, 'features') });
     assert.is(p.length, 3, name);
-    assert.ok(p.every((x) => x.prob >= 0 && x.prob <= 1), name);
+    assert.ok(
+      p.every((x) => x.prob >= 0 && x.prob <= 1),
+      name,
+    );
   }
 });
 

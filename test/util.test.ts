@@ -31,8 +31,14 @@ test('rng is deterministic per seed', () => {
   const b = new Rng(5);
   const c = new Rng(6);
   const xs = Array.from({ length: 5 }, () => a.next());
-  assert.equal(xs, Array.from({ length: 5 }, () => b.next()));
-  assert.not.equal(xs, Array.from({ length: 5 }, () => c.next()));
+  assert.equal(
+    xs,
+    Array.from({ length: 5 }, () => b.next()),
+  );
+  assert.not.equal(
+    xs,
+    Array.from({ length: 5 }, () => c.next()),
+  );
   assert.ok(xs.every((x) => x >= 0 && x < 1));
 });
 

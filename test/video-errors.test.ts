@@ -35,7 +35,11 @@ test('a FIFO named .mp4 is refused before opening (open() on it blocks for ever)
   execFileSync('mkfifo', [p]);
   await expectError(p, 'ERR_INVALID_ARGUMENT', /not a regular file/);
   // The CLI too, in a child with a hard limit: a regression hangs here instead of the suite.
-  for (const args of [['probe', p, '--timeout', '5'], ['frames', p, '-n', '2', '--json'], ['features', p]]) {
+  for (const args of [
+    ['probe', p, '--timeout', '5'],
+    ['frames', p, '-n', '2', '--json'],
+    ['features', p],
+  ]) {
     const r = spawnSync(process.execPath, [join(root, 'bin', 'fvc.js'), ...args], { timeout: 30_000, encoding: 'utf8' });
     assert.is(r.signal, null, `fvc ${args[0]} on a FIFO was killed after 30 s`);
     assert.is(r.status, 1);
@@ -125,7 +129,10 @@ test('flipped bytes inside an H.264 stream: the frames libav conceals are marked
   assert.equal(good.warnings, []);
   const one = await sampleFrames(damaged, { count: 16, size: 64, threads: 1 });
   assert.ok(one.stats.damagedFrames > 0 && one.stats.decoderErrors > 0, JSON.stringify(one.stats));
-  assert.ok(one.warnings.some((w) => /returned frame\(s\) decoded from damaged data/.test(w)), one.warnings.join('\n'));
+  assert.ok(
+    one.warnings.some((w) => /returned frame\(s\) decoded from damaged data/.test(w)),
+    one.warnings.join('\n'),
+  );
   // Frame threads lose libav's per-frame flags: fvc decodes again on one thread, so both agree frame for frame.
   const auto = await sampleFrames(damaged, { count: 16, size: 64, threads: 0 });
   assert.equal(auto.damaged, one.damaged);

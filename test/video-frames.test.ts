@@ -38,7 +38,10 @@ test('16 frames from a long-GOP clip (GOP 250) match ffmpeg and seek nothing nee
 
 test('targets are the centres of N equal segments of the duration', async () => {
   const r = await sampleFrames(h264('gop12.mp4'), { count: 4, size: 64 });
-  assert.equal(r.targets.map((t) => Number(t.toFixed(6))), [0.25, 0.75, 1.25, 1.75]);
+  assert.equal(
+    r.targets.map((t) => Number(t.toFixed(6))),
+    [0.25, 0.75, 1.25, 1.75],
+  );
 });
 
 test('seeking gives exactly what sequential decoding gives, and seeks on short GOPs', async () => {
@@ -56,7 +59,10 @@ test('a raw H.264 elementary stream (no container, no timestamps) samples the fr
   const raw = makeVideo('elementary.h264', ['-i', mp4, '-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb', '-f', 'h264']);
   const a = await sampleFrames(raw, { count: 6, size: 64, threads: 1 });
   const b = await sampleFrames(mp4, { count: 6, size: 64, threads: 1 });
-  assert.equal(a.timestamps.map((t) => t.toFixed(2)), b.timestamps.map((t) => t.toFixed(2)));
+  assert.equal(
+    a.timestamps.map((t) => t.toFixed(2)),
+    b.timestamps.map((t) => t.toFixed(2)),
+  );
   assert.ok((a.data as Buffer).equals(b.data as Buffer), 'same pixels');
   assert.equal(a.warnings, []);
 });
@@ -119,15 +125,41 @@ test('odd frame size, full-range yuvj420p and 10-bit input match ffmpeg', async 
 
 test('variable frame rate: each frame reports its own timestamp', async () => {
   const vfr = makeVideo('vfr.mkv', [
-    '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=30', '-t', '3',
-    '-vf', "select='not(between(n,20,40))*not(between(n,60,62))',setpts=N/30/TB", '-fps_mode', 'passthrough',
-    '-c:v', 'libx264', '-g', '15', '-pix_fmt', 'yuv420p',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=s=320x240:r=30',
+    '-t',
+    '3',
+    '-vf',
+    "select='not(between(n,20,40))*not(between(n,60,62))',setpts=N/30/TB",
+    '-fps_mode',
+    'passthrough',
+    '-c:v',
+    'libx264',
+    '-g',
+    '15',
+    '-pix_fmt',
+    'yuv420p',
   ]);
   // Re-time to real variable intervals: drop frames but keep their original pts.
   const vfrReal = makeVideo('vfr_real.mkv', [
-    '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=30', '-t', '3',
-    '-vf', "select='not(between(n,20,40))*not(between(n,60,62))'", '-fps_mode', 'vfr',
-    '-c:v', 'libx264', '-g', '15', '-pix_fmt', 'yuv420p',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=s=320x240:r=30',
+    '-t',
+    '3',
+    '-vf',
+    "select='not(between(n,20,40))*not(between(n,60,62))'",
+    '-fps_mode',
+    'vfr',
+    '-c:v',
+    'libx264',
+    '-g',
+    '15',
+    '-pix_fmt',
+    'yuv420p',
   ]);
   await checkAgainstFfmpeg(vfr, 320, 240, 6);
   await checkAgainstFfmpeg(vfrReal, 320, 240, 12);

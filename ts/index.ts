@@ -27,7 +27,24 @@ export { hashFile } from './cache/content-hash.js';
 export { train, checkTraining, type TrainResult, type ModelSummary, type FoldResult, type TrainingCheck } from './train/engine.js';
 export type { TrainEvent, TrainHooks } from './train/events.js';
 export { TrainConfigSchema, resolveConfig, type TrainConfig, type TrainConfigInput } from './train/config.js';
-export { MODELS, ALL_MODELS, resolveModel, registerModel, gridPoints, isBuilt, suggest, FEATURE_SETS, type ModelSpec, type FeatureSet, type ModelName, type ModelRequest, type CustomModels, type Family, type Input, type GridValue } from './train/registry.js';
+export {
+  MODELS,
+  ALL_MODELS,
+  resolveModel,
+  registerModel,
+  gridPoints,
+  isBuilt,
+  suggest,
+  FEATURE_SETS,
+  type ModelSpec,
+  type FeatureSet,
+  type ModelName,
+  type ModelRequest,
+  type CustomModels,
+  type Family,
+  type Input,
+  type GridValue,
+} from './train/registry.js';
 export type { Stage5Model, AnyStage5Model, FoldContext, FoldFit, ModelContext, BestModel, PredictOptions } from './train/model.js';
 export type { FeatureData } from './train/dataset.js';
 export { extractEmbeddings, featuresDir, embeddingColumns, type ExtractionRequest, type ExtractionResult, type WeightsSource } from './extract/store.js';

@@ -105,7 +105,9 @@ export class Analytics {
         : `CREATE VIEW metrics_log AS SELECT NULL::VARCHAR AS model_type, NULL::INTEGER AS fold, NULL::VARCHAR AS run_id, NULL::TIMESTAMP AS timestamp, NULL::BIGINT AS step, NULL::BIGINT AS epoch, NULL::VARCHAR AS phase, NULL::VARCHAR AS metric, NULL::DOUBLE AS value WHERE false`,
     );
 
-    const summaries = modelDirs(s.stage5Dir).map((d) => join(d, 'metrics.json')).filter(existsSync);
+    const summaries = modelDirs(s.stage5Dir)
+      .map((d) => join(d, 'metrics.json'))
+      .filter(existsSync);
     out.push(
       summaries.length
         ? `CREATE VIEW fold_results AS SELECT * FROM (SELECT model_type, unnest(fold_results, recursive := true) FROM read_json(${list(summaries)}, union_by_name = true, maximum_object_size = 33554432)) ORDER BY model_type, fold`
@@ -120,7 +122,10 @@ export class Analytics {
         : `CREATE VIEW predictions AS SELECT NULL::VARCHAR AS model_type, NULL::INTEGER AS fold, NULL::VARCHAR AS id, NULL::INTEGER AS label, NULL::DOUBLE AS prob WHERE false`,
     );
 
-    for (const [view, dir, file] of [['features_stage2', s.stage2Dir, 'features_metadata.parquet'], ['features_stage4', s.stage4Dir, 'features_scaled_metadata.parquet']] as const) {
+    for (const [view, dir, file] of [
+      ['features_stage2', s.stage2Dir, 'features_metadata.parquet'],
+      ['features_stage4', s.stage4Dir, 'features_scaled_metadata.parquet'],
+    ] as const) {
       const path = join(dir, file);
       if (existsSync(path)) {
         out.push(`CREATE VIEW ${view} AS SELECT * FROM read_parquet(${lit(path)})`);
@@ -184,11 +189,19 @@ export class Analytics {
     if (!have.has(column)) throw new FvcError('ERR_INVALID_ARGUMENT', `--by ${column}: ${view} has no such column (columns: ${[...have].join(', ')})`);
     // predictions.csv ids are the original video's path (idOf in train/dataset.ts).
     const key = have.has('original_video_path') ? 'COALESCE(original_video_path, video_path)' : 'video_path';
-    const joined = await this.query(`SELECT p.model_type, p.label, p.prob, f.value FROM predictions p LEFT JOIN (SELECT ${key} AS id, ANY_VALUE(${ident(column)}) AS value FROM ${view} GROUP BY 1) f ON p.id = f.id ORDER BY p.model_type, p.fold, p.id`);
+    const joined = await this.query(
+      `SELECT p.model_type, p.label, p.prob, f.value FROM predictions p LEFT JOIN (SELECT ${key} AS id, ANY_VALUE(${ident(column)}) AS value FROM ${view} GROUP BY 1) f ON p.id = f.id ORDER BY p.model_type, p.fold, p.id`,
+    );
     const byModel = new Map<string, Array<{ label: 0 | 1; prob: number; value: unknown }>>();
     for (const r of joined.rows) byModel.set(String(r.model_type), [...(byModel.get(String(r.model_type)) ?? []), { label: Number(r.label) as 0 | 1, prob: Number(r.prob), value: r.value }]);
     const rows = [...byModel].flatMap(([model, preds]) =>
-      subgroupMetrics(preds.map((p) => ({ label: p.label, [column]: p.value })), preds.map((p) => p.prob), [column], 0.5, view).map((g) => ({
+      subgroupMetrics(
+        preds.map((p) => ({ label: p.label, [column]: p.value })),
+        preds.map((p) => p.prob),
+        [column],
+        0.5,
+        view,
+      ).map((g) => ({
         model_type: model,
         [column]: g.value,
         videos: g.videos,
@@ -221,7 +234,8 @@ export class Analytics {
     const cols = this.featureColumns[view];
     if (!cols.length) return Promise.resolve({ columns: ['feature', 'count', 'mean', 'std', 'min', 'max', 'missing'], rows: [] });
     const parts = cols.map(
-      (c) => `SELECT ${lit(c)} AS feature, COUNT(${ident(c)}) AS count, AVG(${ident(c)}) AS mean, STDDEV_SAMP(${ident(c)}) AS std, MIN(${ident(c)}) AS min, MAX(${ident(c)}) AS max, COUNT(*) - COUNT(${ident(c)}) AS missing FROM ${view}`,
+      (c) =>
+        `SELECT ${lit(c)} AS feature, COUNT(${ident(c)}) AS count, AVG(${ident(c)}) AS mean, STDDEV_SAMP(${ident(c)}) AS std, MIN(${ident(c)}) AS min, MAX(${ident(c)}) AS max, COUNT(*) - COUNT(${ident(c)}) AS missing FROM ${view}`,
     );
     return this.query(parts.join('\nUNION ALL\n'));
   }

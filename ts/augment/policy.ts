@@ -44,7 +44,10 @@ export const RANGES = {
 } as const;
 
 export function parseTransforms(list: string): TransformName[] {
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = names.filter((n) => !(TRANSFORMS as readonly string[]).includes(n));
   if (bad.length) throw new FvcError('ERR_INVALID_ARGUMENT', `transforms: unknown ${bad.map((b) => `'${b}'`).join(', ')} (known: ${TRANSFORMS.join(', ')})`);
   if (!names.length) throw new FvcError('ERR_INVALID_ARGUMENT', 'transforms: none given');

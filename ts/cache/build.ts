@@ -31,7 +31,12 @@ export async function buildFrameCache(o: BuildFrameCacheOptions): Promise<BuildF
   const cache = new FrameCache(o.dir);
   const { rows } = await loadMetadata(o.metadata, o.root ? { root: o.root } : {});
   const log = (m: string) => o.quiet || process.stderr.write(`cache: ${m}\n`);
-  const sampling: FrameSampling = { numFrames: o.numFrames, ...(o.size !== undefined ? { size: o.size } : {}), ...(o.letterbox !== undefined ? { letterbox: o.letterbox } : {}), ...(o.interpolation ? { interpolation: o.interpolation } : {}) };
+  const sampling: FrameSampling = {
+    numFrames: o.numFrames,
+    ...(o.size !== undefined ? { size: o.size } : {}),
+    ...(o.letterbox !== undefined ? { letterbox: o.letterbox } : {}),
+    ...(o.interpolation ? { interpolation: o.interpolation } : {}),
+  };
   log(`${rows.length} videos, ${o.numFrames} frames each -> ${cache.dir}`);
   const progress = createProgress({ label: 'cache', total: rows.length, silent: o.quiet ?? false });
   let decoded = 0;

@@ -87,7 +87,9 @@ export class FrameCache {
   async key(video: string, sampling: FrameSampling): Promise<{ key: string; sha256: string; sampling: Required<FrameSampling> }> {
     const s = normalise(sampling);
     const sha256 = await this.hasher.hash(resolve(video));
-    const key = createHash('sha256').update(JSON.stringify({ format: FORMAT, sha256, ...s })).digest('hex');
+    const key = createHash('sha256')
+      .update(JSON.stringify({ format: FORMAT, sha256, ...s }))
+      .digest('hex');
     return { key, sha256, sampling: s };
   }
 

@@ -28,7 +28,26 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerProbe, registerFrames, registerFeatures, registerValidate, registerStages, registerCache, registerExtract, registerTrain, registerCompare, registerModels, registerQuery, registerReport, registerPipeline, registerSlurm, registerCorpus, registerInfo, registerDemo]) register(program);
+  for (const register of [
+    registerProbe,
+    registerFrames,
+    registerFeatures,
+    registerValidate,
+    registerStages,
+    registerCache,
+    registerExtract,
+    registerTrain,
+    registerCompare,
+    registerModels,
+    registerQuery,
+    registerReport,
+    registerPipeline,
+    registerSlurm,
+    registerCorpus,
+    registerInfo,
+    registerDemo,
+  ])
+    register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

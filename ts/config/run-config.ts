@@ -48,7 +48,8 @@ export const RunConfigSchema = z.strictObject({
 
 export type RunConfig = z.infer<typeof RunConfigSchema> & { /** The file it came from, absolute. */ file: string };
 
-const issuesText = (issues: readonly z.core.$ZodIssue[]) => issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.map((k) => `'${k}'`).join(', ')}` : i.message}`).join('\n');
+const issuesText = (issues: readonly z.core.$ZodIssue[]) =>
+  issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.map((k) => `'${k}'`).join(', ')}` : i.message}`).join('\n');
 
 export async function loadRunConfig(path: string): Promise<RunConfig> {
   const file = resolve(path);
@@ -74,7 +75,11 @@ export async function loadRunConfig(path: string): Promise<RunConfig> {
   const abs = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(here, p));
   const weights = typeof c.weights === 'string' ? abs(c.weights) : c.weights && Object.fromEntries(Object.entries(c.weights).map(([k, v]) => [k, abs(v) as string]));
   const dirs = c.dirs && Object.fromEntries(Object.entries(c.dirs).map(([k, v]) => [k, abs(v)]));
-  const trainPaths: Record<string, unknown> = Object.fromEntries(['outputDir', 'stage2Dir', 'stage3Dir', 'stage4Dir', 'videos', 'featuresDir', 'frameCacheDir', 'trackingUri'].filter((k) => typeof c.train?.[k] === 'string' && !(k === 'trackingUri' && /^[a-z]+:/i.test(c.train[k] as string))).map((k) => [k, abs(c.train?.[k] as string)]));
+  const trainPaths: Record<string, unknown> = Object.fromEntries(
+    ['outputDir', 'stage2Dir', 'stage3Dir', 'stage4Dir', 'videos', 'featuresDir', 'frameCacheDir', 'trackingUri']
+      .filter((k) => typeof c.train?.[k] === 'string' && !(k === 'trackingUri' && /^[a-z]+:/i.test(c.train[k] as string)))
+      .map((k) => [k, abs(c.train?.[k] as string)]),
+  );
   const features = c.train?.features as { path?: unknown } | undefined;
   if (features && typeof features.path === 'string') trainPaths.features = { ...features, path: abs(features.path) };
   return {

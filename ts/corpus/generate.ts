@@ -137,18 +137,43 @@ function planCorpus(o: Required<Pick<CorpusOptions, 'videos' | 'seed' | 'width' 
 function encodeArgs(graph: string, output: string, clip: CorpusClip, crf: number, gop: number, input?: string): string[] {
   const head = input ? ['-i', input, '-filter_complex', graph] : ['-filter_complex', graph];
   return [
-    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-y',
     ...head,
-    '-map', '[v]',
-    '-t', String(clip.duration),
-    '-r', String(clip.fps),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(crf), '-g', String(gop),
-    '-pix_fmt', 'yuv420p',
+    '-map',
+    '[v]',
+    '-t',
+    String(clip.duration),
+    '-r',
+    String(clip.fps),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    String(crf),
+    '-g',
+    String(gop),
+    '-pix_fmt',
+    'yuv420p',
     // One encoder thread and bit-exact muxing make the bytes a function of the seed alone.
-    '-threads', '1', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1',
-    '-movflags', '+faststart', '-an',
+    '-threads',
+    '1',
+    '-fflags',
+    '+bitexact',
+    '-flags:v',
+    '+bitexact',
+    '-map_metadata',
+    '-1',
+    '-movflags',
+    '+faststart',
+    '-an',
     // The format by name: temporary names carry no extension.
-    '-f', 'mp4',
+    '-f',
+    'mp4',
     output,
   ];
 }
@@ -188,7 +213,8 @@ export async function generateCorpus(options: CorpusOptions): Promise<CorpusResu
     strength: options.strength ?? 1,
   };
   const unknown = o.manipulations.filter((m) => !(MANIPULATIONS as readonly string[]).includes(m));
-  if (!o.manipulations.length || unknown.length) throw new FvcError('ERR_INVALID_ARGUMENT', `manipulations: ${unknown.length ? `unknown ${unknown.join(', ')}; ` : ''}choose from ${MANIPULATIONS.join(', ')}`);
+  if (!o.manipulations.length || unknown.length)
+    throw new FvcError('ERR_INVALID_ARGUMENT', `manipulations: ${unknown.length ? `unknown ${unknown.join(', ')}; ` : ''}choose from ${MANIPULATIONS.join(', ')}`);
   if (!Number.isInteger(o.videos) || o.videos < 2) throw new FvcError('ERR_INVALID_ARGUMENT', 'videos: must be an integer >= 2 (one real and one fake at least)');
   if (!Number.isInteger(o.seed)) throw new FvcError('ERR_INVALID_ARGUMENT', 'seed: must be an integer');
   for (const k of ['width', 'height'] as const)
@@ -201,8 +227,7 @@ export async function generateCorpus(options: CorpusOptions): Promise<CorpusResu
   const manifestPath = join(dir, 'corpus.json');
   const { manipulations, strength, ...base } = o;
   // A corpus of every kind at the default strength keeps the manifest it always had, so existing corpora stay valid.
-  const manifest =
-    JSON.stringify({ generator: 'fvc corpus', version: 1, ...base, ...(options.manipulations ? { manipulations } : {}), ...(strength !== 1 ? { strength } : {}) }, null, 2) + '\n';
+  const manifest = JSON.stringify({ generator: 'fvc corpus', version: 1, ...base, ...(options.manipulations ? { manipulations } : {}), ...(strength !== 1 ? { strength } : {}) }, null, 2) + '\n';
   if (existsSync(manifestPath)) {
     const existing = await readFile(manifestPath, 'utf8');
     if (existing !== manifest) {

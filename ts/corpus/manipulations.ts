@@ -70,9 +70,7 @@ export function manipulationGraph(kind: Manipulation, rng: Rng, width: number, h
       const dx = Math.round(scaled(rng.int(-3, 3), 0, -r.w, r.w));
       const dy = Math.round(scaled(rng.int(-3, 3), 0, -r.h, r.h));
       return {
-        graph:
-          `[src]split[base][face];[face]${crop},lenscorrection=k1=${fixed(k1)}:k2=${fixed(k2)}[patch];` +
-          `[base][patch]overlay=${r.x + dx}:${r.y + dy}[v]`,
+        graph: `[src]split[base][face];[face]${crop},lenscorrection=k1=${fixed(k1)}:k2=${fixed(k2)}[patch];` + `[base][patch]overlay=${r.x + dx}:${r.y + dy}[v]`,
       };
     }
     case 'resample': {

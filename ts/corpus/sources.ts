@@ -51,12 +51,11 @@ function sourceChain(kind: SourceKind, rng: Rng, width: number, height: number, 
       );
     case 'gradients':
       return (
-        `gradients=${size}:c0=0x${hex(rng)}:c1=0x${hex(rng)}:c2=0x${hex(rng)}:nb_colors=3:seed=${rng.int(0, 2 ** 31 - 1)}` +
-        `:speed=${fixed(rng.range(0.01, 0.06))},noise=alls=${rng.int(2, 8)}:allf=t`
+        `gradients=${size}:c0=0x${hex(rng)}:c1=0x${hex(rng)}:c2=0x${hex(rng)}:nb_colors=3:seed=${rng.int(0, 2 ** 31 - 1)}` + `:speed=${fixed(rng.range(0.01, 0.06))},noise=alls=${rng.int(2, 8)}:allf=t`
       );
     case 'shapes': {
-      const sw = 2 * Math.round(rng.range(0.15, 0.3) * width / 2);
-      const sh = 2 * Math.round(rng.range(0.15, 0.3) * height / 2);
+      const sw = 2 * Math.round((rng.range(0.15, 0.3) * width) / 2);
+      const sh = 2 * Math.round((rng.range(0.15, 0.3) * height) / 2);
       const x0 = rng.int(0, width - sw);
       const y0 = rng.int(0, height - sh);
       return (

@@ -94,8 +94,25 @@ export async function trainDeepFold(o: {
   return { ...r, epochs: r.epochs.map((e) => JSON.parse(e) as EpochRow) };
 }
 
-export async function predictDeepClips(o: { architecture: string; checkpoint: string; clips: DeepClip[]; options: Pick<DeepOptions, 'numFrames' | 'cropSize' | 'scale' | 'batchSize' | 'mixedPrecision'>; threads: number; device: ComputeDevice }): Promise<Float64Array> {
+export async function predictDeepClips(o: {
+  architecture: string;
+  checkpoint: string;
+  clips: DeepClip[];
+  options: Pick<DeepOptions, 'numFrames' | 'cropSize' | 'scale' | 'batchSize' | 'mixedPrecision'>;
+  threads: number;
+  device: ComputeDevice;
+}): Promise<Float64Array> {
   setTorchThreads(o.threads);
   const { numFrames, cropSize, batchSize, mixedPrecision } = o.options;
-  return native.predictClips({ model: o.architecture, checkpoint: o.checkpoint, clips: o.clips, numFrames, cropSize, batchSize, device: o.device, ...(mixedPrecision === undefined ? {} : { mixedPrecision }), ...o.options.scale });
+  return native.predictClips({
+    model: o.architecture,
+    checkpoint: o.checkpoint,
+    clips: o.clips,
+    numFrames,
+    cropSize,
+    batchSize,
+    device: o.device,
+    ...(mixedPrecision === undefined ? {} : { mixedPrecision }),
+    ...o.options.scale,
+  });
 }

@@ -115,7 +115,22 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-const KEYS = optionKeys<ExtractionRequest>()({ backbone: true, scale: true, weights: true, sampling: true, videos: true, featuresDir: true, frameCacheDir: true, threads: true, device: true, batchSize: true, loaderThreads: true, signal: true, quiet: true, strict: true });
+const KEYS = optionKeys<ExtractionRequest>()({
+  backbone: true,
+  scale: true,
+  weights: true,
+  sampling: true,
+  videos: true,
+  featuresDir: true,
+  frameCacheDir: true,
+  threads: true,
+  device: true,
+  batchSize: true,
+  loaderThreads: true,
+  signal: true,
+  quiet: true,
+  strict: true,
+});
 
 export async function extractEmbeddings(r: ExtractionRequest): Promise<ExtractionResult> {
   rejectUnknownOptions('extractEmbeddings', r, KEYS);
@@ -247,7 +262,13 @@ async function writeTable(table: string, partsDir: string, meta: TableMeta): Pro
     p.values.forEach((v, j) => (row[meta.columns[j] as string] = v));
     rows.push(row);
   }
-  const columns: Array<[string, ColumnType]> = [['video_path', 'VARCHAR'], ['video_sha256', 'VARCHAR'], ['backbone', 'VARCHAR'], ['weights_sha256', 'VARCHAR'], ...meta.columns.map((c): [string, ColumnType] => [c, 'DOUBLE'])];
+  const columns: Array<[string, ColumnType]> = [
+    ['video_path', 'VARCHAR'],
+    ['video_sha256', 'VARCHAR'],
+    ['backbone', 'VARCHAR'],
+    ['weights_sha256', 'VARCHAR'],
+    ...meta.columns.map((c): [string, ColumnType] => [c, 'DOUBLE']),
+  ];
   await writeParquet(table, columns, rows);
 }
 

@@ -298,7 +298,9 @@ interface Addon {
   predictModel(o: { kind: ModelKind; model: string; x: Float64Array; rows: number; cols: number; threads?: number } & CallOptions): Promise<Float64Array>;
   xgboostInfo(): XgboostInfo;
   describeModels(o: { models?: string[]; numClasses?: number } & ModelScale & CallOptions): Promise<NativeModelDescription[]>;
-  modelLogits(o: { model: string; input: string; weights?: string; numClasses?: number; seed?: number; output?: 'logits' | 'embedding'; labels?: number[]; gradients?: string } & ModelScale & CallOptions): Promise<NativeLogits>;
+  modelLogits(
+    o: { model: string; input: string; weights?: string; numClasses?: number; seed?: number; output?: 'logits' | 'embedding'; labels?: number[]; gradients?: string } & ModelScale & CallOptions,
+  ): Promise<NativeLogits>;
   trainDeep(
     o: {
       model: string;
@@ -325,9 +327,13 @@ interface Addon {
       mixedPrecision?: boolean;
       loaderThreads?: number;
       seed?: number;
-    } & ClipInputOptions & ModelScale & CallOptions,
+    } & ClipInputOptions &
+      ModelScale &
+      CallOptions,
   ): Promise<NativeDeepTrain>;
-  predictClips(o: { model: string; checkpoint: string; clips: DeepClip[]; numClasses?: number; batchSize?: number; device?: string; mixedPrecision?: boolean } & ClipInputOptions & ModelScale & CallOptions): Promise<Float64Array>;
+  predictClips(
+    o: { model: string; checkpoint: string; clips: DeepClip[]; numClasses?: number; batchSize?: number; device?: string; mixedPrecision?: boolean } & ClipInputOptions & ModelScale & CallOptions,
+  ): Promise<Float64Array>;
   extractFeatures(
     o: {
       model: string;
@@ -341,7 +347,9 @@ interface Addon {
       device?: string;
       mixedPrecision?: boolean;
       loaderThreads?: number;
-    } & ClipInputOptions & ModelScale & CallOptions,
+    } & ClipInputOptions &
+      ModelScale &
+      CallOptions,
   ): Promise<NativeExtraction>;
   computeFlow(o: { frames: string; out: string; method?: FlowMethod } & CallOptions): Promise<string>;
   runtimeInfo(): RuntimeInfo;
@@ -361,21 +369,13 @@ function load(): Addon {
     const explicit = process.env.FVC_ADDON;
     addon = (explicit ? require(explicit) : require('node-gyp-build')(root)) as Addon;
   } catch (err) {
-    throw new FvcError(
-      'ERR_ADDON_LOAD',
-      `cannot load the fvc native addon (${(err as Error).message}); run \`npm run setup\` to build it`,
-      { cause: err },
-    );
+    throw new FvcError('ERR_ADDON_LOAD', `cannot load the fvc native addon (${(err as Error).message}); run \`npm run setup\` to build it`, { cause: err });
   }
   return addon;
 }
 
 /** Run a promise-returning native call with AbortSignal and progress wiring. */
-async function call<T>(
-  fn: (a: Addon, o: CallOptions) => Promise<T>,
-  signal?: AbortSignal,
-  onProgress?: (e: ProgressEvent) => void,
-): Promise<T> {
+async function call<T>(fn: (a: Addon, o: CallOptions) => Promise<T>, signal?: AbortSignal, onProgress?: (e: ProgressEvent) => void): Promise<T> {
   const a = load();
   if (signal?.aborted) throw new FvcError('ERR_ABORTED', 'operation was aborted before it started');
   const token = new a.CancelToken();

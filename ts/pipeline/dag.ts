@@ -96,7 +96,17 @@ export function activeStages(c: PipelineConfig, stages: readonly StageName[] = S
 /** The flags Stage 5 and the extraction share: the same run configuration, weights, initialisation and feature tables. */
 export function deepArgs(c: PipelineConfig): string[] {
   const w = c.weights;
-  const weights = w === undefined ? [] : ['--weights', typeof w === 'string' ? resolve(w) : Object.entries(w).map(([k, f]) => `${k}=${resolve(f)}`).join(',')];
+  const weights =
+    w === undefined
+      ? []
+      : [
+          '--weights',
+          typeof w === 'string'
+            ? resolve(w)
+            : Object.entries(w)
+                .map(([k, f]) => `${k}=${resolve(f)}`)
+                .join(','),
+        ];
   return [...(c.configFile ? ['--config', resolve(c.configFile)] : []), ...weights, ...(c.randomInit ? ['--random-init'] : []), ...(c.featuresDir ? ['--features-dir', resolve(c.featuresDir)] : [])];
 }
 
@@ -104,7 +114,22 @@ export function deepArgs(c: PipelineConfig): string[] {
 export function trainArgs(c: PipelineConfig, models: readonly string[]): string[] {
   const d = stageDirs(c);
   const seed = c.seed !== undefined ? ['--seed', String(c.seed)] : [];
-  return ['train', '--models', models.join(','), '--stage2-dir', d.stage2, '--stage3-dir', d.stage3, '--stage4-dir', d.stage4, '--output-dir', d.stage5, ...(c.nSplits !== undefined ? ['--n-splits', String(c.nSplits)] : []), ...seed, ...deepArgs(c)];
+  return [
+    'train',
+    '--models',
+    models.join(','),
+    '--stage2-dir',
+    d.stage2,
+    '--stage3-dir',
+    d.stage3,
+    '--stage4-dir',
+    d.stage4,
+    '--output-dir',
+    d.stage5,
+    ...(c.nSplits !== undefined ? ['--n-splits', String(c.nSplits)] : []),
+    ...seed,
+    ...deepArgs(c),
+  ];
 }
 
 /** The `fvc` arguments of a stage. */

@@ -58,7 +58,9 @@ function runOnce(args: string[], logPath: string, attempt: number, timeoutSecond
     child.on('close', (code, sig) => {
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', abort);
-      out.end(`=== ${new Date().toISOString()} exit ${code ?? sig}\n`, () => done({ code, ...(reason || sig ? { reason: reason ?? `killed by ${sig}` } : code ? { reason: `exit code ${code}` } : {}) }));
+      out.end(`=== ${new Date().toISOString()} exit ${code ?? sig}\n`, () =>
+        done({ code, ...(reason || sig ? { reason: reason ?? `killed by ${sig}` } : code ? { reason: `exit code ${code}` } : {}) }),
+      );
     });
   });
 }

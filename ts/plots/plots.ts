@@ -10,7 +10,20 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Analytics } from '../analytics/analytics.js';
 import { renderPng, type Spec } from './render.js';
-import { confusionMatrix, cvFoldComparison, hyperparameterSearch, modelComparison, predictionDistribution, reliabilityDiagram, rocPrCurves, trainingCurves, type FoldRow, type GridResult, type LogPoint, type Prediction } from './specs.js';
+import {
+  confusionMatrix,
+  cvFoldComparison,
+  hyperparameterSearch,
+  modelComparison,
+  predictionDistribution,
+  reliabilityDiagram,
+  rocPrCurves,
+  trainingCurves,
+  type FoldRow,
+  type GridResult,
+  type LogPoint,
+  type Prediction,
+} from './specs.js';
 
 export interface PlotsOptions {
   /** Stage 5 output (default FVC_STAGE5_OUTPUT_DIR or data/stage5). */

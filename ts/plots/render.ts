@@ -39,7 +39,15 @@ export function withTheme(spec: Spec): Spec {
 export async function renderSvg(spec: Spec): Promise<string> {
   const [vl, vega] = await Promise.all([import('vega-lite'), import('vega')]);
   // Vega-Lite's warnings (e.g. merged sort orders) are about layout choices it resolves itself.
-  const quiet = { level: () => quiet, error: (...m: unknown[]) => { throw new Error(m.join(' ')); }, warn: () => quiet, info: () => quiet, debug: () => quiet };
+  const quiet = {
+    level: () => quiet,
+    error: (...m: unknown[]) => {
+      throw new Error(m.join(' '));
+    },
+    warn: () => quiet,
+    info: () => quiet,
+    debug: () => quiet,
+  };
   const compiled = vl.compile(withTheme(spec) as Parameters<typeof vl.compile>[0], { logger: quiet as never }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   try {

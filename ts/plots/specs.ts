@@ -34,7 +34,12 @@ const fmt = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
 
 /** Loss, accuracy and F1 per epoch, train and val, one line per fold. */
 export function trainingCurves(model: string, log: LogPoint[]): Spec {
-  const wanted = new Map([['loss', 'loss'], ['acc', 'accuracy'], ['accuracy', 'accuracy'], ['f1', 'F1']]);
+  const wanted = new Map([
+    ['loss', 'loss'],
+    ['acc', 'accuracy'],
+    ['accuracy', 'accuracy'],
+    ['f1', 'F1'],
+  ]);
   const values = log.filter((p) => wanted.has(p.metric)).map((p) => ({ ...p, metric: wanted.get(p.metric), series: `${p.phase} fold ${p.fold}` }));
   return {
     title: `${model}: training curves`,
@@ -44,7 +49,16 @@ export function trainingCurves(model: string, log: LogPoint[]): Spec {
       width: 220,
       height: 180,
       layer: [
-        { mark: { type: 'line', point: true }, encoding: { x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } }, y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } }, color: { field: 'phase', type: 'nominal' }, detail: { field: 'series' }, strokeDash: { field: 'phase', type: 'nominal', legend: null } } },
+        {
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+            y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+            color: { field: 'phase', type: 'nominal' },
+            detail: { field: 'series' },
+            strokeDash: { field: 'phase', type: 'nominal', legend: null },
+          },
+        },
       ],
     },
     resolve: { scale: { y: 'independent' } },
@@ -79,8 +93,27 @@ export function rocPrCurves(model: string, preds: Prediction[], heading = `${mod
         width: 260,
         height: 240,
         layer: [
-          { data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }, mark: { type: 'line', color: '#bbb', strokeDash: [4, 4] }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } },
-          { data: { values: roc }, mark: 'line', encoding: { x: { field: 'fpr', type: 'quantitative', title: 'false positive rate' }, y: { field: 'tpr', type: 'quantitative', title: 'true positive rate' }, order: { field: 'order' }, color, strokeWidth: size } },
+          {
+            data: {
+              values: [
+                { x: 0, y: 0 },
+                { x: 1, y: 1 },
+              ],
+            },
+            mark: { type: 'line', color: '#bbb', strokeDash: [4, 4] },
+            encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+          },
+          {
+            data: { values: roc },
+            mark: 'line',
+            encoding: {
+              x: { field: 'fpr', type: 'quantitative', title: 'false positive rate' },
+              y: { field: 'tpr', type: 'quantitative', title: 'true positive rate' },
+              order: { field: 'order' },
+              color,
+              strokeWidth: size,
+            },
+          },
         ],
       },
       {
@@ -114,7 +147,10 @@ export function confusionMatrix(model: string, preds: Prediction[], threshold = 
     encoding: { x: { field: 'predicted', type: 'nominal', sort: names, title: 'predicted' }, y: { field: 'true', type: 'nominal', sort: names, title: 'true' } },
     layer: [
       { mark: 'rect', encoding: { color: { field: 'n', type: 'quantitative', scale: { scheme: 'blues' }, title: 'videos' } } },
-      { mark: { type: 'text', fontSize: 14 }, encoding: { text: { field: 'text' }, color: { condition: { test: `datum.n > ${Math.max(...cells.map((c) => (c as { n: number }).n)) / 2}`, value: 'white' }, value: 'black' } } },
+      {
+        mark: { type: 'text', fontSize: 14 },
+        encoding: { text: { field: 'text' }, color: { condition: { test: `datum.n > ${Math.max(...cells.map((c) => (c as { n: number }).n)) / 2}`, value: 'white' }, value: 'black' } },
+      },
     ],
   };
 }
@@ -140,9 +176,26 @@ export function reliabilityDiagram(model: string, preds: Prediction[]): Spec {
     width: 300,
     height: 280,
     layer: [
-      { data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }, mark: { type: 'line', color: '#bbb', strokeDash: [4, 4] }, encoding: { x: { field: 'x', ...axis('mean predicted P(fake)') }, y: { field: 'y', ...axis('share of fakes') } } },
-      { data: { values: points }, mark: { type: 'line', point: false, color: '#4c78a8' }, encoding: { x: { field: 'predicted', ...axis('mean predicted P(fake)') }, y: { field: 'observed', ...axis('share of fakes') } } },
-      { data: { values: points }, mark: { type: 'circle', color: '#4c78a8', opacity: 0.8 }, encoding: { x: { field: 'predicted', type: 'quantitative' }, y: { field: 'observed', type: 'quantitative' }, size: { field: 'videos', type: 'quantitative', title: 'videos' } } },
+      {
+        data: {
+          values: [
+            { x: 0, y: 0 },
+            { x: 1, y: 1 },
+          ],
+        },
+        mark: { type: 'line', color: '#bbb', strokeDash: [4, 4] },
+        encoding: { x: { field: 'x', ...axis('mean predicted P(fake)') }, y: { field: 'y', ...axis('share of fakes') } },
+      },
+      {
+        data: { values: points },
+        mark: { type: 'line', point: false, color: '#4c78a8' },
+        encoding: { x: { field: 'predicted', ...axis('mean predicted P(fake)') }, y: { field: 'observed', ...axis('share of fakes') } },
+      },
+      {
+        data: { values: points },
+        mark: { type: 'circle', color: '#4c78a8', opacity: 0.8 },
+        encoding: { x: { field: 'predicted', type: 'quantitative' }, y: { field: 'observed', type: 'quantitative' }, size: { field: 'videos', type: 'quantitative', title: 'videos' } },
+      },
     ],
   };
 }
@@ -155,8 +208,26 @@ export function predictionDistribution(model: string, preds: Prediction[]): Spec
     title: `${model}: predicted P(fake) by class`,
     data: { values },
     hconcat: [
-      { width: 300, height: 220, mark: { type: 'bar', opacity: 0.6, binSpacing: 0 }, encoding: { x: { field: 'prob', type: 'quantitative', bin: { extent: [0, 1], step: 0.05 }, title: 'P(fake)' }, y: { aggregate: 'count', type: 'quantitative', stack: null, title: 'videos' }, color } },
-      { width: 160, height: 220, mark: { type: 'boxplot', extent: 1.5 }, encoding: { x: { field: 'class', type: 'nominal', sort: ['real', 'fake'], title: null }, y: { field: 'prob', type: 'quantitative', scale: { domain: [0, 1] }, title: 'P(fake)' }, color: { ...color, legend: null } } },
+      {
+        width: 300,
+        height: 220,
+        mark: { type: 'bar', opacity: 0.6, binSpacing: 0 },
+        encoding: {
+          x: { field: 'prob', type: 'quantitative', bin: { extent: [0, 1], step: 0.05 }, title: 'P(fake)' },
+          y: { aggregate: 'count', type: 'quantitative', stack: null, title: 'videos' },
+          color,
+        },
+      },
+      {
+        width: 160,
+        height: 220,
+        mark: { type: 'boxplot', extent: 1.5 },
+        encoding: {
+          x: { field: 'class', type: 'nominal', sort: ['real', 'fake'], title: null },
+          y: { field: 'prob', type: 'quantitative', scale: { domain: [0, 1] }, title: 'P(fake)' },
+          color: { ...color, legend: null },
+        },
+      },
     ],
     resolve: { scale: { color: 'independent' } },
   };
@@ -171,7 +242,12 @@ export function cvFoldComparison(model: string, folds: FoldRow[]): Spec {
     width: 420,
     height: 240,
     mark: 'bar',
-    encoding: { x: { field: 'metric', type: 'nominal', title: null, sort: FOLD_METRICS.map((m) => m.replace(/^val_/, '')) }, xOffset: { field: 'fold' }, y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, title: 'validation score' }, color: { field: 'fold', type: 'nominal', title: null } },
+    encoding: {
+      x: { field: 'metric', type: 'nominal', title: null, sort: FOLD_METRICS.map((m) => m.replace(/^val_/, '')) },
+      xOffset: { field: 'fold' },
+      y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, title: 'validation score' },
+      color: { field: 'fold', type: 'nominal', title: null },
+    },
   };
 }
 
@@ -180,7 +256,15 @@ export function hyperparameterSearch(model: string, metric: string, results: Gri
   const values = results.map((r) => {
     const mean = Number(r[`mean_${metric}`]);
     const std = Number(r[`std_${metric}`] ?? 0);
-    return { point: Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(', ') || '(defaults)', mean, lo: mean - std, hi: mean + std };
+    return {
+      point:
+        Object.entries(r.params)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ') || '(defaults)',
+      mean,
+      lo: mean - std,
+      hi: mean + std,
+    };
   });
   return {
     title: `${model}: hyperparameter search (mean ${metric} over folds)`,

@@ -71,7 +71,10 @@ function compareWithBest(stage5: string, models: readonly string[]): QueryResult
     try {
       const p = outOfFoldPredictions(stage5, m);
       const ids = [...p.keys()];
-      const auc = rocAuc(ids.map((id) => p.get(id)?.label as number), ids.map((id) => p.get(id)?.prob as number));
+      const auc = rocAuc(
+        ids.map((id) => p.get(id)?.label as number),
+        ids.map((id) => p.get(id)?.prob as number),
+      );
       return auc === null ? [] : [{ m, auc }];
     } catch {
       return [];
@@ -83,7 +86,17 @@ function compareWithBest(stage5: string, models: readonly string[]): QueryResult
     if (!best || m === best.m) continue;
     try {
       const c = compareModels(stage5, m, best.m, { n: 1000, seed: 0 });
-      rows.push({ model_type: m, against: best.m, videos: c.videos, auc: c.aucA, best_auc: c.aucB, difference: c.difference, p: c.p, interval_low: c.interval?.low ?? null, interval_high: c.interval?.high ?? null });
+      rows.push({
+        model_type: m,
+        against: best.m,
+        videos: c.videos,
+        auc: c.aucA,
+        best_auc: c.aucB,
+        difference: c.difference,
+        p: c.p,
+        interval_low: c.interval?.low ?? null,
+        interval_high: c.interval?.high ?? null,
+      });
     } catch {
       // scored other videos: no paired comparison
     }
@@ -113,10 +126,16 @@ export async function buildReport(options: ReportOptions = {}): Promise<{ output
       const dir = join(stage5, m);
       const metrics = existsSync(join(dir, 'metrics.json')) ? (JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as Record<string, unknown>) : {};
       const config = existsSync(join(dir, 'fold_1', 'config.json')) ? (JSON.parse(readFileSync(join(dir, 'fold_1', 'config.json'), 'utf8')) as Record<string, unknown>) : {};
-      const keys = Object.keys(metrics).filter((k) => k.startsWith('mean_')).map((k) => k.slice(5));
+      const keys = Object.keys(metrics)
+        .filter((k) => k.startsWith('mean_'))
+        .map((k) => k.slice(5));
       const metricRows: QueryResult = { columns: ['metric', 'mean', 'std'], rows: keys.map((k) => ({ metric: k, mean: metrics[`mean_${k}`], std: metrics[`std_${k}`] })) };
       const folds = await a.query(`SELECT * EXCLUDE (model_type) FROM fold_results WHERE model_type = '${m.replace(/'/g, "''")}' ORDER BY fold`);
-      const pngs = existsSync(join(dir, 'plots')) ? readdirSync(join(dir, 'plots')).filter((f) => f.endsWith('.png')).sort((x, y) => Object.keys(PLOT_TITLES).indexOf(x.slice(0, -4)) - Object.keys(PLOT_TITLES).indexOf(y.slice(0, -4))) : [];
+      const pngs = existsSync(join(dir, 'plots'))
+        ? readdirSync(join(dir, 'plots'))
+            .filter((f) => f.endsWith('.png'))
+            .sort((x, y) => Object.keys(PLOT_TITLES).indexOf(x.slice(0, -4)) - Object.keys(PLOT_TITLES).indexOf(y.slice(0, -4)))
+        : [];
       plots += pngs.length;
       const { feature_names: _names, ...shownConfig } = config;
       sections.push(`<section id="${esc(m)}"><h2>${esc(m)}</h2>
@@ -128,8 +147,12 @@ ${pngs.map((p) => img(join(dir, 'plots', p))).join('\n')}
     }
     const comparison = join(stage5, 'plots', 'model_comparison.png');
     if (existsSync(comparison)) plots++;
-    const timings = await a.query(`SELECT stage, COALESCE(model_type, '') AS model_type, COALESCE(CAST(fold AS VARCHAR), '') AS fold, status, ROUND(seconds, 2) AS seconds, ROUND(peak_rss_mb, 0) AS peak_rss_mb, items, started_at FROM timings ORDER BY started_at`);
-    const stageTotals = await a.query(`SELECT stage, ROUND(SUM(seconds), 2) AS seconds, ROUND(MAX(peak_rss_mb), 0) AS peak_rss_mb FROM timings WHERE model_type IS NULL AND fold IS NULL GROUP BY stage ORDER BY stage`);
+    const timings = await a.query(
+      `SELECT stage, COALESCE(model_type, '') AS model_type, COALESCE(CAST(fold AS VARCHAR), '') AS fold, status, ROUND(seconds, 2) AS seconds, ROUND(peak_rss_mb, 0) AS peak_rss_mb, items, started_at FROM timings ORDER BY started_at`,
+    );
+    const stageTotals = await a.query(
+      `SELECT stage, ROUND(SUM(seconds), 2) AS seconds, ROUND(MAX(peak_rss_mb), 0) AS peak_rss_mb FROM timings WHERE model_type IS NULL AND fold IS NULL GROUP BY stage ORDER BY stage`,
+    );
     const title = options.title ?? `fvc report — ${stage5}`;
     const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>${CSS}</style></head>
@@ -141,7 +164,7 @@ ${pngs.map((p) => img(join(dir, 'plots', p))).join('\n')}
 ${table(summary, 'Validation metrics over folds (mean and population std, as metrics.json)')}
 ${operating.rows.length ? table(operating, 'Operating points and calibration over folds: fakes caught at a false-positive rate of 1%, 5%, 10% of real videos, EER, Brier score, expected calibration error') : ''}
 ${versusBest.rows.length ? table(versusBest, `Each model against the highest out-of-fold AUC (${String(versusBest.rows[0]?.against ?? '')}): out-of-fold AUC difference, DeLong's two-sided p and a 95% bootstrap interval (1000 resamples)`) : ''}
-${byManipulation?.rows.length ? table(byManipulation, 'Out-of-fold results per manipulation (each manipulation\'s fakes against every real video)') : ''}
+${byManipulation?.rows.length ? table(byManipulation, "Out-of-fold results per manipulation (each manipulation's fakes against every real video)") : ''}
 ${existsSync(comparison) ? img(comparison) : ''}
 ${sections.join('\n')}
 <section id="timings"><h2>Timings</h2>

@@ -86,7 +86,7 @@ function jobEnvironment(c: SlurmConfig, dirs: Record<StageName, string>, deleteE
     FVC_FEATURES_DIR: dirs.extract,
     FVC_USE_TRACKING: (c.useTracking ?? true) ? '1' : '0',
     FVC_DELETE_EXISTING: deleteExisting ? '1' : '0',
-    ...(c.trackingUri ?? process.env.MLFLOW_TRACKING_URI ? { MLFLOW_TRACKING_URI: (c.trackingUri ?? process.env.MLFLOW_TRACKING_URI) as string } : {}),
+    ...((c.trackingUri ?? process.env.MLFLOW_TRACKING_URI) ? { MLFLOW_TRACKING_URI: (c.trackingUri ?? process.env.MLFLOW_TRACKING_URI) as string } : {}),
   };
 }
 
@@ -110,21 +110,16 @@ export interface Plan {
 }
 
 function jobScript(s: JobSpec, out: string, err: string, submission: string, projectDir: string, dir: string): string {
-  const header = [
-    `--job-name=fvc_${s.name}`,
-    ...sbatchResourceLines(s.resources),
-    ...(s.array ? [`--array=${s.array}`] : []),
-    `--chdir=${projectDir}`,
-    `--output=${out}`,
-    `--error=${err}`,
-  ];
+  const header = [`--job-name=fvc_${s.name}`, ...sbatchResourceLines(s.resources), ...(s.array ? [`--array=${s.array}`] : []), `--chdir=${projectDir}`, `--output=${out}`, `--error=${err}`];
   // sacct without slurmdbd (sacct -c) reports array tasks by raw job id only: each task notes its own.
   const record = s.array ? `mkdir -p ${shq(join(dir, 'tasks'))} && echo "$SLURM_JOB_ID" >${shq(join(dir, 'tasks'))}/${s.name}_"$SLURM_ARRAY_TASK_ID"` : '';
   return fillTemplate('job.sbatch', {
     SBATCH: header.map((l) => `#SBATCH ${l}`).join('\n'),
     SUBMISSION: submission,
     TITLE: s.title,
-    EXPORTS: Object.entries(s.env).map(([k, v]) => `export ${k}=${shq(v)}`).join('\n'),
+    EXPORTS: Object.entries(s.env)
+      .map(([k, v]) => `export ${k}=${shq(v)}`)
+      .join('\n'),
     RECORD: record,
     CHECK: s.check.join('\n'),
     COMMAND: s.command.join(' '),
@@ -156,7 +151,8 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
   const frames = c.numFrames ?? (process.env.FVC_NUM_FRAMES ? Number(process.env.FVC_NUM_FRAMES) : undefined);
   const stageEnv = frames !== undefined ? { FVC_NUM_FRAMES: String(frames), ...env } : env;
   const logs = (stage: string) => join(projectDir, 'logs', stage);
-  const afterStages = (stage: StageName, except: StageName[] = []): PlannedJob['after'] => DEPENDENCIES[stage].filter((d) => wanted.includes(d) && !except.includes(d)).map((job) => ({ type: 'afterok', job }));
+  const afterStages = (stage: StageName, except: StageName[] = []): PlannedJob['after'] =>
+    DEPENDENCIES[stage].filter((d) => wanted.includes(d) && !except.includes(d)).map((job) => ({ type: 'afterok', job }));
   const extra = (c.extraArgs?.stage5 ?? []).map(shq);
   const seed = c.seed !== undefined ? ['--seed', String(c.seed)] : [];
   const deep = deepArgs(c).map(shq);
@@ -219,16 +215,54 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
       const check = [`${fvc} slurm check --models ${shq(m.modelType)}${deep.length ? ` ${deep.join(' ')}` : ''}`];
       const common = { stage: 'stage5' as const, model: m.modelType, resources, logDir: logs('stage5'), check };
       if (!c.foldArrays) {
-        specs.push({ ...common, name: base, kind: 'model', title, after: [...stage5After, ...sources.map((o) => ({ type: 'afterok' as const, job: baseOf(o) }))], logBase: base, env, command: train(m.modelType) });
+        specs.push({
+          ...common,
+          name: base,
+          kind: 'model',
+          title,
+          after: [...stage5After, ...sources.map((o) => ({ type: 'afterok' as const, job: baseOf(o) }))],
+          logBase: base,
+          env,
+          command: train(m.modelType),
+        });
         modelJobs.push(base);
         continue;
       }
       // Only the grid-search job deletes: fold tasks run side by side in the same folder.
-      specs.push({ ...common, name: `${base}-grid`, kind: 'grid', title: `${title} grid search`, after: stage5After, logBase: `${base}-grid`, env, command: train(m.modelType, '--only', 'grid_search') });
+      specs.push({
+        ...common,
+        name: `${base}-grid`,
+        kind: 'grid',
+        title: `${title} grid search`,
+        after: stage5After,
+        logBase: `${base}-grid`,
+        env,
+        command: train(m.modelType, '--only', 'grid_search'),
+      });
       const noDelete = { ...env, FVC_DELETE_EXISTING: '0' };
       const foldsAfter: PlannedJob['after'] = [{ type: 'afterok', job: `${base}-grid` }, ...sources.map((o) => ({ type: 'aftercorr' as const, job: `${baseOf(o)}-folds` }))];
-      specs.push({ ...common, name: `${base}-folds`, kind: 'folds', title: `${title} fold`, array: `1-${nSplits}`, after: foldsAfter, logBase: `${base}-fold`, env: noDelete, command: train(m.modelType, '--folds', '"$SLURM_ARRAY_TASK_ID"') });
-      specs.push({ ...common, name: `${base}-aggregate`, kind: 'aggregate', title: `${title} aggregation`, after: [{ type: 'afterany', job: `${base}-folds` }], resources: { ...resources, gpus: 0 }, logBase: `${base}-aggregate`, env: noDelete, command: train(m.modelType, '--only', 'aggregate') });
+      specs.push({
+        ...common,
+        name: `${base}-folds`,
+        kind: 'folds',
+        title: `${title} fold`,
+        array: `1-${nSplits}`,
+        after: foldsAfter,
+        logBase: `${base}-fold`,
+        env: noDelete,
+        command: train(m.modelType, '--folds', '"$SLURM_ARRAY_TASK_ID"'),
+      });
+      specs.push({
+        ...common,
+        name: `${base}-aggregate`,
+        kind: 'aggregate',
+        title: `${title} aggregation`,
+        after: [{ type: 'afterany', job: `${base}-folds` }],
+        resources: { ...resources, gpus: 0 },
+        logBase: `${base}-aggregate`,
+        env: noDelete,
+        command: train(m.modelType, '--only', 'aggregate'),
+      });
       modelJobs.push(`${base}-aggregate`);
     }
   }
@@ -257,4 +291,3 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
   const plan = { name, projectDir, jobs, logDirs: [...new Set(specs.map((s) => s.logDir))] };
   return { ...plan, dir, coordinator: coordinatorScript(plan) };
 }
-

@@ -47,7 +47,10 @@ export function stageResources(cfg: ResourceConfig = {}): JobResources {
 
 /** A model's resources; `keys` are its names (model type, name, id). */
 export function modelResources(keys: readonly string[], cfg: ResourceConfig = {}): JobResources {
-  const own = keys.map((k) => cfg.models?.[k]).filter(Boolean).reverse();
+  const own = keys
+    .map((k) => cfg.models?.[k])
+    .filter(Boolean)
+    .reverse();
   return Object.assign({ ...MODEL_DEFAULTS, ...defined(cfg.all), ...defined(cfg.models?.['*']) }, ...own.map(defined));
 }
 

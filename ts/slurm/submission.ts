@@ -183,7 +183,11 @@ export async function submissionStatus(dir: string): Promise<SubmissionStatus> {
       // With slurmdbd sacct names tasks 12_3; sacct -c knows only raw ids, which each task recorded.
       const a = byJobId.get(qid) ?? (raw ? byRaw.get(raw) : undefined) ?? (fold !== undefined && !raw ? byJobId.get(id) : undefined);
       const state = q?.state ?? a?.state ?? 'UNKNOWN';
-      const expand = (p: string) => p.replace(/%A/g, id).replace(/%a/g, String(fold ?? '')).replace(/%j/g, raw ?? id);
+      const expand = (p: string) =>
+        p
+          .replace(/%A/g, id)
+          .replace(/%a/g, String(fold ?? ''))
+          .replace(/%j/g, raw ?? id);
       const row: JobStatus = {
         ...base,
         ...(fold !== undefined ? { fold } : {}),
@@ -191,7 +195,7 @@ export async function submissionStatus(dir: string): Promise<SubmissionStatus> {
         state,
         ...(q?.reason && q.reason !== 'None' ? { reason: q.reason } : {}),
         ...(a ? { exitCode: a.exitCode } : {}),
-        ...(q?.elapsed ?? a?.elapsed ? { elapsed: q?.elapsed ?? a?.elapsed } : {}),
+        ...((q?.elapsed ?? a?.elapsed) ? { elapsed: q?.elapsed ?? a?.elapsed } : {}),
         out: expand(j.out),
         err: expand(j.err),
       };
@@ -252,7 +256,10 @@ export async function submit(c: SlurmConfig, o: SubmitOptions = {}): Promise<Sub
     const ids = [...(await readJobIds(dir)).values()];
     const active = [...(await queued(ids)).keys()];
     if (active.length && !o.force)
-      throw new FvcError('ERR_SLURM', `submission '${name}' (${dir}) still has ${active.length} job(s) queued or running (${active.join(', ')}): wait for them, cancel them with fvc slurm cancel --name ${name}, or pass --force to cancel and resubmit`);
+      throw new FvcError(
+        'ERR_SLURM',
+        `submission '${name}' (${dir}) still has ${active.length} job(s) queued or running (${active.join(', ')}): wait for them, cancel them with fvc slurm cancel --name ${name}, or pass --force to cancel and resubmit`,
+      );
     if (active.length) log(`cancelled ${(await cancelSubmission(dir)).join(', ')} of the earlier submission (--force)`);
   }
   await rm(join(dir, 'tasks'), { recursive: true, force: true });

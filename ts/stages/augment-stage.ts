@@ -38,7 +38,23 @@ export interface AugmentStageOptions extends AugmentPolicy {
   onProgress?: (e: StageProgress) => void;
 }
 
-const KEYS = optionKeys<AugmentStageOptions>()({ metadata: true, out: true, root: true, copies: true, seed: true, workers: true, strict: true, minRows: true, quiet: true, signal: true, onProgress: true, transforms: true, probability: true, crf: true, preset: true });
+const KEYS = optionKeys<AugmentStageOptions>()({
+  metadata: true,
+  out: true,
+  root: true,
+  copies: true,
+  seed: true,
+  workers: true,
+  strict: true,
+  minRows: true,
+  quiet: true,
+  signal: true,
+  onProgress: true,
+  transforms: true,
+  probability: true,
+  crf: true,
+  preset: true,
+});
 
 interface Copy {
   file: string;

@@ -41,7 +41,19 @@ export interface FeatureStageOptions {
 
 export type FeatureStageResult = StageResult;
 
-const KEYS = optionKeys<FeatureStageOptions>()({ stage: true, metadata: true, out: true, root: true, numFrames: true, workers: true, strict: true, minRows: true, quiet: true, signal: true, onProgress: true });
+const KEYS = optionKeys<FeatureStageOptions>()({
+  stage: true,
+  metadata: true,
+  out: true,
+  root: true,
+  numFrames: true,
+  workers: true,
+  strict: true,
+  minRows: true,
+  quiet: true,
+  signal: true,
+  onProgress: true,
+});
 
 export function featureStageOutputDir(stage: FeatureStage, out?: string): string {
   const s = STAGES[stage];
@@ -77,8 +89,7 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
     work: async (row) => {
       const f = await extractHandcraftedFeatures(row.absolute_path, { numFrames, ...signal });
       // Concealed damage gives plausible, shifted features: counted per video, fatal under --strict.
-      if (o.strict && f.damagedFrames > 0)
-        throw new FvcError('ERR_DECODE', `${row.absolute_path}: ${f.damagedFrames} of ${f.frames} sampled frames were decoded from damaged data (--strict)`);
+      if (o.strict && f.damagedFrames > 0) throw new FvcError('ERR_DECODE', `${row.absolute_path}: ${f.damagedFrames} of ${f.frames} sampled frames were decoded from damaged data (--strict)`);
       for (const w of f.warnings) log(`warning: ${row.video_path}: ${w}`);
       return { values: f.values, damagedFrames: f.damagedFrames };
     },
@@ -90,8 +101,7 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
   // source_video: the original file's absolute path, the key that joins a video's
   // Stage 2 and Stage 4 rows (Stage 4 rows describe its scaled copy).
   const tableDir = dirname(resolve(o.metadata));
-  const sourceOf = (row: (typeof rows)[number]) =>
-    typeof row.original_video_path === 'string' && row.original_video_path ? resolve(tableDir, row.original_video_path) : row.absolute_path;
+  const sourceOf = (row: (typeof rows)[number]) => (typeof row.original_video_path === 'string' && row.original_video_path ? resolve(tableDir, row.original_video_path) : row.absolute_path);
   const written = await writeStageTable(outputPath, rows, [['source_video', 'VARCHAR'], ['damaged_frames', 'INTEGER'], ...names.map((n): [string, 'DOUBLE'] => [n, 'DOUBLE'])], (i) => {
     const result = run.results[i];
     const row = rows[i];

@@ -3,7 +3,11 @@ import type { VideoRow } from '../data/metadata.js';
 import { writeParquet, type ColumnType, type Row } from '../data/table.js';
 import type { Failure } from './per-video.js';
 
-const FAILURE_COLUMNS: Array<[string, ColumnType]> = [['video_path', 'VARCHAR'], ['code', 'VARCHAR'], ['message', 'VARCHAR']];
+const FAILURE_COLUMNS: Array<[string, ColumnType]> = [
+  ['video_path', 'VARCHAR'],
+  ['code', 'VARCHAR'],
+  ['message', 'VARCHAR'],
+];
 
 export function writeFailures(path: string, failures: readonly Failure[]): Promise<void> {
   return writeParquet(path, FAILURE_COLUMNS, failures as unknown as Row[]);

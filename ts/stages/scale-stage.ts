@@ -36,7 +36,20 @@ export interface ScaleStageOptions {
 
 export type ScaleStageResult = StageResult;
 
-const KEYS = optionKeys<ScaleStageOptions>()({ metadata: true, out: true, root: true, size: true, crf: true, preset: true, workers: true, strict: true, minRows: true, quiet: true, signal: true, onProgress: true });
+const KEYS = optionKeys<ScaleStageOptions>()({
+  metadata: true,
+  out: true,
+  root: true,
+  size: true,
+  crf: true,
+  preset: true,
+  workers: true,
+  strict: true,
+  minRows: true,
+  quiet: true,
+  signal: true,
+  onProgress: true,
+});
 
 export function scaleStageOutputDir(out?: string): string {
   return out ?? process.env.FVC_STAGE3_OUTPUT_DIR ?? 'data/stage3';
@@ -80,11 +93,20 @@ async function scaleStage(o: ScaleStageOptions, outDir: string): Promise<ScaleSt
 
   const outputPath = join(outDir, 'scaled_metadata.parquet');
   const failuresPath = join(outDir, 'failures.parquet');
-  const written = await writeStageTable(outputPath, rows, [['video_path', 'VARCHAR'], ['original_video_path', 'VARCHAR'], ['scaled_frames', 'BIGINT']], (i) => {
-    const r = run.results[i];
-    const row = rows[i];
-    return r && row && { video_path: r.file, original_video_path: relative(outDir, row.absolute_path), scaled_frames: r.frames };
-  });
+  const written = await writeStageTable(
+    outputPath,
+    rows,
+    [
+      ['video_path', 'VARCHAR'],
+      ['original_video_path', 'VARCHAR'],
+      ['scaled_frames', 'BIGINT'],
+    ],
+    (i) => {
+      const r = run.results[i];
+      const row = rows[i];
+      return r && row && { video_path: r.file, original_video_path: relative(outDir, row.absolute_path), scaled_frames: r.frames };
+    },
+  );
   await writeFailures(failuresPath, run.failures);
   const seconds = (performance.now() - started) / 1000;
   log(`${written} rows (${run.computed} scaled, ${run.skipped} already done, ${run.failures.length} failed) -> ${outputPath}`);

@@ -53,7 +53,10 @@ export class MlflowFileStore implements TrackingStore {
     const dir = join(this.root, id);
     await mkdir(dir, { recursive: true });
     const now = Date.now();
-    await writeFileAtomic(join(dir, 'meta.yaml'), yamlText({ artifact_location: pathToFileURL(dir).href, creation_time: now, experiment_id: id, last_update_time: now, lifecycle_stage: 'active', name }));
+    await writeFileAtomic(
+      join(dir, 'meta.yaml'),
+      yamlText({ artifact_location: pathToFileURL(dir).href, creation_time: now, experiment_id: id, last_update_time: now, lifecycle_stage: 'active', name }),
+    );
   }
 
   private experiments(): Array<{ id: string; name: string }> {
@@ -68,7 +71,14 @@ export class MlflowFileStore implements TrackingStore {
     const found = this.experiments().find((e) => e.name === name);
     if (found) return found.id;
     // Integer ids as MLflow's, one above the largest so far.
-    const id = String(Math.max(0, ...this.experiments().map((e) => Number(e.id)).filter(Number.isFinite)) + 1);
+    const id = String(
+      Math.max(
+        0,
+        ...this.experiments()
+          .map((e) => Number(e.id))
+          .filter(Number.isFinite),
+      ) + 1,
+    );
     await this.writeExperiment(id, name);
     return id;
   }
@@ -123,7 +133,10 @@ export class MlflowFileStore implements TrackingStore {
       await mkdir(join(file, '..'), { recursive: true });
       await appendFile(file, lines.join(''));
     }
-    for (const [kind, entries] of [['params', batch.params], ['tags', batch.tags]] as const)
+    for (const [kind, entries] of [
+      ['params', batch.params],
+      ['tags', batch.tags],
+    ] as const)
       for (const [k, v] of Object.entries(entries ?? {})) {
         const file = join(dir, kind, checkKey(k, kind === 'params' ? 'param' : 'tag'));
         await mkdir(join(file, '..'), { recursive: true });

@@ -39,7 +39,10 @@ let gitCommit: string | null | undefined;
 function sourceTags(): Record<string, string> {
   if (gitCommit === undefined) {
     try {
-      gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || null;
+      gitCommit =
+        execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 })
+          .toString()
+          .trim() || null;
     } catch {
       gitCommit = null;
     }
@@ -142,7 +145,9 @@ export class CrossValidationTracking {
       let state: RunState;
       if (prev && sameStore && prev.fingerprint === fingerprint) {
         state = { ...prev, pid: process.pid, host: hostname() };
-        log(`${modelType}: MLflow run ${prev.parentRunId} continued (${prev.finished ? 'finished before' : 'left running by an interrupted run'}; ${Object.keys(prev.folds).length} fold(s) already logged)`);
+        log(
+          `${modelType}: MLflow run ${prev.parentRunId} continued (${prev.finished ? 'finished before' : 'left running by an interrupted run'}; ${Object.keys(prev.folds).length} fold(s) already logged)`,
+        );
       } else {
         if (prev && sameStore && !prev.finished) {
           await store.endRun(prev.parentRunId, 'KILLED', Date.now());
@@ -180,7 +185,10 @@ export class CrossValidationTracking {
   fold(f: FoldLog): Promise<void> {
     return this.guard(`fold ${f.fold}`, async () => {
       // The same outcome already logged (a resumed or repeated run): nothing new to say.
-      const outcome = createHash('sha256').update(JSON.stringify([f.status, finiteMetrics(f.metrics, 0, 0), f.error ?? null])).digest('hex').slice(0, 16);
+      const outcome = createHash('sha256')
+        .update(JSON.stringify([f.status, finiteMetrics(f.metrics, 0, 0), f.error ?? null]))
+        .digest('hex')
+        .slice(0, 16);
       const before = this.state.folds[String(f.fold)];
       if (before?.state === 'logged' && before.outcome === outcome) return;
       const runId = await this.store.startRun({

@@ -25,7 +25,10 @@ export interface RestOptions {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -51,7 +54,10 @@ export class MlflowRestStore implements TrackingStore {
   private readonly base: string;
   private readonly artifactRoots = new Map<string, string>();
 
-  constructor(uri: string, private readonly options: RestOptions = {}) {
+  constructor(
+    uri: string,
+    private readonly options: RestOptions = {},
+  ) {
     this.base = uri.replace(/\/+$/, '');
   }
 
@@ -130,7 +136,10 @@ export class MlflowRestStore implements TrackingStore {
     // (s3://, gs://) need the client's own credentials, which fvc does not hold.
     const m = root ? /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(root) : null;
     if (!m) throw new FvcError('ERR_INVALID_ARGUMENT', `MLflow run ${runId}: artifact root '${root ?? '(none)'}' is not served by the tracking server (start it with --serve-artifacts)`);
-    const path = [m[1]?.replace(/\/+$/, ''), artifactPath, basename(localPath)].filter(Boolean).map((s) => (s as string).split('/').map(encodeURIComponent).join('/')).join('/');
+    const path = [m[1]?.replace(/\/+$/, ''), artifactPath, basename(localPath)]
+      .filter(Boolean)
+      .map((s) => (s as string).split('/').map(encodeURIComponent).join('/'))
+      .join('/');
     await this.request('PUT', `/api/2.0/mlflow-artifacts/artifacts/${path}`, undefined, await readFile(localPath));
   }
 

@@ -24,7 +24,15 @@ export function chanceVerdict(stage5Dir: string, model: string, o: { resamples?:
   const labels = rows.map(([, r]) => r.label);
   const probs = rows.map(([, r]) => r.prob);
   const auc = rocAuc(labels, probs);
-  const ci = bootstrapInterval(rows.map(([id]) => id), (idx) => rocAuc(idx.map((i) => labels[i] as number), idx.map((i) => probs[i] as number)), { n: o.resamples ?? 1000, seed: o.seed ?? 0 });
+  const ci = bootstrapInterval(
+    rows.map(([id]) => id),
+    (idx) =>
+      rocAuc(
+        idx.map((i) => labels[i] as number),
+        idx.map((i) => probs[i] as number),
+      ),
+    { n: o.resamples ?? 1000, seed: o.seed ?? 0 },
+  );
   return { model, videos: rows.length, auc, low: ci?.low ?? null, high: ci?.high ?? null, atChance: auc === null || ci === null || ci.low <= 0.5 };
 }
 

@@ -44,7 +44,11 @@ export interface FitOptions {
 export function xgboostDevice(device: Device, info: XgboostInfo, gpuPresent: () => boolean): Record<string, string> {
   const index = /^cuda:(\d+)$/.exec(device)?.[1];
   const cuda = device === 'cuda' || index !== undefined || (device === 'auto' && info.cuda && gpuPresent());
-  if (cuda && !info.cuda) throw new FvcError('ERR_INVALID_ARGUMENT', `device ${device === 'auto' ? 'cuda' : device}: libxgboost ${info.version} was built without CUDA (build it with -DUSE_CUDA=ON and point XGBOOST_ROOT at it)`);
+  if (cuda && !info.cuda)
+    throw new FvcError(
+      'ERR_INVALID_ARGUMENT',
+      `device ${device === 'auto' ? 'cuda' : device}: libxgboost ${info.version} was built without CUDA (build it with -DUSE_CUDA=ON and point XGBOOST_ROOT at it)`,
+    );
   if (info.major >= 2) return { tree_method: 'hist', device: cuda ? (index ? `cuda:${index}` : 'cuda') : 'cpu' };
   // 1.x names the GPU by gpu_id.
   return { tree_method: cuda ? 'gpu_hist' : 'hist', ...(index ? { gpu_id: index } : {}) };
@@ -60,7 +64,17 @@ function xgbParams(p: Record<string, GridValue>, o: FitOptions): Record<string, 
     num_boost_round: Number(p.n_estimators ?? 100),
     early_stopping_rounds: Number(p.early_stopping_rounds ?? 10),
   };
-  const rename: Record<string, string> = { learning_rate: 'eta', max_depth: 'max_depth', subsample: 'subsample', colsample_bytree: 'colsample_bytree', max_leaves: 'max_leaves', min_child_weight: 'min_child_weight', reg_lambda: 'lambda', reg_alpha: 'alpha', gamma: 'gamma' };
+  const rename: Record<string, string> = {
+    learning_rate: 'eta',
+    max_depth: 'max_depth',
+    subsample: 'subsample',
+    colsample_bytree: 'colsample_bytree',
+    max_leaves: 'max_leaves',
+    min_child_weight: 'min_child_weight',
+    reg_lambda: 'lambda',
+    reg_alpha: 'alpha',
+    gamma: 'gamma',
+  };
   for (const [k, v] of Object.entries(p)) if (rename[k]) out[rename[k] as string] = v;
   if (p.max_leaves !== undefined) out.grow_policy = 'lossguide';
   return out;
@@ -94,9 +108,16 @@ export async function fitClassical(
     const nativeParams = xgbParams(params, options);
     const { fit, stop } = earlyStoppingSplit(train, data.labels, seed);
     const r = await native.fitModel({
-      kind, output: join(dir, file), params: nativeParams,
-      x: takeRows(data.x, fit, data.cols), y: ys(fit), rows: fit.length, cols: data.cols,
-      evalX: takeRows(data.x, stop, data.cols), evalY: ys(stop), evalRows: stop.length,
+      kind,
+      output: join(dir, file),
+      params: nativeParams,
+      x: takeRows(data.x, fit, data.cols),
+      y: ys(fit),
+      rows: fit.length,
+      cols: data.cols,
+      evalX: takeRows(data.x, stop, data.cols),
+      evalY: ys(stop),
+      evalRows: stop.length,
     });
     return { kind, file, nativeParams, ...(r.bestIteration !== undefined ? { bestIteration: r.bestIteration } : {}), importance: Array.from(r.importance ?? []) };
   }

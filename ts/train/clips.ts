@@ -17,7 +17,8 @@ import { groupOf, idOf, type FeatureData } from './dataset.js';
 /** The metadata table deep models read: the configured one, else Stage 3's. */
 export function videoTable(cfg: TrainConfig): string {
   const table = cfg.videos ?? join(cfg.stage3Dir, 'scaled_metadata.parquet');
-  if (!existsSync(table)) throw new FvcError('ERR_FILE_NOT_FOUND', `${table}: no such file (deep models read the videos of a metadata table: run fvc stage3, set --stage3-dir / FVC_STAGE3_OUTPUT_DIR, or give videos)`);
+  if (!existsSync(table))
+    throw new FvcError('ERR_FILE_NOT_FOUND', `${table}: no such file (deep models read the videos of a metadata table: run fvc stage3, set --stage3-dir / FVC_STAGE3_OUTPUT_DIR, or give videos)`);
   return table;
 }
 
@@ -25,7 +26,12 @@ export function videoTable(cfg: TrainConfig): string {
  * `layout` decides what each clip brings: letterboxed squares (rgb), the same plus
  * their optical flow (rgb+flow), or frames at their own aspect ratio (rgb+mask).
  */
-export async function loadClipData(cfg: TrainConfig, log: (m: string) => void, sampling: { numFrames: number; frameSize: number }, layout: ClipLayout = 'rgb'): Promise<FeatureData & { videos: string[] }> {
+export async function loadClipData(
+  cfg: TrainConfig,
+  log: (m: string) => void,
+  sampling: { numFrames: number; frameSize: number },
+  layout: ClipLayout = 'rgb',
+): Promise<FeatureData & { videos: string[] }> {
   const table = videoTable(cfg);
   const { rows } = await loadMetadata(table);
   const cache = new FrameCache(cfg.frameCacheDir);
@@ -43,7 +49,14 @@ export async function loadClipData(cfg: TrainConfig, log: (m: string) => void, s
       failed.push(`${row.video_path}: ${(err as Error).message}`);
     }
   });
-  if (failed.length) throw new FvcError('ERR_INVALID_DATA', `${table}: ${failed.length} video(s) cannot be decoded for training:\n${failed.slice(0, 10).map((f) => `  - ${f}`).join('\n')}`);
+  if (failed.length)
+    throw new FvcError(
+      'ERR_INVALID_DATA',
+      `${table}: ${failed.length} video(s) cannot be decoded for training:\n${failed
+        .slice(0, 10)
+        .map((f) => `  - ${f}`)
+        .join('\n')}`,
+    );
   const what = layout === 'rgb+mask' ? `${sampling.frameSize}px on the longer side` : `${sampling.frameSize}px${layout === 'rgb+flow' ? ` with ${cfg.deep.flowMethod} optical flow` : ''}`;
   log(`${rows.length} clips of ${sampling.numFrames} frames at ${what} from ${table} (${decoded} decoded, ${rows.length - decoded} from the frame cache ${cache.dir})`);
   return {

@@ -22,7 +22,9 @@ export function outOfFoldPredictions(stage5Dir: string, model: string): Map<stri
   const dir = join(stage5Dir, model);
   if (!existsSync(dir)) throw new FvcError('ERR_FILE_NOT_FOUND', `${dir}: no such model folder (train ${model} first, or give --output-dir)`);
   const out = new Map<string, { label: number; prob: number }>();
-  for (const fold of readdirSync(dir).filter((d) => /^fold_\d+$/.test(d)).sort()) {
+  for (const fold of readdirSync(dir)
+    .filter((d) => /^fold_\d+$/.test(d))
+    .sort()) {
     const file = join(dir, fold, 'predictions.csv');
     if (!existsSync(file)) continue;
     for (const r of parseCsv(readFileSync(file, 'utf8'))) out.set(r.id as string, { label: Number(r.label), prob: Number(r.prob) });

@@ -21,103 +21,103 @@ const boolFromEnv = (name: string) => {
 const GridSchema = z.record(z.string(), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1));
 
 // Strict objects: a misspelt key (nSplit: 3) is an error, not silently the default.
-export const TrainConfigSchema = z.strictObject({
-  models: z.array(z.string().min(1)).min(1),
-  nSplits: z.number().int().min(2).max(100).default(5),
-  /** Deep models: frames per clip for every deep model; default each architecture's own (fvc models lists them). */
-  numFrames: z.number().int().min(1).optional(),
-  seed: z.number().int().min(0).default(42),
-  outputDir: z.string().min(1).default('data/stage5'),
-  /** Which handcrafted features feature-based models use unless the model id names a set. */
-  featureSet: z.enum(FEATURE_SETS).default('stage2'),
-  stage2Dir: z.string().default('data/stage2'),
-  stage4Dir: z.string().default('data/stage4'),
-  /** Bring your own features: a table with numeric feature columns instead of Stage 2/4 output. */
-  features: z
-    .strictObject({ path: z.string().min(1), labelColumn: z.string().default('label'), groupColumn: z.string().optional(), idColumn: z.string().optional() })
-    .optional(),
-  /** The metric the grid search maximises (mean over folds). */
-  selectionMetric: z.enum(['f1', 'accuracy', 'roc_auc', 'average_precision']).default('f1'),
-  /** Per-model grids replacing the registry's, keyed by model name. */
-  grids: z.record(z.string(), GridSchema).default({}),
-  gridSearch: z.boolean().default(true),
-  resume: z.boolean().default(true),
-  deleteExisting: z.boolean().default(false),
-  /** MLflow tracking; the JSONL files are written either way. */
-  tracking: z.boolean().default(true),
-  /** MLflow store: a path or file: URI (file store) or an http(s) server; default MLFLOW_TRACKING_URI, else ./mlruns. */
-  trackingUri: z.string().min(1).optional(),
-  /** Plots in {model}/plots/ and the model comparison after training. */
-  plots: z.boolean().default(true),
-  threads: z.number().int().min(1).default(availableParallelism()),
-  /** Where models train: `auto` takes CUDA when the library in use can reach a GPU; `cuda:N` is GPU N (--gpu N). */
-  device: z.union([z.enum(['auto', 'cpu', 'cuda']), z.custom<`cuda:${number}`>((v) => typeof v === 'string' && /^cuda:\d+$/.test(v), 'expected auto, cpu, cuda or cuda:<index>')]).default('auto'),
-  quiet: z.boolean().default(false),
-  /** Videos the deep models train on (a metadata table); default Stage 3's scaled_metadata.parquet. */
-  videos: z.string().min(1).optional(),
-  stage3Dir: z.string().default('data/stage3'),
-  /** Deep-feature tables (fvc extract); default FVC_FEATURES_DIR, else data/features. */
-  featuresDir: z.string().min(1).optional(),
-  /** Deep models' frame cache folder; default FVC_FRAME_CACHE_DIR, else data/cache/frames. */
-  frameCacheDir: z.string().min(1).optional(),
-  /** Deep models (5c, 5p): the seed's methodology, sized by these. */
-  deep: z
-    .strictObject({
-      epochs: z.number().int().min(1).default(20),
-      batchSize: z.number().int().min(1).default(8),
-      microBatch: z.number().int().min(1).optional(),
-      /** The square crop the model sees; default each architecture's own. */
-      cropSize: z.number().int().min(8).optional(),
-      /** Cached frames are letterboxed to this square; default each architecture's own. */
-      frameSize: z.number().int().min(8).optional(),
-      lrHead: z.number().positive().default(5e-4),
-      lrBackbone: z.number().positive().default(5e-6),
-      /** Transformers take none on norms, biases, position embeddings and class tokens. */
-      weightDecay: z.number().min(0).default(1e-4),
-      /** Layer-wise learning-rate decay of the transformers (BEiT): block i of L learns at layerDecay^(L + 1 - i) of the rate; 1: off. */
-      layerDecay: z.number().gt(0).max(1).default(1),
-      /** Transformers: recompute each block in the backward pass rather than keep its activations (less memory, more time). */
-      gradientCheckpointing: z.boolean().default(false),
-      warmupEpochs: z.number().int().min(0).default(2),
-      maxGradNorm: z.number().positive().default(1.0),
-      patience: z.number().int().min(1).default(5),
-      classWeights: z.boolean().default(true),
-      augment: z.boolean().default(true),
-      width: z.number().positive().default(1),
-      depth: z.number().int().min(0).default(0),
-      /**
-       * Pretrained weights (.safetensors, or a .pth / .pt state dict as torchvision and
-       * PyTorchVideo publish them): one file for every deep model, or per architecture
-       * or model name, e.g. { inception_v3: 'inception_v3_google.pth', i3d_r50: 'I3D_8x8_R50.pyth' }.
-       */
-      weights: z.union([z.string().min(1), z.record(z.string(), z.string().min(1))]).optional(),
-      /** Backbones with no weights file start from a seeded random initialisation (tests, CPU demos); recorded in the run's metadata. */
-      randomInit: z.boolean().default(false),
-      /** Clips per forward pass of feature extraction. */
-      extractBatchSize: z.number().int().min(1).default(8),
-      loaderThreads: z.number().int().min(1).default(2),
-      /** bf16 autocast when training on CUDA; CPU always runs float32. */
-      mixedPrecision: z.boolean().default(true),
-      /** two_stream's optical flow: OpenCV's DIS (fast preset) or Farneback. */
-      flowMethod: z.enum(['dis', 'farneback']).default('dis'),
-      /** Model name or id -> the native architecture that serves it, e.g. { x3d: 'x3d_m', r2plus1d: 'r3d_18' }. */
-      architectures: z.record(z.string(), z.string().min(1)).default({}),
-    })
-    .prefault({}),
-  /** Train only these folds (1-based) and write no model summary: one task of a fold-level job array. */
-  folds: z.array(z.number().int().min(1)).min(1).optional(),
-  /**
-   * One phase of a split run: `grid_search` searches (and deletes earlier results when asked)
-   * without training folds; `aggregate` trains nothing and summarises the folds on disk
-   * (metrics.json, best_model, tracking, plots); `extract` loads the data of models on deep
-   * features, extracting their shared embeddings, and trains nothing (a pipeline's extraction job).
-   */
-  only: z.enum(['grid_search', 'aggregate', 'extract']).optional(),
-}).superRefine((c, ctx) => {
-  const over = c.folds?.filter((f) => f > c.nSplits) ?? [];
-  if (over.length) ctx.addIssue({ code: 'custom', path: ['folds'], message: `fold(s) ${over.join(', ')} outside 1..${c.nSplits} (nSplits)` });
-  if (c.folds && c.only) ctx.addIssue({ code: 'custom', path: ['only'], message: 'folds and only cannot be combined' });
-});
+export const TrainConfigSchema = z
+  .strictObject({
+    models: z.array(z.string().min(1)).min(1),
+    nSplits: z.number().int().min(2).max(100).default(5),
+    /** Deep models: frames per clip for every deep model; default each architecture's own (fvc models lists them). */
+    numFrames: z.number().int().min(1).optional(),
+    seed: z.number().int().min(0).default(42),
+    outputDir: z.string().min(1).default('data/stage5'),
+    /** Which handcrafted features feature-based models use unless the model id names a set. */
+    featureSet: z.enum(FEATURE_SETS).default('stage2'),
+    stage2Dir: z.string().default('data/stage2'),
+    stage4Dir: z.string().default('data/stage4'),
+    /** Bring your own features: a table with numeric feature columns instead of Stage 2/4 output. */
+    features: z.strictObject({ path: z.string().min(1), labelColumn: z.string().default('label'), groupColumn: z.string().optional(), idColumn: z.string().optional() }).optional(),
+    /** The metric the grid search maximises (mean over folds). */
+    selectionMetric: z.enum(['f1', 'accuracy', 'roc_auc', 'average_precision']).default('f1'),
+    /** Per-model grids replacing the registry's, keyed by model name. */
+    grids: z.record(z.string(), GridSchema).default({}),
+    gridSearch: z.boolean().default(true),
+    resume: z.boolean().default(true),
+    deleteExisting: z.boolean().default(false),
+    /** MLflow tracking; the JSONL files are written either way. */
+    tracking: z.boolean().default(true),
+    /** MLflow store: a path or file: URI (file store) or an http(s) server; default MLFLOW_TRACKING_URI, else ./mlruns. */
+    trackingUri: z.string().min(1).optional(),
+    /** Plots in {model}/plots/ and the model comparison after training. */
+    plots: z.boolean().default(true),
+    threads: z.number().int().min(1).default(availableParallelism()),
+    /** Where models train: `auto` takes CUDA when the library in use can reach a GPU; `cuda:N` is GPU N (--gpu N). */
+    device: z.union([z.enum(['auto', 'cpu', 'cuda']), z.custom<`cuda:${number}`>((v) => typeof v === 'string' && /^cuda:\d+$/.test(v), 'expected auto, cpu, cuda or cuda:<index>')]).default('auto'),
+    quiet: z.boolean().default(false),
+    /** Videos the deep models train on (a metadata table); default Stage 3's scaled_metadata.parquet. */
+    videos: z.string().min(1).optional(),
+    stage3Dir: z.string().default('data/stage3'),
+    /** Deep-feature tables (fvc extract); default FVC_FEATURES_DIR, else data/features. */
+    featuresDir: z.string().min(1).optional(),
+    /** Deep models' frame cache folder; default FVC_FRAME_CACHE_DIR, else data/cache/frames. */
+    frameCacheDir: z.string().min(1).optional(),
+    /** Deep models (5c, 5p): the seed's methodology, sized by these. */
+    deep: z
+      .strictObject({
+        epochs: z.number().int().min(1).default(20),
+        batchSize: z.number().int().min(1).default(8),
+        microBatch: z.number().int().min(1).optional(),
+        /** The square crop the model sees; default each architecture's own. */
+        cropSize: z.number().int().min(8).optional(),
+        /** Cached frames are letterboxed to this square; default each architecture's own. */
+        frameSize: z.number().int().min(8).optional(),
+        lrHead: z.number().positive().default(5e-4),
+        lrBackbone: z.number().positive().default(5e-6),
+        /** Transformers take none on norms, biases, position embeddings and class tokens. */
+        weightDecay: z.number().min(0).default(1e-4),
+        /** Layer-wise learning-rate decay of the transformers (BEiT): block i of L learns at layerDecay^(L + 1 - i) of the rate; 1: off. */
+        layerDecay: z.number().gt(0).max(1).default(1),
+        /** Transformers: recompute each block in the backward pass rather than keep its activations (less memory, more time). */
+        gradientCheckpointing: z.boolean().default(false),
+        warmupEpochs: z.number().int().min(0).default(2),
+        maxGradNorm: z.number().positive().default(1.0),
+        patience: z.number().int().min(1).default(5),
+        classWeights: z.boolean().default(true),
+        augment: z.boolean().default(true),
+        width: z.number().positive().default(1),
+        depth: z.number().int().min(0).default(0),
+        /**
+         * Pretrained weights (.safetensors, or a .pth / .pt state dict as torchvision and
+         * PyTorchVideo publish them): one file for every deep model, or per architecture
+         * or model name, e.g. { inception_v3: 'inception_v3_google.pth', i3d_r50: 'I3D_8x8_R50.pyth' }.
+         */
+        weights: z.union([z.string().min(1), z.record(z.string(), z.string().min(1))]).optional(),
+        /** Backbones with no weights file start from a seeded random initialisation (tests, CPU demos); recorded in the run's metadata. */
+        randomInit: z.boolean().default(false),
+        /** Clips per forward pass of feature extraction. */
+        extractBatchSize: z.number().int().min(1).default(8),
+        loaderThreads: z.number().int().min(1).default(2),
+        /** bf16 autocast when training on CUDA; CPU always runs float32. */
+        mixedPrecision: z.boolean().default(true),
+        /** two_stream's optical flow: OpenCV's DIS (fast preset) or Farneback. */
+        flowMethod: z.enum(['dis', 'farneback']).default('dis'),
+        /** Model name or id -> the native architecture that serves it, e.g. { x3d: 'x3d_m', r2plus1d: 'r3d_18' }. */
+        architectures: z.record(z.string(), z.string().min(1)).default({}),
+      })
+      .prefault({}),
+    /** Train only these folds (1-based) and write no model summary: one task of a fold-level job array. */
+    folds: z.array(z.number().int().min(1)).min(1).optional(),
+    /**
+     * One phase of a split run: `grid_search` searches (and deletes earlier results when asked)
+     * without training folds; `aggregate` trains nothing and summarises the folds on disk
+     * (metrics.json, best_model, tracking, plots); `extract` loads the data of models on deep
+     * features, extracting their shared embeddings, and trains nothing (a pipeline's extraction job).
+     */
+    only: z.enum(['grid_search', 'aggregate', 'extract']).optional(),
+  })
+  .superRefine((c, ctx) => {
+    const over = c.folds?.filter((f) => f > c.nSplits) ?? [];
+    if (over.length) ctx.addIssue({ code: 'custom', path: ['folds'], message: `fold(s) ${over.join(', ')} outside 1..${c.nSplits} (nSplits)` });
+    if (c.folds && c.only) ctx.addIssue({ code: 'custom', path: ['only'], message: 'folds and only cannot be combined' });
+  });
 
 /** `models` is typed by the registry, so a misspelt name fails to compile; run time checks it again with "did you mean". */
 export type TrainConfigInput = Omit<z.input<typeof TrainConfigSchema>, 'models'> & { models: ModelRequest[] };
@@ -128,10 +128,12 @@ export type TrainConfig = z.output<typeof TrainConfigSchema>;
 function unknownKeys(keys: readonly string[], path: readonly PropertyKey[]): string {
   const shapes: Record<string, z.ZodRawShape> = { '': TrainConfigSchema.shape, deep: (TrainConfigSchema.shape.deep.unwrap() as z.ZodObject).shape };
   const known = Object.keys(shapes[path.join('.')] ?? {});
-  return keys.map((k) => {
-    const close = suggest(k, known);
-    return `unknown option '${k}'${close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(' or ')}?)` : ''}`;
-  }).join('; ');
+  return keys
+    .map((k) => {
+      const close = suggest(k, known);
+      return `unknown option '${k}'${close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(' or ')}?)` : ''}`;
+    })
+    .join('; ');
 }
 
 /** One line per problem, unknown keys with "did you mean"; `prefix` places the options inside a larger file (run configurations' `train`). */

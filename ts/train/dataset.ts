@@ -52,7 +52,11 @@ function checkLabels(rows: Row[], column: string, source: string): number[] {
     return v ?? -1;
   });
   const rowsOf = (at: number[]) => `${at.length} row(s): ${at.slice(0, 5).join(', ')}${at.length > 5 ? ', ...' : ''}`;
-  if (bad.size) throw new FvcError('ERR_INVALID_DATA', `${source}: label column '${column}' must hold 0 (real) or 1 (fake); found ${[...bad].map(([v, at]) => `${v} (${rowsOf(at)})`).join(', ')} (data rows counted from 1)`);
+  if (bad.size)
+    throw new FvcError(
+      'ERR_INVALID_DATA',
+      `${source}: label column '${column}' must hold 0 (real) or 1 (fake); found ${[...bad].map(([v, at]) => `${v} (${rowsOf(at)})`).join(', ')} (data rows counted from 1)`,
+    );
   if (!labels.includes(0) || !labels.includes(1)) throw new FvcError('ERR_INVALID_DATA', `${source}: every row has label ${labels[0]}: training needs both classes`);
   return labels;
 }
@@ -120,7 +124,11 @@ export async function loadFeatureTable(path: string, labelColumn: string, groupC
   const rows = await readTable(path);
   if (!rows.length) throw new FvcError('ERR_INVALID_DATA', `${path}: the table is empty`);
   const columns = Object.keys(rows[0] ?? {});
-  for (const [flag, c] of [['--label-column', labelColumn], ['--group-column', groupColumn], ['--id-column', idColumn]] as const)
+  for (const [flag, c] of [
+    ['--label-column', labelColumn],
+    ['--group-column', groupColumn],
+    ['--id-column', idColumn],
+  ] as const)
     if (c !== undefined && !columns.includes(c)) throw new FvcError('ERR_INVALID_ARGUMENT', `${path}: ${flag} '${c}' is not a column (columns: ${columns.join(', ')})`);
   const labels = checkLabels(rows, labelColumn, path);
   const named = new Set([labelColumn, groupColumn, idColumn].filter((c): c is string => c !== undefined));

@@ -87,7 +87,10 @@ function addChosenThresholds(dir: string, rows: FoldResult[]): void {
   if (rows.length < 2) return;
   for (const r of rows) {
     const others = rows.filter((o) => o.fold !== r.fold).map((o) => preds.get(o.fold) as { labels: number[]; probs: number[] });
-    const threshold = youdenThreshold(others.flatMap((o) => o.labels), others.flatMap((o) => o.probs));
+    const threshold = youdenThreshold(
+      others.flatMap((o) => o.labels),
+      others.flatMap((o) => o.probs),
+    );
     const own = preds.get(r.fold);
     if (threshold === null || !own?.labels.length) continue;
     const m = computeMetrics(own.labels, own.probs, threshold);
@@ -136,7 +139,6 @@ const readJsonOr = (path: string): Record<string, unknown> | undefined => {
   }
 };
 
-
 /** Loaded data by the model's data key: models that read the same data load and check it once. */
 type DataLoader = (model: ResolvedModel) => Promise<FeatureData>;
 
@@ -148,7 +150,10 @@ function dataLoader(cfg: TrainConfig, log: (m: string) => void, signal?: AbortSi
     let p = loaded.get(key);
     if (!p) {
       p = model.impl.load(ctx);
-      p.then((d) => d.warnings.forEach((w) => log(`warning: ${w}`)), () => undefined);
+      p.then(
+        (d) => d.warnings.forEach((w) => log(`warning: ${w}`)),
+        () => undefined,
+      );
       loaded.set(key, p);
     }
     return p;
@@ -174,7 +179,16 @@ interface Evaluated {
   metrics: Metrics;
 }
 
-async function evaluate(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, dir: string, cfg: TrainConfig, log: (m: string) => void, run: Run = quietRun): Promise<Evaluated> {
+async function evaluate(
+  model: ResolvedModel,
+  params: Record<string, GridValue>,
+  data: FeatureData,
+  fold: Fold,
+  dir: string,
+  cfg: TrainConfig,
+  log: (m: string) => void,
+  run: Run = quietRun,
+): Promise<Evaluated> {
   const labels = fold.val.map((i) => data.labels[i] as number);
   const onEpoch = (epoch: EpochRow) => run.emit({ type: 'epoch', model: model.modelType, fold: fold.fold, epoch });
   const fitted = await model.impl.fit({ model, params, data, fold, dir, cfg, log, onEpoch, ...(run.signal ? { signal: run.signal } : {}) });
@@ -237,19 +251,46 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
   // Highest mean wins; the first listed on ties, so results are reproducible.
   const bestIdx = results.reduce((b, r, i) => ((r[`mean_${cfg.selectionMetric}`] as number) > (results[b]?.[`mean_${cfg.selectionMetric}`] as number) ? i : b), 0);
   const best = (results[bestIdx]?.params ?? {}) as Record<string, GridValue>;
-  log(`${model.modelType}: grid search over ${points.length} combinations -> ${JSON.stringify(best)} (mean ${cfg.selectionMetric} ${(results[bestIdx]?.[`mean_${cfg.selectionMetric}`] as number).toFixed(4)})`);
+  log(
+    `${model.modelType}: grid search over ${points.length} combinations -> ${JSON.stringify(best)} (mean ${cfg.selectionMetric} ${(results[bestIdx]?.[`mean_${cfg.selectionMetric}`] as number).toFixed(4)})`,
+  );
   await writeFileAtomic(file, `${JSON.stringify({ selection_metric: cfg.selectionMetric, results, best_params: best, fingerprint }, null, 2)}\n`);
   return { best, results, fingerprint };
 }
 
 /** The fold's metrics row and the files that make up its model (for tracking). */
-async function trainFold(model: ResolvedModel, params: Record<string, GridValue>, data: FeatureData, fold: Fold, cfg: TrainConfig, dir: string, configHash: string, settings: Record<string, unknown>, log: (m: string) => void, run: Run): Promise<{ row: FoldResult; files: string[] }> {
+async function trainFold(
+  model: ResolvedModel,
+  params: Record<string, GridValue>,
+  data: FeatureData,
+  fold: Fold,
+  cfg: TrainConfig,
+  dir: string,
+  configHash: string,
+  settings: Record<string, unknown>,
+  log: (m: string) => void,
+  run: Run,
+): Promise<{ row: FoldResult; files: string[] }> {
   const started = performance.now();
   // A fold interrupted under the same configuration resumes in place where the model can (deep checkpoints); anything else starts clean.
   const resumable = model.impl.resumable && cfg.resume && existsSync(join(dir, 'last.pt')) && readJsonOr(join(dir, 'config.json'))?.config_hash === configHash;
   if (!resumable) await rm(dir, { recursive: true, force: true });
   const tracker = new ExperimentTracker(dir);
-  const config = { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, params, seed: cfg.seed, n_splits: cfg.nSplits, fold: fold.fold, feature_names: data.featureNames, data_source: data.source, num_frames: data.numFrames ?? null, config_hash: configHash, settings };
+  const config = {
+    model_type: model.modelType,
+    model_id: model.spec.id,
+    family: model.spec.family,
+    feature_set: model.featureSet,
+    params,
+    seed: cfg.seed,
+    n_splits: cfg.nSplits,
+    fold: fold.fold,
+    feature_names: data.featureNames,
+    data_source: data.source,
+    num_frames: data.numFrames ?? null,
+    config_hash: configHash,
+    settings,
+  };
   await tracker.writeConfig(config);
   const { fitted, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg, log, run);
   // What the fit found out about itself (architecture, sampling, backbone weights) goes with the fold, and on into best_model/.
@@ -263,7 +304,16 @@ async function trainFold(model: ResolvedModel, params: Record<string, GridValue>
   const lines = fold.val.map((i, k) => `${csvCell(data.ids[i] as string)},${fold.fold},${labels[k]},${fitted.probs[k]}`);
   await writeFileAtomic(join(dir, 'predictions.csv'), `id,fold,label,prob\n${lines.join('\n')}\n`);
   const row = foldRow(fold.fold, metrics);
-  tracker.logMetrics(1, 1, 'val', Object.fromEntries(Object.entries(row).filter(([k]) => k !== 'fold').map(([k, v]) => [k.replace(/^val_/, ''), v])));
+  tracker.logMetrics(
+    1,
+    1,
+    'val',
+    Object.fromEntries(
+      Object.entries(row)
+        .filter(([k]) => k !== 'fold')
+        .map(([k, v]) => [k.replace(/^val_/, ''), v]),
+    ),
+  );
   await tracker.writeMetadata({
     ...row,
     model_type: model.modelType,
@@ -306,7 +356,10 @@ function finishedFold(foldDir: string, configHash: string): { row: FoldResult; f
   const m = JSON.parse(readFileSync(meta, 'utf8')) as FoldResult & { config_hash?: string; model_file?: string; extra_files?: string[] };
   if (m.config_hash !== configHash) return null;
   const row = Object.fromEntries(Object.entries(m).filter(([k]) => k === 'fold' || k.startsWith('val_'))) as FoldResult;
-  const files = [m.model_file, ...(m.extra_files ?? []), 'scaler.json'].filter((f): f is string => !!f).map((f) => join(foldDir, f)).filter((f) => existsSync(f));
+  const files = [m.model_file, ...(m.extra_files ?? []), 'scaler.json']
+    .filter((f): f is string => !!f)
+    .map((f) => join(foldDir, f))
+    .filter((f) => existsSync(f));
   return { row, files };
 }
 
@@ -349,7 +402,25 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
     .slice(0, 16);
   const tracking =
     store && !foldTask
-      ? await CrossValidationTracking.start(store, model.modelType, { model_type: model.modelType, model_id: model.spec.id, family: model.spec.family, feature_set: model.featureSet, n_splits: cfg.nSplits, seed: cfg.seed, rows: data.rows, features: data.cols, data_source: data.source, selection_metric: cfg.selectionMetric, params: best }, log, join(dir, 'mlflow_runs.json'))
+      ? await CrossValidationTracking.start(
+          store,
+          model.modelType,
+          {
+            model_type: model.modelType,
+            model_id: model.spec.id,
+            family: model.spec.family,
+            feature_set: model.featureSet,
+            n_splits: cfg.nSplits,
+            seed: cfg.seed,
+            rows: data.rows,
+            features: data.cols,
+            data_source: data.source,
+            selection_metric: cfg.selectionMetric,
+            params: best,
+          },
+          log,
+          join(dir, 'mlflow_runs.json'),
+        )
       : null;
   const rows: FoldResult[] = [];
   const failedFolds: Array<{ fold: number; message: string }> = [];
@@ -387,13 +458,27 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
     const t = performance.now();
     const startTime = Date.now();
     try {
-      const { row, files } = await withOutputLock(dir, `fvc train ${model.modelType} fold ${fold.fold}`, () => trainFold(model, best, data, fold, cfg, foldDir, configHash, settings, log, run), `.fvc-lock-fold_${fold.fold}.json`);
+      const { row, files } = await withOutputLock(
+        dir,
+        `fvc train ${model.modelType} fold ${fold.fold}`,
+        () => trainFold(model, best, data, fold, cfg, foldDir, configHash, settings, log, run),
+        `.fvc-lock-fold_${fold.fold}.json`,
+      );
       rows.push(row);
       trainedSeconds.push((performance.now() - t) / 1000);
       foldEnd(fold.fold, 'trained', (performance.now() - t) / 1000, { metrics: row });
-      await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'ok', items: fold.train.length + fold.val.length });
+      await recordTiming(cfg.outputDir, {
+        stage: 'stage5',
+        model_type: model.modelType,
+        fold: fold.fold,
+        seconds: (performance.now() - t) / 1000,
+        status: 'ok',
+        items: fold.train.length + fold.val.length,
+      });
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: foldMetrics(row), artifacts: files, startTime, status: 'FINISHED' });
-      log(`${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${row.val_f1.toFixed(4)} val_auc ${row.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
+      log(
+        `${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${row.val_f1.toFixed(4)} val_auc ${row.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`,
+      );
     } catch (err) {
       // Cancelled, not failed: the fold's checkpoints stay for a rerun, and nothing is recorded as an error.
       if (isFvcError(err, 'ERR_ABORTED')) throw new FvcError('ERR_ABORTED', `training cancelled during ${model.modelType} fold ${fold.fold}`);
@@ -402,7 +487,10 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
       // A fold another run holds is that run's to write: no error.json over its work.
       if (!isFvcError(err, 'ERR_LOCKED')) {
         await mkdir(foldDir, { recursive: true });
-        await writeFileAtomic(join(foldDir, 'error.json'), `${JSON.stringify({ message: e.message, code: (e as { code?: string }).code, stack: e.stack, config: { model_type: model.modelType, params: best, fold: fold.fold, seed: cfg.seed } }, null, 2)}\n`);
+        await writeFileAtomic(
+          join(foldDir, 'error.json'),
+          `${JSON.stringify({ message: e.message, code: (e as { code?: string }).code, stack: e.stack, config: { model_type: model.modelType, params: best, fold: fold.fold, seed: cfg.seed } }, null, 2)}\n`,
+        );
       }
       log(`${model.modelType}: fold ${fold.fold} failed: ${e.message}`);
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: {}, artifacts: [], startTime, status: 'FAILED', error: e.message });
@@ -434,10 +522,16 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
   await writeFileAtomic(join(dir, 'grid_search.json'), `${JSON.stringify({ selection_metric: cfg.selectionMetric, results, best_params: best, fingerprint }, null, 2)}\n`);
   await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
   if (bestFold !== null) await exportFoldModel(join(dir, `fold_${bestFold}`), join(dir, 'best_model'), model);
-  await tracking?.finish(Object.fromEntries(Object.entries(summary).filter(([k]) => k.startsWith('mean_') || k.startsWith('std_'))), [join(dir, 'metrics.json'), join(dir, 'grid_search.json')], rows.length ? 'FINISHED' : 'FAILED');
+  await tracking?.finish(
+    Object.fromEntries(Object.entries(summary).filter(([k]) => k.startsWith('mean_') || k.startsWith('std_'))),
+    [join(dir, 'metrics.json'), join(dir, 'grid_search.json')],
+    rows.length ? 'FINISHED' : 'FAILED',
+  );
   const seconds = (performance.now() - started) / 1000;
   await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, seconds, status: failedFolds.length ? 'failed' : 'ok', items: rows.length });
-  log(`${model.modelType}: ${rows.length}/${folds.length} folds, mean val_f1 ${mean.val_f1?.toFixed(4) ?? 'n/a'} ± ${std.val_f1?.toFixed(4) ?? 'n/a'}, best fold ${bestFold ?? 'none'}; ${executionTimeLine(seconds)}`);
+  log(
+    `${model.modelType}: ${rows.length}/${folds.length} folds, mean val_f1 ${mean.val_f1?.toFixed(4) ?? 'n/a'} ± ${std.val_f1?.toFixed(4) ?? 'n/a'}, best fold ${bestFold ?? 'none'}; ${executionTimeLine(seconds)}`,
+  );
   return { modelType: model.modelType, dir, folds: rows, failedFolds, bestParams: best, bestFold, mean, std, seconds };
 }
 
@@ -459,7 +553,10 @@ function checkDevice(cfg: TrainConfig, models: readonly ResolvedModel[]): void {
 async function extractOnly(models: ResolvedModel[], cfg: TrainConfig, log: (m: string) => void, started: number): Promise<TrainResult> {
   const bad = models.filter((m) => !readsSharedExtraction(m.spec, cfg.deep.weights));
   if (bad.length)
-    throw new FvcError('ERR_INVALID_ARGUMENT', `only extract: ${bad.map((m) => `${m.modelType} (${m.spec.backbone ? `its backbone is ${m.spec.foldModel}'s fold checkpoints, extracted in its own fold jobs` : 'reads no deep features'})`).join('; ')}: list models on a pretrained backbone`);
+    throw new FvcError(
+      'ERR_INVALID_ARGUMENT',
+      `only extract: ${bad.map((m) => `${m.modelType} (${m.spec.backbone ? `its backbone is ${m.spec.foldModel}'s fold checkpoints, extracted in its own fold jobs` : 'reads no deep features'})`).join('; ')}: list models on a pretrained backbone`,
+    );
   const load = dataLoader(cfg, log);
   // A feature-set suffix only adds handcrafted columns: the bare model extracts the same table without needing Stage 2.
   const bare = [...new Map(models.map((m) => [m.spec.name, { ...m, suffix: null, modelType: m.spec.name }])).values()];
@@ -547,7 +644,11 @@ export async function checkTraining(options: TrainConfigInput): Promise<Training
   } catch (err) {
     throw new FvcError('ERR_ADDON_LOAD', `the native core does not load: ${(err as Error).message}`, { cause: err });
   }
-  passed.push(`native core loads (${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  passed.push(
+    `native core loads (${Object.entries(info.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
+  );
   const models = cfg.models.map((m) => resolveModel(m, cfg.featureSet));
   const load = dataLoader(cfg, () => undefined);
   for (const model of models) {
@@ -557,8 +658,11 @@ export async function checkTraining(options: TrainConfigInput): Promise<Training
       const table = videoTable(cfg);
       const file = weightsFileFor(cfg.deep.weights, model.spec.backbone, model.spec);
       if (file && !existsSync(file)) throw new FvcError('ERR_FILE_NOT_FOUND', `${model.modelType}: weights file ${file} of backbone ${model.spec.backbone} does not exist`);
-      if (!file && !model.spec.foldModel && !cfg.deep.randomInit) throw new FvcError('ERR_INVALID_ARGUMENT', `${model.modelType}: needs the weights of its backbone ${model.spec.backbone} (--weights ${model.spec.backbone}=FILE), or --random-init`);
-      passed.push(`${model.modelType}: videos from ${table}; backbone ${model.spec.backbone} from ${file ?? (model.spec.foldModel ? `${model.spec.foldModel}'s fold checkpoints` : 'a random initialisation (asked for)')}`);
+      if (!file && !model.spec.foldModel && !cfg.deep.randomInit)
+        throw new FvcError('ERR_INVALID_ARGUMENT', `${model.modelType}: needs the weights of its backbone ${model.spec.backbone} (--weights ${model.spec.backbone}=FILE), or --random-init`);
+      passed.push(
+        `${model.modelType}: videos from ${table}; backbone ${model.spec.backbone} from ${file ?? (model.spec.foldModel ? `${model.spec.foldModel}'s fold checkpoints` : 'a random initialisation (asked for)')}`,
+      );
       continue;
     }
     const { data, folds } = await prepare(model, cfg, load);

@@ -43,22 +43,56 @@ export interface Evaluation {
   files: string[];
 }
 
-const KEYS = optionKeys<EvaluateOptions>()({ out: true, threshold: true, plots: true, by: true, bootstrap: true, seed: true, numFrames: true, threads: true, frameCacheDir: true, featuresDir: true, device: true });
+const KEYS = optionKeys<EvaluateOptions>()({
+  out: true,
+  threshold: true,
+  plots: true,
+  by: true,
+  bootstrap: true,
+  seed: true,
+  numFrames: true,
+  threads: true,
+  frameCacheDir: true,
+  featuresDir: true,
+  device: true,
+});
 
 export async function evaluate(modelDir: string, table: string, options: EvaluateOptions = {}): Promise<Evaluation> {
   rejectUnknownOptions('evaluate', options, KEYS);
   const best = loadModel(modelDir);
   const { rows } = await loadMetadata(table);
-  const probs = await predictVideos(modelDir, rows.map((r) => r.absolute_path), options);
+  const probs = await predictVideos(
+    modelDir,
+    rows.map((r) => r.absolute_path),
+    options,
+  );
   const labels = rows.map((r) => r.label);
-  const metrics = computeMetrics(labels, probs.map((p) => p.prob), options.threshold ?? 0.5);
+  const metrics = computeMetrics(
+    labels,
+    probs.map((p) => p.prob),
+    options.threshold ?? 0.5,
+  );
   const predictions = rows.map((r, i) => ({ video: r.video_path, label: r.label, prob: probs[i]?.prob as number }));
-  const groups = subgroupMetrics(rows, predictions.map((p) => p.prob), options.by ?? [], options.threshold ?? 0.5, table);
+  const groups = subgroupMetrics(
+    rows,
+    predictions.map((p) => p.prob),
+    options.by ?? [],
+    options.threshold ?? 0.5,
+    table,
+  );
   const resamples = options.bootstrap ?? 1000;
   const groupOf = rows.map((r) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? r.video_path : String(r.source_id)));
   const interval = (f: (y: number[], p: number[]) => number | null) => {
     if (!resamples) return null;
-    const ci = bootstrapInterval(groupOf, (idx) => f(idx.map((i) => labels[i] as number), idx.map((i) => predictions[i]?.prob as number)), { n: resamples, seed: options.seed ?? 0 });
+    const ci = bootstrapInterval(
+      groupOf,
+      (idx) =>
+        f(
+          idx.map((i) => labels[i] as number),
+          idx.map((i) => predictions[i]?.prob as number),
+        ),
+      { n: resamples, seed: options.seed ?? 0 },
+    );
     return ci ? ([ci.low, ci.high] as [number, number]) : null;
   };
   const intervals = { roc_auc: interval(rocAuc), tpr_at_fpr_5: interval((y, p) => tprAtFpr(y, p, 0.05)), resamples };
@@ -67,9 +101,18 @@ export async function evaluate(modelDir: string, table: string, options: Evaluat
   const out = resolve(options.out);
   await withOutputLock(out, `fvc evaluate ${best.modelType}`, async () => {
     const metricsFile = join(out, 'metrics.json');
-    await writeFileAtomic(metricsFile, `${JSON.stringify({ model_type: best.modelType, model_dir: resolve(modelDir), table: result.table, videos: rows.length, threshold: options.threshold ?? 0.5, ...metrics, intervals, subgroups: groups }, null, 2)}\n`);
+    await writeFileAtomic(
+      metricsFile,
+      `${JSON.stringify({ model_type: best.modelType, model_dir: resolve(modelDir), table: result.table, videos: rows.length, threshold: options.threshold ?? 0.5, ...metrics, intervals, subgroups: groups }, null, 2)}\n`,
+    );
     const predictionsFile = join(out, 'predictions.csv');
-    await writeFileAtomic(predictionsFile, toCsv(['id', 'label', 'prob'], predictions.map((p) => ({ id: p.video, label: p.label, prob: p.prob }))));
+    await writeFileAtomic(
+      predictionsFile,
+      toCsv(
+        ['id', 'label', 'prob'],
+        predictions.map((p) => ({ id: p.video, label: p.label, prob: p.prob })),
+      ),
+    );
     result.files.push(metricsFile, predictionsFile);
     if (options.plots === false) return;
     await mkdir(join(out, 'plots'), { recursive: true });

@@ -201,8 +201,11 @@ export function computeMetrics(labels: ArrayLike<number>, probs: ArrayLike<numbe
   let fn = 0;
   for (let i = 0; i < labels.length; i++) {
     const pred = (probs[i] as number) >= threshold ? 1 : 0;
-    if (labels[i] === 1) pred ? tp++ : fn++;
-    else pred ? fp++ : tn++;
+    if (labels[i] === 1) {
+      if (pred) tp++;
+      else fn++;
+    } else if (pred) fp++;
+    else tn++;
   }
   const p1 = div(tp, tp + fp);
   const r1 = div(tp, tp + fn);
@@ -228,7 +231,10 @@ export function computeMetrics(labels: ArrayLike<number>, probs: ArrayLike<numbe
     tpr_at_fpr_10: tprAtFpr(labels, probs, 0.1),
     brier: brierScore(labels, probs),
     ece: expectedCalibrationError(labels, probs),
-    confusion_matrix: [[tn, fp], [fn, tp]],
+    confusion_matrix: [
+      [tn, fp],
+      [fn, tp],
+    ],
     n: labels.length,
   };
 }

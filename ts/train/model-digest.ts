@@ -37,6 +37,9 @@ export function verifyDigests(dir: string, recorded: unknown, descriptor: string
       throw new FvcError('ERR_FILE_NOT_FOUND', `${path}: cannot read the model file recorded in ${descriptor} (${(err as Error).message})`);
     }
     if (got !== want)
-      throw new FvcError('ERR_INVALID_DATA', `${path}: damaged or replaced since it was saved (its SHA-256 is ${got.slice(0, 12)}..., ${descriptor} recorded ${String(want).slice(0, 12)}...): retrain, or restore the file`);
+      throw new FvcError(
+        'ERR_INVALID_DATA',
+        `${path}: damaged or replaced since it was saved (its SHA-256 is ${got.slice(0, 12)}..., ${descriptor} recorded ${String(want).slice(0, 12)}...): retrain, or restore the file`,
+      );
   }
 }

@@ -39,7 +39,14 @@ export interface ModelSpec {
 // The seed's XGBoost defaults: one point, no search.
 const XGB = { n_estimators: [100], max_depth: [5], learning_rate: [0.1], subsample: [0.8], colsample_bytree: [0.8] };
 
-const feature = <I extends string, N extends string>(id: I, name: N, family: Family, grid: Record<string, GridValue[]>) => ({ id, name, family, inputs: ['handcrafted_features'] as const, impl: featureModel, grid });
+const feature = <I extends string, N extends string>(id: I, name: N, family: Family, grid: Record<string, GridValue[]>) => ({
+  id,
+  name,
+  family,
+  inputs: ['handcrafted_features'] as const,
+  impl: featureModel,
+  grid,
+});
 const deep = <I extends string, N extends string>(id: I, name: N, family: Family, architectures: readonly [string, ...string[]], o: { flow?: boolean; pretrained?: boolean } = {}) => ({
   id,
   name,
@@ -101,7 +108,7 @@ export type FeatureSet = (typeof FEATURE_SETS)[number];
  * merging, so train() type-checks them as it does the built-in ones:
  *   declare module 'fvc' { interface CustomModels { nearest_centroid: true } }
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
 export interface CustomModels {}
 type CustomName = Extract<keyof CustomModels, string>;
 
@@ -117,7 +124,10 @@ export type ModelRequest = ModelName | ModelId | `${ModelName}_${FeatureSet}` | 
  * and SLURM plans treat it as any built-in model. Names and ids must be new.
  */
 export function registerModel(spec: ModelSpec & { impl: AnyStage5Model }): ModelSpec {
-  for (const [field, value] of [['name', spec.name], ['id', spec.id]] as const) {
+  for (const [field, value] of [
+    ['name', spec.name],
+    ['id', spec.id],
+  ] as const) {
     if (!/^[A-Za-z0-9][\w-]*$/.test(value)) throw new FvcError('ERR_INVALID_ARGUMENT', `registerModel: ${field} '${value}': use letters, digits, '_' or '-'`);
     const clash = ALL.find((m) => m.name === value || m.id === value);
     if (clash) throw new FvcError('ERR_INVALID_ARGUMENT', `registerModel: ${field} '${value}' is taken by ${clash.name} (${clash.id})`);
@@ -135,8 +145,8 @@ export function registerModel(spec: ModelSpec & { impl: AnyStage5Model }): Model
 export const isBuilt = (spec: ModelSpec): boolean => spec.impl !== undefined;
 
 const UNAVAILABLE: Record<string, string> = {
-  lightgbm: 'LightGBM cannot be installed from this project\'s package sources (Debian and npm); use xgboost_lossguide, XGBoost with LightGBM-style leaf-wise growth',
-  catboost: 'CatBoost cannot be installed from this project\'s package sources (Debian and npm); use xgboost',
+  lightgbm: "LightGBM cannot be installed from this project's package sources (Debian and npm); use xgboost_lossguide, XGBoost with LightGBM-style leaf-wise growth",
+  catboost: "CatBoost cannot be installed from this project's package sources (Debian and npm); use xgboost",
 };
 
 export interface ResolvedModel {
@@ -170,14 +180,22 @@ export function resolveModel(requested: string, defaultSet: FeatureSet): Resolve
   if (reason) throw new FvcError('ERR_MODEL_UNAVAILABLE', `model '${requested}': ${reason}`);
   const spec = ALL.find((m) => m.name === name || m.id === name);
   if (!spec) {
-    const close = suggest(name, ALL.map((m) => m.name));
+    const close = suggest(
+      name,
+      ALL.map((m) => m.name),
+    );
     const built = ALL.filter(isBuilt).map((m) => m.name);
     const later = ALL.filter((m) => !isBuilt(m)).map((m) => m.name);
-    throw new FvcError('ERR_INVALID_ARGUMENT', `model '${requested}': unknown${close.length ? `; did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ''} (trainable: ${built.join(', ')}${later.length ? `; not built yet: ${later.join(', ')}` : ''})`);
+    throw new FvcError(
+      'ERR_INVALID_ARGUMENT',
+      `model '${requested}': unknown${close.length ? `; did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ''} (trainable: ${built.join(', ')}${later.length ? `; not built yet: ${later.join(', ')}` : ''})`,
+    );
   }
-  if (!spec.impl) throw new FvcError('ERR_MODEL_UNAVAILABLE', `model '${requested}' (${spec.id}, ${spec.family}, needs ${spec.inputs.join(' + ')}) is not built yet: ${spec.pending ?? 'a later issue brings it'}`);
+  if (!spec.impl)
+    throw new FvcError('ERR_MODEL_UNAVAILABLE', `model '${requested}' (${spec.id}, ${spec.family}, needs ${spec.inputs.join(' + ')}) is not built yet: ${spec.pending ?? 'a later issue brings it'}`);
   const featureModelSet = spec.inputs.includes('handcrafted_features');
-  if (suffix && !featureModelSet && !spec.backbone) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${requested}': ${spec.name} reads no handcrafted features, so a _${suffix} suffix means nothing`);
+  if (suffix && !featureModelSet && !spec.backbone)
+    throw new FvcError('ERR_INVALID_ARGUMENT', `model '${requested}': ${spec.name} reads no handcrafted features, so a _${suffix} suffix means nothing`);
   // Feature models keep the seed's names (the set appended unless stage2); a model on deep features names the handcrafted set it adds.
   const modelType = featureModelSet ? (featureSet === 'stage2' ? spec.name : `${spec.name}_${featureSet}`) : suffix ? `${spec.name}_${suffix}` : spec.name;
   return { spec, impl: spec.impl, featureSet, suffix, modelType, after: spec.foldModel ? [spec.foldModel] : [] };
@@ -190,7 +208,11 @@ export function resolveModel(requested: string, defaultSet: FeatureSet): Resolve
  */
 function resolveEnsemble(key: string, defaultSet: FeatureSet): ResolvedModel {
   const rule = key.startsWith('stack:') ? 'stack' : 'mean';
-  const names = key.slice(key.indexOf(':') + 1).split('+').map((s) => s.trim()).filter(Boolean);
+  const names = key
+    .slice(key.indexOf(':') + 1)
+    .split('+')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length < 2) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${key}': an ensemble needs two or more members, joined by '+' (ensemble:xgboost+svm)`);
   if (names.some((n) => n.startsWith('ensemble') || n.startsWith('stack'))) throw new FvcError('ERR_INVALID_ARGUMENT', `model '${key}': an ensemble's members are models, not ensembles`);
   const members = names.map((n) => resolveModel(n, defaultSet));
@@ -244,9 +266,16 @@ export function gridPoints(grid: Record<string, GridValue[]>): Array<Record<stri
 export function architectureFor(spec: ModelSpec, choices: Readonly<Record<string, string>>): string {
   for (const key of Object.keys(choices)) {
     const target = ALL.find((m) => m.name === key || m.id === key);
-    if (!target?.architectures) throw new FvcError('ERR_INVALID_ARGUMENT', `deep.architectures.${key}: not a native deep model (${ALL.filter((m) => m.architectures).map((m) => m.name).join(', ')})`);
+    if (!target?.architectures)
+      throw new FvcError(
+        'ERR_INVALID_ARGUMENT',
+        `deep.architectures.${key}: not a native deep model (${ALL.filter((m) => m.architectures)
+          .map((m) => m.name)
+          .join(', ')})`,
+      );
     const chosen = choices[key] as string;
-    if (!target.architectures.includes(chosen)) throw new FvcError('ERR_INVALID_ARGUMENT', `deep.architectures.${key}: '${chosen}' cannot serve ${target.name} (${target.id}); choose one of ${target.architectures.join(', ')}`);
+    if (!target.architectures.includes(chosen))
+      throw new FvcError('ERR_INVALID_ARGUMENT', `deep.architectures.${key}: '${chosen}' cannot serve ${target.name} (${target.id}); choose one of ${target.architectures.join(', ')}`);
   }
   const fallback = spec.architectures?.[0];
   if (!fallback) throw new FvcError('ERR_INVALID_ARGUMENT', `${spec.name} (${spec.id}) is not a native deep model`);

@@ -38,7 +38,8 @@ export function checkScaler(s: Partial<Scaler> | null | undefined, file: string,
     const v = s?.[key];
     if (!Array.isArray(v) || (cols !== undefined && v.length !== cols)) throw new FvcError('ERR_INVALID_DATA', `${file}: '${key}' is not a list of ${cols ?? 'per-feature'} numbers`);
     const bad = v.findIndex((n) => typeof n !== 'number' || !Number.isFinite(n) || (key === 'scale' && n <= 0));
-    if (bad >= 0) throw new FvcError('ERR_INVALID_DATA', `${file}: ${key}[${bad}] is ${JSON.stringify(v[bad])}, not a finite${key === 'scale' ? ' positive' : ''} number: this model cannot standardise its input`);
+    if (bad >= 0)
+      throw new FvcError('ERR_INVALID_DATA', `${file}: ${key}[${bad}] is ${JSON.stringify(v[bad])}, not a finite${key === 'scale' ? ' positive' : ''} number: this model cannot standardise its input`);
   }
   return s as Scaler;
 }

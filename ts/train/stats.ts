@@ -82,7 +82,7 @@ export function delongTest(labels: ArrayLike<number>, scoresA: ArrayLike<number>
   const b = placements(labels, scoresB);
   const m = a.v10.length;
   const n = a.v01.length;
-  if (m < 2 || n < 2) throw new RangeError('DeLong\'s test needs at least two videos of each class');
+  if (m < 2 || n < 2) throw new RangeError("DeLong's test needs at least two videos of each class");
   const aucA = mean(a.v10);
   const aucB = mean(b.v10);
   const s10 = cov(a.v10, a.v10) + cov(b.v10, b.v10) - 2 * cov(a.v10, b.v10);
@@ -106,7 +106,11 @@ export interface BootstrapOptions {
  * replacement. Resamples where the statistic is undefined (one class drawn) are
  * skipped and counted.
  */
-export function bootstrapInterval(groups: readonly string[], stat: (rows: number[]) => number | null, o: BootstrapOptions = {}): { low: number; high: number; resamples: number; skipped: number } | null {
+export function bootstrapInterval(
+  groups: readonly string[],
+  stat: (rows: number[]) => number | null,
+  o: BootstrapOptions = {},
+): { low: number; high: number; resamples: number; skipped: number } | null {
   const byGroup = new Map<string, number[]>();
   groups.forEach((g, i) => byGroup.set(g, [...(byGroup.get(g) ?? []), i]));
   const members = [...byGroup.values()];

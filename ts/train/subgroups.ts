@@ -22,7 +22,13 @@ export interface Subgroup {
 export function subgroupMetrics(rows: ReadonlyArray<Record<string, unknown> & { label: 0 | 1 }>, probs: readonly number[], by: readonly string[], threshold: number, table: string): Subgroup[] {
   const out: Subgroup[] = [];
   for (const column of by) {
-    if (rows.length && !(column in (rows[0] as object))) throw new FvcError('ERR_INVALID_ARGUMENT', `--by ${column}: ${table} has no such column (columns: ${Object.keys(rows[0] as object).filter((c) => c !== 'absolute_path').join(', ')})`);
+    if (rows.length && !(column in (rows[0] as object)))
+      throw new FvcError(
+        'ERR_INVALID_ARGUMENT',
+        `--by ${column}: ${table} has no such column (columns: ${Object.keys(rows[0] as object)
+          .filter((c) => c !== 'absolute_path')
+          .join(', ')})`,
+      );
     const groups = new Map<string, number[]>();
     rows.forEach((r, i) => {
       const v = r[column] === null || r[column] === undefined || r[column] === '' ? '(empty)' : String(r[column]);
@@ -38,10 +44,13 @@ export function subgroupMetrics(rows: ReadonlyArray<Record<string, unknown> & { 
         value,
         videos: idx.length,
         against: only === undefined || !others.length ? 'itself' : only === 1 ? 'every real video' : 'every fake video',
-        metrics: computeMetrics(all.map((i) => rows[i]?.label as number), all.map((i) => probs[i] as number), threshold),
+        metrics: computeMetrics(
+          all.map((i) => rows[i]?.label as number),
+          all.map((i) => probs[i] as number),
+          threshold,
+        ),
       });
     }
   }
   return out;
 }
-

@@ -14,7 +14,10 @@ export type Phase = 'train' | 'val' | 'test';
 export class ExperimentTracker {
   readonly runId: string;
 
-  constructor(readonly dir: string, runId?: string) {
+  constructor(
+    readonly dir: string,
+    runId?: string,
+  ) {
     this.runId = runId ?? randomUUID();
     mkdirSync(dir, { recursive: true });
   }

@@ -20,9 +20,7 @@ export function execTool(cmd: string, args: readonly string[], options: { timeou
       err += d.toString();
       if (err.length > 64_000) err = err.slice(-32_000);
     });
-    const timer = options.timeoutMs
-      ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
-      : undefined;
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
       if (e.name === 'AbortError') reject(new FvcError('ERR_ABORTED', `${cmd}: aborted`));

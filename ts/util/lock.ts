@@ -59,8 +59,13 @@ export async function lockOutputDir(dir: string, what: string, name = LOCK_FILE)
     const other = await readHolder(path);
     const dead = other !== null && other.host === me.host && other.pid !== process.pid && !processAlive(other.pid);
     if (!dead) {
-      const who = other ? `${other.pid === process.pid && other.host === me.host ? 'this process' : `pid ${other.pid} on ${other.host}`} (${other.what}, since ${other.started})` : 'a process whose lock file cannot be read';
-      throw new FvcError('ERR_LOCKED', `${dir}: in use by ${who}. Two runs writing one folder would overwrite each other's results: wait for it, or give this run another output folder. If that process no longer exists (another host's crash), remove ${path}.`);
+      const who = other
+        ? `${other.pid === process.pid && other.host === me.host ? 'this process' : `pid ${other.pid} on ${other.host}`} (${other.what}, since ${other.started})`
+        : 'a process whose lock file cannot be read';
+      throw new FvcError(
+        'ERR_LOCKED',
+        `${dir}: in use by ${who}. Two runs writing one folder would overwrite each other's results: wait for it, or give this run another output folder. If that process no longer exists (another host's crash), remove ${path}.`,
+      );
     }
     await rm(path, { force: true });
   }

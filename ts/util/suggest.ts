@@ -24,4 +24,3 @@ export function suggest(name: string, known: readonly string[]): string[] {
     .slice(0, 3)
     .map((x) => x.k);
 }
-

@@ -15,24 +15,45 @@ export function registerCorpus(program: Command): void {
     .option('--duration <s>', 'base duration in seconds', numberOption(0.2, 600), 2)
     .option('--fake-ratio <r>', 'fraction of fakes', numberOption(0, 1), 0.5)
     .option('--manipulations <list>', `fakes' manipulations, comma-separated (default all: ${MANIPULATIONS.join(', ')})`)
-    .option('--strength <s>', 'how plain the fakes\' traces are: 1 subtle, larger exaggerates them (smoke tests), smaller hides them', numberOption(0, 10), 1)
+    .option('--strength <s>', "how plain the fakes' traces are: 1 subtle, larger exaggerates them (smoke tests), smaller hides them", numberOption(0, 10), 1)
     .option('--jobs <n>', 'parallel ffmpeg processes (default: one per core)', intOption(1, 256))
     .option('--force', 'replace a corpus made with other options')
-    .action(async (o: { out: string; videos: number; seed: number; width: number; height: number; duration: number; fakeRatio: number; manipulations?: string; strength: number; jobs?: number; force?: boolean }) => {
-      const r = await generateCorpus({
-        out: o.out,
-        videos: o.videos,
-        seed: o.seed,
-        width: o.width,
-        height: o.height,
-        duration: o.duration,
-        fakeRatio: o.fakeRatio,
-        strength: o.strength,
-        ...(o.manipulations ? { manipulations: o.manipulations.split(',').map((m) => m.trim()).filter(Boolean) as Manipulation[] } : {}),
-        force: o.force ?? false,
-        ...(o.jobs ? { concurrency: o.jobs } : {}),
-      });
-      const fakes = r.clips.filter((c) => c.label === 1).length;
-      process.stdout.write(`corpus: ${r.clips.length} clips (${r.clips.length - fakes} real, ${fakes} fake; ${r.generated} new, ${r.skipped} kept) in ${r.dir}\nmetadata: ${r.metadataPath}\n`);
-    });
+    .action(
+      async (o: {
+        out: string;
+        videos: number;
+        seed: number;
+        width: number;
+        height: number;
+        duration: number;
+        fakeRatio: number;
+        manipulations?: string;
+        strength: number;
+        jobs?: number;
+        force?: boolean;
+      }) => {
+        const r = await generateCorpus({
+          out: o.out,
+          videos: o.videos,
+          seed: o.seed,
+          width: o.width,
+          height: o.height,
+          duration: o.duration,
+          fakeRatio: o.fakeRatio,
+          strength: o.strength,
+          ...(o.manipulations
+            ? {
+                manipulations: o.manipulations
+                  .split(',')
+                  .map((m) => m.trim())
+                  .filter(Boolean) as Manipulation[],
+              }
+            : {}),
+          force: o.force ?? false,
+          ...(o.jobs ? { concurrency: o.jobs } : {}),
+        });
+        const fakes = r.clips.filter((c) => c.label === 1).length;
+        process.stdout.write(`corpus: ${r.clips.length} clips (${r.clips.length - fakes} real, ${fakes} fake; ${r.generated} new, ${r.skipped} kept) in ${r.dir}\nmetadata: ${r.metadataPath}\n`);
+      },
+    );
 }

@@ -16,9 +16,27 @@ export function registerDemo(program: Command): void {
     .option('-n, --num <count>', 'frames per clip', intOption(1, 10000), 8)
     .option('--models <list>', 'Stage 5 models (default logistic_regression,svm,xgboost)')
     .action(async (o: { out: string; videos: number; seed: number; num: number; models?: string }) => {
-      const s = await runDemo({ out: o.out, videos: o.videos, seed: o.seed, frames: o.num, ...(o.models ? { models: o.models.split(',').map((m) => m.trim()).filter(Boolean) } : {}) });
+      const s = await runDemo({
+        out: o.out,
+        videos: o.videos,
+        seed: o.seed,
+        frames: o.num,
+        ...(o.models
+          ? {
+              models: o.models
+                .split(',')
+                .map((m) => m.trim())
+                .filter(Boolean),
+            }
+          : {}),
+      });
       process.stdout.write(`\nfvc demo: ${s.clips} clips, ${s.seconds.toFixed(1)} s\n\n`);
-      process.stdout.write(formatTable(s.pipeline.stages.map((r) => [r.stage, r.status, Number(r.seconds.toFixed(2)), r.log]), ['stage', 'status', 'seconds', 'log']));
+      process.stdout.write(
+        formatTable(
+          s.pipeline.stages.map((r) => [r.stage, r.status, Number(r.seconds.toFixed(2)), r.log]),
+          ['stage', 'status', 'seconds', 'log'],
+        ),
+      );
       process.stdout.write('\n');
       printResult(s.summary, 'table');
       process.stdout.write('\n');

@@ -39,7 +39,7 @@ export function registerExtract(program: Command): void {
       .requiredOption('--backbone <architecture>', 'inception_v3, i3d_r50, r2plus1d_18, ... (fvc models lists them)')
       .requiredOption('--metadata <table>', 'the videos (.csv or .parquet with video_path)')
       .option('--weights <file>', 'pretrained weights: .safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them')
-      .option('--checkpoint <model.pt>', 'or a checkpoint fvc trained (a fold folder\'s model.pt)')
+      .option('--checkpoint <model.pt>', "or a checkpoint fvc trained (a fold folder's model.pt)")
       .option('--random-init', 'or a seeded random initialisation (tests, CPU demos)')
       .option('--seed <n>', 'seed of --random-init', intOption(0), 0)
       .option('--features-dir <dir>', 'where the tables go (default: FVC_FEATURES_DIR or data/features)')
@@ -71,7 +71,21 @@ export function registerExtract(program: Command): void {
         strict: o.strict ?? false,
         quiet: !!o.json,
       });
-      const summary = { table: r.table, key: r.key, backbone: r.backbone, videos: rows.length, dim: r.dim, extracted: r.extracted, reused: r.reused, decoded: r.decoded, failed: r.failures.length, weightsSha256: r.weightsSha256, sampling: r.sampling, failures: r.failures, stale: r.stale };
+      const summary = {
+        table: r.table,
+        key: r.key,
+        backbone: r.backbone,
+        videos: rows.length,
+        dim: r.dim,
+        extracted: r.extracted,
+        reused: r.reused,
+        decoded: r.decoded,
+        failed: r.failures.length,
+        weightsSha256: r.weightsSha256,
+        sampling: r.sampling,
+        failures: r.failures,
+        stale: r.stale,
+      };
       if (o.json) printJson(summary);
       else process.stdout.write(`${r.table}\n${rows.length} videos x ${r.dim} features: ${r.extracted} extracted, ${r.reused} reused, ${r.failures.length} failed\n`);
       if (r.failures.length) process.exitCode = 1;

@@ -19,6 +19,11 @@ export function registerFeatures(program: Command): void {
       for (const w of r.warnings) process.stderr.write(`fvc: warning: ${video}: ${w}\n`);
       if (o.strict && r.damagedFrames) throw new FvcError('ERR_DECODE', `${video}: ${r.damagedFrames} of ${r.frames} sampled frames were decoded from damaged data (--strict)`);
       if (o.json) return printJson({ path: r.path, frames: r.frames, damagedFrames: r.damagedFrames, features: r.features, warnings: r.warnings });
-      process.stdout.write(formatTable(Object.entries(r.features).map(([k, v]) => [k, v === null ? 'missing' : Number(v.toPrecision(6))]), ['feature', 'value']));
+      process.stdout.write(
+        formatTable(
+          Object.entries(r.features).map(([k, v]) => [k, v === null ? 'missing' : Number(v.toPrecision(6))]),
+          ['feature', 'value'],
+        ),
+      );
     });
 }

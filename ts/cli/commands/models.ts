@@ -26,19 +26,34 @@ const scaleOf = (o: ScaleFlags) => ({ ...(o.width !== undefined ? { width: o.wid
 
 export function registerModels(program: Command): void {
   scaleOptions(
-    program
-      .command('models')
-      .description('every Stage 5 model with its family and inputs; the native deep architectures with input shape and parameter count')
-      .option('--json', 'print JSON'),
+    program.command('models').description('every Stage 5 model with its family and inputs; the native deep architectures with input shape and parameter count').option('--json', 'print JSON'),
   ).action(async (o: ScaleFlags & { json?: boolean }) => {
     const deep = await describeDeepModels({ numClasses: o.numClasses, scale: scaleOf(o), threads: o.threads });
     const byId = new Map<string, string[]>();
     for (const d of deep) if (d.stage5Id) byId.set(d.stage5Id, [...(byId.get(d.stage5Id) ?? []), d.name]);
-    const stage5 = ALL_MODELS.map((m) => ({ id: m.id, name: m.name, family: m.family, inputs: m.inputs, trainable: isBuilt(m), architectures: byId.get(m.id) ?? [], ...(m.backbone ? { backbone: m.backbone } : {}) }));
+    const stage5 = ALL_MODELS.map((m) => ({
+      id: m.id,
+      name: m.name,
+      family: m.family,
+      inputs: m.inputs,
+      trainable: isBuilt(m),
+      architectures: byId.get(m.id) ?? [],
+      ...(m.backbone ? { backbone: m.backbone } : {}),
+    }));
     if (o.json) return printJson({ numClasses: o.numClasses, scale: scaleOf(o), architectures: deep, stage5 });
     process.stdout.write(
       formatTable(
-        deep.map((d) => [d.name, d.stage5Id ?? '-', d.family, `[${d.inputShape.join(', ')}]`, d.preset.frameSize, `${d.preset.mean.map((v) => v.toFixed(3)).join('/')} / ${d.preset.std.map((v) => v.toFixed(3)).join('/')}`, d.embeddingDim || '-', d.parameters.toLocaleString('en-US'), d.description]),
+        deep.map((d) => [
+          d.name,
+          d.stage5Id ?? '-',
+          d.family,
+          `[${d.inputShape.join(', ')}]`,
+          d.preset.frameSize,
+          `${d.preset.mean.map((v) => v.toFixed(3)).join('/')} / ${d.preset.std.map((v) => v.toFixed(3)).join('/')}`,
+          d.embeddingDim || '-',
+          d.parameters.toLocaleString('en-US'),
+          d.description,
+        ]),
         ['architecture', 'stage5', 'family', 'input [C, T, H, W]', 'frame size', 'mean / std', 'features', `parameters (${o.numClasses} classes)`, 'what'],
       ),
     );
@@ -60,7 +75,7 @@ export function registerModels(program: Command): void {
       .option('--weights <file>', 'state dict with torchvision / PyTorchVideo names: .safetensors, or .pth / .pt / .pyth (default: seeded initialisation)')
       .option('--seed <n>', 'seed of the initialisation', intOption(0), 0)
       .option('--embedding', "print the model's feature-extraction row per clip instead of its logits")
-      .option('--gradients <file.safetensors>', 'also write every parameter\'s gradient of the mean cross-entropy (eval mode) against --labels')
+      .option('--gradients <file.safetensors>', "also write every parameter's gradient of the mean cross-entropy (eval mode) against --labels")
       .option('--labels <list>', 'comma-separated class index per clip, for --gradients')
       .option('--json', 'print JSON'),
   ).action(async (o: ScaleFlags & { model: string; input: string; weights?: string; seed: number; embedding?: boolean; gradients?: string; labels?: string; json?: boolean }) => {
@@ -85,5 +100,3 @@ export function registerModels(program: Command): void {
     for (const row of r.rows) process.stdout.write(`${row.map((v) => v.toPrecision(8)).join(' ')}\n`);
   });
 }
-
-

@@ -52,11 +52,29 @@ export function configOptions(cmd: Command, metadataRequired = true): Command {
 export async function toConfig(o: ConfigFlags): Promise<PipelineConfig & { resources?: RunConfig['resources'] }> {
   const rc = o.config ? await loadRunConfig(o.config) : null;
   const fromFile: PipelineConfig & { resources?: RunConfig['resources'] } = rc
-    ? definedOnly({ metadata: rc.metadata, dirs: rc.dirs, models: rc.models, copies: rc.copies, numFrames: rc.numFrames, nSplits: rc.nSplits, seed: rc.seed, weights: rc.weights, randomInit: rc.randomInit, featuresDir: rc.featuresDir, configFile: rc.file, resources: rc.resources })
+    ? definedOnly({
+        metadata: rc.metadata,
+        dirs: rc.dirs,
+        models: rc.models,
+        copies: rc.copies,
+        numFrames: rc.numFrames,
+        nSplits: rc.nSplits,
+        seed: rc.seed,
+        weights: rc.weights,
+        randomInit: rc.randomInit,
+        featuresDir: rc.featuresDir,
+        configFile: rc.file,
+        resources: rc.resources,
+      })
     : {};
   const flags: PipelineConfig = definedOnly({
     metadata: o.metadata,
-    models: o.models ? o.models.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    models: o.models
+      ? o.models
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
     copies: o.copies,
     numFrames: o.numFrames,
     nSplits: o.nSplits,
@@ -70,7 +88,10 @@ export async function toConfig(o: ConfigFlags): Promise<PipelineConfig & { resou
 }
 
 export function parseStages(v: string): StageName[] {
-  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.filter((s) => !(STAGES as readonly string[]).includes(s));
   if (bad.length) throw new FvcError('ERR_INVALID_ARGUMENT', `--stages: unknown stage(s) ${bad.join(', ')} (stages: ${STAGES.join(', ')})`);
   return list as StageName[];
@@ -88,23 +109,56 @@ export function registerPipeline(program: Command): void {
       .option('--logs-dir <dir>', 'one log file per stage', 'logs')
       .option('--json', 'print the run as JSON'),
   ).action(async (o: ConfigFlags & { stages?: StageName[]; retries: number; retryDelay: number; timeout?: number; logsDir: string; json?: boolean }) => {
-    const r = await runPipeline({ ...(await toConfig(o)), ...(o.stages ? { stages: o.stages } : {}), retries: o.retries, retryDelayMs: o.retryDelay * 1000, logsDir: o.logsDir, ...(o.timeout ? { timeoutSeconds: o.timeout } : {}) });
+    const r = await runPipeline({
+      ...(await toConfig(o)),
+      ...(o.stages ? { stages: o.stages } : {}),
+      retries: o.retries,
+      retryDelayMs: o.retryDelay * 1000,
+      logsDir: o.logsDir,
+      ...(o.timeout ? { timeoutSeconds: o.timeout } : {}),
+    });
     if (o.json) printJson(r);
-    else process.stdout.write(formatTable(r.stages.map((s) => [s.stage, s.status, s.attempts, Number(s.seconds.toFixed(2)), s.reason ?? '', s.log]), ['stage', 'status', 'attempts', 'seconds', 'reason', 'log']));
-    if (!r.ok) throw new FvcError('ERR_TRAINING_FAILED', `pipeline: ${r.stages.filter((s) => s.status !== 'ok').map((s) => `${s.stage} ${s.status}`).join(', ')}`);
+    else
+      process.stdout.write(
+        formatTable(
+          r.stages.map((s) => [s.stage, s.status, s.attempts, Number(s.seconds.toFixed(2)), s.reason ?? '', s.log]),
+          ['stage', 'status', 'attempts', 'seconds', 'reason', 'log'],
+        ),
+      );
+    if (!r.ok)
+      throw new FvcError(
+        'ERR_TRAINING_FAILED',
+        `pipeline: ${r.stages
+          .filter((s) => s.status !== 'ok')
+          .map((s) => `${s.stage} ${s.status}`)
+          .join(', ')}`,
+      );
   });
 
   const airflow = program.command('airflow').description('Airflow integration');
   configOptions(
     airflow
       .command('render')
-      .description('write airflow/dags/fvc_pipeline_dag.py: one task per stage calling fvc, with the runner\'s dependencies')
+      .description("write airflow/dags/fvc_pipeline_dag.py: one task per stage calling fvc, with the runner's dependencies")
       .option('--out <file>', 'output file', 'airflow/dags/fvc_pipeline_dag.py')
       .option('--fvc-command <cmd>', 'how tasks call fvc', 'npx fvc')
       .option('--project-dir <dir>', 'folder the tasks run in (default: this one)')
       .option('--email <list>', 'addresses told on failure (comma-separated)'),
   ).action(async (o: ConfigFlags & { out: string; fvcCommand: string; projectDir?: string; email?: string }) => {
-    const out = await writeAirflowDag({ ...(await toConfig(o)), out: o.out, fvcCommand: o.fvcCommand, ...(o.projectDir ? { projectDir: o.projectDir } : {}), ...(o.email ? { email: o.email.split(',').map((s) => s.trim()).filter(Boolean) } : {}) });
+    const out = await writeAirflowDag({
+      ...(await toConfig(o)),
+      out: o.out,
+      fvcCommand: o.fvcCommand,
+      ...(o.projectDir ? { projectDir: o.projectDir } : {}),
+      ...(o.email
+        ? {
+            email: o.email
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          }
+        : {}),
+    });
     process.stdout.write(`${out}\n`);
   });
 }

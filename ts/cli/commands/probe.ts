@@ -26,7 +26,13 @@ export function registerProbe(program: Command): void {
         ['frames', `${info.frameCount}${info.frameCountExact ? ' (exact)' : ' (from header)'}`],
         ['bitrate', `${Math.round(info.bitrate / 1000)} kb/s`],
         ['audio', info.hasAudio ? 'yes' : 'no'],
-        ['keyframes', `${kf.length} (${info.keyframeSource}): ${kf.slice(0, 8).map((t) => t.toFixed(3)).join(', ')}${kf.length > 8 ? ', ...' : ''}`],
+        [
+          'keyframes',
+          `${kf.length} (${info.keyframeSource}): ${kf
+            .slice(0, 8)
+            .map((t) => t.toFixed(3))
+            .join(', ')}${kf.length > 8 ? ', ...' : ''}`,
+        ],
       ]);
     });
 }

@@ -35,10 +35,20 @@ const cell = (v: unknown): string | number => (v === null || v === undefined ? '
 export function printResult(r: QueryResult, format: 'table' | 'json' | 'csv'): void {
   if (format === 'json') return printJson(r.rows);
   if (format === 'csv') {
-    process.stdout.write(toCsv(r.columns, r.rows.map((row) => Object.fromEntries(r.columns.map((c) => [c, typeof row[c] === 'object' && row[c] !== null ? JSON.stringify(row[c]) : (row[c] as string | number | boolean | null)])))));
+    process.stdout.write(
+      toCsv(
+        r.columns,
+        r.rows.map((row) => Object.fromEntries(r.columns.map((c) => [c, typeof row[c] === 'object' && row[c] !== null ? JSON.stringify(row[c]) : (row[c] as string | number | boolean | null)]))),
+      ),
+    );
     return;
   }
-  process.stdout.write(formatTable(r.rows.map((row) => r.columns.map((c) => cell(row[c]))), r.columns));
+  process.stdout.write(
+    formatTable(
+      r.rows.map((row) => r.columns.map((c) => cell(row[c]))),
+      r.columns,
+    ),
+  );
 }
 
 export function registerQuery(program: Command): void {
@@ -59,12 +69,17 @@ export function registerQuery(program: Command): void {
     const a = await openAnalytics(o);
     try {
       const r =
-        o.preset === 'training_summary' ? await a.trainingSummary()
-        : o.preset === 'operating_points' ? await a.operatingPoints()
-        : o.preset === 'subgroups' ? await a.subgroups(o.by as string, o.features)
-        : o.preset === 'video_statistics' ? await a.videoStatistics(o.features)
-        : o.preset === 'feature_statistics' ? await a.featureStatistics(o.features)
-        : await a.query(sql as string);
+        o.preset === 'training_summary'
+          ? await a.trainingSummary()
+          : o.preset === 'operating_points'
+            ? await a.operatingPoints()
+            : o.preset === 'subgroups'
+              ? await a.subgroups(o.by as string, o.features)
+              : o.preset === 'video_statistics'
+                ? await a.videoStatistics(o.features)
+                : o.preset === 'feature_statistics'
+                  ? await a.featureStatistics(o.features)
+                  : await a.query(sql as string);
       printResult(r, o.json ? 'json' : o.csv ? 'csv' : 'table');
     } finally {
       a.close();

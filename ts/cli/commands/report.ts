@@ -13,7 +13,18 @@ export function registerReport(program: Command): void {
     .option('--output-dir <dir>', 'Stage 5 results (default: FVC_STAGE5_OUTPUT_DIR or data/stage5)')
     .option('--models <list>', 'only these models (comma-separated)')
     .action(async (o: { outputDir?: string; models?: string }) => {
-      const r = await generatePlots({ stage5Dir: o.outputDir, ...(o.models ? { models: o.models.split(',').map((s) => s.trim()).filter(Boolean) } : {}), log });
+      const r = await generatePlots({
+        stage5Dir: o.outputDir,
+        ...(o.models
+          ? {
+              models: o.models
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean),
+            }
+          : {}),
+        log,
+      });
       for (const s of r.skipped) log(`${s.model}: no ${s.plot} (${s.reason})`);
       for (const f of r.files) process.stdout.write(`${f}\n`);
     });
@@ -21,7 +32,7 @@ export function registerReport(program: Command): void {
   sourceOptions(
     program
       .command('report')
-      .description('one self-contained HTML page: model comparison, every model\'s metrics and plots, configuration, timings')
+      .description("one self-contained HTML page: model comparison, every model's metrics and plots, configuration, timings")
       .option('-o, --out <file>', 'output file (default {output-dir}/report.html)')
       .option('--title <text>', 'page title'),
   ).action(async (o: SourceFlags & { out?: string; title?: string }) => {

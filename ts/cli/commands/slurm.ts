@@ -114,7 +114,12 @@ export function registerSlurm(program: Command): void {
     .action(async (o: SlurmFlags & { dir?: string; force?: boolean; json?: boolean }) => {
       const r = await submit(await toSlurmConfig(o), { ...(o.dir ? { dir: o.dir } : {}), force: !!o.force });
       if (o.json) return printJson(r);
-      process.stdout.write(formatTable(r.jobs.map((j) => [j.job, j.jobId, j.script]), ['job', 'job id', 'script']));
+      process.stdout.write(
+        formatTable(
+          r.jobs.map((j) => [j.job, j.jobId, j.script]),
+          ['job', 'job id', 'script'],
+        ),
+      );
       process.stdout.write(`\nfollow with: fvc slurm status --name ${r.name}\n`);
     });
 
@@ -169,7 +174,10 @@ export function registerSlurm(program: Command): void {
     .option('--config <file>', 'as the job trains with')
     .action(async (o: { models: string; nSplits?: number; stage2Dir?: string; stage4Dir?: string; weights?: string; randomInit?: boolean; featuresDir?: string; config?: string }) => {
       // Checked at run time, with did-you-mean.
-      const models = o.models.split(',').map((s) => s.trim()).filter(Boolean) as ModelRequest[];
+      const models = o.models
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean) as ModelRequest[];
       if (!models.length) throw new FvcError('ERR_INVALID_ARGUMENT', '--models: no model given');
       const deep = { ...(o.weights ? { weights: weightsOption(o.weights) } : {}), ...(o.randomInit ? { randomInit: true } : {}) };
       const rc = o.config ? await loadRunConfig(o.config) : null;

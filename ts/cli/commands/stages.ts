@@ -61,16 +61,18 @@ function registerAugmentStage(program: Command): void {
     .option('--crf <n>', 'x264 quality of copies not drawn for re-compression', intOption(0, 51), 18)
     .option('--preset <name>', 'x264 preset', 'veryfast')
     .action(async (o: StageFlags & { copies: number; seed: number; transforms?: TransformName[]; probability: number; crf: number; preset: string }) => {
-      const r = await interruptible(stopping('stage1', o, augmentStageOutputDir()), (signal) => runAugmentStage({
-        signal,
-        ...common(o),
-        copies: o.copies,
-        seed: o.seed,
-        probability: o.probability,
-        crf: o.crf,
-        preset: o.preset,
-        ...(o.transforms ? { transforms: o.transforms } : {}),
-      }));
+      const r = await interruptible(stopping('stage1', o, augmentStageOutputDir()), (signal) =>
+        runAugmentStage({
+          signal,
+          ...common(o),
+          copies: o.copies,
+          seed: o.seed,
+          probability: o.probability,
+          crf: o.crf,
+          preset: o.preset,
+          ...(o.transforms ? { transforms: o.transforms } : {}),
+        }),
+      );
       report(r, 'videos augmented');
     });
 }

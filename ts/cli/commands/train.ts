@@ -60,15 +60,24 @@ interface TrainFlags {
 }
 
 function architectureChoices(v: string): Record<string, string> {
-  const pairs = v.split(',').map((s) => s.trim()).filter(Boolean).map((p) => p.split('='));
-  if (!pairs.length || pairs.some((p) => p.length !== 2 || !p[0] || !p[1])) throw new FvcError('ERR_INVALID_ARGUMENT', `--architecture: '${v}' is not a list of model=architecture (e.g. x3d=x3d_m,r2plus1d=r3d_18)`);
+  const pairs = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((p) => p.split('='));
+  if (!pairs.length || pairs.some((p) => p.length !== 2 || !p[0] || !p[1]))
+    throw new FvcError('ERR_INVALID_ARGUMENT', `--architecture: '${v}' is not a list of model=architecture (e.g. x3d=x3d_m,r2plus1d=r3d_18)`);
   return Object.fromEntries(pairs);
 }
 
 /** `FILE` for every deep model, or `architecture=FILE,...` per architecture or model. */
 export function weightsOption(v: string): string | Record<string, string> {
   if (!v.includes('=')) return v;
-  const pairs = v.split(',').map((s) => s.trim()).filter(Boolean).map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]);
+  const pairs = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]);
   if (pairs.some(([k, f]) => !k || !f)) throw new FvcError('ERR_INVALID_ARGUMENT', `--weights: '${v}' is neither a file nor a list of architecture=file (e.g. inception_v3=inception_v3_google.pth)`);
   return Object.fromEntries(pairs);
 }
@@ -80,7 +89,11 @@ export function withConfig(rc: RunConfig | null, flags: Record<string, unknown> 
 }
 
 function foldList(v: string): number[] {
-  const folds = v.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const folds = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (!folds.length || folds.some((f) => !Number.isInteger(f) || f < 1)) throw new FvcError('ERR_INVALID_ARGUMENT', `--folds: '${v}' is not a list of fold numbers (1-based, e.g. 2 or 1,3)`);
   return folds;
 }
@@ -88,7 +101,12 @@ function foldList(v: string): number[] {
 export function registerTrain(program: Command): void {
   deepInputOptions(program.command('train').description('Stage 5: k-fold training with grid search for the chosen models'), 'deep models')
     .option('--config <file>', 'a run configuration (YAML or JSON: models, folds, seed, dirs, weights, train: { deep: {...} }, ...); flags override it')
-    .option('--models <list>', `comma-separated model names or ids (${ALL_MODELS.filter(isBuilt).map((m) => m.name).join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features; ensemble:a+b averages models a and b, stack:a+b fits a logistic regression on their nested out-of-fold predictions)`)
+    .option(
+      '--models <list>',
+      `comma-separated model names or ids (${ALL_MODELS.filter(isBuilt)
+        .map((m) => m.name)
+        .join(', ')}; a _stage4 or _stage2_stage4 suffix picks the features; ensemble:a+b averages models a and b, stack:a+b fits a logistic regression on their nested out-of-fold predictions)`,
+    )
     .option('--n-splits <k>', 'folds (default: FVC_N_SPLITS or 5)', intOption(2, 100))
     .option('--seed <n>', 'seed of folds and models (default 42)', intOption(0))
     .option('--output-dir <dir>', 'results folder (default: FVC_STAGE5_OUTPUT_DIR or data/stage5)')
@@ -109,7 +127,7 @@ export function registerTrain(program: Command): void {
     .option('--threads <n>', 'threads per model (default: one per core)', intOption(1, 1024))
     .option('--device <device>', 'auto (CUDA when the model library can reach a GPU), cpu, cuda or cuda:<index>', deviceOption)
     .option('--gpu <index>', 'run on GPU <index> (--device cuda:<index>)', intOption(0, 1023))
-    .option('--videos <table>', 'deep models: the video table to train on (default Stage 3\'s scaled_metadata.parquet)')
+    .option('--videos <table>', "deep models: the video table to train on (default Stage 3's scaled_metadata.parquet)")
     .option('--stage3-dir <dir>', 'Stage 3 output (default: FVC_STAGE3_OUTPUT_DIR or data/stage3)')
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
     .option('--epochs <n>', 'deep models: epochs at most (default 20; early stopping after 5 without improvement)', intOption(1, 100000))
@@ -117,12 +135,19 @@ export function registerTrain(program: Command): void {
     .option('--micro-batch <n>', 'deep models: clips per forward pass; smaller accumulates gradients', intOption(1, 65536))
     .option('--layer-decay <f>', 'transformers: layer-wise learning-rate decay, e.g. 0.75 (default 1: off)', numberOption(0.000001, 1))
     .option('--gradient-checkpointing', 'transformers: recompute each block in the backward pass (less memory, more time)')
-    .option('--weights <file|arch=file,...>', 'deep models and backbones: pretrained weights (.safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them); a pretrained backbone then trains at 5e-6')
+    .option(
+      '--weights <file|arch=file,...>',
+      'deep models and backbones: pretrained weights (.safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them); a pretrained backbone then trains at 5e-6',
+    )
     .option('--random-init', 'backbones without a weights file start from a seeded random initialisation (tests, CPU demos); recorded in the results')
     .option('--features-dir <dir>', 'deep-feature tables (default: FVC_FEATURES_DIR or data/features)')
     .option('--architecture <list>', 'deep models: model=architecture pairs, e.g. x3d=x3d_m,r2plus1d=r3d_18 (fvc models lists them)')
     .option('--folds <list>', 'train only these folds (1-based) and write no summary: one task of a fold array')
-    .option('--only <phase>', 'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk; extract: extract the deep features models on a pretrained backbone read, train nothing', choiceOption(['grid_search', 'aggregate', 'extract'] as const))
+    .option(
+      '--only <phase>',
+      'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk; extract: extract the deep features models on a pretrained backbone read, train nothing',
+      choiceOption(['grid_search', 'aggregate', 'extract'] as const),
+    )
     .option('--json', 'print the summaries as JSON')
     .action(async (o: TrainFlags, cmd: Command) => {
       // With a run configuration, only flags given on the command line override it.
@@ -131,7 +156,10 @@ export function registerTrain(program: Command): void {
       if (!o.models && !rc?.models) throw new FvcError('ERR_INVALID_ARGUMENT', '--models: no model given (on the command line or in --config)');
       const fromFlags = {
         // Checked at run time with "did you mean"; the type is for TypeScript callers.
-        models: o.models?.split(',').map((s) => s.trim()).filter(Boolean) as ModelRequest[],
+        models: o.models
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean) as ModelRequest[],
         nSplits: o.nSplits,
         seed: o.seed,
         outputDir: o.outputDir,
@@ -155,7 +183,20 @@ export function registerTrain(program: Command): void {
         frameCacheDir: o.frameCacheDir,
         featuresDir: o.featuresDir,
         numFrames: o.numFrames,
-        deep: definedOnly({ epochs: o.epochs, batchSize: o.batchSize, microBatch: o.microBatch, layerDecay: o.layerDecay, gradientCheckpointing: o.gradientCheckpointing, frameSize: o.frameSize, cropSize: o.cropSize, width: o.width, depth: o.depth, weights: o.weights ? weightsOption(o.weights) : undefined, randomInit: o.randomInit, architectures: o.architecture ? architectureChoices(o.architecture) : undefined }),
+        deep: definedOnly({
+          epochs: o.epochs,
+          batchSize: o.batchSize,
+          microBatch: o.microBatch,
+          layerDecay: o.layerDecay,
+          gradientCheckpointing: o.gradientCheckpointing,
+          frameSize: o.frameSize,
+          cropSize: o.cropSize,
+          width: o.width,
+          depth: o.depth,
+          weights: o.weights ? weightsOption(o.weights) : undefined,
+          randomInit: o.randomInit,
+          architectures: o.architecture ? architectureChoices(o.architecture) : undefined,
+        }),
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn ?? 'label', groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       };
       // Ctrl-C stops at the next epoch or fold boundary; finished folds and the last epoch's checkpoint are kept.
@@ -163,7 +204,20 @@ export function registerTrain(program: Command): void {
       if (o.json) printJson(r);
       else {
         const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(4));
-        process.stdout.write(formatTable(r.models.map((m) => [m.modelType, m.folds.length, `${f(m.mean.val_acc)} ± ${f(m.std.val_acc)}`, `${f(m.mean.val_f1)} ± ${f(m.std.val_f1)}`, `${f(m.mean.val_auc)} ± ${f(m.std.val_auc)}`, `${f(m.mean.val_loss)}`, m.bestFold ?? '-']), ['model', 'folds', 'val_acc', 'val_f1', 'val_auc', 'val_loss', 'best fold']));
+        process.stdout.write(
+          formatTable(
+            r.models.map((m) => [
+              m.modelType,
+              m.folds.length,
+              `${f(m.mean.val_acc)} ± ${f(m.std.val_acc)}`,
+              `${f(m.mean.val_f1)} ± ${f(m.std.val_f1)}`,
+              `${f(m.mean.val_auc)} ± ${f(m.std.val_auc)}`,
+              `${f(m.mean.val_loss)}`,
+              m.bestFold ?? '-',
+            ]),
+            ['model', 'folds', 'val_acc', 'val_f1', 'val_auc', 'val_loss', 'best fold'],
+          ),
+        );
       }
       if (r.failed.length) throw new FvcError('ERR_TRAINING_FAILED', `failed: ${r.failed.join('; ')} (see error.json in the fold folders)`);
     });
@@ -181,14 +235,30 @@ export function registerTrain(program: Command): void {
     .option('--gpu <index>', 'run on GPU <index> (--device cuda:<index>)', intOption(0, 1023))
     .option('--threads <n>', 'threads', intOption(1, 1024), 1)
     .option('--json', 'print JSON')
-    .action(async (videos: string[], o: { model: string; metadata?: string; numFrames?: number; frameCacheDir?: string; featuresDir?: string; device: DeviceRequest; gpu?: number; threads: number; json?: boolean }) => {
-      const all = [...videos];
-      if (o.metadata) all.push(...(await loadMetadata(o.metadata)).rows.map((r) => r.absolute_path));
-      if (!all.length) throw new FvcError('ERR_INVALID_ARGUMENT', 'no videos: give video files or --metadata');
-      const r = await predictVideos(o.model, all, { device: withGpu(o.device, o.gpu), threads: o.threads, ...(o.numFrames === undefined ? {} : { numFrames: o.numFrames }), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
-      if (o.json) return printJson(r);
-      process.stdout.write(formatTable(r.map((p) => [p.video, Number(p.prob.toFixed(6))]), ['video', 'prob_fake']));
-    });
+    .action(
+      async (
+        videos: string[],
+        o: { model: string; metadata?: string; numFrames?: number; frameCacheDir?: string; featuresDir?: string; device: DeviceRequest; gpu?: number; threads: number; json?: boolean },
+      ) => {
+        const all = [...videos];
+        if (o.metadata) all.push(...(await loadMetadata(o.metadata)).rows.map((r) => r.absolute_path));
+        if (!all.length) throw new FvcError('ERR_INVALID_ARGUMENT', 'no videos: give video files or --metadata');
+        const r = await predictVideos(o.model, all, {
+          device: withGpu(o.device, o.gpu),
+          threads: o.threads,
+          ...(o.numFrames === undefined ? {} : { numFrames: o.numFrames }),
+          ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}),
+          ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}),
+        });
+        if (o.json) return printJson(r);
+        process.stdout.write(
+          formatTable(
+            r.map((p) => [p.video, Number(p.prob.toFixed(6))]),
+            ['video', 'prob_fake'],
+          ),
+        );
+      },
+    );
 
   program
     .command('evaluate')
@@ -205,16 +275,52 @@ export function registerTrain(program: Command): void {
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
     .option('--features-dir <dir>', 'models on deep features: the feature tables (default: FVC_FEATURES_DIR or data/features)')
     .option('--json', 'print JSON')
-    .action(async (o: { model: string; metadata: string; out?: string; threshold: number; plots: boolean; by?: string; device: DeviceRequest; gpu?: number; threads: number; frameCacheDir?: string; featuresDir?: string; json?: boolean }) => {
-      const by = o.by ? o.by.split(',').map((c) => c.trim()).filter(Boolean) : [];
-      const r = await evaluate(o.model, o.metadata, { threshold: o.threshold, plots: o.plots, by, device: withGpu(o.device, o.gpu), threads: o.threads, ...(o.out ? { out: o.out } : {}), ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}), ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}) });
-      if (o.json) return printJson(r);
-      const m = r.metrics as unknown as Record<string, number | null>;
-      const show = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : Number(v.toFixed(4)));
-      const rows = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'average_precision', 'eer', 'tpr_at_fpr_1', 'tpr_at_fpr_5', 'tpr_at_fpr_10', 'brier', 'ece', 'log_loss'].filter((k) => k in m).map((k) => [k, show(m[k])]);
-      process.stdout.write(`${r.model} on ${r.videos} videos of ${r.table}\n${formatTable(rows, ['metric', 'value'])}`);
-      if (r.subgroups.length)
-        process.stdout.write(`\n${formatTable(r.subgroups.map((g) => [g.column, g.value, g.videos, g.against, show(g.metrics.roc_auc), show(g.metrics.tpr_at_fpr_5), show(g.metrics.accuracy)]), ['column', 'value', 'videos', 'against', 'roc_auc', 'tpr_at_fpr_5', 'accuracy'])}`);
-      if (r.files.length) process.stdout.write(`wrote ${r.files.join(', ')}\n`);
-    });
+    .action(
+      async (o: {
+        model: string;
+        metadata: string;
+        out?: string;
+        threshold: number;
+        plots: boolean;
+        by?: string;
+        device: DeviceRequest;
+        gpu?: number;
+        threads: number;
+        frameCacheDir?: string;
+        featuresDir?: string;
+        json?: boolean;
+      }) => {
+        const by = o.by
+          ? o.by
+              .split(',')
+              .map((c) => c.trim())
+              .filter(Boolean)
+          : [];
+        const r = await evaluate(o.model, o.metadata, {
+          threshold: o.threshold,
+          plots: o.plots,
+          by,
+          device: withGpu(o.device, o.gpu),
+          threads: o.threads,
+          ...(o.out ? { out: o.out } : {}),
+          ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}),
+          ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}),
+        });
+        if (o.json) return printJson(r);
+        const m = r.metrics as unknown as Record<string, number | null>;
+        const show = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : Number(v.toFixed(4)));
+        const rows = ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'average_precision', 'eer', 'tpr_at_fpr_1', 'tpr_at_fpr_5', 'tpr_at_fpr_10', 'brier', 'ece', 'log_loss']
+          .filter((k) => k in m)
+          .map((k) => [k, show(m[k])]);
+        process.stdout.write(`${r.model} on ${r.videos} videos of ${r.table}\n${formatTable(rows, ['metric', 'value'])}`);
+        if (r.subgroups.length)
+          process.stdout.write(
+            `\n${formatTable(
+              r.subgroups.map((g) => [g.column, g.value, g.videos, g.against, show(g.metrics.roc_auc), show(g.metrics.tpr_at_fpr_5), show(g.metrics.accuracy)]),
+              ['column', 'value', 'videos', 'against', 'roc_auc', 'tpr_at_fpr_5', 'accuracy'],
+            )}`,
+          );
+        if (r.files.length) process.stdout.write(`wrote ${r.files.join(', ')}\n`);
+      },
+    );
 }

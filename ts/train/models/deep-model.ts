@@ -59,7 +59,10 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
     settings: async (ctx) => {
       const { architecture, options } = await resolved(ctx);
       if (o.pretrained && !options.weights && !ctx.cfg.deep.randomInit)
-        throw new FvcError('ERR_INVALID_ARGUMENT', `${ctx.model.modelType}: a pretrained model needs its backbone's weights (deep.weights / --weights ${architecture}=FILE, e.g. torchvision's .pth); train it from random weights only by asking for it (deep.randomInit / --random-init)`);
+        throw new FvcError(
+          'ERR_INVALID_ARGUMENT',
+          `${ctx.model.modelType}: a pretrained model needs its backbone's weights (deep.weights / --weights ${architecture}=FILE, e.g. torchvision's .pth); train it from random weights only by asking for it (deep.randomInit / --random-init)`,
+        );
       return { architecture, deep: options, ...(o.pretrained && !options.weights ? { backbone_weights: 'random initialisation (asked for)' } : {}) };
     },
     fit: async (ctx) => {
@@ -77,7 +80,9 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
         device: deviceOf(cfg),
         resume: cfg.resume,
         onEpoch: (e) => {
-          log(`${model.modelType}: fold ${fold.fold} epoch ${e.epoch}/${cfg.deep.epochs} train_loss ${e.train_loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_auc ${e.val_auc?.toFixed(4) ?? 'n/a'}${e.best ? ' (best)' : ''} data wait ${(e.data_wait * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`);
+          log(
+            `${model.modelType}: fold ${fold.fold} epoch ${e.epoch}/${cfg.deep.epochs} train_loss ${e.train_loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_auc ${e.val_auc?.toFixed(4) ?? 'n/a'}${e.best ? ' (best)' : ''} data wait ${(e.data_wait * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`,
+          );
           onEpoch?.(e);
         },
         ...(signal ? { signal } : {}),
@@ -90,7 +95,8 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
     },
     predict: async (best, videos, o) => {
       const { architecture, deep } = best.descriptor as { architecture?: string; deep?: DeepOptions & { flowMethod?: FlowMethod } };
-      if (!architecture || !deep) throw new FvcError('ERR_INVALID_DATA', `${join(best.dir, 'model.json')}: a deep model's descriptor needs its architecture and deep options (retrain with this version of fvc)`);
+      if (!architecture || !deep)
+        throw new FvcError('ERR_INVALID_DATA', `${join(best.dir, 'model.json')}: a deep model's descriptor needs its architecture and deep options (retrain with this version of fvc)`);
       const { layout } = await architectureInfo(architecture);
       const cache = new FrameCache(o.frameCacheDir);
       const clips = await mapPool(videos, availableParallelism(), async (video) => {

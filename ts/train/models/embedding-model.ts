@@ -57,7 +57,10 @@ function weightsSource(ctx: ModelContext, o: EmbeddingModelOptions): WeightsSour
   if (file) return { kind: 'file', path: file };
   if (o.foldModel) return null;
   if (ctx.cfg.deep.randomInit) return { kind: 'random', seed: ctx.cfg.seed };
-  throw new FvcError('ERR_INVALID_ARGUMENT', `${ctx.model.modelType}: needs the weights of its backbone ${backbone} (deep.weights / --weights ${backbone}=FILE: .safetensors or torchvision's .pth); random backbone weights only when asked for (deep.randomInit / --random-init)`);
+  throw new FvcError(
+    'ERR_INVALID_ARGUMENT',
+    `${ctx.model.modelType}: needs the weights of its backbone ${backbone} (deep.weights / --weights ${backbone}=FILE: .safetensors or torchvision's .pth); random backbone weights only when asked for (deep.randomInit / --random-init)`,
+  );
 }
 
 const extractOptions = (cfg: TrainConfig) => ({
@@ -86,19 +89,33 @@ function hstack(a: Float64Array, aCols: number, b: Float64Array, bCols: number, 
  * The fold's backbone when it is trained by Stage 5 itself: {output}/{foldModel}/fold_N,
  * refused unless that fold validated on exactly this fold's validation videos.
  */
-function foldCheckpoint(cfg: TrainConfig, model: ResolvedModel, o: EmbeddingModelOptions, fold: Fold, data: EmbeddingData): { path: string; architecture: string; scale: { width: number; depth: number } } {
+function foldCheckpoint(
+  cfg: TrainConfig,
+  model: ResolvedModel,
+  o: EmbeddingModelOptions,
+  fold: Fold,
+  data: EmbeddingData,
+): { path: string; architecture: string; scale: { width: number; depth: number } } {
   const dir = join(cfg.outputDir, o.foldModel as string, `fold_${fold.fold}`);
   const checkpoint = join(dir, 'model.pt');
   const backbone = backboneOf(cfg, o);
   const why = `${model.modelType} fold ${fold.fold}: no weights file for backbone ${backbone} was given, so it uses ${o.foldModel}'s checkpoint of the same fold`;
   if (!existsSync(checkpoint) || !existsSync(join(dir, 'metadata.json')))
-    throw new FvcError('ERR_FILE_NOT_FOUND', `${why}, and ${checkpoint} does not exist: train ${o.foldModel} first with the same folds (fvc train --models ${o.foldModel}), give --weights ${backbone}=FILE, or ask for random weights (--random-init)`);
+    throw new FvcError(
+      'ERR_FILE_NOT_FOUND',
+      `${why}, and ${checkpoint} does not exist: train ${o.foldModel} first with the same folds (fvc train --models ${o.foldModel}), give --weights ${backbone}=FILE, or ask for random weights (--random-init)`,
+    );
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { architecture?: string; deep?: { scale?: { width?: number; depth?: number } } };
   const predicted = parseCsv(readFileSync(join(dir, 'predictions.csv'), 'utf8')).map((r) => r.id as string);
   const expected = fold.val.map((i) => data.ids[i] as string);
   const same = predicted.length === expected.length && [...predicted].sort().join('\n') === [...expected].sort().join('\n');
-  if (!same) throw new FvcError('ERR_INVALID_DATA', `${why}, but ${join(dir, 'predictions.csv')} validated on other videos than this fold's: its features could have seen this fold's validation videos. Train both with the same data, folds and seed.`);
-  if (config.architecture !== backbone) throw new FvcError('ERR_INVALID_DATA', `${why}, but it was trained as ${config.architecture}, not ${backbone} (deep.architectures must choose the same for both)`);
+  if (!same)
+    throw new FvcError(
+      'ERR_INVALID_DATA',
+      `${why}, but ${join(dir, 'predictions.csv')} validated on other videos than this fold's: its features could have seen this fold's validation videos. Train both with the same data, folds and seed.`,
+    );
+  if (config.architecture !== backbone)
+    throw new FvcError('ERR_INVALID_DATA', `${why}, but it was trained as ${config.architecture}, not ${backbone} (deep.architectures must choose the same for both)`);
   verifyDigests(dir, (JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as { file_sha256?: unknown }).file_sha256, join(dir, 'metadata.json'));
   return { path: checkpoint, architecture: config.architecture, scale: { width: config.deep?.scale?.width ?? 1, depth: config.deep?.scale?.depth ?? 0 } };
 }
@@ -133,7 +150,11 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       if (source) {
         const e = await extractEmbeddings({ backbone: backboneOf(cfg, o), weights: source, videos, ...extractOptions(cfg), device: deviceOf(cfg), ...(ctx.signal ? { signal: ctx.signal } : {}) });
         log(`${model.modelType}: ${backboneOf(cfg, o)} features of ${videos.length} videos from ${e.table} (${e.extracted} extracted, ${e.reused} reused)`);
-        shared = { x: e.x, names: e.columns, weights: { kind: source.kind, ...(source.kind === 'random' ? { seed: source.seed } : { path: resolve(source.path), sha256: e.weightsSha256 }), table: e.table } };
+        shared = {
+          x: e.x,
+          names: e.columns,
+          weights: { kind: source.kind, ...(source.kind === 'random' ? { seed: source.seed } : { path: resolve(source.path), sha256: e.weightsSha256 }), table: e.table },
+        };
       }
       const names = [...(shared?.names ?? []), ...handcrafted.names];
       const cols = names.length;
@@ -152,16 +173,35 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
         warnings,
       };
     },
-    settings: async ({ cfg }) => ({ backbone: backboneOf(cfg, o), extraction: extractOptions(cfg).sampling, scale: extractOptions(cfg).scale, weights: cfg.deep.weights ?? null, randomInit: cfg.deep.randomInit }),
+    settings: async ({ cfg }) => ({
+      backbone: backboneOf(cfg, o),
+      extraction: extractOptions(cfg).sampling,
+      scale: extractOptions(cfg).scale,
+      weights: cfg.deep.weights ?? null,
+      randomInit: cfg.deep.randomInit,
+    }),
     fit: async ({ model, params, data, fold, dir, cfg, signal }) => {
       let emb: { x: Float64Array; names: string[]; weights: Record<string, unknown>; extra?: string[] };
       if (data.shared) emb = data.shared;
       else {
         const ck = foldCheckpoint(cfg, model, o, fold, data);
-        const e = await extractEmbeddings({ backbone: ck.architecture, weights: { kind: 'checkpoint', path: ck.path }, videos: data.videos, ...extractOptions(cfg), scale: ck.scale, device: deviceOf(cfg), ...(signal ? { signal } : {}) });
+        const e = await extractEmbeddings({
+          backbone: ck.architecture,
+          weights: { kind: 'checkpoint', path: ck.path },
+          videos: data.videos,
+          ...extractOptions(cfg),
+          scale: ck.scale,
+          device: deviceOf(cfg),
+          ...(signal ? { signal } : {}),
+        });
         // best_model/ must predict without the source fold's folder: the backbone travels with it.
         await copyFile(ck.path, join(dir, 'backbone.pt'));
-        emb = { x: e.x, names: e.columns, weights: { kind: 'checkpoint', file: 'backbone.pt', trained_by: `${o.foldModel}/fold_${fold.fold}`, sha256: e.weightsSha256, scale: ck.scale, table: e.table }, extra: ['backbone.pt'] };
+        emb = {
+          x: e.x,
+          names: e.columns,
+          weights: { kind: 'checkpoint', file: 'backbone.pt', trained_by: `${o.foldModel}/fold_${fold.fold}`, sha256: e.weightsSha256, scale: ck.scale, table: e.table },
+          extra: ['backbone.pt'],
+        };
       }
       const cols = emb.names.length + data.handcrafted.names.length;
       const x = hstack(emb.x, emb.names.length, data.handcrafted.x, data.handcrafted.names.length, data.rows);
@@ -170,7 +210,15 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       const valX = new Float64Array(fold.val.length * cols);
       fold.val.forEach((i, k) => valX.set(x.subarray(i * cols, (i + 1) * cols), k * cols));
       const probs = await predictClassical(fitted.kind, join(dir, fitted.file), valX, fold.val.length, cols, undefined, cfg.threads);
-      const describe = { backbone: backboneOf(cfg, o), backbone_weights: emb.weights, embedding_columns: emb.names.length, handcrafted_features: data.handcrafted.names, feature_set: model.suffix ?? null, extraction: extractOptions(cfg).sampling, scale: emb.weights.scale ?? extractOptions(cfg).scale };
+      const describe = {
+        backbone: backboneOf(cfg, o),
+        backbone_weights: emb.weights,
+        embedding_columns: emb.names.length,
+        handcrafted_features: data.handcrafted.names,
+        feature_set: model.suffix ?? null,
+        extraction: extractOptions(cfg).sampling,
+        scale: emb.weights.scale ?? extractOptions(cfg).scale,
+      };
       return { ...fitted, probs, describe, ...(emb.extra ? { extraFiles: emb.extra } : {}) };
     },
     predict: async (best, videos, po) => predictEmbedding(best, videos, po, o.backbone),
@@ -178,11 +226,35 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
 }
 
 async function predictEmbedding(best: BestModel, videos: readonly string[], po: Parameters<Stage5Model['predict']>[2], backbone: string): Promise<Float64Array> {
-  const d = best.descriptor as { backbone?: string; backbone_weights: { kind: string; path?: string; file?: string; sha256?: string; seed?: number }; handcrafted_features: string[]; extraction: Record<string, number>; scale: { width: number; depth: number }; feature_set: string | null };
+  const d = best.descriptor as {
+    backbone?: string;
+    backbone_weights: { kind: string; path?: string; file?: string; sha256?: string; seed?: number };
+    handcrafted_features: string[];
+    extraction: Record<string, number>;
+    scale: { width: number; depth: number };
+    feature_set: string | null;
+  };
   const w = d.backbone_weights;
-  const source: WeightsSource = w.kind === 'file' ? { kind: 'file', path: w.path as string } : w.kind === 'checkpoint' ? { kind: 'checkpoint', path: join(best.dir, w.file as string) } : { kind: 'random', seed: w.seed ?? 0 };
-  const e = await extractEmbeddings({ backbone: d.backbone ?? backbone, weights: source, videos, sampling: d.extraction, scale: d.scale, threads: po.threads, device: po.device, quiet: true, strict: true, ...(po.featuresDir ? { featuresDir: po.featuresDir } : {}), ...(po.frameCacheDir ? { frameCacheDir: po.frameCacheDir } : {}) });
-  if (w.sha256 && e.weightsSha256 !== w.sha256) throw new FvcError('ERR_INVALID_DATA', `${source.kind === 'random' ? '' : source.path}: the backbone's weights changed since this model was trained (sha256 ${e.weightsSha256?.slice(0, 12)}..., trained with ${w.sha256.slice(0, 12)}...): its features would not be the ones the booster learned`);
+  const source: WeightsSource =
+    w.kind === 'file' ? { kind: 'file', path: w.path as string } : w.kind === 'checkpoint' ? { kind: 'checkpoint', path: join(best.dir, w.file as string) } : { kind: 'random', seed: w.seed ?? 0 };
+  const e = await extractEmbeddings({
+    backbone: d.backbone ?? backbone,
+    weights: source,
+    videos,
+    sampling: d.extraction,
+    scale: d.scale,
+    threads: po.threads,
+    device: po.device,
+    quiet: true,
+    strict: true,
+    ...(po.featuresDir ? { featuresDir: po.featuresDir } : {}),
+    ...(po.frameCacheDir ? { frameCacheDir: po.frameCacheDir } : {}),
+  });
+  if (w.sha256 && e.weightsSha256 !== w.sha256)
+    throw new FvcError(
+      'ERR_INVALID_DATA',
+      `${source.kind === 'random' ? '' : source.path}: the backbone's weights changed since this model was trained (sha256 ${e.weightsSha256?.slice(0, 12)}..., trained with ${w.sha256.slice(0, 12)}...): its features would not be the ones the booster learned`,
+    );
   let x = e.x;
   let cols = e.dim;
   if (d.handcrafted_features.length) {

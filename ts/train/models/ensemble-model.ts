@@ -114,10 +114,18 @@ export function ensembleModel(members: readonly ResolvedModel[], rule: EnsembleR
         const oof = await innerOutOfFold(ctx, members, memberData);
         const rows = oof.ids.map((_, i) => oof.probs.map((p) => p[i] as number));
         stacker = fitStacker(rows, oof.labels);
-        expected.forEach((_, k) => (probs[k] = applyStacker(stacker as Stacker, val.map((p) => p[k] as number))));
+        expected.forEach(
+          (_, k) =>
+            (probs[k] = applyStacker(
+              stacker as Stacker,
+              val.map((p) => p[k] as number),
+            )),
+        );
         const lines = oof.ids.map((id, i) => [csvCell(id), oof.innerOf[i], oof.labels[i], ...(rows[i] as number[])].join(','));
         await writeFile(join(dir, 'stacker_training.csv'), `id,inner_fold,label,${names.map(csvCell).join(',')}\n${lines.join('\n')}\n`);
-        ctx.log(`${ctx.model.modelType}: fold ${fold.fold} stacker on ${oof.ids.length} out-of-fold rows (${oof.nInner} inner folds): ${names.map((n, j) => `${n} ${stacker?.coef[j]?.toFixed(3)}`).join(', ')}, intercept ${stacker.intercept.toFixed(3)}`);
+        ctx.log(
+          `${ctx.model.modelType}: fold ${fold.fold} stacker on ${oof.ids.length} out-of-fold rows (${oof.nInner} inner folds): ${names.map((n, j) => `${n} ${stacker?.coef[j]?.toFixed(3)}`).join(', ')}, intercept ${stacker.intercept.toFixed(3)}`,
+        );
       }
       const description = { rule, members: names, ...(stacker ? { stacker } : {}) };
       await writeFile(join(dir, 'ensemble.json'), `${JSON.stringify(description, null, 2)}\n`);
