@@ -12,9 +12,9 @@ corpus=$root/fuzz/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFVC_SANITIZE=ON -DFVC_WERROR=ON >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
-cmake --build "$build" --target fvc-native-check --parallel "${FVC_BUILD_JOBS:-2}" >"$build.log" 2>&1 || { tail -50 "$build.log"; exit 1; }
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFVC_SANITIZE=ON -DFVC_WERROR=ON >"$build-configure.log" 2>&1 ||
+  { cat "$build-configure.log"; exit 1; }
+cmake --build "$build" --target fvc-native-check --parallel "${FVC_BUILD_JOBS:-2}" >"$build-build.log" 2>&1 || { tail -50 "$build-build.log"; exit 1; }
 check=$build/fvc-native-check
 
 # halt_on_error: the first report fails the run. Leaks in libav/OpenCV/XGBoost's global
