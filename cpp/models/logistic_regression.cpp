@@ -1,10 +1,14 @@
 #include <linear.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
+#include <sstream>
 
 #include "common/error.h"
 #include "models/model_kinds.h"
+#include "models/model_text.h"
 
 namespace fvc {
 namespace {
@@ -36,6 +40,63 @@ struct SparseRows {
 struct ModelDeleter {
   void operator()(model* m) const { free_and_destroy_model(&m); }
 };
+
+// fvc reads the model file itself rather than through liblinear's load_model, which
+// takes the header at its word (a lost label line loads and then crashes
+// predict_values) and leaks its FILE on every malformed file (fuzz/README.md). The
+// format is liblinear's save_model output for a binary L2R_LR model: header lines,
+// "w", then one weight per feature (plus the bias weight), each finite.
+std::unique_ptr<model, ModelDeleter> loadModelFile(const std::string& path) {
+  const std::string text = readModelText(path, "liblinear");
+  auto fail = [&](const std::string& why) -> void { throw Error(code::kInvalidData, path + ": damaged liblinear model (" + why + ")"); };
+  std::istringstream lines(text);
+  std::string line, key;
+  int nrClass = 0, nrFeature = -1, labels[2] = {-1, -1};
+  double bias = -1;
+  bool solver = false, sawW = false;
+  while (!sawW && std::getline(lines, line)) {
+    std::istringstream words(line);
+    words >> key;
+    std::string w;
+    if (key == "solver_type") solver = (words >> w) && w == "L2R_LR";
+    else if (key == "nr_class") words >> nrClass;
+    else if (key == "label") words >> labels[0] >> labels[1];
+    else if (key == "nr_feature") words >> nrFeature;
+    else if (key == "bias") {
+      if (!(words >> w) || !finiteNumber(w)) fail("bias is not a finite number");
+      bias = std::strtod(w.c_str(), nullptr);
+    } else if (key == "w") sawW = true;
+    else fail("unknown header line '" + line.substr(0, 40) + "'");
+  }
+  if (!solver) fail("not an L2R_LR model");
+  if (nrClass != 2 || !((labels[0] == 0 && labels[1] == 1) || (labels[0] == 1 && labels[1] == 0))) fail("not two classes labelled 0 and 1");
+  if (nrFeature < 1 || nrFeature > (1 << 24) || !sawW) fail("no feature count or no weights");
+  const int weights = nrFeature + (bias >= 0 ? 1 : 0);
+  std::vector<double> w;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string v, extra;
+    if (!(words >> v) || (words >> extra) || !finiteNumber(v)) fail("weight line " + std::to_string(w.size() + 1) + " is not one finite number");
+    w.push_back(std::strtod(v.c_str(), nullptr));
+  }
+  if (static_cast<int>(w.size()) != weights)
+    fail(std::to_string(w.size()) + " weights for " + std::to_string(nrFeature) + " features" + (bias >= 0 ? " and a bias" : ""));
+  // Allocated as liblinear allocates, so free_and_destroy_model releases it.
+  model* m = static_cast<model*>(std::calloc(1, sizeof(model)));
+  if (m == nullptr) throw std::bad_alloc();
+  std::unique_ptr<model, ModelDeleter> owned(m);
+  m->param.solver_type = L2R_LR;
+  m->nr_class = 2;
+  m->nr_feature = nrFeature;
+  m->bias = bias;
+  m->label = static_cast<int*>(std::malloc(2 * sizeof(int)));
+  m->w = static_cast<double*>(std::malloc(w.size() * sizeof(double)));
+  if (m->label == nullptr || m->w == nullptr) throw std::bad_alloc();
+  m->label[0] = labels[0];
+  m->label[1] = labels[1];
+  std::copy(w.begin(), w.end(), m->w);
+  return owned;
+}
 
 }  // namespace
 
@@ -72,19 +133,7 @@ FitResult fitLogisticRegression(const Dataset& d, const Params& params, const st
 }
 
 std::vector<double> predictLogisticRegression(const std::string& modelPath, const Dataset& d) {
-  std::unique_ptr<model, ModelDeleter> m(load_model(modelPath.c_str()));
-  if (!m) throw Error(code::kModel, modelPath + ": not a liblinear model file");
-  // liblinear's reader takes the header at its word: a damaged file (a lost label line,
-  // another class count) loads and then crashes or mislabels in predict. Check what
-  // fvc's binary logistic regression needs before using it.
-  const bool binary = m->nr_class == 2 && m->label != nullptr && m->w != nullptr &&
-                      ((m->label[0] == 0 && m->label[1] == 1) || (m->label[0] == 1 && m->label[1] == 0));
-  if (!binary || m->param.solver_type != L2R_LR)
-    throw Error(code::kInvalidData, modelPath + ": damaged liblinear model (not a binary L2R_LR model with labels 0 and 1)");
-  const int weights = m->nr_feature + (m->bias >= 0 ? 1 : 0);
-  for (int i = 0; i < weights; ++i)
-    if (!std::isfinite(m->w[i]))
-      throw Error(code::kInvalidData, modelPath + ": damaged liblinear model (weight " + std::to_string(i) + " is not finite)");
+  std::unique_ptr<model, ModelDeleter> m = loadModelFile(modelPath);
   if (get_nr_feature(m.get()) != d.cols)
     throw Error(code::kInvalidArgument,
                 modelPath + ": model has " + std::to_string(get_nr_feature(m.get())) + " features, input has " + std::to_string(d.cols));

@@ -2,13 +2,13 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <sstream>
 
 #include "common/error.h"
 #include "models/model_kinds.h"
+#include "models/model_text.h"
 
 namespace fvc {
 namespace {
@@ -45,18 +45,9 @@ struct ModelDeleter {
 // fuzz/): the text is checked line by line first, as fvc writes it for a binary
 // C-SVC with probabilities. Numbers must parse completely and be finite.
 void checkLibsvmText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(code::kFileNotFound, path + ": cannot open the libsvm model file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  const std::string text = readModelText(path, "libsvm");
   auto fail = [&](const std::string& why) -> void { throw Error(code::kInvalidData, path + ": damaged libsvm model (" + why + ")"); };
-  if (text.empty() || text.back() != '\n') fail("it does not end with a complete line");
-  auto finite = [](const std::string& word) {
-    char* end = nullptr;
-    const double v = std::strtod(word.c_str(), &end);
-    return !word.empty() && *end == '\0' && std::isfinite(v);
-  };
+  const auto finite = finiteNumber;
   std::istringstream lines(text);
   std::string line;
   long totalSv = -1, nrSv = 0, svLines = 0;
@@ -93,7 +84,11 @@ void checkLibsvmText(const std::string& path) {
     } else if (key == "rho" || key == "probA" || key == "probB" || key == "gamma" || key == "coef0") {
       words >> w;
       if (!finite(w)) fail(key + " is not a finite number");
-    } else if (key != "svm_type" && key != "kernel_type" && key != "degree" && key != "label") {
+    } else if (key == "svm_type" || key == "kernel_type") {
+      // What fvc writes; libsvm leaks its FILE when it meets another name.
+      words >> w;
+      if (key == "svm_type" ? w != "c_svc" : (w != "linear" && w != "rbf")) fail(key + " '" + w + "' is not one fvc writes");
+    } else if (key != "degree" && key != "label") {
       fail("unknown header line '" + line.substr(0, 40) + "'");
     }
   }
