@@ -5,6 +5,8 @@ import * as assert from 'uvu/assert';
 import { extractHandcraftedFeatures, FvcError, handcraftedFeatureNames, probe, sampleFrames } from '../ts/index.js';
 import { artifacts, h264, makeVideo, root, runCli } from './helpers.js';
 
+const encode = ['-c:v', 'libx264', '-g', '12', '-pix_fmt', 'yuv420p'];
+
 // float32 image arithmetic in fvc against float64 numpy: agree to 1e-4 relative
 // (absolute 1e-3 for values near zero, such as the residual mean).
 function close(name: string, ours: number | null, ref: number | null) {
@@ -16,8 +18,8 @@ function close(name: string, ours: number | null, ref: number | null) {
 
 async function compareWithNumpy(video: string, numFrames: number) {
   const npy = join(artifacts, `features-${numFrames}.npy`);
-  // The reference starts from the very frames fvc samples, decoded at native size.
-  await sampleFrames(video, { count: numFrames, size: 0, letterbox: false, npy, returnData: false, threads: 1 });
+  // The reference starts from the very frames fvc samples (each with its successor), decoded at native size.
+  await sampleFrames(video, { count: numFrames, size: 0, letterbox: false, adjacent: true, npy, returnData: false, threads: 1 });
   const info = await probe(video);
   const rate = info.streamBitrate || info.bitrate;
   const ref = JSON.parse(
@@ -32,17 +34,29 @@ async function compareWithNumpy(video: string, numFrames: number) {
 test('Stage 2 features equal an independent numpy computation on the same frames', async () => {
   const r = await compareWithNumpy(h264('gop12.mp4'), 8);
   assert.is(r.frames, 8);
+  for (const name of ['local_noise_cv_mean', 'local_blockiness_entropy_std', 'adjacent_diff_mean', 'local_adjacent_diff_top_share_mean', 'temporal_luma_std_max_ratio'])
+    assert.ok(typeof r.features[name] === 'number', `${name} is computed (so the comparison covered it)`);
+});
+
+test('numpy agreement at another size, with partial cells at the edges and a 2-frame sample', async () => {
+  const odd = makeVideo('odd_200x150.mp4', ['-f', 'lavfi', '-i', 'testsrc2=s=200x150:r=25', '-t', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+  await compareWithNumpy(odd, 2);
 });
 
 test('one frame: temporal cues are explicit missing values, not zeros', async () => {
   const r = await compareWithNumpy(h264('gop12.mp4'), 1);
   assert.is(r.features.framediff_mean, null);
   assert.is(r.features.noise_temporal_var, null);
+  assert.is(r.features.temporal_noise_cv_mean, null);
+  // Adjacent-frame cues need only the sampled frame and its successor.
+  assert.ok(typeof r.features.adjacent_diff_mean === 'number');
 });
 
 test('schema is fixed and every value is finite or null', async () => {
   const names = handcraftedFeatureNames();
-  assert.is(names.length, 36); // 14 per-frame statistics x (mean, std) + 3 temporal + 5 codec
+  // Schema 1: 14 per-frame statistics x (mean, std) + 3 temporal + 5 codec; schema 2 adds
+  // 5 local maps x 5 summaries x (mean, std) + adjacent-frame 1 + 3 summaries x (mean, std) + 2 x 3 over time.
+  assert.is(names.length, 36 + 50 + 8 + 6);
   assert.is(new Set(names).size, names.length);
   const r = await extractHandcraftedFeatures(
     makeVideo('odd_321x241.mp4', ['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-t', '1', '-vf', 'scale=321:241', '-c:v', 'libx264', '-pix_fmt', 'yuv444p']),
@@ -58,6 +72,33 @@ test('features separate a manipulated clip from its source', async () => {
   const b = await extractHandcraftedFeatures(blurred);
   assert.ok((b.features.laplacian_var_mean as number) < (a.features.laplacian_var_mean as number) / 2, 'blur lowers Laplacian variance');
   assert.ok((b.features.noise_energy_mean as number) < (a.features.noise_energy_mean as number), 'blur lowers residual energy');
+});
+
+test('local features see what frame-wide means average away: a blurred face-sized patch, a flickering one', async () => {
+  // A still, textured scene with sensor-like noise (testsrc2 itself moves everywhere).
+  const still = makeVideo('still.mp4', ['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25,trim=end_frame=1,loop=loop=50:size=1,setpts=N/25/TB,noise=alls=8:allf=t', '-t', '2', ...encode]);
+  // 80x96 of 320x240: a third of the width, as the corpus's faces.
+  const patch = makeVideo('still_patch_blur.mp4', ['-i', still, '-filter_complex', '[0]split[a][b];[b]crop=80:96:120:72,gblur=sigma=2[p];[a][p]overlay=120:72', ...encode]);
+  const flicker = makeVideo('still_patch_flicker.mp4', [
+    '-i',
+    still,
+    '-filter_complex',
+    "[0]split[a][b];[b]crop=80:96:120:72,eq=brightness=0.08[p];[a][p]overlay=120:72:enable='lt(mod(n,2),1)'",
+    ...encode,
+  ]);
+  type Values = { [name: string]: number };
+  const [a, b, c] = (await Promise.all([still, patch, flicker].map((v) => extractHandcraftedFeatures(v)))).map((r) => r.features) as unknown as [Values, Values, Values];
+  const v = (x: Values, name: string) => x[name] as number;
+  const change = (x: Values, name: string) => Math.abs((x[name] as number) - (a[name] as number)) / Math.abs(a[name] as number);
+  // The blurred patch leaves cells with far less residual noise than the frame's median.
+  assert.ok(v(b, 'local_noise_min_ratio_mean') < v(a, 'local_noise_min_ratio_mean') - 1, `min ratio ${v(a, 'local_noise_min_ratio_mean')} -> ${v(b, 'local_noise_min_ratio_mean')}`);
+  assert.ok(change(b, 'local_noise_min_ratio_mean') > 3 * change(b, 'noise_energy_mean'), 'the local cue moves more than the frame-wide one');
+  // The flickering patch changes between adjacent frames while the rest barely moves.
+  assert.ok(
+    v(c, 'local_adjacent_diff_top_share_mean') > 2 * v(a, 'local_adjacent_diff_top_share_mean'),
+    `top share ${v(a, 'local_adjacent_diff_top_share_mean')} -> ${v(c, 'local_adjacent_diff_top_share_mean')}`,
+  );
+  assert.ok(v(c, 'temporal_luma_std_max_ratio') > 2 * v(a, 'temporal_luma_std_max_ratio'), `luma std max ratio ${v(a, 'temporal_luma_std_max_ratio')} -> ${v(c, 'temporal_luma_std_max_ratio')}`);
 });
 
 test('fvc features --json and errors', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -61,6 +61,27 @@ test('resume: finished videos are skipped; a changed file is recomputed', async 
   utimesSync(join(corpusDir, 'videos/real_0000.mp4'), new Date(), new Date(Date.now() - 5000));
   const c = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
   assert.is(c.computed, 1);
+});
+
+test('schema: the output records its version, and a part written under schema 1 is recomputed, never mixed in', async () => {
+  const out = join(artifacts, 'stage2-schema');
+  rmSync(out, { recursive: true, force: true });
+  await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
+  const schema = JSON.parse(readFileSync(join(out, 'feature_schema.json'), 'utf8'));
+  assert.is(schema.schema_version, 2);
+  assert.equal(schema.features, handcraftedFeatureNames());
+  // A part as schema 1 wrote it: 36 values under the parameters of that version.
+  const parts = join(out, '.parts');
+  const file = join(parts, readdirSync(parts).filter((f) => f.endsWith('.json'))[0] as string);
+  const part = JSON.parse(readFileSync(file, 'utf8'));
+  part.params = JSON.stringify({ numFrames: 4, damage: 1 });
+  part.result.values = part.result.values.slice(0, 36);
+  writeFileSync(file, JSON.stringify(part));
+  const r = await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
+  assert.is(r.computed, 1);
+  assert.is(r.skipped, 7);
+  const rows = await readTable(r.outputPath);
+  for (const row of rows) assert.ok(typeof row.local_noise_cv_mean === 'number' && typeof row.temporal_luma_std_mean === 'number', `${row.video_path as string}: schema 2 values`);
 });
 
 test('Ctrl-C stops fvc stage2, says what stopped and how to resume, and the rerun computes only what was left', async () => {

@@ -2,7 +2,7 @@
 export { FvcError, isFvcError, type FvcErrorCode } from './errors.js';
 export { probe, type ProbeOptions, type VideoInfo } from './video/probe.js';
 export { sampleFrames, type Interpolation, type SampleFramesOptions, type SampledFrames } from './video/frames.js';
-export { extractHandcraftedFeatures, handcraftedFeatureNames, type FeatureOptions, type VideoFeatures } from './features/handcrafted.js';
+export { extractHandcraftedFeatures, handcraftedFeatureNames, handcraftedSchemaVersion, type FeatureOptions, type VideoFeatures } from './features/handcrafted.js';
 export { checkNativeKernels, resolveDevice, runtimeInfo, setTorchThreads, type DeviceRequest, type KernelCheck, type RuntimeInfo } from './runtime.js';
 export { generateCorpus, METADATA_COLUMNS, type CorpusClip, type CorpusOptions, type CorpusResult } from './corpus/generate.js';
 export { MANIPULATIONS, type Manipulation } from './corpus/manipulations.js';

@@ -20,6 +20,7 @@ class HandcraftedWorker : public PromiseWorker {
     // Native resolution, no bars: padding would pollute every statistic.
     sample_.resize.size = 0;
     sample_.resize.letterbox = false;
+    sample_.adjacent = true;
   }
 
  protected:
@@ -29,10 +30,11 @@ class HandcraftedWorker : public PromiseWorker {
     ProbeResult probe = probeVideo(input, ProbeOptions{});
     SampledFrames frames = sampleFrames(input, sample_);
     warnings_ = std::move(frames.warnings);
-    count_ = frames.count;
-    damagedFrames_ = frames.damagedFrames;
+    // Frames come in pairs (sample, successor): a pair counts as damaged when either is.
+    count_ = frames.count / 2;
+    for (int i = 0; i < count_; ++i) damagedFrames_ += (frames.damaged[2 * i] || frames.damaged[2 * i + 1]) ? 1 : 0;
     decoderErrors_ = frames.decoderErrors;
-    features_ = computeHandcraftedFeatures(frames.data.data(), frames.count, frames.width, frames.height, probe);
+    features_ = computeHandcraftedFeatures(frames.data.data(), frames.count / 2, frames.width, frames.height, probe);
     Report(progress, {"features", 1, 1, path_});
   }
 
@@ -81,6 +83,7 @@ Napi::Value Names(const Napi::CallbackInfo& info) {
 void registerFeaturesApi(Napi::Env env, Napi::Object exports) {
   exports.Set("handcraftedFeatures", Napi::Function::New(env, Start, "handcraftedFeatures"));
   exports.Set("handcraftedFeatureNames", Napi::Function::New(env, Names, "handcraftedFeatureNames"));
+  exports.Set("handcraftedSchemaVersion", Napi::Number::New(env, kHandcraftedSchemaVersion));
 }
 
 }  // namespace fvc

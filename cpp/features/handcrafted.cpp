@@ -1,6 +1,8 @@
 #include "features/handcrafted.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -22,14 +24,242 @@ const std::vector<std::string> kVideoStats = {
     "codec_bitrate",  "codec_fps",     "codec_width",        "codec_height", "codec_bits_per_pixel",
 };
 
+// Schema 2: local statistics on a grid of cells per frame (README "Local features").
+// Each per-cell map is summarised by how it varies across the frame; each summary is
+// aggregated over the sampled frames as _mean and _std.
+const std::vector<std::string> kLocalMaps = {"noise", "dct_ac", "laplacian", "sobel", "blockiness"};
+const std::vector<std::string> kSummaries = {"cv", "max_ratio", "min_ratio", "top_share", "entropy"};
+// Between each sampled frame and the frame after it in the stream.
+const std::vector<std::string> kAdjacentSummaries = {"cv", "max_ratio", "top_share"};
+// How each cell changes over the sampled frames.
+const std::vector<std::string> kTemporalMaps = {"temporal_noise_cv", "temporal_luma_std"};
+const std::vector<std::string> kTemporalSummaries = {"mean", "max_ratio", "top_share"};
+
 std::vector<std::string> buildNames() {
   std::vector<std::string> names;
-  for (const auto& s : kFrameStats) {
+  auto meanStdOf = [&](const std::string& s) {
     names.push_back(s + "_mean");
     names.push_back(s + "_std");
-  }
+  };
+  for (const auto& s : kFrameStats) meanStdOf(s);
   names.insert(names.end(), kVideoStats.begin(), kVideoStats.end());
+  for (const auto& m : kLocalMaps)
+    for (const auto& k : kSummaries) meanStdOf("local_" + m + "_" + k);
+  meanStdOf("adjacent_diff");
+  for (const auto& k : kAdjacentSummaries) meanStdOf("local_adjacent_diff_" + k);
+  for (const auto& m : kTemporalMaps)
+    for (const auto& k : kTemporalSummaries) names.push_back(m + "_" + k);
   return names;
+}
+
+// ---- local statistics (float64 throughout, so the numpy reference agrees closely) ----
+
+// Square cells of 8k pixels (aligned with the 8x8 coding grid), about 64 px per 8 cells
+// of the shorter side; partial cells at the right and bottom edges are left out.
+struct Grid {
+  int cell = 8, cols = 0, rows = 0;
+  int count() const { return cols * rows; }
+};
+
+Grid gridFor(int width, int height) {
+  Grid g;
+  g.cell = 8 * std::max(1, static_cast<int>(std::lround(std::min(width, height) / 64.0)));
+  g.cols = width / g.cell;
+  g.rows = height / g.cell;
+  return g;
+}
+
+// Mean of `m` (CV_64F) over each cell, row-major.
+std::vector<double> cellMeans(const cv::Mat& m, const Grid& g) {
+  std::vector<double> out(g.count(), 0.0);
+  for (int y = 0; y < g.rows * g.cell; ++y) {
+    const double* row = m.ptr<double>(y);
+    double* dst = out.data() + static_cast<size_t>(y / g.cell) * g.cols;
+    for (int x = 0; x < g.cols * g.cell; ++x) dst[x / g.cell] += row[x];
+  }
+  const double n = static_cast<double>(g.cell) * g.cell;
+  for (double& v : out) v /= n;
+  return out;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// How a non-negative cell map varies across the frame, in kSummaries order: coefficient
+// of variation; log of max and of min over the median (kRatioEps keeps flat maps
+// finite); the share of the total held by the top tenth of cells; Shannon entropy of
+// the map as a distribution, over log(cells) (1 = uniform).
+constexpr double kRatioEps = 1e-3;
+std::vector<double> summarise(const std::vector<double>& m) {
+  const double n = static_cast<double>(m.size());
+  double sum = 0, dev2 = 0;
+  for (double v : m) sum += v;
+  const double mean = sum / n;
+  for (double v : m) dev2 += (v - mean) * (v - mean);  // two passes: exactly 0 for a flat map
+  const double sd = std::sqrt(dev2 / n);
+  const double med = median(m);
+  const auto [lo, hi] = std::minmax_element(m.begin(), m.end());
+  std::vector<double> sorted(m);
+  std::sort(sorted.begin(), sorted.end(), std::greater<double>());
+  const size_t top = static_cast<size_t>(std::ceil(n / 10.0));
+  double topSum = 0;
+  for (size_t i = 0; i < top; ++i) topSum += sorted[i];
+  double entropy = 0;
+  for (double v : m)
+    if (sum > 0 && v > 0) entropy -= (v / sum) * std::log(v / sum);
+  return {
+      mean > 0 ? sd / mean : 0.0,       std::log((*hi + kRatioEps) / (med + kRatioEps)), std::log((*lo + kRatioEps) / (med + kRatioEps)),
+      sum > 0 ? topSum / sum : top / n, sum > 0 ? entropy / std::log(n) : 1.0,
+  };
+}
+
+struct LocalMaps {
+  std::vector<std::vector<double>> maps;  // kLocalMaps order
+  std::vector<double> luma;               // cell means of the luma
+};
+
+LocalMaps localMaps(const cv::Mat& gray64, const Grid& g) {
+  static const cv::Mat srm = (cv::Mat_<double>(3, 3) << -1, 2, -1, 2, -4, 2, -1, 2, -1) / 4.0;
+  LocalMaps out;
+  cv::Mat r, lap, gx, gy, sq;
+  cv::filter2D(gray64, r, CV_64F, srm, cv::Point(-1, -1), 0, cv::BORDER_REFLECT_101);
+  out.maps.push_back(cellMeans(r.mul(r), g));
+  // AC energy: mean squared AC coefficient of the cell's 8x8 DCT blocks.
+  cv::Mat ac(gray64.rows, gray64.cols, CV_64F, cv::Scalar(0)), block, coeff;
+  for (int by = 0; by + 8 <= g.rows * g.cell; by += 8)
+    for (int bx = 0; bx + 8 <= g.cols * g.cell; bx += 8) {
+      block = gray64(cv::Rect(bx, by, 8, 8)) - 128.0;
+      cv::dct(block, coeff);
+      coeff.at<double>(0, 0) = 0;
+      ac(cv::Rect(bx, by, 8, 8)).setTo(cv::sum(coeff.mul(coeff))[0] / 63.0);
+    }
+  out.maps.push_back(cellMeans(ac, g));
+  // Laplacian variance per cell: E[L^2] - E[L]^2.
+  cv::Laplacian(gray64, lap, CV_64F, 1, 1, 0, cv::BORDER_REFLECT_101);
+  std::vector<double> l1 = cellMeans(lap, g), l2 = cellMeans(lap.mul(lap), g);
+  for (size_t i = 0; i < l1.size(); ++i) l2[i] = std::max(0.0, l2[i] - l1[i] * l1[i]);
+  out.maps.push_back(l2);
+  cv::Sobel(gray64, gx, CV_64F, 1, 0, 3, 1, 0, cv::BORDER_REFLECT_101);
+  cv::Sobel(gray64, gy, CV_64F, 0, 1, 3, 1, 0, cv::BORDER_REFLECT_101);
+  cv::sqrt(gx.mul(gx) + gy.mul(gy), sq);
+  out.maps.push_back(cellMeans(sq, g));
+  // Blockiness: (1 + mean |diff| across the 8x8 grid) / (1 + mean |diff| inside blocks),
+  // over the adjacent-pixel pairs whose first pixel lies in the cell.
+  std::vector<double> bound(g.count(), 0), inner(g.count(), 0), nb(g.count(), 0), ni(g.count(), 0);
+  const int w = g.cols * g.cell, h = g.rows * g.cell;
+  for (int y = 0; y < h; ++y) {
+    const double* row = gray64.ptr<double>(y);
+    const double* below = y + 1 < gray64.rows ? gray64.ptr<double>(y + 1) : nullptr;
+    for (int x = 0; x < w; ++x) {
+      const size_t c = static_cast<size_t>(y / g.cell) * g.cols + x / g.cell;
+      if (x + 1 < gray64.cols) {
+        const double d = std::fabs(row[x + 1] - row[x]);
+        if ((x + 1) % 8 == 0) bound[c] += d, ++nb[c];
+        else inner[c] += d, ++ni[c];
+      }
+      if (below) {
+        const double d = std::fabs(below[x] - row[x]);
+        if ((y + 1) % 8 == 0) bound[c] += d, ++nb[c];
+        else inner[c] += d, ++ni[c];
+      }
+    }
+  }
+  std::vector<double> blockiness(g.count());
+  for (size_t c = 0; c < blockiness.size(); ++c) blockiness[c] = (1.0 + (nb[c] ? bound[c] / nb[c] : 0.0)) / (1.0 + (ni[c] ? inner[c] / ni[c] : 0.0));
+  out.maps.push_back(blockiness);
+  out.luma = cellMeans(gray64, g);
+  return out;
+}
+
+cv::Mat gray64Of(const uint8_t* rgb, int width, int height) {
+  cv::Mat gray(height, width, CV_64F);
+  for (int y = 0; y < height; ++y) {
+    const uint8_t* p = rgb + static_cast<size_t>(y) * width * 3;
+    double* dst = gray.ptr<double>(y);
+    for (int x = 0; x < width; ++x, p += 3) dst[x] = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+  }
+  return gray;
+}
+
+// Mean and population std over frames of each column of `rows`.
+void appendMeanStd(FeatureVector& fv, const std::vector<std::vector<double>>& rows, size_t columns) {
+  for (size_t k = 0; k < columns; ++k) {
+    if (rows.empty()) {
+      fv.values.insert(fv.values.end(), 2, std::nullopt);
+      continue;
+    }
+    double sum = 0, sum2 = 0;
+    for (const auto& r : rows) sum += r[k];
+    const double mean = sum / rows.size();
+    for (const auto& r : rows) sum2 += (r[k] - mean) * (r[k] - mean);
+    fv.values.emplace_back(mean);
+    fv.values.emplace_back(std::sqrt(sum2 / rows.size()));
+  }
+}
+
+void appendLocalFeatures(FeatureVector& fv, const uint8_t* frames, int count, int width, int height) {
+  const Grid g = gridFor(width, height);
+  const size_t frameBytes = static_cast<size_t>(width) * height * 3;
+  const size_t localCount =
+      kLocalMaps.size() * kSummaries.size() * 2 + 2 + kAdjacentSummaries.size() * 2 + kTemporalMaps.size() * kTemporalSummaries.size();
+  // Fewer than 4 cells have no spatial distribution to speak of.
+  if (g.count() < 4) {
+    fv.values.insert(fv.values.end(), localCount, std::nullopt);
+    return;
+  }
+  std::vector<std::vector<double>> spatial, adjacent;
+  std::vector<double> adjacentMean;
+  std::vector<LocalMaps> perFrame;
+  for (int i = 0; i < count; ++i) {
+    cv::Mat a = gray64Of(frames + frameBytes * (2 * i), width, height);
+    cv::Mat b = gray64Of(frames + frameBytes * (2 * i + 1), width, height);
+    LocalMaps maps = localMaps(a, g);
+    std::vector<double> row;
+    for (const auto& m : maps.maps) {
+      std::vector<double> s = summarise(m);
+      row.insert(row.end(), s.begin(), s.end());
+    }
+    spatial.push_back(row);
+    cv::Mat d;
+    cv::absdiff(a, b, d);
+    adjacentMean.push_back(cv::mean(d)[0]);
+    std::vector<double> s = summarise(cellMeans(d, g));
+    adjacent.push_back({s[0], s[1], s[3]});  // cv, max_ratio, top_share
+    perFrame.push_back(std::move(maps));
+  }
+  appendMeanStd(fv, spatial, kLocalMaps.size() * kSummaries.size());
+  {
+    std::vector<std::vector<double>> rows;
+    for (double v : adjacentMean) rows.push_back({v});
+    appendMeanStd(fv, rows, 1);
+  }
+  appendMeanStd(fv, adjacent, kAdjacentSummaries.size());
+  // Per cell over the sampled frames: the noise energy's coefficient of variation and
+  // the luma's standard deviation (a region that flickers or is re-rendered per frame).
+  if (count < 2) {
+    fv.values.insert(fv.values.end(), kTemporalMaps.size() * kTemporalSummaries.size(), std::nullopt);
+    return;
+  }
+  std::vector<double> noiseCv(g.count()), lumaStd(g.count());
+  for (int c = 0; c < g.count(); ++c) {
+    double n1 = 0, l1 = 0, n2 = 0, l2 = 0;
+    for (const auto& f : perFrame) n1 += f.maps[0][c], l1 += f.luma[c];
+    const double nm = n1 / count, lm = l1 / count;
+    for (const auto& f : perFrame) n2 += (f.maps[0][c] - nm) * (f.maps[0][c] - nm), l2 += (f.luma[c] - lm) * (f.luma[c] - lm);
+    noiseCv[c] = nm > 0 ? std::sqrt(n2 / count) / nm : 0.0;
+    lumaStd[c] = std::sqrt(l2 / count);
+  }
+  for (const auto* m : {&noiseCv, &lumaStd}) {
+    double mean = 0;
+    for (double v : *m) mean += v;
+    std::vector<double> s = summarise(*m);
+    fv.values.emplace_back(mean / m->size());
+    fv.values.emplace_back(s[1]);
+    fv.values.emplace_back(s[3]);
+  }
 }
 
 // Second-order high-pass (SRM-style) residual: what is left after removing the
@@ -140,7 +370,8 @@ FeatureVector computeHandcraftedFeatures(const uint8_t* frames, int count, int w
   std::vector<std::vector<double>> perFrame;
   std::vector<cv::Mat> grays, noises;
   for (int i = 0; i < count; ++i) {
-    cv::Mat rgb(height, width, CV_8UC3, const_cast<uint8_t*>(frames + frameBytes * i));
+    // Schema 1's statistics read the sampled frames, not their successors.
+    cv::Mat rgb(height, width, CV_8UC3, const_cast<uint8_t*>(frames + frameBytes * (2 * i)));
     cv::Mat rgbF, gray;
     rgb.convertTo(rgbF, CV_32F);
     cv::cvtColor(rgbF, gray, cv::COLOR_RGB2GRAY);  // 0.299 R + 0.587 G + 0.114 B
@@ -195,6 +426,7 @@ FeatureVector computeHandcraftedFeatures(const uint8_t* frames, int count, int w
   fv.values.emplace_back(probe.displayHeight);
   double fps = probe.avgFps > 0 ? probe.avgFps : probe.realFps;
   fv.values.push_back(rate > 0 && fps > 0 ? std::optional<double>(rate / (double(probe.width) * probe.height * fps)) : std::nullopt);
+  appendLocalFeatures(fv, frames, count, width, height);
   return fv;
 }
 

@@ -78,8 +78,9 @@ std::string readVideo(const std::string& path) {
   sample.count = 4;
   sample.resize.size = 0;  // native size, as Stage 2 reads it
   sample.resize.letterbox = false;
+  sample.adjacent = true;
   fvc::SampledFrames frames = fvc::sampleFrames(input, sample);
-  fvc::FeatureVector f = fvc::computeHandcraftedFeatures(frames.data.data(), frames.count, frames.width, frames.height, probe);
+  fvc::FeatureVector f = fvc::computeHandcraftedFeatures(frames.data.data(), frames.count / 2, frames.width, frames.height, probe);
   int missing = 0;
   for (const auto& v : f.values) missing += v ? 0 : 1;
   return summary + ", sampled " + std::to_string(frames.count) + " (" + std::to_string(frames.damagedFrames) + " damaged), features " +

@@ -56,12 +56,13 @@ class Sampler {
 
     errorsAtStart_ = errorsSeen_ = in_.decoderErrors();  // a probe before may have decoded too
     const size_t frameBytes = static_cast<size_t>(out_.geometry.width) * out_.geometry.height * 3;
-    out_.count = opt_.count;
+    const int total = static_cast<int>(targets_.size());
+    out_.count = total;
     out_.width = out_.geometry.width;
     out_.height = out_.geometry.height;
-    out_.data.resize(frameBytes * opt_.count);
-    out_.timestamps.assign(opt_.count, 0.0);
-    out_.damaged.assign(opt_.count, 0);
+    out_.data.resize(frameBytes * total);
+    out_.timestamps.assign(total, 0.0);
+    out_.damaged.assign(total, 0);
     frameBytes_ = frameBytes;
 
     decodeLoop();
@@ -80,13 +81,20 @@ class Sampler {
 
  private:
   void planTargets(int64_t start, int64_t duration) {
-    targets_.resize(opt_.count);
-    out_.targets.resize(opt_.count);
+    targets_.clear();
+    out_.targets.clear();
+    std::vector<int64_t> primary;
     for (int i = 0; i < opt_.count; ++i) {
       double offset = (2.0 * i + 1.0) * static_cast<double>(duration) / (2.0 * opt_.count);
-      targets_[i] = start + static_cast<int64_t>(std::floor(offset));
-      out_.targets[i] = av::toSeconds(targets_[i], tb_);
+      primary.push_back(start + static_cast<int64_t>(std::floor(offset)));
     }
+    for (size_t i = 0; i < primary.size(); ++i) {
+      targets_.push_back(primary[i]);
+      // The frame on screen one frame duration later is the next one in presentation
+      // order; targets stay sorted when samples are closer than a frame.
+      if (opt_.adjacent) targets_.push_back(std::min(primary[i] + in_.frameDurationTicks(), i + 1 < primary.size() ? primary[i + 1] : INT64_MAX));
+    }
+    for (int64_t t : targets_) out_.targets.push_back(av::toSeconds(t, tb_));
   }
 
   void resetDecodeState() {

@@ -22,6 +22,10 @@ struct SampleOptions {
   ResizeOptions resize;
   bool skipNonReference = true;  // let the codec drop non-reference frames far before a target
   bool seek = true;              // false: decode sequentially from the start
+  // Also return, right after each sampled frame, the frame that follows it in the
+  // stream (its target plus one frame duration): 2 x count frames, for cues between
+  // truly adjacent frames rather than between samples seconds apart.
+  bool adjacent = false;
 };
 
 struct SampledFrames {

@@ -93,6 +93,7 @@ class SampleFramesWorker : public PromiseWorker {
     options_.resize.interpolation = parseInterpolation(opts::getString(o, "interpolation", "bilinear"));
     options_.skipNonReference = opts::getBool(o, "skipNonReference", true);
     options_.seek = opts::getBool(o, "seek", true);
+    options_.adjacent = opts::getBool(o, "adjacent", false);
     if (options_.resize.letterbox && options_.resize.size == 0) throw Error(code::kInvalidArgument, "size: 0 (native size) needs letterbox: false");
   }
 

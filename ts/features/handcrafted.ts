@@ -33,6 +33,14 @@ export function handcraftedFeatureNames(): string[] {
   return native.handcraftedFeatureNames();
 }
 
+/**
+ * The version of that schema: 2 added the local statistics (README "Local features").
+ * Stage outputs record it, and a stage rerun recomputes videos of another version.
+ */
+export function handcraftedSchemaVersion(): number {
+  return native.handcraftedSchemaVersion();
+}
+
 export async function extractHandcraftedFeatures(path: string, options: FeatureOptions = {}): Promise<VideoFeatures> {
   const r = await native.handcraftedFeatures({ path: resolve(path), ...options });
   const names = native.handcraftedFeatureNames();

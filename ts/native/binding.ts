@@ -271,6 +271,7 @@ interface Addon {
       threads?: number;
       skipNonReference?: boolean;
       seek?: boolean;
+      adjacent?: boolean;
       timeoutMs?: number;
       npyPath?: string;
       pngDir?: string;
@@ -279,6 +280,7 @@ interface Addon {
   ): Promise<NativeFrames>;
   handcraftedFeatures(o: { path: string; numFrames?: number; threads?: number; timeoutMs?: number } & CallOptions): Promise<NativeFeatures>;
   handcraftedFeatureNames(): string[];
+  readonly handcraftedSchemaVersion: number;
   scaleVideo(o: { path: string; output: string; size?: number; crf?: number; preset?: string; interpolation?: string; threads?: number; timeoutMs?: number } & CallOptions): Promise<NativeScaled>;
   augmentVideo(o: { path: string; output: string; threads?: number; timeoutMs?: number } & AugmentParams & CallOptions): Promise<NativeAugmented>;
   fitModel(
@@ -417,6 +419,7 @@ export const native = {
     return call((a, c) => a.handcraftedFeatures({ ...rest, ...c }), signal, onProgress);
   },
   handcraftedFeatureNames: () => sync((a) => a.handcraftedFeatureNames()),
+  handcraftedSchemaVersion: () => sync((a) => a.handcraftedSchemaVersion),
   scaleVideo: (o: Parameters<Addon['scaleVideo']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
     return call((a, c) => a.scaleVideo({ ...rest, ...c }), signal, onProgress);

@@ -1,11 +1,11 @@
 /**
  * Stage 2 (features of the original videos) and Stage 4 (the same features of
  * Stage 3's scaled videos) over a metadata table, one row per video with every
- * input column kept and the 36 named features after them.
+ * input column kept and the named features (handcraftedFeatureNames()) after them.
  */
 import { dirname, join, resolve } from 'node:path';
 import { loadMetadata } from '../data/metadata.js';
-import { extractHandcraftedFeatures, handcraftedFeatureNames } from '../features/handcrafted.js';
+import { extractHandcraftedFeatures, handcraftedFeatureNames, handcraftedSchemaVersion } from '../features/handcrafted.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
@@ -79,7 +79,7 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
     rows,
     partsDir: join(outDir, '.parts'),
     // `damage`: parts from before damaged frames were counted are computed again.
-    params: JSON.stringify({ numFrames, damage: 1 }),
+    params: JSON.stringify({ numFrames, damage: 1, schema: handcraftedSchemaVersion() }),
     ...(o.workers ? { workers: o.workers } : {}),
     ...(o.strict !== undefined ? { strict: o.strict } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
@@ -110,7 +110,7 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
   const damaged = run.results.filter((r) => r && r.damagedFrames > 0).length;
   if (damaged) log(`warning: ${damaged} video(s) have frames decoded from damaged data (column damaged_frames); their features may be off`);
   await writeFailures(failuresPath, run.failures);
-  await writeFileAtomic(join(outDir, 'feature_schema.json'), JSON.stringify({ stage: o.stage, numFrames, features: names }, null, 2) + '\n');
+  await writeFileAtomic(join(outDir, 'feature_schema.json'), JSON.stringify({ stage: o.stage, schema_version: handcraftedSchemaVersion(), numFrames, features: names }, null, 2) + '\n');
   const seconds = (performance.now() - started) / 1000;
   log(`${written} rows (${run.computed} computed, ${run.skipped} already done, ${run.failures.length} failed) -> ${outputPath}`);
   log(executionTimeLine(seconds));

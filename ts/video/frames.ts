@@ -17,6 +17,11 @@ export interface SampleFramesOptions {
   skipNonReference?: boolean;
   /** Seek between targets (default true); false decodes sequentially from the start. */
   seek?: boolean;
+  /**
+   * Follow each sampled frame with the next frame of the stream (2 x count frames,
+   * interleaved: sample, its successor, ...), for cues between truly adjacent frames.
+   */
+  adjacent?: boolean;
   timeoutMs?: number;
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
