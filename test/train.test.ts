@@ -508,7 +508,8 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
   const stBest = join(o, 'stack_xgboost+logistic_regression', 'best_model');
   const { stacker } = json(join(stBest, 'model.json')) as { stacker: { coef: number[]; intercept: number } };
   const [ps] = JSON.parse(runCli(['predict', video, '--model', stBest, '--json']).stdout);
-  const logit = (p: number) => Math.log(p / (1 - p));
+  // The stacker reads members' probabilities clipped to [1e-6, 1 - 1e-6] (ts/train/stacker.ts), as a saturated member may say 0 or 1.
+  const logit = (p: number) => Math.log(Math.min(Math.max(p, 1e-6), 1 - 1e-6) / (1 - Math.min(Math.max(p, 1e-6), 1 - 1e-6)));
   const stMember = (m: string) => JSON.parse(runCli(['predict', video, '--model', join(stBest, 'members', m), '--json']).stdout)[0].prob as number;
   const z = stacker.intercept + (stacker.coef[0] as number) * logit(stMember('xgboost')) + (stacker.coef[1] as number) * logit(stMember('logistic_regression'));
   assert.ok(Math.abs(ps.prob - 1 / (1 + Math.exp(-z))) < 1e-9, "predict applies the stacker to the best fold's member models");
