@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../demo.js';
+import { DEMO_MODELS, runDemo } from '../../demo.js';
 import { chanceLine } from '../../train/chance.js';
 import { FvcError } from '../../errors.js';
 import { formatTable } from '../output.js';
@@ -14,13 +14,15 @@ export function registerDemo(program: Command): void {
     .option('--videos <n>', 'clips in the corpus', intOption(2), 200)
     .option('--seed <n>', 'random seed', intOption(0), 1)
     .option('-n, --num <count>', 'frames per clip', intOption(1, 10000), 8)
-    .option('--models <list>', 'Stage 5 models (default logistic_regression,svm,xgboost)')
-    .action(async (o: { out: string; videos: number; seed: number; num: number; models?: string }) => {
+    .option('--models <list>', `Stage 5 models (default ${DEMO_MODELS.join(',')})`)
+    .option('--epochs <n>', 'deep models: epochs (default 3, minutes on a CPU)', intOption(1))
+    .action(async (o: { out: string; videos: number; seed: number; num: number; models?: string; epochs?: number }) => {
       const s = await runDemo({
         out: o.out,
         videos: o.videos,
         seed: o.seed,
         frames: o.num,
+        ...(o.epochs ? { epochs: o.epochs } : {}),
         ...(o.models
           ? {
               models: o.models

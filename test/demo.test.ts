@@ -1,0 +1,26 @@
+/**
+ * `fvc demo` end to end at a small size: corpus, the pipeline (Stages 1-5), the summary,
+ * the report, and one verdict line per model, the small deep model (5c) included. The
+ * full-size numbers (200 clips, learning above chance) are in the README, from
+ * `npm run demo`; at 24 clips a verdict may say AT CHANCE, and must say something.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DEMO_MODELS } from '../ts/demo.js';
+import { artifacts, runCli } from './helpers.js';
+
+test('fvc demo trains the feature models and naive_cnn, and says per model whether it beats chance', () => {
+  const out = join(artifacts, 'demo');
+  rmSync(out, { recursive: true, force: true });
+  const r = runCli(['demo', '--out', out, '--videos', '24', '--epochs', '1', '-n', '4']);
+  assert.is(r.code, 0, r.stderr.slice(-4000));
+  for (const m of DEMO_MODELS) {
+    assert.ok(existsSync(join(out, 'data', 'stage5', m, 'metrics.json')), `${m} trained`);
+    assert.match(r.stdout, new RegExp(`^${m}: out-of-fold AUC [0-9.]+ \\(95% CI [0-9.]+-[0-9.]+, \\d+ videos\\): (AT CHANCE, no better than guessing on this data|above chance)$`, 'm'), m);
+  }
+  assert.match(r.stdout, /^report: .*report\.html$/m);
+});
+
+test.run();
