@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generateCorpus } from '../ts/index.js';
+import { generateCorpus, readTable } from '../ts/index.js';
+import { parseCsv } from '../ts/util/csv.js';
 import { renderAirflowDag } from '../ts/pipeline/airflow.js';
 import { activeStages, DEPENDENCIES, STAGES } from '../ts/pipeline/dag.js';
 import { runPipeline } from '../ts/pipeline/runner.js';
@@ -81,6 +82,17 @@ test('the pipeline runs every stage in dependency order, stage2 beside stage3, o
   const [s2, s3] = [span('stage2'), span('stage3')];
   assert.ok(s2[0] < s3[1] && s3[0] < s2[1], 'stage2 and stage3 overlap in time');
   assert.match(readFileSync(join(dir, 'logs', 'stage5.log'), 'utf8'), /Execution time: [\d.]+ seconds/);
+  // Stage 1's copies are videos of their own: their Stage 2 rows name their own file as
+  // source_video (what Stage 3 scaled, so the Stage 2 + 4 join pairs the right rows), and
+  // every video has its own id in predictions (a shared one dropped half of them from the statistics).
+  const s2rows = await readTable(join(data, 'stage2', 'features_metadata.parquet'));
+  const copies = s2rows.filter((r) => Number(r.augmentation_index) > 0);
+  assert.ok(copies.length > 0 && copies.length === s2rows.length / 2);
+  for (const c of copies) assert.is(c.source_video, join(data, 'stage1', c.video_path as string));
+  assert.is(new Set(s2rows.map((r) => r.source_video)).size, s2rows.length);
+  const ids = [1, 2, 3].flatMap((k) => parseCsv(readFileSync(join(data, 'stage5', 'xgboost', `fold_${k}`, 'predictions.csv'), 'utf8')).map((r) => r.id));
+  assert.is(ids.length, s2rows.length);
+  assert.is(new Set(ids).size, ids.length, 'one prediction per video, each under its own id');
 
   const again = await runPipeline({ ...config(), extraArgs: { stage5: ['--no-tracking', '--no-plots'] } });
   assert.ok(again.ok);

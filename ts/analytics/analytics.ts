@@ -187,8 +187,10 @@ export class Analytics {
   async subgroups(column: string, view: 'features_stage2' | 'features_stage4' = 'features_stage2'): Promise<QueryResult> {
     const have = new Set(await this.columnsOf(view));
     if (!have.has(column)) throw new FvcError('ERR_INVALID_ARGUMENT', `--by ${column}: ${view} has no such column (columns: ${[...have].join(', ')})`);
-    // predictions.csv ids are the original video's path (idOf in train/dataset.ts).
-    const key = have.has('original_video_path') ? 'COALESCE(original_video_path, video_path)' : 'video_path';
+    // predictions.csv ids as idOf (train/dataset.ts) makes them: the source video's path, a Stage 1 copy's own.
+    const key = have.has('original_video_path')
+      ? `CASE WHEN ${have.has('augmentation_index') ? 'TRY_CAST(augmentation_index AS INTEGER) > 0' : 'FALSE'} THEN video_path ELSE COALESCE(original_video_path, video_path) END`
+      : 'video_path';
     const joined = await this.query(
       `SELECT p.model_type, p.label, p.prob, f.value FROM predictions p LEFT JOIN (SELECT ${key} AS id, ANY_VALUE(${ident(column)}) AS value FROM ${view} GROUP BY 1) f ON p.id = f.id ORDER BY p.model_type, p.fold, p.id`,
     );

@@ -27,7 +27,11 @@ export function outOfFoldPredictions(stage5Dir: string, model: string): Map<stri
     .sort()) {
     const file = join(dir, fold, 'predictions.csv');
     if (!existsSync(file)) continue;
-    for (const r of parseCsv(readFileSync(file, 'utf8'))) out.set(r.id as string, { label: Number(r.label), prob: Number(r.prob) });
+    for (const r of parseCsv(readFileSync(file, 'utf8'))) {
+      // Keyed by id: a repeated one would silently drop a prediction from every statistic.
+      if (out.has(r.id as string)) throw new FvcError('ERR_INVALID_DATA', `${file}: video '${r.id as string}' is predicted twice across ${model}'s folds (ids must name one video each)`);
+      out.set(r.id as string, { label: Number(r.label), prob: Number(r.prob) });
+    }
   }
   if (!out.size) throw new FvcError('ERR_FILE_NOT_FOUND', `${dir}: no fold has predictions.csv (no finished fold)`);
   return out;

@@ -32,7 +32,13 @@ export interface FeatureData {
 }
 
 /** A row's id in predictions.csv: the original video's path. */
-export const idOf = (r: Row) => String(r.original_video_path ?? r.video_path);
+/**
+ * A row's id in predictions: the video it was made from (original_video_path: Stage 3's
+ * input, so a Stage 4 row and its Stage 2 row share it), except for Stage 1's augmented
+ * copies, whose original_video_path names the clip they were made from: each copy is a
+ * video of its own and keeps its own path, or copies and originals would share an id.
+ */
+export const idOf = (r: Row) => String(Number(r.augmentation_index) > 0 ? r.video_path : (r.original_video_path ?? r.video_path));
 /** A row's fold group: source_id where present, else its id. */
 export const groupOf = (r: Row) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? idOf(r) : String(r.source_id));
 
