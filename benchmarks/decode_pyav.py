@@ -27,12 +27,13 @@ def sample(path, count, size):
     return sample_frames(path, count, lambda f: letterbox(f, size))
 
 
-def sample_native(path, count):
-    """The same sampling at the stream's own size (what Stage 2 computes features on)."""
-    return sample_frames(path, count, lambda f: f.to_ndarray(format="rgb24"))[0]
+def sample_native(path, count, adjacent=False):
+    """The same sampling at the stream's own size (what Stage 2 computes features on);
+    adjacent: each sample followed by the stream's next frame, as fvc's Stage 2 does."""
+    return sample_frames(path, count, lambda f: f.to_ndarray(format="rgb24"), adjacent)[0]
 
 
-def sample_frames(path, count, convert):
+def sample_frames(path, count, convert, adjacent=False):
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame + slice threads, as fvc uses
@@ -40,6 +41,9 @@ def sample_frames(path, count, convert):
         start = stream.start_time or 0
         duration = stream.duration
         targets = [start + int((2 * i + 1) * duration / (2 * count)) for i in range(count)]
+        if adjacent:
+            step = max(1, round(1 / (float(stream.average_rate) * tb)))
+            targets = [t for i, s in enumerate(targets) for t in (s, min(s + step, targets[i + 1] if i + 1 < count else s + step))]
         frames, times = [], []
         decoder = None
         prev = None

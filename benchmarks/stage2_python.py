@@ -1,6 +1,6 @@
 """Python peer for benchmarks/stage2.ts: Stage 2 as the seed's Python pipeline would
 run it — PyAV samples N frames per video at native size (the same uniform
-sampling as fvc, from decode_pyav.py), numpy computes the same 36 features
+sampling as fvc, from decode_pyav.py), numpy computes the same 100 features (schema 2, each sample with its successor)
 (test/features_reference.py) — over a list of videos, in a multiprocessing pool.
 
 usage: /usr/bin/python3 stage2_python.py NUM_FRAMES WORKERS VIDEO...  -> JSON on stdout
@@ -23,7 +23,7 @@ from features_reference import features  # noqa: E402
 
 def one(args):
     path, count = args
-    frames = sample_native(path, count)
+    frames = sample_native(path, count, adjacent=True)
     with av.open(path) as c:
         s = c.streams.video[0]
         fps = float(s.average_rate or 0)
