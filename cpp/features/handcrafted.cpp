@@ -211,7 +211,6 @@ void appendLocalFeatures(FeatureVector& fv, const uint8_t* frames, int count, in
     return;
   }
   std::vector<std::vector<double>> spatial, adjacent;
-  std::vector<double> adjacentMean;
   std::vector<LocalMaps> perFrame;
   for (int i = 0; i < count; ++i) {
     cv::Mat a = gray64Of(frames + frameBytes * (2 * i), width, height);
@@ -225,18 +224,12 @@ void appendLocalFeatures(FeatureVector& fv, const uint8_t* frames, int count, in
     spatial.push_back(row);
     cv::Mat d;
     cv::absdiff(a, b, d);
-    adjacentMean.push_back(cv::mean(d)[0]);
     std::vector<double> s = summarise(cellMeans(d, g));
-    adjacent.push_back({s[0], s[1], s[3]});  // cv, max_ratio, top_share
+    adjacent.push_back({cv::mean(d)[0], s[0], s[1], s[3]});  // adjacent_diff, then cv, max_ratio, top_share
     perFrame.push_back(std::move(maps));
   }
   appendMeanStd(fv, spatial, kLocalMaps.size() * kSummaries.size());
-  {
-    std::vector<std::vector<double>> rows;
-    for (double v : adjacentMean) rows.push_back({v});
-    appendMeanStd(fv, rows, 1);
-  }
-  appendMeanStd(fv, adjacent, kAdjacentSummaries.size());
+  appendMeanStd(fv, adjacent, 1 + kAdjacentSummaries.size());
   // Per cell over the sampled frames: the noise energy's coefficient of variation and
   // the luma's standard deviation (a region that flickers or is re-rendered per frame).
   if (count < 2) {

@@ -238,7 +238,6 @@ int fuzz(const std::string& kind, const Reader& reader, const std::string& dir, 
     const std::string path = work + "/input-" + std::to_string(run) + inputs[which].second;
     writeFile(work + "/current", bytes);
     writeFile(path, bytes);
-    std::string summary;
     try {
       reader(path);
     } catch (const Error&) {
