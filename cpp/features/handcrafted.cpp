@@ -69,19 +69,6 @@ Grid gridFor(int width, int height) {
   return g;
 }
 
-// Mean of `m` (CV_64F) over each cell, row-major.
-std::vector<double> cellMeans(const cv::Mat& m, const Grid& g) {
-  std::vector<double> out(g.count(), 0.0);
-  for (int y = 0; y < g.rows * g.cell; ++y) {
-    const double* row = m.ptr<double>(y);
-    double* dst = out.data() + static_cast<size_t>(y / g.cell) * g.cols;
-    for (int x = 0; x < g.cols * g.cell; ++x) dst[x / g.cell] += row[x];
-  }
-  const double n = static_cast<double>(g.cell) * g.cell;
-  for (double& v : out) v /= n;
-  return out;
-}
-
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
@@ -121,67 +108,120 @@ struct LocalMaps {
   std::vector<double> luma;               // cell means of the luma
 };
 
-LocalMaps localMaps(const cv::Mat& gray64, const Grid& g) {
-  static const cv::Mat srm = (cv::Mat_<double>(3, 3) << -1, 2, -1, 2, -4, 2, -1, 2, -1) / 4.0;
-  LocalMaps out;
-  cv::Mat r, lap, gx, gy, sq;
-  cv::filter2D(gray64, r, CV_64F, srm, cv::Point(-1, -1), 0, cv::BORDER_REFLECT_101);
-  out.maps.push_back(cellMeans(r.mul(r), g));
-  // AC energy: mean squared AC coefficient of the cell's 8x8 DCT blocks.
-  cv::Mat ac(gray64.rows, gray64.cols, CV_64F, cv::Scalar(0)), block, coeff;
-  for (int by = 0; by + 8 <= g.rows * g.cell; by += 8)
-    for (int bx = 0; bx + 8 <= g.cols * g.cell; bx += 8) {
-      block = gray64(cv::Rect(bx, by, 8, 8)) - 128.0;
-      cv::dct(block, coeff);
-      coeff.at<double>(0, 0) = 0;
-      ac(cv::Rect(bx, by, 8, 8)).setTo(cv::sum(coeff.mul(coeff))[0] / 63.0);
-    }
-  out.maps.push_back(cellMeans(ac, g));
-  // Laplacian variance per cell: E[L^2] - E[L]^2.
-  cv::Laplacian(gray64, lap, CV_64F, 1, 1, 0, cv::BORDER_REFLECT_101);
-  std::vector<double> l1 = cellMeans(lap, g), l2 = cellMeans(lap.mul(lap), g);
-  for (size_t i = 0; i < l1.size(); ++i) l2[i] = std::max(0.0, l2[i] - l1[i] * l1[i]);
-  out.maps.push_back(l2);
-  cv::Sobel(gray64, gx, CV_64F, 1, 0, 3, 1, 0, cv::BORDER_REFLECT_101);
-  cv::Sobel(gray64, gy, CV_64F, 0, 1, 3, 1, 0, cv::BORDER_REFLECT_101);
-  cv::sqrt(gx.mul(gx) + gy.mul(gy), sq);
-  out.maps.push_back(cellMeans(sq, g));
-  // Blockiness: (1 + mean |diff| across the 8x8 grid) / (1 + mean |diff| inside blocks),
-  // over the adjacent-pixel pairs whose first pixel lies in the cell.
-  std::vector<double> bound(g.count(), 0), inner(g.count(), 0), nb(g.count(), 0), ni(g.count(), 0);
-  const int w = g.cols * g.cell, h = g.rows * g.cell;
-  for (int y = 0; y < h; ++y) {
-    const double* row = gray64.ptr<double>(y);
-    const double* below = y + 1 < gray64.rows ? gray64.ptr<double>(y + 1) : nullptr;
-    for (int x = 0; x < w; ++x) {
-      const size_t c = static_cast<size_t>(y / g.cell) * g.cols + x / g.cell;
-      if (x + 1 < gray64.cols) {
-        const double d = std::fabs(row[x + 1] - row[x]);
-        if ((x + 1) % 8 == 0) bound[c] += d, ++nb[c];
-        else inner[c] += d, ++ni[c];
+// AC energy per cell: the mean over its 8x8 blocks of the block's mean squared AC
+// coefficient (orthonormal DCT-II). The transform is orthonormal, so the coefficients
+// hold the block's energy and the DC term alone holds 64 mean^2: the AC part is the
+// sum of squared deviations from the block mean, with no transform to compute.
+std::vector<double> acEnergy(const cv::Mat& gray64, const Grid& g) {
+  std::vector<double> out(g.count(), 0.0);
+  for (int by = 0; by < g.rows * g.cell; by += 8)
+    for (int bx = 0; bx < g.cols * g.cell; bx += 8) {
+      double sum = 0, dev2 = 0;
+      for (int y = by; y < by + 8; ++y)
+        for (int x = bx; x < bx + 8; ++x) sum += gray64.at<double>(y, x);
+      const double mean = sum / 64.0;
+      for (int y = by; y < by + 8; ++y) {
+        const double* row = gray64.ptr<double>(y) + bx;
+        for (int x = 0; x < 8; ++x) dev2 += (row[x] - mean) * (row[x] - mean);
       }
-      if (below) {
-        const double d = std::fabs(below[x] - row[x]);
-        if ((y + 1) % 8 == 0) bound[c] += d, ++nb[c];
-        else inner[c] += d, ++ni[c];
-      }
+      out[static_cast<size_t>(by / g.cell) * g.cols + bx / g.cell] += dev2 / 63.0;
     }
-  }
-  std::vector<double> blockiness(g.count());
-  for (size_t c = 0; c < blockiness.size(); ++c) blockiness[c] = (1.0 + (nb[c] ? bound[c] / nb[c] : 0.0)) / (1.0 + (ni[c] ? inner[c] / ni[c] : 0.0));
-  out.maps.push_back(blockiness);
-  out.luma = cellMeans(gray64, g);
+  const double blocks = (g.cell / 8.0) * (g.cell / 8.0);
+  for (double& v : out) v /= blocks;
   return out;
 }
 
-cv::Mat gray64Of(const uint8_t* rgb, int width, int height) {
-  cv::Mat gray(height, width, CV_64F);
+// BORDER_REFLECT_101 (as the frame-wide statistics' filters): -1 -> 1, len -> len - 2.
+inline int reflect101(int i, int len) { return i < 0 ? -i : (i >= len ? 2 * len - 2 - i : i); }
+
+// Every per-cell map in one pass over the frame: the 3x3 stencils of the residual, the
+// Laplacian and the Sobel gradient are evaluated per pixel and summed into their cell
+// at once. Filtering whole frames first made a full-frame float64 temporary per map and
+// frame (7 MB each at 720p, page-faulted in afresh every time) and read each one again.
+LocalMaps localMaps(const cv::Mat& gray64, const Grid& g) {
+  const size_t n = g.count();
+  const int width = gray64.cols, height = gray64.rows;
+  std::vector<double> noise(n, 0), lap1(n, 0), lap2(n, 0), sobel(n, 0), luma(n, 0), bound(n, 0), inner(n, 0), nb(n, 0), ni(n, 0);
+  for (int y = 0; y < g.rows * g.cell; ++y) {
+    const double* up = gray64.ptr<double>(reflect101(y - 1, height));
+    const double* row = gray64.ptr<double>(y);
+    const double* down = gray64.ptr<double>(reflect101(y + 1, height));
+    const bool hasBelow = y + 1 < height, belowCrossesGrid = (y + 1) % 8 == 0;
+    for (int cx = 0; cx < g.cols; ++cx) {
+      const size_t c = static_cast<size_t>(y / g.cell) * g.cols + cx;
+      double sNoise = 0, sLap = 0, sLap2 = 0, sSobel = 0, sLuma = 0, sBound = 0, sInner = 0, cBound = 0, cInner = 0;
+      for (int x = cx * g.cell; x < (cx + 1) * g.cell; ++x) {
+        const int l = reflect101(x - 1, width), r = reflect101(x + 1, width);
+        const double a00 = up[l], a01 = up[x], a02 = up[r], a10 = row[l], a11 = row[x], a12 = row[r], a20 = down[l], a21 = down[x], a22 = down[r];
+        const double residual = (2 * (a01 + a10 + a12 + a21) - (a00 + a02 + a20 + a22) - 4 * a11) / 4;
+        const double laplacian = a01 + a10 + a12 + a21 - 4 * a11;
+        const double gx = (a02 + 2 * a12 + a22) - (a00 + 2 * a10 + a20), gy = (a20 + 2 * a21 + a22) - (a00 + 2 * a01 + a02);
+        sNoise += residual * residual;
+        sLap += laplacian;
+        sLap2 += laplacian * laplacian;
+        sSobel += std::sqrt(gx * gx + gy * gy);
+        sLuma += a11;
+        // Blockiness: adjacent-pixel pairs whose first pixel lies in the cell, split by
+        // whether they straddle the 8x8 coding grid.
+        if (x + 1 < width) {
+          const double d = std::fabs(a12 - a11);
+          if ((x + 1) % 8 == 0) sBound += d, ++cBound;
+          else sInner += d, ++cInner;
+        }
+        if (hasBelow) {
+          const double d = std::fabs(a21 - a11);
+          if (belowCrossesGrid) sBound += d, ++cBound;
+          else sInner += d, ++cInner;
+        }
+      }
+      noise[c] += sNoise, lap1[c] += sLap, lap2[c] += sLap2, sobel[c] += sSobel, luma[c] += sLuma;
+      bound[c] += sBound, inner[c] += sInner, nb[c] += cBound, ni[c] += cInner;
+    }
+  }
+  const double pixels = static_cast<double>(g.cell) * g.cell;
+  LocalMaps out;
+  std::vector<double> lapVar(n), blockiness(n);
+  for (size_t c = 0; c < n; ++c) {
+    noise[c] /= pixels, sobel[c] /= pixels, luma[c] /= pixels;
+    const double m1 = lap1[c] / pixels;
+    lapVar[c] = std::max(0.0, lap2[c] / pixels - m1 * m1);  // E[L^2] - E[L]^2
+    // (1 + mean |diff| across the grid) / (1 + mean |diff| inside blocks)
+    blockiness[c] = (1.0 + (nb[c] ? bound[c] / nb[c] : 0.0)) / (1.0 + (ni[c] ? inner[c] / ni[c] : 0.0));
+  }
+  out.maps = {std::move(noise), acEnergy(gray64, g), std::move(lapVar), std::move(sobel), std::move(blockiness)};
+  out.luma = std::move(luma);
+  return out;
+}
+
+// Luma in float64 into `gray` (reused across frames: same size, no new allocation).
+void gray64Of(const uint8_t* rgb, int width, int height, cv::Mat& gray) {
+  gray.create(height, width, CV_64F);
   for (int y = 0; y < height; ++y) {
     const uint8_t* p = rgb + static_cast<size_t>(y) * width * 3;
     double* dst = gray.ptr<double>(y);
     for (int x = 0; x < width; ++x, p += 3) dst[x] = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
   }
-  return gray;
+}
+
+// |a - b| per cell (cell means), and its mean over the whole frame first.
+std::vector<double> adjacentDiff(const cv::Mat& a, const cv::Mat& b, const Grid& g, double& frameMean) {
+  std::vector<double> cells(g.count(), 0.0);
+  double total = 0;
+  for (int y = 0; y < a.rows; ++y) {
+    const double* pa = a.ptr<double>(y);
+    const double* pb = b.ptr<double>(y);
+    const bool inGrid = y < g.rows * g.cell;
+    double* dst = cells.data() + (inGrid ? static_cast<size_t>(y / g.cell) * g.cols : 0);
+    for (int x = 0; x < a.cols; ++x) {
+      const double d = std::fabs(pa[x] - pb[x]);
+      total += d;
+      if (inGrid && x < g.cols * g.cell) dst[x / g.cell] += d;
+    }
+  }
+  frameMean = total / (static_cast<double>(a.rows) * a.cols);
+  const double pixels = static_cast<double>(g.cell) * g.cell;
+  for (double& v : cells) v /= pixels;
+  return cells;
 }
 
 // Mean and population std over frames of each column of `rows`.
@@ -212,9 +252,10 @@ void appendLocalFeatures(FeatureVector& fv, const uint8_t* frames, int count, in
   }
   std::vector<std::vector<double>> spatial, adjacent;
   std::vector<LocalMaps> perFrame;
+  cv::Mat a, b;
   for (int i = 0; i < count; ++i) {
-    cv::Mat a = gray64Of(frames + frameBytes * (2 * i), width, height);
-    cv::Mat b = gray64Of(frames + frameBytes * (2 * i + 1), width, height);
+    gray64Of(frames + frameBytes * (2 * i), width, height, a);
+    gray64Of(frames + frameBytes * (2 * i + 1), width, height, b);
     LocalMaps maps = localMaps(a, g);
     std::vector<double> row;
     for (const auto& m : maps.maps) {
@@ -222,10 +263,9 @@ void appendLocalFeatures(FeatureVector& fv, const uint8_t* frames, int count, in
       row.insert(row.end(), s.begin(), s.end());
     }
     spatial.push_back(row);
-    cv::Mat d;
-    cv::absdiff(a, b, d);
-    std::vector<double> s = summarise(cellMeans(d, g));
-    adjacent.push_back({cv::mean(d)[0], s[0], s[1], s[3]});  // adjacent_diff, then cv, max_ratio, top_share
+    double frameMean = 0;
+    std::vector<double> s = summarise(adjacentDiff(a, b, g, frameMean));
+    adjacent.push_back({frameMean, s[0], s[1], s[3]});  // adjacent_diff, then cv, max_ratio, top_share
     perFrame.push_back(std::move(maps));
   }
   appendMeanStd(fv, spatial, kLocalMaps.size() * kSummaries.size());
