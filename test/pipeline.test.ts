@@ -1,10 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateCorpus, readTable } from '../ts/index.js';
 import { parseCsv } from '../ts/util/csv.js';
+import { loadMetadata } from '../ts/data/metadata.js';
+import { loadStageFeatures } from '../ts/train/dataset.js';
+import { joinHandcrafted } from '../ts/train/models/embedding-model.js';
 import { renderAirflowDag } from '../ts/pipeline/airflow.js';
 import { activeStages, DEPENDENCIES, STAGES } from '../ts/pipeline/dag.js';
 import { runPipeline } from '../ts/pipeline/runner.js';
@@ -104,6 +107,59 @@ test('the pipeline runs every stage in dependency order, stage2 beside stage3, o
       .at(-1) as string,
     /fold 1 already done/,
   );
+});
+
+test("a model on deep features with Stage 2's beside them keeps Stage 1's copies: each Stage 3 row gets the Stage 2 row of the file it scaled", async () => {
+  const stage3 = join(data, 'stage3', 'scaled_metadata.parquet');
+  const { rows } = await loadMetadata(stage3);
+  const hc = await loadStageFeatures('stage2', dirs.stage2 as string, dirs.stage4 as string);
+  const s2rows = await readTable(join(data, 'stage2', 'features_metadata.parquet'));
+  const joined = joinHandcrafted(rows, stage3, hc);
+  assert.is(joined.leftOut, 0);
+  assert.ok(rows.some((r) => Number(r.augmentation_index) > 0));
+  joined.rows.forEach((r, i) => {
+    const s2 = s2rows[joined.matched[i] as number] as Record<string, unknown>;
+    assert.is(Number(s2.augmentation_index), Number(r.augmentation_index), `${r.video_path}: a copy is paired with a copy, an original with an original`);
+    assert.is(s2.source_video, resolve(dirname(stage3), r.original_video_path as string));
+    assert.equal([...joined.x.subarray(i * hc.cols, (i + 1) * hc.cols)], [...hc.x.subarray((joined.matched[i] as number) * hc.cols, ((joined.matched[i] as number) + 1) * hc.cols)]);
+  });
+  assert.is(new Set(joined.matched).size, rows.length, 'no Stage 2 row serves two videos');
+
+  const out = join(dir, 'stage5-embedding');
+  const r = runCli([
+    'train',
+    '--models',
+    'xgboost_pretrained_inception_stage2',
+    '--stage2-dir',
+    dirs.stage2 as string,
+    '--stage3-dir',
+    dirs.stage3 as string,
+    '--output-dir',
+    out,
+    '--features-dir',
+    join(dir, 'features'),
+    '--frame-cache-dir',
+    join(dir, 'cache'),
+    '--random-init',
+    '--width',
+    '0.25',
+    '--depth',
+    '1',
+    '--num-frames',
+    '4',
+    '--crop-size',
+    '96',
+    '--frame-size',
+    '96',
+    '--n-splits',
+    '3',
+    '--no-tracking',
+    '--no-plots',
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  assert.not.match(r.stderr + r.stdout, /left out/);
+  const ids = [1, 2, 3].flatMap((k) => parseCsv(readFileSync(join(out, 'xgboost_pretrained_inception_stage2', `fold_${k}`, 'predictions.csv'), 'utf8')).map((p) => p.id));
+  assert.is(ids.length, rows.length, 'every Stage 3 video, copies included, is predicted');
 });
 
 test('a failing stage is retried, its dependents are skipped, and the CLI exits non-zero naming it', async () => {

@@ -22,6 +22,8 @@ export interface FeatureData {
   rows: number;
   cols: number;
   source: string;
+  /** Stage 2/4 tables: each row's source_video, the absolute path of the file its features describe. */
+  sourceVideos?: string[];
   /** Frames per video the Stage 2 / Stage 4 features were computed from, so inference samples the same. */
   numFrames?: { stage2?: number; stage4?: number };
   /** Deep models: each row's frame-cache entry (uint8 .npy [N, H, W, 3]) instead of features. */
@@ -89,6 +91,9 @@ function toMatrix(rows: Row[], columns: string[], source: string, warnings: stri
   return { x, names: keep };
 }
 
+// Tables written before source_video existed have none: callers then match by id.
+const sourcesOf = (rows: Row[]) => (rows.every((r) => typeof r.source_video === 'string' && r.source_video) ? rows.map((r) => String(r.source_video)) : undefined);
+
 export async function loadStageFeatures(featureSet: FeatureSet, stage2Dir: string, stage4Dir: string): Promise<FeatureData> {
   const load = async (stage: 'stage2' | 'stage4') => {
     const dir = stage === 'stage2' ? stage2Dir : stage4Dir;
@@ -103,7 +108,19 @@ export async function loadStageFeatures(featureSet: FeatureSet, stage2Dir: strin
     const labels = checkLabels(s.rows, 'label', s.path);
     const m = toMatrix(s.rows, s.names, s.path, warnings);
     const numFrames = { [featureSet]: s.numFrames };
-    return { ids: s.rows.map(idOf), labels, groups: s.rows.map(groupOf), featureNames: m.names, x: m.x, rows: s.rows.length, cols: m.names.length, source: s.path, numFrames, warnings };
+    return {
+      ids: s.rows.map(idOf),
+      labels,
+      groups: s.rows.map(groupOf),
+      featureNames: m.names,
+      x: m.x,
+      rows: s.rows.length,
+      cols: m.names.length,
+      source: s.path,
+      sourceVideos: sourcesOf(s.rows),
+      numFrames,
+      warnings,
+    };
   }
   const [s2, s4] = [await load('stage2'), await load('stage4')];
   const byVideo = new Map(s4.rows.map((r) => [String(r.source_video), r]));
@@ -123,7 +140,19 @@ export async function loadStageFeatures(featureSet: FeatureSet, stage2Dir: strin
   const labels = checkLabels(joined, 'label', source);
   const m = toMatrix(joined, [...s2.names.map((n) => `s2_${n}`), ...s4.names.map((n) => `s4_${n}`)], source, warnings);
   const numFrames = { stage2: s2.numFrames, stage4: s4.numFrames };
-  return { ids: joined.map(idOf), labels, groups: joined.map(groupOf), featureNames: m.names, x: m.x, rows: joined.length, cols: m.names.length, source, numFrames, warnings };
+  return {
+    ids: joined.map(idOf),
+    labels,
+    groups: joined.map(groupOf),
+    featureNames: m.names,
+    x: m.x,
+    rows: joined.length,
+    cols: m.names.length,
+    source,
+    sourceVideos: sourcesOf(joined),
+    numFrames,
+    warnings,
+  };
 }
 
 export async function loadFeatureTable(path: string, labelColumn: string, groupColumn?: string, idColumn?: string): Promise<FeatureData> {

@@ -11,8 +11,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { loadMetadata } from '../../data/metadata.js';
+import { dirname, join, resolve } from 'node:path';
+import { loadMetadata, type VideoRow } from '../../data/metadata.js';
 import { FvcError } from '../../errors.js';
 import { verifyDigests } from '../model-digest.js';
 import { extractEmbeddings, type WeightsSource } from '../../extract/store.js';
@@ -120,6 +120,26 @@ function foldCheckpoint(
   return { path: checkpoint, architecture: config.architecture, scale: { width: config.deep?.scale?.width ?? 1, depth: config.deep?.scale?.depth ?? 0 } };
 }
 
+/**
+ * Handcrafted features beside the embeddings, joined on the file both describe: a
+ * Stage 2/4 row's source_video; a Stage 3 row's original_video_path (the file it
+ * scaled, Stage 1's augmented copies included), any other table's row its own file (in
+ * Stage 1's table a copy's original_video_path is the clip it was made from). Tables
+ * written without source_video match by id, which leaves Stage 1's copies out.
+ */
+export function joinHandcrafted(rows: VideoRow[], table: string, hc: FeatureData): { rows: VideoRow[]; x: Float64Array<ArrayBuffer>; names: string[]; matched: number[]; leftOut: number; on: string } {
+  const scaled = (r: VideoRow) => 'scaled_frames' in r && typeof r.original_video_path === 'string' && r.original_video_path !== '';
+  const fileOf = (r: VideoRow) => (scaled(r) ? resolve(dirname(table), r.original_video_path as string) : r.absolute_path);
+  const keyOf = hc.sourceVideos ? fileOf : idOf;
+  const at = new Map((hc.sourceVideos ?? hc.ids).map((key, i) => [key, i]));
+  const kept = rows.filter((r) => at.has(keyOf(r)));
+  const matched = kept.map((r) => at.get(keyOf(r)) as number);
+  const x = new Float64Array(kept.length * hc.cols);
+  matched.forEach((j, i) => x.set(hc.x.subarray(j * hc.cols, (j + 1) * hc.cols), i * hc.cols));
+  const on = hc.sourceVideos ? "each video's source file and the features' source_video" : 'the original video';
+  return { rows: kept, x, names: hc.featureNames, matched, leftOut: rows.length - kept.length, on };
+}
+
 export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingData> {
   return {
     resumable: false,
@@ -131,18 +151,10 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       const warnings: string[] = [];
       let handcrafted = { names: [] as string[], x: new Float64Array(0) };
       if (model.suffix) {
-        // Handcrafted features beside the embeddings: rows joined by the original video.
-        const hc = await loadStageFeatures(model.suffix, cfg.stage2Dir, cfg.stage4Dir);
-        const at = new Map(hc.ids.map((id, i) => [id, i]));
-        const kept = rows.filter((r) => at.has(idOf(r)));
-        if (kept.length < rows.length) warnings.push(`${rows.length - kept.length} video(s) of ${table} have no ${model.suffix} features (matched on the original video); left out`);
-        rows = kept;
-        const x = new Float64Array(rows.length * hc.cols);
-        rows.forEach((r, i) => {
-          const j = at.get(idOf(r)) as number;
-          x.set(hc.x.subarray(j * hc.cols, (j + 1) * hc.cols), i * hc.cols);
-        });
-        handcrafted = { names: hc.featureNames, x };
+        const joined = joinHandcrafted(rows, table, await loadStageFeatures(model.suffix, cfg.stage2Dir, cfg.stage4Dir));
+        if (joined.leftOut) warnings.push(`${joined.leftOut} video(s) of ${table} have no ${model.suffix} features (matched on ${joined.on}); left out`);
+        rows = joined.rows;
+        handcrafted = { names: joined.names, x: joined.x };
       }
       const videos = rows.map((r) => r.absolute_path);
       const source = weightsSource(ctx, o);
