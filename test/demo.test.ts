@@ -18,7 +18,11 @@ test('fvc demo trains the feature models and naive_cnn, and says per model wheth
   assert.is(r.code, 0, r.stderr.slice(-4000));
   for (const m of DEMO_MODELS) {
     assert.ok(existsSync(join(out, 'data', 'stage5', m, 'metrics.json')), `${m} trained`);
-    assert.match(r.stdout, new RegExp(`^${m}: out-of-fold AUC [0-9.]+ \\(95% CI [0-9.]+-[0-9.]+, \\d+ videos\\): (AT CHANCE, no better than guessing on this data|above chance)$`, 'm'), m);
+    assert.match(
+      r.stdout,
+      new RegExp(`^${m}: out-of-fold AUC [0-9.]+ \\(95% CI [0-9.]+-[0-9.]+, \\d+ videos, resampling \\d+ sources\\): (AT CHANCE, no better than guessing on this data|above chance)$`, 'm'),
+      m,
+    );
   }
   assert.match(r.stdout, /^report: .*report\.html$/m);
 });

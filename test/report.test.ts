@@ -50,7 +50,7 @@ test('analytics views hold exactly what the files hold', async () => {
           .split('\n')
           .slice(1);
         lines += csv.length;
-        probSum += csv.reduce((s, l) => s + Number(l.split(',').at(-1)), 0);
+        probSum += csv.reduce((s, l) => s + Number(l.split(',')[3]), 0);
         jsonl += readFileSync(join(s5, m, `fold_${k}`, 'metrics.jsonl'), 'utf8')
           .trim()
           .split('\n').length;

@@ -86,6 +86,7 @@ test("fvc compare: two models on the same folds, their out-of-fold AUCs and DeLo
   await train({ models: ['logistic_regression', 'xgboost'], features, nSplits: 3, outputDir: out, tracking: false, plots: false, quiet: true });
   const r = compareModels(out, 'logistic_regression', 'xgboost', { n: 200, seed: 3 });
   assert.is(r.videos, 120);
+  assert.equal([r.interval?.over, r.interval?.units], ['sources', 60], 'fvc train records each video source (the group column), and the interval draws whole sources');
   const a = outOfFoldPredictions(out, 'logistic_regression');
   const ids = [...a.keys()].sort();
   assert.ok(
@@ -130,6 +131,37 @@ test('a model is called at chance when its out-of-fold AUC interval reaches 0.5,
   assert.ok(noise.atChance && (noise.low ?? 1) <= 0.5 && (noise.high ?? 0) >= 0.5, JSON.stringify(noise));
   assert.match(chanceLine(noise), /^noise: out-of-fold AUC 0\.\d{3} \(95% CI 0\.\d{3}-0\.\d{3}, 120 videos\): AT CHANCE/);
   assert.match(chanceLine(good), /above chance$/);
+  assert.is(noise.over, 'videos', 'predictions saved without source_group: videos are the unit');
+});
+
+test('out-of-fold intervals resample whole sources: clips of one source move together, so their interval is wider than one over videos', () => {
+  const dir = join(artifacts, 'stats-sources');
+  rmSync(dir, { recursive: true, force: true });
+  const rng = new Rng(4);
+  // 24 sources of 6 clips each; a source's clips share their label and most of their score.
+  const rows = Array.from({ length: 24 }, (_, g) => {
+    const y = g % 2;
+    const shared = 1.2 * (y - 0.5) + 1.5 * (rng.next() - 0.5);
+    return Array.from({ length: 6 }, (_, k) => ({ id: `s${g}_${k}`, fold: (g % 3) + 1, y, prob: 1 / (1 + Math.exp(-(shared + 0.1 * (rng.next() - 0.5)))), group: `s${g}` }));
+  }).flat();
+  for (const [model, withGroup] of [
+    ['grouped', true],
+    ['ungrouped', false],
+  ] as const)
+    for (const fold of [1, 2, 3]) {
+      mkdirSync(join(dir, model, `fold_${fold}`), { recursive: true });
+      const lines = rows.filter((r) => r.fold === fold).map((r) => `${r.id},${fold},${r.y},${r.prob}${withGroup ? `,${r.group}` : ''}`);
+      writeFileSync(join(dir, model, `fold_${fold}`, 'predictions.csv'), `id,fold,label,prob${withGroup ? ',source_group' : ''}\n${lines.join('\n')}\n`);
+    }
+  const grouped = chanceVerdict(dir, 'grouped');
+  const ungrouped = chanceVerdict(dir, 'ungrouped');
+  assert.is(grouped.auc, ungrouped.auc, 'the same predictions');
+  assert.equal([grouped.over, grouped.units, ungrouped.over, ungrouped.units], ['sources', 24, 'videos', 144]);
+  const width = (v: typeof grouped) => (v.high as number) - (v.low as number);
+  assert.ok(width(grouped) > 1.5 * width(ungrouped), `sources ${width(grouped)} against videos ${width(ungrouped)}`);
+  assert.match(chanceLine(grouped), /144 videos, resampling 24 sources\)/);
+  const c = compareModels(dir, 'grouped', 'grouped', { n: 100, seed: 1 });
+  assert.equal([c.interval?.over, c.interval?.units], ['sources', 24]);
 });
 
 test.run();

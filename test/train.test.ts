@@ -72,9 +72,10 @@ test('train writes the seed layout for 5a, 5b and 5beta, with grid search and be
       assert.equal(Object.keys(lines[0]), ['run_id', 'timestamp', 'step', 'epoch', 'phase', 'metric', 'value']);
       assert.ok(lines.some((l) => l.metric === 'f1' && l.phase === 'val'));
       const preds = readFileSync(join(fold, 'predictions.csv'), 'utf8').trim().split('\n');
-      assert.is(preds[0], 'id,fold,label,prob');
+      assert.is(preds[0], 'id,fold,label,prob,source_group');
       for (const p of preds.slice(1)) {
-        const [id, foldNo, , prob] = p.split(',');
+        const [id, foldNo, , prob, group] = p.split(',');
+        assert.is(group, `g${Math.floor(Number((id as string).slice(1)) / 2)}`, 'each video with its source (the group column)');
         assert.is(Number(foldNo), k);
         assert.ok(Number(prob) >= 0 && Number(prob) <= 1);
         assert.ok(!seen.has(id as string), `${id} predicted twice`);
@@ -493,7 +494,7 @@ test('fvc train and fvc predict on real Stage 2 features of a generated corpus',
         .trim()
         .split('\n')
         .slice(1)
-        .map((l) => [l.split(',')[0], Number(l.split(',').at(-1))]),
+        .map((l) => [l.split(',')[0], Number(l.split(',')[3])]),
     );
   const [e, x, l] = [probsOf(ensDir), probsOf(join(o, 'xgboost')), probsOf(join(o, 'logistic_regression'))];
   assert.ok(e.size > 0);

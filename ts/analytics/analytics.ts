@@ -118,7 +118,7 @@ export class Analytics {
     out.push(
       preds.length
         ? `CREATE VIEW predictions AS SELECT ${modelOf('filename', 'fold_[0-9]+/predictions\\.csv')} AS model_type, fold, id, label, prob
-           FROM read_csv(${list(preds)}, header = true, filename = true, columns = {id: 'VARCHAR', fold: 'INTEGER', label: 'INTEGER', prob: 'DOUBLE'})`
+           FROM read_csv(${list(preds)}, header = true, filename = true, union_by_name = true, types = {'id': 'VARCHAR', 'fold': 'INTEGER', 'label': 'INTEGER', 'prob': 'DOUBLE'})`
         : `CREATE VIEW predictions AS SELECT NULL::VARCHAR AS model_type, NULL::INTEGER AS fold, NULL::VARCHAR AS id, NULL::INTEGER AS label, NULL::DOUBLE AS prob WHERE false`,
     );
 

@@ -96,6 +96,7 @@ function compareWithBest(stage5: string, models: readonly string[]): QueryResult
         p: c.p,
         interval_low: c.interval?.low ?? null,
         interval_high: c.interval?.high ?? null,
+        resampled: c.interval ? `${c.interval.units} ${c.interval.over}` : null,
       });
     } catch {
       // scored other videos: no paired comparison
@@ -163,7 +164,7 @@ ${pngs.map((p) => img(join(dir, 'plots', p))).join('\n')}
 <h2>Model comparison</h2>
 ${table(summary, 'Validation metrics over folds (mean and population std, as metrics.json)')}
 ${operating.rows.length ? table(operating, 'Operating points and calibration over folds: fakes caught at a false-positive rate of 1%, 5%, 10% of real videos, EER, Brier score, expected calibration error') : ''}
-${versusBest.rows.length ? table(versusBest, `Each model against the highest out-of-fold AUC (${String(versusBest.rows[0]?.against ?? '')}): out-of-fold AUC difference, DeLong's two-sided p and a 95% bootstrap interval (1000 resamples)`) : ''}
+${versusBest.rows.length ? table(versusBest, `Each model against the highest out-of-fold AUC (${String(versusBest.rows[0]?.against ?? '')}): out-of-fold AUC difference, DeLong's two-sided p and a 95% bootstrap interval (1000 resamples of whole sources, or of videos where the predictions record no source)`) : ''}
 ${byManipulation?.rows.length ? table(byManipulation, "Out-of-fold results per manipulation (each manipulation's fakes against every real video)") : ''}
 ${existsSync(comparison) ? img(comparison) : ''}
 ${sections.join('\n')}

@@ -1,18 +1,23 @@
 /**
  * Whether a trained model does better than guessing: its out-of-fold AUC (every fold's
- * validation predictions pooled) with a percentile bootstrap interval over videos. A
- * model whose interval reaches 0.5 is reported as at chance, so a summary table of
- * means never presents noise as a result.
+ * validation predictions pooled) with a percentile bootstrap interval that resamples whole
+ * sources (a source's real and fake clips are not independent draws). A model whose
+ * interval reaches 0.5 is reported as at chance, so a summary table of means never
+ * presents noise as a result.
  */
 import { rocAuc } from './metrics.js';
-import { outOfFoldPredictions } from './compare.js';
+import { outOfFoldPredictions, resamplingGroups, type ResampledUnit } from './compare.js';
 import { bootstrapInterval } from './stats.js';
 
 export interface ChanceVerdict {
   model: string;
   videos: number;
+  /** What the bootstrap resampled: whole sources, or videos for predictions saved without source_group. */
+  over: ResampledUnit;
+  /** How many sources (or videos) it drew from. */
+  units: number;
   auc: number | null;
-  /** 95% bootstrap interval of the AUC over videos; null when it cannot be computed. */
+  /** 95% bootstrap interval of the AUC; null when it cannot be computed. */
   low: number | null;
   high: number | null;
   /** The interval reaches 0.5 (or the AUC is undefined): no evidence of better than guessing. */
@@ -20,12 +25,17 @@ export interface ChanceVerdict {
 }
 
 export function chanceVerdict(stage5Dir: string, model: string, o: { resamples?: number; seed?: number } = {}): ChanceVerdict {
-  const rows = [...outOfFoldPredictions(stage5Dir, model).entries()];
+  const predictions = outOfFoldPredictions(stage5Dir, model);
+  const rows = [...predictions.entries()];
   const labels = rows.map(([, r]) => r.label);
   const probs = rows.map(([, r]) => r.prob);
   const auc = rocAuc(labels, probs);
-  const ci = bootstrapInterval(
+  const { groups, over } = resamplingGroups(
     rows.map(([id]) => id),
+    predictions,
+  );
+  const ci = bootstrapInterval(
+    groups,
     (idx) =>
       rocAuc(
         idx.map((i) => labels[i] as number),
@@ -33,12 +43,13 @@ export function chanceVerdict(stage5Dir: string, model: string, o: { resamples?:
       ),
     { n: o.resamples ?? 1000, seed: o.seed ?? 0 },
   );
-  return { model, videos: rows.length, auc, low: ci?.low ?? null, high: ci?.high ?? null, atChance: auc === null || ci === null || ci.low <= 0.5 };
+  return { model, videos: rows.length, over, units: new Set(groups).size, auc, low: ci?.low ?? null, high: ci?.high ?? null, atChance: auc === null || ci === null || ci.low <= 0.5 };
 }
 
 /** One line per model: its AUC and interval, and plainly whether it is at chance. */
 export function chanceLine(v: ChanceVerdict): string {
   const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
-  const what = `${v.model}: out-of-fold AUC ${f(v.auc)} (95% CI ${f(v.low)}-${f(v.high)}, ${v.videos} videos)`;
+  const drawn = v.over === 'sources' ? `, resampling ${v.units} sources` : '';
+  const what = `${v.model}: out-of-fold AUC ${f(v.auc)} (95% CI ${f(v.low)}-${f(v.high)}, ${v.videos} videos${drawn})`;
   return v.atChance ? `${what}: AT CHANCE, no better than guessing on this data` : `${what}: above chance`;
 }

@@ -13,15 +13,35 @@ import { bootstrapInterval, delongTest, type BootstrapOptions, type DelongResult
 export interface Comparison extends DelongResult {
   models: [string, string];
   videos: number;
-  /** Bootstrap interval of aucA - aucB over videos. */
-  interval: { low: number; high: number; level: number; resamples: number } | null;
+  /** Bootstrap interval of aucA - aucB, resampling whole sources (videos where the predictions record none). */
+  interval: { low: number; high: number; level: number; resamples: number; over: ResampledUnit; units: number } | null;
 }
 
-/** Every fold's validation predictions of a model folder: id -> { label, prob }. */
-export function outOfFoldPredictions(stage5Dir: string, model: string): Map<string, { label: number; prob: number }> {
+export interface OutOfFoldPrediction {
+  label: number;
+  prob: number;
+  /** The video's fold group (its source), where predictions.csv records one (source_group). */
+  group?: string;
+}
+
+/** What a bootstrap over out-of-fold predictions draws: whole sources, or single videos for predictions saved without source_group. */
+export type ResampledUnit = 'sources' | 'videos';
+
+/**
+ * The resampling unit of each id: its source group when every prediction records one
+ * (a source's real and fake clips are not independent draws, so they are drawn together),
+ * else the video itself.
+ */
+export function resamplingGroups(ids: readonly string[], predictions: ReadonlyMap<string, OutOfFoldPrediction>): { groups: string[]; over: ResampledUnit } {
+  const grouped = ids.every((id) => predictions.get(id)?.group !== undefined);
+  return { groups: grouped ? ids.map((id) => predictions.get(id)?.group as string) : [...ids], over: grouped ? 'sources' : 'videos' };
+}
+
+/** Every fold's validation predictions of a model folder: id -> { label, prob, group }. */
+export function outOfFoldPredictions(stage5Dir: string, model: string): Map<string, OutOfFoldPrediction> {
   const dir = join(stage5Dir, model);
   if (!existsSync(dir)) throw new FvcError('ERR_FILE_NOT_FOUND', `${dir}: no such model folder (train ${model} first, or give --output-dir)`);
-  const out = new Map<string, { label: number; prob: number }>();
+  const out = new Map<string, OutOfFoldPrediction>();
   for (const fold of readdirSync(dir)
     .filter((d) => /^fold_\d+$/.test(d))
     .sort()) {
@@ -30,7 +50,8 @@ export function outOfFoldPredictions(stage5Dir: string, model: string): Map<stri
     for (const r of parseCsv(readFileSync(file, 'utf8'))) {
       // Keyed by id: a repeated one would silently drop a prediction from every statistic.
       if (out.has(r.id as string)) throw new FvcError('ERR_INVALID_DATA', `${file}: video '${r.id as string}' is predicted twice across ${model}'s folds (ids must name one video each)`);
-      out.set(r.id as string, { label: Number(r.label), prob: Number(r.prob) });
+      const group = r.source_group === undefined || r.source_group === null || r.source_group === '' ? undefined : String(r.source_group);
+      out.set(r.id as string, { label: Number(r.label), prob: Number(r.prob), ...(group === undefined ? {} : { group }) });
     }
   }
   if (!out.size) throw new FvcError('ERR_FILE_NOT_FOUND', `${dir}: no fold has predictions.csv (no finished fold)`);
@@ -60,6 +81,7 @@ export function compareModels(stage5Dir: string, a: string, b: string, o: Bootst
     return x === null || z === null ? null : x - z;
   };
   const level = o.level ?? 0.95;
-  const ci = bootstrapInterval(ids, diff, o);
-  return { models: [a, b], videos: ids.length, ...test, interval: ci && { low: ci.low, high: ci.high, level, resamples: ci.resamples } };
+  const { groups, over } = resamplingGroups(ids, pa);
+  const ci = bootstrapInterval(groups, diff, o);
+  return { models: [a, b], videos: ids.length, ...test, interval: ci && { low: ci.low, high: ci.high, level, resamples: ci.resamples, over, units: new Set(groups).size } };
 }

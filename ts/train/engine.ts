@@ -301,8 +301,9 @@ async function trainFold(
   }
   // Nothing non-finite goes into a saved model (JSON would store it as null).
   if (fitted.scaler) await writeFileAtomic(join(dir, 'scaler.json'), `${JSON.stringify({ feature_names: data.featureNames, ...checkScaler(fitted.scaler, join(dir, 'scaler.json'), data.cols) })}\n`);
-  const lines = fold.val.map((i, k) => `${csvCell(data.ids[i] as string)},${fold.fold},${labels[k]},${fitted.probs[k]}`);
-  await writeFileAtomic(join(dir, 'predictions.csv'), `id,fold,label,prob\n${lines.join('\n')}\n`);
+  // source_group: the fold group (source) of each video, so intervals over these predictions resample whole sources.
+  const lines = fold.val.map((i, k) => `${csvCell(data.ids[i] as string)},${fold.fold},${labels[k]},${fitted.probs[k]},${csvCell(data.groups[i] as string)}`);
+  await writeFileAtomic(join(dir, 'predictions.csv'), `id,fold,label,prob,source_group\n${lines.join('\n')}\n`);
   const row = foldRow(fold.fold, metrics);
   tracker.logMetrics(
     1,

@@ -24,7 +24,9 @@ export function registerCompare(program: Command): void {
         `${r.videos} videos scored out of fold by both\n` +
           `AUC ${a} ${f(r.aucA)}, ${b} ${f(r.aucB)}; difference ${f(r.difference)} (SE ${f(r.se)})\n` +
           `DeLong: z = ${r.z.toFixed(3)}, two-sided p = ${r.p.toPrecision(3)}\n` +
-          (r.interval ? `${Math.round(r.interval.level * 100)}% bootstrap interval of the difference: [${f(r.interval.low)}, ${f(r.interval.high)}] (${r.interval.resamples} resamples)\n` : ''),
+          (r.interval
+            ? `${Math.round(r.interval.level * 100)}% bootstrap interval of the difference: [${f(r.interval.low)}, ${f(r.interval.high)}] (${r.interval.resamples} resamples of ${r.interval.units} ${r.interval.over})\n`
+            : ''),
       );
     });
 }
