@@ -99,7 +99,7 @@ function write() {
 
 Command: \`npm run bench:models\` (BENCH_MODELS=${models.join(',')}, BENCH_STRENGTHS=${strengths.join(',')}, BENCH_EPOCHS=${epochs}, BENCH_VIDEOS=${videos}, BENCH_PROFILE=${profile}) at ${commit}.
 Machine: ${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. Corpus: \`fvc corpus --videos ${videos} --seed 1 --strength S\`; features: Stage 2 schema 2, 8 frames; 5 folds, grouped by source, seed 42.
-AUC and TPR at 5% FPR are means over the folds' validation sets; the out-of-fold AUC pools every fold's validation predictions, with a 95% bootstrap interval over videos; "AT CHANCE" where that interval reaches 0.5. Seconds: the whole \`fvc train\` of that model (all folds, grid search, deep clips decoded into the frame cache on first use, deep features extracted).
+AUC and TPR at 5% FPR are means over the folds' validation sets; the out-of-fold AUC pools every fold's validation predictions, with a 95% bootstrap interval resampling whole sources (each fake with its real); "AT CHANCE" where that interval reaches 0.5, "weak" where it does not but the AUC is below 0.6. Seconds: the whole \`fvc train\` of that model (all folds, grid search, deep clips decoded into the frame cache on first use, deep features extracted).
 
 | strength | model | trained as | AUC (mean ± std over folds) | TPR @ 5% FPR | out-of-fold AUC (95% CI) | verdict | seconds |
 |---|---|---|---|---|---|---|---|
@@ -138,7 +138,7 @@ for (const strength of strengths) {
       const m = JSON.parse(readFileSync(metricsPath, 'utf8')) as Record<string, number>;
       const v = chanceVerdict(out, name);
       rows.push(
-        `| ${strength} | ${model} | ${trained} | ${fmt(m.mean_val_auc)} ± ${fmt(m.std_val_auc)} | ${fmt(m.mean_val_tpr_at_fpr_5)} | ${fmt(v.auc)} (${fmt(v.low)}–${fmt(v.high)}) | ${v.atChance ? 'AT CHANCE' : 'above chance'} | ${took.toFixed(1)} |`,
+        `| ${strength} | ${model} | ${trained} | ${fmt(m.mean_val_auc)} ± ${fmt(m.std_val_auc)} | ${fmt(m.mean_val_tpr_at_fpr_5)} | ${fmt(v.auc)} (${fmt(v.low)}–${fmt(v.high)}) | ${v.atChance ? 'AT CHANCE' : v.weak ? 'above chance, weak' : 'above chance'} | ${took.toFixed(1)} |`,
       );
     }
     process.stderr.write(`${rows.at(-1)}\n`);

@@ -20,7 +20,10 @@ test('fvc demo trains the feature models and naive_cnn, and says per model wheth
     assert.ok(existsSync(join(out, 'data', 'stage5', m, 'metrics.json')), `${m} trained`);
     assert.match(
       r.stdout,
-      new RegExp(`^${m}: out-of-fold AUC [0-9.]+ \\(95% CI [0-9.]+-[0-9.]+, \\d+ videos, resampling \\d+ sources\\): (AT CHANCE, no better than guessing on this data|above chance)$`, 'm'),
+      new RegExp(
+        `^${m}: out-of-fold AUC [0-9.]+ \\(95% CI [0-9.]+-[0-9.]+, \\d+ videos, resampling \\d+ sources\\): (AT CHANCE, no better than guessing on this data|above chance(, but weakly \\(AUC below 0\\.60\\))?)$`,
+        'm',
+      ),
       m,
     );
   }

@@ -132,6 +132,9 @@ test('a model is called at chance when its out-of-fold AUC interval reaches 0.5,
   assert.match(chanceLine(noise), /^noise: out-of-fold AUC 0\.\d{3} \(95% CI 0\.\d{3}-0\.\d{3}, 120 videos\): AT CHANCE/);
   assert.match(chanceLine(good), /above chance$/);
   assert.is(noise.over, 'videos', 'predictions saved without source_group: videos are the unit');
+  assert.ok(!good.weak && !noise.weak);
+  const slight = { ...good, auc: 0.53, low: 0.51, high: 0.55, weak: true };
+  assert.match(chanceLine(slight), /: above chance, but weakly \(AUC below 0\.60\)$/);
 });
 
 test('out-of-fold intervals resample whole sources: clips of one source move together, so their interval is wider than one over videos', () => {

@@ -22,7 +22,16 @@ export interface ChanceVerdict {
   high: number | null;
   /** The interval reaches 0.5 (or the AUC is undefined): no evidence of better than guessing. */
   atChance: boolean;
+  /** Above chance, but with an AUC below WEAK_AUC: a real signal too small to detect with. */
+  weak: boolean;
 }
+
+/**
+ * Resampling whole sources pairs each fake with its real: a model whose scores barely
+ * separate the two gets a narrow interval just above 0.5. Below this AUC such a result
+ * is called weak, so "above chance" is not read as detection.
+ */
+export const WEAK_AUC = 0.6;
 
 export function chanceVerdict(stage5Dir: string, model: string, o: { resamples?: number; seed?: number } = {}): ChanceVerdict {
   const predictions = outOfFoldPredictions(stage5Dir, model);
@@ -43,7 +52,8 @@ export function chanceVerdict(stage5Dir: string, model: string, o: { resamples?:
       ),
     { n: o.resamples ?? 1000, seed: o.seed ?? 0 },
   );
-  return { model, videos: rows.length, over, units: new Set(groups).size, auc, low: ci?.low ?? null, high: ci?.high ?? null, atChance: auc === null || ci === null || ci.low <= 0.5 };
+  const atChance = auc === null || ci === null || ci.low <= 0.5;
+  return { model, videos: rows.length, over, units: new Set(groups).size, auc, low: ci?.low ?? null, high: ci?.high ?? null, atChance, weak: !atChance && (auc as number) < WEAK_AUC };
 }
 
 /** One line per model: its AUC and interval, and plainly whether it is at chance. */
@@ -51,5 +61,6 @@ export function chanceLine(v: ChanceVerdict): string {
   const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
   const drawn = v.over === 'sources' ? `, resampling ${v.units} sources` : '';
   const what = `${v.model}: out-of-fold AUC ${f(v.auc)} (95% CI ${f(v.low)}-${f(v.high)}, ${v.videos} videos${drawn})`;
-  return v.atChance ? `${what}: AT CHANCE, no better than guessing on this data` : `${what}: above chance`;
+  if (v.atChance) return `${what}: AT CHANCE, no better than guessing on this data`;
+  return v.weak ? `${what}: above chance, but weakly (AUC below ${WEAK_AUC.toFixed(2)})` : `${what}: above chance`;
 }
