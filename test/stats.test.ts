@@ -163,6 +163,11 @@ test('out-of-fold intervals resample whole sources: clips of one source move tog
   const width = (v: typeof grouped) => (v.high as number) - (v.low as number);
   assert.ok(width(grouped) > 1.5 * width(ungrouped), `sources ${width(grouped)} against videos ${width(ungrouped)}`);
   assert.match(chanceLine(grouped), /144 videos, resampling 24 sources\)/);
+  // A group column naming each video alone (no sources known) is resampled as, and called, videos.
+  mkdirSync(join(dir, 'alone', 'fold_1'), { recursive: true });
+  writeFileSync(join(dir, 'alone', 'fold_1', 'predictions.csv'), `id,fold,label,prob,source_group\n${rows.map((r) => `${r.id},1,${r.y},${r.prob},${r.id}`).join('\n')}\n`);
+  const alone = chanceVerdict(dir, 'alone');
+  assert.equal([alone.over, alone.units], ['videos', 144]);
   const c = compareModels(dir, 'grouped', 'grouped', { n: 100, seed: 1 });
   assert.equal([c.interval?.over, c.interval?.units], ['sources', 24]);
 });

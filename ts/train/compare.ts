@@ -30,11 +30,13 @@ export type ResampledUnit = 'sources' | 'videos';
 /**
  * The resampling unit of each id: its source group when every prediction records one
  * (a source's real and fake clips are not independent draws, so they are drawn together),
- * else the video itself.
+ * else the video itself. Groups of one video each (data without a group column, where
+ * each video is its own group) are called videos, as they are.
  */
 export function resamplingGroups(ids: readonly string[], predictions: ReadonlyMap<string, OutOfFoldPrediction>): { groups: string[]; over: ResampledUnit } {
-  const grouped = ids.every((id) => predictions.get(id)?.group !== undefined);
-  return { groups: grouped ? ids.map((id) => predictions.get(id)?.group as string) : [...ids], over: grouped ? 'sources' : 'videos' };
+  const recorded = ids.every((id) => predictions.get(id)?.group !== undefined);
+  const groups = recorded ? ids.map((id) => predictions.get(id)?.group as string) : [...ids];
+  return { groups, over: recorded && new Set(groups).size < ids.length ? 'sources' : 'videos' };
 }
 
 /** Every fold's validation predictions of a model folder: id -> { label, prob, group }. */
