@@ -104,8 +104,8 @@ test('a model defined in a test trains under k-fold, writes the seed layout, and
   // The validation probabilities the engine stored are the ones predict() gives for the same videos.
   const best = join(out, 'byte_centroid', `fold_${model.fold}`, 'predictions.csv');
   for (const row of parseCsv(readFileSync(best, 'utf8'))) {
-    const at = rows.findIndex((x) => x.video_path === row.id);
-    assert.ok(Math.abs(Number(row.prob) - (p[at]?.prob as number)) < 1e-9, String(row.id));
+    const at = rows.findIndex((x) => x.video_id === row.video_id);
+    assert.ok(at >= 0 && Math.abs(Number(row.prob) - (p[at]?.prob as number)) < 1e-9, String(row.video_id));
   }
 });
 

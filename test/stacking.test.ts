@@ -66,11 +66,11 @@ test('stack: the stacker is fitted on nested out-of-fold predictions of the trai
   assert.equal(r.failed, []);
   const stack = join(out, 'stack_logistic_regression+svm+memoriser');
   for (const fold of [1, 2, 3]) {
-    const val = new Set(parseCsv(readFileSync(join(stack, `fold_${fold}`, 'predictions.csv'), 'utf8')).map((row) => row.id));
+    const val = new Set(parseCsv(readFileSync(join(stack, `fold_${fold}`, 'predictions.csv'), 'utf8')).map((row) => row.video_id));
     const rows = parseCsv(readFileSync(join(stack, `fold_${fold}`, 'stacker_training.csv'), 'utf8'));
     assert.is(rows.length + val.size, 90, `fold ${fold}: every training video once`);
     assert.not.ok(
-      rows.some((row) => val.has(row.id)),
+      rows.some((row) => val.has(row.video_id)),
       `fold ${fold}: no validation video in the stacker's rows`,
     );
     assert.is(new Set(rows.map((row) => row.inner_fold)).size, 3);
@@ -92,12 +92,12 @@ print(json.dumps({'coef': m.coef_[0].tolist(), 'intercept': float(m.intercept_[0
     const diff = Math.max(...ref.coef.map((c, j) => Math.abs(c - (stacker.coef[j] as number))), Math.abs(ref.intercept - stacker.intercept));
     assert.ok(diff < 1e-4, `fold ${fold}: fvc ${JSON.stringify(stacker)} vs scikit-learn ${JSON.stringify(ref)}`);
     // The fold's validation probabilities are the stacker applied to the members' own fold predictions.
-    const member = (m: string) => new Map(parseCsv(readFileSync(join(out, m, `fold_${fold}`, 'predictions.csv'), 'utf8')).map((row) => [row.id, Number(row.prob)]));
+    const member = (m: string) => new Map(parseCsv(readFileSync(join(out, m, `fold_${fold}`, 'predictions.csv'), 'utf8')).map((row) => [row.video_id, Number(row.prob)]));
     const [lr, svm] = [member('logistic_regression'), member('svm')];
     const logit = (p: number) => Math.log(Math.min(1 - 1e-6, Math.max(1e-6, p)) / (1 - Math.min(1 - 1e-6, Math.max(1e-6, p))));
     for (const row of parseCsv(readFileSync(join(stack, `fold_${fold}`, 'predictions.csv'), 'utf8'))) {
-      const z = stacker.intercept + (stacker.coef[0] as number) * logit(lr.get(row.id) as number) + (stacker.coef[1] as number) * logit(svm.get(row.id) as number);
-      assert.ok(Math.abs(Number(row.prob) - 1 / (1 + Math.exp(-z))) < 1e-9, row.id);
+      const z = stacker.intercept + (stacker.coef[0] as number) * logit(lr.get(row.video_id) as number) + (stacker.coef[1] as number) * logit(svm.get(row.video_id) as number);
+      assert.ok(Math.abs(Number(row.prob) - 1 / (1 + Math.exp(-z))) < 1e-9, row.video_id);
     }
   }
   const summary = r.models.find((m) => m.modelType === 'stack_logistic_regression+svm+memoriser');

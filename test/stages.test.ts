@@ -24,7 +24,22 @@ test('stage2 writes every input column plus the named features, equal to per-vid
   const rows = await readTable(r.outputPath);
   assert.is(rows.length, 8);
   const names = handcraftedFeatureNames();
-  assert.equal(Object.keys(rows[0] ?? {}), ['video_path', 'label', 'source_id', 'manipulation', 'source', 'width', 'height', 'fps', 'duration', 'gop', 'source_video', 'damaged_frames', ...names]);
+  assert.equal(Object.keys(rows[0] ?? {}), [
+    'video_id',
+    'video_path',
+    'label',
+    'source_id',
+    'manipulation',
+    'source',
+    'width',
+    'height',
+    'fps',
+    'duration',
+    'gop',
+    'source_video',
+    'damaged_frames',
+    ...names,
+  ]);
   assert.is((rows[0] as Record<string, unknown>).source_video, join(corpusDir, (rows[0] as Record<string, unknown>).video_path as string), 'source_video: the original file, absolute');
   assert.ok(
     rows.every((r) => r.damaged_frames === 0),

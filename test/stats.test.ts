@@ -122,7 +122,7 @@ test('a model is called at chance when its out-of-fold AUC interval reaches 0.5,
         const y = i % 2;
         return `v${fold}_${i},${fold},${y},${1 / (1 + Math.exp(-(signal * (y - 0.5) + rng.next() - 0.5)))}`;
       });
-      writeFileSync(join(dir, model, `fold_${fold}`, 'predictions.csv'), `id,fold,label,prob\n${lines.join('\n')}\n`);
+      writeFileSync(join(dir, model, `fold_${fold}`, 'predictions.csv'), `video_id,fold,label,prob\n${lines.join('\n')}\n`);
     }
   const good = chanceVerdict(dir, 'informative');
   const noise = chanceVerdict(dir, 'noise');
@@ -154,7 +154,7 @@ test('out-of-fold intervals resample whole sources: clips of one source move tog
     for (const fold of [1, 2, 3]) {
       mkdirSync(join(dir, model, `fold_${fold}`), { recursive: true });
       const lines = rows.filter((r) => r.fold === fold).map((r) => `${r.id},${fold},${r.y},${r.prob}${withGroup ? `,${r.group}` : ''}`);
-      writeFileSync(join(dir, model, `fold_${fold}`, 'predictions.csv'), `id,fold,label,prob${withGroup ? ',source_group' : ''}\n${lines.join('\n')}\n`);
+      writeFileSync(join(dir, model, `fold_${fold}`, 'predictions.csv'), `video_id,fold,label,prob${withGroup ? ',source_group' : ''}\n${lines.join('\n')}\n`);
     }
   const grouped = chanceVerdict(dir, 'grouped');
   const ungrouped = chanceVerdict(dir, 'ungrouped');
@@ -165,7 +165,7 @@ test('out-of-fold intervals resample whole sources: clips of one source move tog
   assert.match(chanceLine(grouped), /144 videos, resampling 24 sources\)/);
   // A group column naming each video alone (no sources known) is resampled as, and called, videos.
   mkdirSync(join(dir, 'alone', 'fold_1'), { recursive: true });
-  writeFileSync(join(dir, 'alone', 'fold_1', 'predictions.csv'), `id,fold,label,prob,source_group\n${rows.map((r) => `${r.id},1,${r.y},${r.prob},${r.id}`).join('\n')}\n`);
+  writeFileSync(join(dir, 'alone', 'fold_1', 'predictions.csv'), `video_id,fold,label,prob,source_group\n${rows.map((r) => `${r.id},1,${r.y},${r.prob},${r.id}`).join('\n')}\n`);
   const alone = chanceVerdict(dir, 'alone');
   assert.equal([alone.over, alone.units], ['videos', 144]);
   const c = compareModels(dir, 'grouped', 'grouped', { n: 100, seed: 1 });

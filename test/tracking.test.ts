@@ -298,8 +298,8 @@ test('MLflow REST client against a local schema-checking HTTP server (no MLflow 
     assert.equal([...s.experiments.keys()], ['logistic_regression']);
     assert.is(s.runs.size, 4);
     assert.ok([...s.runs.values()].every((run) => run.status === 'FINISHED'));
-    // params of the parent, one batch per fold, the summary: 5, plus the retry of the first, answered 503.
-    assert.is(s.calls.filter((c) => c.path.endsWith('log-batch')).length, 6, 'a 503 was retried');
+    // params of the parent, per fold its params when it starts and its results when it ends, the summary: 8, plus the retry of the first, answered 503.
+    assert.is(s.calls.filter((c) => c.path.endsWith('log-batch')).length, 9, 'a 503 was retried');
     const fold1 = s.calls.find((c) => c.path.endsWith('runs/create') && (c.body as { run_name: string }).run_name === 'fold_1')?.body as { tags: Array<{ key: string; value: string }> };
     assert.ok(fold1.tags.some((t) => t.key === 'mlflow.parentRunId'));
     const uploaded = [...s.uploads.keys()].find((k) => k.endsWith('/artifacts/models/model.liblinear')) as string;

@@ -72,7 +72,7 @@ test('train writes the seed layout for 5a, 5b and 5beta, with grid search and be
       assert.equal(Object.keys(lines[0]), ['run_id', 'timestamp', 'step', 'epoch', 'phase', 'metric', 'value']);
       assert.ok(lines.some((l) => l.metric === 'f1' && l.phase === 'val'));
       const preds = readFileSync(join(fold, 'predictions.csv'), 'utf8').trim().split('\n');
-      assert.is(preds[0], 'id,fold,label,prob,source_group');
+      assert.is(preds[0], 'video_id,fold,label,prob,source_group');
       for (const p of preds.slice(1)) {
         const [id, foldNo, , prob, group] = p.split(',');
         assert.is(group, `g${Math.floor(Number((id as string).slice(1)) / 2)}`, 'each video with its source (the group column)');
@@ -122,7 +122,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 rows = list(csv.DictReader(open(sys.argv[1])))
-val = {r["id"]: float(r["prob"]) for r in csv.DictReader(open(sys.argv[2]))}
+val = {r["video_id"]: float(r["prob"]) for r in csv.DictReader(open(sys.argv[2]))}
 X = np.array([[float(r[c]) for c in "abcde"] for r in rows]); y = np.array([int(r["label"]) for r in rows])
 tr = np.array([r["id"] not in val for r in rows]); va = ~tr
 s = StandardScaler().fit(X[tr])
@@ -145,7 +145,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 rows = list(csv.DictReader(open(sys.argv[1])))
-val = {r["id"]: float(r["prob"]) for r in csv.DictReader(open(sys.argv[2]))}
+val = {r["video_id"]: float(r["prob"]) for r in csv.DictReader(open(sys.argv[2]))}
 params = json.loads(sys.argv[3])
 X = np.array([[float(r[c]) for c in "abcde"] for r in rows]); y = np.array([int(r["label"]) for r in rows])
 tr = np.array([r["id"] not in val for r in rows]); va = ~tr

@@ -160,6 +160,13 @@ std::string epochJson(const deep::EpochStats& e) {
          ",\"data_wait\":" + num(e.dataWait) + ",\"train_seconds\":" + num(e.trainSeconds) + ",\"best\":" + (e.best ? "true" : "false") + "}";
 }
 
+std::string batchJson(const deep::BatchStats& b) {
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "{\"epoch\":%d,\"clips\":%lld,\"seconds\":%.6f,\"waited\":%.6f}", b.epoch, static_cast<long long>(b.clips),
+                b.seconds, b.waited);
+  return buf;
+}
+
 class TrainWorker : public PromiseWorker {
  public:
   TrainWorker(Napi::Env env, const Napi::Object& o) : PromiseWorker(env, o) {
@@ -198,7 +205,10 @@ class TrainWorker : public PromiseWorker {
         [&](const deep::EpochStats& e) {
           Report(progress, {"epoch", static_cast<double>(e.epoch), static_cast<double>(r_.epochs), epochJson(e)});
         },
-        [&] { return flag && flag->load(std::memory_order_relaxed); });
+        [&] { return flag && flag->load(std::memory_order_relaxed); },
+        [&](const deep::BatchStats& b) {
+          Report(progress, {"batch", static_cast<double>(b.batch), static_cast<double>(b.batches), batchJson(b)});
+        });
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);

@@ -148,8 +148,18 @@ struct TrainResult {
   int64_t parameters = 0;
 };
 
-// Runs on the calling thread; `onEpoch` after every epoch, `cancelled` polled between steps.
-TrainResult train(const TrainRequest& request, const std::function<void(const EpochStats&)>& onEpoch, const std::function<bool()>& cancelled);
+// Progress inside an epoch's training passes: micro-batches done of the epoch's, clips
+// seen, and the seconds spent so far and spent waiting for batches.
+struct BatchStats {
+  int epoch = 0;
+  int64_t batch = 0, batches = 0, clips = 0;
+  double seconds = 0, waited = 0;
+};
+
+// Runs on the calling thread; `onEpoch` after every epoch, `cancelled` polled between steps,
+// `onBatch` (optional) after a batch at most every half second and after an epoch's last.
+TrainResult train(const TrainRequest& request, const std::function<void(const EpochStats&)>& onEpoch, const std::function<bool()>& cancelled,
+                  const std::function<void(const BatchStats&)>& onBatch = nullptr);
 
 struct PredictRequest {
   std::string model;  // architecture

@@ -132,7 +132,8 @@ void loadCheckpoint(VideoModel& model, const std::string& path) {
   }
 }
 
-TrainResult train(const TrainRequest& r, const std::function<void(const EpochStats&)>& onEpoch, const std::function<bool()>& cancelled) {
+TrainResult train(const TrainRequest& r, const std::function<void(const EpochStats&)>& onEpoch, const std::function<bool()>& cancelled,
+                  const std::function<void(const BatchStats&)>& onBatch) {
   return torchGuard([&] {
     CpuCacheScope cache;
     if (r.train.empty() || r.val.empty()) throw Error(code::kInvalidArgument, "train/val: both need clips");
@@ -243,8 +244,8 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
       const auto t0 = std::chrono::steady_clock::now();
       model->train();
       trainLoader.startEpoch(epoch);
-      double waited = 0, lossSum = 0;
-      int64_t seen = 0, inStep = 0;
+      double waited = 0, lossSum = 0, reportedAt = -1;
+      int64_t seen = 0, inStep = 0, batch = 0;
       optimizer.zero_grad();
       auto applyStep = [&] {
         torch::nn::utils::clip_grad_norm_(model->parameters(), r.maxGradNorm);
@@ -270,6 +271,14 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
         lossSum += loss.item<double>() * x.size(0);
         seen += x.size(0);
         if (++inStep == accumulate) applyStep();
+        ++batch;
+        if (onBatch) {
+          const double now = seconds(t0);
+          if (now - reportedAt >= 0.5 || batch == microPerEpoch) {
+            reportedAt = now;
+            onBatch({epoch, batch, microPerEpoch, seen, now, waited});
+          }
+        }
       }
       if (inStep > 0) applyStep();
       const double trainSeconds = seconds(t0);

@@ -5,13 +5,14 @@
  *
  *   metrics_log      every metrics.jsonl line + model_type, fold
  *   fold_results     one row per model and fold: model_type, fold, val_* metrics
- *   predictions      model_type, fold, id, label, prob
+ *   predictions      model_type, fold, video_id, label, prob, source_group
+ *                    (video_id NULL in files written before video ids)
  *   features_stage2  Stage 2 feature table; features_stage4 likewise
  *   timings          every timings.jsonl line (stage, model_type, fold, seconds, peak_rss_mb, ...)
  *
  * DuckDB returns BIGINT as JS bigint: converted to number (or string beyond 2^53) here.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { FvcError } from '../errors.js';
@@ -54,6 +55,18 @@ function foldFiles(stage5: string, file: string): string[] {
       .map((f) => join(m, f, file))
       .filter(existsSync),
   );
+}
+
+/** A file's first line (a CSV header), without reading the rest. */
+function firstLine(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return (buf.subarray(0, n).toString('utf8').split(/\r?\n/, 1)[0] ?? '').trim();
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function plain(v: unknown): unknown {
@@ -114,12 +127,19 @@ export class Analytics {
         : `CREATE VIEW fold_results AS SELECT NULL::VARCHAR AS model_type, NULL::INTEGER AS fold, NULL::DOUBLE AS val_acc, NULL::DOUBLE AS val_f1, NULL::DOUBLE AS val_auc, NULL::DOUBLE AS val_loss WHERE false`,
     );
 
+    // Files written before video ids name videos by path in an `id` column: kept for
+    // plain queries with a NULL video_id, never joined (subgroups() refuses them).
     const preds = foldFiles(s.stage5Dir, 'predictions.csv');
+    const fresh = preds.filter((f) => firstLine(f).split(',').includes('video_id'));
+    const old = preds.filter((f) => !fresh.includes(f));
+    const predsOf = (files: string[], isFresh: boolean) =>
+      `SELECT ${modelOf('filename', 'fold_[0-9]+/predictions\\.csv')} AS model_type, fold, ${isFresh ? 'video_id' : 'NULL::VARCHAR AS video_id'}, label, prob, ${isFresh ? 'source_group' : 'NULL::VARCHAR AS source_group'}
+           FROM read_csv(${list(files)}, header = true, filename = true, union_by_name = true, types = {${isFresh ? `'video_id': 'VARCHAR', 'source_group': 'VARCHAR'` : `'id': 'VARCHAR'`}, 'fold': 'INTEGER', 'label': 'INTEGER', 'prob': 'DOUBLE'})`;
+    const parts = [...(fresh.length ? [predsOf(fresh, true)] : []), ...(old.length ? [predsOf(old, false)] : [])];
     out.push(
-      preds.length
-        ? `CREATE VIEW predictions AS SELECT ${modelOf('filename', 'fold_[0-9]+/predictions\\.csv')} AS model_type, fold, id, label, prob
-           FROM read_csv(${list(preds)}, header = true, filename = true, union_by_name = true, types = {'id': 'VARCHAR', 'fold': 'INTEGER', 'label': 'INTEGER', 'prob': 'DOUBLE'})`
-        : `CREATE VIEW predictions AS SELECT NULL::VARCHAR AS model_type, NULL::INTEGER AS fold, NULL::VARCHAR AS id, NULL::INTEGER AS label, NULL::DOUBLE AS prob WHERE false`,
+      parts.length
+        ? `CREATE VIEW predictions AS ${parts.join(' UNION ALL BY NAME ')}`
+        : `CREATE VIEW predictions AS SELECT NULL::VARCHAR AS model_type, NULL::INTEGER AS fold, NULL::VARCHAR AS video_id, NULL::INTEGER AS label, NULL::DOUBLE AS prob, NULL::VARCHAR AS source_group WHERE false`,
     );
 
     for (const [view, dir, file] of [
@@ -151,8 +171,26 @@ export class Analytics {
       const rows = reader.getRowObjects().map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, plain(v)])));
       return { columns, rows };
     } catch (err) {
-      throw new FvcError('ERR_INVALID_ARGUMENT', `query failed: ${(err as Error).message}\n(views: ${VIEWS.join(', ')})`);
+      const message = (err as Error).message;
+      // A misspelt column: list what the views it reads do have.
+      const found: string[] = [];
+      if (/column .* not found|does not have a column/i.test(message))
+        for (const view of VIEWS.filter((v) => new RegExp(`\\b${v}\\b`).test(sql))) {
+          const cols = await this.connection.runAndReadAll(`SELECT column_name FROM (DESCRIBE ${view})`).then(
+            (r) => r.getRowObjects().map((x) => String(x.column_name)),
+            () => [],
+          );
+          found.push(`columns of ${view}: ${cols.join(', ')}`);
+        }
+      throw new FvcError('ERR_INVALID_ARGUMENT', `query failed: ${message}\n${found.length ? `${found.join('\n')}\n` : ''}(views: ${VIEWS.join(', ')})`);
     }
+  }
+
+  /** The folders this instance read, and whether any of them exists (a run was found). */
+  foundRun(): { found: boolean; looked: string[] } {
+    const s = this.sources;
+    const looked = [s.stage5Dir, s.stage1Dir, s.stage2Dir, s.stage3Dir, s.stage4Dir];
+    return { found: looked.some((d) => existsSync(d)), looked };
   }
 
   /** The seed's training results summary: per model, mean and std (population, as metrics.json) of val accuracy/F1/AUC/loss, and the fold count. */
@@ -187,12 +225,16 @@ export class Analytics {
   async subgroups(column: string, view: 'features_stage2' | 'features_stage4' = 'features_stage2'): Promise<QueryResult> {
     const have = new Set(await this.columnsOf(view));
     if (!have.has(column)) throw new FvcError('ERR_INVALID_ARGUMENT', `--by ${column}: ${view} has no such column (columns: ${[...have].join(', ')})`);
-    // predictions.csv ids as idOf (train/dataset.ts) makes them: the source video's path, a Stage 1 copy's own.
-    const key = have.has('original_video_path')
-      ? `CASE WHEN ${have.has('augmentation_index') ? 'TRY_CAST(augmentation_index AS INTEGER) > 0' : 'FALSE'} THEN video_path ELSE COALESCE(original_video_path, video_path) END`
-      : 'video_path';
+    if (!have.has('video_id'))
+      throw new FvcError('ERR_INVALID_DATA', `${view}: written by an fvc before video ids (no video_id column): rerun fvc ${view.replace('features_', '')} (finished videos are reused)`);
+    const unnamed = await this.query(`SELECT DISTINCT model_type FROM predictions WHERE video_id IS NULL ORDER BY 1`);
+    if (unnamed.rows.length)
+      throw new FvcError(
+        'ERR_INVALID_DATA',
+        `${unnamed.rows.map((r) => String(r.model_type)).join(', ')}: predictions written by an fvc before video ids cannot be matched to ${view}'s videos: retrain ${unnamed.rows.length > 1 ? 'them' : 'it'}`,
+      );
     const joined = await this.query(
-      `SELECT p.model_type, p.label, p.prob, f.value FROM predictions p LEFT JOIN (SELECT ${key} AS id, ANY_VALUE(${ident(column)}) AS value FROM ${view} GROUP BY 1) f ON p.id = f.id ORDER BY p.model_type, p.fold, p.id`,
+      `SELECT p.model_type, p.label, p.prob, f.value FROM predictions p LEFT JOIN (SELECT video_id, ANY_VALUE(${ident(column)}) AS value FROM ${view} GROUP BY 1) f ON p.video_id = f.video_id ORDER BY p.model_type, p.fold, p.video_id`,
     );
     const byModel = new Map<string, Array<{ label: 0 | 1; prob: number; value: unknown }>>();
     for (const r of joined.rows) byModel.set(String(r.model_type), [...(byModel.get(String(r.model_type)) ?? []), { label: Number(r.label) as 0 | 1, prob: Number(r.prob), value: r.value }]);

@@ -11,8 +11,11 @@ import { mapPool } from '../util/pool.js';
 import { probe } from '../video/probe.js';
 import { parseLabel, showCell } from './label.js';
 import { readTable, type Row } from './table.js';
+import { videoIds } from './video-id.js';
 
 export interface VideoRow extends Row {
+  /** The video's identity in every table and predictions.csv after this one (see video-id.ts). */
+  video_id: string;
   video_path: string;
   label: 0 | 1;
   /** Absolute path of the file. */
@@ -42,14 +45,20 @@ export async function loadMetadata(path: string, options: ValidateOptions = {}):
   const base = options.root ?? dirname(resolve(path));
   const problems: string[] = [];
   const columns = new Set(Object.keys(raw[0] ?? {}));
-  for (const c of ['video_path', 'label']) if (raw.length && !columns.has(c)) problems.push(`missing column '${c}'`);
+  for (const c of ['video_path', 'label']) if (raw.length && !columns.has(c)) problems.push(`missing column '${c}' (columns found: ${[...columns].join(', ')})`);
   const minRows = options.minRows ?? 1;
   if (raw.length < minRows) problems.push(`${raw.length} row(s), at least ${minRows} required`);
   const seen = new Map<string, number>();
   const rows: VideoRow[] = [];
   let real = 0;
   let fake = 0;
+  let ids: string[] = [];
   if (!problems.some((p) => p.startsWith('missing column'))) {
+    try {
+      ids = videoIds(raw, path, { pathsChecked: true });
+    } catch (err) {
+      problems.push((err as Error).message.replace(`${path}: `, ''));
+    }
     raw.forEach((r, i) => {
       const line = i + 2; // header is line 1
       const vp = String(r.video_path ?? '').trim();
@@ -66,7 +75,8 @@ export async function loadMetadata(path: string, options: ValidateOptions = {}):
       }
       if (label === 0) real++;
       if (label === 1) fake++;
-      rows.push({ ...r, video_path: vp, label: label as 0 | 1, absolute_path: abs });
+      const { video_id: _given, ...rest } = r;
+      rows.push({ video_id: ids[i] ?? '', ...rest, video_path: vp, label: label as 0 | 1, absolute_path: abs });
     });
   }
   if (options.probe) {

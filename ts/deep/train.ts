@@ -51,6 +51,19 @@ export interface EpochRow {
   best: boolean;
 }
 
+/** Progress inside an epoch's training passes (at most every half second, and after its last batch). */
+export interface BatchProgress {
+  epoch: number;
+  /** Forward passes (micro-batches) done of the epoch's. */
+  batch: number;
+  batches: number;
+  /** Clips seen so far this epoch. */
+  clips: number;
+  /** Seconds of training passes so far, and of them waiting for batches. */
+  seconds: number;
+  waited: number;
+}
+
 export interface DeepFoldResult {
   epochs: EpochRow[];
   bestEpoch: number;
@@ -73,6 +86,7 @@ export async function trainDeepFold(o: {
   device: ComputeDevice;
   resume: boolean;
   onEpoch?: (e: EpochRow) => void;
+  onBatch?: (b: BatchProgress) => void;
   signal?: AbortSignal;
 }): Promise<DeepFoldResult> {
   setTorchThreads(o.threads);
@@ -89,7 +103,15 @@ export async function trainDeepFold(o: {
     device: o.device,
     seed: o.seed,
     ...(o.signal ? { signal: o.signal } : {}),
-    ...(o.onEpoch ? { onProgress: (e) => e.item && o.onEpoch?.(JSON.parse(e.item) as EpochRow) } : {}),
+    ...(o.onEpoch || o.onBatch
+      ? {
+          onProgress: (e) => {
+            if (!e.item) return;
+            if (e.stage === 'epoch') o.onEpoch?.(JSON.parse(e.item) as EpochRow);
+            else if (e.stage === 'batch') o.onBatch?.({ ...(JSON.parse(e.item) as Omit<BatchProgress, 'batch' | 'batches'>), batch: e.done, batches: e.total });
+          },
+        }
+      : {}),
   });
   return { ...r, epochs: r.epochs.map((e) => JSON.parse(e) as EpochRow) };
 }

@@ -1,9 +1,9 @@
 /**
  * Stage 1: N augmented copies of every video, written natively, plus
  * augmented_metadata.parquet listing the originals (augmentation 'original') and
- * their copies. Copies inherit the original's source_id (or, when the table has
- * none, the original's video_path), so the fold splitter keeps a video and its
- * copies on the same side.
+ * their copies. A copy's video_id is its original's plus the copy number; copies
+ * inherit the original's source_id (or, when the table has none, the original's
+ * video_id), so the fold splitter keeps a video and its copies on the same side.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { basename, join, relative } from 'node:path';
 import { copySeed, drawAugmentation, type AugmentPolicy } from '../augment/policy.js';
 import { augmentVideo } from '../augment/augment.js';
 import { loadMetadata } from '../data/metadata.js';
+import { copyId } from '../data/video-id.js';
 import type { ColumnType } from '../data/table.js';
 import { FvcError } from '../errors.js';
 import { executionTimeLine } from '../util/progress.js';
@@ -131,10 +132,18 @@ async function augmentStage(o: AugmentStageOptions, outDir: string): Promise<Sta
     const row = rows[i];
     if (!made || !row) return undefined;
     const original = relative(outDir, row.absolute_path);
-    const source = row.source_id === undefined || row.source_id === null || row.source_id === '' ? row.video_path : String(row.source_id);
+    const source = row.source_id === undefined || row.source_id === null || row.source_id === '' ? row.video_id : String(row.source_id);
     return [
-      { video_path: original, source_id: source, augmentation: 'original', augmentation_index: 0, augmentation_params: null, original_video_path: original },
-      ...made.map((c, k) => ({ video_path: c.file, source_id: source, augmentation: c.augmentation, augmentation_index: k + 1, augmentation_params: c.params, original_video_path: original })),
+      { video_id: row.video_id, video_path: original, source_id: source, augmentation: 'original', augmentation_index: 0, augmentation_params: null, original_video_path: original },
+      ...made.map((c, k) => ({
+        video_id: copyId(row.video_id, k + 1),
+        video_path: c.file,
+        source_id: source,
+        augmentation: c.augmentation,
+        augmentation_index: k + 1,
+        augmentation_params: c.params,
+        original_video_path: original,
+      })),
     ];
   });
   await writeFailures(failuresPath, run.failures);

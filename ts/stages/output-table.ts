@@ -1,6 +1,7 @@
 /** Writing a stage's result table: the input columns kept, typed, then the stage's own. */
 import type { VideoRow } from '../data/metadata.js';
 import { writeParquet, type ColumnType, type Row } from '../data/table.js';
+import { VIDEO_ID } from '../data/video-id.js';
 import type { Failure } from './per-video.js';
 
 const FAILURE_COLUMNS: Array<[string, ColumnType]> = [
@@ -28,7 +29,7 @@ export async function writeStageTable(
   const inputColumns = Object.keys(rows[0] ?? {}).filter((c) => c !== 'absolute_path' && !own.has(c));
   const blank = (v: unknown) => v === null || v === undefined || v === '';
   const numeric = (c: string) => rows.every((r) => blank(r[c]) || Number.isFinite(Number(r[c])));
-  const types = new Map(inputColumns.map((c): [string, ColumnType] => [c, c === 'label' ? 'INTEGER' : c !== 'video_path' && numeric(c) ? 'DOUBLE' : 'VARCHAR']));
+  const types = new Map(inputColumns.map((c): [string, ColumnType] => [c, c === 'label' ? 'INTEGER' : c !== 'video_path' && c !== VIDEO_ID && numeric(c) ? 'DOUBLE' : 'VARCHAR']));
   const out: Row[] = [];
   rows.forEach((row, i) => {
     const add = extra(i);

@@ -1,8 +1,9 @@
 /**
  * MLflow tracking of a cross-validation, as the seed logs it: one experiment per
  * model type, a parent run per cross-validation and a nested run per fold
- * (config as params, `fold` and `model_type` tags, the fold's val metrics at
- * step = fold, the model files under artifacts/models). Tracking never fails
+ * (config as params, `fold` and `model_type` tags, per-epoch or per-round curves
+ * as `train/*` and `val/*` at step = epoch while the fold trains, the fold's val
+ * metrics at step = fold, the model files under artifacts/models). Tracking never fails
  * training: the first error is logged and tracking stops for that model; the
  * JSONL files stay the source of truth.
  */
@@ -72,6 +73,17 @@ export function toParams(config: Record<string, unknown>, prefix = ''): Record<s
 
 const finiteMetrics = (values: Record<string, unknown>, step: number, timestamp: number): MlflowMetric[] =>
   Object.entries(values).flatMap(([key, value]) => (typeof value === 'number' && Number.isFinite(value) ? [{ key, value, step, timestamp }] : []));
+
+/** A fold's MLflow run while the fold trains. */
+export interface FoldRun {
+  /** Metrics at step = epoch (or boosting round). */
+  epoch(epoch: number, metrics: Record<string, unknown>): void;
+  end(metrics: Record<string, unknown>, artifacts: string[], status: RunStatus, error?: string): Promise<void>;
+  /** The fold was cancelled: its run ends KILLED and the fold is not counted as logged. */
+  kill(): Promise<void>;
+}
+
+export const NO_FOLD_RUN: FoldRun = { epoch: () => undefined, end: async () => undefined, kill: async () => undefined };
 
 export interface FoldLog {
   fold: number;
@@ -182,29 +194,81 @@ export class CrossValidationTracking {
     }
   }
 
+  /** A fold's outcome, to recognise one already logged by an earlier run. */
+  private static outcome(f: Pick<FoldLog, 'status' | 'metrics' | 'error'>): string {
+    return createHash('sha256')
+      .update(JSON.stringify([f.status, finiteMetrics(f.metrics, 0, 0), f.error ?? null]))
+      .digest('hex')
+      .slice(0, 16);
+  }
+
+  /** A fold known only by its outcome (reused from an earlier run, failed, or missing): started and ended at once. */
   fold(f: FoldLog): Promise<void> {
     return this.guard(`fold ${f.fold}`, async () => {
       // The same outcome already logged (a resumed or repeated run): nothing new to say.
-      const outcome = createHash('sha256')
-        .update(JSON.stringify([f.status, finiteMetrics(f.metrics, 0, 0), f.error ?? null]))
-        .digest('hex')
-        .slice(0, 16);
       const before = this.state.folds[String(f.fold)];
-      if (before?.state === 'logged' && before.outcome === outcome) return;
-      const runId = await this.store.startRun({
-        experimentId: this.state.experimentId,
-        runName: `fold_${f.fold}`,
-        startTime: f.startTime,
-        userId: userName(),
-        tags: { ...sourceTags(), 'mlflow.parentRunId': this.state.parentRunId, fold: String(f.fold), model_type: this.modelType, ...(f.error ? { error: f.error.slice(0, 5000) } : {}) },
-      });
-      this.state.folds[String(f.fold)] = { runId, state: 'pending', outcome };
-      await this.save();
-      await this.store.logBatch(runId, { params: toParams(f.params), metrics: finiteMetrics(f.metrics, f.fold, Date.now()) });
-      for (const a of f.artifacts) await this.store.logArtifact(runId, a, 'models');
-      await this.store.endRun(runId, f.status, Date.now());
-      this.state.folds[String(f.fold)] = { runId, state: 'logged', outcome };
-      this.loggedNow++;
+      if (before?.state === 'logged' && before.outcome === CrossValidationTracking.outcome(f)) return;
+      const run = await this.openFold(f.fold, f.params, f.startTime, f.error);
+      await run.end(f.metrics, f.artifacts, f.status, f.error);
+    });
+  }
+
+  /**
+   * A fold being trained: its run is RUNNING from the start, takes each epoch's
+   * metrics at step = epoch as they come, and ends with the fold's result. A run left
+   * RUNNING by a killed process is marked KILLED by the next start().
+   */
+  async startFold(fold: number, params: Record<string, unknown>, startTime: number): Promise<FoldRun> {
+    let run: FoldRun | null = null;
+    await this.guard(`fold ${fold}`, async () => {
+      run = await this.openFold(fold, params, startTime);
+    });
+    return run ?? NO_FOLD_RUN;
+  }
+
+  private async openFold(fold: number, params: Record<string, unknown>, startTime: number, error?: string): Promise<FoldRun> {
+    const runId = await this.store.startRun({
+      experimentId: this.state.experimentId,
+      runName: `fold_${fold}`,
+      startTime,
+      userId: userName(),
+      tags: { ...sourceTags(), 'mlflow.parentRunId': this.state.parentRunId, fold: String(fold), model_type: this.modelType, ...(error ? { error: error.slice(0, 5000) } : {}) },
+    });
+    this.state.folds[String(fold)] = { runId, state: 'pending', outcome: '' };
+    await this.save();
+    await this.store.logBatch(runId, { params: toParams(params) });
+    // Epochs are logged in order, each after the one before, without holding training up.
+    let queue = Promise.resolve();
+    const step = (what: string, fn: () => Promise<void>) => {
+      queue = queue.then(() => this.guard(`fold ${fold} ${what}`, fn));
+      return queue;
+    };
+    return {
+      epoch: (epoch, metrics) => void step(`epoch ${epoch}`, () => this.store.logBatch(runId, { metrics: finiteMetrics(metrics, epoch, Date.now()) })),
+      end: (metrics, artifacts, status, err) =>
+        step('end', async () => {
+          if (err && !error) await this.store.logBatch(runId, { tags: { error: err.slice(0, 5000) } });
+          await this.store.logBatch(runId, { metrics: finiteMetrics(metrics, fold, Date.now()) });
+          for (const a of artifacts) await this.store.logArtifact(runId, a, 'models');
+          await this.store.endRun(runId, status, Date.now());
+          this.state.folds[String(fold)] = { runId, state: 'logged', outcome: CrossValidationTracking.outcome({ status, metrics, ...(err ? { error: err } : {}) }) };
+          this.loggedNow++;
+          await this.save();
+        }),
+      kill: () =>
+        step('end', async () => {
+          await this.store.endRun(runId, 'KILLED', Date.now());
+          delete this.state.folds[String(fold)];
+          await this.save();
+        }),
+    };
+  }
+
+  /** The parent run of a cancelled cross-validation ends KILLED (the next run starts a new one for its folds). */
+  kill(): Promise<void> {
+    return this.guard('cancel', async () => {
+      await this.store.endRun(this.state.parentRunId, 'KILLED', Date.now());
+      this.state.finished = true;
       await this.save();
     });
   }

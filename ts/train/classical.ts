@@ -19,6 +19,8 @@ export interface FittedModel {
   /** XGBoost: round kept by early stopping, and gain importance per feature. */
   bestIteration?: number;
   importance?: number[];
+  /** XGBoost: the early-stopping split's metric after each round. */
+  rounds?: { metric: string; values: number[] };
   nativeParams: Record<string, string | number | boolean>;
 }
 
@@ -119,7 +121,14 @@ export async function fitClassical(
       evalY: ys(stop),
       evalRows: stop.length,
     });
-    return { kind, file, nativeParams, ...(r.bestIteration !== undefined ? { bestIteration: r.bestIteration } : {}), importance: Array.from(r.importance ?? []) };
+    return {
+      kind,
+      file,
+      nativeParams,
+      ...(r.bestIteration !== undefined ? { bestIteration: r.bestIteration } : {}),
+      importance: Array.from(r.importance ?? []),
+      ...(r.evalHistory ? { rounds: { metric: String(nativeParams.eval_metric), values: Array.from(r.evalHistory) } } : {}),
+    };
   }
   const scaler = fitScaler(data.x, train, data.cols, data.featureNames);
   const nativeParams: Record<string, string | number | boolean> = kind === 'svm' ? { gamma: 'scale', kernel: 'rbf', ...params, seed } : { ...params };

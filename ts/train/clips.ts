@@ -12,7 +12,7 @@ import { FvcError } from '../errors.js';
 import type { ClipLayout } from '../native/binding.js';
 import { mapPool } from '../util/pool.js';
 import type { TrainConfig } from './config.js';
-import { groupOf, idOf, type FeatureData } from './dataset.js';
+import { groupsOf, type FeatureData } from './dataset.js';
 
 /** The metadata table deep models read: the configured one, else Stage 3's. */
 export function videoTable(cfg: TrainConfig): string {
@@ -60,9 +60,12 @@ export async function loadClipData(
   const what = layout === 'rgb+mask' ? `${sampling.frameSize}px on the longer side` : `${sampling.frameSize}px${layout === 'rgb+flow' ? ` with ${cfg.deep.flowMethod} optical flow` : ''}`;
   log(`${rows.length} clips of ${sampling.numFrames} frames at ${what} from ${table} (${decoded} decoded, ${rows.length - decoded} from the frame cache ${cache.dir})`);
   return {
-    ids: rows.map(idOf),
+    ids: rows.map((r) => r.video_id),
     labels: rows.map((r) => r.label),
-    groups: rows.map(groupOf),
+    groups: groupsOf(
+      rows,
+      rows.map((r) => r.video_id),
+    ),
     featureNames: [],
     x: new Float64Array(0),
     rows: rows.length,

@@ -3,10 +3,10 @@
  * data and folds), their AUCs, DeLong's test of the difference and a bootstrap
  * interval of it, so a ranking of models comes with its uncertainty.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FvcError } from '../errors.js';
-import { parseCsv } from '../util/csv.js';
+import { readFoldPredictions } from './predictions.js';
 import { rocAuc } from './metrics.js';
 import { bootstrapInterval, delongTest, type BootstrapOptions, type DelongResult } from './stats.js';
 
@@ -49,11 +49,10 @@ export function outOfFoldPredictions(stage5Dir: string, model: string): Map<stri
     .sort()) {
     const file = join(dir, fold, 'predictions.csv');
     if (!existsSync(file)) continue;
-    for (const r of parseCsv(readFileSync(file, 'utf8'))) {
+    for (const p of readFoldPredictions(file, model)) {
       // Keyed by id: a repeated one would silently drop a prediction from every statistic.
-      if (out.has(r.id as string)) throw new FvcError('ERR_INVALID_DATA', `${file}: video '${r.id as string}' is predicted twice across ${model}'s folds (ids must name one video each)`);
-      const group = r.source_group === undefined || r.source_group === null || r.source_group === '' ? undefined : String(r.source_group);
-      out.set(r.id as string, { label: Number(r.label), prob: Number(r.prob), ...(group === undefined ? {} : { group }) });
+      if (out.has(p.id)) throw new FvcError('ERR_INVALID_DATA', `${file}: video '${p.id}' is predicted twice across ${model}'s folds (ids must name one video each)`);
+      out.set(p.id, { label: p.label, prob: p.prob, ...(p.group === undefined ? {} : { group: p.group }) });
     }
   }
   if (!out.size) throw new FvcError('ERR_FILE_NOT_FOUND', `${dir}: no fold has predictions.csv (no finished fold)`);

@@ -7,11 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTable, type Row } from '../data/table.js';
 import { parseLabel, showCell } from '../data/label.js';
+import { VIDEO_ID, videoIds } from '../data/video-id.js';
 import { FvcError } from '../errors.js';
 import type { FeatureSet } from './registry.js';
 
 export interface FeatureData {
-  /** Per row: the id written to predictions.csv (the video path). */
+  /** Per row: the video's id (video_id), written to predictions.csv. */
   ids: string[];
   labels: number[];
   /** Fold groups: source_id where present, else the id. */
@@ -22,8 +23,6 @@ export interface FeatureData {
   rows: number;
   cols: number;
   source: string;
-  /** Stage 2/4 tables: each row's source_video, the absolute path of the file its features describe. */
-  sourceVideos?: string[];
   /** Frames per video the Stage 2 / Stage 4 features were computed from, so inference samples the same. */
   numFrames?: { stage2?: number; stage4?: number };
   /** Deep models: each row's frame-cache entry (uint8 .npy [N, H, W, 3]) instead of features. */
@@ -33,16 +32,10 @@ export interface FeatureData {
   warnings: string[];
 }
 
-/** A row's id in predictions.csv: the original video's path. */
-/**
- * A row's id in predictions: the video it was made from (original_video_path: Stage 3's
- * input, so a Stage 4 row and its Stage 2 row share it), except for Stage 1's augmented
- * copies, whose original_video_path names the clip they were made from: each copy is a
- * video of its own and keeps its own path, or copies and originals would share an id.
- */
-export const idOf = (r: Row) => String(Number(r.augmentation_index) > 0 ? r.video_path : (r.original_video_path ?? r.video_path));
-/** A row's fold group: source_id where present, else its id. */
-export const groupOf = (r: Row) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? idOf(r) : String(r.source_id));
+/** A row's fold group: source_id where present, else the video's id. */
+const groupOf = (r: Row, id: string) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? id : String(r.source_id));
+/** Fold groups of rows whose ids are `ids`. */
+export const groupsOf = (rows: readonly Row[], ids: readonly string[]) => rows.map((r, i) => groupOf(r, ids[i] as string));
 
 const STAGE_FILES = { stage2: 'features_metadata.parquet', stage4: 'features_scaled_metadata.parquet' } as const;
 
@@ -91,16 +84,14 @@ function toMatrix(rows: Row[], columns: string[], source: string, warnings: stri
   return { x, names: keep };
 }
 
-// Tables written before source_video existed have none: callers then match by id.
-const sourcesOf = (rows: Row[]) => (rows.every((r) => typeof r.source_video === 'string' && r.source_video) ? rows.map((r) => String(r.source_video)) : undefined);
-
 export async function loadStageFeatures(featureSet: FeatureSet, stage2Dir: string, stage4Dir: string): Promise<FeatureData> {
   const load = async (stage: 'stage2' | 'stage4') => {
     const dir = stage === 'stage2' ? stage2Dir : stage4Dir;
     const path = join(dir, STAGE_FILES[stage]);
     if (!existsSync(path)) throw new FvcError('ERR_FILE_NOT_FOUND', `${path}: no such file (run fvc ${stage} first, or set --${stage}-dir / FVC_${stage.toUpperCase()}_OUTPUT_DIR)`);
     const schema = readSchema(dir, STAGE_FILES[stage]);
-    return { path, rows: await readTable(path), names: schema.features, numFrames: schema.numFrames };
+    const rows = await readTable(path);
+    return { path, rows, ids: videoIds(rows, path), names: schema.features, numFrames: schema.numFrames };
   };
   const warnings: string[] = [];
   if (featureSet !== 'stage2_stage4') {
@@ -109,47 +100,46 @@ export async function loadStageFeatures(featureSet: FeatureSet, stage2Dir: strin
     const m = toMatrix(s.rows, s.names, s.path, warnings);
     const numFrames = { [featureSet]: s.numFrames };
     return {
-      ids: s.rows.map(idOf),
+      ids: s.ids,
       labels,
-      groups: s.rows.map(groupOf),
+      groups: groupsOf(s.rows, s.ids),
       featureNames: m.names,
       x: m.x,
       rows: s.rows.length,
       cols: m.names.length,
       source: s.path,
-      sourceVideos: sourcesOf(s.rows),
       numFrames,
       warnings,
     };
   }
   const [s2, s4] = [await load('stage2'), await load('stage4')];
-  const byVideo = new Map(s4.rows.map((r) => [String(r.source_video), r]));
+  // A video's Stage 2 row (its own file) and Stage 4 row (its scaled copy) share its id.
+  const byId = new Map(s4.rows.map((r, i) => [s4.ids[i] as string, r]));
   const joined: Row[] = [];
-  let unmatched = 0;
-  for (const r of s2.rows) {
-    const o = byVideo.get(String(r.source_video));
-    if (!o) {
-      unmatched++;
-      continue;
-    }
+  const ids: string[] = [];
+  s2.rows.forEach((r, i) => {
+    const id = s2.ids[i] as string;
+    const o = byId.get(id);
+    if (!o) return;
+    ids.push(id);
     joined.push({ ...r, ...Object.fromEntries(s2.names.map((n) => [`s2_${n}`, r[n]])), ...Object.fromEntries(s4.names.map((n) => [`s4_${n}`, o[n]])) });
-  }
-  if (unmatched) warnings.push(`${unmatched} Stage 2 row(s) have no Stage 4 row (matched on source_video); left out`);
+  });
+  const unmatched = s2.rows.length - joined.length;
+  if (unmatched) warnings.push(`${unmatched} Stage 2 row(s) have no Stage 4 row (matched on video_id); left out`);
   const source = `${s2.path} + ${s4.path}`;
-  if (!joined.length) throw new FvcError('ERR_INVALID_DATA', `${source}: no video appears in both tables (matched on source_video)`);
+  if (!joined.length) throw new FvcError('ERR_INVALID_DATA', `${source}: no video appears in both tables (matched on video_id)`);
   const labels = checkLabels(joined, 'label', source);
   const m = toMatrix(joined, [...s2.names.map((n) => `s2_${n}`), ...s4.names.map((n) => `s4_${n}`)], source, warnings);
   const numFrames = { stage2: s2.numFrames, stage4: s4.numFrames };
   return {
-    ids: joined.map(idOf),
+    ids,
     labels,
-    groups: joined.map(groupOf),
+    groups: groupsOf(joined, ids),
     featureNames: m.names,
     x: m.x,
     rows: joined.length,
     cols: m.names.length,
     source,
-    sourceVideos: sourcesOf(joined),
     numFrames,
     warnings,
   };
@@ -166,7 +156,8 @@ export async function loadFeatureTable(path: string, labelColumn: string, groupC
   ] as const)
     if (c !== undefined && !columns.includes(c)) throw new FvcError('ERR_INVALID_ARGUMENT', `${path}: ${flag} '${c}' is not a column (columns: ${columns.join(', ')})`);
   const labels = checkLabels(rows, labelColumn, path);
-  const named = new Set([labelColumn, groupColumn, idColumn].filter((c): c is string => c !== undefined));
+  // An id is never a feature, even when it looks like a number.
+  const named = new Set([labelColumn, groupColumn, idColumn, VIDEO_ID].filter((c): c is string => c !== undefined));
   const warnings: string[] = [];
   const numeric: string[] = [];
   for (const c of columns) {
@@ -176,7 +167,7 @@ export async function loadFeatureTable(path: string, labelColumn: string, groupC
     else warnings.push(`column '${c}' is not numeric; ignored (name it with --id-column or --group-column if it is one)`);
   }
   const m = toMatrix(rows, numeric, path, warnings);
-  const ids = rows.map((r, i) => (idColumn ? String(r[idColumn]) : r.video_path !== undefined ? String(r.video_path) : String(i)));
+  const ids = idColumn ? rows.map((r) => String(r[idColumn])) : columns.includes(VIDEO_ID) || columns.includes('video_path') ? videoIds(rows, path) : rows.map((_, i) => String(i));
   const groups = groupColumn ? rows.map((r) => String(r[groupColumn])) : ids;
   return { ids, labels, groups, featureNames: m.names, x: m.x, rows: rows.length, cols: m.names.length, source: path, warnings };
 }

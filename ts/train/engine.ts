@@ -16,9 +16,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FvcError, isFvcError } from '../errors.js';
 import { generatePlots } from '../plots/plots.js';
-import { CrossValidationTracking, openTrackingStore } from '../tracking/mlflow.js';
+import { CrossValidationTracking, NO_FOLD_RUN, openTrackingStore, type FoldRun } from '../tracking/mlflow.js';
 import type { TrackingStore } from '../tracking/store.js';
-import { csvCell, parseCsv } from '../util/csv.js';
+import { parseCsv } from '../util/csv.js';
+import { writeFoldPredictions } from './predictions.js';
+import { VIDEO_ID } from '../data/video-id.js';
 import { tempName, writeFileAtomic } from '../util/fs.js';
 import { emptyLockedDir, withOutputLock } from '../util/lock.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
@@ -29,7 +31,8 @@ import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
 import { computeMetrics, youdenThreshold, type Metrics } from './metrics.js';
 import type { FoldFit, ModelContext } from './model.js';
 import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, weightsFileFor, type GridValue, type ResolvedModel } from './registry.js';
-import type { EpochRow } from '../deep/train.js';
+import type { BatchProgress, EpochRow } from '../deep/train.js';
+import { batchEvent, batchReporter } from './batch-progress.js';
 import type { TrainEvent, TrainHooks } from './events.js';
 import { videoTable } from './clips.js';
 import { exportFoldModel } from './best-model.js';
@@ -166,8 +169,6 @@ interface Run {
   emit: (e: TrainEvent) => void;
 }
 
-const quietRun: Run = { emit: () => undefined };
-
 /** Stops between folds and models when the caller aborted. */
 function checkAborted(run: Run, where: string): void {
   if (run.signal?.aborted) throw new FvcError('ERR_ABORTED', `training cancelled ${where}`);
@@ -179,6 +180,13 @@ interface Evaluated {
   metrics: Metrics;
 }
 
+/** What a fit reports while it runs, besides its log. */
+interface FitHooks {
+  signal?: AbortSignal;
+  onEpoch?: (e: EpochRow) => void;
+  onBatch?: (b: BatchProgress) => void;
+}
+
 async function evaluate(
   model: ResolvedModel,
   params: Record<string, GridValue>,
@@ -187,11 +195,10 @@ async function evaluate(
   dir: string,
   cfg: TrainConfig,
   log: (m: string) => void,
-  run: Run = quietRun,
+  hooks: FitHooks = {},
 ): Promise<Evaluated> {
   const labels = fold.val.map((i) => data.labels[i] as number);
-  const onEpoch = (epoch: EpochRow) => run.emit({ type: 'epoch', model: model.modelType, fold: fold.fold, epoch });
-  const fitted = await model.impl.fit({ model, params, data, fold, dir, cfg, log, onEpoch, ...(run.signal ? { signal: run.signal } : {}) });
+  const fitted = await model.impl.fit({ model, params, data, fold, dir, cfg, log, ...hooks });
   return { fitted, labels, metrics: computeMetrics(labels, fitted.probs) };
 }
 
@@ -233,16 +240,17 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
   const results: Array<Record<string, unknown>> = [];
   const progress = createProgress({ label: `${model.modelType} grid`, total: points.length * folds.length, silent: cfg.quiet });
   try {
-    for (const params of points) {
+    for (const [c, params] of points.entries()) {
       const scores: number[] = [];
       for (const fold of folds) {
         checkAborted(run, `in ${model.modelType}'s grid search`);
-        const { metrics } = await evaluate(model, params, data, fold, scratch, cfg, () => undefined, { ...run, emit: () => undefined });
+        const { metrics } = await evaluate(model, params, data, fold, scratch, cfg, () => undefined, run.signal ? { signal: run.signal } : {});
         scores.push((metrics[key] as number | null) ?? 0);
         progress.tick(`${JSON.stringify(params)} fold ${fold.fold}`);
       }
       const [mean, std] = meanStd(scores);
       results.push({ params, [`mean_${cfg.selectionMetric}`]: mean, [`std_${cfg.selectionMetric}`]: std, fold_scores: scores });
+      run.emit({ type: 'grid-candidate', model: model.modelType, candidate: c + 1, candidates: points.length, params, metric: cfg.selectionMetric, mean, std, foldScores: scores });
     }
   } finally {
     progress.done();
@@ -258,7 +266,32 @@ async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[]
   return { best, results, fingerprint };
 }
 
-/** The fold's metrics row and the files that make up its model (for tracking). */
+/** Epochs a resumed fold's metrics.jsonl already holds (each is logged once). */
+function loggedEpochs(dir: string): Set<number> {
+  const file = join(dir, 'metrics.jsonl');
+  if (!existsSync(file)) return new Set();
+  const epochs = readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        const m = JSON.parse(line) as { epoch?: number; phase?: string };
+        return m.phase === 'train' && typeof m.epoch === 'number' && m.epoch > 0 ? [m.epoch] : [];
+      } catch {
+        return []; // a line cut by a kill
+      }
+    });
+  return new Set(epochs);
+}
+
+/** Per-epoch series under the names MLflow and metrics.jsonl give them. */
+const epochSeries = (e: EpochRow) => ({ train: { loss: e.train_loss, lr: e.lr, data_wait: e.data_wait }, val: { loss: e.val_loss, auc: e.val_auc, acc: e.val_acc } });
+const mlflowSeries = (s: Record<string, Record<string, unknown>>) => Object.fromEntries(Object.entries(s).flatMap(([phase, m]) => Object.entries(m).map(([k, v]) => [`${phase}/${k}`, v])));
+
+/**
+ * The fold's metrics row and the files that make up its model (for tracking). Each
+ * epoch reaches metrics.jsonl, the MLflow fold run and the caller's `epoch` event
+ * when it ends; a boosting model's rounds when the fit returns them.
+ */
 async function trainFold(
   model: ResolvedModel,
   params: Record<string, GridValue>,
@@ -270,6 +303,7 @@ async function trainFold(
   settings: Record<string, unknown>,
   log: (m: string) => void,
   run: Run,
+  foldRun: FoldRun,
 ): Promise<{ row: FoldResult; files: string[] }> {
   const started = performance.now();
   // A fold interrupted under the same configuration resumes in place where the model can (deep checkpoints); anything else starts clean.
@@ -292,22 +326,51 @@ async function trainFold(
     settings,
   };
   await tracker.writeConfig(config);
-  const { fitted, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg, log, run);
+  const logged = resumable ? loggedEpochs(dir) : new Set<number>();
+  const logEpoch = (e: EpochRow) => {
+    if (logged.has(e.epoch)) return;
+    logged.add(e.epoch);
+    const series = epochSeries(e);
+    tracker.logMetrics(e.epoch, e.epoch, 'train', series.train);
+    tracker.logMetrics(e.epoch, e.epoch, 'val', series.val);
+    foldRun.epoch(e.epoch, mlflowSeries(series));
+  };
+  const report = batchReporter(cfg.quiet);
+  const { fitted, labels, metrics } = await evaluate(model, params, data, fold, dir, cfg, log, {
+    ...(run.signal ? { signal: run.signal } : {}),
+    onEpoch: (e) => {
+      logEpoch(e);
+      run.emit({ type: 'epoch', model: model.modelType, fold: fold.fold, epoch: e });
+    },
+    onBatch: (b) => {
+      const e = batchEvent(model.modelType, fold.fold, cfg.deep.epochs, b);
+      report(e);
+      run.emit(e);
+    },
+  });
   // What the fit found out about itself (architecture, sampling, backbone weights) goes with the fold, and on into best_model/.
   if (fitted.describe) await tracker.writeConfig({ ...config, ...fitted.describe });
-  for (const e of fitted.epochs ?? []) {
-    tracker.logMetrics(e.epoch, e.epoch, 'train', { loss: e.train_loss, lr: e.lr, data_wait: e.data_wait });
-    tracker.logMetrics(e.epoch, e.epoch, 'val', { loss: e.val_loss, auc: e.val_auc, acc: e.val_acc });
+  // Epochs the live hook missed (a checkpoint saved just before a kill) are logged now.
+  for (const e of fitted.epochs ?? []) logEpoch(e);
+  if (fitted.rounds) {
+    const key = fitted.rounds.metric;
+    fitted.rounds.values.forEach((v, r) => {
+      tracker.logMetrics(r + 1, r + 1, 'val', { [key]: v });
+      foldRun.epoch(r + 1, { [`val/${key}`]: v });
+    });
   }
   // Nothing non-finite goes into a saved model (JSON would store it as null).
   if (fitted.scaler) await writeFileAtomic(join(dir, 'scaler.json'), `${JSON.stringify({ feature_names: data.featureNames, ...checkScaler(fitted.scaler, join(dir, 'scaler.json'), data.cols) })}\n`);
   // source_group: the fold group (source) of each video, so intervals over these predictions resample whole sources.
-  const lines = fold.val.map((i, k) => `${csvCell(data.ids[i] as string)},${fold.fold},${labels[k]},${fitted.probs[k]},${csvCell(data.groups[i] as string)}`);
-  await writeFileAtomic(join(dir, 'predictions.csv'), `id,fold,label,prob,source_group\n${lines.join('\n')}\n`);
+  await writeFoldPredictions(
+    join(dir, 'predictions.csv'),
+    fold.val.map((i, k) => ({ id: data.ids[i] as string, fold: fold.fold, label: labels[k] as number, prob: fitted.probs[k] as number, group: data.groups[i] as string })),
+  );
   const row = foldRow(fold.fold, metrics);
+  // The fold's result at step 0, epoch 0: after training, apart from the per-epoch curves.
   tracker.logMetrics(
-    1,
-    1,
+    0,
+    0,
     'val',
     Object.fromEntries(
       Object.entries(row)
@@ -398,7 +461,8 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
   if (cfg.only === 'grid_search') return { ...empty, seconds: (performance.now() - started) / 1000 };
   const settings = await model.impl.settings({ model, cfg, log });
   const configHash = createHash('sha256')
-    .update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source, settings }))
+    // ids: folds finished before predictions named videos by video_id are trained again, not reused.
+    .update(JSON.stringify({ best, seed: cfg.seed, n: cfg.nSplits, features: data.featureNames, rows: data.rows, source: data.source, settings, ids: VIDEO_ID }))
     .digest('hex')
     .slice(0, 16);
   const tracking =
@@ -434,6 +498,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
   const foldEnd = (fold: number, status: 'trained' | 'reused' | 'failed', seconds: number, extra: { metrics?: FoldResult; error?: string }) =>
     run.emit({ type: 'fold-end', model: model.modelType, fold, folds: wanted.length, status, seconds, etaSeconds: eta(wanted.length - wanted.findIndex((f) => f.fold === fold) - 1), ...extra });
   for (const fold of wanted) {
+    if (run.signal?.aborted) await tracking?.kill();
     checkAborted(run, `before ${model.modelType} fold ${fold.fold}`);
     const foldDir = join(dir, `fold_${fold.fold}`);
     const foldParams = { model_type: model.modelType, fold: fold.fold, seed: cfg.seed, params: best };
@@ -458,11 +523,12 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
     }
     const t = performance.now();
     const startTime = Date.now();
+    const foldRun = tracking ? await tracking.startFold(fold.fold, foldParams, startTime) : NO_FOLD_RUN;
     try {
       const { row, files } = await withOutputLock(
         dir,
         `fvc train ${model.modelType} fold ${fold.fold}`,
-        () => trainFold(model, best, data, fold, cfg, foldDir, configHash, settings, log, run),
+        () => trainFold(model, best, data, fold, cfg, foldDir, configHash, settings, log, run, foldRun),
         `.fvc-lock-fold_${fold.fold}.json`,
       );
       rows.push(row);
@@ -476,13 +542,17 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
         status: 'ok',
         items: fold.train.length + fold.val.length,
       });
-      await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: foldMetrics(row), artifacts: files, startTime, status: 'FINISHED' });
+      await foldRun.end(foldMetrics(row), files, 'FINISHED');
       log(
         `${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${row.val_f1.toFixed(4)} val_auc ${row.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`,
       );
     } catch (err) {
       // Cancelled, not failed: the fold's checkpoints stay for a rerun, and nothing is recorded as an error.
-      if (isFvcError(err, 'ERR_ABORTED')) throw new FvcError('ERR_ABORTED', `training cancelled during ${model.modelType} fold ${fold.fold}`);
+      if (isFvcError(err, 'ERR_ABORTED')) {
+        await foldRun.kill();
+        await tracking?.kill();
+        throw new FvcError('ERR_ABORTED', `training cancelled during ${model.modelType} fold ${fold.fold}`);
+      }
       const e = err as Error;
       failedFolds.push({ fold: fold.fold, message: e.message });
       // A fold another run holds is that run's to write: no error.json over its work.
@@ -494,7 +564,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
         );
       }
       log(`${model.modelType}: fold ${fold.fold} failed: ${e.message}`);
-      await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: {}, artifacts: [], startTime, status: 'FAILED', error: e.message });
+      await foldRun.end({}, [], 'FAILED', e.message);
       await recordTiming(cfg.outputDir, { stage: 'stage5', model_type: model.modelType, fold: fold.fold, seconds: (performance.now() - t) / 1000, status: 'failed' });
       foldEnd(fold.fold, 'failed', (performance.now() - t) / 1000, { error: e.message });
     }

@@ -7,6 +7,8 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { loadMetadata } from '../data/metadata.js';
+import { VIDEO_ID } from '../data/video-id.js';
+import { groupsOf } from './dataset.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { confusionMatrix, predictionDistribution, reliabilityDiagram, rocPrCurves, type Prediction } from '../plots/specs.js';
 import { renderPng } from '../plots/render.js';
@@ -36,7 +38,7 @@ export interface Evaluation {
   table: string;
   videos: number;
   metrics: Metrics;
-  predictions: Array<{ video: string; label: number; prob: number }>;
+  predictions: Array<{ id: string; video: string; label: number; prob: number }>;
   subgroups: Subgroup[];
   /** 95% percentile-bootstrap intervals over videos (whole source groups resampled). */
   intervals: { roc_auc: [number, number] | null; tpr_at_fpr_5: [number, number] | null; resamples: number };
@@ -72,7 +74,7 @@ export async function evaluate(modelDir: string, table: string, options: Evaluat
     probs.map((p) => p.prob),
     options.threshold ?? 0.5,
   );
-  const predictions = rows.map((r, i) => ({ video: r.video_path, label: r.label, prob: probs[i]?.prob as number }));
+  const predictions = rows.map((r, i) => ({ id: r.video_id, video: r.video_path, label: r.label, prob: probs[i]?.prob as number }));
   const groups = subgroupMetrics(
     rows,
     predictions.map((p) => p.prob),
@@ -81,7 +83,10 @@ export async function evaluate(modelDir: string, table: string, options: Evaluat
     table,
   );
   const resamples = options.bootstrap ?? 1000;
-  const groupOf = rows.map((r) => (r.source_id === null || r.source_id === undefined || r.source_id === '' ? r.video_path : String(r.source_id)));
+  const groupOf = groupsOf(
+    rows,
+    rows.map((r) => r.video_id),
+  );
   const interval = (f: (y: number[], p: number[]) => number | null) => {
     if (!resamples) return null;
     const ci = bootstrapInterval(
@@ -109,14 +114,14 @@ export async function evaluate(modelDir: string, table: string, options: Evaluat
     await writeFileAtomic(
       predictionsFile,
       toCsv(
-        ['id', 'label', 'prob'],
-        predictions.map((p) => ({ id: p.video, label: p.label, prob: p.prob })),
+        [VIDEO_ID, 'video_path', 'label', 'prob'],
+        predictions.map((p) => ({ [VIDEO_ID]: p.id, video_path: p.video, label: p.label, prob: p.prob })),
       ),
     );
     result.files.push(metricsFile, predictionsFile);
     if (options.plots === false) return;
     await mkdir(join(out, 'plots'), { recursive: true });
-    const preds: Prediction[] = predictions.map((p) => ({ fold: 0, id: p.video, label: p.label, prob: p.prob }));
+    const preds: Prediction[] = predictions.map((p) => ({ fold: 0, id: p.id, label: p.label, prob: p.prob }));
     const title = `${best.modelType} on ${rows.length} videos`;
     const specs = [
       ['roc_pr_curves', rocPrCurves(title, preds, `${title} of ${basename(table)}`)],

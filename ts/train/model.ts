@@ -6,7 +6,7 @@
  * entry (see README, "Adding a model").
  */
 import type { ComputeDevice } from '../native/binding.js';
-import type { EpochRow } from '../deep/train.js';
+import type { BatchProgress, EpochRow } from '../deep/train.js';
 import type { TrainConfig } from './config.js';
 import type { FeatureData } from './dataset.js';
 import type { Fold } from './folds.js';
@@ -27,8 +27,10 @@ export interface FoldContext<D extends FeatureData = FeatureData> extends ModelC
   fold: Fold;
   /** Where the fold's files go (a scratch folder during the grid search). */
   dir: string;
-  /** Deep models: called after each epoch (train() turns it into an `epoch` event). */
+  /** Deep models: called after each epoch (train() logs it and turns it into an `epoch` event). */
   onEpoch?: (e: EpochRow) => void;
+  /** Deep models: progress inside an epoch (train() turns it into a throttled `batch` event). */
+  onBatch?: (b: BatchProgress) => void;
 }
 
 /** A fitted fold: the model file in `dir` and its probabilities on the fold's validation rows. */
@@ -47,6 +49,8 @@ export interface FoldFit {
   importance?: number[];
   /** Deep models: one row per epoch. */
   epochs?: EpochRow[];
+  /** Boosting: the early-stopping split's metric after each round. */
+  rounds?: { metric: string; values: number[] };
   /** Written into config.json and carried into best_model/model.json (e.g. architecture, sampling, weights). */
   describe?: Record<string, unknown>;
 }

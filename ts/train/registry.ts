@@ -165,6 +165,9 @@ export interface ResolvedModel {
 export function resolveModel(requested: string, defaultSet: FeatureSet): ResolvedModel {
   const key = requested.trim();
   if (key.startsWith('ensemble:') || key.startsWith('stack:')) return resolveEnsemble(key, defaultSet);
+  // An ensemble's output folder names it too (ensemble_a+b): jobs and resumed runs pass that name.
+  const folder = /^(ensemble|stack)_(.+\+.+)$/.exec(key);
+  if (folder) return resolveEnsemble(`${folder[1]}:${folder[2]}`, defaultSet);
   let name = key;
   let suffix: FeatureSet | null = null;
   for (const fs of [...FEATURE_SETS].sort((a, b) => b.length - a.length)) {

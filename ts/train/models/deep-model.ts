@@ -66,7 +66,7 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
       return { architecture, deep: options, ...(o.pretrained && !options.weights ? { backbone_weights: 'random initialisation (asked for)' } : {}) };
     },
     fit: async (ctx) => {
-      const { model, data, fold, dir, cfg, log, signal, onEpoch } = ctx;
+      const { model, data, fold, dir, cfg, log, signal, onEpoch, onBatch } = ctx;
       const { architecture, options } = await resolved(ctx);
       const clip = (i: number) => ({ npy: data.clips?.[i] as string, label: data.labels[i] as number, ...(data.flows ? { flow: data.flows[i] as string } : {}) });
       const r = await trainDeepFold({
@@ -85,6 +85,7 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
           );
           onEpoch?.(e);
         },
+        ...(onBatch ? { onBatch } : {}),
         ...(signal ? { signal } : {}),
       });
       if (r.resumedFrom) log(`${model.modelType}: fold ${fold.fold} resumed after epoch ${r.resumedFrom}`);

@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadMetadata, type VideoRow } from '../../data/metadata.js';
 import { FvcError } from '../../errors.js';
 import { verifyDigests } from '../model-digest.js';
@@ -20,11 +20,11 @@ import type { ModelKind } from '../../native/binding.js';
 import { fitClassical, predictClassical } from '../classical.js';
 import { videoTable } from '../clips.js';
 import type { TrainConfig } from '../config.js';
-import { groupOf, idOf, loadStageFeatures, type FeatureData } from '../dataset.js';
+import { groupsOf, loadStageFeatures, type FeatureData } from '../dataset.js';
 import type { Fold } from '../folds.js';
 import type { BestModel, ModelContext, Stage5Model } from '../model.js';
 import { ALL_MODELS, architectureFor, type ResolvedModel } from '../registry.js';
-import { parseCsv } from '../../util/csv.js';
+import { readFoldPredictions } from '../predictions.js';
 import { deviceOf, samplingOverrides, weightsFor } from './deep-model.js';
 import { handcraftedMatrix } from './feature-model.js';
 
@@ -106,7 +106,7 @@ function foldCheckpoint(
       `${why}, and ${checkpoint} does not exist: train ${o.foldModel} first with the same folds (fvc train --models ${o.foldModel}), give --weights ${backbone}=FILE, or ask for random weights (--random-init)`,
     );
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { architecture?: string; deep?: { scale?: { width?: number; depth?: number } } };
-  const predicted = parseCsv(readFileSync(join(dir, 'predictions.csv'), 'utf8')).map((r) => r.id as string);
+  const predicted = readFoldPredictions(join(dir, 'predictions.csv'), o.foldModel as string).map((p) => p.id);
   const expected = fold.val.map((i) => data.ids[i] as string);
   const same = predicted.length === expected.length && [...predicted].sort().join('\n') === [...expected].sort().join('\n');
   if (!same)
@@ -120,24 +120,14 @@ function foldCheckpoint(
   return { path: checkpoint, architecture: config.architecture, scale: { width: config.deep?.scale?.width ?? 1, depth: config.deep?.scale?.depth ?? 0 } };
 }
 
-/**
- * Handcrafted features beside the embeddings, joined on the file both describe: a
- * Stage 2/4 row's source_video; a Stage 3 row's original_video_path (the file it
- * scaled, Stage 1's augmented copies included), any other table's row its own file (in
- * Stage 1's table a copy's original_video_path is the clip it was made from). Tables
- * written without source_video match by id, which leaves Stage 1's copies out.
- */
-export function joinHandcrafted(rows: VideoRow[], table: string, hc: FeatureData): { rows: VideoRow[]; x: Float64Array<ArrayBuffer>; names: string[]; matched: number[]; leftOut: number; on: string } {
-  const scaled = (r: VideoRow) => 'scaled_frames' in r && typeof r.original_video_path === 'string' && r.original_video_path !== '';
-  const fileOf = (r: VideoRow) => (scaled(r) ? resolve(dirname(table), r.original_video_path as string) : r.absolute_path);
-  const keyOf = hc.sourceVideos ? fileOf : idOf;
-  const at = new Map((hc.sourceVideos ?? hc.ids).map((key, i) => [key, i]));
-  const kept = rows.filter((r) => at.has(keyOf(r)));
-  const matched = kept.map((r) => at.get(keyOf(r)) as number);
+/** Handcrafted features beside the embeddings, joined on the video's id (a Stage 1 copy's included). */
+export function joinHandcrafted(rows: VideoRow[], hc: FeatureData): { rows: VideoRow[]; x: Float64Array<ArrayBuffer>; names: string[]; matched: number[]; leftOut: number } {
+  const at = new Map(hc.ids.map((id, i) => [id, i]));
+  const kept = rows.filter((r) => at.has(r.video_id));
+  const matched = kept.map((r) => at.get(r.video_id) as number);
   const x = new Float64Array(kept.length * hc.cols);
   matched.forEach((j, i) => x.set(hc.x.subarray(j * hc.cols, (j + 1) * hc.cols), i * hc.cols));
-  const on = hc.sourceVideos ? "each video's source file and the features' source_video" : 'the original video';
-  return { rows: kept, x, names: hc.featureNames, matched, leftOut: rows.length - kept.length, on };
+  return { rows: kept, x, names: hc.featureNames, matched, leftOut: rows.length - kept.length };
 }
 
 export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingData> {
@@ -151,8 +141,8 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       const warnings: string[] = [];
       let handcrafted = { names: [] as string[], x: new Float64Array(0) };
       if (model.suffix) {
-        const joined = joinHandcrafted(rows, table, await loadStageFeatures(model.suffix, cfg.stage2Dir, cfg.stage4Dir));
-        if (joined.leftOut) warnings.push(`${joined.leftOut} video(s) of ${table} have no ${model.suffix} features (matched on ${joined.on}); left out`);
+        const joined = joinHandcrafted(rows, await loadStageFeatures(model.suffix, cfg.stage2Dir, cfg.stage4Dir));
+        if (joined.leftOut) warnings.push(`${joined.leftOut} video(s) of ${table} have no ${model.suffix} features (matched on video_id); left out`);
         rows = joined.rows;
         handcrafted = { names: joined.names, x: joined.x };
       }
@@ -171,9 +161,12 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       const names = [...(shared?.names ?? []), ...handcrafted.names];
       const cols = names.length;
       return {
-        ids: rows.map(idOf),
+        ids: rows.map((r) => r.video_id),
         labels: rows.map((r) => r.label),
-        groups: rows.map(groupOf),
+        groups: groupsOf(
+          rows,
+          rows.map((r) => r.video_id),
+        ),
         featureNames: names,
         x: new Float64Array(0),
         rows: rows.length,

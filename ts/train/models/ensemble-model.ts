@@ -15,11 +15,12 @@
  * best_model/ carries the members' models of the best fold (and the stacker) and
  * predicts with each, then combines.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FvcError } from '../../errors.js';
-import { csvCell, parseCsv } from '../../util/csv.js';
+import { csvCell } from '../../util/csv.js';
+import { readFoldPredictions } from '../predictions.js';
 import { tempName } from '../../util/fs.js';
 import type { FeatureData } from '../dataset.js';
 import { exportFoldModel } from '../best-model.js';
@@ -40,7 +41,7 @@ function memberFoldProbs(outputDir: string, m: ResolvedModel, fold: number, ids:
   const file = join(foldDir, 'predictions.csv');
   if (!existsSync(file) || !existsSync(join(foldDir, 'metadata.json')))
     throw new FvcError('ERR_FILE_NOT_FOUND', `ensemble member ${m.modelType} has no finished fold ${fold} (${file}): train it first with the same data, folds and seed`);
-  const rows = new Map(parseCsv(readFileSync(file, 'utf8')).map((r) => [r.id as string, Number(r.prob)]));
+  const rows = new Map(readFoldPredictions(file, m.modelType).map((p) => [p.id, p.prob]));
   if (rows.size !== ids.length || ids.some((id) => !rows.has(id)))
     throw new FvcError('ERR_INVALID_DATA', `ensemble member ${m.modelType} fold ${fold} validated on other videos than this fold's (${file}): members must share the data, folds and seed`);
   return Float64Array.from(ids, (id) => rows.get(id) as number);
@@ -122,7 +123,7 @@ export function ensembleModel(members: readonly ResolvedModel[], rule: EnsembleR
             )),
         );
         const lines = oof.ids.map((id, i) => [csvCell(id), oof.innerOf[i], oof.labels[i], ...(rows[i] as number[])].join(','));
-        await writeFile(join(dir, 'stacker_training.csv'), `id,inner_fold,label,${names.map(csvCell).join(',')}\n${lines.join('\n')}\n`);
+        await writeFile(join(dir, 'stacker_training.csv'), `video_id,inner_fold,label,${names.map(csvCell).join(',')}\n${lines.join('\n')}\n`);
         ctx.log(
           `${ctx.model.modelType}: fold ${fold.fold} stacker on ${oof.ids.length} out-of-fold rows (${oof.nInner} inner folds): ${names.map((n, j) => `${n} ${stacker?.coef[j]?.toFixed(3)}`).join(', ')}, intercept ${stacker.intercept.toFixed(3)}`,
         );
