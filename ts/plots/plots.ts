@@ -51,11 +51,11 @@ export async function generatePlots(options: PlotsOptions = {}): Promise<PlotsRe
       const dir = join(stage5, model, 'plots');
       await mkdir(dir, { recursive: true });
       const q = (sql: string) => a.query(sql.replaceAll('$model', `'${model.replace(/'/g, "''")}'`));
-      const preds = (await q('SELECT fold, id, label, prob FROM predictions WHERE model_type = $model ORDER BY fold, id')).rows as unknown as Prediction[];
+      const preds = (await q('SELECT fold, video_id AS id, label, prob FROM predictions WHERE model_type = $model ORDER BY fold, video_id')).rows as unknown as Prediction[];
       const log = (await q('SELECT fold, epoch, phase, metric, value FROM metrics_log WHERE model_type = $model ORDER BY fold, epoch, step')).rows as unknown as LogPoint[];
       const modelFolds = folds.filter((f) => f.model_type === model);
       const plots: Array<[string, Spec | null, string]> = [
-        ['training_curves', log.length ? trainingCurves(model, log) : null, 'no metrics.jsonl'],
+        ['training_curves', log.length ? trainingCurves(model, log) : null, log.length ? 'fitted in one go, no epochs or rounds (see hyperparameter_search)' : 'no metrics.jsonl'],
         ['roc_pr_curves', preds.length ? rocPrCurves(model, preds) : null, 'no predictions'],
         ['confusion_matrix', preds.length ? confusionMatrix(model, preds) : null, 'no predictions'],
         ['prediction_distribution', preds.length ? predictionDistribution(model, preds) : null, 'no predictions'],

@@ -32,31 +32,44 @@ export interface GridResult {
 const FOLD_METRICS = ['val_acc', 'val_f1', 'val_precision', 'val_recall', 'val_auc'] as const;
 const fmt = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
 
-/** Loss, accuracy and F1 per epoch, train and val, one line per fold. */
-export function trainingCurves(model: string, log: LogPoint[]): Spec {
+/**
+ * Loss, AUC and accuracy per epoch (deep models) or the early-stopping split's log
+ * loss per boosting round (XGBoost), one line per fold and phase. Epoch 0 holds a
+ * fold's final result, not a point on a curve; a model fitted in one go (logistic
+ * regression, SVM) has no curve and gets null (its grid search is plotted instead).
+ */
+export function trainingCurves(model: string, log: LogPoint[]): Spec | null {
   const wanted = new Map([
     ['loss', 'loss'],
+    ['logloss', 'log loss'],
+    ['auc', 'AUC'],
     ['acc', 'accuracy'],
     ['accuracy', 'accuracy'],
     ['f1', 'F1'],
   ]);
-  const values = log.filter((p) => wanted.has(p.metric)).map((p) => ({ ...p, metric: wanted.get(p.metric), series: `${p.phase} fold ${p.fold}` }));
+  const points = log.filter((p) => p.epoch > 0 && wanted.has(p.metric));
+  const steps = new Map<string, Set<number>>();
+  for (const p of points) steps.set(`${p.fold} ${p.phase} ${p.metric}`, (steps.get(`${p.fold} ${p.phase} ${p.metric}`) ?? new Set()).add(p.epoch));
+  if (![...steps.values()].some((e) => e.size > 1)) return null;
+  const rounds = points.some((p) => p.metric === 'logloss');
+  const values = points.map((p) => ({ ...p, metric: wanted.get(p.metric), series: `${p.phase} fold ${p.fold}`, fold: `fold ${p.fold}` }));
+  const order = [...new Set(wanted.values())];
   return {
     title: `${model}: training curves`,
     data: { values },
-    facet: { column: { field: 'metric', type: 'nominal', title: null, sort: ['loss', 'accuracy', 'F1'] } },
+    facet: { column: { field: 'metric', type: 'nominal', title: null, sort: order } },
     spec: {
       width: 220,
       height: 180,
       layer: [
         {
-          mark: { type: 'line', point: true },
+          mark: { type: 'line', point: !rounds },
           encoding: {
-            x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+            x: { field: 'epoch', type: 'quantitative', title: rounds ? 'boosting round' : 'epoch', axis: { tickMinStep: 1, format: 'd' } },
             y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-            color: { field: 'phase', type: 'nominal' },
+            color: { field: 'fold', type: 'nominal', title: 'fold' },
+            strokeDash: { field: 'phase', type: 'nominal', title: 'phase' },
             detail: { field: 'series' },
-            strokeDash: { field: 'phase', type: 'nominal', legend: null },
           },
         },
       ],
@@ -142,13 +155,16 @@ export function confusionMatrix(model: string, preds: Prediction[], threshold = 
   return {
     title: `${model}: confusion matrix (threshold ${threshold})`,
     data: { values: cells },
-    width: 240,
-    height: 240,
-    encoding: { x: { field: 'predicted', type: 'nominal', sort: names, title: 'predicted' }, y: { field: 'true', type: 'nominal', sort: names, title: 'true' } },
+    width: 300,
+    height: 300,
+    encoding: {
+      x: { field: 'predicted', type: 'nominal', sort: names, title: 'predicted', axis: { labelFontSize: 14, titleFontSize: 14, labelAngle: 0 } },
+      y: { field: 'true', type: 'nominal', sort: names, title: 'true', axis: { labelFontSize: 14, titleFontSize: 14 } },
+    },
     layer: [
       { mark: 'rect', encoding: { color: { field: 'n', type: 'quantitative', scale: { scheme: 'blues' }, title: 'videos' } } },
       {
-        mark: { type: 'text', fontSize: 14 },
+        mark: { type: 'text', fontSize: 18, fontWeight: 'bold' },
         encoding: { text: { field: 'text' }, color: { condition: { test: `datum.n > ${Math.max(...cells.map((c) => (c as { n: number }).n)) / 2}`, value: 'white' }, value: 'black' } },
       },
     ],
