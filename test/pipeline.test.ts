@@ -93,7 +93,7 @@ test('the pipeline runs every stage in dependency order, stage2 beside stage3, o
   assert.ok(copies.length > 0 && copies.length === s2rows.length / 2);
   for (const c of copies) assert.is(c.source_video, join(data, 'stage1', c.video_path as string));
   assert.is(new Set(s2rows.map((r) => r.source_video)).size, s2rows.length);
-  const ids = [1, 2, 3].flatMap((k) => parseCsv(readFileSync(join(data, 'stage5', 'xgboost', `fold_${k}`, 'predictions.csv'), 'utf8')).map((r) => r.id));
+  const ids = [1, 2, 3].flatMap((k) => parseCsv(readFileSync(join(data, 'stage5', 'xgboost', `fold_${k}`, 'predictions.csv'), 'utf8')).map((r) => r.video_id));
   assert.is(ids.length, s2rows.length);
   assert.is(new Set(ids).size, ids.length, 'one prediction per video, each under its own id');
 
@@ -109,18 +109,19 @@ test('the pipeline runs every stage in dependency order, stage2 beside stage3, o
   );
 });
 
-test("a model on deep features with Stage 2's beside them keeps Stage 1's copies: each Stage 3 row gets the Stage 2 row of the file it scaled", async () => {
+test("a model on deep features with Stage 2's beside them keeps Stage 1's copies: each Stage 3 row gets the Stage 2 row of the same video id", async () => {
   const stage3 = join(data, 'stage3', 'scaled_metadata.parquet');
   const { rows } = await loadMetadata(stage3);
   const hc = await loadStageFeatures('stage2', dirs.stage2 as string, dirs.stage4 as string);
   const s2rows = await readTable(join(data, 'stage2', 'features_metadata.parquet'));
-  const joined = joinHandcrafted(rows, stage3, hc);
+  const joined = joinHandcrafted(rows, hc);
   assert.is(joined.leftOut, 0);
   assert.ok(rows.some((r) => Number(r.augmentation_index) > 0));
   joined.rows.forEach((r, i) => {
     const s2 = s2rows[joined.matched[i] as number] as Record<string, unknown>;
+    assert.is(s2.video_id, r.video_id);
     assert.is(Number(s2.augmentation_index), Number(r.augmentation_index), `${r.video_path}: a copy is paired with a copy, an original with an original`);
-    assert.is(s2.source_video, resolve(dirname(stage3), r.original_video_path as string));
+    assert.is(s2.source_video, resolve(dirname(stage3), r.original_video_path as string), 'the Stage 2 row describes the file Stage 3 scaled');
     assert.equal([...joined.x.subarray(i * hc.cols, (i + 1) * hc.cols)], [...hc.x.subarray((joined.matched[i] as number) * hc.cols, ((joined.matched[i] as number) + 1) * hc.cols)]);
   });
   assert.is(new Set(joined.matched).size, rows.length, 'no Stage 2 row serves two videos');
@@ -158,23 +159,30 @@ test("a model on deep features with Stage 2's beside them keeps Stage 1's copies
   ]);
   assert.is(r.code, 0, r.stderr);
   assert.not.match(r.stderr + r.stdout, /left out/);
-  const ids = [1, 2, 3].flatMap((k) => parseCsv(readFileSync(join(out, 'xgboost_pretrained_inception_stage2', `fold_${k}`, 'predictions.csv'), 'utf8')).map((p) => p.id));
+  const ids = [1, 2, 3].flatMap((k) => parseCsv(readFileSync(join(out, 'xgboost_pretrained_inception_stage2', `fold_${k}`, 'predictions.csv'), 'utf8')).map((p) => p.video_id));
   assert.is(ids.length, rows.length, 'every Stage 3 video, copies included, is predicted');
 });
 
-test('a failing stage is retried, its dependents are skipped, and the CLI exits non-zero naming it', async () => {
+test('a stage that fails deterministically is not retried, a timed-out one is; dependents are skipped, and the CLI prints the cause and exits non-zero', async () => {
   const bad = join(dir, 'bad.csv');
   writeFileSync(bad, 'video_path,label\nmissing.mp4,2\n');
   const r = await runPipeline({ ...config(), metadata: bad, dirs: { ...dirs, stage1: join(dir, 'bad-stage1') }, logsDir: join(dir, 'bad-logs'), retries: 1 });
   assert.not.ok(r.ok);
   const byStage = Object.fromEntries(r.stages.map((s) => [s.stage, s]));
   assert.is(byStage.stage1?.status, 'failed');
-  assert.is(byStage.stage1?.attempts, 2, 'one retry');
+  assert.is(byStage.stage1?.attempts, 1, 'a bad table fails the same way every time: not retried');
+  assert.is(byStage.stage1?.code, 'ERR_INVALID_DATA');
+  assert.match(byStage.stage1?.cause ?? '', /label '2' is not 0 \(real\) or 1 \(fake\)/, "the stage's own error, not only its exit code");
   for (const s of ['stage2', 'stage3', 'stage4', 'stage5']) assert.is(byStage[s]?.status, 'skipped', s);
   assert.match(readFileSync(join(dir, 'bad-logs', 'stage1.log'), 'utf8'), /label/);
+  const slow = await runPipeline({ ...config(), stages: ['stage1'], dirs: { ...dirs, stage1: join(dir, 'slow-stage1') }, logsDir: join(dir, 'slow-logs'), retries: 1, timeoutSeconds: 0.05 });
+  assert.is(slow.stages[0]?.attempts, 2, 'a timeout may pass on a second try: retried');
+  assert.match(slow.stages[0]?.reason ?? '', /timed out/);
   const cli = runCli(['pipeline', '--metadata', bad, '--stage1-dir', join(dir, 'bad-stage1'), '--stages', 'stage1', '--retries', '0', '--logs-dir', join(dir, 'bad-logs')]);
   assert.is(cli.code, 1);
   assert.match(cli.stderr, /pipeline: stage1 failed/);
+  assert.match(cli.stderr, /pipeline: stage1: .*label '2' is not 0 \(real\) or 1 \(fake\)/s, 'the cause reaches the console, not only the log');
+  assert.match(cli.stdout, /label '2' is not 0/, "the table's reason column is the cause");
   const unknown = runCli(['pipeline', '--metadata', bad, '--stages', 'stage9']);
   assert.is(unknown.code, 1);
   assert.match(unknown.stderr, /unknown stage\(s\) stage9/);

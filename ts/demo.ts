@@ -3,14 +3,13 @@
  * augmentation, Stages 2-4, Stage 5 training) -> the model summary table and the
  * HTML report. Every stage skips finished work, so a second run is quick.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { QueryResult } from './analytics/analytics.js';
 import { generateCorpus } from './corpus/generate.js';
 import { STAGES } from './pipeline/dag.js';
 import { runPipeline, type PipelineResult } from './pipeline/runner.js';
 import { buildReport } from './report/report.js';
-import { chanceVerdict, type ChanceVerdict } from './train/chance.js';
+import { chanceVerdicts, type ChanceVerdict } from './train/chance.js';
 import { executionTimeLine } from './util/progress.js';
 
 export interface DemoOptions {
@@ -55,12 +54,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   });
   const report = await buildReport({ stage5Dir: dirs.stage5, stage1Dir: dirs.stage1, stage2Dir: dirs.stage2, stage3Dir: dirs.stage3, stage4Dir: dirs.stage4 });
   // Every model folder with finished folds: a mean AUC near 0.5 is said to be chance, not shown as a result.
-  const stage5 = dirs.stage5 as string;
-  const chance = existsSync(stage5)
-    ? readdirSync(stage5, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && readdirSync(join(stage5, d.name)).some((f) => /^fold_\d+$/.test(f)))
-        .map((d) => chanceVerdict(stage5, d.name))
-    : [];
+  const chance = chanceVerdicts(dirs.stage5 as string);
   const seconds = (performance.now() - t0) / 1000;
   process.stderr.write(`demo: ${executionTimeLine(seconds)}\n`);
   return { clips: corpus.clips.length, chance, pipeline, summary: report.summary, report: report.output, seconds };

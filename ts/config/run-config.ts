@@ -25,7 +25,7 @@ import { z } from 'zod';
 import { FvcError } from '../errors.js';
 import { definedOnly } from '../util/object.js';
 import { ResourceConfigSchema } from '../slurm/resources.js';
-import { configIssues, TrainConfigSchema } from '../train/config.js';
+import { configIssues, trainConfigPlaces, TrainConfigSchema } from '../train/config.js';
 
 const Dirs = z.strictObject({ stage1: z.string(), stage2: z.string(), stage3: z.string(), stage4: z.string(), stage5: z.string() }).partial();
 
@@ -48,8 +48,8 @@ export const RunConfigSchema = z.strictObject({
 
 export type RunConfig = z.infer<typeof RunConfigSchema> & { /** The file it came from, absolute. */ file: string };
 
-const issuesText = (issues: readonly z.core.$ZodIssue[]) =>
-  issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.map((k) => `'${k}'`).join(', ')}` : i.message}`).join('\n');
+/** Every level of a run configuration and the keys it takes, for "belongs at" and "did you mean". */
+const places = (): Record<string, string[]> => ({ '': Object.keys(RunConfigSchema.shape), dirs: Object.keys(Dirs.shape), ...trainConfigPlaces('train') });
 
 export async function loadRunConfig(path: string): Promise<RunConfig> {
   const file = resolve(path);
@@ -66,11 +66,11 @@ export async function loadRunConfig(path: string): Promise<RunConfig> {
     throw new FvcError('ERR_INVALID_DATA', `${file}: not YAML or JSON: ${(err as Error).message}`);
   }
   const parsed = RunConfigSchema.safeParse(value ?? {});
-  if (!parsed.success) throw new FvcError('ERR_INVALID_ARGUMENT', `${file}: invalid run configuration:\n${issuesText(parsed.error.issues)}`);
+  if (!parsed.success) throw new FvcError('ERR_INVALID_ARGUMENT', `${file}: invalid run configuration:\n${configIssues(parsed.error.issues, [], places()).join('\n')}`);
   const c = parsed.data;
   // train: checked now (with placeholder models), so a typo fails before any job is submitted.
   const train = TrainConfigSchema.safeParse({ ...c.train, models: c.models ?? ['svm'] });
-  if (!train.success) throw new FvcError('ERR_INVALID_ARGUMENT', `${file}: invalid run configuration:\n${configIssues(train.error.issues, ['train']).join('\n')}`);
+  if (!train.success) throw new FvcError('ERR_INVALID_ARGUMENT', `${file}: invalid run configuration:\n${configIssues(train.error.issues, ['train'], places()).join('\n')}`);
   const here = dirname(file);
   const abs = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(here, p));
   const weights = typeof c.weights === 'string' ? abs(c.weights) : c.weights && Object.fromEntries(Object.entries(c.weights).map(([k, v]) => [k, abs(v) as string]));

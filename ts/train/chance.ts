@@ -5,6 +5,8 @@
  * interval reaches 0.5 is reported as at chance, so a summary table of means never
  * presents noise as a result.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { rocAuc } from './metrics.js';
 import { outOfFoldPredictions, resamplingGroups, type ResampledUnit } from './compare.js';
 import { bootstrapInterval } from './stats.js';
@@ -63,4 +65,14 @@ export function chanceLine(v: ChanceVerdict): string {
   const what = `${v.model}: out-of-fold AUC ${f(v.auc)} (95% CI ${f(v.low)}-${f(v.high)}, ${v.videos} videos${drawn})`;
   if (v.atChance) return `${what}: AT CHANCE, no better than guessing on this data`;
   return v.weak ? `${what}: above chance, but weakly (AUC below ${WEAK_AUC.toFixed(2)})` : `${what}: above chance`;
+}
+
+/** The verdict of every model folder of a Stage 5 output that has finished folds. */
+export function chanceVerdicts(stage5Dir: string, o: { resamples?: number; seed?: number } = {}): ChanceVerdict[] {
+  if (!existsSync(stage5Dir)) return [];
+  return readdirSync(stage5Dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && readdirSync(join(stage5Dir, d.name)).some((f) => /^fold_\d+$/.test(f)))
+    .map((d) => d.name)
+    .sort()
+    .map((m) => chanceVerdict(stage5Dir, m, o));
 }

@@ -7,7 +7,8 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { FvcError } from '../errors.js';
 import { definedOnly } from '../util/object.js';
-import { FEATURE_SETS, suggest, type ModelRequest } from './registry.js';
+import { FEATURE_SETS, type ModelRequest } from './registry.js';
+import { unknownKey } from '../util/suggest.js';
 
 const intFromEnv = (name: string) => {
   const v = process.env[name];
@@ -124,21 +125,27 @@ export type TrainConfigInput = Omit<z.input<typeof TrainConfigSchema>, 'models'>
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 
 /** Explicit options over the seed's environment variables over the defaults. */
-/** "unknown option 'nSplit' (did you mean 'nSplits'?)", against the keys of the object at `path`. */
-function unknownKeys(keys: readonly string[], path: readonly PropertyKey[]): string {
-  const shapes: Record<string, z.ZodRawShape> = { '': TrainConfigSchema.shape, deep: (TrainConfigSchema.shape.deep.unwrap() as z.ZodObject).shape };
-  const known = Object.keys(shapes[path.join('.')] ?? {});
-  return keys
-    .map((k) => {
-      const close = suggest(k, known);
-      return `unknown option '${k}'${close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(' or ')}?)` : ''}`;
-    })
-    .join('; ');
+/** The keys of train()'s options and of its `deep` block, at `prefix` in a larger file (a run configuration's `train`). */
+export function trainConfigPlaces(prefix = ''): Record<string, string[]> {
+  const deep = (TrainConfigSchema.shape.deep.unwrap() as z.ZodObject).shape;
+  return { [prefix]: Object.keys(TrainConfigSchema.shape), [prefix ? `${prefix}.deep` : 'deep']: Object.keys(deep) };
 }
 
-/** One line per problem, unknown keys with "did you mean"; `prefix` places the options inside a larger file (run configurations' `train`). */
-export function configIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
-  return issues.map((i) => `  - ${[...prefix, ...i.path].join('.') || '(config)'}: ${i.code === 'unrecognized_keys' ? unknownKeys(i.keys, i.path) : i.message}`);
+/**
+ * One line per problem; an unknown key says where it belongs when another level takes
+ * it (`train.epochs` -> `train.deep.epochs`), else "did you mean". `prefix` places the
+ * options inside a larger file, whose levels `places` lists.
+ */
+export function configIssues(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+  places: Readonly<Record<string, readonly string[]>> = trainConfigPlaces(prefix.join('.')),
+): string[] {
+  return issues.flatMap((i) => {
+    const at = [...prefix, ...i.path].join('.');
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => `  - ${unknownKey(k, at, places)}`);
+    return [`  - ${at || '(config)'}: ${i.message}`];
+  });
 }
 
 export function resolveConfig(input: TrainConfigInput): TrainConfig {

@@ -24,3 +24,19 @@ export function suggest(name: string, known: readonly string[]): string[] {
     .slice(0, 3)
     .map((x) => x.k);
 }
+
+/**
+ * Why a key is unknown where it was written: it belongs at another level of the same
+ * file ("train: unknown option 'epochs': it belongs at train.deep.epochs"), else the closest keys of its own
+ * level ("did you mean ..."). `places` maps each level's dotted path ('' for the top)
+ * to the keys it takes.
+ */
+export function unknownKey(key: string, at: string, places: Readonly<Record<string, readonly string[]>>): string {
+  const where = `${at || '(config)'}: unknown option '${key}'`;
+  const elsewhere = Object.entries(places)
+    .filter(([p, keys]) => p !== at && keys.includes(key))
+    .map(([p]) => (p ? `${p}.${key}` : key));
+  if (elsewhere.length) return `${where}: it belongs at ${elsewhere.join(' or ')}`;
+  const close = suggest(key, places[at] ?? []);
+  return `${where}${close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(' or ')}?)` : ''}`;
+}

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { DEMO_MODELS, runDemo } from '../../demo.js';
-import { chanceLine } from '../../train/chance.js';
 import { FvcError } from '../../errors.js';
 import { formatTable } from '../output.js';
 import { intOption } from '../parse.js';
-import { printResult } from './query.js';
+import { printOutcome } from '../study-outcome.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -39,10 +38,7 @@ export function registerDemo(program: Command): void {
           ['stage', 'status', 'seconds', 'log'],
         ),
       );
-      process.stdout.write('\n');
-      printResult(s.summary, 'table');
-      process.stdout.write('\n');
-      for (const v of s.chance) process.stdout.write(`${chanceLine(v)}\n`);
+      printOutcome(s.summary, s.chance);
       process.stdout.write(`\nreport: ${s.report}\n`);
       if (!s.pipeline.ok) throw new FvcError('ERR_TRAINING_FAILED', 'demo: a pipeline stage failed (see the logs above)');
     });

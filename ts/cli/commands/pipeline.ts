@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { FvcError } from '../../errors.js';
 import { definedOnly } from '../../util/object.js';
 import { writeAirflowDag } from '../../pipeline/airflow.js';
-import { STAGES, type PipelineConfig, type StageName } from '../../pipeline/dag.js';
+import { STAGES, stageDirs, type PipelineConfig, type StageName } from '../../pipeline/dag.js';
+import { printStudyOutcome } from '../study-outcome.js';
 import { runPipeline } from '../../pipeline/runner.js';
 import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
@@ -97,6 +98,12 @@ export function parseStages(v: string): StageName[] {
   return list as StageName[];
 }
 
+/** A multi-line error as one table cell, cut at 240 characters. */
+const oneLine = (text: string) => {
+  const flat = text.replace(/\s*\n\s*(- )?/g, ' ').trim();
+  return flat.length > 240 ? `${flat.slice(0, 239)}…` : flat;
+};
+
 export function registerPipeline(program: Command): void {
   configOptions(
     program
@@ -109,8 +116,9 @@ export function registerPipeline(program: Command): void {
       .option('--logs-dir <dir>', 'one log file per stage', 'logs')
       .option('--json', 'print the run as JSON'),
   ).action(async (o: ConfigFlags & { stages?: StageName[]; retries: number; retryDelay: number; timeout?: number; logsDir: string; json?: boolean }) => {
+    const config = await toConfig(o);
     const r = await runPipeline({
-      ...(await toConfig(o)),
+      ...config,
       ...(o.stages ? { stages: o.stages } : {}),
       retries: o.retries,
       retryDelayMs: o.retryDelay * 1000,
@@ -121,10 +129,12 @@ export function registerPipeline(program: Command): void {
     else
       process.stdout.write(
         formatTable(
-          r.stages.map((s) => [s.stage, s.status, s.attempts, Number(s.seconds.toFixed(2)), s.reason ?? '', s.log]),
+          r.stages.map((s) => [s.stage, s.status, s.attempts, Number(s.seconds.toFixed(2)), oneLine(s.cause ?? s.reason ?? ''), s.log]),
           ['stage', 'status', 'attempts', 'seconds', 'reason', 'log'],
         ),
       );
+    // What was trained and whether it beats guessing, as fvc demo ends.
+    if (!o.json && r.stages.some((s) => s.stage === 'stage5' && s.status !== 'skipped')) await printStudyOutcome(stageDirs(config).stage5);
     if (!r.ok)
       throw new FvcError(
         'ERR_TRAINING_FAILED',

@@ -5,20 +5,15 @@ import { FvcError } from '../../errors.js';
 import { toCsv } from '../../util/csv.js';
 import { choiceOption } from '../parse.js';
 import { formatTable, printJson } from '../output.js';
+import { configOption, runSources, type RunSourceFlags } from '../run-sources.js';
 
 const PRESETS = ['training_summary', 'operating_points', 'subgroups', 'video_statistics', 'feature_statistics'] as const;
 
-export interface SourceFlags {
-  outputDir?: string;
-  stage1Dir?: string;
-  stage2Dir?: string;
-  stage3Dir?: string;
-  stage4Dir?: string;
-}
+export type SourceFlags = RunSourceFlags;
 
-/** The flags naming where each stage's output lives, shared by query, plots and report. */
+/** The flags naming where each stage's output lives (or the run configuration that says), shared by query, plots and report. */
 export function sourceOptions(cmd: Command): Command {
-  return cmd
+  return configOption(cmd)
     .option('--output-dir <dir>', 'Stage 5 results (default: FVC_STAGE5_OUTPUT_DIR or data/stage5)')
     .option('--stage1-dir <dir>', 'Stage 1 output (default: FVC_STAGE1_OUTPUT_DIR or data/stage1)')
     .option('--stage2-dir <dir>', 'Stage 2 output (default: FVC_STAGE2_OUTPUT_DIR or data/stage2)')
@@ -26,8 +21,16 @@ export function sourceOptions(cmd: Command): Command {
     .option('--stage4-dir <dir>', 'Stage 4 output (default: FVC_STAGE4_OUTPUT_DIR or data/stage4)');
 }
 
-export function openAnalytics(o: SourceFlags): Promise<Analytics> {
-  return Analytics.open({ stage5Dir: o.outputDir, stage1Dir: o.stage1Dir, stage2Dir: o.stage2Dir, stage3Dir: o.stage3Dir, stage4Dir: o.stage4Dir });
+export async function openAnalytics(flags: SourceFlags): Promise<Analytics> {
+  const o = await runSources(flags);
+  const a = await Analytics.open({ stage5Dir: o.outputDir, stage1Dir: o.stage1Dir, stage2Dir: o.stage2Dir, stage3Dir: o.stage3Dir, stage4Dir: o.stage4Dir });
+  // Empty views over folders that do not exist would answer any query with no rows: say where we looked instead.
+  const { found, looked } = a.foundRun();
+  if (!found) {
+    a.close();
+    throw new FvcError('ERR_FILE_NOT_FOUND', `no run found: none of ${looked.join(', ')} exists (give --config with the run's configuration, --output-dir, or run from the project folder)`);
+  }
+  return a;
 }
 
 const cell = (v: unknown): string | number => (v === null || v === undefined ? '' : typeof v === 'number' ? Number(v.toPrecision(10)) : typeof v === 'object' ? JSON.stringify(v) : String(v));

@@ -9,6 +9,7 @@ import { loadRunConfig, trainOptionsOf, type RunConfig } from '../../config/run-
 import type { TrainConfigInput } from '../../train/config.js';
 import { ALL_MODELS, FEATURE_SETS, isBuilt, type ModelRequest } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
+import { bestModelDir, runSources } from '../run-sources.js';
 import { deepInputOptions } from '../deep-options.js';
 import { choiceOption, deviceOption, intOption, numberOption, withGpu } from '../parse.js';
 import type { DeviceRequest } from '../../runtime.js';
@@ -226,7 +227,8 @@ export function registerTrain(program: Command): void {
     .command('predict')
     .description("probability of fake per video with a trained model's best_model folder")
     .argument('[videos...]', 'video files')
-    .requiredOption('--model <dir>', 'a best_model folder (e.g. data/stage5/xgboost/best_model)')
+    .requiredOption('--model <dir>', 'a best_model folder (e.g. data/stage5/xgboost/best_model), or with --config a model of that run (e.g. xgboost)')
+    .option('--config <file>', 'the run configuration the model was trained from: its output, frame-cache and feature folders')
     .option('--metadata <table>', 'predict every video of a metadata table too')
     .option('-n, --num-frames <count>', 'frames sampled per video (default: what the training features used)', intOption(1, 10000))
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
@@ -238,8 +240,21 @@ export function registerTrain(program: Command): void {
     .action(
       async (
         videos: string[],
-        o: { model: string; metadata?: string; numFrames?: number; frameCacheDir?: string; featuresDir?: string; device: DeviceRequest; gpu?: number; threads: number; json?: boolean },
+        flags: {
+          config?: string;
+          model: string;
+          metadata?: string;
+          numFrames?: number;
+          frameCacheDir?: string;
+          featuresDir?: string;
+          device: DeviceRequest;
+          gpu?: number;
+          threads: number;
+          json?: boolean;
+        },
       ) => {
+        const o = await runSources(flags);
+        o.model = bestModelDir(o.model, o);
         const all = [...videos];
         if (o.metadata) all.push(...(await loadMetadata(o.metadata)).rows.map((r) => r.absolute_path));
         if (!all.length) throw new FvcError('ERR_INVALID_ARGUMENT', 'no videos: give video files or --metadata');
@@ -263,7 +278,8 @@ export function registerTrain(program: Command): void {
   program
     .command('evaluate')
     .description("score a trained model's best_model folder on a new labelled table: the fold metrics, predictions and plots")
-    .requiredOption('--model <dir>', 'a best_model folder (e.g. data/stage5/xgboost/best_model)')
+    .requiredOption('--model <dir>', 'a best_model folder (e.g. data/stage5/xgboost/best_model), or with --config a model of that run (e.g. xgboost)')
+    .option('--config <file>', 'the run configuration the model was trained from: its output, frame-cache and feature folders')
     .requiredOption('--metadata <table>', 'the labelled videos (video_path, label)')
     .option('--out <dir>', 'write metrics.json, predictions.csv and plots/ here')
     .option('--threshold <p>', 'probability from which a video counts as fake', numberOption(0, 1), 0.5)
@@ -276,7 +292,8 @@ export function registerTrain(program: Command): void {
     .option('--features-dir <dir>', 'models on deep features: the feature tables (default: FVC_FEATURES_DIR or data/features)')
     .option('--json', 'print JSON')
     .action(
-      async (o: {
+      async (flags: {
+        config?: string;
         model: string;
         metadata: string;
         out?: string;
@@ -290,6 +307,8 @@ export function registerTrain(program: Command): void {
         featuresDir?: string;
         json?: boolean;
       }) => {
+        const o = await runSources(flags);
+        o.model = bestModelDir(o.model, o);
         const by = o.by
           ? o.by
               .split(',')
