@@ -260,9 +260,13 @@ class Sampler {
         throw Error(code::kDecode, in_.path() + ": no decodable video frames (" + cause + ")");
       }
       if (haveCandidate_) {
-        double last = av::toSeconds(candidatePts_, tb_);
-        out_.warnings.push_back("video ends at " + secondsText(last) + ", before its declared duration; " + std::to_string(targets_.size() - next_) +
-                                " later target(s) use the last decodable frame");
+        // The last frame stays on screen for one frame duration: targets inside that
+        // interval are its own (a successor sampled in the last frame of a clip), not missing.
+        if (targets_.back() >= candidatePts_ + in_.frameDurationTicks()) {
+          double last = av::toSeconds(candidatePts_, tb_);
+          out_.warnings.push_back("video ends at " + secondsText(last) + ", before its declared duration; " +
+                                  std::to_string(targets_.size() - next_) + " later target(s) use the last decodable frame");
+        }
         while (next_ < targets_.size()) emit(candidate_.get(), candidatePts_, candidateDamaged_);
       } else {
         // Only reachable if frames were emitted but the candidate was lost to a reseek.
