@@ -113,7 +113,7 @@ test('a real submission with fold arrays runs corpus features -> classical model
     join(dir, 'corpus', 'metadata.csv'),
     ...common,
     '--models',
-    'logistic_regression,xgboost',
+    'logistic_regression,xgboost,ensemble:logistic_regression+xgboost',
     '--output-dir',
     join(data, 'stage5'),
     '--fold-arrays',
@@ -134,8 +134,20 @@ test('a real submission with fold arrays runs corpus features -> classical model
   // One row per fold-array task, each completed.
   assert.equal(
     s.jobs.filter((j) => j.kind === 'folds').map((j) => `${j.model}:${j.fold}`),
-    ['logistic_regression:1', 'logistic_regression:2', 'logistic_regression:3', 'xgboost:1', 'xgboost:2', 'xgboost:3'],
+    [
+      'logistic_regression:1',
+      'logistic_regression:2',
+      'logistic_regression:3',
+      'xgboost:1',
+      'xgboost:2',
+      'xgboost:3',
+      'ensemble_logistic_regression+xgboost:1',
+      'ensemble_logistic_regression+xgboost:2',
+      'ensemble_logistic_regression+xgboost:3',
+    ],
   );
+  // The ensemble's jobs ran to the end: its folds, its summary and best_model.
+  assert.ok(existsSync(join(data, 'stage5', 'ensemble_logistic_regression+xgboost', 'best_model', 'model.json')), 'the ensemble ran under SLURM');
   for (const f of [
     'stage4/features_scaled_metadata.parquet',
     'stage5/logistic_regression/metrics.json',
@@ -170,6 +182,31 @@ test('a real submission with fold arrays runs corpus features -> classical model
   const status = cli(['slurm', 'status', '--name', 'arrays', '--dir', submitted.dir]);
   assert.is(status.code, 0, status.stderr);
   assert.match(status.stdout, /stage5beta-folds\s+xgboost\s+3\s+\d+_3\s+COMPLETED/);
+});
+
+test('a stacking ensemble runs to completion under SLURM without fold arrays, after its members', async () => {
+  const out = join(dir, 'stack-out');
+  await submit(
+    {
+      name: 'stack',
+      stages: ['stage5'],
+      dirs: { stage1: join(data, 'stage1'), stage2: join(data, 'stage2'), stage3: join(data, 'stage3'), stage4: join(data, 'stage4'), stage5: out },
+      models: ['logistic_regression', 'xgboost', 'stack:logistic_regression+xgboost'],
+      nSplits: 3,
+      seed: 5,
+      report: false,
+      useTracking: false,
+      projectDir: dir,
+      resources: { all: { 'cpus-per-task': 1, mem: '1G', time: '0:20:00', gpus: 0 } },
+      extraArgs: { stage5: ['--no-plots'] },
+    },
+    { dir: join(dir, 'stack-submission'), log: () => undefined },
+  );
+  const s = await waitForSubmission(join(dir, 'stack-submission'), { timeoutSeconds: 600, intervalSeconds: 1 });
+  assert.ok(s.ok, JSON.stringify(s.jobs.filter((j) => j.state !== 'COMPLETED')));
+  const summary = readJson(join(out, 'stack_logistic_regression+xgboost', 'metrics.json'));
+  assert.is(summary.fold_results.length, 3);
+  assert.ok(existsSync(join(out, 'stack_logistic_regression+xgboost', 'fold_1', 'stacker_training.csv')));
 });
 
 test('models on deep features: one extraction job per backbone after Stage 3, its models after it; fold-checkpoint backbones wait for their model fold by fold', async () => {

@@ -295,9 +295,9 @@ test('train() reports typed progress and stops on an AbortSignal between folds, 
   assert.match((err as Error).message, /training cancelled before logistic_regression fold 2; finished folds are kept .*run the same command again to resume/);
   assert.equal(
     events.map((e) => e.type),
-    ['model-start', 'fold-start', 'fold-end'],
+    ['model-start', 'grid-candidate', 'grid-candidate', 'grid-candidate', 'fold-start', 'fold-end'],
   );
-  const end = events[2] as Extract<TrainEvent, { type: 'fold-end' }>;
+  const end = events[5] as Extract<TrainEvent, { type: 'fold-end' }>;
   assert.is(end.status, 'trained');
   assert.type(end.metrics?.val_f1, 'number');
   assert.type(end.etaSeconds, 'number', 'ETA from the folds trained so far');

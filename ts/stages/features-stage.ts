@@ -98,11 +98,10 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
   const names = handcraftedFeatureNames();
   const outputPath = join(outDir, STAGES[o.stage].file);
   const failuresPath = join(outDir, 'failures.parquet');
-  // source_video: the original file's absolute path, the key that joins a video's
-  // Stage 2 and Stage 4 rows (Stage 4 rows describe its scaled copy).
+  // source_video: the absolute path of the file whose scaled copy (Stage 4) or which
+  // itself (Stage 2) the row describes, for people and queries; rows join on video_id.
   const tableDir = dirname(resolve(o.metadata));
-  // Stage 4 rows describe Stage 3's scaled copy of original_video_path; a Stage 2 row
-  // describes its own file (a Stage 1 copy's original_video_path names its source clip).
+  // A Stage 2 row describes its own file (a Stage 1 copy's original_video_path names its source clip).
   const sourceOf = (row: (typeof rows)[number]) =>
     o.stage === 'stage4' && typeof row.original_video_path === 'string' && row.original_video_path ? resolve(tableDir, row.original_video_path) : row.absolute_path;
   const written = await writeStageTable(outputPath, rows, [['source_video', 'VARCHAR'], ['damaged_frames', 'INTEGER'], ...names.map((n): [string, 'DOUBLE'] => [n, 'DOUBLE'])], (i) => {

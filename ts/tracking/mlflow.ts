@@ -3,7 +3,8 @@
  * model type, a parent run per cross-validation and a nested run per fold
  * (config as params, `fold` and `model_type` tags, per-epoch or per-round curves
  * as `train/*` and `val/*` at step = epoch while the fold trains, the fold's val
- * metrics at step = fold, the model files under artifacts/models). Tracking never fails
+ * metrics at step = fold, the model files under artifacts/models, its predictions.csv
+ * under artifacts/results). Tracking never fails
  * training: the first error is logged and tracking stops for that model; the
  * JSONL files stay the source of truth.
  */
@@ -78,7 +79,8 @@ const finiteMetrics = (values: Record<string, unknown>, step: number, timestamp:
 export interface FoldRun {
   /** Metrics at step = epoch (or boosting round). */
   epoch(epoch: number, metrics: Record<string, unknown>): void;
-  end(metrics: Record<string, unknown>, artifacts: string[], status: RunStatus, error?: string): Promise<void>;
+  /** `artifacts` go under artifacts/models, `results` (the fold's predictions.csv) under artifacts/results. */
+  end(metrics: Record<string, unknown>, artifacts: string[], status: RunStatus, error?: string, results?: string[]): Promise<void>;
   /** The fold was cancelled: its run ends KILLED and the fold is not counted as logged. */
   kill(): Promise<void>;
 }
@@ -90,6 +92,8 @@ export interface FoldLog {
   params: Record<string, unknown>;
   metrics: Record<string, unknown>;
   artifacts: string[];
+  /** Logged under artifacts/results: the fold's predictions.csv, each video by its video_id. */
+  results?: string[];
   startTime: number;
   status: RunStatus;
   error?: string;
@@ -209,7 +213,7 @@ export class CrossValidationTracking {
       const before = this.state.folds[String(f.fold)];
       if (before?.state === 'logged' && before.outcome === CrossValidationTracking.outcome(f)) return;
       const run = await this.openFold(f.fold, f.params, f.startTime, f.error);
-      await run.end(f.metrics, f.artifacts, f.status, f.error);
+      await run.end(f.metrics, f.artifacts, f.status, f.error, f.results);
     });
   }
 
@@ -245,11 +249,12 @@ export class CrossValidationTracking {
     };
     return {
       epoch: (epoch, metrics) => void step(`epoch ${epoch}`, () => this.store.logBatch(runId, { metrics: finiteMetrics(metrics, epoch, Date.now()) })),
-      end: (metrics, artifacts, status, err) =>
+      end: (metrics, artifacts, status, err, results = []) =>
         step('end', async () => {
           if (err && !error) await this.store.logBatch(runId, { tags: { error: err.slice(0, 5000) } });
           await this.store.logBatch(runId, { metrics: finiteMetrics(metrics, fold, Date.now()) });
           for (const a of artifacts) await this.store.logArtifact(runId, a, 'models');
+          for (const a of results) await this.store.logArtifact(runId, a, 'results');
           await this.store.endRun(runId, status, Date.now());
           this.state.folds[String(fold)] = { runId, state: 'logged', outcome: CrossValidationTracking.outcome({ status, metrics, ...(err ? { error: err } : {}) }) };
           this.loggedNow++;

@@ -456,9 +456,15 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
   if (cfg.deleteExisting && !foldTask && cfg.only !== 'aggregate') await emptyLockedDir(dir);
   await mkdir(dir, { recursive: true });
   log(`${model.modelType}: ${data.rows} rows x ${data.cols} features from ${data.source}, ${cfg.nSplits} folds${foldTask ? ` (training fold ${cfg.folds?.join(', ')})` : ''}`);
+  const wanted = foldTask ? folds.filter((f) => cfg.folds?.includes(f.fold)) : folds;
+  // Before the grid search, so its candidates' events belong to a started model.
+  run.emit({ type: 'model-start', model: model.modelType, folds: cfg.only === 'grid_search' ? 0 : wanted.length });
   const { best, results, fingerprint } = await gridSearch(model, data, folds, cfg, dir, log, run);
   const empty = { modelType: model.modelType, dir, folds: [], failedFolds: [], bestParams: best, bestFold: null, mean: {}, std: {} };
-  if (cfg.only === 'grid_search') return { ...empty, seconds: (performance.now() - started) / 1000 };
+  if (cfg.only === 'grid_search') {
+    run.emit({ type: 'model-end', model: model.modelType, trained: 0, failed: 0, seconds: (performance.now() - started) / 1000 });
+    return { ...empty, seconds: (performance.now() - started) / 1000 };
+  }
   const settings = await model.impl.settings({ model, cfg, log });
   const configHash = createHash('sha256')
     // ids: folds finished before predictions named videos by video_id are trained again, not reused.
@@ -489,9 +495,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
       : null;
   const rows: FoldResult[] = [];
   const failedFolds: Array<{ fold: number; message: string }> = [];
-  const wanted = foldTask ? folds.filter((f) => cfg.folds?.includes(f.fold)) : folds;
   const progress = createProgress({ label: `${model.modelType} folds`, total: wanted.length, silent: cfg.quiet || !process.stderr.isTTY });
-  run.emit({ type: 'model-start', model: model.modelType, folds: wanted.length });
   const trainedSeconds: number[] = [];
   // Folds still to train, at the mean time of those trained so far.
   const eta = (left: number) => (trainedSeconds.length ? (left * trainedSeconds.reduce((a, b) => a + b, 0)) / trainedSeconds.length : null);
@@ -508,7 +512,15 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
       rows.push(done.row);
       foldEnd(fold.fold, 'reused', 0, { metrics: done.row });
       log(`${model.modelType}: fold ${fold.fold} already done`);
-      await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: foldMetrics(done.row), artifacts: done.files, startTime: Date.now(), status: 'FINISHED' });
+      await tracking?.fold({
+        fold: fold.fold,
+        params: foldParams,
+        metrics: foldMetrics(done.row),
+        artifacts: done.files,
+        results: [join(foldDir, 'predictions.csv')],
+        startTime: Date.now(),
+        status: 'FINISHED',
+      });
       progress.tick();
       continue;
     }
@@ -542,7 +554,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
         status: 'ok',
         items: fold.train.length + fold.val.length,
       });
-      await foldRun.end(foldMetrics(row), files, 'FINISHED');
+      await foldRun.end(foldMetrics(row), files, 'FINISHED', undefined, [join(foldDir, 'predictions.csv')]);
       log(
         `${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${row.val_f1.toFixed(4)} val_auc ${row.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`,
       );
