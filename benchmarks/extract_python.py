@@ -11,6 +11,7 @@ inception_v3: per-frame pooled 2048-d features, then mean and std over the frame
 usage: /usr/bin/python3 extract_python.py CONFIG_JSON VIDEO...  -> JSON on stdout
 CONFIG_JSON: {"backbone", "frames", "frame_size", "crop", "mean", "std", "batch", "threads", "repeats", "device"}
 """
+import contextlib
 import json
 import os
 import sys
@@ -58,7 +59,10 @@ def run(model, c, videos):
     out = []
     for i in range(0, len(videos), c["batch"]):
         clips = [clip_tensor(v, c) for v in videos[i:i + c["batch"]]]
-        with torch.inference_mode(), torch.autocast("cuda", torch.bfloat16, enabled=c["device"] == "cuda"):
+        # PyTorch 1.13 asks torch.cuda.is_bf16_supported() even for a disabled CUDA autocast,
+        # which asserts on a CPU-only build: enter autocast only on CUDA.
+        amp = torch.autocast("cuda", torch.bfloat16) if c["device"] == "cuda" else contextlib.nullcontext()
+        with torch.inference_mode(), amp:
             out.append(embed(model, c["backbone"], [x.to(c["device"]) for x in clips]).float().cpu())
         if c["device"] == "cuda":
             torch.cuda.synchronize()

@@ -7,10 +7,13 @@
  * tarball without a binary and checks that (a full build: CI only).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { generateCorpus } from '../ts/index.js';
+import { waitForSubmission } from '../ts/slurm/submission.js';
+import { RUNTIME_FILES } from '../ts/util/package-files.js';
 import { artifacts, root } from './helpers.js';
 
 const work = join(artifacts, 'package');
@@ -36,6 +39,14 @@ test('npm pack ships dist/, the addon sources and a prebuild, and no tests, benc
     files.filter((f) => /^(test|benchmarks|data|build|node_modules|test-artifacts)\//.test(f)),
     [],
   );
+  // Every file the code reads from its own package at run time is in the tarball ...
+  for (const f of RUNTIME_FILES) assert.ok(files.includes(f), `${f} is read at run time (ts/util/package-files.ts) but not packed`);
+  // ... and no code reads one past that list (the addon is found by node-gyp-build in binding.ts).
+  const readers = execFileSync('grep', ['-rl', 'import.meta.url', join(root, 'ts')], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .sort();
+  assert.equal(readers, [join(root, 'ts', 'native', 'binding.ts'), join(root, 'ts', 'util', 'package-files.ts')], 'package files are located through ts/util/package-files.ts only');
 });
 
 test('installed into a fresh project: typed import { train } type-checks (a misspelt model does not), trains, and npx fvc runs', () => {
@@ -91,6 +102,34 @@ test('installed into a fresh project: typed import { train } type-checks (a miss
   const cli = spawnSync(process.execPath, [join(project, 'node_modules', '.bin', 'fvc'), 'info', '--json'], { cwd: project, encoding: 'utf8', timeout: 120_000 });
   assert.is(cli.status, 0, cli.stderr);
   assert.ok(JSON.parse(cli.stdout).versions, 'npx fvc runs the installed CLI and loads its addon');
+});
+
+test('the installed package renders and submits SLURM jobs on a local cluster: the job templates travel in the tarball', async () => {
+  const cluster = `/tmp/fvc-slurm-pkg-${process.pid}`;
+  const port = 20000 + ((process.pid + 7) % 20000);
+  const env = { ...process.env, FVC_SLURM_CTLD_PORT: String(port), FVC_SLURM_SLURMD_PORT: String(port + 1) };
+  const up = execFileSync('bash', [join(root, 'scripts', 'slurm-local.sh'), 'start', cluster], { env, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  const slurmConf = /SLURM_CONF=(\S+)/.exec(up)?.[1] as string;
+  try {
+    await generateCorpus({ out: join(project, 'corpus'), videos: 4, duration: 1, seed: 3, quiet: true });
+    writeFileSync(join(project, 'resources.yaml'), 'all:\n  cpus-per-task: 1\n  mem: 1G\n  time: "0:10:00"\n');
+    const fvc = join(project, 'node_modules', '.bin', 'fvc');
+    const args = ['--metadata', 'corpus/metadata.csv', '--stages', 'stage2', '-n', '2', '--stage2-dir', 'out/stage2', '--resources', 'resources.yaml', '--no-report'];
+    const render = spawnSync(process.execPath, [fvc, 'slurm', 'render', '--out', 'review', ...args], { cwd: project, encoding: 'utf8', env: { ...env, SLURM_CONF: slurmConf } });
+    assert.is(render.status, 0, render.stderr);
+    const job = readFileSync(join(project, 'review', 'scripts', 'stage2.sbatch'), 'utf8');
+    assert.ok(job.includes(join(project, 'node_modules', 'fvc', 'bin', 'fvc.js')), 'jobs call the installed fvc');
+    const sub = spawnSync(process.execPath, [fvc, 'slurm', 'submit', '--name', 'pkg', '--json', ...args], { cwd: project, encoding: 'utf8', env: { ...env, SLURM_CONF: slurmConf } });
+    assert.is(sub.status, 0, sub.stderr);
+    process.env.SLURM_CONF = slurmConf;
+    const s = await waitForSubmission(JSON.parse(sub.stdout).dir as string, { timeoutSeconds: 300, intervalSeconds: 1 });
+    assert.ok(s.ok, JSON.stringify(s.jobs));
+    assert.ok(existsSync(join(project, 'out', 'stage2', 'features_metadata.parquet')));
+  } finally {
+    delete process.env.SLURM_CONF;
+    execFileSync('bash', [join(root, 'scripts', 'slurm-local.sh'), 'stop', cluster], { stdio: 'ignore' });
+    rmSync(cluster, { recursive: true, force: true });
+  }
 });
 
 // A full native build (15-20 minutes on 2 cores), so it runs where CI runs (CI=true) or

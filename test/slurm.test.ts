@@ -184,8 +184,12 @@ test('a real submission with fold arrays runs corpus features -> classical model
   assert.match(status.stdout, /stage5beta-folds\s+xgboost\s+3\s+\d+_3\s+COMPLETED/);
 });
 
-test('a stacking ensemble runs to completion under SLURM without fold arrays, after its members', async () => {
+test('a stacking ensemble runs to completion under SLURM without fold arrays, after its members; every job prepares its environment (slurm.setup) and calls fvc under the wrapper', async () => {
   const out = join(dir, 'stack-out');
+  // The wrapper records what the setup exported, then runs the fvc command it prefixes.
+  const wrapper = join(dir, 'wrap.sh');
+  const marks = join(dir, 'marks.txt');
+  writeFileSync(wrapper, `#!/bin/bash\necho "$FVC_TEST_MARK $1" >>${JSON.stringify(marks)}\nexec "$@"\n`, { mode: 0o755 });
   await submit(
     {
       name: 'stack',
@@ -195,6 +199,9 @@ test('a stacking ensemble runs to completion under SLURM without fold arrays, af
       nSplits: 3,
       seed: 5,
       report: false,
+      // A comment and a quote in a line stay inside it.
+      setup: ['export FVC_TEST_MARK="from setup" # site modules would load here', 'test -n "$FVC_TEST_MARK"'],
+      wrapper: wrapper,
       useTracking: false,
       projectDir: dir,
       resources: { all: { 'cpus-per-task': 1, mem: '1G', time: '0:20:00', gpus: 0 } },
@@ -207,6 +214,30 @@ test('a stacking ensemble runs to completion under SLURM without fold arrays, af
   const summary = readJson(join(out, 'stack_logistic_regression+xgboost', 'metrics.json'));
   assert.is(summary.fold_results.length, 3);
   assert.ok(existsSync(join(out, 'stack_logistic_regression+xgboost', 'fold_1', 'stacker_training.csv')));
+  const calls = readFileSync(marks, 'utf8').trim().split('\n');
+  // Per model job: fvc slurm check, then fvc train; each under the wrapper, after the setup.
+  assert.is(calls.length, 6);
+  assert.ok(
+    calls.every((c) => c === `from setup ${process.execPath}`),
+    calls.join('\n'),
+  );
+});
+
+test('slurm.setup and slurm.wrapper from a run configuration: rendered into every job, and a line that would break the script is refused', () => {
+  const cfg = join(dir, 'env.yaml');
+  writeFileSync(cfg, 'models: [logistic_regression]\nslurm:\n  setup: ["module load cuda/12.4", "source venv/bin/activate"]\n  wrapper: apptainer exec --nv fvc.sif\n');
+  const out = join(dir, 'env-render');
+  const r = cli(['slurm', 'render', '--out', out, '--config', cfg, '--stages', 'stage5', '--project-dir', dir]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /every job runs first: module load cuda\/12\.4/);
+  const job = readFileSync(join(out, 'scripts', 'stage5a.sbatch'), 'utf8');
+  assert.match(job, /set \+u\neval 'module load cuda\/12\.4' \|\| fail 'slurm\.setup line 1 failed: module load cuda\/12\.4'\neval 'source venv\/bin\/activate' \|\| fail .*\nset -u\n/);
+  assert.match(job, /\napptainer exec --nv fvc\.sif \S+ \S+fvc\.js train --models logistic_regression/);
+  assert.ok(job.indexOf('slurm.setup') < job.indexOf('checking prerequisites'), 'the environment before the checks that call fvc');
+  writeFileSync(cfg, 'models: [logistic_regression]\nslurm:\n  setup: "module load a\\nrm -rf /"\n');
+  const bad = cli(['slurm', 'render', '--out', join(dir, 'env-bad'), '--config', cfg]);
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /slurm\.setup\[0\]: one shell line each/);
 });
 
 test('models on deep features: one extraction job per backbone after Stage 3, its models after it; fold-checkpoint backbones wait for their model fold by fold', async () => {

@@ -17,6 +17,9 @@
  *     deep: { epochs: 10, batchSize: 16 }
  *   resources:                   # SLURM
  *     models: { i3d: { time: "24:00:00" } }
+ *   slurm:                       # every job's environment
+ *     setup: ["module load cuda/12.4", "source venv/bin/activate"]
+ *     wrapper: apptainer exec --nv fvc.sif
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -26,6 +29,12 @@ import { FvcError } from '../errors.js';
 import { definedOnly } from '../util/object.js';
 import { ResourceConfigSchema } from '../slurm/resources.js';
 import { configIssues, trainConfigPlaces, TrainConfigSchema } from '../train/config.js';
+
+const SlurmEnvironmentSchema = z.strictObject({
+  setup: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+  wrapper: z.string().min(1).optional(),
+  fvcCommand: z.string().min(1).optional(),
+});
 
 const Dirs = z.strictObject({ stage1: z.string(), stage2: z.string(), stage3: z.string(), stage4: z.string(), stage5: z.string() }).partial();
 
@@ -44,12 +53,19 @@ export const RunConfigSchema = z.strictObject({
   /** Further train() options; checked against TrainConfigSchema when loaded. */
   train: z.record(z.string(), z.unknown()).optional(),
   resources: ResourceConfigSchema.optional(),
+  /** How SLURM jobs prepare their environment: lines run before fvc, a prefix fvc runs under, how jobs call fvc. */
+  slurm: SlurmEnvironmentSchema.optional(),
 });
 
 export type RunConfig = z.infer<typeof RunConfigSchema> & { /** The file it came from, absolute. */ file: string };
 
 /** Every level of a run configuration and the keys it takes, for "belongs at" and "did you mean". */
-const places = (): Record<string, string[]> => ({ '': Object.keys(RunConfigSchema.shape), dirs: Object.keys(Dirs.shape), ...trainConfigPlaces('train') });
+const places = (): Record<string, string[]> => ({
+  '': Object.keys(RunConfigSchema.shape),
+  dirs: Object.keys(Dirs.shape),
+  slurm: Object.keys(SlurmEnvironmentSchema.shape),
+  ...trainConfigPlaces('train'),
+});
 
 export async function loadRunConfig(path: string): Promise<RunConfig> {
   const file = resolve(path);

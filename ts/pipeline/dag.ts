@@ -7,13 +7,13 @@
  * before any of them trains; it is left out when no requested model needs it. The
  * runner, the Airflow DAG and SLURM chains are all built from this one description.
  */
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { packageFile } from '../util/package-files.js';
 import { FvcError } from '../errors.js';
 import { readsSharedExtraction, resolveModel } from '../train/registry.js';
 
 /** The CLI every stage runs: the runner spawns it, SLURM jobs call it by default. */
-export const FVC_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'fvc.js');
+export const FVC_BIN = packageFile('bin/fvc.js');
 
 export const STAGES = ['stage1', 'stage2', 'stage3', 'stage4', 'extract', 'stage5'] as const;
 export type StageName = (typeof STAGES)[number];

@@ -30,6 +30,10 @@ export interface SlurmConfig extends PipelineConfig {
   resources?: ResourceConfig;
   /** How jobs call fvc (default: this node and this fvc, right for a shared file system). */
   fvcCommand?: string;
+  /** Shell lines every job runs before fvc (`module load cuda/12.4`, `source venv/bin/activate`). */
+  setup?: readonly string[];
+  /** A prefix every fvc call in a job runs under (`apptainer exec --nv fvc.sif`, `srun`). */
+  wrapper?: string;
   /** Folder the jobs run in and log under (default: the current one). */
   projectDir?: string;
   useTracking?: boolean;
@@ -109,7 +113,27 @@ export interface Plan {
   logDirs: string[];
 }
 
-function jobScript(s: JobSpec, out: string, err: string, submission: string, projectDir: string, dir: string): string {
+/**
+ * slurm.setup and slurm.wrapper, checked: each is shell the user wrote for their site.
+ * A setup line is quoted whole and run with eval in the job's own shell (its exports
+ * and activations stay; a comment or `;` in it cannot reach the lines around it), with
+ * `set -u` lifted (activation scripts such as conda's read unset variables); a failing
+ * line fails the job naming it. The wrapper prefixes every fvc call as written.
+ */
+function jobEnvironmentLines(c: SlurmConfig): { setup: string; wrapper: string } {
+  const bad = (v: string) => /[\r\n\0]/.test(v);
+  (c.setup ?? []).forEach((line, i) => {
+    if (bad(line)) throw new FvcError('ERR_INVALID_ARGUMENT', `slurm.setup[${i}]: one shell line each (it holds a line break or NUL): ${JSON.stringify(line)}`);
+  });
+  if (c.wrapper !== undefined && (bad(c.wrapper) || !c.wrapper.trim())) throw new FvcError('ERR_INVALID_ARGUMENT', `slurm.wrapper: one non-empty shell line: ${JSON.stringify(c.wrapper)}`);
+  const lines = (c.setup ?? []).filter((l) => l.trim());
+  const setup = lines.length
+    ? ['log "preparing the job environment (slurm.setup)"', 'set +u', ...lines.map((l, i) => `eval ${shq(l)} || fail ${shq(`slurm.setup line ${i + 1} failed: ${l}`)}`), 'set -u'].join('\n')
+    : '';
+  return { setup, wrapper: c.wrapper?.trim() ?? '' };
+}
+
+function jobScript(s: JobSpec, out: string, err: string, submission: string, projectDir: string, dir: string, setup: string): string {
   const header = [`--job-name=fvc_${s.name}`, ...sbatchResourceLines(s.resources), ...(s.array ? [`--array=${s.array}`] : []), `--chdir=${projectDir}`, `--output=${out}`, `--error=${err}`];
   // sacct without slurmdbd (sacct -c) reports array tasks by raw job id only: each task notes its own.
   const record = s.array ? `mkdir -p ${shq(join(dir, 'tasks'))} && echo "$SLURM_JOB_ID" >${shq(join(dir, 'tasks'))}/${s.name}_"$SLURM_ARRAY_TASK_ID"` : '';
@@ -121,6 +145,7 @@ function jobScript(s: JobSpec, out: string, err: string, submission: string, pro
       .map(([k, v]) => `export ${k}=${shq(v)}`)
       .join('\n'),
     RECORD: record,
+    SETUP: setup,
     CHECK: s.check.join('\n'),
     COMMAND: s.command.join(' '),
   });
@@ -144,7 +169,8 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
   dir = resolve(dir);
   const projectDir = resolve(c.projectDir ?? '.');
   const dirs = stageDirs(c);
-  const fvc = c.fvcCommand ?? defaultFvcCommand();
+  const { setup, wrapper } = jobEnvironmentLines(c);
+  const fvc = `${wrapper ? `${wrapper} ` : ''}${c.fvcCommand ?? defaultFvcCommand()}`;
   const wanted = activeStages(c, c.stages ?? STAGES);
   const specs: JobSpec[] = [];
   const env = jobEnvironment(c, dirs, c.deleteExisting ?? false);
@@ -286,7 +312,7 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
     const out = join(s.logDir, `${s.logBase}-${pattern}.out`);
     const err = join(s.logDir, `${s.logBase}-${pattern}.err`);
     const { logBase: _b, logDir: _d, env: _e, check: _c, command: _m, ...rest } = s;
-    return { ...rest, out, err, script: jobScript(s, out, err, name, projectDir, dir) };
+    return { ...rest, out, err, script: jobScript(s, out, err, name, projectDir, dir, setup) };
   });
   const plan = { name, projectDir, jobs, logDirs: [...new Set(specs.map((s) => s.logDir))] };
   return { ...plan, dir, coordinator: coordinatorScript(plan) };

@@ -4,13 +4,10 @@
  * cannot drift apart silently.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const TEMPLATE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'slurm');
+import { packageFile } from '../util/package-files.js';
 
 export function fillTemplate(file: 'job.sbatch' | 'submit.sh', values: Record<string, string>): string {
-  const path = join(TEMPLATE_DIR, file);
+  const path = packageFile(`slurm/${file}`);
   const text = readFileSync(path, 'utf8');
   const used = new Set<string>();
   const out = text.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {

@@ -50,9 +50,9 @@ export function configOptions(cmd: Command, metadataRequired = true): Command {
 }
 
 /** The pipeline's configuration: a run configuration file if given, each flag set on the command line over it. */
-export async function toConfig(o: ConfigFlags): Promise<PipelineConfig & { resources?: RunConfig['resources'] }> {
+export async function toConfig(o: ConfigFlags): Promise<PipelineConfig & Pick<RunConfig, 'resources' | 'slurm'>> {
   const rc = o.config ? await loadRunConfig(o.config) : null;
-  const fromFile: PipelineConfig & { resources?: RunConfig['resources'] } = rc
+  const fromFile: PipelineConfig & Pick<RunConfig, 'resources' | 'slurm'> = rc
     ? definedOnly({
         metadata: rc.metadata,
         dirs: rc.dirs,
@@ -66,6 +66,7 @@ export async function toConfig(o: ConfigFlags): Promise<PipelineConfig & { resou
         featuresDir: rc.featuresDir,
         configFile: rc.file,
         resources: rc.resources,
+        slurm: rc.slurm,
       })
     : {};
   const flags: PipelineConfig = definedOnly({

@@ -26,6 +26,8 @@ interface SlurmFlags extends ConfigFlags {
   partition?: string;
   account?: string;
   fvcCommand?: string;
+  setup?: string[];
+  wrapper?: string;
   projectDir?: string;
   tracking: boolean;
   trackingUri?: string;
@@ -46,6 +48,8 @@ function slurmOptions(cmd: Command): Command {
     .option('--partition <name>', 'partition of the model jobs (default gpu)')
     .option('--account <name>', 'account charged for every job')
     .option('--fvc-command <cmd>', 'how jobs call fvc (default: this node binary and this fvc)')
+    .option('--setup <line>', 'a shell line every job runs before fvc, e.g. "module load cuda/12.4" (repeatable; slurm.setup in --config)', (v: string, all: string[] = []) => [...all, v])
+    .option('--wrapper <prefix>', 'a prefix every fvc call in a job runs under, e.g. "apptainer exec --nv fvc.sif" (slurm.wrapper)')
     .option('--project-dir <dir>', 'folder the jobs run and log in (default: this one)')
     .option('--no-tracking', 'FVC_USE_TRACKING=0 in the model jobs')
     .option('--tracking-uri <uri>', 'MLFLOW_TRACKING_URI of the model jobs')
@@ -54,7 +58,10 @@ function slurmOptions(cmd: Command): Command {
 }
 
 async function toSlurmConfig(o: SlurmFlags): Promise<SlurmConfig> {
-  const { resources: fromRunConfig, ...pipeline } = await toConfig(o);
+  const { resources: fromRunConfig, slurm: environment, ...pipeline } = await toConfig(o);
+  const setup = o.setup ?? (typeof environment?.setup === 'string' ? [environment.setup] : environment?.setup);
+  const wrapper = o.wrapper ?? environment?.wrapper;
+  const fvcCommand = o.fvcCommand ?? environment?.fvcCommand;
   // The --resources file over the run configuration's resources, section by section.
   const file: ResourceConfig = o.resources ? await loadResourceConfig(o.resources) : {};
   const fromFile: ResourceConfig = { ...fromRunConfig, ...file, models: { ...fromRunConfig?.models, ...file.models } };
@@ -74,7 +81,9 @@ async function toSlurmConfig(o: SlurmFlags): Promise<SlurmConfig> {
     ...(o.stages ? { stages: o.stages } : {}),
     foldArrays: !!o.foldArrays,
     resources,
-    ...(o.fvcCommand ? { fvcCommand: o.fvcCommand } : {}),
+    ...(fvcCommand ? { fvcCommand } : {}),
+    ...(setup ? { setup } : {}),
+    ...(wrapper ? { wrapper } : {}),
     ...(o.projectDir ? { projectDir: o.projectDir } : {}),
     useTracking: o.tracking,
     ...(o.trackingUri ? { trackingUri: o.trackingUri } : {}),
@@ -102,8 +111,12 @@ export function registerSlurm(program: Command): void {
   slurmOptions(cmd.command('render').description('write every script of a submission (scripts/*.sbatch, submit.sh, plan.json) for review; submit nothing'))
     .requiredOption('--out <dir>', 'folder to write into')
     .action(async (o: SlurmFlags & { out: string }) => {
-      const plan = await renderSubmission(await toSlurmConfig(o), o.out);
+      const config = await toSlurmConfig(o);
+      const plan = await renderSubmission(config, o.out);
       for (const j of plan.jobs) process.stdout.write(`${j.script}\n`);
+      // What every job will do before fvc, for review.
+      for (const line of config.setup ?? []) process.stderr.write(`every job runs first: ${line}\n`);
+      if (config.wrapper) process.stderr.write(`every fvc call runs under: ${config.wrapper}\n`);
       process.stdout.write(`${submissionDir({ dir: o.out })}/submit.sh\n`);
     });
 
