@@ -114,7 +114,23 @@ test('the installed package renders and submits SLURM jobs on a local cluster: t
     await generateCorpus({ out: join(project, 'corpus'), videos: 4, duration: 1, seed: 3, quiet: true });
     writeFileSync(join(project, 'resources.yaml'), 'all:\n  cpus-per-task: 1\n  mem: 1G\n  time: "0:10:00"\n');
     const fvc = join(project, 'node_modules', '.bin', 'fvc');
-    const args = ['--metadata', 'corpus/metadata.csv', '--stages', 'stage2', '-n', '2', '--stage2-dir', 'out/stage2', '--resources', 'resources.yaml', '--no-report'];
+    const args = [
+      '--metadata',
+      'corpus/metadata.csv',
+      '--stages',
+      'stage1,stage2',
+      '--copies',
+      '0',
+      '-n',
+      '2',
+      '--stage1-dir',
+      'out/stage1',
+      '--stage2-dir',
+      'out/stage2',
+      '--resources',
+      'resources.yaml',
+      '--no-report',
+    ];
     const render = spawnSync(process.execPath, [fvc, 'slurm', 'render', '--out', 'review', ...args], { cwd: project, encoding: 'utf8', env: { ...env, SLURM_CONF: slurmConf } });
     assert.is(render.status, 0, render.stderr);
     const job = readFileSync(join(project, 'review', 'scripts', 'stage2.sbatch'), 'utf8');

@@ -87,8 +87,10 @@ test('render writes one script per job with the seed header, environment and che
     `FVC_STAGE2_OUTPUT_DIR=${data}/stage2`,
     `FVC_STAGE3_OUTPUT_DIR=${data}/stage3`,
     `FVC_STAGE4_OUTPUT_DIR=${data}/stage4`,
+    'FVC_WEIGHTS_OFFLINE=1',
   ])
     assert.ok(a.includes(`export ${v}\n`), v);
+  assert.match(a, /export FVC_HOME=\S+\n/, 'jobs read the weights cache submit filled');
   assert.match(a, /slurm check --models logistic_regression\n/);
   assert.match(a, /completed successfully in \$\{DURATION\}s \(\$\(\(DURATION \/ 60\)\) minutes\)/);
   const beta = readFileSync(join(out, 'scripts', 'stage5beta.sbatch'), 'utf8');

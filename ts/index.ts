@@ -49,6 +49,9 @@ export type { Stage5Model, AnyStage5Model, FoldContext, FoldFit, ModelContext, B
 export type { FeatureData } from './train/dataset.js';
 export { extractEmbeddings, featuresDir, embeddingColumns, type ExtractionRequest, type ExtractionResult, type WeightsSource } from './extract/store.js';
 export { architectureInfo, samplingFor, type Sampling } from './deep/presets.js';
+export { allWeights, findWeights, registerWeights, type PublishedWeights, type WeightsPreset } from './weights/registry.js';
+export { fetchWeights, fvcHome, listCached, resolveWeightsOption, weightsCacheDir, weightsSpec, type CachedWeights, type WeightsSpec } from './weights/cache.js';
+export { copyId, VIDEO_ID, videoIds } from './data/video-id.js';
 export { computeMetrics, rocAuc, averagePrecision, equalErrorRate, logLoss, videoLevel, rocCurve, prCurve, tprAtFpr, brierScore, expectedCalibrationError, type Metrics } from './train/metrics.js';
 export { delongTest, bootstrapInterval, normalSf, type DelongResult, type BootstrapOptions } from './train/stats.js';
 export { compareModels, outOfFoldPredictions, type Comparison } from './train/compare.js';

@@ -21,6 +21,7 @@ import { registerSlurm } from './commands/slurm.js';
 import { registerStages } from './commands/stages.js';
 import { registerTrain } from './commands/train.js';
 import { registerValidate } from './commands/validate.js';
+import { registerWeights } from './commands/weights.js';
 
 export function buildProgram(): Command {
   const program = new Command('fvc')
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     registerTrain,
     registerCompare,
     registerModels,
+    registerWeights,
     registerQuery,
     registerReport,
     registerPipeline,

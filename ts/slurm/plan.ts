@@ -13,6 +13,7 @@
  * waits for that model: its job afterok the other's, or with fold arrays fold k
  * aftercorr fold k of the other's array.
  */
+import { fvcHome } from '../weights/cache.js';
 import { join, resolve } from 'node:path';
 import { activeStages, deepArgs, DEFAULT_MODELS, DEPENDENCIES, extractionsByBackbone, FVC_BIN, STAGES, stageArgs, stageDirs, type PipelineConfig, type StageName } from '../pipeline/dag.js';
 import { FvcError } from '../errors.js';
@@ -90,6 +91,9 @@ function jobEnvironment(c: SlurmConfig, dirs: Record<StageName, string>, deleteE
     FVC_FEATURES_DIR: dirs.extract,
     FVC_USE_TRACKING: (c.useTracking ?? true) ? '1' : '0',
     FVC_DELETE_EXISTING: deleteExisting ? '1' : '0',
+    // Compute nodes often have no internet: jobs read named weights from the cache submit filled.
+    FVC_HOME: fvcHome(),
+    FVC_WEIGHTS_OFFLINE: '1',
     ...((c.trackingUri ?? process.env.MLFLOW_TRACKING_URI) ? { MLFLOW_TRACKING_URI: (c.trackingUri ?? process.env.MLFLOW_TRACKING_URI) as string } : {}),
   };
 }

@@ -10,6 +10,7 @@
  * `status` asks squeue about queued and running jobs and sacct about finished ones
  * (`sacct -c`, which reads the job-completion file, where there is no slurmdbd).
  */
+import { resolveWeightsOption } from '../weights/cache.js';
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -252,6 +253,8 @@ export async function submit(c: SlurmConfig, o: SubmitOptions = {}): Promise<Sub
   const dir = submissionDir({ dir: o.dir, name: c.name });
   const name = c.name ?? 'fvc';
   await runTool('sbatch', ['--version'], { timeoutMs: 30_000 });
+  // Published weights by name are fetched here, where the network is; the jobs only read the cache.
+  await resolveWeightsOption(c.weights, { log });
   if (existsSync(join(dir, 'plan.json'))) {
     const ids = [...(await readJobIds(dir)).values()];
     const active = [...(await queued(ids)).keys()];

@@ -42,6 +42,7 @@ import { ExperimentTracker } from './tracker.js';
 import { native } from '../native/binding.js';
 import { resolveDevice, runtimeInfo, type RuntimeInfo } from '../runtime.js';
 import { xgboostDevice } from './classical.js';
+import { resolveWeightsOption } from '../weights/cache.js';
 
 export interface FoldResult {
   fold: number;
@@ -664,6 +665,8 @@ export async function train(options: TrainConfigInput, hooks: TrainHooks = {}): 
   // Every model id, feature source and fold split is checked before any training starts.
   const models = inDependencyOrder(cfg.models.map((m) => resolveModel(m, cfg.featureSet)));
   checkDevice(cfg, models);
+  // Published weights by name (r2plus1d_18:kinetics400) or URL: their files in the cache, fetched once.
+  cfg.deep.weights = await resolveWeightsOption(cfg.deep.weights, { log, ...(hooks.signal ? { signal: hooks.signal } : {}), quiet: cfg.quiet });
   // The run's resolved configuration beside its results (each fold's config.json has its own part).
   await mkdir(cfg.outputDir, { recursive: true });
   await writeFileAtomic(join(cfg.outputDir, 'run_config.json'), `${JSON.stringify({ written: new Date().toISOString(), config: cfg }, null, 2)}\n`);
@@ -720,6 +723,8 @@ export interface TrainingCheck {
  */
 export async function checkTraining(options: TrainConfigInput): Promise<TrainingCheck> {
   const cfg = resolveConfig(options);
+  // A check downloads nothing: named weights must already be in the cache.
+  cfg.deep.weights = await resolveWeightsOption(cfg.deep.weights, { offline: true });
   const passed: string[] = [];
   let info: RuntimeInfo;
   try {

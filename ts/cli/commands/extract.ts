@@ -1,4 +1,5 @@
 /** `fvc extract`: a backbone's features of every video of a table, once (see ts/extract/store.ts). */
+import { weightsFileOf } from '../../weights/cache.js';
 import type { Command } from 'commander';
 import { loadMetadata } from '../../data/metadata.js';
 import { FvcError } from '../../errors.js';
@@ -38,7 +39,7 @@ export function registerExtract(program: Command): void {
       .description("a backbone's features of every video of a metadata table, extracted once per (video, backbone, weights, sampling) and kept as Parquet")
       .requiredOption('--backbone <architecture>', 'inception_v3, i3d_r50, r2plus1d_18, ... (fvc models lists them)')
       .requiredOption('--metadata <table>', 'the videos (.csv or .parquet with video_path)')
-      .option('--weights <file>', 'pretrained weights: .safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them')
+      .option('--weights <file|name>', 'pretrained weights: .safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them, or published weights by name (kinetics400; fvc weights list)')
       .option('--checkpoint <model.pt>', "or a checkpoint fvc trained (a fold folder's model.pt)")
       .option('--random-init', 'or a seeded random initialisation (tests, CPU demos)')
       .option('--seed <n>', 'seed of --random-init', intOption(0), 0)
@@ -55,7 +56,11 @@ export function registerExtract(program: Command): void {
     .action(async (o: ExtractFlags) => {
       const sources = [o.weights, o.checkpoint, o.randomInit].filter(Boolean).length;
       if (sources !== 1) throw new FvcError('ERR_INVALID_ARGUMENT', 'give exactly one of --weights FILE, --checkpoint model.pt or --random-init (random weights only when asked for)');
-      const weights: WeightsSource = o.weights ? { kind: 'file', path: o.weights } : o.checkpoint ? { kind: 'checkpoint', path: o.checkpoint } : { kind: 'random', seed: o.seed };
+      const weights: WeightsSource = o.weights
+        ? { kind: 'file', path: await weightsFileOf(o.weights, o.backbone) }
+        : o.checkpoint
+          ? { kind: 'checkpoint', path: o.checkpoint }
+          : { kind: 'random', seed: o.seed };
       const { rows } = await loadMetadata(o.metadata);
       const r = await extractEmbeddings({
         backbone: o.backbone,

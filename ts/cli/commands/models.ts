@@ -1,4 +1,5 @@
 /** `fvc models` (every Stage 5 model and the native deep architectures) and `fvc logits` (check a weight port). */
+import { weightsFileOf } from '../../weights/cache.js';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { describeDeepModels, modelLogits } from '../../deep/models.js';
@@ -72,7 +73,10 @@ export function registerModels(program: Command): void {
       .description("a model's eval-mode logits for one clip given exactly as its input tensor, to check a weight port")
       .requiredOption('--model <name>', 'architecture (fvc models lists them)')
       .requiredOption('--input <clip.npy>', 'float32 .npy [C, T, H, W] (or [B, C, T, H, W]), no further preprocessing')
-      .option('--weights <file>', 'state dict with torchvision / PyTorchVideo names: .safetensors, or .pth / .pt / .pyth (default: seeded initialisation)')
+      .option(
+        '--weights <file|name>',
+        'state dict with torchvision / PyTorchVideo names: .safetensors, or .pth / .pt / .pyth, or published weights by name (fvc weights list; default: seeded initialisation)',
+      )
       .option('--seed <n>', 'seed of the initialisation', intOption(0), 0)
       .option('--embedding', "print the model's feature-extraction row per clip instead of its logits")
       .option('--gradients <file.safetensors>', "also write every parameter's gradient of the mean cross-entropy (eval mode) against --labels")
@@ -87,7 +91,7 @@ export function registerModels(program: Command): void {
     const r = await modelLogits({
       model: o.model,
       input: o.input,
-      ...(o.weights ? { weights: o.weights } : {}),
+      ...(o.weights ? { weights: await weightsFileOf(o.weights, o.model) } : {}),
       numClasses: o.numClasses,
       scale: scaleOf(o),
       seed: o.seed,

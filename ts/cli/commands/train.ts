@@ -73,7 +73,8 @@ function architectureChoices(v: string): Record<string, string> {
 
 /** `FILE` for every deep model, or `architecture=FILE,...` per architecture or model. */
 export function weightsOption(v: string): string | Record<string, string> {
-  if (!v.includes('=')) return v;
+  // A file, a published name (r2plus1d_18:kinetics400) or a URL (whose #sha256= is no pair).
+  if (!v.includes('=') || /^https?:\/\//i.test(v)) return v;
   const pairs = v
     .split(',')
     .map((s) => s.trim())

@@ -16,6 +16,7 @@ import { loadClipData } from '../clips.js';
 import type { TrainConfig } from '../config.js';
 import type { ModelContext, Stage5Model } from '../model.js';
 import { architectureFor, weightsFileFor, type ModelSpec } from '../registry.js';
+import { publishedSampling, weightsSource } from '../../weights/preset.js';
 
 /** The weights file configured for an architecture or model, if any. */
 export const weightsFor = (cfg: TrainConfig, architecture: string, spec: ModelSpec): string | undefined => weightsFileFor(cfg.deep.weights, architecture, spec);
@@ -27,11 +28,14 @@ export function samplingOverrides(cfg: TrainConfig): Partial<Sampling> {
   return { ...(numFrames ? { numFrames } : {}), ...(cropSize ? { cropSize } : {}), ...(frameSize ? { frameSize } : {}) };
 }
 
-/** The trainer's options for one architecture: the run's settings over the architecture's preset. */
+/**
+ * The trainer's options for one architecture: the run's settings over the preset of
+ * its published weights (when it starts from them) over the architecture's preset.
+ */
 export async function deepOptionsFor(cfg: TrainConfig, spec: ModelSpec, architecture: string): Promise<DeepOptions & { flowMethod: FlowMethod }> {
   const { width, depth, weights: _all, architectures: _a, randomInit: _r, extractBatchSize: _e, cropSize: _c, frameSize: _f, ...rest } = cfg.deep;
-  const sampling = await samplingFor(architecture, samplingOverrides(cfg));
   const weights = weightsFor(cfg, architecture, spec);
+  const sampling = await samplingFor(architecture, { ...(weights ? await publishedSampling(weights, architecture) : {}), ...samplingOverrides(cfg) });
   return { ...rest, ...sampling, scale: { width, depth }, ...(weights ? { weights } : {}) };
 }
 
@@ -63,7 +67,12 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
           'ERR_INVALID_ARGUMENT',
           `${ctx.model.modelType}: a pretrained model needs its backbone's weights (deep.weights / --weights ${architecture}=FILE, e.g. torchvision's .pth); train it from random weights only by asking for it (deep.randomInit / --random-init)`,
         );
-      return { architecture, deep: options, ...(o.pretrained && !options.weights ? { backbone_weights: 'random initialisation (asked for)' } : {}) };
+      return {
+        architecture,
+        deep: options,
+        ...(o.pretrained && !options.weights ? { backbone_weights: 'random initialisation (asked for)' } : {}),
+        ...(options.weights ? { weights_source: weightsSource(options.weights) } : {}),
+      };
     },
     fit: async (ctx) => {
       const { model, data, fold, dir, cfg, log, signal, onEpoch, onBatch } = ctx;

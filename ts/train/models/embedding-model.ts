@@ -25,6 +25,7 @@ import type { Fold } from '../folds.js';
 import type { BestModel, ModelContext, Stage5Model } from '../model.js';
 import { ALL_MODELS, architectureFor, type ResolvedModel } from '../registry.js';
 import { readFoldPredictions } from '../predictions.js';
+import { weightsSource as publishedSource } from '../../weights/preset.js';
 import { deviceOf, samplingOverrides, weightsFor } from './deep-model.js';
 import { handcraftedMatrix } from './feature-model.js';
 
@@ -155,7 +156,11 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
         shared = {
           x: e.x,
           names: e.columns,
-          weights: { kind: source.kind, ...(source.kind === 'random' ? { seed: source.seed } : { path: resolve(source.path), sha256: e.weightsSha256 }), table: e.table },
+          weights: {
+            kind: source.kind,
+            ...(source.kind === 'random' ? { seed: source.seed } : { path: resolve(source.path), sha256: e.weightsSha256, source: publishedSource(source.path) }),
+            table: e.table,
+          },
         };
       }
       const names = [...(shared?.names ?? []), ...handcrafted.names];
