@@ -6,6 +6,7 @@
  *
  *   npm run bench:decode            (writes benchmarks/results/decode-<date>.md)
  */
+import { resultsDir, smoke, workDir } from './env.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -14,9 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { sampleFrames } from '../ts/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const work = join(here, '.work');
+const work = workDir();
 mkdirSync(work, { recursive: true });
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+// The smoke run's clips are small: ffmpeg's per-pixel noise (geq) takes minutes at 720p on 2 cores.
+const SIZE = smoke ? '320x180' : '1280x720';
 
 function clip(name: string, seconds: number, gop: number): string {
   const out = join(work, name);
@@ -28,11 +31,11 @@ function clip(name: string, seconds: number, gop: number): string {
       '-f',
       'lavfi',
       '-i',
-      'testsrc2=s=1280x720:r=30',
+      `testsrc2=s=${SIZE}:r=30`,
       '-f',
       'lavfi',
       '-i',
-      'nullsrc=s=1280x720:r=30,geq=random(1)*255:128:128',
+      `nullsrc=s=${SIZE}:r=30,geq=random(1)*255:128:128`,
       '-filter_complex',
       '[0][1]blend=all_mode=overlay:all_opacity=0.15',
       '-t',
@@ -107,20 +110,21 @@ function measureRss(cmd: string, args: string[]): number {
 
 const rows: string[] = [];
 const timing = process.env.BENCH_PHASE !== 'rss';
+const seconds = smoke ? 2 : 10;
 const clips = [
-  { name: 'gop60', path: clip('720p_10s_gop60.mp4', 10, 60) },
-  { name: 'gop250', path: clip('720p_10s_gop250.mp4', 10, 250) },
+  { name: 'gop60', path: clip(`${SIZE}_${seconds}s_gop60.mp4`, seconds, 60) },
+  { name: 'gop250', path: clip(`${SIZE}_${seconds}s_gop250.mp4`, seconds, 250) },
 ];
 for (const c of timing ? clips : []) {
   const full = median(timeFfmpegFull(c.path));
-  for (const count of [8, 16]) {
+  for (const count of smoke ? [8] : [8, 16]) {
     const f = await timeFvc(c.path, count);
     const p = timePyav(c.path, count);
     const same = JSON.stringify(f.timestamps.map((t) => t.toFixed(4))) === JSON.stringify(p.timestamps.map((t) => t.toFixed(4)));
     const fm = median(f.seconds);
     const pm = median(p.seconds);
     rows.push(
-      `| 1280x720 10 s, GOP ${c.name.slice(3)} | ${count} | ${(fm * 1000).toFixed(1)} | ${(count / fm).toFixed(0)} | ${(pm * 1000).toFixed(1)} | ${(count / pm).toFixed(0)} | ${(pm / fm).toFixed(2)}x | ${(full * 1000).toFixed(0)} | ${same ? 'yes' : 'no'} |`,
+      `| ${SIZE} ${seconds} s, GOP ${c.name.slice(3)} | ${count} | ${(fm * 1000).toFixed(1)} | ${(count / fm).toFixed(0)} | ${(pm * 1000).toFixed(1)} | ${(count / pm).toFixed(0)} | ${(pm / fm).toFixed(2)}x | ${(full * 1000).toFixed(0)} | ${same ? 'yes' : 'no'} |`,
     );
     process.stderr.write(`${c.name} n=${count}: fvc ${(fm * 1000).toFixed(1)} ms, PyAV ${(pm * 1000).toFixed(1)} ms, ffmpeg full ${(full * 1000).toFixed(0)} ms\n`);
   }
@@ -149,6 +153,5 @@ Peak RSS (MiB) sampling 16 frames:
 |---|---|---|
 ${rssRows.join('\n')}
 `;
-mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', `decode-${date}${timing ? '' : '-rss'}.md`), report);
+writeFileSync(join(resultsDir(), `decode-${date}${timing ? '' : '-rss'}.md`), report);
 process.stdout.write(report);

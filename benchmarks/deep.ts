@@ -15,6 +15,7 @@
  *   npm run bench:deep       (writes benchmarks/results/deep-<date>.md)
  *   BENCH_STEPS=3 BENCH_ROUNDS=1 BENCH_THREADS=2 BENCH_MODELS=x3d_s npm run bench:deep
  */
+import { resultsDir, smoke, workDir } from './env.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -24,10 +25,10 @@ import { samplingFor } from '../ts/deep/presets.js';
 import { trainDeepFold } from '../ts/deep/train.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const work = join(here, '.work', 'deep');
+const work = workDir('deep');
 const STEPS = Number(process.env.BENCH_STEPS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const EPOCHS = 3;
+const EPOCHS = smoke ? 2 : 3;
 const THREADS = Number(process.env.BENCH_THREADS ?? availableParallelism());
 // fvc's own CPU parts, each switched off in one more fvc run (for the models listed, or all).
 const VARIANTS: { label: string; env: NodeJS.ProcessEnv; models?: string[] }[] = [
@@ -53,7 +54,7 @@ const MODELS = await Promise.all(
     .filter((m) => (process.env.BENCH_MODELS ? process.env.BENCH_MODELS.split(',').includes(m.name) : !m.optIn))
     .map(async (m) => {
       const s = await samplingFor(m.name, {});
-      return { ...m, frames: s.numFrames, size: s.cropSize };
+      return { ...m, ...(smoke ? { batch: 1 } : {}), frames: s.numFrames, size: s.cropSize };
     }),
 );
 
@@ -158,8 +159,7 @@ async function main(): Promise<void> {
     ...rows,
     '',
   ].join('\n');
-  mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', `deep-${date}.md`), out);
+  writeFileSync(join(resultsDir(), `deep-${date}.md`), out);
   process.stdout.write(out);
 }
 

@@ -12,6 +12,7 @@
  *   npm run bench:extract       (writes benchmarks/results/extract-<date>.md)
  *   BENCH_VIDEOS=10 BENCH_REPEATS=3 BENCH_BATCH=4 BENCH_THREADS=2 BENCH_FOLDS=5 [BENCH_DEVICE=cuda] npm run bench:extract
  */
+import { resultsDir, smoke, workDir } from './env.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -21,7 +22,7 @@ import { architectureInfo, samplingFor } from '../ts/deep/presets.js';
 import { extractEmbeddings } from '../ts/extract/store.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const work = join(here, '.work', 'extract');
+const work = workDir('extract');
 const VIDEOS = Number(process.env.BENCH_VIDEOS ?? 10);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const BATCH = Number(process.env.BENCH_BATCH ?? 4);
@@ -43,7 +44,7 @@ function makeVideos(): string[] {
       '-f',
       'lavfi',
       '-i',
-      `testsrc2=size=256x256:rate=25:duration=5,noise=alls=${10 + i}:allf=t`,
+      `testsrc2=size=256x256:rate=25:duration=${smoke ? 1 : 5},noise=alls=${10 + i}:allf=t`,
       '-c:v',
       'libx264',
       '-g',
@@ -169,8 +170,7 @@ async function main(): Promise<void> {
     ...foldRows,
     '',
   ].join('\n');
-  mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', `extract-${date}.md`), out);
+  writeFileSync(join(resultsDir(), `extract-${date}.md`), out);
   process.stdout.write(out);
 }
 

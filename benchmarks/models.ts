@@ -15,6 +15,7 @@
  * 8 frames cropped to 112 px. `full` trains the published architectures at their
  * presets (hours per model on a CPU: a GPU run). The table names what each row trained.
  */
+import { resultsDir, workDir } from './env.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -89,7 +90,7 @@ const seconds = (f: () => void) => {
 const fmt = (x: number | null | undefined, d = 3) => (typeof x === 'number' ? x.toFixed(d) : 'n/a');
 
 const date = new Date().toISOString().slice(0, 10);
-const resultPath = join(here, 'results', `models-${date}.md`);
+const resultPath = join(resultsDir(), `models-${date}.md`);
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
 const rows: string[] = [];
 // Rewritten after every row, so an interrupted run keeps what it measured.
@@ -110,7 +111,7 @@ ${rows.join('\n')}
 }
 
 for (const strength of strengths) {
-  const work = join(here, '.work', 'models', `strength-${strength}`);
+  const work = workDir('models', `strength-${strength}`);
   mkdirSync(work, { recursive: true });
   const corpus = join(work, 'corpus');
   const prep = seconds(() => {

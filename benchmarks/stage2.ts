@@ -10,6 +10,7 @@
  *
  *   npm run bench:stage2        (writes benchmarks/results/stage2-<date>.md)
  */
+import { resultsDir, smoke, workDir } from './env.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -19,7 +20,7 @@ import { FrameCache, runFeatureStage, sampleFrames } from '../ts/index.js';
 import { mapPool } from '../ts/util/pool.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const work = join(here, '.work', 'stage2');
+const work = workDir('stage2');
 mkdirSync(work, { recursive: true });
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const CLIPS = Number(process.env.BENCH_CLIPS ?? 8);
@@ -86,13 +87,14 @@ function pythonStage2(paths: string[], workers: number): number {
 }
 
 const rows: string[] = [];
+const clipSeconds = smoke ? 1 : 4;
 for (const [kind, size, seconds] of [
-  ['720p', '1280x720', 4],
-  ['256', '256x256', 4],
+  ['720p', '1280x720', clipSeconds],
+  ['256', '256x256', clipSeconds],
 ] as const) {
   const { metadata, paths } = clips(kind, size, seconds);
   await fvcStage2(metadata, 1); // warm-up: addon load, page cache
-  for (const workers of [1, cores]) {
+  for (const workers of smoke ? [1] : [1, cores]) {
     const f = await fvcStage2(metadata, workers);
     const p = pythonStage2(paths, workers);
     const fv = CLIPS / f;
@@ -103,8 +105,8 @@ for (const [kind, size, seconds] of [
 }
 
 // Cache effect: 5 folds x 3 models, each reading every video's frames once.
-const { paths: cachePaths } = clips('256', '256x256', 4);
-const READS = 15;
+const { paths: cachePaths } = clips('256', '256x256', clipSeconds);
+const READS = smoke ? 1 : 15;
 const sampling = { numFrames: NUM_FRAMES, size: 224 };
 const tOff = performance.now();
 for (let r = 0; r < READS; r++) await mapPool(cachePaths, cores, (p) => sampleFrames(p, { count: NUM_FRAMES, size: 224, threads: 1 }));
@@ -133,6 +135,5 @@ Frame cache, ${CLIPS} 256x256 clips, ${NUM_FRAMES} frames at 224, 5 folds x 3 mo
 | on (one build, then reads) | ${on.toFixed(2)} | ${CLIPS} |
 | speed-up | ${(off / on).toFixed(1)}x | |
 `;
-mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', `stage2-${date}.md`), report);
+writeFileSync(join(resultsDir(), `stage2-${date}.md`), report);
 process.stdout.write(report);

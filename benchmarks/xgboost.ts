@@ -6,6 +6,7 @@
  *
  *   npm run bench:xgboost       (writes benchmarks/results/xgboost-<date>.md)
  */
+import { resultsDir, smoke, workDir } from './env.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -15,7 +16,7 @@ import { native } from '../ts/native/binding.js';
 import { Rng } from '../ts/util/rng.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const work = join(here, '.work', 'xgboost');
+const work = workDir('xgboost');
 mkdirSync(work, { recursive: true });
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -35,7 +36,7 @@ function npy(path: string, data: Float64Array, rows: number, cols: number): void
 
 const rows: string[] = [];
 let latencyLine = '';
-for (const n of [2000, 20000]) {
+for (const n of smoke ? [2000] : [2000, 20000]) {
   const rng = new Rng(n);
   const x = new Float64Array(n * COLS);
   const y = new Float64Array(n);
@@ -96,6 +97,5 @@ ${rows.join('\n')}
 
 ${latencyLine}
 `;
-mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', `xgboost-${date}.md`), report);
+writeFileSync(join(resultsDir(), `xgboost-${date}.md`), report);
 process.stdout.write(report);

@@ -17,7 +17,7 @@ packages=(build-essential cmake pkg-config ninja-build
   libopencv-dev liblinear-dev libsvm-dev libopenblas0-pthread fonts-dejavu-core ffmpeg)
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=(python3-numpy python3-sklearn python3-xgboost python3-yaml python3-pil python3-torch python3-torchvision python3-opencv chromium slurm-wlm munge unzip clang-format) ;;
+    --test) packages+=(python3-numpy python3-sklearn python3-xgboost python3-yaml python3-pil python3-torch python3-torchvision python3-opencv python3-av chromium slurm-wlm munge unzip clang-format) ;;
     --bench) packages+=(python3-numpy python3-av python3-sklearn python3-xgboost python3-torch python3-torchvision) ;;
     *) log "unknown option $arg"; exit 2 ;;
   esac
@@ -50,9 +50,22 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
 fi
 
 # Native addon: cmake-js reconfigures only when needed and the build is incremental.
+# FVC_LIBTORCH (a LibTorch or PyTorch's cmake_prefix_path) / FVC_XGBOOST build against those.
 jobs=$(nproc)
+own=()
+if [ -n "${FVC_LIBTORCH:-}" ]; then
+  prefix=$FVC_LIBTORCH
+  [ -f "$prefix/Torch/TorchConfig.cmake" ] || prefix=$FVC_LIBTORCH/share/cmake
+  [ -f "$prefix/Torch/TorchConfig.cmake" ] || { log "FVC_LIBTORCH=$FVC_LIBTORCH: no Torch/TorchConfig.cmake there or under share/cmake"; exit 1; }
+  own+=("--CDCMAKE_PREFIX_PATH=$prefix")
+  log "building against FVC_LIBTORCH ($prefix)"
+fi
+if [ -n "${FVC_XGBOOST:-}" ]; then
+  own+=("--CDXGBOOST_ROOT=$FVC_XGBOOST")
+  log "building against FVC_XGBOOST ($FVC_XGBOOST)"
+fi
 log "native build (cmake-js, $jobs jobs)"
-if ! npx --no-install cmake-js build --parallel "$jobs" >build.log 2>&1; then
+if ! npx --no-install cmake-js build --parallel "$jobs" "${own[@]}" >build.log 2>&1; then
   tail -n 60 build.log >&2
   log "native build failed; full log in build.log"
   exit 1

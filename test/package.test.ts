@@ -101,7 +101,18 @@ test('installed into a fresh project: typed import { train } type-checks (a miss
   assert.ok(out.events >= 8, 'progress events arrive in the user project');
   const cli = spawnSync(process.execPath, [join(project, 'node_modules', '.bin', 'fvc'), 'info', '--json'], { cwd: project, encoding: 'utf8', timeout: 120_000 });
   assert.is(cli.status, 0, cli.stderr);
-  assert.ok(JSON.parse(cli.stdout).versions, 'npx fvc runs the installed CLI and loads its addon');
+  const info = JSON.parse(cli.stdout);
+  assert.ok(info.versions, 'npx fvc runs the installed CLI and loads its addon');
+  assert.is(info.build.addon.kind, 'prebuild', 'fvc info says which binary runs');
+  assert.ok(existsSync(info.build.torch.path) && /libtorch_cpu/.test(info.build.torch.path), 'and which LibTorch file');
+  // FVC_LIBTORCH asks for a build against another LibTorch: one that is not there is refused before anything compiles.
+  const own = spawnSync(process.execPath, [join(project, 'node_modules', 'fvc', 'scripts', 'install.mjs')], {
+    cwd: project,
+    encoding: 'utf8',
+    env: { ...process.env, FVC_LIBTORCH: join(work, 'no-libtorch') },
+  });
+  assert.is(own.status, 1);
+  assert.match(own.stderr, /FVC_LIBTORCH=\S+no-libtorch: no Torch\/TorchConfig\.cmake there or under share\/cmake/);
 });
 
 test('the installed package renders and submits SLURM jobs on a local cluster: the job templates travel in the tarball', async () => {

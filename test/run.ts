@@ -13,7 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 process.env.FVC_FRAME_CACHE_DIR ??= join(here, '..', 'test-artifacts', 'default-frame-cache');
 process.env.FVC_FEATURES_DIR ??= join(here, '..', 'test-artifacts', 'default-features');
 // Minutes each on CI's 2 cores: npm test runs them, the edit loop need not.
-const SLOW = ['deep-models', 'deep-train', 'demo', 'extract', 'package', 'pretrained', 'sanitize', 'slurm', 'torch-only', 'transformers'];
+const SLOW = ['benchmarks', 'deep-models', 'deep-train', 'demo', 'extract', 'package', 'pretrained', 'sanitize', 'slurm', 'torch-only', 'transformers'];
 const quick = process.argv.includes('--quick');
 const filter = process.argv.slice(2).find((a) => !a.startsWith('--'));
 const files = readdirSync(here)

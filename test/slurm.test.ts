@@ -242,6 +242,31 @@ test('slurm.setup and slurm.wrapper from a run configuration: rendered into ever
   assert.match(bad.stderr, /slurm\.setup\[0\]: one shell line each/);
 });
 
+test('GPU jobs are not submitted when fvc on such a node sees no CUDA: the check job names the node (this cluster: a fake GPU, a CPU build)', () => {
+  const args = [
+    '--metadata',
+    join(dir, 'corpus', 'metadata.csv'),
+    ...common,
+    '--models',
+    'naive_cnn,logistic_regression',
+    '--stages',
+    'stage5',
+    '--gpus',
+    '1',
+    '--output-dir',
+    join(dir, 'gpu-out'),
+    '--no-report',
+  ];
+  const r = cli(['slurm', 'submit', '--name', 'gpucheck', ...args]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /node \S+ \([^)]*1 GPU\(s\); check job \d+\) cannot run the GPU jobs stage5c: .*no CUDA device/s);
+  assert.match(r.stderr, /Nothing was submitted/);
+  assert.not.ok(existsSync(join(root, '.fvc', 'slurm', 'gpucheck', 'jobs.tsv')), 'no job ids: nothing was submitted');
+  const alone = cli(['slurm', 'check-nodes', '--name', 'gpucheck', ...args]);
+  assert.is(alone.code, 1);
+  assert.match(alone.stdout, /1 GPU\(s\)\s+\S+\s+FAILED/);
+});
+
 test('models on deep features: one extraction job per backbone after Stage 3, its models after it; fold-checkpoint backbones wait for their model fold by fold', async () => {
   const out = join(dir, 'review-extract');
   const models = 'i3d,xgboost_i3d,xgboost_pretrained_inception,xgboost_pretrained_inception_stage2,xgboost_r2plus1d,xgboost';

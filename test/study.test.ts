@@ -263,6 +263,21 @@ test('outputs written before video ids are refused by name, never half-joined', 
   const c = runCli(['compare', 'a', 'b', '--output-dir', old]);
   assert.is(c.code, 1);
   assert.match(c.stderr, /written by an fvc before video ids .*retrain a \(fvc train --models a\)/);
+  // Predictions read back are data: a probability outside [0, 1] or NaN is refused, never scored.
+  for (const [m, bad] of [
+    ['nan', 'nan'],
+    ['big', '7.5'],
+  ] as const) {
+    mkdirSync(join(old, m, 'fold_1'), { recursive: true });
+    writeFileSync(join(old, m, 'fold_1', 'predictions.csv'), `video_id,fold,label,prob,source_group\nx,1,0,0.2,x\ny,1,1,${bad},y\n`);
+    assert.match(runCli(['compare', m, 'a', '--output-dir', old]).stderr, new RegExp(`line 3: probability '${bad.replace('.', '\\.')}' is not a number in \\[0, 1\\]`));
+  }
+  // An overflowing feature value is refused by row and column, not dropped with its column.
+  const features = join(dir, 'features-inf.csv');
+  writeFileSync(features, `id,label,a,b\n${Array.from({ length: 12 }, (_, i) => `v${i},${i % 2},${i === 5 ? '1e309' : i / 10},${i % 3}`).join('\n')}\n`);
+  const inf = runCli(['train', '--models', 'logistic_regression', '--features', features, '--id-column', 'id', '--n-splits', '3', '--output-dir', join(dir, 'inf-out'), '--no-tracking', '--no-plots']);
+  assert.is(inf.code, 1);
+  assert.match(inf.stderr, /'a': row 6 holds '1e309', not a finite number/);
   const stage = join(dir, 'old-stage3.csv');
   writeFileSync(stage, 'video_path,label,original_video_path,scaled_frames\nvideos/x.mp4,0,../x.mp4,25\n');
   const v = runCli(['validate', '--metadata', stage]);

@@ -1,5 +1,6 @@
 #include "runtime/runtime_api.h"
 
+#include <dlfcn.h>
 #include <linear.h>
 #include <svm.h>
 #include <xgboost/c_api.h>
@@ -22,6 +23,11 @@ namespace {
 
 std::string libavVersion(unsigned v) {
   return std::to_string(AV_VERSION_MAJOR(v)) + "." + std::to_string(AV_VERSION_MINOR(v)) + "." + std::to_string(AV_VERSION_MICRO(v));
+}
+
+std::string libraryOf(void* symbol) {
+  Dl_info where{};
+  return dladdr(symbol, &where) && where.dli_fname ? where.dli_fname : "";
 }
 
 std::string dotted(int v) {  // liblinear/libsvm encode 2.47 as 247
@@ -71,9 +77,16 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
     cache.Set("hits", static_cast<double>(c.hits));
     cache.Set("misses", static_cast<double>(c.misses));
     torch.Set("cpuCache", cache);
+    // Which files this process runs: a CUDA LibTorch built in by FVC_LIBTORCH, or a CPU prebuild.
+    Napi::Object libraries = Napi::Object::New(env);
+    libraries.Set("torch", torchrt::libraryPath());
+    libraries.Set("xgboost", libraryOf(reinterpret_cast<void*>(&XGBoostVersion)));
+    libraries.Set("addon", libraryOf(reinterpret_cast<void*>(&RuntimeInfo)));
+    torch.Set("buildConfig", torchrt::buildConfig());
     Napi::Object o = Napi::Object::New(env);
     o.Set("versions", versions);
     o.Set("torch", torch);
+    o.Set("libraries", libraries);
     return o;
   });
 }

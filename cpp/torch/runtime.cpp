@@ -2,6 +2,8 @@
 
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 #include <atomic>
 
 #include "common/error.h"
@@ -12,6 +14,13 @@ namespace fvc::torchrt {
 
 std::string version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
+}
+
+std::string buildConfig() { return at::show_config(); }
+
+std::string libraryPath() {
+  Dl_info where{};
+  return dladdr(reinterpret_cast<void*>(&at::get_num_threads), &where) && where.dli_fname ? where.dli_fname : "";
 }
 
 bool cudaAvailable() { return torch::cuda::is_available(); }

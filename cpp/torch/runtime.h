@@ -8,6 +8,10 @@
 namespace fvc::torchrt {
 
 std::string version();
+// ATen's build configuration text (at::show_config(): compiler, CUDA runtime, cuDNN, BLAS, ...).
+std::string buildConfig();
+// The file of the loaded LibTorch (libtorch_cpu.so), found through the dynamic linker.
+std::string libraryPath();
 bool cudaAvailable();
 int cudaDeviceCount();
 int intraOpThreads();

@@ -237,7 +237,11 @@ export interface RuntimeInfo {
     threads: number;
     /** The caching CPU allocator (cpp/torch/cpu_allocator.h): blocks of 1 MiB and more reused across steps; all zero until LibTorch first runs, or with FVC_CPU_CACHE_MB=0. */
     cpuCache: { cachedBytes: number; liveBytes: number; hits: number; misses: number };
+    /** ATen's build configuration (at::show_config()): compiler, CUDA runtime, cuDNN, BLAS. */
+    buildConfig: string;
   };
+  /** The files this process runs: LibTorch (libtorch_cpu), libxgboost and the addon itself. */
+  libraries: { torch: string; xgboost: string; addon: string };
 }
 
 /** One case of a native kernel checked against LibTorch's: largest differences relative to the reference's largest magnitude. */

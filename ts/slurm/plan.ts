@@ -69,6 +69,12 @@ export function defaultFvcCommand(): string {
   return `${shq(process.execPath)} ${shq(FVC_BIN)}`;
 }
 
+/** How a job calls fvc: under the wrapper when there is one. */
+export function jobFvcCommand(c: SlurmConfig): string {
+  const { wrapper } = jobEnvironmentLines(c);
+  return `${wrapper ? `${wrapper} ` : ''}${c.fvcCommand ?? defaultFvcCommand()}`;
+}
+
 /** The seed's log names: stage5{letter}-%j for a model, with the feature set appended for variants. */
 function modelLogName(id: string, modelType: string, name: string): string {
   const suffix = modelType.slice(name.length);
@@ -124,7 +130,7 @@ export interface Plan {
  * `set -u` lifted (activation scripts such as conda's read unset variables); a failing
  * line fails the job naming it. The wrapper prefixes every fvc call as written.
  */
-function jobEnvironmentLines(c: SlurmConfig): { setup: string; wrapper: string } {
+export function jobEnvironmentLines(c: SlurmConfig): { setup: string; wrapper: string } {
   const bad = (v: string) => /[\r\n\0]/.test(v);
   (c.setup ?? []).forEach((line, i) => {
     if (bad(line)) throw new FvcError('ERR_INVALID_ARGUMENT', `slurm.setup[${i}]: one shell line each (it holds a line break or NUL): ${JSON.stringify(line)}`);
@@ -173,8 +179,8 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
   dir = resolve(dir);
   const projectDir = resolve(c.projectDir ?? '.');
   const dirs = stageDirs(c);
-  const { setup, wrapper } = jobEnvironmentLines(c);
-  const fvc = `${wrapper ? `${wrapper} ` : ''}${c.fvcCommand ?? defaultFvcCommand()}`;
+  const { setup } = jobEnvironmentLines(c);
+  const fvc = jobFvcCommand(c);
   const wanted = activeStages(c, c.stages ?? STAGES);
   const specs: JobSpec[] = [];
   const env = jobEnvironment(c, dirs, c.deleteExisting ?? false);

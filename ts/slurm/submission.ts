@@ -10,6 +10,7 @@
  * `status` asks squeue about queued and running jobs and sacct about finished ones
  * (`sacct -c`, which reads the job-completion file, where there is no slurmdbd).
  */
+import { checkNodes, requireCuda } from './node-check.js';
 import { resolveWeightsOption } from '../weights/cache.js';
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -236,6 +237,13 @@ export interface SubmitOptions {
   /** Submit even though jobs of the same submission are still queued or running (they are cancelled first). */
   force?: boolean;
   log?: (m: string) => void;
+  /**
+   * Before submitting jobs that train on a GPU, run one short job per request on such a
+   * node and refuse when fvc sees no CUDA there (default true).
+   */
+  nodeCheck?: boolean;
+  /** How long that check may wait in the queue and run (default 1800 s). */
+  nodeCheckTimeoutSeconds?: number;
 }
 
 export interface Submitted {
@@ -267,6 +275,11 @@ export async function submit(c: SlurmConfig, o: SubmitOptions = {}): Promise<Sub
   }
   await rm(join(dir, 'tasks'), { recursive: true, force: true });
   const plan = await renderSubmission(c, dir);
+  if (o.nodeCheck ?? true) {
+    const checks = await checkNodes(c, plan.jobs, { dir, log, ...(o.nodeCheckTimeoutSeconds ? { timeoutSeconds: o.nodeCheckTimeoutSeconds } : {}) });
+    for (const k of checks) log(`node ${k.node} (${k.request}): ${k.ok ? 'ok' : 'FAILED'}: ${k.detail.split('\n')[0]}`);
+    requireCuda(checks);
+  }
   const r = await runTool('bash', [join(dir, 'submit.sh')], { timeoutMs: 600_000 });
   for (const line of r.stdout.split('\n').filter(Boolean)) log(line);
   const ids = await readJobIds(dir);

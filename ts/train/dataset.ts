@@ -162,7 +162,11 @@ export async function loadFeatureTable(path: string, labelColumn: string, groupC
   const numeric: string[] = [];
   for (const c of columns) {
     if (named.has(c)) continue;
-    const isNumeric = rows.every((r) => r[c] === null || r[c] === '' || Number.isFinite(Number(r[c])) || ['nan', 'inf', '-inf'].includes(String(r[c]).toLowerCase()));
+    // A number that overflows (1e309, +inf in Parquet) is still a number: the column is
+    // numeric, and toMatrix then refuses the cell by row and column instead of the column vanishing.
+    const isNumeric = rows.every(
+      (r) => r[c] === null || r[c] === '' || !Number.isNaN(Number(r[c])) || ['nan', 'inf', '-inf', '+inf', 'infinity', '-infinity'].includes(String(r[c]).trim().toLowerCase()),
+    );
     if (isNumeric) numeric.push(c);
     else warnings.push(`column '${c}' is not numeric; ignored (name it with --id-column or --group-column if it is one)`);
   }

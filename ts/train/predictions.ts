@@ -34,8 +34,16 @@ export function readFoldPredictions(file: string, model: string): FoldPrediction
       'ERR_INVALID_DATA',
       `${file}: written by an fvc before video ids (its rows name videos by path, which differs between model kinds): retrain ${model} (fvc train --models ${model}) to compare or combine it`,
     );
-  return parseCsv(text).map((r) => {
+  // Read back as data, not trusted: a NaN or 7.5 would change every statistic without a word.
+  return parseCsv(text).map((r, i) => {
+    const line = i + 2;
+    const prob = Number(r.prob);
+    const label = Number(r.label);
+    if (r.prob === null || r.prob === '' || !Number.isFinite(prob) || prob < 0 || prob > 1)
+      throw new FvcError('ERR_INVALID_DATA', `${file}: line ${line}: probability '${String(r.prob)}' is not a number in [0, 1]`);
+    if (label !== 0 && label !== 1) throw new FvcError('ERR_INVALID_DATA', `${file}: line ${line}: label '${String(r.label)}' is not 0 or 1`);
+    if (r[VIDEO_ID] === null || r[VIDEO_ID] === undefined || r[VIDEO_ID] === '') throw new FvcError('ERR_INVALID_DATA', `${file}: line ${line}: no video_id`);
     const group = r.source_group === undefined || r.source_group === null || r.source_group === '' ? undefined : String(r.source_group);
-    return { id: String(r[VIDEO_ID]), fold: Number(r.fold), label: Number(r.label), prob: Number(r.prob), ...(group === undefined ? {} : { group }) };
+    return { id: String(r[VIDEO_ID]), fold: Number(r.fold), label, prob, ...(group === undefined ? {} : { group }) };
   });
 }

@@ -5,9 +5,10 @@ import { definedOnly } from '../../util/object.js';
 import type { StageName } from '../../pipeline/dag.js';
 import { checkTraining } from '../../train/engine.js';
 import type { ModelRequest } from '../../train/registry.js';
-import type { SlurmConfig } from '../../slurm/plan.js';
 import { loadResourceConfig, parseResourceConfig, type JobResources, type ResourceConfig } from '../../slurm/resources.js';
 import { cancelSubmission, isActive, renderSubmission, submissionDir, submissionStatus, submit, waitForSubmission, type SubmissionStatus } from '../../slurm/submission.js';
+import { checkNodes, requireCuda } from '../../slurm/node-check.js';
+import { planSubmission, type SlurmConfig } from '../../slurm/plan.js';
 import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
 import { configOptions, parseStages, toConfig, type ConfigFlags } from './pipeline.js';
@@ -123,9 +124,11 @@ export function registerSlurm(program: Command): void {
   slurmOptions(cmd.command('submit').description('render the submission into .fvc/slurm/<name> and submit it: data stages chained afterok, one job per model'))
     .option('--dir <dir>', 'submission folder (default .fvc/slurm/<name>)')
     .option('--force', 'cancel jobs of the same submission still queued or running, then submit')
+    .option('--no-node-check', 'submit GPU jobs without first checking on such a node that fvc sees CUDA there')
+    .option('--node-check-timeout <seconds>', 'how long that check may wait in the queue and run', numberOption(10), 1800)
     .option('--json', 'print the job ids as JSON')
-    .action(async (o: SlurmFlags & { dir?: string; force?: boolean; json?: boolean }) => {
-      const r = await submit(await toSlurmConfig(o), { ...(o.dir ? { dir: o.dir } : {}), force: !!o.force });
+    .action(async (o: SlurmFlags & { dir?: string; force?: boolean; json?: boolean; nodeCheck: boolean; nodeCheckTimeout: number }) => {
+      const r = await submit(await toSlurmConfig(o), { ...(o.dir ? { dir: o.dir } : {}), force: !!o.force, nodeCheck: o.nodeCheck, nodeCheckTimeoutSeconds: o.nodeCheckTimeout });
       if (o.json) return printJson(r);
       process.stdout.write(
         formatTable(
@@ -134,6 +137,27 @@ export function registerSlurm(program: Command): void {
         ),
       );
       process.stdout.write(`\nfollow with: fvc slurm status --name ${r.name}\n`);
+    });
+
+  slurmOptions(cmd.command('check-nodes').description("run what submit checks first: on a node of each GPU request, fvc info --device cuda under the jobs' environment"))
+    .option('--dir <dir>', 'folder for the check scripts and logs (default .fvc/slurm/<name>)')
+    .option('--timeout <seconds>', 'how long each check may wait in the queue and run', numberOption(10), 1800)
+    .option('--json', 'print JSON')
+    .action(async (o: SlurmFlags & { dir?: string; timeout: number; json?: boolean }) => {
+      const c = await toSlurmConfig(o);
+      const dir = submissionDir({ dir: o.dir, name: c.name });
+      const plan = planSubmission(c, dir);
+      const checks = await checkNodes(c, plan.jobs, { dir, timeoutSeconds: o.timeout, log: (m) => process.stderr.write(`slurm: ${m}\n`) });
+      if (o.json) printJson(checks);
+      else if (!checks.length) process.stdout.write('no job trains on a GPU: nothing to check\n');
+      else
+        process.stdout.write(
+          formatTable(
+            checks.map((k) => [k.request, k.node, k.ok ? 'ok' : 'FAILED', k.detail.split('\n')[0] as string]),
+            ['request', 'node', 'cuda', 'detail'],
+          ),
+        );
+      requireCuda(checks);
     });
 
   cmd
