@@ -6,8 +6,8 @@
  * and MLflow per epoch, batch and grid-search events); the report covers every model
  * and fits a 1400 px window.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'uvu';
@@ -249,9 +249,47 @@ test('the corpus clips decode without a duration warning; configuration and quer
   assert.match(nowhere.stderr, /no run found: none of .*nope.* exists/);
   const col = runCli(['query', '--config', cfg, 'SELECT video FROM predictions']);
   assert.match(col.stderr, /columns of predictions: model_type, fold, video_id, label, prob, source_group/);
+  // Special files as inputs, system folders as outputs: refused at once, never a hang.
+  const fifo = join(dir, 'fifo.yaml');
+  execFileSync('mkfifo', [fifo]);
+  assert.match(runCli(['train', '--config', fifo]).stderr, /fifo\.yaml: the run configuration is a FIFO \(named pipe\), not a regular file/);
+  assert.match(runCli(['validate', '--metadata', fifo]).stderr, /fifo\.yaml: the table is a FIFO \(named pipe\), not a regular file/);
+  assert.match(runCli(['stage2', '--metadata', join(dir, 'corpus', 'metadata.csv'), '--out', '/dev/fd/fvc-out']).stderr, /\/dev\/fd\/fvc-out: an output folder cannot be under \/dev, \/proc or \/sys/);
+  // A project folder whose name holds a line break cannot reach an #SBATCH line.
+  const odd = join(dir, 'odd\nname');
+  mkdirSync(odd, { recursive: true });
+  const render = runCli(['slurm', 'render', '--out', join(dir, 'odd-render'), '--metadata', join(dir, 'corpus', 'metadata.csv'), '--project-dir', odd]);
+  assert.is(render.code, 1);
+  assert.match(render.stderr, /SLURM option "--chdir=.*odd\\nname": holds a line break or NUL/);
   const table = join(dir, 'nolabel.csv');
   writeFileSync(table, 'video_path,is_fake\nx.mp4,1\n');
   assert.match(runCli(['validate', '--metadata', table]).stderr, /missing column 'label' \(columns found: video_path, is_fake\)/);
+});
+
+test('a changed model.json, or a fold file changed since training, never predicts: refused by name', async () => {
+  const copy = join(dir, 'tampered');
+  rmSync(copy, { recursive: true, force: true });
+  cpSync(join(s5, 'logistic_regression'), copy, { recursive: true });
+  const video = join(dir, 'corpus', (await loadMetadata(join(dir, 'corpus', 'metadata.csv'))).rows[0]?.video_path as string);
+  const ok = runCli(['predict', video, '--model', join(copy, 'best_model'), '--json']);
+  assert.is(ok.code, 0, ok.stderr);
+  const model = join(copy, 'best_model', 'model.json');
+  writeFileSync(model, readFileSync(model, 'utf8').replace('"fold": ', '"fold": 1'));
+  const bad = runCli(['predict', video, '--model', join(copy, 'best_model')]);
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /model\.json: changed since it was written/);
+  const fold = join(copy, 'fold_1', 'model.liblinear');
+  writeFileSync(
+    fold,
+    readFileSync(fold, 'utf8').replace(/(\d)(\d)\n/, (_m, a: string, b: string) => `${a}${(Number(b) + 1) % 10}\n`),
+  );
+  const { exportFoldModel } = await import('../ts/train/best-model.js');
+  const { resolveModel } = await import('../ts/train/registry.js');
+  await exportFoldModel(join(copy, 'fold_1'), join(copy, 'exported'), resolveModel('logistic_regression', 'stage2')).then(
+    () => assert.unreachable('a changed fold file was exported'),
+    (e: Error) => assert.match(e.message, /fold_1\/model\.liblinear: damaged or replaced since it was saved/),
+  );
+  assert.not.ok(existsSync(join(copy, 'exported')), 'nothing exported');
 });
 
 test('outputs written before video ids are refused by name, never half-joined', () => {

@@ -27,6 +27,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FvcError } from '../errors.js';
 import { definedOnly } from '../util/object.js';
+import { requireRegularFile } from '../util/fs.js';
 import { ResourceConfigSchema } from '../slurm/resources.js';
 import { configIssues, trainConfigPlaces, TrainConfigSchema } from '../train/config.js';
 
@@ -70,6 +71,7 @@ const places = (): Record<string, string[]> => ({
 export async function loadRunConfig(path: string): Promise<RunConfig> {
   const file = resolve(path);
   let text: string;
+  requireRegularFile(file, 'the run configuration');
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {

@@ -4,7 +4,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { FvcError } from '../errors.js';
 import { parseCsvRecords, sniffDelimiter } from '../util/csv.js';
-import { tempName } from '../util/fs.js';
+import { requireRegularFile, tempName } from '../util/fs.js';
 import { queryRows, run, sqlIdent, sqlString } from './duckdb.js';
 
 export type Row = Record<string, unknown>;
@@ -31,6 +31,7 @@ async function readCsv(path: string): Promise<Row[]> {
 
 export async function readTable(path: string): Promise<Row[]> {
   if (!existsSync(path)) throw new FvcError('ERR_FILE_NOT_FOUND', `${path}: no such file`);
+  requireRegularFile(path, 'the table');
   const ext = extname(path).toLowerCase();
   if (ext === '.csv') return readCsv(path);
   const source = ext === '.parquet' ? `read_parquet(${sqlString(path)})` : undefined;

@@ -144,7 +144,7 @@ export function jobEnvironmentLines(c: SlurmConfig): { setup: string; wrapper: s
 }
 
 function jobScript(s: JobSpec, out: string, err: string, submission: string, projectDir: string, dir: string, setup: string): string {
-  const header = [`--job-name=fvc_${s.name}`, ...sbatchResourceLines(s.resources), ...(s.array ? [`--array=${s.array}`] : []), `--chdir=${projectDir}`, `--output=${out}`, `--error=${err}`];
+  const header = sbatchHeader([`--job-name=fvc_${s.name}`, ...sbatchResourceLines(s.resources), ...(s.array ? [`--array=${s.array}`] : []), `--chdir=${projectDir}`, `--output=${out}`, `--error=${err}`]);
   // sacct without slurmdbd (sacct -c) reports array tasks by raw job id only: each task notes its own.
   const record = s.array ? `mkdir -p ${shq(join(dir, 'tasks'))} && echo "$SLURM_JOB_ID" >${shq(join(dir, 'tasks'))}/${s.name}_"$SLURM_ARRAY_TASK_ID"` : '';
   return fillTemplate('job.sbatch', {
@@ -159,6 +159,17 @@ function jobScript(s: JobSpec, out: string, err: string, submission: string, pro
     CHECK: s.check.join('\n'),
     COMMAND: s.command.join(' '),
   });
+}
+
+/**
+ * #SBATCH lines are read by sbatch, not bash: nothing in them is unquoted, so a value
+ * holding a line break would end the line and the rest would run as the job's shell
+ * (a project folder named so, say). Such values are refused, naming them.
+ */
+export function sbatchHeader(lines: readonly string[]): string[] {
+  for (const l of lines)
+    if (/[\n\r\0]/.test(l)) throw new FvcError('ERR_INVALID_ARGUMENT', `SLURM option ${JSON.stringify(l)}: holds a line break or NUL, which an #SBATCH line cannot carry (rename the folder or value)`);
+  return [...lines];
 }
 
 /** The coordinator: sbatch for every job in order, each after the jobs it depends on. */

@@ -4,6 +4,7 @@
  * account was a course allocation, so no account is asked for unless configured.
  * Overrides layer: defaults < `all` < `stages` or `models['*']` < `models[name or id]`.
  */
+import { requireRegularFile } from '../util/fs.js';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -79,6 +80,7 @@ export function parseResourceConfig(value: unknown, source = 'resources'): Resou
 /** A YAML or JSON file of resource overrides. */
 export async function loadResourceConfig(path: string): Promise<ResourceConfig> {
   let text: string;
+  requireRegularFile(path, 'the SLURM resources file');
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {

@@ -7,6 +7,7 @@ import { copyFile, cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempName, writeFileAtomic } from '../util/fs.js';
 import type { ResolvedModel } from './registry.js';
+import { descriptorDigest, verifyDigests } from './model-digest.js';
 
 /** Keys of a fold's config.json that are the run's bookkeeping, not what predict() needs. */
 const BOOKKEEPING = new Set(['model_type', 'model_id', 'family', 'feature_set', 'params', 'seed', 'n_splits', 'fold', 'feature_names', 'data_source', 'num_frames', 'config_hash', 'settings']);
@@ -22,6 +23,8 @@ export async function exportFoldModel(foldDir: string, out: string, model: Resol
     file_sha256?: Record<string, string>;
   };
   const config = JSON.parse(await readFile(join(foldDir, 'config.json'), 'utf8')) as Record<string, unknown> & { feature_names: string[]; num_frames?: unknown };
+  // A fold file changed since training is never carried into a model folder.
+  verifyDigests(foldDir, meta.file_sha256, join(foldDir, 'metadata.json'));
   const tmp = tempName(out);
   await mkdir(tmp, { recursive: true });
   for (const f of [meta.model_file, ...(meta.extra_files ?? [])]) await cp(join(foldDir, f), join(tmp, f), { recursive: true });
@@ -40,7 +43,7 @@ export async function exportFoldModel(foldDir: string, out: string, model: Resol
     ...(meta.file_sha256 ? { file_sha256: meta.file_sha256 } : {}),
     ...described,
   };
-  await writeFileAtomic(join(tmp, 'model.json'), `${JSON.stringify(descriptor, null, 2)}\n`);
+  await writeFileAtomic(join(tmp, 'model.json'), `${JSON.stringify({ ...descriptor, descriptor_sha256: descriptorDigest(descriptor) }, null, 2)}\n`);
   await rm(out, { recursive: true, force: true });
   await rename(tmp, out);
 }

@@ -14,6 +14,24 @@ function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/**
+ * The digest of a model.json's own content (every key but this one, in the order
+ * written): one changed digit in a descriptor (a feature index, a threshold) would
+ * otherwise change predictions while every file it names still checks out.
+ */
+export function descriptorDigest(descriptor: Record<string, unknown>): string {
+  const { descriptor_sha256: _own, ...rest } = descriptor;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}
+
+/** Refuses a model.json whose content is not what was written (descriptors written before the digest load unchecked). */
+export function verifyDescriptor(descriptor: Record<string, unknown>, path: string): void {
+  const recorded = descriptor.descriptor_sha256;
+  if (recorded === undefined) return;
+  if (recorded !== descriptorDigest(descriptor))
+    throw new FvcError('ERR_INVALID_DATA', `${path}: changed since it was written (its descriptor_sha256 no longer matches its content): retrain, or restore the file`);
+}
+
 /** name -> SHA-256 for each regular file among `names` in `dir` (folders, e.g. an ensemble's members, carry their own). */
 export function digestFiles(dir: string, names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};

@@ -10,7 +10,7 @@ import { FvcError } from '../errors.js';
 import { resolveDevice, type DeviceRequest } from '../runtime.js';
 import type { BestModel } from './model.js';
 import { ALL_MODELS, resolveModel, type ModelSpec } from './registry.js';
-import { verifyDigests } from './model-digest.js';
+import { verifyDescriptor, verifyDigests } from './model-digest.js';
 import { checkScaler, type Scaler } from './scaler.js';
 
 function readJsonFile(path: string): unknown {
@@ -49,6 +49,7 @@ export function loadModel(dir: string): BestModel & { spec: ModelSpec } {
     descriptor: d,
     ...(existsSync(scalerPath) ? { scaler: checkScaler(readJsonFile(scalerPath) as Partial<Scaler>, scalerPath, Array.isArray(d.feature_names) ? d.feature_names.length : undefined) } : {}),
   };
+  verifyDescriptor(d, path);
   verifyDigests(model.dir, d.file_sha256, path);
   return model;
 }

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { statSync, type Stats } from 'node:fs';
 import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { FvcError } from '../errors.js';
 
 /**
  * Temporary names: `<final>.tmp-<pid>@<host>-<random>`, never ending in the final
@@ -61,4 +63,26 @@ export async function removeStaleTemporaries(dir: string, depth = 2): Promise<st
     } else if (e.isDirectory() && depth > 0) removed.push(...(await removeStaleTemporaries(path, depth - 1)));
   }
   return removed;
+}
+
+/**
+ * Input files are regular files: a FIFO or device would block a read forever, a
+ * directory fails with a confusing message. `what` names the option or table.
+ */
+export function requireRegularFile(path: string, what: string): void {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    return; // a missing file is the caller's own error, with its own wording
+  }
+  if (st.isFile()) return;
+  const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+  throw new FvcError('ERR_INVALID_ARGUMENT', `${path}: ${what} is ${kind}, not a regular file`);
+}
+
+/** Output folders live on a file system: /dev, /proc and /sys are refused (a recursive mkdir there can hang). */
+export function requireOutputDir(dir: string): void {
+  const abs = resolve(dir);
+  if (/^\/(dev|proc|sys)(\/|$)/.test(abs)) throw new FvcError('ERR_INVALID_ARGUMENT', `${dir}: an output folder cannot be under /dev, /proc or /sys`);
 }

@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { FvcError } from '../errors.js';
-import { processAlive, removeStaleTemporaries } from './fs.js';
+import { processAlive, removeStaleTemporaries, requireOutputDir } from './fs.js';
 
 export const LOCK_FILE = '.fvc-lock.json';
 
@@ -46,6 +46,7 @@ async function readHolder(path: string): Promise<Holder | null> {
 
 /** `name`: a lock of part of the folder (one fold of a model), beside the folder's own. */
 export async function lockOutputDir(dir: string, what: string, name = LOCK_FILE): Promise<OutputLock> {
+  requireOutputDir(dir);
   await mkdir(dir, { recursive: true });
   const path = join(dir, name);
   const me: Holder = { pid: process.pid, host: hostname(), what, started: new Date().toISOString() };

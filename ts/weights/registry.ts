@@ -11,16 +11,11 @@
  * normalisation (mean/std 0.5, 0.45), which fvc's architectures do not take yet.
  */
 import { FvcError } from '../errors.js';
+import type { InputPreset } from '../native/binding.js';
 import { suggest } from '../util/suggest.js';
 
-export interface WeightsPreset {
-  numFrames?: number;
-  cropSize?: number;
-  /** The side frames are resized to before the crop. */
-  frameSize?: number;
-  mean: [number, number, number];
-  std: [number, number, number];
-}
+/** The input the weights were trained with: frames, frame size and crop where they matter, and the normalisation. */
+export type WeightsPreset = Partial<Pick<InputPreset, 'numFrames' | 'cropSize' | 'frameSize'>> & Pick<InputPreset, 'mean' | 'std'>;
 
 export interface PublishedWeights {
   /** `architecture:name`. */
