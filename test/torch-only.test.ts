@@ -52,18 +52,25 @@ function torchWheel(): string | undefined {
 }
 
 const wheel = torchWheel();
+
+/** The wheel's LibTorch (include/, lib/, share/cmake), unpacked once. */
+function unpackedWheel(): string {
+  const home = join(artifacts, 'libtorch2', basename(wheel!, '.whl'));
+  if (!existsSync(join(home, 'torch'))) {
+    const tmp = `${home}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    const unzip = run('unzip', ['-q', wheel!, 'torch/lib/*', 'torch/include/*', 'torch/share/*', '-d', tmp]);
+    assert.is(unzip.code, 0, unzip.out.slice(-2000));
+    renameSync(tmp, home);
+  }
+  return home;
+}
+
 (wheel ? test : test.skip)(
   `FVC_TORCH_ONLY builds and passes its checks against PyTorch 2.x's LibTorch (${wheel ? basename(wheel) : 'no torch 2.x wheel on this machine'}), beside Debian's 1.13`,
   async () => {
-    const home = join(artifacts, 'libtorch2', basename(wheel!, '.whl'));
-    if (!existsSync(join(home, 'torch'))) {
-      const tmp = `${home}.tmp-${process.pid}`;
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      const unzip = run('unzip', ['-q', wheel!, 'torch/lib/*', 'torch/include/*', 'torch/share/*', '-d', tmp]);
-      assert.is(unzip.code, 0, unzip.out.slice(-2000));
-      renameSync(tmp, home);
-    }
+    const home = unpackedWheel();
     const build = join(artifacts, 'build-torch-only-2', basename(wheel!, '.whl'));
     const out = await buildAndCheck(build, [`-DCMAKE_PREFIX_PATH=${join(home, 'torch', 'share', 'cmake')}`]);
     // The wheel's own LibTorch is what ran, not Debian's found on the system path, and
@@ -74,5 +81,27 @@ const wheel = torchWheel();
     assert.not.match(ldd.out, /libc10\.so\.1\.13/);
   },
 );
+
+// What FVC_LIBTORCH does on a GPU node, on this machine's CPU: the whole addon (video,
+// features, models and the LibTorch core) against PyTorch 2.x's LibTorch, and the deep
+// training tests run on that build, so the newer LibTorch API is exercised end to end.
+(wheel ? test : test.skip)(`the whole addon builds against PyTorch 2.x's LibTorch (${wheel ? basename(wheel) : 'no torch 2.x wheel on this machine'}) and passes the deep training tests on it`, () => {
+  const home = unpackedWheel();
+  const out = join(artifacts, 'build-addon-torch2', basename(wheel!, '.whl'));
+  const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
+  const build = run(process.execPath, [cmakeJs, 'build', '--out', out, '--parallel', '2', `--CDCMAKE_PREFIX_PATH=${join(home, 'torch', 'share', 'cmake')}`]);
+  assert.is(build.code, 0, build.out.slice(-3000));
+  const addon = join(out, 'Release', 'fvc.node');
+  const env = { ...process.env, FVC_ADDON: addon };
+  const info = spawnSync(process.execPath, [join(root, 'bin', 'fvc.js'), 'info', '--json'], { cwd: root, env, encoding: 'utf8' });
+  assert.is(info.status, 0, info.stderr);
+  const build2 = JSON.parse(info.stdout).build as { addon: { path: string }; torch: { version: string; path: string } };
+  assert.is(build2.addon.path, addon);
+  assert.match(build2.torch.version, /^2\./);
+  assert.ok(build2.torch.path.startsWith(home), `LibTorch from the wheel, not Debian's: ${build2.torch.path}`);
+  const deep = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'test', 'run.ts'), 'deep-train'], { cwd: root, env, encoding: 'utf8', timeout: 1_200_000, maxBuffer: 1 << 26 });
+  assert.is(deep.status, 0, `${deep.stdout.slice(-4000)}\n${deep.stderr.slice(-2000)}`);
+  assert.match(deep.stdout, /^\d+ passed, 0 failed$/m);
+});
 
 test.run();
