@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -201,6 +201,13 @@ test('weights with no published hash are taken, recorded as unchecked and said s
   assert.equal(cached.files.find((f) => f.id === 'x3d_xs:kinetics400')?.check, 'unchecked');
   const path = ((await resolveWeightsOption('x3d_xs:kinetics400', { offline: true })) as Record<string, string>).x3d_xs as string;
   assert.equal(await publishedSampling(path, 'x3d_xs'), { numFrames: 4, cropSize: 160, frameSize: 182 });
+  // The same cache mounted elsewhere (a compute node's path to a shared folder) is still found there.
+  const moved = join(dir, 'home-moved');
+  cpSync(home, moved, { recursive: true });
+  process.env.FVC_HOME = moved;
+  const there = ((await resolveWeightsOption('x3d_xs:kinetics400', { offline: true })) as Record<string, string>).x3d_xs as string;
+  process.env.FVC_HOME = home;
+  assert.ok(there.startsWith(moved), there);
   assert.match(weightsSource(path).hash_checked_against as string, /nothing: the publisher gives no hash/);
   await publishedSampling(path, 'x3d_s').then(
     () => assert.unreachable('weights of another architecture'),

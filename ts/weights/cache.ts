@@ -83,12 +83,16 @@ export function weightsSpec(ref: string, o: { architecture?: string; sha256?: st
 
 const recordOf = (path: string) => `${path}.fvc.json`;
 
-/** The cache's record of a file, when it is one of the cache's files. */
+/**
+ * The cache's record of a file, when it is one of the cache's files. Its path is where
+ * the file is now, not where it was recorded: a login node and a compute node may mount
+ * one shared cache under different paths.
+ */
 export function cachedRecord(path: string): CachedWeights | undefined {
   const file = recordOf(resolve(path));
   if (!existsSync(file)) return undefined;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as CachedWeights;
+    return { ...(JSON.parse(readFileSync(file, 'utf8')) as CachedWeights), path: resolve(path) };
   } catch {
     return undefined;
   }
