@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 check=${1:?usage: fuzz/make-corpus.sh path/to/fvc-native-check}
 out=$root/fuzz/corpus
-rm -rf "$out" && mkdir -p "$out/video" "$out/safetensors"
+rm -rf "$out" && mkdir -p "$out/video" "$out/safetensors" "$out/pth"
 src=(-f lavfi -i testsrc2=size=64x48:rate=12:duration=1)
 v=$out/video
 ffmpeg -v error -y "${src[@]}" -c:v libx264 -g 4 -bf 2 -pix_fmt yuv420p "$v/h264.mp4"
@@ -46,6 +46,24 @@ safetensors(f"{st}/weights.safetensors", [("conv.weight", "F32", [2, 1, 1, 2], f
     ("bn.num_batches_tracked", "I64", [], struct.pack("<q", 3)), ("half", "F16", [2], b"\x00\x3c\x00\xc0"), ("bf", "BF16", [1], b"\x80\x3f")],
     {"format": "pt"})
 safetensors(f"{st}/empty.safetensors", [])
+PY
+# torch.save files as PyTorch writes them (python3-torch): the zip format and the legacy
+# stream, a DataParallel state dict, a checkpoint holding one under model_state, views
+# sharing one storage (offsets, transposed strides), half precision and integers.
+/usr/bin/python3 - "$out/pth" <<'PY'
+import sys, torch
+d = sys.argv[1]
+torch.manual_seed(0)
+sd = {"conv.weight": torch.randn(2, 1, 1, 2), "conv.bias": torch.randn(2), "bn.num_batches_tracked": torch.tensor(3),
+      "half": torch.randn(3).half(), "mask": torch.tensor([True, False])}
+base = torch.arange(12.0)
+views = {"slice": base[2:6], "transposed": base.view(3, 4).t(), "whole": base}
+torch.save(sd, f"{d}/state.pth")
+torch.save(sd, f"{d}/legacy.pth", _use_new_zipfile_serialization=False)
+torch.save({"module." + k: v for k, v in sd.items()}, f"{d}/dataparallel.pth")
+torch.save({"model_state": sd, "epoch": 3, "optimizer_state": {"lr": 0.1, "state": [1, 2.5, None, "x"]}}, f"{d}/checkpoint.pyth")
+torch.save(views, f"{d}/views.pth")
+torch.save(views, f"{d}/views-legacy.pth", _use_new_zipfile_serialization=False)
 PY
 "$check" seed "$out"
 find "$out" -name '*.tmp-*' -delete

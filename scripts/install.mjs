@@ -74,6 +74,7 @@ const PACKAGES = [
   'libopencv-dev',
   'liblinear-dev',
   'libsvm-dev',
+  'zlib1g-dev',
   'libopenblas0-pthread',
 ];
 const missing = PACKAGES.filter((p) => !own.skip.has(p)).filter((p) => {

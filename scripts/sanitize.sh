@@ -18,17 +18,20 @@ cmake --build "$build" --target fvc-native-check --parallel "${FVC_BUILD_JOBS:-2
 check=$build/fvc-native-check
 
 # halt_on_error: the first report fails the run. Leaks in libav/OpenCV/XGBoost's global
-# state are not ours to fix and not what this run looks for.
-export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=0:allocator_may_return_null=1
+# state are not ours to fix and not what this run looks for. The memory limit makes an
+# allocation bomb a finding rather than a slow pass: one allocation over 1 GiB fails
+# (std::bad_alloc, an untyped exception) and a resident size over 2 GiB aborts. ASan
+# reserves terabytes of shadow address space, so RLIMIT_AS cannot be the limit here.
+export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=1024:hard_rss_limit_mb=2048
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 status=0
-for kind in video safetensors npy xgboost liblinear libsvm; do
+for kind in video safetensors npy pth xgboost liblinear libsvm; do
   "$check" read "$kind" "$corpus/$kind"/* || status=1
 done
 i=0
 # XGBoost is read above but not fuzzed: its own loader crashes on damaged models
 # (fuzz/README.md); fvc checks a saved model's SHA-256 before XGBoost sees it.
-for kind in video safetensors npy liblinear libsvm; do
+for kind in video safetensors npy pth liblinear libsvm; do
   mkdir -p "$work/$kind"
   if ! "$check" fuzz "$kind" "$corpus/$kind" --seconds "$seconds" --iterations 1000000 --seed $((2026 + i)) --work "$work/$kind"; then
     status=1

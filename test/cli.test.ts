@@ -110,6 +110,17 @@ test('fvc validate lists every problem of a table at once, probing each file', (
     'validate_audio.m4a: contains no video stream',
   ])
     assert.ok(r.stderr.includes(want), `${want} in:\n${r.stderr}`);
+  // A FIFO or a folder listed as a video is named for what it is (was: "file is empty"), without blocking.
+  const fifo = join(dir, 'pipe.mp4');
+  rmSync(fifo, { force: true });
+  execFileSync('mkfifo', [fifo]);
+  mkdirSync(join(dir, 'folder.mp4'), { recursive: true });
+  writeFileSync(join(dir, 'special.csv'), `video_path,label\n${good},0\npipe.mp4,1\nfolder.mp4,1\n`);
+  const special = runCli(['validate', '--metadata', join(dir, 'special.csv')]);
+  assert.is(special.code, 1);
+  assert.match(special.stderr, /row 3: \S+pipe\.mp4: a FIFO \(named pipe\), not a video file/);
+  assert.match(special.stderr, /row 4: \S+folder\.mp4: a directory, not a video file/);
+  assert.not.match(special.stderr, /file is empty/);
   // An empty label and a Parquet NULL are not "real": JavaScript's Number() once made them 0.
   writeFileSync(join(dir, 'empty.csv'), `video_path,label,source_id\n${good},0,a\n${audio},,b\n`);
   const empty = runCli(['validate', '--metadata', join(dir, 'empty.csv')]);

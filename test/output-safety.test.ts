@@ -5,7 +5,7 @@
  * next run.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -80,7 +80,10 @@ test('Stage 3 killed with -9 mid-run leaves no *.mp4 that is not a finished vide
   const child = spawn(process.execPath, [join(root, 'bin', 'fvc.js'), 'stage3', '--metadata', metadata, '--out', out, '--workers', '2'], { stdio: 'ignore' });
   // Kill as soon as a temporary video exists (or after 20 s at most).
   const videos = join(out, 'videos');
-  for (let i = 0; i < 400 && !(existsSync(videos) && readdirSync(videos).some((f) => f.includes('.tmp-'))); i++) await new Promise((r) => setTimeout(r, 50));
+  const temporary = () => existsSync(videos) && readdirSync(videos).some((f) => f.includes('.tmp-'));
+  for (let i = 0; i < 400 && !temporary(); i++) await new Promise((r) => setTimeout(r, 50));
+  // Without one, the case below would pass without testing anything.
+  assert.ok(temporary(), 'a temporary video existed when the process was killed');
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   const left = existsSync(videos) ? readdirSync(videos) : [];
@@ -95,6 +98,27 @@ test('Stage 3 killed with -9 mid-run leaves no *.mp4 that is not a finished vide
     'leftovers removed',
   );
   assert.is(after.filter((f) => f.endsWith('.mp4')).length, 6);
+});
+
+test('video names up to the file system limit work in Stage 1 and Stage 3: derived names are cut to fit beside their temporary suffix, hash kept (was: excluded as ERR_IO)', () => {
+  const long = join(dir, 'long');
+  mkdirSync(long, { recursive: true });
+  const names = [`${'v'.repeat(246)}.mp4`, `${'é'.repeat(123)}.mp4`, `${'v'.repeat(246)}.avi`];
+  const src = readFileSync(join(dir, 'corpus', 'videos', 'real_0000.mp4'));
+  for (const n of names) writeFileSync(join(long, n), src);
+  writeFileSync(join(long, 'metadata.csv'), `video_path,label\n${names.map((n, i) => `${n},${i % 2}`).join('\n')}\n`);
+  for (const [stage, extra] of [
+    ['stage3', []],
+    ['stage1', ['--copies', '1']],
+  ] as const) {
+    const out = join(long, stage);
+    const r = runCli([stage, '--metadata', join(long, 'metadata.csv'), '--out', out, '--strict', ...extra]);
+    assert.is(r.code, 0, r.stderr);
+    const made = readdirSync(join(out, 'videos'));
+    assert.is(made.length, 3, made.join('\n'));
+    for (const f of made) assert.ok(Buffer.byteLength(f) <= 159, `${f}: ${Buffer.byteLength(f)} bytes`);
+    assert.is(new Set(made).size, 3, 'two names that differ only past the cut stay distinct');
+  }
 });
 
 test.run();

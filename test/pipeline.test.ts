@@ -210,6 +210,17 @@ test("fvc airflow render: a DAG that compiles and declares exactly the runner's 
   assert.match(renderAirflowDag({ metadata: 'm.csv' }), /"email_on_failure": False/);
 });
 
+test("a path holding Jinja's {{ }}, {% %} or {# #} reaches bash as written: Airflow renders bash_command with Jinja (issue 31)", () => {
+  const project = join(dir, "odd {{ ds }} {% if true %}x{% endif %} {#c#} {{{ '");
+  const out = join(dir, 'airflow', 'dags', 'jinja_dag.py');
+  writeFileSync(out, renderAirflowDag({ metadata: 'm{{x}}.csv', projectDir: project }));
+  const g = readDag(out);
+  const rendered = execFileSync('/usr/bin/python3', ['-c', 'import sys, jinja2; print(jinja2.Template(sys.argv[1]).render(ds="2026-12-06"), end="")', g.tasks.stage1.bash_command]).toString();
+  assert.is(rendered.startsWith(`cd '${project.replace(/'/g, `'\\''`)}' && npx fvc stage1 `), true, rendered);
+  assert.match(rendered, /--metadata '\S*m\{\{x\}\}\.csv'/);
+  assert.not.match(rendered, /2026-12-06/);
+});
+
 test('a model on a pretrained backbone adds the extract stage: after stage3, before stage5, with the same weights as stage5', () => {
   const out = join(dir, 'airflow', 'dags', 'deep_dag.py');
   const r = runCli(['airflow', 'render', '--metadata', 'm.csv', '--out', out, '--models', 'xgboost_pretrained_inception_stage2,xgboost_i3d,xgboost', '--weights', 'inception_v3=w/inception.pth']);

@@ -17,7 +17,7 @@ test('native readers under ASan + UBSan: the seed corpus and a bounded fuzz run 
   const out = `${r.stdout}${r.stderr}`;
   assert.is(r.status, 0, out.slice(-6000));
   // Each reader ran, and the damaged videos were read (reported, not refused wholesale).
-  for (const kind of ['video', 'safetensors', 'npy', 'liblinear', 'libsvm']) assert.match(out, new RegExp(`fuzz ${kind}: \\d+ inputs .* 0 findings`), kind);
+  for (const kind of ['video', 'safetensors', 'npy', 'pth', 'liblinear', 'libsvm']) assert.match(out, new RegExp(`fuzz ${kind}: \\d+ inputs .* 0 findings`), kind);
   assert.match(out, /damaged-flipped\.mp4: ok, h264 64x48 .*sampled \d+ \([1-9]\d* damaged\)/);
   assert.match(out, /damaged-zeroed-header\.avi: ok, mpeg4 .*\([1-9]\d* damaged\)/);
   assert.match(out, /model\.json: ok, p = /);

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -140,10 +140,22 @@ test('flipped bytes inside an H.264 stream: the frames libav conceals are marked
   const json = runCli(['frames', damaged, '-n', '16', '--size', '64', '--json']);
   assert.is(json.code, 0, json.stderr);
   assert.equal(JSON.parse(json.stdout).damaged, one.damaged);
-  const strict = runCli(['frames', damaged, '-n', '16', '--size', '64', '--strict']);
+  const npy = join(videoDir, 'strict.npy');
+  const pngs = join(videoDir, 'strict-png');
+  rmSync(pngs, { recursive: true, force: true });
+  const strict = runCli(['frames', damaged, '-n', '16', '--size', '64', '--strict', '-o', npy, '--png', pngs]);
   assert.is(strict.code, 1);
   assert.match(strict.stderr, /\d+ of 16 returned frames were decoded from damaged data \(--strict\)/);
-  assert.is(runCli(['frames', clean, '-n', '16', '--size', '64', '--strict']).code, 0);
+  assert.not.ok(existsSync(npy), 'a failed command writes nothing');
+  assert.not.ok(existsSync(pngs), 'a failed command writes nothing');
+  assert.equal(
+    readdirSync(videoDir).filter((f) => f.includes('.tmp-')),
+    [],
+    'no temporaries left',
+  );
+  assert.is(runCli(['frames', clean, '-n', '16', '--size', '64', '--strict', '-o', npy, '--png', pngs]).code, 0);
+  assert.is(readdirSync(pngs).length, 16);
+  assert.ok(existsSync(npy));
 
   const table = join(videoDir, 'damage.csv');
   writeFileSync(table, `video_path,label\n${clean},0\n${damaged},1\n`);

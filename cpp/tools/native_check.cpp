@@ -6,7 +6,7 @@
 //                                             mutate the files of DIR and run the reader
 //   fvc-native-check seed DIR                  write the model and array seeds of the corpus
 //
-// kind: video (open, probe, exact probe, sample, features), safetensors, npy,
+// kind: video (open, probe, exact probe, sample, features), safetensors, npy, pth,
 // xgboost, liblinear, libsvm. A reader may refuse its input with fvc::Error (that is
 // the expected outcome for damaged input); any other exception, a crash, or a
 // sanitizer report is a finding. In fuzz mode the input being run is always at
@@ -38,6 +38,7 @@ extern "C" {
 #include "features/handcrafted.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "io/torch_save.h"
 #include "models/model_kinds.h"
 #include "video/av_util.h"
 #include "video/frame_sampler.h"
@@ -97,6 +98,26 @@ std::string readSafetensors(const std::string& path) {
   return std::to_string(layout.tensors.size()) + " tensors, checksum " + std::to_string(sum);
 }
 
+// Every tensor's first and last element are read from its storage, so that a view the
+// layout let through outside its storage is an AddressSanitizer report.
+std::string readPth(const std::string& path) {
+  const std::string bytes = readFile(path);
+  const fvc::TorchSaveLayout layout = fvc::parseTorchSaveLayout(path, bytes);
+  unsigned sum = 0;
+  size_t tensors = 0;
+  for (const auto& [prefix, dict] : layout.dicts)
+    for (const auto& [name, t] : dict) {
+      ++tensors;
+      const fvc::TorchSaveStorage& s = layout.storages[t.storage];
+      int64_t last = t.offset, numel = 1;
+      for (size_t k = 0; k < t.sizes.size(); ++k) numel *= t.sizes[k], last += (t.sizes[k] - 1) * t.strides[k];
+      if (numel == 0) continue;
+      for (int64_t at : {t.offset, last})
+        for (size_t b = 0; b < s.elementSize; ++b) sum += static_cast<unsigned char>(s.bytes[static_cast<size_t>(at) * s.elementSize + b]);
+    }
+  return std::to_string(layout.dicts.size()) + " dicts, " + std::to_string(tensors) + " tensors, checksum " + std::to_string(sum);
+}
+
 std::string readNpy(const std::string& path) {
   const std::string bytes = readFile(path);
   const bool u8 = bytes.find("'|u1'") != std::string::npos;
@@ -128,7 +149,7 @@ std::string readLibsvm(const std::string& path) { return describe(fvc::predictSv
 using Reader = std::function<std::string(const std::string&)>;
 
 const std::map<std::string, Reader>& readers() {
-  static const std::map<std::string, Reader> r = {{"video", readVideo},     {"safetensors", readSafetensors}, {"npy", readNpy},
+  static const std::map<std::string, Reader> r = {{"video", readVideo},     {"safetensors", readSafetensors}, {"npy", readNpy},      {"pth", readPth},
                                                   {"xgboost", readXgboost}, {"liblinear", readLiblinear},     {"libsvm", readLibsvm}};
   return r;
 }
@@ -288,7 +309,7 @@ int usage() {
                "usage: fvc-native-check read <kind> FILE...\n"
                "       fvc-native-check fuzz <kind> DIR [--iterations N] [--seconds S] [--seed S] [--work DIR]\n"
                "       fvc-native-check seed DIR\n"
-               "kinds: video, safetensors, npy, xgboost, liblinear, libsvm\n");
+               "kinds: video, safetensors, npy, pth, xgboost, liblinear, libsvm\n");
   return 2;
 }
 

@@ -242,8 +242,12 @@ LoadReport loadStateDict(VideoModel& model, std::map<std::string, torch::Tensor>
     target.copy_(it->second.to(target.dtype()).reshape(target.sizes()));
     ++report.loaded;
   };
-  for (auto& p : model.named_parameters()) take(p.key(), p.value());
-  for (auto& b : model.named_buffers()) take(b.key(), b.value());
+  try {
+    for (auto& p : model.named_parameters()) take(p.key(), p.value());
+    for (auto& b : model.named_buffers()) take(b.key(), b.value());
+  } catch (const c10::Error& e) {
+    throw Error(code::kTorch, source + ": " + e.what_without_backtrace());
+  }
   std::vector<std::string> unexpected;
   if (matched < state.size()) {
     auto params = model.named_parameters();

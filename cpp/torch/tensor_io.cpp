@@ -13,7 +13,7 @@
 #include "io/atomic_file.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
-#include "torch/torch_pickle.h"
+#include "io/torch_save.h"
 
 namespace fvc::deep {
 namespace {
@@ -107,23 +107,51 @@ std::map<std::string, torch::Tensor> stripDataParallel(std::map<std::string, tor
   return out;
 }
 
+// One dict of a torch.save layout as tensors: each view copied out of its storage (the
+// layout has checked that it lies inside). The storages are the file's bytes, read in
+// place where their alignment allows.
+std::map<std::string, torch::Tensor> materialise(const TorchSaveLayout& layout, const std::map<std::string, TorchSaveTensor>& dict,
+                                                 const std::string& path) {
+  std::vector<torch::Tensor> storages(layout.storages.size());
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& [name, t] : dict) {
+    const TorchSaveStorage& s = layout.storages[t.storage];
+    torch::Tensor& whole = storages[t.storage];
+    if (!whole.defined()) {
+      const auto options = torch::TensorOptions().dtype(dtypeOf(s.dtype, path, name));
+      const auto numel = static_cast<int64_t>(s.numel);
+      if (reinterpret_cast<uintptr_t>(s.bytes.data()) % s.elementSize == 0) {
+        whole = torch::from_blob(const_cast<char*>(s.bytes.data()), {numel}, options);
+      } else {
+        whole = torch::empty({numel}, options);
+        std::memcpy(whole.data_ptr(), s.bytes.data(), s.bytes.size());
+      }
+    }
+    out.emplace(name, whole.as_strided(t.sizes, t.strides, t.offset).clone(at::MemoryFormat::Contiguous));
+  }
+  return out;
+}
+
 std::map<std::string, torch::Tensor> loadTorchSave(const std::string& path, const std::string& bytes) {
-  TorchSaveFile f = readTorchSave(path, bytes);
+  const TorchSaveLayout layout = parseTorchSaveLayout(path, bytes);
   for (const char* key : kNestedKeys)
-    if (f.dicts.count(key)) return stripDataParallel(std::move(f.dicts[key]));
-  if (!f.dicts.count(""))
+    if (layout.dicts.count(key)) return stripDataParallel(materialise(layout, layout.dicts.at(key), path));
+  if (!layout.dicts.count(""))
     throw Error(code::kInvalidData, path + ": no state dict at its top level or under " + "state_dict / model_state / model / module");
-  return stripDataParallel(std::move(f.dicts[""]));
+  return stripDataParallel(materialise(layout, layout.dicts.at(""), path));
 }
 
 }  // namespace
 
 std::map<std::string, torch::Tensor> loadWeights(const std::string& path) {
   const std::string bytes = readAll(path);
-  // torch.save has written a zip archive since PyTorch 1.6; before, a bare pickle stream.
-  const bool zip = bytes.rfind("PK\x03\x04", 0) == 0;
-  const bool legacyPickle = bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x80 && static_cast<unsigned char>(bytes[1]) <= 5;
-  return zip || legacyPickle ? loadTorchSave(path, bytes) : stripDataParallel(parseSafetensors(path, bytes));
+  try {
+    // torch.save has written a zip archive since PyTorch 1.6; before, a bare pickle stream.
+    return looksLikeTorchSave(bytes) ? loadTorchSave(path, bytes) : stripDataParallel(parseSafetensors(path, bytes));
+  } catch (const c10::Error& e) {
+    // LibTorch's own message knows nothing of the file.
+    throw Error(code::kTorch, path + ": " + e.what_without_backtrace());
+  }
 }
 
 void saveSafetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors) {

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { FvcError } from '../errors.js';
+import { fileKind } from '../util/fs.js';
 import { mapPool } from '../util/pool.js';
 import { probe } from '../video/probe.js';
 import { parseLabel, showCell } from './label.js';
@@ -68,7 +69,11 @@ export async function loadMetadata(path: string, options: ValidateOptions = {}):
       const abs = isAbsolute(vp) ? vp : resolve(base, vp);
       if (vp) {
         if (!existsSync(abs)) problems.push(`row ${line}: ${abs}: no such file`);
-        else if (statSync(abs).size === 0) problems.push(`row ${line}: ${abs}: file is empty`);
+        else {
+          const st = statSync(abs);
+          if (!st.isFile()) problems.push(`row ${line}: ${abs}: ${fileKind(st)}, not a video file`);
+          else if (st.size === 0) problems.push(`row ${line}: ${abs}: file is empty`);
+        }
         const prev = seen.get(abs);
         if (prev !== undefined) problems.push(`row ${line}: duplicate of row ${prev} (${vp})`);
         else seen.set(abs, line);

@@ -23,6 +23,13 @@ export interface AirflowOptions extends PipelineConfig {
 /** A Python string literal. */
 const py = (s: string) => JSON.stringify(s);
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+/**
+ * BashOperator renders bash_command with Jinja, so a path holding `{{`, `{%` or `{#`
+ * would be run as a template: each such `{` becomes an expression printing it. A
+ * command ending in .sh / .bash would be read as a template file: a trailing space
+ * stops that (Airflow's documented escape).
+ */
+export const jinjaLiteral = (s: string) => s.replace(/\{(?=[{%#])/g, "{{ '{' }}").replace(/\.(sh|bash)$/, '.$1 ');
 
 export function renderAirflowDag(o: AirflowOptions): string {
   const fvc = o.fvcCommand ?? 'npx fvc';
@@ -31,7 +38,7 @@ export function renderAirflowDag(o: AirflowOptions): string {
   const stages = activeStages(o);
   const tasks = stages.map((s) => {
     const cmd = `cd ${shellQuote(project)} && ${fvc} ${stageArgs(s, o).map(shellQuote).join(' ')}`;
-    return `    ${s} = BashOperator(\n        task_id=${py(s)},\n        bash_command=${py(cmd)},\n        doc_md=${py(DESCRIPTIONS[s])},\n    )`;
+    return `    ${s} = BashOperator(\n        task_id=${py(s)},\n        bash_command=${py(jinjaLiteral(cmd))},\n        doc_md=${py(DESCRIPTIONS[s])},\n    )`;
   });
   const edges = stages.flatMap((s) => DEPENDENCIES[s].filter((d) => stages.includes(d)).map((d) => `    ${d} >> ${s}`));
   return `"""fvc pipeline: stage1 -> stage2, stage1 -> stage3 -> stage4${stages.includes('extract') ? ', stage3 -> extract' : ''}, (${stages.filter((s) => DEPENDENCIES.stage5.includes(s)).join(', ')}) -> stage5.

@@ -20,6 +20,7 @@ import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { withOutputLock } from '../util/lock.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
+import { fitFileName } from '../util/fs.js';
 import { runPerVideo, type StageProgress, type StageResult } from './per-video.js';
 
 export interface AugmentStageOptions extends AugmentPolicy {
@@ -109,7 +110,7 @@ async function augmentStage(o: AugmentStageOptions, outDir: string): Promise<Sta
       for (let k = 1; k <= copies; k++) {
         // Keyed by the path as the table lists it: the same dataset moved elsewhere draws the same copies.
         const drawn = drawAugmentation(policy, copySeed(seed, row.video_path, k));
-        const file = join('videos', `${id}_${stem}_aug${k}.mp4`);
+        const file = join('videos', fitFileName(`${id}_`, stem, `_aug${k}.mp4`));
         const r = await augmentVideo(row.absolute_path, join(outDir, file), drawn.params, { threads: 1, ...(o.signal ? { signal: o.signal } : {}) });
         made.push({ file, augmentation: drawn.name, params: JSON.stringify(drawn.params), frames: r.frames });
       }

@@ -15,6 +15,7 @@ import { scaleVideo } from '../video/scale.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { withOutputLock } from '../util/lock.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
+import { fitFileName } from '../util/fs.js';
 import { runPerVideo, type StageProgress, type StageResult } from './per-video.js';
 
 export interface ScaleStageOptions {
@@ -85,7 +86,7 @@ async function scaleStage(o: ScaleStageOptions, outDir: string): Promise<ScaleSt
     work: async (row) => {
       // Distinct sources may share a base name: prefix a hash of the full path.
       const id = createHash('sha1').update(row.absolute_path).digest('hex').slice(0, 10);
-      const file = join('videos', `${id}_${basename(row.absolute_path).replace(/\.[^.]+$/, '')}.mp4`);
+      const file = join('videos', fitFileName(`${id}_`, basename(row.absolute_path).replace(/\.[^.]+$/, ''), '.mp4'));
       const r = await scaleVideo(row.absolute_path, join(outDir, file), { size, crf, preset, threads: 1, ...(o.signal ? { signal: o.signal } : {}) });
       return { file, frames: r.frames };
     },

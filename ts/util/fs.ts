@@ -15,6 +15,28 @@ const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
 // Tools that write files themselves (ffmpeg) get the format by name: these names have no extension.
 export const tempName = (path: string): string => `${path}.tmp-${process.pid}@${HOST}-${randomBytes(4).toString('hex')}`;
 
+/**
+ * The longest file name fvc derives from a user's name: 255 bytes (ext4, XFS, NFS) less
+ * room for a temporary suffix (`.tmp-<pid>@<host>-<n>`, host names up to 64 bytes).
+ */
+export const MAX_DERIVED_NAME_BYTES = 159;
+
+/**
+ * `head + stem + tail` with the stem cut (at a character boundary) so that the name fits
+ * MAX_DERIVED_NAME_BYTES. Callers put a hash of the full source in `head`, so cut names
+ * stay distinct and the same input always gets the same name.
+ */
+export function fitFileName(head: string, stem: string, tail: string): string {
+  const room = MAX_DERIVED_NAME_BYTES - Buffer.byteLength(head) - Buffer.byteLength(tail);
+  if (Buffer.byteLength(stem) <= room) return head + stem + tail;
+  let cut = '';
+  for (const ch of stem) {
+    if (Buffer.byteLength(cut + ch) > room) break;
+    cut += ch;
+  }
+  return head + cut + tail;
+}
+
 /** Write to a temporary name beside `path`, then rename: readers never see half a file. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = tempName(path);
@@ -77,8 +99,16 @@ export function requireRegularFile(path: string, what: string): void {
     return; // a missing file is the caller's own error, with its own wording
   }
   if (st.isFile()) return;
-  const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
-  throw new FvcError('ERR_INVALID_ARGUMENT', `${path}: ${what} is ${kind}, not a regular file`);
+  throw new FvcError('ERR_INVALID_ARGUMENT', `${path}: ${what} is ${fileKind(st)}, not a regular file`);
+}
+
+/** What a path that is not a regular file is, in words. */
+export function fileKind(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  return st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
 }
 
 /** Output folders live on a file system: /dev, /proc and /sys are refused (a recursive mkdir there can hang). */

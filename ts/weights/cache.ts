@@ -13,7 +13,7 @@ import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { FvcError } from '../errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { fitFileName, writeFileAtomic } from '../util/fs.js';
 import { withOutputLock } from '../util/lock.js';
 import { checkHash, downloadFile, sha256File, type ExpectedHash } from './download.js';
 import { findWeights, looksLikeName, weightsByName, type PublishedWeights } from './registry.js';
@@ -69,7 +69,7 @@ export function weightsSpec(ref: string, o: { architecture?: string; sha256?: st
         `${ref}: a weights URL needs the file's SHA-256 (--sha256 <64 hex digits>, or #sha256=<hex> after the URL): a downloaded file is used only once checked`,
       );
     const name = basename(new URL(url).pathname) || 'weights';
-    return { id: null, url, expected: { sha256 }, file: `${sha256.slice(0, 16)}-${name}` };
+    return { id: null, url, expected: { sha256 }, file: fitFileName(`${sha256.slice(0, 16)}-`, name, '') };
   }
   const entry = weightsByName(ref, o.architecture);
   return {
