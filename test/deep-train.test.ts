@@ -85,6 +85,36 @@ test('training resumes from the last epoch checkpoint and ends where an uninterr
   assert.ok(Math.abs((resumed.epochs[3]?.val_loss ?? 0) - (whole.epochs[3]?.val_loss ?? 1)) < 0.05, `${resumed.epochs[3]?.val_loss} vs ${whole.epochs[3]?.val_loss}`);
 });
 
+test('two deep trainings started at once give what they give one after the other (seeded work is queued per process); one cancelled while it waits ends at once', async () => {
+  const o = options({ epochs: 2 });
+  const fold = (name: string, seed: number, signal?: AbortSignal) =>
+    trainDeepFold({
+      architecture: 'naive_cnn',
+      train: train.slice(0, 16),
+      val,
+      outDir: join(dir, 'concurrent', name),
+      options: o,
+      seed,
+      threads: 2,
+      device: 'cpu',
+      resume: false,
+      ...(signal ? { signal } : {}),
+    });
+  const one = await fold('s1', 5);
+  const two = await fold('s2', 6);
+  const [a, b] = await Promise.all([fold('c1', 5), fold('c2', 6)]);
+  assert.equal(Array.from(a.valProbs), Array.from(one.valProbs), 'seed 5 alone and beside seed 6');
+  assert.equal(Array.from(b.valProbs), Array.from(two.valProbs), 'seed 6 alone and beside seed 5');
+  const stop = new AbortController();
+  const first = fold('q1', 7);
+  const waiting = fold('q2', 8, stop.signal).catch((e: Error & { code?: string }) => e);
+  stop.abort();
+  const err = (await waiting) as Error & { code?: string };
+  assert.is(err.code, 'ERR_ABORTED');
+  assert.match(err.message, /while it waited/);
+  await first;
+});
+
 test('on a generated corpus (flicker fakes, strength 8), naive_cnn and a scaled-down r2plus1d reach validation AUC well above chance under grouped 3-fold CV', async () => {
   const root = join(dir, 'corpus-auc');
   // At the default strength these tiny models stay near chance in 15 epochs; strength 8 makes

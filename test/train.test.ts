@@ -87,6 +87,21 @@ test('train writes the seed layout for 5a, 5b and 5beta, with grid search and be
     }
     assert.is(seen.size, 160, 'every row validated exactly once');
     assert.ok(existsSync(join(out, m.modelType, 'best_model', 'model.json')));
+    // The best fold has the highest validation score (not the lowest, not the last), and
+    // best_model/ holds that fold's files; the grid's choice has the highest mean.
+    const sel = metrics.selection_metric as string;
+    const scores = metrics.fold_results.map((f: Record<string, number>) => f[`val_${sel}`] as number);
+    assert.is(new Set(scores).size, 5, 'distinct fold scores, so the choice is tested');
+    assert.is(metrics.best_fold, metrics.fold_results[scores.indexOf(Math.max(...scores))].fold, `${m.modelType}: best fold by ${sel}`);
+    const model = json(join(out, m.modelType, 'best_model', 'model.json'));
+    assert.is(model.fold, metrics.best_fold);
+    const file = model.model_file as string;
+    assert.equal(readFileSync(join(out, m.modelType, 'best_model', file)), readFileSync(join(out, m.modelType, `fold_${metrics.best_fold}`, file)));
+    const grid = metrics.hyperparameter_search as Array<Record<string, unknown>>;
+    if (grid.length > 1) {
+      const means = grid.map((g) => g[`mean_${sel}`] as number);
+      assert.equal(metrics.best_params, grid[means.indexOf(Math.max(...means))]?.params, `${m.modelType}: grid choice`);
+    }
   }
   assert.is(json(join(out, 'logistic_regression', 'metrics.json')).hyperparameter_search.length, 3);
   assert.is(json(join(out, 'svm', 'metrics.json')).hyperparameter_search.length, 6);
@@ -214,6 +229,13 @@ test('resume skips finished folds; delete-existing starts over', async () => {
   rmSync(join(out, 'svm', 'fold_3', 'metadata.json'));
   await train({ models: ['svm'], features: features(), outputDir: out, nSplits: 5, seed: 7, ...quiet });
   assert.ok(existsSync(meta), 'a fold without metadata.json is redone');
+  // Another seed is another run: its folds are trained again, never reused from this one.
+  const seed8 = await train({ models: ['svm'], features: features(), outputDir: join(dir, 'stage5-seed8'), nSplits: 5, seed: 8, ...quiet });
+  await train({ models: ['svm'], features: features(), outputDir: out, nSplits: 5, seed: 8, ...quiet });
+  assert.ok(statSync(meta).mtimeMs > before, 'a fold of another configuration is retrained');
+  assert.is(json(join(out, 'svm', 'fold_3', 'config.json')).config_hash, json(join(dir, 'stage5-seed8', 'svm', 'fold_3', 'config.json')).config_hash);
+  assert.is(readFileSync(join(out, 'svm', 'metrics.json'), 'utf8'), readFileSync(join(dir, 'stage5-seed8', 'svm', 'metrics.json'), 'utf8'), 'what a fresh seed-8 run gives');
+  assert.equal(seed8.failed, []);
   writeFileSync(join(out, 'svm', 'stray.txt'), 'x');
   await train({ models: ['svm'], features: features(), outputDir: out, nSplits: 5, seed: 7, deleteExisting: true, gridSearch: false, ...quiet });
   assert.ok(!existsSync(join(out, 'svm', 'stray.txt')));

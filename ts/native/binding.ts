@@ -404,6 +404,35 @@ function sync<T>(fn: (a: Addon) => T): T {
   }
 }
 
+/**
+ * LibTorch's random generator and thread settings are the process's: two seeded deep
+ * calls running at once would draw from one stream in an order the scheduler picks, and
+ * give results that differ from the same calls run one after the other. Seeded deep work
+ * (training, logits, extraction) therefore runs one call at a time per process, in the
+ * order it was asked for; feature models, decoding and prediction still run side by side.
+ */
+let deepQueue: Promise<void> = Promise.resolve();
+function oneAtATime<T>(run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const turn = deepQueue;
+  let done!: () => void;
+  deepQueue = new Promise<void>((r) => (done = r));
+  return new Promise<T>((resolve, reject) => {
+    // A call cancelled while it waits ends at once, not when the work before it ends.
+    const aborted = () => reject(new FvcError('ERR_ABORTED', 'operation was aborted while it waited for the deep work before it'));
+    signal?.addEventListener('abort', aborted, { once: true });
+    void turn.then(async () => {
+      signal?.removeEventListener('abort', aborted);
+      try {
+        if (!signal?.aborted) resolve(await run());
+      } catch (err) {
+        reject(err);
+      } finally {
+        done();
+      }
+    });
+  });
+}
+
 export interface Signalled {
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
@@ -447,11 +476,11 @@ export const native = {
   },
   modelLogits: (o: Parameters<Addon['modelLogits']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.modelLogits({ ...rest, ...c }), signal, onProgress);
+    return oneAtATime(() => call((a, c) => a.modelLogits({ ...rest, ...c }), signal, onProgress), signal);
   },
   trainDeep: (o: Parameters<Addon['trainDeep']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.trainDeep({ ...rest, ...c }), signal, onProgress);
+    return oneAtATime(() => call((a, c) => a.trainDeep({ ...rest, ...c }), signal, onProgress), signal);
   },
   predictClips: (o: Parameters<Addon['predictClips']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
@@ -459,7 +488,7 @@ export const native = {
   },
   extractFeatures: (o: Parameters<Addon['extractFeatures']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.extractFeatures({ ...rest, ...c }), signal, onProgress);
+    return oneAtATime(() => call((a, c) => a.extractFeatures({ ...rest, ...c }), signal, onProgress), signal);
   },
   computeFlow: (o: Parameters<Addon['computeFlow']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
