@@ -35,6 +35,27 @@ test('a table is decoded once; every later pass (folds x models) only reads', as
   assert.equal(e.timestamps, direct.timestamps);
   const other = await cache.get(video('real_0000.mp4'), { numFrames: 2, size: 64 });
   assert.ok(!other.hit && other.key !== e.key, 'other sampling parameters are another entry');
+  // Each parameter alone makes another entry, with what it asks for: a 32 px request is
+  // never answered with the 64 px frames cached under the same frame count.
+  const keys = new Set([e.key, other.key]);
+  for (const [what, sampling, shape] of [
+    ['size', { numFrames: 4, size: 32 }, [4, 32, 32, 3]],
+    ['letterbox', { numFrames: 4, size: 64, letterbox: false }, null],
+    ['interpolation', { numFrames: 4, size: 64, interpolation: 'nearest' }, [4, 64, 64, 3]],
+  ] as const) {
+    const x = await cache.get(video('real_0000.mp4'), sampling);
+    assert.not.ok(x.hit, `${what}: a miss`);
+    assert.not.ok(keys.has(x.key), `${what}: a key of its own`);
+    keys.add(x.key);
+    if (shape) assert.equal(x.shape, shape, what);
+    const direct = await sampleFrames(video('real_0000.mp4'), {
+      count: 4,
+      size: sampling.size,
+      ...('letterbox' in sampling ? { letterbox: sampling.letterbox } : {}),
+      ...('interpolation' in sampling ? { interpolation: sampling.interpolation } : {}),
+    });
+    assert.ok((await cache.read(x)).equals(direct.data as Buffer), `${what}: the frames asked for`);
+  }
 });
 
 test('entries memory-map in numpy with the right shape and pixels', async () => {

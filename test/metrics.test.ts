@@ -20,6 +20,31 @@ function cases() {
   out.push({ labels: [0, 0, 1, 1], probs: [0, 1, 0, 1] });
   out.push({ labels: [1, 1, 1], probs: [0.9, 0.2, 0.6] }); // one class: AUC undefined
   out.push({ labels: [0, 1, 0, 1, 1], probs: [0.1, 0.9, 0.2, 0.8, 0.7] }); // perfect
+  // Ties exactly at a cut-off: a tied group whose negatives bring the FPR to exactly 5%
+  // (20 negatives) or 1% (100) counts its positives; one that passes it counts none.
+  const tied = (groups: Array<[number, number, number]>) => {
+    const labels: number[] = [];
+    const probs: number[] = [];
+    for (const [score, pos, neg] of groups) for (const y of [...Array<number>(pos).fill(1), ...Array<number>(neg).fill(0)]) (labels.push(y), probs.push(score));
+    return { labels, probs };
+  };
+  out.push(
+    tied([
+      [0.9, 3, 0],
+      [0.8, 2, 1],
+      [0.7, 1, 1],
+      [0.4, 4, 18],
+    ]),
+  );
+  out.push(
+    tied([
+      [0.95, 4, 0],
+      [0.9, 3, 1],
+      [0.85, 2, 2],
+      [0.8, 1, 7],
+      [0.3, 5, 90],
+    ]),
+  );
   return out;
 }
 

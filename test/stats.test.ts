@@ -133,8 +133,16 @@ test('a model is called at chance when its out-of-fold AUC interval reaches 0.5,
   assert.match(chanceLine(good), /above chance$/);
   assert.is(noise.over, 'videos', 'predictions saved without source_group: videos are the unit');
   assert.ok(!good.weak && !noise.weak);
-  const slight = { ...good, auc: 0.53, low: 0.51, high: 0.55, weak: true };
-  assert.match(chanceLine(slight), /: above chance, but weakly \(AUC below 0\.60\)$/);
+  // A small real signal over many videos: its interval clears 0.5, its AUC stays below 0.60.
+  for (const fold of [1, 2]) {
+    mkdirSync(join(dir, 'slight', `fold_${fold}`), { recursive: true });
+    const lines = Array.from({ length: 1000 }, (_, i) => `s${fold}_${i},${fold},${i % 2},${(rng.next() + 0.08 * (i % 2)) / 1.08}`);
+    writeFileSync(join(dir, 'slight', `fold_${fold}`, 'predictions.csv'), `video_id,fold,label,prob\n${lines.join('\n')}\n`);
+  }
+  const slight = chanceVerdict(dir, 'slight');
+  assert.ok(!slight.atChance && (slight.low ?? 0) > 0.5 && (slight.auc ?? 1) < 0.6, JSON.stringify(slight));
+  assert.ok(slight.weak, 'computed from the predictions, not set by hand');
+  assert.match(chanceLine(slight), /^slight: .*: above chance, but weakly \(AUC below 0\.60\)$/);
 });
 
 test('out-of-fold intervals resample whole sources: clips of one source move together, so their interval is wider than one over videos', () => {
