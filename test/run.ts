@@ -4,11 +4,24 @@
  * runs only files whose name contains "corpus"; `--quick` (npm run test:quick) leaves
  * out the slow tier (deep training, SLURM, packaging, the torch and sanitizer builds), for the edit loop.
  */
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+// The CLI assertions run bin/fvc.js, which runs dist/: an edit in ts/ reaches them only
+// once compiled, so a dist/ older than its sources is rebuilt first (the edit loop).
+const newest = (dir: string): number => Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+// tsc is incremental: it rewrites only what changed, so its build info is the stamp.
+const built = join(here, '..', 'dist', '.tsbuildinfo');
+if (!existsSync(built) || newest(join(here, '..', 'ts')) > statSync(built).mtimeMs) {
+  console.log('test: ts/ is newer than dist/: compiling it first');
+  execFileSync(process.execPath, [join(here, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(here, '..', 'tsconfig.json')], { stdio: 'inherit' });
+  const now = new Date();
+  utimesSync(built, now, now);
+}
 // Caches a test does not place itself go under test-artifacts/, never into the source tree's data/.
 process.env.FVC_FRAME_CACHE_DIR ??= join(here, '..', 'test-artifacts', 'default-frame-cache');
 process.env.FVC_FEATURES_DIR ??= join(here, '..', 'test-artifacts', 'default-features');
