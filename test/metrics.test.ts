@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { computeMetrics, youdenThreshold } from '../ts/train/metrics.js';
+import { computeMetrics, prCurve, rocCurve, videoLevel, youdenThreshold } from '../ts/train/metrics.js';
 import { checkFolds, stratifiedGroupKFold } from '../ts/train/folds.js';
 import { Rng } from '../ts/util/rng.js';
 import { artifacts, root } from './helpers.js';
@@ -25,7 +25,11 @@ function cases() {
   const tied = (groups: Array<[number, number, number]>) => {
     const labels: number[] = [];
     const probs: number[] = [];
-    for (const [score, pos, neg] of groups) for (const y of [...Array<number>(pos).fill(1), ...Array<number>(neg).fill(0)]) (labels.push(y), probs.push(score));
+    for (const [score, pos, neg] of groups)
+      for (const y of [...Array<number>(pos).fill(1), ...Array<number>(neg).fill(0)]) {
+        labels.push(y);
+        probs.push(score);
+      }
     return { labels, probs };
   };
   out.push(
@@ -55,13 +59,34 @@ test('every metric agrees with scikit-learn to 1e-9', () => {
   writeFileSync(file, JSON.stringify(all));
   const ref = JSON.parse(execFileSync('/usr/bin/python3', [join(root, 'test/metrics_reference.py'), file]).toString()) as Array<Record<string, unknown>>;
   all.forEach((c, i) => {
-    const ours = { ...computeMetrics(c.labels, c.probs), youden_threshold: youdenThreshold(c.labels, c.probs) } as unknown as Record<string, unknown>;
+    const both = new Set(c.labels).size === 2;
+    const roc = both ? rocCurve(c.labels, c.probs) : null;
+    const pr = both ? prCurve(c.labels, c.probs) : null;
+    const ours = {
+      ...computeMetrics(c.labels, c.probs),
+      youden_threshold: youdenThreshold(c.labels, c.probs),
+      roc_fpr: roc?.fpr ?? null,
+      roc_tpr: roc?.tpr ?? null,
+      pr_precision: pr?.precision ?? null,
+      pr_recall: pr?.recall ?? null,
+    } as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(ref[i] as Record<string, unknown>)) {
       const o = ours[k];
-      if (v === null || Array.isArray(v)) assert.equal(o, v, `case ${i} ${k}`);
-      else assert.ok(Math.abs((o as number) - (v as number)) <= 1e-9, `case ${i} ${k}: ${o} vs sklearn ${v}`);
+      if (Array.isArray(v) && Array.isArray(o) && typeof v[0] === 'number')
+        v.forEach((x, j) => assert.ok(Math.abs((o[j] as number) - (x as number)) <= 1e-12, `case ${i} ${k}[${j}]: ${o[j]} vs sklearn ${x}`));
+      if (Array.isArray(v) && k !== 'confusion_matrix') assert.is((o as unknown[]).length, v.length, `case ${i} ${k}: points`);
+      if (v === null || Array.isArray(v)) {
+        if (k === 'confusion_matrix' || v === null) assert.equal(o, v, `case ${i} ${k}`);
+      } else assert.ok(Math.abs((o as number) - (v as number)) <= 1e-9, `case ${i} ${k}: ${o} vs sklearn ${v}`);
     }
   });
+});
+
+test('video-level scores average the clips of each video, in first-seen order, with the first label', () => {
+  const v = videoLevel(['a', 'b', 'a', 'c', 'a'], [1, 0, 1, 0, 1], [0.2, 0.5, 0.6, 0.9, 0.7]);
+  assert.equal(v.ids, ['a', 'b', 'c']);
+  assert.equal(v.labels, [1, 0, 0]);
+  assert.ok(Math.abs((v.probs[0] as number) - 0.5) < 1e-12 && v.probs[1] === 0.5 && v.probs[2] === 0.9, JSON.stringify(v.probs));
 });
 
 test('group-aware stratified folds: groups never straddle, classes stay balanced, seeds reproduce', () => {

@@ -38,9 +38,14 @@ def one(case):
             out[f"tpr_at_fpr_{x}"] = tpr[fpr <= x / 100 + 1e-12].max()
         _, _, thr = m.roc_curve(y, p, drop_intermediate=False)
         out["youden_threshold"] = thr[int(np.argmax(tpr - fpr))]
+        out["roc_fpr"], out["roc_tpr"] = fpr.tolist(), tpr.tolist()
+        precision, recall, _ = m.precision_recall_curve(y, p)
+        # scikit-learn lists them from full recall down; fvc from the top score up.
+        out["pr_precision"], out["pr_recall"] = precision[::-1].tolist(), recall[::-1].tolist()
     else:
         out["youden_threshold"] = None
         out["roc_auc"] = out["eer"] = None
+        out["roc_fpr"] = out["roc_tpr"] = out["pr_precision"] = out["pr_recall"] = None
         for x in (1, 5, 10):
             out[f"tpr_at_fpr_{x}"] = None
     out["brier"] = m.brier_score_loss(y, p)

@@ -1,7 +1,7 @@
 /**
  * Runs every test/*.test.ts with uvu in one process and ends with the line
- * `N passed, N failed` that CI reads. `node --import tsx test/run.ts corpus`
- * runs only files whose name contains "corpus"; `--quick` (npm run test:quick) leaves
+ * `N passed, N failed` that CI reads. `node --import tsx test/run.ts corpus stats`
+ * runs only files whose name contains "corpus" or "stats"; `--quick` (npm run test:quick) leaves
  * out the slow tier (deep training, SLURM, packaging, the torch and sanitizer builds), for the edit loop.
  */
 import { execFileSync } from 'node:child_process';
@@ -28,9 +28,9 @@ process.env.FVC_FEATURES_DIR ??= join(here, '..', 'test-artifacts', 'default-fea
 // Minutes each on CI's 2 cores: npm test runs them, the edit loop need not.
 const SLOW = ['benchmarks', 'deep-models', 'deep-train', 'demo', 'extract', 'package', 'pretrained', 'sanitize', 'slurm', 'torch-only', 'transformers'];
 const quick = process.argv.includes('--quick');
-const filter = process.argv.slice(2).find((a) => !a.startsWith('--'));
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const files = readdirSync(here)
-  .filter((f) => f.endsWith('.test.ts') && (!filter || f.includes(filter)))
+  .filter((f) => f.endsWith('.test.ts') && (!filters.length || filters.some((x) => f.includes(x))))
   .filter((f) => !quick || !SLOW.some((s) => f.startsWith(`${s}.test`)))
   .sort();
 

@@ -112,6 +112,8 @@ ZipArchive::ZipArchive(std::string path, std::string_view data, std::string what
       x += 4 + len;
     }
     if (!has(local, 30) || le(data_, local, 4) != kLocalHeader) fail(e.name + ": local header out of place");
+    e.localHeader = local;
+    e.centralHeader = at;
     e.dataOffset = local + 30 + le(data_, local + 26, 2) + le(data_, local + 28, 2);
     if (!has(e.dataOffset, e.compressedSize)) fail(e.name + ": data runs past the end of the file (truncated?)");
     if (e.method == 0 && e.compressedSize != e.size) fail(e.name + ": stored entry with two sizes");

@@ -20,7 +20,8 @@ struct ZipEntry {
   uint16_t method = 0;  // 0 stored, 8 deflated
   uint32_t crc = 0;
   uint64_t compressedSize = 0, size = 0;
-  uint64_t dataOffset = 0;  // of the entry's (compressed) bytes in the archive
+  uint64_t dataOffset = 0;                      // of the entry's (compressed) bytes in the archive
+  uint64_t localHeader = 0, centralHeader = 0;  // where its two headers start
 };
 
 // An entry's bytes: a view into the archive for a stored entry, or into `owned` for an
