@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "torch/i3d.h"
 #include "torch/inception_v3.h"
+#include "torch/mesonet.h"
 #include "torch/naive_cnn.h"
 #include "torch/slowfast.h"
 #include "torch/two_stream.h"
@@ -25,6 +26,8 @@ namespace {
 const Preset kTorchvisionVideo{};
 Preset pytorchVideo(int64_t frameSize) { return {frameSize, {0.45f, 0.45f, 0.45f}, {0.225f, 0.225f, 0.225f}}; }
 const Preset kImageNet{342, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 75};
+// MesoNet as its authors trained it: 256 px faces scaled to [0, 1] (Keras' rescale=1/255), no crop.
+const Preset kMeso{256, {0.0f, 0.0f, 0.0f}, {1.0f, 1.0f, 1.0f}};
 // torchvision's ViT weights: ImageNet statistics, 256 -> 224; a crop needs one 16 px patch.
 const Preset kVit{256, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 16};
 
@@ -99,6 +102,20 @@ const std::vector<ModelSpec>& modelRegistry() {
        variable_ar_cnn,
        ClipLayout::RgbMask,
        kTorchvisionVideo},
+      {"meso4",
+       "cnn",
+       "Meso-4 (Afchar et al. 2018) per frame, features averaged over time, the authors' Keras layout; trained from scratch",
+       {3, 8, 256, 256},
+       meso4,
+       ClipLayout::Rgb,
+       kMeso},
+      {"meso_inception4",
+       "cnn",
+       "MesoInception-4 (Afchar et al. 2018) per frame, features averaged over time, the authors' Keras layout; trained from scratch",
+       {3, 8, 256, 256},
+       meso_inception4,
+       ClipLayout::Rgb,
+       kMeso},
       {"r3d_18", "video_3d", "ResNet-18 with 3D convolutions (torchvision r3d_18)", {3, 16, 112, 112}, r3d_18, ClipLayout::Rgb, kTorchvisionVideo},
       {"mc3_18", "video_3d", "mixed convolutions: 3D then 2D (torchvision mc3_18)", {3, 16, 112, 112}, mc3_18, ClipLayout::Rgb, kTorchvisionVideo},
       {"r2plus1d_18",
