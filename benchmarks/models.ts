@@ -38,9 +38,9 @@ const videos = process.env.BENCH_VIDEOS ?? '200';
 const profile = process.env.BENCH_PROFILE ?? 'cpu';
 if (profile !== 'cpu' && profile !== 'full') throw new Error(`BENCH_PROFILE=${profile}: expected cpu or full`);
 
-// The cpu profile: what each deep model trains as (5c, 5e and MesoNet are small already and keep their width).
+// The cpu profile: what each deep model trains as (5c, 5e, MesoNet and the residual CNNs are small already and keep their width).
 const CPU_ARCHITECTURES: Record<string, string> = { vit_gru: 'vit_gru_ti16', vit_transformer: 'vit_transformer_ti16', timesformer: 'timesformer_ti16', vivit: 'vivit_ti16', x3d: 'x3d_xs' };
-const SMALL = new Set(['naive_cnn', 'variable_ar_cnn', 'meso4', 'meso_inception4']);
+const SMALL = new Set(['naive_cnn', 'variable_ar_cnn', 'meso4', 'meso_inception4', 'srm_cnn', 'constrained_cnn']);
 const CPU_INPUT = { frames: 8, crop: 112, frameSize: 128 };
 
 /** The flags and the table's description of one model's run. */

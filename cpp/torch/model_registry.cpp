@@ -7,6 +7,7 @@
 #include "torch/inception_v3.h"
 #include "torch/mesonet.h"
 #include "torch/naive_cnn.h"
+#include "torch/residual_cnn.h"
 #include "torch/slowfast.h"
 #include "torch/two_stream.h"
 #include "torch/variable_ar_cnn.h"
@@ -28,6 +29,8 @@ Preset pytorchVideo(int64_t frameSize) { return {frameSize, {0.45f, 0.45f, 0.45f
 const Preset kImageNet{342, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 75};
 // MesoNet as its authors trained it: 256 px faces scaled to [0, 1] (Keras' rescale=1/255), no crop.
 const Preset kMeso{256, {0.0f, 0.0f, 0.0f}, {1.0f, 1.0f, 1.0f}};
+// The residual detectors as DeepfakeBench feeds its SRM model: mean and std 0.5, 256 -> 224.
+const Preset kResidual{256, {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}};
 // torchvision's ViT weights: ImageNet statistics, 256 -> 224; a crop needs one 16 px patch.
 const Preset kVit{256, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 16};
 
@@ -116,6 +119,22 @@ const std::vector<ModelSpec>& modelRegistry() {
        meso_inception4,
        ClipLayout::Rgb,
        kMeso},
+      {"srm_cnn",
+       "cnn",
+       "fixed SRM high-pass filters (Zhou et al. 2018: KV/12, KB/4, [1,-2,1]/2; summed over RGB, clipped to +-3), then naive_cnn's CNN per "
+       "frame, features averaged over time, dropout 0.5, linear head; trained from scratch",
+       {3, 8, 224, 224},
+       srm_cnn,
+       ClipLayout::Rgb,
+       kResidual},
+      {"constrained_cnn",
+       "cnn",
+       "Bayar & Stamm's constrained 5x5 convolution (centre -1, the rest summing to +1 after every optimiser step), then naive_cnn's CNN "
+       "per frame, features averaged over time, dropout 0.5, linear head; trained from scratch",
+       {3, 8, 224, 224},
+       constrained_cnn,
+       ClipLayout::Rgb,
+       kResidual},
       {"r3d_18", "video_3d", "ResNet-18 with 3D convolutions (torchvision r3d_18)", {3, 16, 112, 112}, r3d_18, ClipLayout::Rgb, kTorchvisionVideo},
       {"mc3_18", "video_3d", "mixed convolutions: 3D then 2D (torchvision mc3_18)", {3, 16, 112, 112}, mc3_18, ClipLayout::Rgb, kTorchvisionVideo},
       {"r2plus1d_18",

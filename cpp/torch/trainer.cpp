@@ -252,6 +252,7 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
         const double f = lrFactor(step);
         for (size_t g = 0; g < optimizer.param_groups().size(); ++g) optimizer.param_groups()[g].options().set_lr(lrs[g] * f);
         optimizer.step();
+        model->afterOptimizerStep();
         optimizer.zero_grad();
         ++step;
         inStep = 0;

@@ -44,6 +44,9 @@ struct VideoModel : torch::nn::Module {
   virtual bool decays(const std::string& name, const torch::Tensor& p) const { return true; }
   virtual int64_t layerDepth(const std::string& name) const { return -1; }
   virtual int64_t numLayers() const { return 0; }
+  // Called after every optimiser step: a constrained layer (Bayar & Stamm's prediction-
+  // error filters) projects its weights back onto its constraint here.
+  virtual void afterOptimizerStep() {}
   // Recompute each block's activations in the backward pass instead of keeping them;
   // false when the model has no checkpointed blocks.
   virtual bool setGradientCheckpointing(bool on) { return false; }

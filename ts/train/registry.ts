@@ -91,9 +91,11 @@ export const MODELS = [
   deep('5s', 'slowfast_attention', 'video_3d', ['slowfast_attention']),
   deep('5t', 'slowfast_multiscale', 'video_3d', ['slowfast_multiscale']),
   deep('5u', 'two_stream', 'two_stream', ['two_stream'], { flow: true }),
-  // Beyond the seed: detectors built for forgery traces and trained from scratch (DeepfakeBench's Meso4, MesoIncep).
+  // Beyond the seed: detectors built for forgery traces and trained from scratch (DeepfakeBench's Meso4, MesoIncep, SRM; Bayar & Stamm).
   deep('meso4', 'meso4', 'cnn', ['meso4']),
   deep('meso_inception4', 'meso_inception4', 'cnn', ['meso_inception4']),
+  deep('srm_cnn', 'srm_cnn', 'cnn', ['srm_cnn']),
+  deep('constrained_cnn', 'constrained_cnn', 'cnn', ['constrained_cnn']),
   feature('5beta', 'xgboost', 'gradient_boosting', XGB),
   // XGBoost's leaf-wise growth, standing in for LightGBM (not installable here).
   feature('5beta-lossguide', 'xgboost_lossguide', 'gradient_boosting', { ...XGB, max_depth: [0], max_leaves: [31] }),
