@@ -20,9 +20,9 @@ check=$build/fvc-native-check
 # halt_on_error: the first report fails the run. Leaks in libav/OpenCV/XGBoost's global
 # state are not ours to fix and not what this run looks for. The memory limit makes an
 # allocation bomb a finding rather than a slow pass: one allocation over 1 GiB fails
-# (std::bad_alloc, an untyped exception) and a resident size over 2 GiB aborts. ASan
+# (std::bad_alloc, an untyped exception) and a resident size over 3 GiB aborts. ASan
 # reserves terabytes of shadow address space, so RLIMIT_AS cannot be the limit here.
-export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=1024:hard_rss_limit_mb=2048
+export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=1024:hard_rss_limit_mb=3072
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 status=0
 for kind in video safetensors npy pth xgboost liblinear libsvm; do

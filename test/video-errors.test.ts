@@ -143,6 +143,7 @@ test('flipped bytes inside an H.264 stream: the frames libav conceals are marked
   const npy = join(videoDir, 'strict.npy');
   const pngs = join(videoDir, 'strict-png');
   rmSync(pngs, { recursive: true, force: true });
+  rmSync(npy, { force: true });
   const strict = runCli(['frames', damaged, '-n', '16', '--size', '64', '--strict', '-o', npy, '--png', pngs]);
   assert.is(strict.code, 1);
   assert.match(strict.stderr, /\d+ of 16 returned frames were decoded from damaged data \(--strict\)/);
@@ -190,6 +191,14 @@ test('invalid options are ERR_INVALID_ARGUMENT naming the field', async () => {
 
 test('a directory is not a video', async () => {
   await expectError(videoDir, 'ERR_INVALID_ARGUMENT', /directory/);
+});
+
+test('a sampling whose frames would take over 1 GiB is refused before anything is allocated, saying how to stay inside (fuzzing found a 5 KB file declaring 12593x13088)', () => {
+  const video = h264('budget.mp4', { seconds: 1, size: '320x240' });
+  const r = runCli(['frames', video, '-n', '5000', '--size', '0', '--native-aspect', '--json']);
+  assert.is(r.code, 1, r.stdout);
+  assert.match(r.stderr, /budget\.mp4: 5000 frames of 320x240 would take 1098 MiB, over fvc's 1024 MiB for one sampling: sample fewer frames or resize them \[ERR_INVALID_ARGUMENT\]/);
+  assert.is(runCli(['frames', video, '-n', '4000', '--size', '0', '--native-aspect', '--json']).code, 0, '879 MiB is inside');
 });
 
 test.run();

@@ -57,6 +57,13 @@ class Sampler {
     errorsAtStart_ = errorsSeen_ = in_.decoderErrors();  // a probe before may have decoded too
     const size_t frameBytes = static_cast<size_t>(out_.geometry.width) * out_.geometry.height * 3;
     const int total = static_cast<int>(targets_.size());
+    // A few KB of header can declare a frame size whose samples would take gigabytes: the
+    // buffer is bounded before it is allocated, and the message says how to stay inside.
+    if (frameBytes * static_cast<size_t>(total) > kMaxSampleBytes)
+      throw Error(code::kInvalidArgument, in_.path() + ": " + std::to_string(total) + " frames of " + std::to_string(out_.geometry.width) + "x" +
+                                              std::to_string(out_.geometry.height) + " would take " + std::to_string((frameBytes * total) >> 20) +
+                                              " MiB, over fvc's " + std::to_string(kMaxSampleBytes >> 20) +
+                                              " MiB for one sampling: sample fewer frames or resize them");
     out_.count = total;
     out_.width = out_.geometry.width;
     out_.height = out_.geometry.height;

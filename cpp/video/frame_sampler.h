@@ -17,6 +17,10 @@
 
 namespace fvc {
 
+// The most one sampling may hold (N x H x W x 3 bytes): 1 GiB is 43 frames of 4K, 10 of
+// 8K. Beyond it the call is refused (ERR_INVALID_ARGUMENT) before anything is allocated.
+inline constexpr size_t kMaxSampleBytes = size_t{1} << 30;
+
 struct SampleOptions {
   int count = 8;
   ResizeOptions resize;
