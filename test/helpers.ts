@@ -104,6 +104,11 @@ export function frameSlice(data: Buffer, index: number, w: number, h: number): B
   return data.subarray(index * n, (index + 1) * n);
 }
 
+/** Every value of a .npy file, flattened, as Debian's numpy reads it. */
+export function npyValues(path: string): number[] {
+  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, json, numpy as np; print(json.dumps(np.load(sys.argv[1]).ravel().tolist()))', path]).toString());
+}
+
 export function runCli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(root, 'bin/fvc.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, maxBuffer: 1 << 28 });
   return { code: r.status ?? 1, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '' };

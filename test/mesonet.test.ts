@@ -9,13 +9,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
-import { artifacts, root } from './helpers.js';
+import { artifacts, npyValues, root } from './helpers.js';
 
 const dir = join(artifacts, 'mesonet');
-
-function npy(path: string): number[] {
-  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, json, numpy as np; print(json.dumps(np.load(sys.argv[1]).ravel().tolist()))', path]).toString());
-}
 
 test.before(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -43,7 +39,7 @@ test("trainable parameters are the authors' (27,977 and 28,615 at one output; 27
 test('the same weights give the PyTorch reference’s logits (eval mode, per frame, features averaged over 3 frames, within 1e-4)', async () => {
   for (const model of ['meso4', 'meso_inception4']) {
     const r = await modelLogits({ model, input: join(dir, 'clip.npy'), weights: join(dir, `${model}.pth`), threads: 2 });
-    const want = npy(join(dir, `${model}_logits.npy`));
+    const want = npyValues(join(dir, `${model}_logits.npy`));
     assert.equal(r.shape, [2, 2]);
     const d = r.rows.flat().reduce((m, v, i) => Math.max(m, Math.abs(v - (want[i] as number))), 0);
     assert.ok(d < 1e-4, `${model}: max |fvc - reference| = ${d}`);

@@ -12,13 +12,9 @@ import * as assert from 'uvu/assert';
 import { modelLogits } from '../ts/deep/models.js';
 import { native } from '../ts/native/binding.js';
 import { setTorchThreads } from '../ts/runtime.js';
-import { artifacts, root } from './helpers.js';
+import { artifacts, npyValues, root } from './helpers.js';
 
 const dir = join(artifacts, 'pretrained');
-
-function npy(path: string): number[] {
-  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import sys, json, numpy as np; print(json.dumps(np.load(sys.argv[1]).ravel().tolist()))', path]).toString());
-}
 
 test.before(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -31,7 +27,7 @@ test.before(() => {
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - (b[i] as number))), 0);
 
 test("inception_v3 with torchvision's weights gives torchvision's logits per frame (eval, 299 px, within 1e-4), from .safetensors and from torch.save files (zip and legacy, bare or in a checkpoint)", async () => {
-  const expected = npy(join(dir, 'logits.npy'));
+  const expected = npyValues(join(dir, 'logits.npy'));
   for (const file of ['inception_v3.safetensors', 'inception_v3.pth', 'inception_v3_ckpt.pth', 'inception_v3_legacy.pth']) {
     const r = await modelLogits({ model: 'inception_v3', input: join(dir, 'clips.npy'), weights: join(dir, file), numClasses: 1000, threads: 2 });
     assert.equal(r.shape, [2, 1000], file);
@@ -45,7 +41,7 @@ test("the extraction's Inception embedding is torchvision's pooled features, mea
   setTorchThreads(2);
   const r = await native.extractFeatures({ model: 'inception_v3', weights: join(dir, 'inception_v3.pth'), clips: [{ npy: join(dir, 'clip_u8.npy'), label: 0 }], numFrames: 3, cropSize: 299 });
   assert.is(r.dim, 4096);
-  const expected = npy(join(dir, 'embedding.npy'));
+  const expected = npyValues(join(dir, 'embedding.npy'));
   const scale = Math.max(...expected.map(Math.abs));
   const d = maxDiff(r.values, expected) / scale;
   assert.ok(d < 1e-4, `max relative |fvc - torchvision| = ${d}`);

@@ -124,15 +124,16 @@ ZipArchive::ZipArchive(std::string path, std::string_view data, std::string what
         fail(e.name + ": its compressed entries declare " + std::to_string(inflated) + " bytes in a file of " + std::to_string(size) +
              ", more than " + std::to_string(kMaxInflateRatio) + " times its size (a decompression bomb?)");
     }
+    byName_.emplace(e.name, entries_.size());
     entries_.push_back(std::move(e));
     at += 46 + nameLen + extraLen + commentLen;
   }
 }
 
 const ZipEntry* ZipArchive::find(std::string_view name) const {
-  for (const ZipEntry& e : entries_)
-    if (e.name == name) return &e;
-  return nullptr;
+  // The first entry of a name, as a linear search would find it.
+  auto it = byName_.find(std::string(name));
+  return it == byName_.end() ? nullptr : &entries_[it->second];
 }
 
 ZipData ZipArchive::read(const ZipEntry& e) const {

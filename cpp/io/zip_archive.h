@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace fvc {
@@ -49,6 +50,8 @@ class ZipArchive {
   std::string_view data_;
   std::string what_;
   std::vector<ZipEntry> entries_;
+  // Name -> index, so that looking up every storage record stays linear in the archive.
+  std::unordered_map<std::string, size_t> byName_;
 };
 
 // CRC-32 (zip's, ISO-HDLC) of `bytes`.

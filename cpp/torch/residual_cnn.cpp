@@ -3,7 +3,11 @@
 #include "torch/naive_cnn.h"
 
 namespace fvc::deep {
+namespace {
 
+namespace nn = torch::nn;
+
+// The SRM kernels, [3 out, 3 in, 5, 5] (each output's kernel repeated over the inputs).
 torch::Tensor srmKernels() {
   // Fridrich & Kodovsky's rich-model residuals as Zhou et al. 2018 chose them.
   const float kv[25] = {-1, 2, -2, 2, -1, 2, -6, 8, -6, 2, -2, 8, -12, 8, -2, 2, -6, 8, -6, 2, -1, 2, -2, 2, -1};
@@ -14,10 +18,6 @@ torch::Tensor srmKernels() {
                         .view({3, 1, 5, 5});
   return k.repeat({1, 3, 1, 1}).contiguous();
 }
-
-namespace {
-
-namespace nn = torch::nn;
 
 // A fixed or constrained filter layer, then naive_cnn's CNN per frame, the features
 // averaged over time, dropout 0.5, a linear head.

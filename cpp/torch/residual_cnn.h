@@ -15,7 +15,4 @@ namespace fvc::deep {
 std::shared_ptr<VideoModel> srm_cnn(int64_t numClasses, const Scale& scale);
 std::shared_ptr<VideoModel> constrained_cnn(int64_t numClasses, const Scale& scale);
 
-// The SRM kernels, [3 out, 3 in, 5, 5] (each output's kernel repeated over the inputs).
-torch::Tensor srmKernels();
-
 }  // namespace fvc::deep
