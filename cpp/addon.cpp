@@ -14,6 +14,7 @@ extern "C" {
 #include "common/addon_data.h"
 #include "common/cancel.h"
 #include "deep/deep_api.h"
+#include "faces/faces_api.h"
 #include "features/features_api.h"
 #include "models/models_api.h"
 #include "runtime/runtime_api.h"
@@ -60,6 +61,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fvc::registerAugmentApi(env, exports);
   fvc::registerModelsApi(env, exports);
   fvc::registerDeepApi(env, exports);
+  fvc::registerFacesApi(env, exports);
   return exports;
 }
 

@@ -75,6 +75,7 @@ const PACKAGES = [
   'liblinear-dev',
   'libsvm-dev',
   'zlib1g-dev',
+  'libdlib-dev',
   'libopenblas0-pthread',
 ];
 const missing = PACKAGES.filter((p) => !own.skip.has(p)).filter((p) => {

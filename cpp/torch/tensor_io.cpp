@@ -12,23 +12,12 @@
 #include "common/error.h"
 #include "io/atomic_file.h"
 #include "io/npy.h"
+#include "io/read_file.h"
 #include "io/safetensors.h"
 #include "io/torch_save.h"
 
 namespace fvc::deep {
 namespace {
-
-std::string readAll(const std::string& path) {
-  struct stat st {};
-  // A FIFO would block the read for ever, a device never end.
-  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
-    throw Error(code::kInvalidArgument, path + ": not a regular file (a directory, FIFO, socket or device)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(code::kFileNotFound, path + ": cannot open (no such file or not readable)");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 torch::Dtype dtypeOf(const std::string& d, const std::string& path, const std::string& name) {
   if (d == "F32") return torch::kFloat32;
@@ -88,7 +77,7 @@ std::map<std::string, torch::Tensor> parseSafetensors(const std::string& path, c
 
 }  // namespace
 
-std::map<std::string, torch::Tensor> loadSafetensors(const std::string& path) { return parseSafetensors(path, readAll(path)); }
+std::map<std::string, torch::Tensor> loadSafetensors(const std::string& path) { return parseSafetensors(path, readRegularFile(path)); }
 
 namespace {
 
@@ -144,7 +133,7 @@ std::map<std::string, torch::Tensor> loadTorchSave(const std::string& path, cons
 }  // namespace
 
 std::map<std::string, torch::Tensor> loadWeights(const std::string& path) {
-  const std::string bytes = readAll(path);
+  const std::string bytes = readRegularFile(path);
   try {
     // torch.save has written a zip archive since PyTorch 1.6; before, a bare pickle stream.
     return looksLikeTorchSave(bytes) ? loadTorchSave(path, bytes) : stripDataParallel(parseSafetensors(path, bytes));
@@ -181,7 +170,7 @@ void saveSafetensors(const std::string& path, const std::map<std::string, torch:
 namespace {
 
 torch::Tensor loadNpy(const std::string& path, const char* descr, torch::Dtype dtype, const char* typeName) {
-  const std::string bytes = readAll(path);
+  const std::string bytes = readRegularFile(path);
   const NpyLayout layout = parseNpyLayout(path, bytes, descr, typeName, torch::elementSize(dtype));
   torch::Tensor t = torch::empty(layout.shape, dtype);
   std::memcpy(t.data_ptr(), bytes.data() + layout.dataStart, layout.dataBytes);

@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "common/error.h"
 #include "common/options.h"
 #include "common/worker.h"
+#include "faces/faces_api.h"
 #include "io/npy.h"
 #include "io/png.h"
 #include "video/frame_sampler.h"
@@ -95,6 +97,16 @@ class SampleFramesWorker : public PromiseWorker {
     options_.seek = opts::getBool(o, "seek", true);
     options_.adjacent = opts::getBool(o, "adjacent", false);
     if (options_.resize.letterbox && options_.resize.size == 0) throw Error(code::kInvalidArgument, "size: 0 (native size) needs letterbox: false");
+    if (opts::has(o, "faces")) {
+      if (!o.Get("faces").IsObject()) throw Error(code::kInvalidArgument, "faces: must be an object ({ detector, margin, ... })");
+      if (options_.resize.size == 0) throw Error(code::kInvalidArgument, "size: face crops need a crop size (not 0)");
+      if (options_.adjacent) throw Error(code::kInvalidArgument, "faces: not available with adjacent frames");
+      faces_ = readFaceCropOptions(o.Get("faces").As<Napi::Object>());
+      // Faces are found in the frames at their own size; the crops are then resized.
+      cropSize_ = options_.resize.size;
+      options_.resize.size = 0;
+      options_.resize.letterbox = false;
+    }
   }
 
  protected:
@@ -103,6 +115,13 @@ class SampleFramesWorker : public PromiseWorker {
     VideoInput input(path_, stop, DecoderOptions{threads_});
     r_ = sampleFrames(input, options_);
     Report(progress, {"decode", double(r_.count), double(r_.count), path_});
+    if (faces_) {
+      FaceCropResult crops = cropFaces(r_.data.data(), r_.count, r_.width, r_.height, *faces_, cropSize_, options_.resize.interpolation);
+      r_.data = std::move(crops.data);
+      r_.width = r_.height = cropSize_;
+      squares_ = std::move(crops.squares);
+      faceFrames_ = crops.faceFrames;
+    }
     const size_t frameBytes = static_cast<size_t>(r_.width) * r_.height * 3;
     if (!npyPath_.empty()) writeNpy(npyPath_, NpyType::Uint8, {r_.count, r_.height, r_.width, 3}, r_.data.data());
     if (!pngDir_.empty()) {
@@ -145,6 +164,12 @@ class SampleFramesWorker : public PromiseWorker {
     g.Set("offsetX", r_.geometry.offsetX);
     g.Set("offsetY", r_.geometry.offsetY);
     o.Set("geometry", g);
+    if (faces_) {
+      o.Set("faceFrames", faceFrames_);
+      Napi::Array squares = Napi::Array::New(env, squares_.size());
+      for (size_t i = 0; i < squares_.size(); ++i) squares.Set(i, cropSquareObject(env, squares_[i]));
+      o.Set("faceSquares", squares);
+    }
     return o;
   }
 
@@ -156,6 +181,9 @@ class SampleFramesWorker : public PromiseWorker {
   bool returnData_;
   SampleOptions options_;
   SampledFrames r_;
+  std::optional<FaceCropOptions> faces_;
+  int cropSize_ = 0, faceFrames_ = 0;
+  std::vector<CropSquare> squares_;
 };
 
 template <typename W>

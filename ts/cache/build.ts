@@ -36,6 +36,7 @@ export async function buildFrameCache(o: BuildFrameCacheOptions): Promise<BuildF
     ...(o.size !== undefined ? { size: o.size } : {}),
     ...(o.letterbox !== undefined ? { letterbox: o.letterbox } : {}),
     ...(o.interpolation ? { interpolation: o.interpolation } : {}),
+    ...(o.faces ? { faces: o.faces } : {}),
   };
   log(`${rows.length} videos, ${o.numFrames} frames each -> ${cache.dir}`);
   const progress = createProgress({ label: 'cache', total: rows.length, silent: o.quiet ?? false });

@@ -15,6 +15,7 @@ import { FvcError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { native, type FlowMethod } from '../native/binding.js';
 import { sampleFrames, type Interpolation } from '../video/frames.js';
+import type { FaceCrop } from '../video/faces.js';
 import { ContentHasher } from './content-hash.js';
 
 const FLOW_METHODS: readonly FlowMethod[] = ['dis', 'farneback'];
@@ -28,6 +29,8 @@ export interface FrameSampling {
   size?: number;
   letterbox?: boolean;
   interpolation?: Interpolation;
+  /** Face crops (checked by faceCrop()): size x size squares around the followed face; letterbox is then ignored. */
+  faces?: FaceCrop;
 }
 
 export interface CacheEntry {
@@ -38,15 +41,18 @@ export interface CacheEntry {
   timestamps: number[];
   /** Whether the frames were already there (no decoding was done). */
   hit: boolean;
+  /** With face crops: the frames in which a face was found. */
+  faceFrames?: number;
 }
 
 interface EntryMeta {
   format: number;
   key: string;
   sha256: string;
-  sampling: Required<FrameSampling>;
+  sampling: Sampling;
   shape: [number, number, number, 3];
   timestamps: number[];
+  faceFrames?: number;
   /** The file it was made from, for stale detection; the key does not depend on it. */
   source: { path: string; size: number; mtimeMs: number };
   created: string;
@@ -62,9 +68,20 @@ export function frameCacheDir(dir?: string): string {
   return resolve(dir ?? process.env.FVC_FRAME_CACHE_DIR ?? 'data/cache/frames');
 }
 
-function normalise(s: FrameSampling): Required<FrameSampling> {
+/** Every field set; `faces` only when asked for, so entries made without it keep their keys. */
+type Sampling = Required<Omit<FrameSampling, 'faces'>> & Pick<FrameSampling, 'faces'>;
+
+function normalise(s: FrameSampling): Sampling {
   if (!Number.isInteger(s.numFrames) || s.numFrames < 1) throw new FvcError('ERR_INVALID_ARGUMENT', `numFrames: ${s.numFrames} is not a positive integer`);
-  return { numFrames: s.numFrames, size: s.size ?? 256, letterbox: s.letterbox ?? true, interpolation: s.interpolation ?? 'bilinear' };
+  if (s.faces && !(Number.isInteger(s.size ?? 256) && (s.size ?? 256) > 0)) throw new FvcError('ERR_INVALID_ARGUMENT', `size: face crops need a positive crop size`);
+  return {
+    numFrames: s.numFrames,
+    size: s.size ?? 256,
+    // A face crop is a square: letterboxing does not apply and must not split the key.
+    letterbox: s.faces ? true : (s.letterbox ?? true),
+    interpolation: s.interpolation ?? 'bilinear',
+    ...(s.faces ? { faces: s.faces } : {}),
+  };
 }
 
 export class FrameCache {
@@ -84,7 +101,7 @@ export class FrameCache {
     return { sub, npy: join(sub, `${key}.npy`), meta: join(sub, `${key}.json`), flow: (m: FlowMethod) => join(sub, `${key}.flow-${m}.npy`) };
   }
 
-  async key(video: string, sampling: FrameSampling): Promise<{ key: string; sha256: string; sampling: Required<FrameSampling> }> {
+  async key(video: string, sampling: FrameSampling): Promise<{ key: string; sha256: string; sampling: Sampling }> {
     const s = normalise(sampling);
     const sha256 = await this.hasher.hash(resolve(video));
     const key = createHash('sha256')
@@ -104,10 +121,11 @@ export class FrameCache {
     return job;
   }
 
-  private async load(path: string, key: string, sha256: string, s: Required<FrameSampling>, signal?: AbortSignal): Promise<CacheEntry> {
+  private async load(path: string, key: string, sha256: string, s: Sampling, signal?: AbortSignal): Promise<CacheEntry> {
     const p = this.paths(key);
     const meta = await readMeta(p.meta);
-    if (meta && meta.key === key && existsSync(p.npy)) return { key, npyPath: p.npy, shape: meta.shape, timestamps: meta.timestamps, hit: true };
+    const faceFrames = (n: number | undefined) => (n !== undefined ? { faceFrames: n } : {});
+    if (meta && meta.key === key && existsSync(p.npy)) return { key, npyPath: p.npy, shape: meta.shape, timestamps: meta.timestamps, hit: true, ...faceFrames(meta.faceFrames) };
     await mkdir(p.sub, { recursive: true });
     const st = await stat(path);
     const r = await sampleFrames(path, {
@@ -118,6 +136,7 @@ export class FrameCache {
       threads: 1,
       npy: p.npy,
       returnData: false,
+      ...(s.faces ? { faces: s.faces } : {}),
       ...(signal ? { signal } : {}),
     });
     const m: EntryMeta = {
@@ -127,12 +146,13 @@ export class FrameCache {
       sampling: s,
       shape: r.shape,
       timestamps: r.timestamps,
+      ...faceFrames(r.faces?.frames),
       source: { path, size: st.size, mtimeMs: st.mtimeMs },
       created: new Date().toISOString(),
     };
     // The metadata is written last: an entry without it is unfinished and gets redone.
     await writeFileAtomic(p.meta, JSON.stringify(m));
-    return { key, npyPath: p.npy, shape: r.shape, timestamps: r.timestamps, hit: false };
+    return { key, npyPath: p.npy, shape: r.shape, timestamps: r.timestamps, hit: false, ...faceFrames(r.faces?.frames) };
   }
 
   /**

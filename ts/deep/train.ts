@@ -3,6 +3,7 @@
  * frame-cache clips, epochs streamed back as they finish, and inference with a
  * saved checkpoint.
  */
+import type { FaceCrop } from '../video/faces.js';
 import { native, type ComputeDevice, type DeepClip, type ModelScale, type ParamGroup } from '../native/binding.js';
 import { setTorchThreads } from '../runtime.js';
 
@@ -34,6 +35,8 @@ export interface DeepOptions {
   loaderThreads: number;
   /** bf16 autocast when training on CUDA (default true); CPU always runs float32. */
   mixedPrecision?: boolean;
+  /** Clips are face crops (ts/video/faces.ts); this shapes the frame cache only, and travels with best_model. */
+  faces?: FaceCrop;
 }
 
 export interface EpochRow {
@@ -91,7 +94,7 @@ export async function trainDeepFold(o: {
 }): Promise<DeepFoldResult> {
   setTorchThreads(o.threads);
   // DeepOptions are named as the native trainer's fields; frameSize only shaped the cache.
-  const { frameSize: _cached, scale, ...d } = o.options;
+  const { frameSize: _cached, faces: _faces, scale, ...d } = o.options;
   const r = await native.trainDeep({
     ...d,
     ...scale,

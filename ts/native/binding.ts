@@ -72,6 +72,9 @@ export interface NativeFrames {
   decoderErrors: number;
   keyframeSource: 'index' | 'scan' | 'none';
   geometry: NativeGeometry;
+  /** With face crops: frames in which a face was found, and each frame's crop square. */
+  faceFrames?: number;
+  faceSquares?: NativeCropSquare[];
 }
 
 export interface NativeFeatures {
@@ -91,6 +94,34 @@ export interface NativeScaled {
   failedPackets: number;
   width: number;
   height: number;
+  /** With face crops: frames in which a face was found. */
+  faceFrames?: number;
+}
+
+/** The face-crop settings a native request carries (ts/video/faces.ts checks them first). */
+export interface NativeFaceCrop {
+  detector: 'hog' | 'yunet';
+  model?: string;
+  margin: number;
+  upsample: number;
+  detectSize: number;
+  minScore: number;
+}
+
+/** A face crop's square in the source frame's pixels; `face` is false where none was found. */
+export interface NativeCropSquare {
+  x: number;
+  y: number;
+  side: number;
+  face: boolean;
+}
+
+export interface NativeFaceBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  score: number;
 }
 
 export interface NativeAugmented {
@@ -280,12 +311,17 @@ interface Addon {
       npyPath?: string;
       pngDir?: string;
       returnData?: boolean;
+      faces?: NativeFaceCrop;
     } & CallOptions,
   ): Promise<NativeFrames>;
+  detectFaces(o: { frames: string; faces: NativeFaceCrop } & CallOptions): Promise<{ faces: NativeFaceBox[][]; squares: NativeCropSquare[]; faceFrames: number }>;
+  readonly hasHogFaceDetector: boolean;
   handcraftedFeatures(o: { path: string; numFrames?: number; threads?: number; timeoutMs?: number } & CallOptions): Promise<NativeFeatures>;
   handcraftedFeatureNames(): string[];
   readonly handcraftedSchemaVersion: number;
-  scaleVideo(o: { path: string; output: string; size?: number; crf?: number; preset?: string; interpolation?: string; threads?: number; timeoutMs?: number } & CallOptions): Promise<NativeScaled>;
+  scaleVideo(
+    o: { path: string; output: string; size?: number; crf?: number; preset?: string; interpolation?: string; threads?: number; timeoutMs?: number; faces?: NativeFaceCrop } & CallOptions,
+  ): Promise<NativeScaled>;
   augmentVideo(o: { path: string; output: string; threads?: number; timeoutMs?: number } & AugmentParams & CallOptions): Promise<NativeAugmented>;
   fitModel(
     o: {
@@ -447,6 +483,11 @@ export const native = {
     const { signal, onProgress, ...rest } = o;
     return call((a, c) => a.sampleFrames({ ...rest, ...c }), signal, onProgress);
   },
+  detectFaces: (o: Parameters<Addon['detectFaces']>[0] & Signalled) => {
+    const { signal, onProgress, ...rest } = o;
+    return call((a, c) => a.detectFaces({ ...rest, ...c }), signal, onProgress);
+  },
+  hasHogFaceDetector: () => sync((a) => a.hasHogFaceDetector),
   handcraftedFeatures: (o: Parameters<Addon['handcraftedFeatures']>[0] & Signalled) => {
     const { signal, onProgress, ...rest } = o;
     return call((a, c) => a.handcraftedFeatures({ ...rest, ...c }), signal, onProgress);

@@ -3,6 +3,7 @@
  * scaled videos by default) sampled once into the frame cache, shared by every
  * fold and model that samples alike; rows keep the table's labels and fold groups.
  */
+import { describeFaceCrop, type FaceCrop } from '../video/faces.js';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ export function videoTable(cfg: TrainConfig): string {
 export async function loadClipData(
   cfg: TrainConfig,
   log: (m: string) => void,
-  sampling: { numFrames: number; frameSize: number },
+  sampling: { numFrames: number; frameSize: number; faces?: FaceCrop },
   layout: ClipLayout = 'rgb',
 ): Promise<FeatureData & { videos: string[] }> {
   const table = videoTable(cfg);
@@ -39,10 +40,17 @@ export async function loadClipData(
   const flows: string[] = [];
   const failed: string[] = [];
   let decoded = 0;
+  let faceFrames = 0;
   await mapPool(rows, availableParallelism(), async (row, i) => {
     try {
-      const e = await cache.get(row.absolute_path, { numFrames: sampling.numFrames, size: sampling.frameSize, letterbox: layout !== 'rgb+mask' });
+      const e = await cache.get(row.absolute_path, {
+        numFrames: sampling.numFrames,
+        size: sampling.frameSize,
+        letterbox: layout !== 'rgb+mask',
+        ...(sampling.faces ? { faces: sampling.faces } : {}),
+      });
       if (!e.hit) decoded++;
+      if (e.faceFrames !== undefined) faceFrames += e.faceFrames;
       clips[i] = e.npyPath;
       if (layout === 'rgb+flow') flows[i] = await cache.flow(e, cfg.deep.flowMethod);
     } catch (err) {
@@ -59,6 +67,8 @@ export async function loadClipData(
     );
   const what = layout === 'rgb+mask' ? `${sampling.frameSize}px on the longer side` : `${sampling.frameSize}px${layout === 'rgb+flow' ? ` with ${cfg.deep.flowMethod} optical flow` : ''}`;
   log(`${rows.length} clips of ${sampling.numFrames} frames at ${what} from ${table} (${decoded} decoded, ${rows.length - decoded} from the frame cache ${cache.dir})`);
+  if (sampling.faces)
+    log(`${describeFaceCrop(sampling.faces)}: a face in ${faceFrames} of ${rows.length * sampling.numFrames} frames (the others reuse the last face's square, or the centre before any face)`);
   return {
     ids: rows.map((r) => r.video_id),
     labels: rows.map((r) => r.label),

@@ -3,6 +3,7 @@
  * environment variables (flags and explicit options win), and one error that
  * names every bad field.
  */
+import { FACE_DETECTORS } from '../video/faces.js';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { FvcError } from '../errors.js';
@@ -100,6 +101,17 @@ export const TrainConfigSchema = z
         mixedPrecision: z.boolean().default(true),
         /** two_stream's optical flow: OpenCV's DIS (fast preset) or Farneback. */
         flowMethod: z.enum(['dis', 'farneback']).default('dis'),
+        /** Clips of face crops instead of letterboxed frames (ts/video/faces.ts: dlib HOG or YuNet, the largest face followed, margin 1.3). */
+        faces: z
+          .strictObject({
+            detector: z.enum(FACE_DETECTORS).default('hog'),
+            model: z.string().min(1).optional(),
+            margin: z.number().min(1).max(4).optional(),
+            upsample: z.number().int().min(0).max(4).optional(),
+            detectSize: z.number().int().min(0).max(16384).optional(),
+            minScore: z.number().min(-10).max(10).optional(),
+          })
+          .optional(),
         /** Model name or id -> the native architecture that serves it, e.g. { x3d: 'x3d_m', r2plus1d: 'r3d_18' }. */
         architectures: z.record(z.string(), z.string().min(1)).default({}),
       })

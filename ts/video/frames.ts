@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { native, type NativeGeometry, type ProgressEvent } from '../native/binding.js';
+import { native, type NativeCropSquare, type NativeGeometry, type ProgressEvent } from '../native/binding.js';
+import { nativeFaceCrop, type FaceCrop } from './faces.js';
 
 export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'area' | 'lanczos';
 
@@ -31,6 +32,11 @@ export interface SampleFramesOptions {
   pngDir?: string;
   /** Return the pixels to JS (default true); false when only files are wanted. */
   returnData?: boolean;
+  /**
+   * Face crops (checked by faceCrop()): frames are decoded at their own size, the
+   * followed face's square is cut out and resized to size x size (letterbox is ignored).
+   */
+  faces?: FaceCrop;
 }
 
 export interface SampledFrames {
@@ -50,6 +56,8 @@ export interface SampledFrames {
    */
   damaged: boolean[];
   geometry: NativeGeometry;
+  /** With face crops: frames in which a face was found, and each frame's square in source pixels. */
+  faces?: { frames: number; squares: NativeCropSquare[] };
   stats: { seeks: number; decodedFrames: number; failedPackets: number; decoderErrors: number; damagedFrames: number; keyframeSource: 'index' | 'scan' | 'none' };
 }
 
@@ -58,9 +66,10 @@ export interface SampledFrames {
  * requested geometry. The frame for each target is the one on screen at that time.
  */
 export async function sampleFrames(path: string, options: SampleFramesOptions = {}): Promise<SampledFrames> {
-  const { npy, pngDir, ...rest } = options;
+  const { npy, pngDir, faces, ...rest } = options;
   const r = await native.sampleFrames({
     ...rest,
+    ...(faces ? { faces: nativeFaceCrop(faces) } : {}),
     path: resolve(path),
     ...(npy ? { npyPath: resolve(npy) } : {}),
     ...(pngDir ? { pngDir: resolve(pngDir) } : {}),
@@ -74,6 +83,7 @@ export async function sampleFrames(path: string, options: SampleFramesOptions = 
     warnings: r.warnings,
     damaged: r.damaged,
     geometry: r.geometry,
+    ...(r.faceSquares ? { faces: { frames: r.faceFrames ?? 0, squares: r.faceSquares } } : {}),
     stats: {
       seeks: r.seeks,
       decodedFrames: r.decodedFrames,

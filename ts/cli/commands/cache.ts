@@ -2,14 +2,15 @@ import type { Command } from 'commander';
 import { buildFrameCache } from '../../cache/build.js';
 import { FrameCache } from '../../cache/frame-cache.js';
 import { defaultNumFrames, intOption } from '../parse.js';
+import { addFaceOptions, faceOptionsFrom, type FaceFlags } from '../face-options.js';
+import { faceCrop } from '../../video/faces.js';
 
 export function registerCache(program: Command): void {
   const cache = program.command('cache').description('the frame cache: sampled frames decoded once per video content and sampling');
   const dirOption = '--dir <dir>';
   const dirHelp = 'cache folder (default: $FVC_FRAME_CACHE_DIR or data/cache/frames)';
-  cache
-    .command('build')
-    .description('decode and store the sampled frames of every video in a metadata table')
+  addFaceOptions(cache.command('build'))
+    .description('decode and store the sampled frames of every video in a metadata table (letterboxed, or face crops with --faces)')
     .requiredOption('--metadata <table>', 'video metadata table (.csv or .parquet)')
     .option(dirOption, dirHelp)
     .option('--root <dir>', "resolve relative video paths against this folder (default: the table's folder)")
@@ -17,8 +18,10 @@ export function registerCache(program: Command): void {
     .option('--size <px>', 'letterboxed square side', intOption(1, 16384), 256)
     .option('--workers <n>', 'videos decoded in parallel (default: one per core)', intOption(1, 1024))
     .option('--strict', 'fail on the first video that cannot be decoded')
-    .action(async (o: { metadata: string; dir?: string; root?: string; numFrames?: number; size: number; workers?: number; strict?: boolean }) => {
+    .action(async (o: FaceFlags & { metadata: string; dir?: string; root?: string; numFrames?: number; size: number; workers?: number; strict?: boolean }) => {
+      const faces = faceOptionsFrom(o);
       const r = await buildFrameCache({
+        ...(faces ? { faces: await faceCrop(faces) } : {}),
         metadata: o.metadata,
         numFrames: o.numFrames ?? defaultNumFrames(),
         size: o.size,

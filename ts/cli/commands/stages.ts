@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { addFaceOptions, faceOptionsFrom, type FaceFlags } from '../face-options.js';
 import { parseTransforms, TRANSFORMS, type TransformName } from '../../augment/policy.js';
 import { augmentStageOutputDir, runAugmentStage } from '../../stages/augment-stage.js';
 import { featureStageOutputDir, runFeatureStage, type FeatureStage } from '../../stages/features-stage.js';
@@ -87,12 +88,24 @@ function registerFeatureStage(program: Command, stage: FeatureStage, description
 }
 
 function registerScaleStage(program: Command): void {
-  stageCommand(program, 'stage3', 'Stage 3: re-encode every video letterboxed to a square, with scaled_metadata.parquet', INPUT)
+  addFaceOptions(stageCommand(program, 'stage3', 'Stage 3: re-encode every video letterboxed to a square (or as face crops), with scaled_metadata.parquet', INPUT))
+    .option('--min-face-frames <n>', 'with --faces: a video with a face in fewer frames becomes a failure row', intOption(0))
     .option('--size <px>', 'square side, even', intOption(2, 16384), 256)
     .option('--crf <n>', 'x264 quality, 0-51 (lower is better)', intOption(0, 51), 23)
     .option('--preset <name>', 'x264 preset', 'veryfast')
-    .action(async (o: StageFlags & { size: number; crf: number; preset: string }) => {
-      const r = await interruptible(stopping('stage3', o, scaleStageOutputDir()), (signal) => runScaleStage({ ...common(o), size: o.size, crf: o.crf, preset: o.preset, signal }));
+    .action(async (o: StageFlags & FaceFlags & { size: number; crf: number; preset: string; minFaceFrames?: number }) => {
+      const faces = faceOptionsFrom(o);
+      const r = await interruptible(stopping('stage3', o, scaleStageOutputDir()), (signal) =>
+        runScaleStage({
+          ...common(o),
+          size: o.size,
+          crf: o.crf,
+          preset: o.preset,
+          ...(faces ? { faces } : {}),
+          ...(o.minFaceFrames !== undefined ? { minFaceFrames: o.minFaceFrames } : {}),
+          signal,
+        }),
+      );
       report(r, 'scaled');
     });
 }

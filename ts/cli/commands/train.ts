@@ -11,11 +11,12 @@ import { ALL_MODELS, FEATURE_SETS, isBuilt, type ModelRequest } from '../../trai
 import { formatTable, printJson } from '../output.js';
 import { bestModelDir, runSources } from '../run-sources.js';
 import { deepInputOptions } from '../deep-options.js';
+import { addFaceOptions, faceOptionsFrom, type FaceFlags } from '../face-options.js';
 import { choiceOption, deviceOption, intOption, numberOption, withGpu } from '../parse.js';
 import type { DeviceRequest } from '../../runtime.js';
 import { interruptible } from '../interrupt.js';
 
-interface TrainFlags {
+interface TrainFlags extends FaceFlags {
   config?: string;
   models?: string;
   nSplits?: number;
@@ -101,7 +102,7 @@ function foldList(v: string): number[] {
 }
 
 export function registerTrain(program: Command): void {
-  deepInputOptions(program.command('train').description('Stage 5: k-fold training with grid search for the chosen models'), 'deep models')
+  addFaceOptions(deepInputOptions(program.command('train').description('Stage 5: k-fold training with grid search for the chosen models'), 'deep models'))
     .option('--config <file>', 'a run configuration (YAML or JSON: models, folds, seed, dirs, weights, train: { deep: {...} }, ...); flags override it')
     .option(
       '--models <list>',
@@ -198,6 +199,7 @@ export function registerTrain(program: Command): void {
           weights: o.weights ? weightsOption(o.weights) : undefined,
           randomInit: o.randomInit,
           architectures: o.architecture ? architectureChoices(o.architecture) : undefined,
+          faces: faceOptionsFrom(o),
         }),
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn ?? 'label', groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       };

@@ -3,6 +3,7 @@
  * sampled as the architecture's preset says (run settings override it), the
  * native trainer per fold, the fold's checkpoint for prediction.
  */
+import { faceCrop } from '../../video/faces.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { FrameCache } from '../../cache/frame-cache.js';
@@ -33,10 +34,11 @@ export function samplingOverrides(cfg: TrainConfig): Partial<Sampling> {
  * its published weights (when it starts from them) over the architecture's preset.
  */
 export async function deepOptionsFor(cfg: TrainConfig, spec: ModelSpec, architecture: string): Promise<DeepOptions & { flowMethod: FlowMethod }> {
-  const { width, depth, weights: _all, architectures: _a, randomInit: _r, extractBatchSize: _e, cropSize: _c, frameSize: _f, ...rest } = cfg.deep;
+  const { width, depth, weights: _all, architectures: _a, randomInit: _r, extractBatchSize: _e, cropSize: _c, frameSize: _f, faces: askedFaces, ...rest } = cfg.deep;
   const weights = weightsFor(cfg, architecture, spec);
   const sampling = await samplingFor(architecture, { ...(weights ? await publishedSampling(weights, architecture) : {}), ...samplingOverrides(cfg) });
-  return { ...rest, ...sampling, scale: { width, depth }, ...(weights ? { weights } : {}) };
+  const faces = askedFaces ? await faceCrop(askedFaces, 'deep.faces') : undefined;
+  return { ...rest, ...sampling, scale: { width, depth }, ...(weights ? { weights } : {}), ...(faces ? { faces } : {}) };
 }
 
 async function resolved({ cfg, model }: ModelContext) {
@@ -54,7 +56,7 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
     resumable: true,
     dataKey: async (ctx) => {
       const { options, layout } = await resolved(ctx);
-      return `clips:${layout}:${options.numFrames}:${options.frameSize}`;
+      return `clips:${layout}:${options.numFrames}:${options.frameSize}${options.faces ? `:faces:${JSON.stringify(options.faces)}` : ''}`;
     },
     load: async (ctx) => {
       const { options, layout } = await resolved(ctx);
@@ -110,7 +112,13 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
       const { layout } = await architectureInfo(architecture);
       const cache = new FrameCache(o.frameCacheDir);
       const clips = await mapPool(videos, availableParallelism(), async (video) => {
-        const e = await cache.get(video, { numFrames: deep.numFrames, size: deep.frameSize, letterbox: layout !== 'rgb+mask' });
+        // Face crops are cut as in training: the settings travel in the descriptor.
+        const e = await cache.get(video, {
+          numFrames: deep.numFrames,
+          size: deep.frameSize,
+          letterbox: layout !== 'rgb+mask',
+          ...(deep.faces ? { faces: await faceCrop(deep.faces, `${join(best.dir, 'model.json')}: deep.faces`) } : {}),
+        });
         return { npy: e.npyPath, label: 0, ...(layout === 'rgb+flow' ? { flow: await cache.flow(e, deep.flowMethod ?? 'dis') } : {}) };
       });
       return predictDeepClips({ architecture, checkpoint: best.modelFile, clips, options: deep, threads: o.threads, device: o.device });
