@@ -7,7 +7,7 @@
  * face_frames and --min-face-frames, the frame cache's faces entries, and refusals.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -222,6 +222,43 @@ test('face settings are refused by name: an unknown detector or field, yunet wit
     (e: Error & { code?: string }) => e,
   );
   assert.is(missing?.code, 'ERR_FILE_NOT_FOUND');
+});
+
+test('a deep model trained on face crops predicts a new video with the same crops: its settings travel with best_model', async () => {
+  // Eight distinct files: the portrait video and the face-less one re-encoded at other qualities.
+  const rows = ['video_path,label'];
+  for (let i = 0; i < 4; i++) {
+    for (const [src, label, name] of [
+      [video, 1, 'face'],
+      [noFace, 0, 'plain'],
+    ] as const) {
+      const file = `${name}_${i}.mp4`;
+      execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-i', src, '-c:v', 'libx264', '-crf', String(18 + i), join(dir, file)]);
+      rows.push(`${file},${label}`);
+    }
+  }
+  const table = join(dir, 'deep.csv');
+  writeFileSync(table, `${rows.join('\n')}\n`);
+  const out = join(dir, 'stage5');
+  const cache = join(dir, 'deep-cache');
+  const t = runCli([
+    ...['train', '--models', 'naive_cnn', '--videos', table, '--output-dir', out, '--frame-cache-dir', cache, '--n-splits', '2', '--epochs', '1'],
+    ...['--num-frames', '4', '--frame-size', '48', '--crop-size', '40', '--width', '0.25', '--faces', '--face-detect-size', '320', '--device', 'cpu'],
+  ]);
+  assert.is(t.code, 0, t.stderr);
+  assert.match(t.stderr, /hog face crops x1\.3: a face in \d+ of 32 frames/);
+  const model = JSON.parse(readFileSync(join(out, 'naive_cnn', 'best_model', 'model.json'), 'utf8')) as { fold: number; deep: { faces?: { detector: string; detectSize: number } } };
+  assert.equal([model.deep.faces?.detector, model.deep.faces?.detectSize], ['hog', 320]);
+  const predictions = readFileSync(join(out, 'naive_cnn', `fold_${model.fold}`, 'predictions.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
+  const [id, , , prob] = (predictions[0] as string).split(',');
+  const p = runCli(['predict', join(dir, id as string), '--model', join(out, 'naive_cnn', 'best_model'), '--frame-cache-dir', join(dir, 'predict-cache'), '--device', 'cpu', '--json']);
+  assert.is(p.code, 0, p.stderr);
+  const [got] = JSON.parse(p.stdout) as Array<{ prob: number }>;
+  // A fresh cache: the crops are cut again from the video, as in training, and score the same.
+  assert.ok(Math.abs((got?.prob as number) - Number(prob)) < 1e-5, `predict ${got?.prob} vs the fold's ${prob}`);
 });
 
 test.run();
