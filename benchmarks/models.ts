@@ -7,6 +7,9 @@
  *   npm run bench:models                  (every built model; writes benchmarks/results/models-<date>.md)
  *   BENCH_MODELS=svm,x3d,stack:svm+xgboost   BENCH_STRENGTHS=1,2  BENCH_EPOCHS=3  BENCH_VIDEOS=200
  *   BENCH_PROFILE=cpu | full   BENCH_DRY=1 (list what each model would train as, run nothing)
+ *   BENCH_MANIPULATIONS=lag    (fakes made with these manipulations only; default the corpus's default)
+ *   BENCH_TAG=lag              (writes models-lag-<date>.md)
+ *   BENCH_FEATURES=2,3         (feature models also on schema 1+2's 100 features alone: what the motion features add)
  *
  * Deep models start from a seeded random initialisation (no weights can be fetched
  * here) and train BENCH_EPOCHS epochs. The `cpu` profile (the default) fits every
@@ -17,7 +20,7 @@
  */
 import { resultsDir, workDir } from './env.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +39,11 @@ const strengths = (process.env.BENCH_STRENGTHS ?? '1,2').split(',').map(Number);
 const epochs = process.env.BENCH_EPOCHS ?? '3';
 const videos = process.env.BENCH_VIDEOS ?? '200';
 const profile = process.env.BENCH_PROFILE ?? 'cpu';
+const manipulations = process.env.BENCH_MANIPULATIONS;
+// Handcrafted feature schemas the feature models train on: 3 is every Stage 2 feature; 2 the first 100 (schemas 1 and 2).
+const schemas = (process.env.BENCH_FEATURES ?? '3').split(',').map(Number);
+if (schemas.some((x) => x !== 2 && x !== 3)) throw new Error(`BENCH_FEATURES=${process.env.BENCH_FEATURES}: expected 2 and/or 3`);
+const SCHEMA_2_FEATURES = 100;
 if (profile !== 'cpu' && profile !== 'full') throw new Error(`BENCH_PROFILE=${profile}: expected cpu or full`);
 
 // The cpu profile: what each deep model trains as (5c, 5e, MesoNet and the residual CNNs are small already and keep their width).
@@ -50,7 +58,7 @@ function setup(model: string): { flags: string[]; trained: string } {
     return {
       flags: [],
       trained: spec
-        ? 'Stage 2 features (schema 2)'
+        ? 'Stage 2 features'
         : `${model.startsWith('stack:') ? 'logistic regression on the nested out-of-fold probabilities' : 'the mean of the probabilities'} of ${model.slice(model.indexOf(':') + 1).replaceAll('+', ' and ')}`,
     };
   const deepName = spec.foldModel ?? spec.name;
@@ -90,7 +98,8 @@ const seconds = (f: () => void) => {
 const fmt = (x: number | null | undefined, d = 3) => (typeof x === 'number' ? x.toFixed(d) : 'n/a');
 
 const date = new Date().toISOString().slice(0, 10);
-const resultPath = join(resultsDir(), `models-${date}.md`);
+// BENCH_TAG names a partial run's file (models-<tag>-<date>.md) so it does not replace the full table of that day.
+const resultPath = join(resultsDir(), `models-${process.env.BENCH_TAG ? `${process.env.BENCH_TAG}-` : ''}${date}.md`);
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
 const rows: string[] = [];
 // Rewritten after every row, so an interrupted run keeps what it measured.
@@ -99,7 +108,7 @@ function write() {
   const md = `# Models on the synthetic corpus, ${date}
 
 Command: \`npm run bench:models\` (BENCH_MODELS=${models.join(',')}, BENCH_STRENGTHS=${strengths.join(',')}, BENCH_EPOCHS=${epochs}, BENCH_VIDEOS=${videos}, BENCH_PROFILE=${profile}) at ${commit}.
-Machine: ${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. Corpus: \`fvc corpus --videos ${videos} --seed 1 --strength S\`; features: Stage 2 schema 2, 8 frames; 5 folds, grouped by source, seed 42.
+Machine: ${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. Corpus: \`fvc corpus --videos ${videos} --seed 1 --strength S${manipulations ? ` --manipulations ${manipulations}` : ''}\`; features: Stage 2 (schema 3: 120 features; "schema 2" rows use the first 100 alone), 8 frames; 5 folds, grouped by source, seed 42.
 AUC and TPR at 5% FPR are means over the folds' validation sets; the out-of-fold AUC pools every fold's validation predictions, with a 95% bootstrap interval resampling whole sources (each fake with its real); "AT CHANCE" where that interval reaches 0.5, "weak" where it does not but the AUC is below 0.6. Seconds: the whole \`fvc train\` of that model (all folds, grid search, deep clips decoded into the frame cache on first use, deep features extracted).
 
 | strength | model | trained as | AUC (mean ± std over folds) | TPR @ 5% FPR | out-of-fold AUC (95% CI) | verdict | seconds |
@@ -110,19 +119,40 @@ ${rows.join('\n')}
   return md;
 }
 
+/** A Stage 2 folder whose schema lists only schema 1 and 2's features (the table is shared): the models pick their columns by those names. */
+function schema2View(stage2: string): string {
+  const view = `${stage2}-schema2`;
+  mkdirSync(view, { recursive: true });
+  const table = join(view, 'features_metadata.parquet');
+  if (!existsSync(table)) symlinkSync(join(stage2, 'features_metadata.parquet'), table);
+  const schema = JSON.parse(readFileSync(join(stage2, 'feature_schema.json'), 'utf8')) as { features: string[] };
+  writeFileSync(join(view, 'feature_schema.json'), JSON.stringify({ ...schema, schema_version: 2, features: schema.features.slice(0, SCHEMA_2_FEATURES) }, null, 2));
+  return view;
+}
+
 for (const strength of strengths) {
-  const work = workDir('models', `strength-${strength}`);
+  const work = workDir('models', `${manipulations ? `${manipulations.replaceAll(',', '+')}-` : ''}strength-${strength}`);
   mkdirSync(work, { recursive: true });
   const corpus = join(work, 'corpus');
   const prep = seconds(() => {
-    run(['corpus', '--out', corpus, '--videos', videos, '--seed', '1', '--strength', String(strength)]);
+    run(['corpus', '--out', corpus, '--videos', videos, '--seed', '1', '--strength', String(strength), ...(manipulations ? ['--manipulations', manipulations] : [])]);
     run(['stage2', '--metadata', join(corpus, 'metadata.csv'), '--out', join(work, 'stage2'), '-n', '8']);
   });
   process.stderr.write(`strength ${strength}: corpus and Stage 2 in ${prep.toFixed(0)} s\n`);
-  for (const model of models) {
-    const out = join(work, 'stage5');
-    const { flags, trained } = setup(model);
-    const dirs = ['--stage2-dir', join(work, 'stage2'), '--videos', join(corpus, 'metadata.csv'), '--frame-cache-dir', join(work, 'cache'), '--features-dir', join(work, 'features')];
+  const runs = models.flatMap((model) => {
+    const s = setup(model);
+    const onFeatures = !s.flags.length;
+    return (onFeatures ? schemas : [3]).map((schema) => ({
+      model,
+      schema,
+      ...s,
+      trained: onFeatures && schemas.length > 1 ? `${s.trained} (schema ${schema}: ${schema === 2 ? 100 : 120})` : s.trained,
+    }));
+  });
+  for (const { model, schema, flags, trained } of runs) {
+    const out = join(work, schema === 2 ? 'stage5-schema2' : 'stage5');
+    const stage2 = schema === 2 ? schema2View(join(work, 'stage2')) : join(work, 'stage2');
+    const dirs = ['--stage2-dir', stage2, '--videos', join(corpus, 'metadata.csv'), '--frame-cache-dir', join(work, 'cache'), '--features-dir', join(work, 'features')];
     let failed = false;
     const took = seconds(() => {
       try {
@@ -134,12 +164,12 @@ for (const strength of strengths) {
     const name = model.replace(':', '_');
     const metricsPath = join(out, name, 'metrics.json');
     if (failed || !existsSync(metricsPath)) {
-      rows.push(`| ${strength} | ${model} | ${trained} | failed | | | | ${took.toFixed(1)} |`);
+      rows.push(`| ${strength}${manipulations ? ` (${manipulations})` : ''} | ${model} | ${trained} | failed | | | | ${took.toFixed(1)} |`);
     } else {
       const m = JSON.parse(readFileSync(metricsPath, 'utf8')) as Record<string, number>;
       const v = chanceVerdict(out, name);
       rows.push(
-        `| ${strength} | ${model} | ${trained} | ${fmt(m.mean_val_auc)} ± ${fmt(m.std_val_auc)} | ${fmt(m.mean_val_tpr_at_fpr_5)} | ${fmt(v.auc)} (${fmt(v.low)}–${fmt(v.high)}) | ${v.atChance ? 'AT CHANCE' : v.weak ? 'above chance, weak' : 'above chance'} | ${took.toFixed(1)} |`,
+        `| ${strength}${manipulations ? ` (${manipulations})` : ''} | ${model} | ${trained} | ${fmt(m.mean_val_auc)} ± ${fmt(m.std_val_auc)} | ${fmt(m.mean_val_tpr_at_fpr_5)} | ${fmt(v.auc)} (${fmt(v.low)}–${fmt(v.high)}) | ${v.atChance ? 'AT CHANCE' : v.weak ? 'above chance, weak' : 'above chance'} | ${took.toFixed(1)} |`,
       );
     }
     process.stderr.write(`${rows.at(-1)}\n`);

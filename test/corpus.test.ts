@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FvcError, generateCorpus, MANIPULATIONS, METADATA_COLUMNS, probe } from '../ts/index.js';
+import { DEFAULT_MANIPULATIONS, FvcError, generateCorpus, METADATA_COLUMNS, probe } from '../ts/index.js';
 import { parseCsv } from '../ts/util/csv.js';
 import { artifacts } from './helpers.js';
 
@@ -54,7 +55,7 @@ test('metadata: labels, shared source_id, manipulations, real H.264 MP4 files', 
     fakes.every((f) => reals.some((x) => x.source_id === f.source_id)),
     'every fake shares source_id with a real',
   );
-  assert.equal(new Set(fakes.map((f) => f.manipulation)), new Set(MANIPULATIONS), 'all manipulations used');
+  assert.equal(new Set(fakes.map((f) => f.manipulation)), new Set(DEFAULT_MANIPULATIONS), 'every default manipulation used');
   assert.ok(reals.every((x) => x.manipulation === 'none'));
   for (const row of rows) {
     const info = await probe(join(dirA, row.video_path as string));
@@ -99,6 +100,57 @@ test('every fake differs from its real, on every source kind (gradients once dre
   for (const f of fakes) {
     const real = r.clips.find((c) => c.label === 0 && c.source_id === f.source_id) as (typeof r.clips)[number];
     assert.not.ok(readFileSync(join(dir, f.video_path)).equals(readFileSync(join(dir, real.video_path))), `${f.video_path} (${f.source}, ${f.manipulation}) is its real's bytes`);
+  }
+});
+
+test('lag: a face-sized region shows its own clip 0.2-0.5 s earlier or later, and the rest of the frame is the real', async () => {
+  const dir = join(artifacts, 'corpus-lag');
+  rmSync(dir, { recursive: true, force: true });
+  // testsrc2 and shapes move wherever the region falls, so the shift is measurable.
+  const r = await generateCorpus({ out: dir, videos: 12, duration: 2, seed: 5, manipulations: ['lag'], quiet: true });
+  const fakes = r.clips.filter((c) => c.label === 1 && (c.source === 'testsrc2' || c.source === 'cellauto'));
+  assert.ok(fakes.length >= 1, `fakes of moving sources: ${r.clips.map((c) => c.source).join(', ')}`);
+  for (const f of fakes) {
+    const real = r.clips.find((c) => c.label === 0 && c.source_id === f.source_id) as (typeof r.clips)[number];
+    const [w, h] = [f.width, f.height];
+    const gray = (v: string) => {
+      const raw = execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-i', join(dir, v), '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { maxBuffer: 1 << 28 });
+      return Array.from({ length: raw.length / (w * h) }, (_, n) => raw.subarray(n * w * h, (n + 1) * w * h));
+    };
+    const a = gray(real.video_path);
+    const b = gray(f.video_path);
+    // Where the fake differs from the real in a quarter of the frames or more (coding noise
+    // differs on sharp edges now and then): a box no larger than a face.
+    const frames = Math.min(a.length, b.length);
+    const changed = new Uint16Array(w * h);
+    for (let n = 0; n < frames; n++) for (let i = 0; i < w * h; i++) if (Math.abs((a[n] as Buffer)[i]! - (b[n] as Buffer)[i]!) > 24) changed[i]!++;
+    let [x0, y0, x1, y1] = [w, h, -1, -1];
+    changed.forEach((c, i) => {
+      if (c < frames / 4) return;
+      const [x, y] = [i % w, Math.floor(i / w)];
+      [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+    });
+    assert.ok(x1 > x0 && x1 - x0 < 0.5 * Math.min(w, h) + 4 && y1 - y0 < 0.6 * Math.min(w, h) + 4, `${f.video_path}: changed box ${x0},${y0}-${x1},${y1} of ${w}x${h}`);
+    // Inside it, the fake's frame n is the real's frame n + k for one k of 0.2-0.5 s.
+    const err = (k: number) => {
+      let s = 0;
+      let c = 0;
+      for (let n = 15; n < b.length - 15; n++)
+        for (let y = y0; y <= y1; y += 2)
+          for (let x = x0; x <= x1; x += 2) {
+            const m = n + k;
+            if (m < 0 || m >= a.length) continue;
+            s += Math.abs((b[n] as Buffer)[y * w + x]! - (a[m] as Buffer)[y * w + x]!);
+            c++;
+          }
+      return s / c;
+    };
+    const shifts = Array.from({ length: 31 }, (_, i) => i - 15);
+    const errors = shifts.map(err);
+    const best = shifts[errors.indexOf(Math.min(...errors))] as number;
+    const seconds = Math.abs(best) / f.fps;
+    assert.ok(seconds >= 0.15 && seconds <= 0.55, `${f.video_path}: best shift ${best} frames = ${seconds.toFixed(2)} s`);
+    assert.ok(Math.min(...errors) < errors[15]! / 3, `${f.video_path}: shifted ${Math.min(...errors).toFixed(2)} vs unshifted ${errors[15]?.toFixed(2)}`);
   }
 });
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { extractHandcraftedFeatures, FvcError, handcraftedFeatureNames, probe, sampleFrames } from '../ts/index.js';
+import { extractHandcraftedFeatures, FvcError, handcraftedFeatureNames, handcraftedSchemaVersion, probe, sampleFrames } from '../ts/index.js';
 import { artifacts, h264, makeVideo, root, runCli } from './helpers.js';
 
 const encode = ['-c:v', 'libx264', '-g', '12', '-pix_fmt', 'yuv420p'];
@@ -55,8 +55,10 @@ test('one frame: temporal cues are explicit missing values, not zeros', async ()
 test('schema is fixed and every value is finite or null', async () => {
   const names = handcraftedFeatureNames();
   // Schema 1: 14 per-frame statistics x (mean, std) + 3 temporal + 5 codec; schema 2 adds
-  // 5 local maps x 5 summaries x (mean, std) + adjacent-frame 1 + 3 summaries x (mean, std) + 2 x 3 over time.
-  assert.is(names.length, 36 + 50 + 8 + 6);
+  // 5 local maps x 5 summaries x (mean, std) + adjacent-frame 1 + 3 summaries x (mean, std) + 2 x 3 over time;
+  // schema 3: global motion + 2 motion maps x 4 statistics, each (mean, std), + 2 over time.
+  assert.is(names.length, 36 + 50 + 8 + 6 + 18 + 2);
+  assert.is(handcraftedSchemaVersion(), 3);
   assert.is(new Set(names).size, names.length);
   const r = await extractHandcraftedFeatures(
     makeVideo('odd_321x241.mp4', ['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-t', '1', '-vf', 'scale=321:241', '-c:v', 'libx264', '-pix_fmt', 'yuv444p']),
@@ -99,6 +101,29 @@ test('local features see what frame-wide means average away: a blurred face-size
     `top share ${v(a, 'local_adjacent_diff_top_share_mean')} -> ${v(c, 'local_adjacent_diff_top_share_mean')}`,
   );
   assert.ok(v(c, 'temporal_luma_std_max_ratio') > 2 * v(a, 'temporal_luma_std_max_ratio'), `luma std max ratio ${v(a, 'temporal_luma_std_max_ratio')} -> ${v(c, 'temporal_luma_std_max_ratio')}`);
+});
+
+test('motion features see a region out of step that the local cues of schema 2 do not: the same clip 0.4 s late in a face-sized patch', async () => {
+  // A still random texture (every cell has something to track) panned ever faster, so the
+  // patch showing it 0.4 s late moves about a pixel per frame slower than its surroundings.
+  const texture = join(artifacts, 'motion-texture.png');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', "nullsrc=s=640x480,geq=lum='random(1)*255':cb=128:cr=128,gblur=sigma=1.5", '-frames:v', '1', texture]);
+  const pan = "crop=320:240:x='30*t*t':y='20*t'";
+  const input = ['-loop', '1', '-r', '24', '-i', texture, '-t', '3'];
+  const real = makeVideo('texture_pan.mp4', [...input, '-vf', pan, ...encode]);
+  const late = makeVideo('texture_pan_lag.mp4', [
+    ...input,
+    '-filter_complex',
+    `[0]${pan},split[base][face];[face]setpts=PTS+0.4/TB,crop=110:130:100:50[patch];[base][patch]overlay=100:50:eof_action=pass`,
+    ...encode,
+  ]);
+  type Values = { [name: string]: number };
+  const [a, b] = (await Promise.all([real, late].map((v) => extractHandcraftedFeatures(v)))).map((r) => r.features) as unknown as [Values, Values];
+  const ratio = (name: string) => (b[name] as number) / (a[name] as number);
+  for (const name of ['motion_cell_dev_mean_mean', 'motion_neighbour_dev_mean_mean']) assert.ok(ratio(name) > 5, `${name} x${ratio(name).toFixed(2)}`);
+  assert.ok(Math.abs(ratio('motion_global_mag_mean') - 1) < 0.1, 'the global motion is the pan in both');
+  for (const name of ['adjacent_diff_mean', 'local_adjacent_diff_top_share_mean', 'local_adjacent_diff_max_ratio_mean', 'temporal_luma_std_top_share', 'local_sobel_max_ratio_mean'])
+    assert.ok(Math.abs(ratio(name) - 1) < 0.15, `${name} x${ratio(name).toFixed(3)}: schema 2 barely moves`);
 });
 
 test('fvc features --json and errors', async () => {

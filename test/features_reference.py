@@ -1,4 +1,5 @@
-"""Independent numpy implementation of fvc's Stage 2 handcrafted features (schema 2),
+"""Independent numpy implementation of fvc's Stage 2 handcrafted features (schema 3; the
+motion features take OpenCV's Farneback flow from Python's cv2 and do the rest in numpy),
 used by test/features.test.ts. Reads the frames fvc sampled with their successors (an
 .npy [2N, H, W, 3] uint8, interleaved: sample, next frame, ...) plus the codec facts,
 prints the feature dict as JSON. Float64 throughout; borders reflect without repeating
@@ -176,8 +177,51 @@ def local_features(grays, nexts, feats):
         feats[prefix + "_mean"], feats[prefix + "_max_ratio"], feats[prefix + "_top_share"] = m.mean(), s[1], s[3]
 
 
+MOTION_MAPS = ["motion_cell_dev", "motion_neighbour_dev"]
+MOTION_STATS = ["mean", "cv", "max_ratio", "top_share"]
+MOTION_NAMES = ["motion_global_mag"] + [f"{m}_{k}" for m in MOTION_MAPS for k in MOTION_STATS]
+
+
+def motion_features(pairs, feats):
+    """Schema 3: Farneback flow (OpenCV's, as fvc; Python's cv2 gives the same field) from
+    each sampled frame to its successor, averaged per cell; the rest is numpy."""
+    import cv2
+
+    h, w = pairs.shape[1:3]
+    cell, rows, cols = grid(h, w)
+    if rows * cols < 4:
+        for n in MOTION_NAMES:
+            feats[n + "_mean"] = feats[n + "_std"] = None
+        feats["temporal_motion_dev_max_ratio"] = feats["temporal_motion_dev_top_share"] = None
+        return
+    per_frame, neighbour_sum = [], np.zeros((rows, cols))
+    for a, b in zip(pairs[0::2], pairs[1::2]):
+        ga, gb = (cv2.cvtColor(np.ascontiguousarray(x), cv2.COLOR_RGB2GRAY) for x in (a, b))
+        flow = cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 3, 15, 3, 5, 1.2, 0).astype(np.float64)
+        m = flow[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell, 2).mean(axis=(1, 3))
+        g = np.median(m.reshape(-1, 2), axis=0)
+        cell_dev = np.hypot(m[..., 0] - g[0], m[..., 1] - g[1])
+        total, count = np.zeros_like(m), np.zeros((rows, cols, 1))
+        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            ys, ye, xs, xe = max(0, -dr), rows - max(0, dr), max(0, -dc), cols - max(0, dc)
+            total[ys:ye, xs:xe] += m[ys + dr:ye + dr, xs + dc:xe + dc]
+            count[ys:ye, xs:xe] += 1
+        nb = total / count
+        neighbour_dev = np.hypot(m[..., 0] - nb[..., 0], m[..., 1] - nb[..., 1])
+        neighbour_sum += neighbour_dev
+        row = [math.hypot(g[0], g[1])]
+        for mp in (cell_dev.ravel(), neighbour_dev.ravel()):
+            s = summarise(mp)
+            row += [mp.mean(), s[0], s[1], s[3]]
+        per_frame.append(row)
+    mean_std(per_frame, feats, MOTION_NAMES)
+    s = summarise(neighbour_sum.ravel())
+    feats["temporal_motion_dev_max_ratio"], feats["temporal_motion_dev_top_share"] = s[1], s[3]
+
+
 def features(pairs, bitrate, fps, width, height):
     """pairs: [2N, H, W, 3] RGB, sample then successor; returns the named feature dict (None where undefined)."""
+    raw = pairs
     pairs = pairs.astype(np.float64)
     all_grays = pairs[..., 0] * 0.299 + pairs[..., 1] * 0.587 + pairs[..., 2] * 0.114
     grays, nexts = all_grays[0::2], all_grays[1::2]
@@ -201,6 +245,7 @@ def features(pairs, bitrate, fps, width, height):
     feats["codec_height"] = frames.shape[1]
     feats["codec_bits_per_pixel"] = bitrate / (width * height * fps)
     local_features(grays, nexts, feats)
+    motion_features(raw, feats)
     return {k: (None if v is None else float(v)) for k, v in feats.items()}
 
 

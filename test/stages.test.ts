@@ -83,7 +83,7 @@ test('schema: the output records its version, and a part written under schema 1 
   rmSync(out, { recursive: true, force: true });
   await runFeatureStage({ stage: 'stage2', metadata, out, ...quiet });
   const schema = JSON.parse(readFileSync(join(out, 'feature_schema.json'), 'utf8'));
-  assert.is(schema.schema_version, 2);
+  assert.is(schema.schema_version, 3);
   assert.equal(schema.features, handcraftedFeatureNames());
   // A part as schema 1 wrote it: 36 values under the parameters of that version.
   const parts = join(out, '.parts');
@@ -96,7 +96,11 @@ test('schema: the output records its version, and a part written under schema 1 
   assert.is(r.computed, 1);
   assert.is(r.skipped, 7);
   const rows = await readTable(r.outputPath);
-  for (const row of rows) assert.ok(typeof row.local_noise_cv_mean === 'number' && typeof row.temporal_luma_std_mean === 'number', `${row.video_path as string}: schema 2 values`);
+  for (const row of rows)
+    assert.ok(
+      typeof row.local_noise_cv_mean === 'number' && typeof row.temporal_luma_std_mean === 'number' && typeof row.motion_cell_dev_mean_mean === 'number',
+      `${row.video_path as string}: schema 2 and 3 values`,
+    );
 });
 
 test('Ctrl-C stops fvc stage2, says what stopped and how to resume, and the rerun computes only what was left', async () => {

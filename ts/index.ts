@@ -5,7 +5,7 @@ export { sampleFrames, type Interpolation, type SampleFramesOptions, type Sample
 export { extractHandcraftedFeatures, handcraftedFeatureNames, handcraftedSchemaVersion, type FeatureOptions, type VideoFeatures } from './features/handcrafted.js';
 export { checkNativeKernels, resolveDevice, runtimeInfo, setTorchThreads, type DeviceRequest, type KernelCheck, type RuntimeInfo } from './runtime.js';
 export { generateCorpus, METADATA_COLUMNS, type CorpusClip, type CorpusOptions, type CorpusResult } from './corpus/generate.js';
-export { MANIPULATIONS, type Manipulation } from './corpus/manipulations.js';
+export { DEFAULT_MANIPULATIONS, MANIPULATIONS, type Manipulation } from './corpus/manipulations.js';
 export { SOURCE_KINDS, type SourceKind } from './corpus/sources.js';
 export { runDemo, type DemoOptions, type DemoSummary } from './demo.js';
 export { runPipeline, type PipelineOptions, type PipelineResult, type StageRun } from './pipeline/runner.js';

@@ -7,6 +7,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/error.h"
+#include "features/cell_grid.h"
+#include "features/motion.h"
 
 namespace fvc {
 namespace {
@@ -28,7 +30,6 @@ const std::vector<std::string> kVideoStats = {
 // Each per-cell map is summarised by how it varies across the frame; each summary is
 // aggregated over the sampled frames as _mean and _std.
 const std::vector<std::string> kLocalMaps = {"noise", "dct_ac", "laplacian", "sobel", "blockiness"};
-const std::vector<std::string> kSummaries = {"cv", "max_ratio", "min_ratio", "top_share", "entropy"};
 // Between each sampled frame and the frame after it in the stream.
 const std::vector<std::string> kAdjacentSummaries = {"cv", "max_ratio", "top_share"};
 // How each cell changes over the sampled frames.
@@ -44,64 +45,17 @@ std::vector<std::string> buildNames() {
   for (const auto& s : kFrameStats) meanStdOf(s);
   names.insert(names.end(), kVideoStats.begin(), kVideoStats.end());
   for (const auto& m : kLocalMaps)
-    for (const auto& k : kSummaries) meanStdOf("local_" + m + "_" + k);
+    for (const auto& k : mapSummaryNames()) meanStdOf("local_" + m + "_" + k);
   meanStdOf("adjacent_diff");
   for (const auto& k : kAdjacentSummaries) meanStdOf("local_adjacent_diff_" + k);
   for (const auto& m : kTemporalMaps)
     for (const auto& k : kTemporalSummaries) names.push_back(m + "_" + k);
+  const std::vector<std::string>& motion = motionFeatureNames();
+  names.insert(names.end(), motion.begin(), motion.end());
   return names;
 }
 
 // ---- local statistics (float64 throughout, so the numpy reference agrees closely) ----
-
-// Square cells of 8k pixels (aligned with the 8x8 coding grid), about 64 px per 8 cells
-// of the shorter side; partial cells at the right and bottom edges are left out.
-struct Grid {
-  int cell = 8, cols = 0, rows = 0;
-  int count() const { return cols * rows; }
-};
-
-Grid gridFor(int width, int height) {
-  Grid g;
-  g.cell = 8 * std::max(1, static_cast<int>(std::lround(std::min(width, height) / 64.0)));
-  g.cols = width / g.cell;
-  g.rows = height / g.cell;
-  return g;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// How a non-negative cell map varies across the frame, in kSummaries order: coefficient
-// of variation; log of max and of min over the median (kRatioEps keeps flat maps
-// finite); the share of the total held by the top tenth of cells; Shannon entropy of
-// the map as a distribution, over log(cells) (1 = uniform).
-constexpr double kRatioEps = 1e-3;
-std::vector<double> summarise(const std::vector<double>& m) {
-  const double n = static_cast<double>(m.size());
-  double sum = 0, dev2 = 0;
-  for (double v : m) sum += v;
-  const double mean = sum / n;
-  for (double v : m) dev2 += (v - mean) * (v - mean);  // two passes: exactly 0 for a flat map
-  const double sd = std::sqrt(dev2 / n);
-  const double med = median(m);
-  const auto [lo, hi] = std::minmax_element(m.begin(), m.end());
-  std::vector<double> sorted(m);
-  std::sort(sorted.begin(), sorted.end(), std::greater<double>());
-  const size_t top = static_cast<size_t>(std::ceil(n / 10.0));
-  double topSum = 0;
-  for (size_t i = 0; i < top; ++i) topSum += sorted[i];
-  double entropy = 0;
-  for (double v : m)
-    if (sum > 0 && v > 0) entropy -= (v / sum) * std::log(v / sum);
-  return {
-      mean > 0 ? sd / mean : 0.0,       std::log((*hi + kRatioEps) / (med + kRatioEps)), std::log((*lo + kRatioEps) / (med + kRatioEps)),
-      sum > 0 ? topSum / sum : top / n, sum > 0 ? entropy / std::log(n) : 1.0,
-  };
-}
 
 struct LocalMaps {
   std::vector<std::vector<double>> maps;  // kLocalMaps order
@@ -244,7 +198,7 @@ void appendLocalFeatures(FeatureVector& fv, const uint8_t* frames, int count, in
   const Grid g = gridFor(width, height);
   const size_t frameBytes = static_cast<size_t>(width) * height * 3;
   const size_t localCount =
-      kLocalMaps.size() * kSummaries.size() * 2 + 2 + kAdjacentSummaries.size() * 2 + kTemporalMaps.size() * kTemporalSummaries.size();
+      kLocalMaps.size() * mapSummaryNames().size() * 2 + 2 + kAdjacentSummaries.size() * 2 + kTemporalMaps.size() * kTemporalSummaries.size();
   // Fewer than 4 cells have no spatial distribution to speak of.
   if (g.count() < 4) {
     fv.values.insert(fv.values.end(), localCount, std::nullopt);
@@ -268,7 +222,7 @@ void appendLocalFeatures(FeatureVector& fv, const uint8_t* frames, int count, in
     adjacent.push_back({frameMean, s[0], s[1], s[3]});  // adjacent_diff, then cv, max_ratio, top_share
     perFrame.push_back(std::move(maps));
   }
-  appendMeanStd(fv, spatial, kLocalMaps.size() * kSummaries.size());
+  appendMeanStd(fv, spatial, kLocalMaps.size() * mapSummaryNames().size());
   appendMeanStd(fv, adjacent, 1 + kAdjacentSummaries.size());
   // Per cell over the sampled frames: the noise energy's coefficient of variation and
   // the luma's standard deviation (a region that flickers or is re-rendered per frame).
@@ -460,6 +414,7 @@ FeatureVector computeHandcraftedFeatures(const uint8_t* frames, int count, int w
   double fps = probe.avgFps > 0 ? probe.avgFps : probe.realFps;
   fv.values.push_back(rate > 0 && fps > 0 ? std::optional<double>(rate / (double(probe.width) * probe.height * fps)) : std::nullopt);
   appendLocalFeatures(fv, frames, count, width, height);
+  appendMotionFeatures(fv.values, frames, count, width, height);
   return fv;
 }
 

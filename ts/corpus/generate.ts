@@ -16,7 +16,7 @@ import { tempName, writeFileAtomic } from '../util/fs.js';
 import { mapPool } from '../util/pool.js';
 import { createProgress } from '../util/progress.js';
 import { Rng } from '../util/rng.js';
-import { MANIPULATIONS, manipulationGraph, type Manipulation } from './manipulations.js';
+import { DEFAULT_MANIPULATIONS, MANIPULATIONS, manipulationGraph, type Manipulation } from './manipulations.js';
 import { SOURCE_KINDS, sourceGraph, type SourceKind } from './sources.js';
 
 export interface CorpusOptions {
@@ -31,7 +31,7 @@ export interface CorpusOptions {
   duration?: number;
   /** Fraction of fakes (default 0.5). */
   fakeRatio?: number;
-  /** The manipulations fakes are made with, in turn (default all of MANIPULATIONS). */
+  /** The manipulations fakes are made with, in turn (default DEFAULT_MANIPULATIONS: all but lag). */
   manipulations?: readonly Manipulation[];
   /**
    * How plain the fakes' traces are (default 1, subtle). Values above 1 exaggerate
@@ -209,7 +209,7 @@ export async function generateCorpus(options: CorpusOptions): Promise<CorpusResu
     height: options.height ?? 240,
     duration: options.duration ?? 2,
     fakeRatio: options.fakeRatio ?? 0.5,
-    manipulations: [...(options.manipulations ?? MANIPULATIONS)],
+    manipulations: [...(options.manipulations ?? DEFAULT_MANIPULATIONS)],
     strength: options.strength ?? 1,
   };
   const unknown = o.manipulations.filter((m) => !(MANIPULATIONS as readonly string[]).includes(m));

@@ -5,8 +5,14 @@
  */
 import type { Rng } from '../util/rng.js';
 
-export const MANIPULATIONS = ['blend_patch', 'warp', 'resample', 'flicker', 'double_compression'] as const;
+export const MANIPULATIONS = ['blend_patch', 'warp', 'resample', 'flicker', 'double_compression', 'lag'] as const;
 export type Manipulation = (typeof MANIPULATIONS)[number];
+/**
+ * What a corpus's fakes are made with unless asked otherwise: every manipulation but
+ * `lag`, which only motion features see (schema 3) and which would change every
+ * existing corpus's draws; ask for it by name.
+ */
+export const DEFAULT_MANIPULATIONS: readonly Manipulation[] = ['blend_patch', 'warp', 'resample', 'flicker', 'double_compression'];
 
 export interface Region {
   w: number;
@@ -90,6 +96,14 @@ export function manipulationGraph(kind: Manipulation, rng: Rng, width: number, h
           `[src]split[base][face];[face]${crop},eq=brightness=${fixed(brightness)}:contrast=${fixed(contrast)}[patch];` +
           `[base][patch]overlay=${r.x}:${r.y}:enable='lt(mod(n,${period}),${Math.max(1, Math.floor(period / 2))})'[v]`,
       };
+    }
+    case 'lag': {
+      // The same clip 0.2-0.5 s earlier or later inside a face-sized region, nothing else
+      // changed: colour, noise and sharpness match, only the motion is out of step. Where
+      // the shifted clip has no frame (its first or last seconds) the region is the original.
+      const shift = Math.max(0.04, scaled(rng.range(0.2, 0.5), 0, 0, 10));
+      const timing = rng.pick(['earlier', 'later']) === 'later' ? `setpts=PTS+${fixed(shift)}/TB` : `trim=start=${fixed(shift)},setpts=PTS-STARTPTS`;
+      return { graph: `[src]split[base][face];[face]${timing},${crop}[patch];[base][patch]overlay=${r.x}:${r.y}:eof_action=pass[v]` };
     }
     case 'double_compression':
       // The final pass encodes at CRF 23: strength scales the first pass's distance from it.

@@ -14,7 +14,7 @@ export function registerCorpus(program: Command): void {
     .option('--height <px>', 'base height', intOption(32, 4096), 240)
     .option('--duration <s>', 'base duration in seconds', numberOption(0.2, 600), 2)
     .option('--fake-ratio <r>', 'fraction of fakes', numberOption(0, 1), 0.5)
-    .option('--manipulations <list>', `fakes' manipulations, comma-separated (default all: ${MANIPULATIONS.join(', ')})`)
+    .option('--manipulations <list>', `fakes' manipulations, comma-separated, of ${MANIPULATIONS.join(', ')} (default all but lag)`)
     .option('--strength <s>', "how plain the fakes' traces are: 1 subtle, larger exaggerates them (smoke tests), smaller hides them", numberOption(0, 10), 1)
     .option('--jobs <n>', 'parallel ffmpeg processes (default: one per core)', intOption(1, 256))
     .option('--force', 'replace a corpus made with other options')
