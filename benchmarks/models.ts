@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chanceVerdict } from '../ts/train/chance.js';
+import { chanceVerdict } from '../ts/evaluation/chance.js';
 import { ALL_MODELS, isBuilt, resolveModel, type ModelSpec } from '../ts/train/registry.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

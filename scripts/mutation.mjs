@@ -5,7 +5,7 @@
 // environment variable, so the compiled dist/ carries them too). Slow (minutes per
 // hundred mutants): not part of npm test. README "Tests" records the scores.
 //
-//   node scripts/mutation.mjs [group...] [--mutate 'ts/train/metrics.ts'] [--tests metrics]
+//   node scripts/mutation.mjs [group...] [--mutate 'ts/evaluation/metrics.ts'] [--tests metrics]
 //
 // --mutate and --tests narrow one group to a file and the test files that guard it (a run
 // of the whole train group takes hours: its test files train models).
@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const GROUPS = {
-  train: { mutate: ['ts/train/**/*.ts'], tests: ['metrics', 'stats', 'train.test', 'stacking', 'study'] },
+  train: { mutate: ['ts/train/**/*.ts'], tests: ['train.test', 'stacking', 'study'] },
+  evaluation: { mutate: ['ts/evaluation/**/*.ts'], tests: ['metrics', 'stats', 'report', 'study'] },
   stages: { mutate: ['ts/stages/**/*.ts'], tests: ['stages', 'stage1', 'stage3', 'output-safety'] },
   cache: { mutate: ['ts/cache/**/*.ts'], tests: ['frame-cache'] },
 };

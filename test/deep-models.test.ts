@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
+import { stage5IdOf } from '../ts/train/registry.js';
 import * as assert from 'uvu/assert';
 import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
 import { artifacts, root, runCli } from './helpers.js';
@@ -30,7 +31,7 @@ test("published architectures have torchvision's parameter counts at 400 classes
   const d = await describeDeepModels({ numClasses: 400, models: TORCHVISION, threads: 2 });
   assert.equal(Object.fromEntries(d.map((m) => [m.name, m.parameters])), { r3d_18: 33_371_472, mc3_18: 11_695_440, r2plus1d_18: 31_505_325 });
   assert.equal(d.find((m) => m.name === 'r2plus1d_18')?.inputShape, [3, 16, 112, 112]);
-  assert.is(d.find((m) => m.name === 'r2plus1d_18')?.stage5Id, '5p');
+  assert.is(stage5IdOf('r2plus1d_18'), '5p');
 });
 
 // PyTorchVideo's model zoo quotes these in millions, to two decimals.
@@ -38,7 +39,7 @@ test('PyTorchVideo architectures have its published parameter counts at 400 clas
   const published = { i3d_r50: '28.04', x3d_xs: '3.79', x3d_s: '3.79', x3d_m: '3.79', slowfast_r50: '34.57' };
   const d = await describeDeepModels({ numClasses: 400, models: Object.keys(published), threads: 2 });
   assert.equal(Object.fromEntries(d.map((m) => [m.name, (m.parameters / 1e6).toFixed(2)])), published);
-  assert.equal(Object.fromEntries(d.map((m) => [m.name, m.stage5Id])), { i3d_r50: '5o', x3d_xs: '5q', x3d_s: '5q', x3d_m: '5q', slowfast_r50: '5r' });
+  assert.equal(Object.fromEntries(d.map((m) => [m.name, stage5IdOf(m.name)])), { i3d_r50: '5o', x3d_xs: '5q', x3d_s: '5q', x3d_m: '5q', slowfast_r50: '5r' });
   // Full-size networks on a short, small clip: the shapes flow through every block.
   const clip = join(dir, 'small_clip.npy');
   execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; np.save(sys.argv[1], np.random.default_rng(1).standard_normal((1, 3, 8, 64, 64)).astype(np.float32))', clip]);

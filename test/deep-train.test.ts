@@ -12,7 +12,7 @@ import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
 import { native } from '../ts/native/binding.js';
 import { ALL_MODELS } from '../ts/train/registry.js';
 import { predictDeepClips, trainDeepFold, type DeepOptions } from '../ts/deep/train.js';
-import { computeMetrics } from '../ts/train/metrics.js';
+import { computeMetrics } from '../ts/evaluation/metrics.js';
 import { generateCorpus } from '../ts/corpus/generate.js';
 import { train as trainModels } from '../ts/train/engine.js';
 import { artefactClips, artifacts } from './helpers.js';

@@ -30,4 +30,14 @@ test('fvc demo trains the feature models and naive_cnn, and says per model wheth
   assert.match(r.stdout, /^report: .*report\.html$/m);
 });
 
+test('a demo whose pipeline fails says which stage and where its log is, instead of a missing report folder', () => {
+  const out = join(artifacts, 'demo-fails');
+  rmSync(out, { recursive: true, force: true });
+  // Two clips cannot fill five folds: Stage 5 refuses them.
+  const r = runCli(['demo', '--out', out, '--videos', '2', '--models', 'logistic_regression']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /demo: no model was trained: stage5 failed \(log: .*logs\/stage5\.log\); fix the cause and run the demo again/);
+  assert.not.match(r.stderr, /ENOENT|unexpected error/);
+});
+
 test.run();

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { computeMetrics, prCurve, rocCurve, videoLevel, youdenThreshold } from '../ts/train/metrics.js';
+import { computeMetrics, prCurve, rocCurve, videoLevel, youdenThreshold } from '../ts/evaluation/metrics.js';
 import { checkFolds, stratifiedGroupKFold } from '../ts/train/folds.js';
 import { Rng } from '../ts/util/rng.js';
 import { artifacts, root } from './helpers.js';

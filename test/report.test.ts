@@ -9,7 +9,7 @@ import { readTable } from '../ts/data/table.js';
 import { generateCorpus, runFeatureStage } from '../ts/index.js';
 import { buildReport } from '../ts/report/report.js';
 import { train } from '../ts/train/engine.js';
-import { computeMetrics } from '../ts/train/metrics.js';
+import { computeMetrics } from '../ts/evaluation/metrics.js';
 import { artifacts, runCli } from './helpers.js';
 
 const dir = join(artifacts, 'report');

@@ -8,11 +8,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chanceLine, chanceVerdict } from '../ts/train/chance.js';
-import { compareModels, outOfFoldPredictions } from '../ts/train/compare.js';
+import { chanceLine, chanceVerdict } from '../ts/evaluation/chance.js';
+import { compareModels, outOfFoldPredictions } from '../ts/evaluation/compare.js';
 import { train } from '../ts/train/engine.js';
-import { rocAuc } from '../ts/train/metrics.js';
-import { bootstrapInterval, delongTest, normalSf } from '../ts/train/stats.js';
+import { rocAuc } from '../ts/evaluation/metrics.js';
+import { bootstrapInterval, delongTest, normalSf } from '../ts/evaluation/stats.js';
 import { Rng } from '../ts/util/rng.js';
 import { artifacts, root, runCli } from './helpers.js';
 

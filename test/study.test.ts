@@ -17,7 +17,7 @@ import { loadMetadata } from '../ts/data/metadata.js';
 import { STAGES } from '../ts/pipeline/dag.js';
 import { runPipeline } from '../ts/pipeline/runner.js';
 import { buildReport } from '../ts/report/report.js';
-import { compareModels } from '../ts/train/compare.js';
+import { compareModels } from '../ts/evaluation/compare.js';
 import { train } from '../ts/train/engine.js';
 import type { TrainEvent } from '../ts/train/events.js';
 import { parseCsv } from '../ts/util/csv.js';

@@ -8,7 +8,7 @@ import { native } from '../ts/native/binding.js';
 import { xgboostDevice } from '../ts/train/classical.js';
 import { train } from '../ts/train/engine.js';
 import { loadModel } from '../ts/train/predict.js';
-import { computeMetrics, youdenThreshold } from '../ts/train/metrics.js';
+import { computeMetrics, youdenThreshold } from '../ts/evaluation/metrics.js';
 import { parseCsv } from '../ts/util/csv.js';
 import type { ModelRequest } from '../ts/train/registry.js';
 import type { TrainEvent } from '../ts/train/events.js';

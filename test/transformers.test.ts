@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
+import { stage5IdOf } from '../ts/train/registry.js';
 import * as assert from 'uvu/assert';
 import { generateCorpus } from '../ts/corpus/generate.js';
 import { loadMetadata } from '../ts/data/metadata.js';
@@ -18,7 +19,7 @@ import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
 import { trainDeepFold, type DeepOptions } from '../ts/deep/train.js';
 import { extractEmbeddings } from '../ts/extract/store.js';
 import { train } from '../ts/train/engine.js';
-import { computeMetrics } from '../ts/train/metrics.js';
+import { computeMetrics } from '../ts/evaluation/metrics.js';
 import { predictVideos } from '../ts/train/predict.js';
 import { artefactClips, artifacts, root, runCli } from './helpers.js';
 
@@ -46,7 +47,7 @@ test("ViT-B/16, S/16 and Ti/16 have torchvision's parameter counts at 1000 class
   // torchvision.models.vision_transformer.VisionTransformer at these dimensions.
   assert.equal(Object.fromEntries(d.map((m) => [m.name, m.parameters])), { vit_b_16: 86_567_656, vit_s_16: 22_050_664, vit_ti_16: 5_717_416 });
   const all = await describeDeepModels({ scale: tiny, threads: 2 });
-  const ids = Object.fromEntries(all.filter((m) => m.family === 'transformer').map((m) => [m.name, m.stage5Id]));
+  const ids = Object.fromEntries(all.filter((m) => m.family === 'transformer').map((m) => [m.name, stage5IdOf(m.name)]));
   for (const [id, name] of [
     ['5k', 'vit_gru'],
     ['5l', 'vit_transformer'],

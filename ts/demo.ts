@@ -6,10 +6,11 @@
 import { join, resolve } from 'node:path';
 import type { QueryResult } from './analytics/analytics.js';
 import { generateCorpus } from './corpus/generate.js';
+import { FvcError } from './errors.js';
 import { STAGES } from './pipeline/dag.js';
 import { runPipeline, type PipelineResult } from './pipeline/runner.js';
 import { buildReport } from './report/report.js';
-import { chanceVerdicts, type ChanceVerdict } from './train/chance.js';
+import { chanceVerdicts, type ChanceVerdict } from './evaluation/chance.js';
 import { executionTimeLine } from './util/progress.js';
 
 export interface DemoOptions {
@@ -52,6 +53,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     // The demo's MLflow store lives with its other outputs.
     extraArgs: { stage5: ['--tracking-uri', join(out, 'mlruns'), '--epochs', String(o.epochs ?? 3)] },
   });
+  // Stage 5 never ran when an earlier stage failed: say which, not a missing report folder.
+  if (!pipeline.stages.some((st) => st.stage === 'stage5' && st.status === 'ok')) {
+    const failed = pipeline.stages.filter((st) => st.status === 'failed');
+    throw new FvcError(
+      'ERR_TOOL_FAILED',
+      `demo: no model was trained: ${failed.map((st) => `${st.stage} failed (log: ${st.log})`).join('; ') || 'stage5 did not run'}; fix the cause and run the demo again (finished stages are kept)`,
+    );
+  }
   const report = await buildReport({ stage5Dir: dirs.stage5, stage1Dir: dirs.stage1, stage2Dir: dirs.stage2, stage3Dir: dirs.stage3, stage4Dir: dirs.stage4 });
   // Every model folder with finished folds: a mean AUC near 0.5 is said to be chance, not shown as a result.
   const chance = chanceVerdicts(dirs.stage5 as string);

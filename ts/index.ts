@@ -52,16 +52,29 @@ export { architectureInfo, samplingFor, type Sampling } from './deep/presets.js'
 export { allWeights, findWeights, registerWeights, type PublishedWeights, type WeightsPreset } from './weights/registry.js';
 export { fetchWeights, fvcHome, listCached, resolveWeightsOption, weightsCacheDir, weightsSpec, type CachedWeights, type WeightsSpec } from './weights/cache.js';
 export { copyId, VIDEO_ID, videoIds } from './data/video-id.js';
-export { computeMetrics, rocAuc, averagePrecision, equalErrorRate, logLoss, videoLevel, rocCurve, prCurve, tprAtFpr, brierScore, expectedCalibrationError, type Metrics } from './train/metrics.js';
-export { delongTest, bootstrapInterval, normalSf, type DelongResult, type BootstrapOptions } from './train/stats.js';
-export { compareModels, outOfFoldPredictions, type Comparison } from './train/compare.js';
-export { chanceLine, chanceVerdict, type ChanceVerdict } from './train/chance.js';
+export {
+  computeMetrics,
+  rocAuc,
+  averagePrecision,
+  equalErrorRate,
+  logLoss,
+  videoLevel,
+  rocCurve,
+  prCurve,
+  tprAtFpr,
+  brierScore,
+  expectedCalibrationError,
+  type Metrics,
+} from './evaluation/metrics.js';
+export { delongTest, bootstrapInterval, normalSf, type DelongResult, type BootstrapOptions } from './evaluation/stats.js';
+export { compareModels, outOfFoldPredictions, type Comparison } from './evaluation/compare.js';
+export { chanceLine, chanceVerdict, type ChanceVerdict } from './evaluation/chance.js';
 export { loadRunConfig, trainOptionsOf, RunConfigSchema, type RunConfig } from './config/run-config.js';
 export { stratifiedGroupKFold, checkFolds, type Fold } from './train/folds.js';
 export { ExperimentTracker } from './train/tracker.js';
 export { predictVideos, loadModel, type PredictVideosOptions } from './train/predict.js';
 export { evaluate, type EvaluateOptions, type Evaluation } from './train/evaluate.js';
-export { subgroupMetrics, type Subgroup } from './train/subgroups.js';
+export { subgroupMetrics, type Subgroup } from './evaluation/subgroups.js';
 export { openTrackingStore, CrossValidationTracking } from './tracking/mlflow.js';
 export { MlflowFileStore } from './tracking/file-store.js';
 export { MlflowRestStore, LOG_BATCH_LIMITS } from './tracking/rest-store.js';

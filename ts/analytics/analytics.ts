@@ -16,7 +16,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } 
 import { join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { FvcError } from '../errors.js';
-import { subgroupMetrics } from '../train/subgroups.js';
+import { subgroupMetrics } from '../evaluation/subgroups.js';
 import { TIMINGS_FILE } from '../util/timings.js';
 
 export interface AnalyticsSources {

@@ -1,7 +1,7 @@
 /** How `fvc pipeline` and `fvc demo` end: the models' summary table and, per model, whether it beats guessing. */
 import { existsSync } from 'node:fs';
 import { Analytics } from '../analytics/analytics.js';
-import { chanceLine, chanceVerdicts, type ChanceVerdict } from '../train/chance.js';
+import { chanceLine, chanceVerdicts, type ChanceVerdict } from '../evaluation/chance.js';
 import { printResult } from './commands/query.js';
 import type { QueryResult } from '../analytics/analytics.js';
 

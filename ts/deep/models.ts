@@ -5,21 +5,11 @@
  */
 import { native, type ModelScale, type NativeLogits, type NativeModelDescription } from '../native/binding.js';
 import { setTorchThreads } from '../runtime.js';
-import { ALL_MODELS } from '../train/registry.js';
 
 export type { ModelScale };
 
-/**
- * The Stage 5 id a native architecture serves (5p has three depths of one family, 5q
- * three sizes). Looked up on use: the registry's models import this module.
- */
-export function stage5IdOf(architecture: string): string | null {
-  return ALL_MODELS.find((m) => m.architectures?.includes(architecture))?.id ?? null;
-}
-
+/** Which Stage 5 model an architecture serves is the catalogue's to say (train/catalogue.ts stage5IdOf), not the engine's. */
 export interface DeepModelDescription extends NativeModelDescription {
-  /** The seed's Stage 5 id, when the model is one of them. */
-  stage5Id: string | null;
   numClasses: number;
 }
 
@@ -27,7 +17,7 @@ export async function describeDeepModels(o: { models?: string[]; numClasses?: nu
   if (o.threads) setTorchThreads(o.threads);
   const numClasses = o.numClasses ?? 2;
   const list = await native.describeModels({ ...(o.models ? { models: o.models } : {}), numClasses, ...o.scale });
-  return list.map((d) => ({ ...d, stage5Id: stage5IdOf(d.name), numClasses }));
+  return list.map((d) => ({ ...d, numClasses }));
 }
 
 export interface LogitsOptions {

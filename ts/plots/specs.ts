@@ -4,7 +4,7 @@
  * distribution, cross-validation fold comparison, hyperparameter search, and the
  * comparison across models. Pure functions of the data.
  */
-import { averagePrecision, prCurve, rocAuc, rocCurve } from '../train/metrics.js';
+import { averagePrecision, prCurve, rocAuc, rocCurve } from '../evaluation/metrics.js';
 import type { Spec } from './render.js';
 
 export interface Prediction {

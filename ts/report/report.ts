@@ -5,12 +5,13 @@
  * marks the page once every plot has decoded, which the headless-browser test reads.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Analytics, type AnalyticsSources, type QueryResult } from '../analytics/analytics.js';
 import { generatePlots } from '../plots/plots.js';
-import { chanceVerdict, WEAK_AUC, type ChanceVerdict } from '../train/chance.js';
-import { compareModels, outOfFoldPredictions } from '../train/compare.js';
-import { computeMetrics } from '../train/metrics.js';
+import { chanceVerdict, WEAK_AUC, type ChanceVerdict } from '../evaluation/chance.js';
+import { compareModels, outOfFoldPredictions } from '../evaluation/compare.js';
+import { computeMetrics } from '../evaluation/metrics.js';
 import { formatDuration } from '../util/progress.js';
 import { writeFileAtomic } from '../util/fs.js';
 
@@ -313,6 +314,7 @@ ${CHECK}
 </body></html>
 `;
     const output = resolve(options.output ?? join(stage5, 'report.html'));
+    await mkdir(dirname(output), { recursive: true });
     await writeFileAtomic(output, html);
     return { output, models, plots, summary };
   } finally {

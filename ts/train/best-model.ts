@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempName, writeFileAtomic } from '../util/fs.js';
-import type { ResolvedModel } from './registry.js';
+import type { ResolvedModel } from './model.js';
 import { descriptorDigest, verifyDigests } from './model-digest.js';
 
 /** Keys of a fold's config.json that are the run's bookkeeping, not what predict() needs. */

@@ -8,7 +8,8 @@ import { FvcError } from '../errors.js';
 import { native, type ModelKind, type XgboostInfo } from '../native/binding.js';
 import type { DeviceRequest } from '../runtime.js';
 import { Rng } from '../util/rng.js';
-import type { GridValue, ModelSpec } from './registry.js';
+import type { ModelSpec } from './model.js';
+import type { GridValue } from './spec.js';
 import { fitScaler, takeRows, type Scaler } from './scaler.js';
 
 export interface FittedModel {

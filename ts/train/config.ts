@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { FvcError } from '../errors.js';
 import { definedOnly } from '../util/object.js';
-import { FEATURE_SETS, type ModelRequest } from './registry.js';
+import { FEATURE_SETS, type ModelRequest } from './spec.js';
 import { unknownKey } from '../util/suggest.js';
 
 const intFromEnv = (name: string) => {

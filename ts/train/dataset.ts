@@ -9,7 +9,7 @@ import { readTable, type Row } from '../data/table.js';
 import { parseLabel, showCell } from '../data/label.js';
 import { VIDEO_ID, videoIds } from '../data/video-id.js';
 import { FvcError } from '../errors.js';
-import type { FeatureSet } from './registry.js';
+import type { FeatureSet } from './spec.js';
 
 export interface FeatureData {
   /** Per row: the video's id (video_id), written to predictions.csv. */

@@ -19,7 +19,7 @@ import { generatePlots } from '../plots/plots.js';
 import { CrossValidationTracking, NO_FOLD_RUN, openTrackingStore, type FoldRun } from '../tracking/mlflow.js';
 import type { TrackingStore } from '../tracking/store.js';
 import { parseCsv } from '../util/csv.js';
-import { writeFoldPredictions } from './predictions.js';
+import { writeFoldPredictions } from '../evaluation/predictions.js';
 import { VIDEO_ID } from '../data/video-id.js';
 import { tempName, writeFileAtomic } from '../util/fs.js';
 import { emptyLockedDir, withOutputLock } from '../util/lock.js';
@@ -28,12 +28,14 @@ import { recordTiming } from '../util/timings.js';
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import type { FeatureData } from './dataset.js';
 import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
-import { computeMetrics, youdenThreshold, type Metrics } from './metrics.js';
+import { computeMetrics, youdenThreshold, type Metrics } from '../evaluation/metrics.js';
 import type { FoldFit, ModelContext } from './model.js';
 import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, weightsFileFor, type GridValue, type ResolvedModel } from './registry.js';
 import type { BatchProgress, EpochRow } from '../deep/train.js';
 import { batchEvent, batchReporter } from './batch-progress.js';
-import type { TrainEvent, TrainHooks } from './events.js';
+import type { FoldResult, TrainEvent, TrainHooks } from './events.js';
+
+export type { FoldResult };
 import { videoTable } from './clips.js';
 import { exportFoldModel } from './best-model.js';
 import { digestFiles } from './model-digest.js';
@@ -43,19 +45,6 @@ import { native } from '../native/binding.js';
 import { resolveDevice, runtimeInfo, type RuntimeInfo } from '../runtime.js';
 import { xgboostDevice } from './classical.js';
 import { resolveWeightsOption } from '../weights/cache.js';
-
-export interface FoldResult {
-  fold: number;
-  val_acc: number;
-  val_f1: number;
-  val_precision: number;
-  val_recall: number;
-  val_auc: number | null;
-  val_ap: number | null;
-  val_eer: number | null;
-  val_loss: number;
-  [metric: string]: number | null;
-}
 
 export interface ModelSummary {
   modelType: string;

@@ -15,9 +15,9 @@ import { renderPng } from '../plots/render.js';
 import { toCsv } from '../util/csv.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { withOutputLock } from '../util/lock.js';
-import { computeMetrics, rocAuc, tprAtFpr, type Metrics } from './metrics.js';
-import { bootstrapInterval } from './stats.js';
-import { subgroupMetrics, type Subgroup } from './subgroups.js';
+import { computeMetrics, rocAuc, tprAtFpr, type Metrics } from '../evaluation/metrics.js';
+import { bootstrapInterval } from '../evaluation/stats.js';
+import { subgroupMetrics, type Subgroup } from '../evaluation/subgroups.js';
 import { loadModel, predictVideos, type PredictVideosOptions } from './predict.js';
 
 export interface EvaluateOptions extends PredictVideosOptions {

@@ -5,8 +5,21 @@
  * rerun to resume.
  */
 import type { EpochRow } from '../deep/train.js';
-import type { FoldResult } from './engine.js';
-import type { GridValue } from './registry.js';
+
+/** One fold's validation metrics, as metrics.json and the fold-end event carry them. */
+export interface FoldResult {
+  fold: number;
+  val_acc: number;
+  val_f1: number;
+  val_precision: number;
+  val_recall: number;
+  val_auc: number | null;
+  val_ap: number | null;
+  val_eer: number | null;
+  val_loss: number;
+  [metric: string]: number | null;
+}
+import type { GridValue } from './spec.js';
 
 export type TrainEvent =
   | { type: 'model-start'; model: string; folds: number }

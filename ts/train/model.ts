@@ -10,7 +10,7 @@ import type { BatchProgress, EpochRow } from '../deep/train.js';
 import type { TrainConfig } from './config.js';
 import type { FeatureData } from './dataset.js';
 import type { Fold } from './folds.js';
-import type { GridValue, ResolvedModel } from './registry.js';
+import type { FeatureSet, GridValue, ModelEntry } from './spec.js';
 import type { Scaler } from './scaler.js';
 
 export interface ModelContext {
@@ -62,6 +62,13 @@ export interface PredictOptions {
   frameCacheDir?: string;
   featuresDir?: string;
   device: ComputeDevice;
+  /**
+   * Other saved best_model folders (an ensemble's members), loaded and checked as
+   * `fvc predict` does: `check` refuses one this version cannot apply, naming it;
+   * `predict` gives its P(fake) per video. Passed in, so an implementation never
+   * imports the prediction code that imports the registry of implementations.
+   */
+  saved: { check(dir: string): void; predict(dir: string, videos: readonly string[]): Promise<Float64Array> };
 }
 
 /** What best_model/model.json holds, as predict() gets it. */
@@ -95,3 +102,20 @@ export interface Stage5Model<D extends FeatureData = FeatureData> {
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyStage5Model = Stage5Model<any>;
+
+/** A catalogue entry with the implementation that trains and applies it (absent for the models still to come). */
+export interface ModelSpec extends ModelEntry {
+  impl?: AnyStage5Model;
+}
+
+export interface ResolvedModel {
+  spec: ModelSpec;
+  impl: AnyStage5Model;
+  /** The output folder name: the model name, with the feature set when it is not stage2. */
+  modelType: string;
+  featureSet: FeatureSet;
+  /** The feature set named by a suffix of the request, if any (models on deep features add those handcrafted features). */
+  suffix: FeatureSet | null;
+  /** Model folders that must be trained first when requested in the same run (a fold-checkpoint backbone, an ensemble's members). */
+  after: string[];
+}

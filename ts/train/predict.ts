@@ -74,6 +74,10 @@ export async function predictVideos(modelDir: string, videos: readonly string[],
     ...(options.numFrames === undefined ? {} : { numFrames: options.numFrames }),
     ...(options.frameCacheDir ? { frameCacheDir: options.frameCacheDir } : {}),
     ...(options.featuresDir ? { featuresDir: options.featuresDir } : {}),
+    saved: {
+      check: (dir) => void loadModel(dir),
+      predict: async (dir, vs) => Float64Array.from(await predictVideos(dir, vs, options), (x) => x.prob),
+    },
   });
   return videos.map((video, i) => ({ video, prob: probs[i] as number }));
 }

@@ -1,6 +1,6 @@
 /** `fvc compare A B`: two trained models' out-of-fold AUCs, DeLong's test and a bootstrap interval of the difference. */
 import type { Command } from 'commander';
-import { compareModels } from '../../train/compare.js';
+import { compareModels } from '../../evaluation/compare.js';
 import { printJson } from '../output.js';
 import { modelFolder, runSources, stage5DirOf } from '../run-sources.js';
 import { intOption, numberOption } from '../parse.js';

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { describeDeepModels, modelLogits } from '../../deep/models.js';
 import { FvcError } from '../../errors.js';
-import { ALL_MODELS, isBuilt } from '../../train/registry.js';
+import { ALL_MODELS, isBuilt, stage5IdOf } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
 import { intOption, numberOption } from '../parse.js';
 
@@ -29,7 +29,7 @@ export function registerModels(program: Command): void {
   scaleOptions(
     program.command('models').description('every Stage 5 model with its family and inputs; the native deep architectures with input shape and parameter count').option('--json', 'print JSON'),
   ).action(async (o: ScaleFlags & { json?: boolean }) => {
-    const deep = await describeDeepModels({ numClasses: o.numClasses, scale: scaleOf(o), threads: o.threads });
+    const deep = (await describeDeepModels({ numClasses: o.numClasses, scale: scaleOf(o), threads: o.threads })).map((d) => ({ ...d, stage5Id: stage5IdOf(d.name) }));
     const byId = new Map<string, string[]>();
     for (const d of deep) if (d.stage5Id) byId.set(d.stage5Id, [...(byId.get(d.stage5Id) ?? []), d.name]);
     const stage5 = ALL_MODELS.map((m) => ({

@@ -16,7 +16,7 @@ import { mapPool } from '../../util/pool.js';
 import { loadClipData } from '../clips.js';
 import type { TrainConfig } from '../config.js';
 import type { ModelContext, Stage5Model } from '../model.js';
-import { architectureFor, weightsFileFor, type ModelSpec } from '../registry.js';
+import { architectureFor, weightsFileFor, type ModelSpec } from '../catalogue.js';
 import { publishedSampling, weightsSource } from '../../weights/preset.js';
 
 /** The weights file configured for an architecture or model, if any. */

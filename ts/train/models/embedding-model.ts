@@ -23,8 +23,8 @@ import type { TrainConfig } from '../config.js';
 import { groupsOf, loadStageFeatures, type FeatureData } from '../dataset.js';
 import type { Fold } from '../folds.js';
 import type { BestModel, ModelContext, Stage5Model } from '../model.js';
-import { ALL_MODELS, architectureFor, type ResolvedModel } from '../registry.js';
-import { readFoldPredictions } from '../predictions.js';
+import { architectureFor, specOf, type ResolvedModel } from '../catalogue.js';
+import { readFoldPredictions } from '../../evaluation/predictions.js';
 import { weightsSource as publishedSource } from '../../weights/preset.js';
 import { deviceOf, samplingOverrides, weightsFor } from './deep-model.js';
 import { handcraftedMatrix } from './feature-model.js';
@@ -48,7 +48,7 @@ export interface EmbeddingModelOptions {
  * that model (deep.architectures, e.g. vit_gru=vit_gru_ti16), else the fixed one.
  */
 function backboneOf(cfg: TrainConfig, o: EmbeddingModelOptions): string {
-  const trainer = o.foldModel ? ALL_MODELS.find((m) => m.name === o.foldModel) : undefined;
+  const trainer = o.foldModel ? specOf(o.foldModel) : undefined;
   return trainer?.architectures ? architectureFor(trainer, cfg.deep.architectures) : o.backbone;
 }
 

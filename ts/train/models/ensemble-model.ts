@@ -20,14 +20,14 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FvcError } from '../../errors.js';
 import { csvCell } from '../../util/csv.js';
-import { readFoldPredictions } from '../predictions.js';
+import { readFoldPredictions } from '../../evaluation/predictions.js';
 import { tempName } from '../../util/fs.js';
 import type { FeatureData } from '../dataset.js';
 import { exportFoldModel } from '../best-model.js';
 import { stratifiedGroupKFold, type Fold } from '../folds.js';
 import type { FoldContext, Stage5Model } from '../model.js';
-import { loadModel, predictVideos } from '../predict.js';
-import type { GridValue, ResolvedModel } from '../registry.js';
+import type { ResolvedModel } from '../model.js';
+import type { GridValue } from '../spec.js';
 import { applyStacker, fitStacker, type Stacker } from '../stacker.js';
 
 export type EnsembleRule = 'mean' | 'stack';
@@ -139,8 +139,8 @@ export function ensembleModel(members: readonly ResolvedModel[], rule: EnsembleR
       const perMember: Float64Array[] = [];
       for (const name of memberNames) {
         const dir = join(best.dir, 'members', name);
-        loadModel(dir); // refuses a member this version cannot apply, naming it
-        perMember.push(Float64Array.from(await predictVideos(dir, videos, o), (x) => x.prob));
+        o.saved.check(dir);
+        perMember.push(await o.saved.predict(dir, videos));
       }
       return Float64Array.from(videos, (_, i) => {
         const p = perMember.map((m) => m[i] as number);
