@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import { stage5IdOf } from '../ts/train/registry.js';
 import * as assert from 'uvu/assert';
-import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
+import { describeDeepModels, modelLogits } from '../ts/deep/architectures.js';
 import { artifacts, root, runCli } from './helpers.js';
 import type { KernelCheck } from '../ts/runtime.js';
 

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
+import { describeDeepModels, modelLogits } from '../ts/deep/architectures.js';
 import { native } from '../ts/native/binding.js';
 import { ALL_MODELS } from '../ts/train/registry.js';
 import { predictDeepClips, trainDeepFold, type DeepOptions } from '../ts/deep/train.js';

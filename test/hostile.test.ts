@@ -11,7 +11,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { modelLogits } from '../ts/deep/models.js';
+import { modelLogits } from '../ts/deep/architectures.js';
 import { artifacts, root, runCli } from './helpers.js';
 
 const dir = join(artifacts, 'hostile');

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
+import { describeDeepModels, modelLogits } from '../ts/deep/architectures.js';
 import { artifacts, npyValues, root } from './helpers.js';
 
 const dir = join(artifacts, 'mesonet');

@@ -7,7 +7,7 @@ import { generateCorpus, readTable } from '../ts/index.js';
 import { parseCsv } from '../ts/util/csv.js';
 import { loadMetadata } from '../ts/data/metadata.js';
 import { loadStageFeatures } from '../ts/train/dataset.js';
-import { joinHandcrafted } from '../ts/train/models/embedding-model.js';
+import { joinHandcrafted } from '../ts/train/implementations/embedding-model.js';
 import { renderAirflowDag } from '../ts/pipeline/airflow.js';
 import { activeStages, DEPENDENCIES, STAGES } from '../ts/pipeline/dag.js';
 import { runPipeline } from '../ts/pipeline/runner.js';

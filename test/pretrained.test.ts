@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { modelLogits } from '../ts/deep/models.js';
+import { modelLogits } from '../ts/deep/architectures.js';
 import { native } from '../ts/native/binding.js';
 import { setTorchThreads } from '../ts/runtime.js';
 import { artifacts, npyValues, root } from './helpers.js';

@@ -10,7 +10,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { modelLogits } from '../ts/deep/models.js';
+import { modelLogits } from '../ts/deep/architectures.js';
 import { trainDeepFold } from '../ts/deep/train.js';
 import { artefactClips, artifacts, npyValues, root } from './helpers.js';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { registerModel, train, type Stage5Model } from '../ts/index.js';
-import { featureModel } from '../ts/train/models/feature-model.js';
+import { featureModel } from '../ts/train/implementations/feature-model.js';
 import { parseCsv } from '../ts/util/csv.js';
 import { Rng } from '../ts/util/rng.js';
 import { artifacts } from './helpers.js';

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { describeDeepModels } from '../ts/deep/models.js';
+import { describeDeepModels } from '../ts/deep/architectures.js';
 import { artifacts, root } from './helpers.js';
 
 function run(cmd: string, args: string[]) {

@@ -15,7 +15,7 @@ import { stage5IdOf } from '../ts/train/registry.js';
 import * as assert from 'uvu/assert';
 import { generateCorpus } from '../ts/corpus/generate.js';
 import { loadMetadata } from '../ts/data/metadata.js';
-import { describeDeepModels, modelLogits } from '../ts/deep/models.js';
+import { describeDeepModels, modelLogits } from '../ts/deep/architectures.js';
 import { trainDeepFold, type DeepOptions } from '../ts/deep/train.js';
 import { extractEmbeddings } from '../ts/extract/store.js';
 import { train } from '../ts/train/engine.js';

@@ -71,7 +71,7 @@ export { compareModels, outOfFoldPredictions, type Comparison } from './evaluati
 export { chanceLine, chanceVerdict, type ChanceVerdict } from './evaluation/chance.js';
 export { loadRunConfig, trainOptionsOf, RunConfigSchema, type RunConfig } from './config/run-config.js';
 export { stratifiedGroupKFold, checkFolds, type Fold } from './train/folds.js';
-export { ExperimentTracker } from './train/tracker.js';
+export { ExperimentTracker } from './train/run-log.js';
 export { predictVideos, loadModel, type PredictVideosOptions } from './train/predict.js';
 export { evaluate, type EvaluateOptions, type Evaluation } from './train/evaluate.js';
 export { subgroupMetrics, type Subgroup } from './evaluation/subgroups.js';

@@ -4,7 +4,7 @@
  * it field by field.
  */
 import type { ClipLayout, InputPreset } from '../native/binding.js';
-import { describeDeepModels } from './models.js';
+import { describeDeepModels } from './architectures.js';
 
 export interface ArchitectureInfo {
   preset: InputPreset;

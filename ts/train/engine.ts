@@ -40,7 +40,7 @@ import { videoTable } from './clips.js';
 import { exportFoldModel } from './best-model.js';
 import { digestFiles } from './model-digest.js';
 import { checkScaler } from './scaler.js';
-import { ExperimentTracker } from './tracker.js';
+import { ExperimentTracker } from './run-log.js';
 import { native } from '../native/binding.js';
 import { resolveDevice, runtimeInfo, type RuntimeInfo } from '../runtime.js';
 import { xgboostDevice } from './classical.js';

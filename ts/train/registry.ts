@@ -26,10 +26,10 @@ ALL.push(...MODELS.map((m): ModelSpec => ('build' in m ? { ...m, impl: implement
 
 import type { AnyStage5Model } from './model.js';
 import { ALL, FEATURE_SETS, isBuilt, MODELS, type FeatureSet, type ModelBuild, type ModelSpec, type ResolvedModel } from './catalogue.js';
-import { deepModel } from './models/deep-model.js';
-import { embeddingModel } from './models/embedding-model.js';
-import { ensembleModel } from './models/ensemble-model.js';
-import { featureModel } from './models/feature-model.js';
+import { deepModel } from './implementations/deep-model.js';
+import { embeddingModel } from './implementations/embedding-model.js';
+import { ensembleModel } from './implementations/ensemble-model.js';
+import { featureModel } from './implementations/feature-model.js';
 
 /**
  * Adds a model to the registry for this process: its spec (name, id, family, inputs,

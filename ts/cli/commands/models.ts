@@ -2,7 +2,7 @@
 import { weightsFileOf } from '../../weights/cache.js';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { describeDeepModels, modelLogits } from '../../deep/models.js';
+import { describeDeepModels, modelLogits } from '../../deep/architectures.js';
 import { FvcError } from '../../errors.js';
 import { ALL_MODELS, isBuilt, stage5IdOf } from '../../train/registry.js';
 import { formatTable, printJson } from '../output.js';
