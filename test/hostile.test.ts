@@ -72,7 +72,7 @@ test('decompression and allocation bombs are refused before they allocate: peak 
   const bombs = ['none_bomb.pth', 'deflate_bomb.pth', 'stride0.pth', 'legacy_huge.pth', 'lists_1000000.pth'];
   // A child process of its own, so that its peak resident memory is these reads' alone.
   const script = `
-    import { modelLogits } from ${JSON.stringify(join(root, 'ts', 'deep', 'models.ts'))};
+    import { modelLogits } from ${JSON.stringify(join(root, 'ts', 'deep', 'architectures.ts'))};
     const out = {};
     for (const f of ${JSON.stringify(bombs)}) {
       const t = Date.now();

@@ -474,67 +474,43 @@ export interface Signalled {
   onProgress?: (e: ProgressEvent) => void;
 }
 
+/** The addon's promise-returning calls: the ones that take an options object and return a promise. */
+type AsyncName = { [K in keyof Addon]: Addon[K] extends (o: infer O) => Promise<unknown> ? (O extends CallOptions ? K : never) : never }[keyof Addon];
+type Request<K extends AsyncName> = Omit<Parameters<Addon[K]>[0], keyof CallOptions> & Signalled;
+type Response<K extends AsyncName> = Awaited<ReturnType<Addon[K]>>;
+
+/**
+ * One wrapper for every asynchronous request: the AbortSignal becomes the native
+ * cancellation token, progress events reach onProgress, native errors become FvcErrors.
+ * `serial` requests (seeded LibTorch work) wait for the one before them.
+ */
+function request<K extends AsyncName>(name: K, serial = false): (o: Request<K>) => Promise<Response<K>> {
+  return (o) => {
+    const { signal, onProgress, ...rest } = o;
+    const run = () => call((a, c) => (a[name] as (x: unknown) => Promise<Response<K>>)({ ...rest, ...c }), signal, onProgress);
+    return serial ? oneAtATime(run, signal) : run();
+  };
+}
+
 export const native = {
-  probe: (o: Parameters<Addon['probe']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.probe({ ...rest, ...c }), signal, onProgress);
-  },
-  sampleFrames: (o: Parameters<Addon['sampleFrames']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.sampleFrames({ ...rest, ...c }), signal, onProgress);
-  },
-  detectFaces: (o: Parameters<Addon['detectFaces']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.detectFaces({ ...rest, ...c }), signal, onProgress);
-  },
+  probe: request('probe'),
+  sampleFrames: request('sampleFrames'),
+  detectFaces: request('detectFaces'),
+  handcraftedFeatures: request('handcraftedFeatures'),
+  scaleVideo: request('scaleVideo'),
+  augmentVideo: request('augmentVideo'),
+  fitModel: request('fitModel'),
+  predictModel: request('predictModel'),
+  describeModels: (o: Request<'describeModels'> = {}) => request('describeModels')(o),
+  modelLogits: request('modelLogits', true),
+  trainDeep: request('trainDeep', true),
+  predictClips: request('predictClips'),
+  extractFeatures: request('extractFeatures', true),
+  computeFlow: request('computeFlow'),
   hasHogFaceDetector: () => sync((a) => a.hasHogFaceDetector),
-  handcraftedFeatures: (o: Parameters<Addon['handcraftedFeatures']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.handcraftedFeatures({ ...rest, ...c }), signal, onProgress);
-  },
   handcraftedFeatureNames: () => sync((a) => a.handcraftedFeatureNames()),
   handcraftedSchemaVersion: () => sync((a) => a.handcraftedSchemaVersion),
-  scaleVideo: (o: Parameters<Addon['scaleVideo']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.scaleVideo({ ...rest, ...c }), signal, onProgress);
-  },
-  augmentVideo: (o: Parameters<Addon['augmentVideo']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.augmentVideo({ ...rest, ...c }), signal, onProgress);
-  },
-  fitModel: (o: Parameters<Addon['fitModel']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.fitModel({ ...rest, ...c }), signal, onProgress);
-  },
-  predictModel: (o: Parameters<Addon['predictModel']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.predictModel({ ...rest, ...c }), signal, onProgress);
-  },
   xgboostInfo: () => sync((a) => a.xgboostInfo()),
-  describeModels: (o: Parameters<Addon['describeModels']>[0] & Signalled = {}) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.describeModels({ ...rest, ...c }), signal, onProgress);
-  },
-  modelLogits: (o: Parameters<Addon['modelLogits']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return oneAtATime(() => call((a, c) => a.modelLogits({ ...rest, ...c }), signal, onProgress), signal);
-  },
-  trainDeep: (o: Parameters<Addon['trainDeep']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return oneAtATime(() => call((a, c) => a.trainDeep({ ...rest, ...c }), signal, onProgress), signal);
-  },
-  predictClips: (o: Parameters<Addon['predictClips']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.predictClips({ ...rest, ...c }), signal, onProgress);
-  },
-  extractFeatures: (o: Parameters<Addon['extractFeatures']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return oneAtATime(() => call((a, c) => a.extractFeatures({ ...rest, ...c }), signal, onProgress), signal);
-  },
-  computeFlow: (o: Parameters<Addon['computeFlow']>[0] & Signalled) => {
-    const { signal, onProgress, ...rest } = o;
-    return call((a, c) => a.computeFlow({ ...rest, ...c }), signal, onProgress);
-  },
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
   checkKernels: () => sync((a) => a.checkKernels()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),
