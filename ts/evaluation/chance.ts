@@ -5,6 +5,7 @@
  * interval reaches 0.5 is reported as at chance, so a summary table of means never
  * presents noise as a result.
  */
+import { foldsIn } from './fold-layout.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { rocAuc } from './metrics.js';
@@ -71,7 +72,7 @@ export function chanceLine(v: ChanceVerdict): string {
 export function chanceVerdicts(stage5Dir: string, o: { resamples?: number; seed?: number } = {}): ChanceVerdict[] {
   if (!existsSync(stage5Dir)) return [];
   return readdirSync(stage5Dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && readdirSync(join(stage5Dir, d.name)).some((f) => /^fold_\d+$/.test(f)))
+    .filter((d) => d.isDirectory() && foldsIn(join(stage5Dir, d.name)).length > 0)
     .map((d) => d.name)
     .sort()
     .map((m) => chanceVerdict(stage5Dir, m, o));

@@ -3,7 +3,8 @@
  * data and folds), their AUCs, DeLong's test of the difference and a bootstrap
  * interval of it, so a ranking of models comes with its uncertainty.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { FOLD_FILES, foldDir, foldsIn } from './fold-layout.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FvcError } from '../errors.js';
 import { readFoldPredictions } from './predictions.js';
@@ -44,10 +45,8 @@ export function outOfFoldPredictions(stage5Dir: string, model: string): Map<stri
   const dir = join(stage5Dir, model);
   if (!existsSync(dir)) throw new FvcError('ERR_FILE_NOT_FOUND', `${dir}: no such model folder (train ${model} first, or give --output-dir)`);
   const out = new Map<string, OutOfFoldPrediction>();
-  for (const fold of readdirSync(dir)
-    .filter((d) => /^fold_\d+$/.test(d))
-    .sort()) {
-    const file = join(dir, fold, 'predictions.csv');
+  for (const fold of foldsIn(dir)) {
+    const file = join(foldDir(dir, fold), FOLD_FILES.predictions);
     if (!existsSync(file)) continue;
     for (const p of readFoldPredictions(file, model)) {
       // Keyed by id: a repeated one would silently drop a prediction from every statistic.

@@ -4,6 +4,7 @@
  * plots (PNG embedded as data URIs), and the time log. A small inline script
  * marks the page once every plot has decoded, which the headless-browser test reads.
  */
+import { FOLD_FILES, foldDir } from '../evaluation/fold-layout.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -260,7 +261,8 @@ export async function buildReport(options: ReportOptions = {}): Promise<{ output
     for (const m of models) {
       const dir = join(stage5, m);
       const metrics = existsSync(join(dir, 'metrics.json')) ? (JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as Record<string, unknown>) : {};
-      const config = existsSync(join(dir, 'fold_1', 'config.json')) ? (JSON.parse(readFileSync(join(dir, 'fold_1', 'config.json'), 'utf8')) as Record<string, unknown>) : {};
+      const firstConfig = join(foldDir(dir, 1), FOLD_FILES.config);
+      const config = existsSync(firstConfig) ? (JSON.parse(readFileSync(firstConfig, 'utf8')) as Record<string, unknown>) : {};
       const keys = Object.keys(metrics)
         .filter((k) => k.startsWith('mean_'))
         .map((k) => k.slice(5));

@@ -45,6 +45,12 @@ export function readsSharedExtraction(spec: ModelSpec, weights: string | Readonl
   return weightsFileFor(weights, spec.backbone, spec) !== undefined || !spec.foldModel;
 }
 
+/** Why `only: 'extract'` cannot prepare this model's data once for every fold, or null when it can. */
+export function sharedExtractionRefusal(spec: ModelSpec, weights: string | Readonly<Record<string, string>> | undefined): string | null {
+  if (readsSharedExtraction(spec, weights)) return null;
+  return spec.backbone ? `its backbone is ${spec.foldModel}'s fold checkpoints, extracted in its own fold jobs` : 'reads no deep features';
+}
+
 /** Each model after the requested ones it reads (`after`), otherwise in the order asked. */
 export function inDependencyOrder<M extends { modelType: string; after: readonly string[] }>(models: readonly M[]): M[] {
   const out: M[] = [];

@@ -10,6 +10,7 @@
  * A fold whose metadata.json exists (with the same configuration) is skipped on
  * resume; a fold that fails writes error.json and the others go on.
  */
+import { FOLD_FILES, foldDir, foldLockName } from '../evaluation/fold-layout.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -21,7 +22,7 @@ import type { TrackingStore } from '../tracking/store.js';
 import { parseCsv } from '../util/csv.js';
 import { writeFoldPredictions } from '../evaluation/predictions.js';
 import { VIDEO_ID } from '../data/video-id.js';
-import { tempName, writeFileAtomic } from '../util/fs.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { emptyLockedDir, withOutputLock } from '../util/lock.js';
 import { createProgress, executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
@@ -29,21 +30,19 @@ import { resolveConfig, type TrainConfig, type TrainConfigInput } from './config
 import type { FeatureData } from './dataset.js';
 import { checkFolds, stratifiedGroupKFold, type Fold } from './folds.js';
 import { computeMetrics, youdenThreshold, type Metrics } from '../evaluation/metrics.js';
-import type { FoldFit, ModelContext } from './model.js';
-import { gridPoints, inDependencyOrder, readsSharedExtraction, resolveModel, weightsFileFor, type GridValue, type ResolvedModel } from './registry.js';
-import type { BatchProgress, EpochRow } from '../deep/train.js';
+import type { ModelContext } from './model.js';
+import { inDependencyOrder, resolveModel, sharedExtractionRefusal, type GridValue, type ResolvedModel } from './registry.js';
+import type { EpochRow } from '../deep/train.js';
 import { batchEvent, batchReporter } from './batch-progress.js';
-import type { FoldResult, TrainEvent, TrainHooks } from './events.js';
+import type { FoldResult, TrainHooks } from './events.js';
+import { checkAborted, evaluate, gridSearch, meanStd, type Run } from './grid-search.js';
+import { exportFoldModel } from './best-model.js';
 
 export type { FoldResult };
-import { videoTable } from './clips.js';
-import { exportFoldModel } from './best-model.js';
 import { digestFiles } from './model-digest.js';
 import { checkScaler } from './scaler.js';
 import { ExperimentTracker } from './run-log.js';
-import { native } from '../native/binding.js';
-import { resolveDevice, runtimeInfo, type RuntimeInfo } from '../runtime.js';
-import { xgboostDevice } from './classical.js';
+import { runtimeInfo, type RuntimeInfo } from '../runtime.js';
 import { resolveWeightsOption } from '../weights/cache.js';
 
 export interface ModelSummary {
@@ -72,7 +71,7 @@ export interface TrainResult {
 function addChosenThresholds(dir: string, rows: FoldResult[]): void {
   const preds = new Map(
     rows.map((r) => {
-      const file = join(dir, `fold_${r.fold}`, 'predictions.csv');
+      const file = join(foldDir(dir, r.fold), FOLD_FILES.predictions);
       const lines = existsSync(file) ? parseCsv(readFileSync(file, 'utf8')) : [];
       return [r.fold, { labels: lines.map((l) => Number(l.label)), probs: lines.map((l) => Number(l.prob)) }];
     }),
@@ -117,13 +116,6 @@ function foldRow(fold: number, m: Metrics): FoldResult {
   };
 }
 
-const SELECT: Record<TrainConfig['selectionMetric'], keyof Metrics> = { f1: 'f1', accuracy: 'accuracy', roc_auc: 'roc_auc', average_precision: 'average_precision' };
-
-function meanStd(values: number[]): [number, number] {
-  const m = values.reduce((a, b) => a + b, 0) / values.length;
-  return [m, Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / values.length)];
-}
-
 const readJsonOr = (path: string): Record<string, unknown> | undefined => {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
@@ -151,109 +143,6 @@ function dataLoader(cfg: TrainConfig, log: (m: string) => void, signal?: AbortSi
     }
     return p;
   };
-}
-
-/** train()'s hooks as the engine passes them down: the caller's signal, and events out. */
-interface Run {
-  signal?: AbortSignal;
-  emit: (e: TrainEvent) => void;
-}
-
-/** Stops between folds and models when the caller aborted. */
-function checkAborted(run: Run, where: string): void {
-  if (run.signal?.aborted) throw new FvcError('ERR_ABORTED', `training cancelled ${where}`);
-}
-
-interface Evaluated {
-  fitted: FoldFit;
-  labels: number[];
-  metrics: Metrics;
-}
-
-/** What a fit reports while it runs, besides its log. */
-interface FitHooks {
-  signal?: AbortSignal;
-  onEpoch?: (e: EpochRow) => void;
-  onBatch?: (b: BatchProgress) => void;
-}
-
-async function evaluate(
-  model: ResolvedModel,
-  params: Record<string, GridValue>,
-  data: FeatureData,
-  fold: Fold,
-  dir: string,
-  cfg: TrainConfig,
-  log: (m: string) => void,
-  hooks: FitHooks = {},
-): Promise<Evaluated> {
-  const labels = fold.val.map((i) => data.labels[i] as number);
-  const fitted = await model.impl.fit({ model, params, data, fold, dir, cfg, log, ...hooks });
-  return { fitted, labels, metrics: computeMetrics(labels, fitted.probs) };
-}
-
-interface GridOutcome {
-  best: Record<string, GridValue>;
-  results: Array<Record<string, unknown>>;
-  fingerprint: string;
-}
-
-/**
- * The grid search, or its earlier result when grid_search.json was written for the
- * same grid, data, folds and metric: a resumed run, each task of a fold array and
- * the aggregation job all agree on the parameters without searching again.
- */
-async function gridSearch(model: ResolvedModel, data: FeatureData, folds: Fold[], cfg: TrainConfig, dir: string, log: (m: string) => void, run: Run): Promise<GridOutcome> {
-  const grid = cfg.grids[model.spec.name] ?? model.spec.grid;
-  const points = gridPoints(grid);
-  const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ grid, search: cfg.gridSearch, metric: cfg.selectionMetric, seed: cfg.seed, n: cfg.nSplits, rows: data.rows, source: data.source, features: data.featureNames }))
-    .digest('hex')
-    .slice(0, 16);
-  if (points.length === 1 || !cfg.gridSearch) return { best: points[0] ?? {}, results: [], fingerprint };
-  const file = join(dir, 'grid_search.json');
-  if (existsSync(file)) {
-    try {
-      const saved = JSON.parse(readFileSync(file, 'utf8')) as { fingerprint?: string; best_params: Record<string, GridValue>; results: Array<Record<string, unknown>> };
-      if (saved.fingerprint === fingerprint) {
-        log(`${model.modelType}: grid search result reused from ${file} -> ${JSON.stringify(saved.best_params)}`);
-        return { best: saved.best_params, results: saved.results, fingerprint };
-      }
-    } catch {
-      // An unreadable earlier result is searched again.
-    }
-  }
-  // Fold-array tasks may search at once on a shared file system: scratch space is per process.
-  const scratch = tempName(join(dir, 'grid'));
-  await mkdir(scratch, { recursive: true });
-  const key = SELECT[cfg.selectionMetric];
-  const results: Array<Record<string, unknown>> = [];
-  const progress = createProgress({ label: `${model.modelType} grid`, total: points.length * folds.length, silent: cfg.quiet });
-  try {
-    for (const [c, params] of points.entries()) {
-      const scores: number[] = [];
-      for (const fold of folds) {
-        checkAborted(run, `in ${model.modelType}'s grid search`);
-        const { metrics } = await evaluate(model, params, data, fold, scratch, cfg, () => undefined, run.signal ? { signal: run.signal } : {});
-        scores.push((metrics[key] as number | null) ?? 0);
-        progress.tick(`${JSON.stringify(params)} fold ${fold.fold}`);
-      }
-      const [mean, std] = meanStd(scores);
-      results.push({ params, [`mean_${cfg.selectionMetric}`]: mean, [`std_${cfg.selectionMetric}`]: std, fold_scores: scores });
-      run.emit({ type: 'grid-candidate', model: model.modelType, candidate: c + 1, candidates: points.length, params, metric: cfg.selectionMetric, mean, std, foldScores: scores });
-    }
-  } finally {
-    progress.done();
-    await rm(scratch, { recursive: true, force: true });
-  }
-  // Highest mean wins; the first listed on ties, so results are reproducible.
-  const bestIdx = results.reduce((b, r, i) => ((r[`mean_${cfg.selectionMetric}`] as number) > (results[b]?.[`mean_${cfg.selectionMetric}`] as number) ? i : b), 0);
-  const best = (results[bestIdx]?.params ?? {}) as Record<string, GridValue>;
-  log(
-    `${model.modelType}: grid search over ${points.length} combinations -> ${JSON.stringify(best)} (mean ${cfg.selectionMetric} ${(results[bestIdx]?.[`mean_${cfg.selectionMetric}`] as number).toFixed(4)})`,
-  );
-  await writeFileAtomic(file, `${JSON.stringify({ selection_metric: cfg.selectionMetric, results, best_params: best, fingerprint }, null, 2)}\n`);
-  return { best, results, fingerprint };
 }
 
 /** Epochs a resumed fold's metrics.jsonl already holds (each is logged once). */
@@ -494,9 +383,9 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
   for (const fold of wanted) {
     if (run.signal?.aborted) await tracking?.kill();
     checkAborted(run, `before ${model.modelType} fold ${fold.fold}`);
-    const foldDir = join(dir, `fold_${fold.fold}`);
+    const foldPath = foldDir(dir, fold.fold);
     const foldParams = { model_type: model.modelType, fold: fold.fold, seed: cfg.seed, params: best };
-    const done = cfg.resume || cfg.only === 'aggregate' ? finishedFold(foldDir, configHash) : null;
+    const done = cfg.resume || cfg.only === 'aggregate' ? finishedFold(foldPath, configHash) : null;
     run.emit({ type: 'fold-start', model: model.modelType, fold: fold.fold, folds: wanted.length });
     if (done) {
       rows.push(done.row);
@@ -507,7 +396,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
         params: foldParams,
         metrics: foldMetrics(done.row),
         artifacts: done.files,
-        results: [join(foldDir, 'predictions.csv')],
+        results: [join(foldPath, 'predictions.csv')],
         startTime: Date.now(),
         status: 'FINISHED',
       });
@@ -515,7 +404,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
       continue;
     }
     if (cfg.only === 'aggregate') {
-      const message = foldFailure(foldDir);
+      const message = foldFailure(foldPath);
       failedFolds.push({ fold: fold.fold, message });
       log(`${model.modelType}: fold ${fold.fold} has no result: ${message}`);
       await tracking?.fold({ fold: fold.fold, params: foldParams, metrics: {}, artifacts: [], startTime: Date.now(), status: 'FAILED', error: message });
@@ -530,8 +419,8 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
       const { row, files } = await withOutputLock(
         dir,
         `fvc train ${model.modelType} fold ${fold.fold}`,
-        () => trainFold(model, best, data, fold, cfg, foldDir, configHash, settings, log, run, foldRun),
-        `.fvc-lock-fold_${fold.fold}.json`,
+        () => trainFold(model, best, data, fold, cfg, foldPath, configHash, settings, log, run, foldRun),
+        foldLockName(fold.fold),
       );
       rows.push(row);
       trainedSeconds.push((performance.now() - t) / 1000);
@@ -544,7 +433,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
         status: 'ok',
         items: fold.train.length + fold.val.length,
       });
-      await foldRun.end(foldMetrics(row), files, 'FINISHED', undefined, [join(foldDir, 'predictions.csv')]);
+      await foldRun.end(foldMetrics(row), files, 'FINISHED', undefined, [join(foldPath, 'predictions.csv')]);
       log(
         `${model.modelType}: fold ${fold.fold}/${folds.length} val_f1 ${row.val_f1.toFixed(4)} val_auc ${row.val_auc?.toFixed(4) ?? 'n/a'} (${((performance.now() - t) / 1000).toFixed(2)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`,
       );
@@ -559,9 +448,9 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
       failedFolds.push({ fold: fold.fold, message: e.message });
       // A fold another run holds is that run's to write: no error.json over its work.
       if (!isFvcError(err, 'ERR_LOCKED')) {
-        await mkdir(foldDir, { recursive: true });
+        await mkdir(foldPath, { recursive: true });
         await writeFileAtomic(
-          join(foldDir, 'error.json'),
+          join(foldPath, 'error.json'),
           `${JSON.stringify({ message: e.message, code: (e as { code?: string }).code, stack: e.stack, config: { model_type: model.modelType, params: best, fold: fold.fold, seed: cfg.seed } }, null, 2)}\n`,
         );
       }
@@ -594,7 +483,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
   Object.assign(summary, { best_fold: bestFold, best_params: best, selection_metric: cfg.selectionMetric, hyperparameter_search: results, failed_folds: failedFolds });
   await writeFileAtomic(join(dir, 'grid_search.json'), `${JSON.stringify({ selection_metric: cfg.selectionMetric, results, best_params: best, fingerprint }, null, 2)}\n`);
   await writeFileAtomic(join(dir, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  if (bestFold !== null) await exportFoldModel(join(dir, `fold_${bestFold}`), join(dir, 'best_model'), model);
+  if (bestFold !== null) await exportFoldModel(foldDir(dir, bestFold), join(dir, 'best_model'), model);
   await tracking?.finish(
     Object.fromEntries(Object.entries(summary).filter(([k]) => k.startsWith('mean_') || k.startsWith('std_'))),
     [join(dir, 'metrics.json'), join(dir, 'grid_search.json')],
@@ -614,8 +503,7 @@ async function trainModelIn(dir: string, { model, data, folds }: Prepared, cfg: 
  */
 function checkDevice(cfg: TrainConfig, models: readonly ResolvedModel[]): void {
   if (cfg.device === 'auto' || cfg.device === 'cpu') return;
-  if (models.some((m) => m.spec.architectures || m.spec.backbone)) resolveDevice(cfg.device);
-  if (models.some((m) => m.spec.family === 'gradient_boosting')) xgboostDevice(cfg.device, native.xgboostInfo(), () => resolveDevice('auto') === 'cuda');
+  for (const model of models) model.impl.checkDevice?.({ model, cfg, log: () => undefined });
 }
 
 /**
@@ -624,12 +512,11 @@ function checkDevice(cfg: TrainConfig, models: readonly ResolvedModel[]): void {
  * loaded exactly as the model job will load it, so both agree on the table's key.
  */
 async function extractOnly(models: ResolvedModel[], cfg: TrainConfig, log: (m: string) => void, started: number): Promise<TrainResult> {
-  const bad = models.filter((m) => !readsSharedExtraction(m.spec, cfg.deep.weights));
-  if (bad.length)
-    throw new FvcError(
-      'ERR_INVALID_ARGUMENT',
-      `only extract: ${bad.map((m) => `${m.modelType} (${m.spec.backbone ? `its backbone is ${m.spec.foldModel}'s fold checkpoints, extracted in its own fold jobs` : 'reads no deep features'})`).join('; ')}: list models on a pretrained backbone`,
-    );
+  const bad = models.flatMap((m) => {
+    const why = sharedExtractionRefusal(m.spec, cfg.deep.weights);
+    return why ? [`${m.modelType} (${why})`] : [];
+  });
+  if (bad.length) throw new FvcError('ERR_INVALID_ARGUMENT', `only extract: ${bad.join('; ')}: list models on a pretrained backbone`);
   const load = dataLoader(cfg, log);
   // A feature-set suffix only adds handcrafted columns: the bare model extracts the same table without needing Stage 2.
   const bare = [...new Map(models.map((m) => [m.spec.name, { ...m, suffix: null, modelType: m.spec.name }])).values()];
@@ -729,17 +616,9 @@ export async function checkTraining(options: TrainConfigInput): Promise<Training
   const models = cfg.models.map((m) => resolveModel(m, cfg.featureSet));
   const load = dataLoader(cfg, () => undefined);
   for (const model of models) {
-    // Models on deep features: a check must not extract (the extraction job or the
-    // folds do, with the run's own sampling); their inputs exist and the weights read.
-    if (model.spec.backbone) {
-      const table = videoTable(cfg);
-      const file = weightsFileFor(cfg.deep.weights, model.spec.backbone, model.spec);
-      if (file && !existsSync(file)) throw new FvcError('ERR_FILE_NOT_FOUND', `${model.modelType}: weights file ${file} of backbone ${model.spec.backbone} does not exist`);
-      if (!file && !model.spec.foldModel && !cfg.deep.randomInit)
-        throw new FvcError('ERR_INVALID_ARGUMENT', `${model.modelType}: needs the weights of its backbone ${model.spec.backbone} (--weights ${model.spec.backbone}=FILE), or --random-init`);
-      passed.push(
-        `${model.modelType}: videos from ${table}; backbone ${model.spec.backbone} from ${file ?? (model.spec.foldModel ? `${model.spec.foldModel}'s fold checkpoints` : 'a random initialisation (asked for)')}`,
-      );
+    // A model whose data is the work itself (deep features) checks its inputs its own way.
+    if (model.impl.preflight) {
+      passed.push(...(await model.impl.preflight({ model, cfg, log: () => undefined })));
       continue;
     }
     const { data, folds } = await prepare(model, cfg, load);

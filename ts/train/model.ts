@@ -93,6 +93,15 @@ export interface Stage5Model<D extends FeatureData = FeatureData> {
   fit(ctx: FoldContext<D>): Promise<FoldFit>;
   /** P(fake) per video, in input order. */
   predict(best: BestModel, videos: readonly string[], options: PredictOptions): Promise<Float64Array>;
+  /**
+   * A cluster job's pre-flight check when loading the data is not a check but the work
+   * itself (models on deep features would extract): lines for the job log, or throws
+   * naming what is missing. Absent: the engine loads the data and checks its rows,
+   * classes and folds.
+   */
+  preflight?(ctx: ModelContext): Promise<string[]>;
+  /** Refuses up front a device this model cannot use (a GPU the node lacks, an XGBoost built without CUDA). */
+  checkDevice?(ctx: ModelContext): void;
 }
 
 /**

@@ -54,6 +54,7 @@ async function resolved({ cfg, model }: ModelContext) {
 export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
   return {
     resumable: true,
+    checkDevice: ({ cfg }) => void resolveDevice(cfg.device),
     dataKey: async (ctx) => {
       const { options, layout } = await resolved(ctx);
       return `clips:${layout}:${options.numFrames}:${options.frameSize}${options.faces ? `:faces:${JSON.stringify(options.faces)}` : ''}`;

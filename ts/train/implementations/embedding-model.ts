@@ -9,6 +9,10 @@
  * against its predictions.csv, so no validation video ever shaped the features),
  * else a random initialisation when asked for. Nothing random without asking.
  */
+import { resolveDevice } from '../../runtime.js';
+import { native } from '../../native/binding.js';
+import { xgboostDevice } from '../classical.js';
+import { foldName, modelFoldDir } from '../../evaluation/fold-layout.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -23,7 +27,7 @@ import type { TrainConfig } from '../config.js';
 import { groupsOf, loadStageFeatures, type FeatureData } from '../dataset.js';
 import type { Fold } from '../folds.js';
 import type { BestModel, ModelContext, Stage5Model } from '../model.js';
-import { architectureFor, specOf, type ResolvedModel } from '../catalogue.js';
+import { architectureFor, specOf, weightsFileFor, type ResolvedModel } from '../catalogue.js';
 import { readFoldPredictions } from '../../evaluation/predictions.js';
 import { weightsSource as publishedSource } from '../../weights/preset.js';
 import { deviceOf, samplingOverrides, weightsFor } from './deep-model.js';
@@ -97,7 +101,7 @@ function foldCheckpoint(
   fold: Fold,
   data: EmbeddingData,
 ): { path: string; architecture: string; scale: { width: number; depth: number } } {
-  const dir = join(cfg.outputDir, o.foldModel as string, `fold_${fold.fold}`);
+  const dir = modelFoldDir(cfg.outputDir, o.foldModel as string, fold.fold);
   const checkpoint = join(dir, 'model.pt');
   const backbone = backboneOf(cfg, o);
   const why = `${model.modelType} fold ${fold.fold}: no weights file for backbone ${backbone} was given, so it uses ${o.foldModel}'s checkpoint of the same fold`;
@@ -134,6 +138,20 @@ export function joinHandcrafted(rows: VideoRow[], hc: FeatureData): { rows: Vide
 export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingData> {
   return {
     resumable: false,
+    checkDevice: ({ cfg }) => {
+      resolveDevice(cfg.device);
+      xgboostDevice(cfg.device, native.xgboostInfo(), () => resolveDevice('auto') === 'cuda');
+    },
+    // A check must not extract (the extraction job or the folds do, with the run's own
+    // sampling): the videos exist and the backbone's weights can be read.
+    preflight: async ({ model, cfg }) => {
+      const table = videoTable(cfg);
+      const file = weightsFileFor(cfg.deep.weights, o.backbone, model.spec);
+      if (file && !existsSync(file)) throw new FvcError('ERR_FILE_NOT_FOUND', `${model.modelType}: weights file ${file} of backbone ${o.backbone} does not exist`);
+      if (!file && !o.foldModel && !cfg.deep.randomInit)
+        throw new FvcError('ERR_INVALID_ARGUMENT', `${model.modelType}: needs the weights of its backbone ${o.backbone} (--weights ${o.backbone}=FILE), or --random-init`);
+      return [`${model.modelType}: videos from ${table}; backbone ${o.backbone} from ${file ?? (o.foldModel ? `${o.foldModel}'s fold checkpoints` : 'a random initialisation (asked for)')}`];
+    },
     dataKey: async (ctx) => `embed:${backboneOf(ctx.cfg, o)}:${ctx.model.spec.name}:${ctx.model.suffix ?? ''}`,
     load: async (ctx) => {
       const { cfg, model, log } = ctx;
@@ -209,7 +227,7 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
         emb = {
           x: e.x,
           names: e.columns,
-          weights: { kind: 'checkpoint', file: 'backbone.pt', trained_by: `${o.foldModel}/fold_${fold.fold}`, sha256: e.weightsSha256, scale: ck.scale, table: e.table },
+          weights: { kind: 'checkpoint', file: 'backbone.pt', trained_by: `${o.foldModel}/${foldName(fold.fold)}`, sha256: e.weightsSha256, scale: ck.scale, table: e.table },
           extra: ['backbone.pt'],
         };
       }

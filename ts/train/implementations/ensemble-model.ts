@@ -15,6 +15,7 @@
  * best_model/ carries the members' models of the best fold (and the stacker) and
  * predicts with each, then combines.
  */
+import { FOLD_FILES, modelFoldDir } from '../../evaluation/fold-layout.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ const INNER_FOLDS = 3;
 
 /** Member m's fold-k validation probabilities, in the order of `ids`. */
 function memberFoldProbs(outputDir: string, m: ResolvedModel, fold: number, ids: readonly string[]): Float64Array {
-  const foldDir = join(outputDir, m.modelType, `fold_${fold}`);
+  const foldDir = modelFoldDir(outputDir, m.modelType, fold);
   const file = join(foldDir, 'predictions.csv');
   if (!existsSync(file) || !existsSync(join(foldDir, 'metadata.json')))
     throw new FvcError('ERR_FILE_NOT_FOUND', `ensemble member ${m.modelType} has no finished fold ${fold} (${file}): train it first with the same data, folds and seed`);
@@ -68,7 +69,7 @@ async function innerOutOfFold(ctx: FoldContext<FeatureData>, members: readonly R
       const at = new Map(md.ids.map((id, i) => [id, i]));
       const missing = ids.find((id) => !at.has(id));
       if (missing !== undefined) throw new FvcError('ERR_INVALID_DATA', `stacking: member ${m.modelType} has no row for training video ${missing}: members must share the data`);
-      const meta = JSON.parse(await readFile(join(cfg.outputDir, m.modelType, `fold_${fold.fold}`, 'metadata.json'), 'utf8')) as { params?: Record<string, GridValue> };
+      const meta = JSON.parse(await readFile(join(modelFoldDir(cfg.outputDir, m.modelType, fold.fold), FOLD_FILES.metadata), 'utf8')) as { params?: Record<string, GridValue> };
       for (const f of inner) {
         const toMember = (rows: number[]) => rows.map((i) => at.get(ids[i] as string) as number);
         const innerFold: Fold = { fold: f.fold, train: toMember(f.train), val: toMember(f.val), balance: f.balance };
@@ -102,7 +103,7 @@ export function ensembleModel(members: readonly ResolvedModel[], rule: EnsembleR
       const expected = fold.val.map((i) => data.ids[i] as string);
       const val = members.map((m) => memberFoldProbs(cfg.outputDir, m, fold.fold, expected));
       await mkdir(join(dir, 'members'), { recursive: true });
-      for (const m of members) await exportFoldModel(join(cfg.outputDir, m.modelType, `fold_${fold.fold}`), join(dir, 'members', m.modelType), m);
+      for (const m of members) await exportFoldModel(modelFoldDir(cfg.outputDir, m.modelType, fold.fold), join(dir, 'members', m.modelType), m);
       const probs = new Float64Array(expected.length);
       let stacker: Stacker | undefined;
       if (rule === 'mean') val.forEach((p) => p.forEach((v, k) => (probs[k] = (probs[k] as number) + v / members.length)));

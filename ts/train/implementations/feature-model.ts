@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FvcError } from '../../errors.js';
 import { extractHandcraftedFeatures } from '../../features/handcrafted.js';
-import type { ModelKind } from '../../native/binding.js';
+import { native, type ModelKind } from '../../native/binding.js';
 import { scaleVideo } from '../../video/scale.js';
-import { fitClassical, predictClassical } from '../classical.js';
+import { fitClassical, predictClassical, xgboostDevice } from '../classical.js';
 import { loadFeatureTable, loadStageFeatures } from '../dataset.js';
 import type { BestModel, Stage5Model } from '../model.js';
 import { takeRows } from '../scaler.js';
@@ -55,6 +55,10 @@ export async function handcraftedMatrix(best: BestModel, videos: readonly string
 
 export const featureModel: Stage5Model = {
   resumable: false,
+  // Of the feature models only XGBoost's can use a GPU (liblinear and libsvm run on the CPU whatever is asked).
+  checkDevice: ({ model, cfg }) => {
+    if (model.spec.family === 'gradient_boosting') xgboostDevice(cfg.device, native.xgboostInfo(), () => native.resolveDevice('auto') === 'cuda');
+  },
   dataKey: async ({ cfg, model }) => (cfg.features ? `features:${cfg.features.path}` : `stage:${model.featureSet}`),
   load: async ({ cfg, model }) => {
     const f = cfg.features;
