@@ -16,7 +16,7 @@ extern "C" {
 #include "deep/deep_api.h"
 #include "faces/faces_api.h"
 #include "features/features_api.h"
-#include "models/models_api.h"
+#include "classical/classical_api.h"
 #include "runtime/runtime_api.h"
 #include "video/av_util.h"
 #include "video/scale_api.h"
@@ -59,7 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fvc::registerFeaturesApi(env, exports);
   fvc::registerScaleApi(env, exports);
   fvc::registerAugmentApi(env, exports);
-  fvc::registerModelsApi(env, exports);
+  fvc::registerClassicalApi(env, exports);
   fvc::registerDeepApi(env, exports);
   fvc::registerFacesApi(env, exports);
   return exports;

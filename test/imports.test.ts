@@ -3,13 +3,11 @@
  * with the TypeScript compiler's own parser. A circle means a module cannot be
  * understood, tested or loaded without the ones that depend on it.
  */
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ERROR_CODES, NATIVE_ERROR_CODES } from '../ts/errors.js';
 import { root } from './helpers.js';
 
 const src = join(root, 'ts');
@@ -100,25 +98,6 @@ test('the check finds a circle when there is one', () => {
       ]),
     ),
     [['a.ts', 'b.ts', 'c.ts']],
-  );
-});
-
-test("error codes: the native core's (cpp/common/error.h) are exactly errors.ts's native list, and every code the TypeScript names is a known one", () => {
-  const header = readFileSync(join(root, 'cpp', 'common', 'error.h'), 'utf8');
-  const native = [...header.matchAll(/inline constexpr const char\* k\w+ = "(ERR_[A-Z_]+)";/g)].map((m) => m[1]);
-  assert.equal([...native].sort(), [...NATIVE_ERROR_CODES].sort());
-  const used = new Set<string>();
-  for (const [f] of moduleGraph()) for (const m of readFileSync(join(src, f), 'utf8').matchAll(/'(ERR_[A-Z_]+)'/g)) used.add(m[1] as string);
-  const unknown = [...used].filter((c) => !(ERROR_CODES as readonly string[]).includes(c));
-  assert.equal(unknown, [], `codes named in ts/ but not in ERROR_CODES: ${unknown.join(', ')}`);
-  // And nothing thrown natively escapes the list: any "ERR_" literal in cpp/ is in error.h.
-  const literals =
-    execFileSync('grep', ['-rhoE', '"ERR_[A-Z_]+"', join(root, 'cpp')])
-      .toString()
-      .match(/ERR_[A-Z_]+/g) ?? [];
-  assert.equal(
-    [...new Set(literals)].filter((c) => !native.includes(c)),
-    [],
   );
 });
 

@@ -160,6 +160,23 @@ std::string epochJson(const deep::EpochStats& e) {
          ",\"data_wait\":" + num(e.dataWait) + ",\"train_seconds\":" + num(e.trainSeconds) + ",\"best\":" + (e.best ? "true" : "false") + "}";
 }
 
+// The same row as an object for the promise's result (NaN, as for an AUC of one class, is null).
+Napi::Object epochObject(Napi::Env env, const deep::EpochStats& e) {
+  Napi::Object o = Napi::Object::New(env);
+  auto num = [&](double v) { return std::isfinite(v) ? Napi::Value(Napi::Number::New(env, v)) : env.Null(); };
+  o.Set("epoch", e.epoch);
+  o.Set("train_loss", num(e.trainLoss));
+  o.Set("val_loss", num(e.valLoss));
+  o.Set("val_auc", num(e.valAuc));
+  o.Set("val_acc", num(e.valAcc));
+  o.Set("lr", num(e.lr));
+  o.Set("seconds", num(e.seconds));
+  o.Set("data_wait", num(e.dataWait));
+  o.Set("train_seconds", num(e.trainSeconds));
+  o.Set("best", e.best);
+  return o;
+}
+
 std::string batchJson(const deep::BatchStats& b) {
   char buf[160];
   std::snprintf(buf, sizeof(buf), "{\"epoch\":%d,\"clips\":%lld,\"seconds\":%.6f,\"waited\":%.6f}", b.epoch, static_cast<long long>(b.clips),
@@ -176,24 +193,26 @@ class TrainWorker : public PromiseWorker {
     r_.train = readClips(o, "train");
     r_.val = readClips(o, "val");
     r_.input = readInput(o);
-    r_.epochs = opts::getInt(o, "epochs", 10, 1, 100000);
-    r_.batchSize = opts::getInt(o, "batchSize", 8, 1, 65536);
-    r_.microBatch = opts::getInt(o, "microBatch", 0, 0, 65536);
-    r_.lrBackbone = opts::getNumber(o, "lrBackbone", 5e-6, 0, 10);
-    r_.lrHead = opts::getNumber(o, "lrHead", 5e-4, 0, 10);
-    r_.weightDecay = opts::getNumber(o, "weightDecay", 1e-4, 0, 10);
-    r_.layerDecay = opts::getNumber(o, "layerDecay", 1.0, 1e-6, 1);
-    r_.gradientCheckpointing = opts::getBool(o, "gradientCheckpointing", false);
-    r_.warmupEpochs = opts::getInt(o, "warmupEpochs", 2, 0, 100000);
-    r_.maxGradNorm = opts::getNumber(o, "maxGradNorm", 1.0, 0, 1e9);
-    r_.patience = opts::getInt(o, "patience", 5, 1, 100000);
-    r_.classWeights = opts::getBool(o, "classWeights", true);
+    // Every default is the request struct's (deep.h), which a test compares with ts/train/config.ts.
+    const deep::TrainRequest d;
+    r_.epochs = opts::getInt(o, "epochs", d.epochs, 1, 100000);
+    r_.batchSize = opts::getInt(o, "batchSize", d.batchSize, 1, 65536);
+    r_.microBatch = opts::getInt(o, "microBatch", d.microBatch, 0, 65536);
+    r_.lrBackbone = opts::getNumber(o, "lrBackbone", d.lrBackbone, 0, 10);
+    r_.lrHead = opts::getNumber(o, "lrHead", d.lrHead, 0, 10);
+    r_.weightDecay = opts::getNumber(o, "weightDecay", d.weightDecay, 0, 10);
+    r_.layerDecay = opts::getNumber(o, "layerDecay", d.layerDecay, 1e-6, 1);
+    r_.gradientCheckpointing = opts::getBool(o, "gradientCheckpointing", d.gradientCheckpointing);
+    r_.warmupEpochs = opts::getInt(o, "warmupEpochs", d.warmupEpochs, 0, 100000);
+    r_.maxGradNorm = opts::getNumber(o, "maxGradNorm", d.maxGradNorm, 0, 1e9);
+    r_.patience = opts::getInt(o, "patience", d.patience, 1, 100000);
+    r_.classWeights = opts::getBool(o, "classWeights", d.classWeights);
     r_.weights = opts::getString(o, "weights", "");
     r_.outDir = opts::getString(o, "outDir");
-    r_.resume = opts::getBool(o, "resume", true);
-    r_.device = opts::getString(o, "device", "cpu");
-    r_.mixedPrecision = opts::getBool(o, "mixedPrecision", true);
-    r_.loaderThreads = opts::getInt(o, "loaderThreads", 2, 1, 256);
+    r_.resume = opts::getBool(o, "resume", d.resume);
+    r_.device = opts::getString(o, "device", d.device);
+    r_.mixedPrecision = opts::getBool(o, "mixedPrecision", d.mixedPrecision);
+    r_.loaderThreads = opts::getInt(o, "loaderThreads", d.loaderThreads, 1, 256);
     r_.seed = static_cast<uint64_t>(opts::getNumber(o, "seed", 0, 0, 9007199254740991.0));
   }
 
@@ -213,7 +232,7 @@ class TrainWorker : public PromiseWorker {
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     Napi::Array epochs = Napi::Array::New(env, out_.epochs.size());
-    for (size_t i = 0; i < out_.epochs.size(); ++i) epochs.Set(i, Napi::String::New(env, epochJson(out_.epochs[i])));
+    for (size_t i = 0; i < out_.epochs.size(); ++i) epochs.Set(i, epochObject(env, out_.epochs[i]));
     o.Set("epochs", epochs);
     o.Set("bestEpoch", out_.bestEpoch);
     o.Set("resumedFrom", out_.resumedFrom);
@@ -351,7 +370,28 @@ Napi::Value ModelLogits(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// The training request's defaults, for the test that holds them equal to the run configuration's.
+Napi::Value DeepTrainDefaults(const Napi::CallbackInfo& info) {
+  const deep::TrainRequest d;
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("epochs", d.epochs);
+  o.Set("batchSize", d.batchSize);
+  o.Set("lrBackbone", d.lrBackbone);
+  o.Set("lrHead", d.lrHead);
+  o.Set("weightDecay", d.weightDecay);
+  o.Set("layerDecay", d.layerDecay);
+  o.Set("gradientCheckpointing", d.gradientCheckpointing);
+  o.Set("warmupEpochs", d.warmupEpochs);
+  o.Set("maxGradNorm", d.maxGradNorm);
+  o.Set("patience", d.patience);
+  o.Set("classWeights", d.classWeights);
+  o.Set("mixedPrecision", d.mixedPrecision);
+  o.Set("loaderThreads", d.loaderThreads);
+  return o;
+}
+
 void registerDeepApi(Napi::Env env, Napi::Object exports) {
+  exports.Set("deepTrainDefaults", Napi::Function::New(env, DeepTrainDefaults, "deepTrainDefaults"));
   exports.Set("describeModels", Napi::Function::New(env, DescribeModels, "describeModels"));
   exports.Set("modelLogits", Napi::Function::New(env, ModelLogits, "modelLogits"));
   exports.Set("trainDeep", Napi::Function::New(env, TrainDeep, "trainDeep"));

@@ -40,7 +40,7 @@ extern "C" {
 #include "io/safetensors.h"
 #include "io/torch_save.h"
 #include "io/zip_archive.h"
-#include "models/model_kinds.h"
+#include "classical/model_kinds.h"
 #include "video/av_util.h"
 #include "video/frame_sampler.h"
 #include "video/probe.h"

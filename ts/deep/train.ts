@@ -4,7 +4,7 @@
  * saved checkpoint.
  */
 import type { FaceCrop } from '../video/faces.js';
-import { native, type ComputeDevice, type DeepClip, type ModelScale, type ParamGroup } from '../native/binding.js';
+import { native, type ComputeDevice, type DeepClip, type ModelScale, type NativeEpoch, type ParamGroup } from '../native/binding.js';
 import { setTorchThreads } from '../runtime.js';
 
 export interface DeepOptions {
@@ -39,20 +39,7 @@ export interface DeepOptions {
   faces?: FaceCrop;
 }
 
-export interface EpochRow {
-  epoch: number;
-  train_loss: number;
-  val_loss: number;
-  val_auc: number | null;
-  val_acc: number;
-  lr: number;
-  seconds: number;
-  /** Fraction of the epoch's training time spent waiting for batches. */
-  data_wait: number;
-  /** The training passes alone, without validation and checkpoints. */
-  train_seconds: number;
-  best: boolean;
-}
+export type EpochRow = NativeEpoch;
 
 /** Progress inside an epoch's training passes (at most every half second, and after its last batch). */
 export interface BatchProgress {
@@ -116,7 +103,7 @@ export async function trainDeepFold(o: {
         }
       : {}),
   });
-  return { ...r, epochs: r.epochs.map((e) => JSON.parse(e) as EpochRow) };
+  return r;
 }
 
 export async function predictDeepClips(o: {

@@ -242,9 +242,24 @@ export interface ClipInputOptions {
   augment?: boolean;
 }
 
+/** One epoch of deep training, as the trainer reports it (a value it could not compute, such as the AUC of one class, is null). */
+export interface NativeEpoch {
+  epoch: number;
+  train_loss: number;
+  val_loss: number;
+  val_auc: number | null;
+  val_acc: number;
+  lr: number;
+  seconds: number;
+  /** Fraction of the epoch's training time spent waiting for batches. */
+  data_wait: number;
+  /** The training passes alone, without validation and checkpoints. */
+  train_seconds: number;
+  best: boolean;
+}
+
 export interface NativeDeepTrain {
-  /** One JSON object per epoch (epoch, train_loss, val_loss, val_auc, val_acc, lr, seconds, data_wait, best). */
-  epochs: string[];
+  epochs: NativeEpoch[];
   bestEpoch: number;
   resumedFrom: number;
   stoppedEarly: boolean;
@@ -395,6 +410,8 @@ interface Addon {
   ): Promise<NativeExtraction>;
   computeFlow(o: { frames: string; out: string; method?: FlowMethod } & CallOptions): Promise<string>;
   runtimeInfo(): RuntimeInfo;
+  /** The native training request's defaults (cpp/torch/deep.h), for the test that compares them with ts/train/config.ts. */
+  deepTrainDefaults(): Record<string, number | boolean>;
   checkKernels(): KernelCheck[];
   setThreads(n: number): void;
   resolveDevice(device: string): ComputeDevice;
@@ -512,6 +529,7 @@ export const native = {
   handcraftedSchemaVersion: () => sync((a) => a.handcraftedSchemaVersion),
   xgboostInfo: () => sync((a) => a.xgboostInfo()),
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
+  deepTrainDefaults: () => sync((a) => a.deepTrainDefaults()),
   checkKernels: () => sync((a) => a.checkKernels()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),
   resolveDevice: (d: string) => sync((a) => a.resolveDevice(d)),

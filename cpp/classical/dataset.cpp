@@ -1,4 +1,4 @@
-#include "models/dataset.h"
+#include "classical/dataset.h"
 
 #include <unistd.h>
 

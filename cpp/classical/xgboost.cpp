@@ -11,8 +11,8 @@
 #include <memory>
 
 #include "common/error.h"
-#include "models/model_kinds.h"
-#include "models/xgboost_thread.h"
+#include "classical/model_kinds.h"
+#include "classical/xgboost_thread.h"
 
 namespace fvc {
 namespace {

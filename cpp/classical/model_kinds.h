@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "models/dataset.h"
+#include "classical/dataset.h"
 
 namespace fvc {
 

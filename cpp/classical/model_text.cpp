@@ -1,4 +1,4 @@
-#include "models/model_text.h"
+#include "classical/model_text.h"
 
 #include <cmath>
 #include <cstdlib>

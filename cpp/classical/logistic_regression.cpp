@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "models/model_kinds.h"
-#include "models/model_text.h"
+#include "classical/model_kinds.h"
+#include "classical/model_text.h"
 
 namespace fvc {
 namespace {

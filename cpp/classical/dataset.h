@@ -1,5 +1,5 @@
 #pragma once
-// A dense feature matrix and its labels, owned by the worker (models_api.cpp copies
+// A dense feature matrix and its labels, owned by the worker (classical_api.cpp copies
 // them out of JS typed arrays). Row-major, rows x cols.
 #include <cstdio>
 #include <functional>

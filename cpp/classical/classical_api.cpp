@@ -1,4 +1,4 @@
-#include "models/models_api.h"
+#include "classical/classical_api.h"
 
 #include <cmath>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include "common/error.h"
 #include "common/options.h"
 #include "common/worker.h"
-#include "models/model_kinds.h"
+#include "classical/model_kinds.h"
 
 namespace fvc {
 namespace {
@@ -198,7 +198,7 @@ Napi::Value XgboostInfoFn(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void registerModelsApi(Napi::Env env, Napi::Object exports) {
+void registerClassicalApi(Napi::Env env, Napi::Object exports) {
   exports.Set("fitModel", Napi::Function::New(env, Fit, "fitModel"));
   exports.Set("predictModel", Napi::Function::New(env, Predict, "predictModel"));
   exports.Set("xgboostInfo", Napi::Function::New(env, XgboostInfoFn, "xgboostInfo"));

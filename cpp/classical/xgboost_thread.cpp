@@ -1,4 +1,4 @@
-#include "models/xgboost_thread.h"
+#include "classical/xgboost_thread.h"
 
 #include <condition_variable>
 #include <deque>

@@ -1,6 +1,0 @@
-#pragma once
-#include <napi.h>
-
-namespace fvc {
-void registerModelsApi(Napi::Env env, Napi::Object exports);
-}
