@@ -11,12 +11,12 @@ extern "C" {
 #include <opencv2/core.hpp>
 
 #include "augment/augment_api.h"
+#include "classical/classical_api.h"
 #include "common/addon_data.h"
 #include "common/cancel.h"
 #include "deep/deep_api.h"
 #include "faces/faces_api.h"
 #include "features/features_api.h"
-#include "classical/classical_api.h"
 #include "runtime/runtime_api.h"
 #include "video/av_util.h"
 #include "video/scale_api.h"

@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "classical/model_kinds.h"
 #include "common/error.h"
 #include "common/options.h"
 #include "common/worker.h"
-#include "classical/model_kinds.h"
 
 namespace fvc {
 namespace {

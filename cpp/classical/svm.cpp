@@ -6,9 +6,9 @@
 #include <mutex>
 #include <sstream>
 
-#include "common/error.h"
 #include "classical/model_kinds.h"
 #include "classical/model_text.h"
+#include "common/error.h"
 
 namespace fvc {
 namespace {

@@ -10,9 +10,9 @@
 #include <list>
 #include <memory>
 
-#include "common/error.h"
 #include "classical/model_kinds.h"
 #include "classical/xgboost_thread.h"
+#include "common/error.h"
 
 namespace fvc {
 namespace {

@@ -33,6 +33,7 @@ extern "C" {
 #include <typeinfo>
 #include <vector>
 
+#include "classical/model_kinds.h"
 #include "common/error.h"
 #include "common/stop_condition.h"
 #include "features/handcrafted.h"
@@ -40,7 +41,6 @@ extern "C" {
 #include "io/safetensors.h"
 #include "io/torch_save.h"
 #include "io/zip_archive.h"
-#include "classical/model_kinds.h"
 #include "video/av_util.h"
 #include "video/frame_sampler.h"
 #include "video/probe.h"

@@ -102,7 +102,7 @@ struct TrainRequest {
   int64_t numClasses = 2;
   std::vector<Clip> train, val;
   ClipInput input;
-  int epochs = 20;  // as ts/train/config.ts, which passes it on every request
+  int epochs = 20;                     // as ts/train/config.ts, which passes it on every request
   int batchSize = 8;                   // per optimiser step (effective)
   int microBatch = 0;                  // per forward pass; 0 = batchSize; smaller accumulates gradients
   double lrBackbone = 5e-6;            // pretrained layers
