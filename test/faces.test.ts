@@ -261,4 +261,27 @@ test('a deep model trained on face crops predicts a new video with the same crop
   assert.ok(Math.abs((got?.prob as number) - Number(prob)) < 1e-5, `predict ${got?.prob} vs the fold's ${prob}`);
 });
 
+test('deep features are extracted from face crops when asked, as a table of their own, and the same settings find it again', async () => {
+  const { extractEmbeddings } = await import('../ts/extract/store.js');
+  const small = {
+    scale: { width: 0.05, depth: 1 },
+    sampling: { numFrames: 4, frameSize: 48, cropSize: 40 },
+    threads: 2,
+    quiet: true,
+    featuresDir: join(dir, 'features'),
+    frameCacheDir: join(dir, 'extract-cache'),
+  };
+  const weights = { kind: 'random', seed: 0 } as const;
+  const faces = await faceCrop({ detectSize: 320 });
+  const whole = await extractEmbeddings({ backbone: 'r2plus1d_18', weights, videos: [video], ...small });
+  const cropped = await extractEmbeddings({ backbone: 'r2plus1d_18', weights, videos: [video], ...small, faces });
+  const again = await extractEmbeddings({ backbone: 'r2plus1d_18', weights, videos: [video], ...small, faces });
+  assert.is.not(cropped.key, whole.key);
+  assert.ok(
+    Array.from(cropped.x).some((v, i) => v !== whole.x[i]),
+    'other pixels, other features',
+  );
+  assert.equal([again.key, again.extracted, again.reused], [cropped.key, 0, 1]);
+});
+
 test.run();

@@ -13,6 +13,7 @@
  * has another content hash, so it is extracted again; a changed weights file
  * gives another key, and the table made with the old bytes is reported stale.
  */
+import type { FaceCrop } from '../video/faces.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
@@ -46,6 +47,8 @@ export interface ExtractionRequest {
   weights: WeightsSource;
   /** Overrides of the backbone's preset (frames, crop, frame size). */
   sampling?: Partial<Sampling>;
+  /** Clips of face crops (checked by faceCrop()): part of the table's key. */
+  faces?: FaceCrop;
   /** Video files (absolute or relative to the working folder). */
   videos: readonly string[];
   featuresDir?: string;
@@ -120,6 +123,7 @@ const KEYS = optionKeys<ExtractionRequest>()({
   scale: true,
   weights: true,
   sampling: true,
+  faces: true,
   videos: true,
   featuresDir: true,
   frameCacheDir: true,
@@ -144,7 +148,7 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
   const weightsSha256 = w.kind === 'random' ? null : await hasher.hash(resolve(w.path), true);
   const scale = { width: r.scale?.width ?? 1, depth: r.scale?.depth ?? 0 };
   const key = createHash('sha256')
-    .update(JSON.stringify({ format: FORMAT, backbone: r.backbone, scale, weights: weightsSha256 ?? `random:${w.kind === 'random' ? w.seed : ''}`, sampling }))
+    .update(JSON.stringify({ format: FORMAT, backbone: r.backbone, scale, weights: weightsSha256 ?? `random:${w.kind === 'random' ? w.seed : ''}`, sampling, ...(r.faces ? { faces: r.faces } : {}) }))
     .digest('hex')
     .slice(0, 16);
   const dir = join(root, r.backbone);
@@ -155,6 +159,7 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
   for (const s of stale) log(`warning: ${s}`);
 
   const cache = new FrameCache(r.frameCacheDir);
+  const frames = { numFrames: sampling.numFrames, size: sampling.frameSize, ...(r.faces ? { faces: r.faces } : {}) };
   const failures: ExtractionResult['failures'] = [];
   const fail = (video: string, err: unknown) => {
     if (r.strict || isFvcError(err, 'ERR_ABORTED')) throw err;
@@ -163,7 +168,7 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
   // Which videos already have a part (by content), which need extracting.
   const shas = await mapPool(r.videos, availableParallelism(), async (v) => {
     try {
-      return (await cache.key(v, { numFrames: sampling.numFrames, size: sampling.frameSize })).sha256;
+      return (await cache.key(v, frames)).sha256;
     } catch (err) {
       fail(v, err);
       return null;
@@ -193,7 +198,7 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
       await mapPool(ids, availableParallelism(), async (i) => {
         const video = r.videos[i] as string;
         try {
-          const e = await cache.get(video, { numFrames: sampling.numFrames, size: sampling.frameSize }, r.signal ? { signal: r.signal } : {});
+          const e = await cache.get(video, frames, r.signal ? { signal: r.signal } : {});
           if (!e.hit) decoded++;
           clips.push({ i, npy: e.npyPath });
         } catch (err) {

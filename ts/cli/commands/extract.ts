@@ -1,4 +1,6 @@
 /** `fvc extract`: a backbone's features of every video of a table, once (see ts/extract/store.ts). */
+import { addFaceOptions, faceOptionsFrom, type FaceFlags } from '../face-options.js';
+import { faceCrop } from '../../video/faces.js';
 import { weightsFileOf } from '../../weights/cache.js';
 import type { Command } from 'commander';
 import { loadMetadata } from '../../data/metadata.js';
@@ -33,7 +35,7 @@ interface ExtractFlags {
 }
 
 export function registerExtract(program: Command): void {
-  deepInputOptions(
+  const extract = deepInputOptions(
     program
       .command('extract')
       .description("a backbone's features of every video of a metadata table, extracted once per (video, backbone, weights, sampling) and kept as Parquet")
@@ -52,47 +54,49 @@ export function registerExtract(program: Command): void {
     .option('--device <device>', 'auto, cpu, cuda or cuda:<index>', deviceOption, 'auto' as DeviceRequest)
     .option('--gpu <index>', 'run on GPU <index> (--device cuda:<index>)', intOption(0, 1023))
     .option('--strict', 'a video that cannot be decoded fails the run (default: it is reported and left out)')
-    .option('--json', 'print JSON')
-    .action(async (o: ExtractFlags) => {
-      const sources = [o.weights, o.checkpoint, o.randomInit].filter(Boolean).length;
-      if (sources !== 1) throw new FvcError('ERR_INVALID_ARGUMENT', 'give exactly one of --weights FILE, --checkpoint model.pt or --random-init (random weights only when asked for)');
-      const weights: WeightsSource = o.weights
-        ? { kind: 'file', path: await weightsFileOf(o.weights, o.backbone) }
-        : o.checkpoint
-          ? { kind: 'checkpoint', path: o.checkpoint }
-          : { kind: 'random', seed: o.seed };
-      const { rows } = await loadMetadata(o.metadata);
-      const r = await extractEmbeddings({
-        backbone: o.backbone,
-        weights,
-        videos: rows.map((row) => row.absolute_path),
-        sampling: { ...(o.numFrames ? { numFrames: o.numFrames } : {}), ...(o.frameSize ? { frameSize: o.frameSize } : {}), ...(o.cropSize ? { cropSize: o.cropSize } : {}) },
-        scale: { ...(o.width !== undefined ? { width: o.width } : {}), ...(o.depth !== undefined ? { depth: o.depth } : {}) },
-        ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}),
-        ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}),
-        threads: o.threads,
-        batchSize: o.batchSize,
-        device: resolveDevice(withGpu(o.device, o.gpu)),
-        strict: o.strict ?? false,
-        quiet: !!o.json,
-      });
-      const summary = {
-        table: r.table,
-        key: r.key,
-        backbone: r.backbone,
-        videos: rows.length,
-        dim: r.dim,
-        extracted: r.extracted,
-        reused: r.reused,
-        decoded: r.decoded,
-        failed: r.failures.length,
-        weightsSha256: r.weightsSha256,
-        sampling: r.sampling,
-        failures: r.failures,
-        stale: r.stale,
-      };
-      if (o.json) printJson(summary);
-      else process.stdout.write(`${r.table}\n${rows.length} videos x ${r.dim} features: ${r.extracted} extracted, ${r.reused} reused, ${r.failures.length} failed\n`);
-      if (r.failures.length) process.exitCode = 1;
+    .option('--json', 'print JSON');
+  addFaceOptions(extract).action(async (o: ExtractFlags & FaceFlags) => {
+    const sources = [o.weights, o.checkpoint, o.randomInit].filter(Boolean).length;
+    if (sources !== 1) throw new FvcError('ERR_INVALID_ARGUMENT', 'give exactly one of --weights FILE, --checkpoint model.pt or --random-init (random weights only when asked for)');
+    const weights: WeightsSource = o.weights
+      ? { kind: 'file', path: await weightsFileOf(o.weights, o.backbone) }
+      : o.checkpoint
+        ? { kind: 'checkpoint', path: o.checkpoint }
+        : { kind: 'random', seed: o.seed };
+    const { rows } = await loadMetadata(o.metadata);
+    const faces = faceOptionsFrom(o);
+    const r = await extractEmbeddings({
+      ...(faces ? { faces: await faceCrop(faces) } : {}),
+      backbone: o.backbone,
+      weights,
+      videos: rows.map((row) => row.absolute_path),
+      sampling: { ...(o.numFrames ? { numFrames: o.numFrames } : {}), ...(o.frameSize ? { frameSize: o.frameSize } : {}), ...(o.cropSize ? { cropSize: o.cropSize } : {}) },
+      scale: { ...(o.width !== undefined ? { width: o.width } : {}), ...(o.depth !== undefined ? { depth: o.depth } : {}) },
+      ...(o.featuresDir ? { featuresDir: o.featuresDir } : {}),
+      ...(o.frameCacheDir ? { frameCacheDir: o.frameCacheDir } : {}),
+      threads: o.threads,
+      batchSize: o.batchSize,
+      device: resolveDevice(withGpu(o.device, o.gpu)),
+      strict: o.strict ?? false,
+      quiet: !!o.json,
     });
+    const summary = {
+      table: r.table,
+      key: r.key,
+      backbone: r.backbone,
+      videos: rows.length,
+      dim: r.dim,
+      extracted: r.extracted,
+      reused: r.reused,
+      decoded: r.decoded,
+      failed: r.failures.length,
+      weightsSha256: r.weightsSha256,
+      sampling: r.sampling,
+      failures: r.failures,
+      stale: r.stale,
+    };
+    if (o.json) printJson(summary);
+    else process.stdout.write(`${r.table}\n${rows.length} videos x ${r.dim} features: ${r.extracted} extracted, ${r.reused} reused, ${r.failures.length} failed\n`);
+    if (r.failures.length) process.exitCode = 1;
+  });
 }

@@ -9,6 +9,7 @@
  * against its predictions.csv, so no validation video ever shaped the features),
  * else a random initialisation when asked for. Nothing random without asking.
  */
+import { faceCrop, type FaceCropOptions } from '../../video/faces.js';
 import { resolveDevice } from '../../runtime.js';
 import { native } from '../../native/binding.js';
 import { xgboostDevice } from '../classical.js';
@@ -68,9 +69,10 @@ function weightsSource(ctx: ModelContext, o: EmbeddingModelOptions): WeightsSour
   );
 }
 
-const extractOptions = (cfg: TrainConfig) => ({
+const extractOptions = async (cfg: TrainConfig) => ({
   scale: { width: cfg.deep.width, depth: cfg.deep.depth },
   sampling: samplingOverrides(cfg),
+  ...(cfg.deep.faces ? { faces: await faceCrop(cfg.deep.faces, 'deep.faces') } : {}),
   ...(cfg.featuresDir ? { featuresDir: cfg.featuresDir } : {}),
   ...(cfg.frameCacheDir ? { frameCacheDir: cfg.frameCacheDir } : {}),
   threads: cfg.threads,
@@ -152,7 +154,7 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
         throw new FvcError('ERR_INVALID_ARGUMENT', `${model.modelType}: needs the weights of its backbone ${o.backbone} (--weights ${o.backbone}=FILE), or --random-init`);
       return [`${model.modelType}: videos from ${table}; backbone ${o.backbone} from ${file ?? (o.foldModel ? `${o.foldModel}'s fold checkpoints` : 'a random initialisation (asked for)')}`];
     },
-    dataKey: async (ctx) => `embed:${backboneOf(ctx.cfg, o)}:${ctx.model.spec.name}:${ctx.model.suffix ?? ''}`,
+    dataKey: async (ctx) => `embed:${backboneOf(ctx.cfg, o)}:${ctx.model.spec.name}:${ctx.model.suffix ?? ''}${ctx.cfg.deep.faces ? `:faces:${JSON.stringify(ctx.cfg.deep.faces)}` : ''}`,
     load: async (ctx) => {
       const { cfg, model, log } = ctx;
       const table = videoTable(cfg);
@@ -169,7 +171,7 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       const source = weightsSource(ctx, o);
       let shared: EmbeddingData['shared'] = null;
       if (source) {
-        const e = await extractEmbeddings({ backbone: backboneOf(cfg, o), weights: source, videos, ...extractOptions(cfg), device: deviceOf(cfg), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+        const e = await extractEmbeddings({ backbone: backboneOf(cfg, o), weights: source, videos, ...(await extractOptions(cfg)), device: deviceOf(cfg), ...(ctx.signal ? { signal: ctx.signal } : {}) });
         log(`${model.modelType}: ${backboneOf(cfg, o)} features of ${videos.length} videos from ${e.table} (${e.extracted} extracted, ${e.reused} reused)`);
         shared = {
           x: e.x,
@@ -201,14 +203,19 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
         warnings,
       };
     },
-    settings: async ({ cfg }) => ({
-      backbone: backboneOf(cfg, o),
-      extraction: extractOptions(cfg).sampling,
-      scale: extractOptions(cfg).scale,
-      weights: cfg.deep.weights ?? null,
-      randomInit: cfg.deep.randomInit,
-    }),
+    settings: async ({ cfg }) => {
+      const x = await extractOptions(cfg);
+      return {
+        backbone: backboneOf(cfg, o),
+        extraction: x.sampling,
+        ...(x.faces ? { faces: x.faces } : {}),
+        scale: x.scale,
+        weights: cfg.deep.weights ?? null,
+        randomInit: cfg.deep.randomInit,
+      };
+    },
     fit: async ({ model, params, data, fold, dir, cfg, signal }) => {
+      const extraction = await extractOptions(cfg);
       let emb: { x: Float64Array; names: string[]; weights: Record<string, unknown>; extra?: string[] };
       if (data.shared) emb = data.shared;
       else {
@@ -217,7 +224,7 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
           backbone: ck.architecture,
           weights: { kind: 'checkpoint', path: ck.path },
           videos: data.videos,
-          ...extractOptions(cfg),
+          ...extraction,
           scale: ck.scale,
           device: deviceOf(cfg),
           ...(signal ? { signal } : {}),
@@ -244,8 +251,9 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
         embedding_columns: emb.names.length,
         handcrafted_features: data.handcrafted.names,
         feature_set: model.suffix ?? null,
-        extraction: extractOptions(cfg).sampling,
-        scale: emb.weights.scale ?? extractOptions(cfg).scale,
+        extraction: extraction.sampling,
+        ...(extraction.faces ? { faces: extraction.faces } : {}),
+        scale: emb.weights.scale ?? extraction.scale,
       };
       return { ...fitted, probs, describe, ...(emb.extra ? { extraFiles: emb.extra } : {}) };
     },
@@ -259,6 +267,8 @@ async function predictEmbedding(best: BestModel, videos: readonly string[], po: 
     backbone_weights: { kind: string; path?: string; file?: string; sha256?: string; seed?: number };
     handcrafted_features: string[];
     extraction: Record<string, number>;
+    /** Face crops the features were extracted from, when any: predict crops alike. */
+    faces?: FaceCropOptions;
     scale: { width: number; depth: number };
     feature_set: string | null;
   };
@@ -270,6 +280,7 @@ async function predictEmbedding(best: BestModel, videos: readonly string[], po: 
     weights: source,
     videos,
     sampling: d.extraction,
+    ...(d.faces ? { faces: await faceCrop(d.faces, `${join(best.dir, 'model.json')}: faces`) } : {}),
     scale: d.scale,
     threads: po.threads,
     device: po.device,
