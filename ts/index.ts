@@ -2,6 +2,7 @@
 export { FvcError, isFvcError, type FvcErrorCode } from './errors.js';
 export { probe, type ProbeOptions, type VideoInfo } from './video/probe.js';
 export { sampleFrames, type Interpolation, type SampleFramesOptions, type SampledFrames } from './video/frames.js';
+export { detectFaces, faceCrop, FACE_DETECTORS, type CropSquare, type FaceBox, type FaceCrop, type FaceCropOptions, type FaceDetectorKind } from './video/faces.js';
 export { extractHandcraftedFeatures, handcraftedFeatureNames, handcraftedSchemaVersion, type FeatureOptions, type VideoFeatures } from './features/handcrafted.js';
 export { checkNativeKernels, resolveDevice, runtimeInfo, setTorchThreads, type DeviceRequest, type KernelCheck, type RuntimeInfo } from './runtime.js';
 export { generateCorpus, METADATA_COLUMNS, type CorpusClip, type CorpusOptions, type CorpusResult } from './corpus/generate.js';
