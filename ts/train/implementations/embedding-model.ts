@@ -171,7 +171,14 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       const source = weightsSource(ctx, o);
       let shared: EmbeddingData['shared'] = null;
       if (source) {
-        const e = await extractEmbeddings({ backbone: backboneOf(cfg, o), weights: source, videos, ...(await extractOptions(cfg)), device: deviceOf(cfg), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+        const e = await extractEmbeddings({
+          backbone: backboneOf(cfg, o),
+          weights: source,
+          videos,
+          ...(await extractOptions(cfg)),
+          device: deviceOf(cfg),
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        });
         log(`${model.modelType}: ${backboneOf(cfg, o)} features of ${videos.length} videos from ${e.table} (${e.extracted} extracted, ${e.reused} reused)`);
         shared = {
           x: e.x,
