@@ -58,7 +58,8 @@ CropSquare squareAround(const FaceBox& box, double margin, int width, int height
 FaceTracker::FaceTracker(const FaceCropOptions& options) : options_(options), detector_(makeFaceDetector(options.detector)) {}
 
 CropSquare FaceTracker::next(const uint8_t* rgb, int width, int height) {
-  const std::vector<FaceBox> faces = detector_->detect(rgb, width, height);
+  faces_ = detector_->detect(rgb, width, height);
+  const std::vector<FaceBox>& faces = faces_;
   if (faces.empty()) {
     CropSquare s = tracking_ ? square_ : wholeFrame(width, height);
     // A stream whose size changes mid-way keeps the square inside the frame.

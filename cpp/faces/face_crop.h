@@ -35,6 +35,8 @@ class FaceTracker {
   // The square to cut from this frame (packed RGB).
   CropSquare next(const uint8_t* rgb, int width, int height);
   int faceFrames() const { return faceFrames_; }
+  // Every face the last next() found, in the detector's order.
+  const std::vector<FaceBox>& lastFaces() const { return faces_; }
 
  private:
   FaceCropOptions options_;
@@ -42,6 +44,7 @@ class FaceTracker {
   bool tracking_ = false;
   FaceBox last_;
   CropSquare square_;
+  std::vector<FaceBox> faces_;
   int faceFrames_ = 0;
 };
 

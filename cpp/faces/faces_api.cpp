@@ -47,14 +47,14 @@ class DetectFacesWorker : public PromiseWorker {
     if (layout.shape.size() != 4 || layout.shape[3] != 3) throw Error(code::kInvalidData, frames_ + ": expected uint8 frames [N, H, W, 3] (RGB)");
     const int n = int(layout.shape[0]), h = int(layout.shape[1]), w = int(layout.shape[2]);
     const auto* data = reinterpret_cast<const uint8_t*>(bytes.data() + layout.dataStart);
-    const std::unique_ptr<FaceDetector> detector = makeFaceDetector(options_.detector);
+    // One detection per frame: the tracker keeps what it found.
     FaceTracker tracker(options_);
     const size_t frameBytes = size_t(w) * h * 3;
     StopCondition stop(cancelFlag(), 0);
     for (int i = 0; i < n; ++i) {
       stop.check(frames_);
-      faces_.push_back(detector->detect(data + frameBytes * i, w, h));
       squares_.push_back(tracker.next(data + frameBytes * i, w, h));
+      faces_.push_back(tracker.lastFaces());
       Report(progress, {"faces", double(i + 1), double(n), frames_});
     }
     faceFrames_ = tracker.faceFrames();
