@@ -85,6 +85,29 @@ test('training resumes from the last epoch checkpoint and ends where an uninterr
   assert.ok(Math.abs((resumed.epochs[3]?.val_loss ?? 0) - (whole.epochs[3]?.val_loss ?? 1)) < 0.05, `${resumed.epochs[3]?.val_loss} vs ${whole.epochs[3]?.val_loss}`);
 });
 
+test("labelSmoothing smooths the training loss as PyTorch's CrossEntropyLoss does (linear in the smoothing, class weights kept) and leaves validation alone", async () => {
+  // At learning rate 0 the weights never move, so each run sees the same logits batch by batch.
+  const run = (labelSmoothing: number) =>
+    trainDeepFold({
+      architecture: 'naive_cnn',
+      train,
+      val,
+      outDir: join(dir, `smooth-${labelSmoothing}`),
+      options: options({ epochs: 1, warmupEpochs: 0, lrHead: 0, lrBackbone: 0, augment: false, labelSmoothing }),
+      seed: 5,
+      threads: 2,
+      device: 'cpu',
+      resume: false,
+    });
+  const [a, b, c] = [await run(0), await run(0.3), await run(0.6)];
+  const loss = (r: typeof a) => r.epochs[0]?.train_loss as number;
+  assert.ok(Math.abs(loss(b) - loss(a)) > 1e-4, `smoothing changed nothing: ${loss(a)} vs ${loss(b)}`);
+  // (1 - e) * weighted NLL + e * smoothing term: the loss at 0.3 lies halfway between those at 0 and 0.6.
+  assert.ok(Math.abs(loss(b) - (loss(a) + loss(c)) / 2) < 1e-5 * Math.abs(loss(a)), `${loss(a)}, ${loss(b)}, ${loss(c)}`);
+  assert.is(b.epochs[0]?.val_loss, a.epochs[0]?.val_loss);
+  assert.equal([...b.valProbs], [...a.valProbs]);
+});
+
 test('two deep trainings started at once give what they give one after the other (seeded work is queued per process); one cancelled while it waits ends at once', async () => {
   const o = options({ epochs: 2 });
   const fold = (name: string, seed: number, signal?: AbortSignal) =>

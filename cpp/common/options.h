@@ -13,6 +13,19 @@ std::string getString(const Napi::Object& o, const char* key, const std::string&
 double getNumber(const Napi::Object& o, const char* key, double fallback, double min, double max);
 int getInt(const Napi::Object& o, const char* key, int fallback, int min, int max);
 bool getBool(const Napi::Object& o, const char* key, bool fallback);
+// One overload per field type, for readers generated from a declaration table
+// (X(type, name, default, min, max)); a bool ignores the range.
+inline int getField(const Napi::Object& o, const char* key, int fallback, double min, double max) {
+  return getInt(o, key, fallback, static_cast<int>(min), static_cast<int>(max));
+}
+inline double getField(const Napi::Object& o, const char* key, double fallback, double min, double max) {
+  return getNumber(o, key, fallback, min, max);
+}
+inline bool getField(const Napi::Object& o, const char* key, bool fallback, double, double) { return getBool(o, key, fallback); }
+// The type's name as the TypeScript declaration tables spell it.
+inline const char* fieldType(int) { return "int"; }
+inline const char* fieldType(double) { return "number"; }
+inline const char* fieldType(bool) { return "bool"; }
 
 // Options object at info[index], or an empty object when absent.
 Napi::Object argObject(const Napi::CallbackInfo& info, size_t index);

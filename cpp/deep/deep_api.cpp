@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <type_traits>
 
 #include "common/error.h"
 #include "common/options.h"
@@ -193,26 +194,15 @@ class TrainWorker : public PromiseWorker {
     r_.train = readClips(o, "train");
     r_.val = readClips(o, "val");
     r_.input = readInput(o);
-    // Every default is the request struct's (deep.h), which a test compares with ts/train/config.ts.
+    // The scalar options as deep.h declares them (type, default, range), read by name.
     const deep::TrainRequest d;
-    r_.epochs = opts::getInt(o, "epochs", d.epochs, 1, 100000);
-    r_.batchSize = opts::getInt(o, "batchSize", d.batchSize, 1, 65536);
-    r_.microBatch = opts::getInt(o, "microBatch", d.microBatch, 0, 65536);
-    r_.lrBackbone = opts::getNumber(o, "lrBackbone", d.lrBackbone, 0, 10);
-    r_.lrHead = opts::getNumber(o, "lrHead", d.lrHead, 0, 10);
-    r_.weightDecay = opts::getNumber(o, "weightDecay", d.weightDecay, 0, 10);
-    r_.layerDecay = opts::getNumber(o, "layerDecay", d.layerDecay, 1e-6, 1);
-    r_.gradientCheckpointing = opts::getBool(o, "gradientCheckpointing", d.gradientCheckpointing);
-    r_.warmupEpochs = opts::getInt(o, "warmupEpochs", d.warmupEpochs, 0, 100000);
-    r_.maxGradNorm = opts::getNumber(o, "maxGradNorm", d.maxGradNorm, 0, 1e9);
-    r_.patience = opts::getInt(o, "patience", d.patience, 1, 100000);
-    r_.classWeights = opts::getBool(o, "classWeights", d.classWeights);
+#define FVC_READ_OPTION(type, name, fallback, min, max) r_.name = opts::getField(o, #name, d.name, min, max);
+    FVC_DEEP_TRAIN_OPTIONS(FVC_READ_OPTION)
+#undef FVC_READ_OPTION
     r_.weights = opts::getString(o, "weights", "");
     r_.outDir = opts::getString(o, "outDir");
     r_.resume = opts::getBool(o, "resume", d.resume);
     r_.device = opts::getString(o, "device", d.device);
-    r_.mixedPrecision = opts::getBool(o, "mixedPrecision", d.mixedPrecision);
-    r_.loaderThreads = opts::getInt(o, "loaderThreads", d.loaderThreads, 1, 256);
     r_.seed = static_cast<uint64_t>(opts::getNumber(o, "seed", 0, 0, 9007199254740991.0));
   }
 
@@ -370,28 +360,33 @@ Napi::Value ModelLogits(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-// The training request's defaults, for the test that holds them equal to the run configuration's.
-Napi::Value DeepTrainDefaults(const Napi::CallbackInfo& info) {
+// The training request's scalar options as deep.h declares them, for the test that
+// holds ts/native/deep-train-fields.ts equal to them: [{ name, type, default, min, max }].
+Napi::Value DeepTrainFields(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   const deep::TrainRequest d;
-  Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("epochs", d.epochs);
-  o.Set("batchSize", d.batchSize);
-  o.Set("lrBackbone", d.lrBackbone);
-  o.Set("lrHead", d.lrHead);
-  o.Set("weightDecay", d.weightDecay);
-  o.Set("layerDecay", d.layerDecay);
-  o.Set("gradientCheckpointing", d.gradientCheckpointing);
-  o.Set("warmupEpochs", d.warmupEpochs);
-  o.Set("maxGradNorm", d.maxGradNorm);
-  o.Set("patience", d.patience);
-  o.Set("classWeights", d.classWeights);
-  o.Set("mixedPrecision", d.mixedPrecision);
-  o.Set("loaderThreads", d.loaderThreads);
-  return o;
+  Napi::Array fields = Napi::Array::New(env);
+  auto add = [&](const char* name, const char* type, Napi::Value fallback, double min, double max) {
+    Napi::Object f = Napi::Object::New(env);
+    f.Set("name", name);
+    f.Set("type", type);
+    f.Set("default", fallback);
+    f.Set("min", min);
+    f.Set("max", max);
+    fields.Set(fields.Length(), f);
+  };
+  auto value = [&](auto v) -> Napi::Value {
+    if constexpr (std::is_same_v<decltype(v), bool>) return Napi::Boolean::New(env, v);
+    else return Napi::Number::New(env, static_cast<double>(v));
+  };
+#define FVC_DESCRIBE_OPTION(type, name, fallback, min, max) add(#name, opts::fieldType(d.name), value(d.name), min, max);
+  FVC_DEEP_TRAIN_OPTIONS(FVC_DESCRIBE_OPTION)
+#undef FVC_DESCRIBE_OPTION
+  return fields;
 }
 
 void registerDeepApi(Napi::Env env, Napi::Object exports) {
-  exports.Set("deepTrainDefaults", Napi::Function::New(env, DeepTrainDefaults, "deepTrainDefaults"));
+  exports.Set("deepTrainFields", Napi::Function::New(env, DeepTrainFields, "deepTrainFields"));
   exports.Set("describeModels", Napi::Function::New(env, DescribeModels, "describeModels"));
   exports.Set("modelLogits", Napi::Function::New(env, ModelLogits, "modelLogits"));
   exports.Set("trainDeep", Napi::Function::New(env, TrainDeep, "trainDeep"));

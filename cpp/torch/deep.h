@@ -96,30 +96,42 @@ struct ClipInput {
 void computeFlow(const std::string& framesNpy, const std::string& flowNpy, const std::string& method);
 constexpr float kFlowScale = 8.f;
 
+// The training request's scalar options, each declared once: X(type, name, default,
+// min, max). They make TrainRequest's fields, the addon's reader (which refuses a value
+// outside [min, max] naming the field) and deepTrainFields(), which a test compares
+// with ts/native/deep-train-fields.ts, the TypeScript side's one declaration of them.
+// A new option is a line here, its use in trainer.cpp and a line there.
+#define FVC_DEEP_TRAIN_OPTIONS(X)                                                                                \
+  X(int, epochs, 20, 1, 100000)                                                                                  \
+  X(int, batchSize, 8, 1, 65536)              /* clips per optimiser step (effective) */                         \
+  X(int, microBatch, 0, 0, 65536)             /* clips per forward pass; 0 = batchSize; smaller accumulates */   \
+  X(double, lrBackbone, 5e-6, 0, 10)          /* pretrained layers */                                            \
+  X(double, lrHead, 5e-4, 0, 10)              /* the head, and every layer when training from scratch */         \
+  X(double, weightDecay, 1e-4, 0, 10)         /* transformers: none on norms, biases, positions, class tokens */ \
+  X(double, layerDecay, 1.0, 1e-6, 1)         /* BEiT's layer-wise decay: block i of L at layerDecay^(L+1-i) */  \
+  X(bool, gradientCheckpointing, false, 0, 1) /* recompute transformer blocks in the backward pass */            \
+  X(int, warmupEpochs, 2, 0, 100000)                                                                             \
+  X(double, maxGradNorm, 1.0, 1e-6, 1e9)                                                                         \
+  X(int, patience, 5, 1, 100000)                                                                                 \
+  X(bool, classWeights, true, 0, 1)                                                                              \
+  X(bool, mixedPrecision, true, 0, 1) /* bf16 autocast on CUDA; CPU always runs float32 */                       \
+  X(int, loaderThreads, 2, 1, 256)                                                                               \
+  X(double, labelSmoothing, 0.0, 0, 1) /* training loss only, as PyTorch's CrossEntropyLoss(label_smoothing) */
+
 struct TrainRequest {
   std::string model;
   Scale scale;
   int64_t numClasses = 2;
   std::vector<Clip> train, val;
   ClipInput input;
-  int epochs = 20;                     // as ts/train/config.ts, which passes it on every request
-  int batchSize = 8;                   // per optimiser step (effective)
-  int microBatch = 0;                  // per forward pass; 0 = batchSize; smaller accumulates gradients
-  double lrBackbone = 5e-6;            // pretrained layers
-  double lrHead = 5e-4;                // the head, and every layer when training from scratch
-  double weightDecay = 1e-4;           // transformers: not on norms, biases, position embeddings or class tokens
-  double layerDecay = 1.0;             // layer-wise learning-rate decay (BEiT): block i of L takes layerDecay^(L + 1 - i); 1: off
-  bool gradientCheckpointing = false;  // recompute transformer blocks in the backward pass (less memory, ~1.3x time)
-  int warmupEpochs = 2;
-  double maxGradNorm = 1.0;
-  int patience = 5;
-  bool classWeights = true;
+  // The scalar options, declared once (FVC_DEEP_TRAIN_OPTIONS above).
+#define FVC_DECLARE_OPTION(type, name, fallback, min, max) type name = fallback;
+  FVC_DEEP_TRAIN_OPTIONS(FVC_DECLARE_OPTION)
+#undef FVC_DECLARE_OPTION
   std::string weights;  // .safetensors to start from (then the backbone takes lrBackbone)
   std::string outDir;   // model.pt (best), last.pt (resume point), config in model.json by the caller
   bool resume = true;
   std::string device = "cpu";
-  bool mixedPrecision = true;  // bf16 autocast on CUDA; CPU always runs float32
-  int loaderThreads = 2;
   uint64_t seed = 0;
 };
 

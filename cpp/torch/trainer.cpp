@@ -265,8 +265,8 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
           Autocast autocast(mixed);
           logits = model->forward(x);
         }
-        torch::Tensor loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat32), y,
-                                                                  torch::nn::functional::CrossEntropyFuncOptions().weight(classWeights));
+        torch::Tensor loss = torch::nn::functional::cross_entropy(
+            logits.to(torch::kFloat32), y, torch::nn::functional::CrossEntropyFuncOptions().weight(classWeights).label_smoothing(r.labelSmoothing));
         // Each pass's share of the optimiser's batch, so accumulation keeps its gradient scale.
         (loss * (static_cast<double>(x.size(0)) / r.batchSize)).backward();
         lossSum += loss.item<double>() * x.size(0);

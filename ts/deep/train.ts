@@ -6,35 +6,19 @@
 import type { FaceCrop } from '../video/faces.js';
 import { native, type ComputeDevice, type DeepClip, type ModelScale, type NativeEpoch, type ParamGroup } from '../native/binding.js';
 import { setTorchThreads } from '../runtime.js';
+import type { DeepTrainOptions } from '../native/deep-train-fields.js';
 
-export interface DeepOptions {
+/** The trainer's options (ts/native/deep-train-fields.ts declares them; unset: the native default) and how clips are made. */
+export interface DeepOptions extends Partial<DeepTrainOptions> {
   /** Frames per clip given to the model (uniform over the cached frames). */
   numFrames: number;
   /** Side of the square crop the model sees; frames are cached letterboxed at frameSize. */
   cropSize: number;
   frameSize: number;
-  epochs: number;
-  batchSize: number;
-  /** Clips per forward pass; smaller than batchSize accumulates gradients (same effective batch). */
-  microBatch?: number;
-  lrHead: number;
-  lrBackbone: number;
-  weightDecay: number;
-  /** Layer-wise learning-rate decay (transformers); 1: off. */
-  layerDecay?: number;
-  /** Recompute transformer blocks in the backward pass instead of keeping their activations. */
-  gradientCheckpointing?: boolean;
-  warmupEpochs: number;
-  maxGradNorm: number;
-  patience: number;
-  classWeights: boolean;
   augment: boolean;
   scale: ModelScale;
   /** .safetensors to start from (then the backbone trains at lrBackbone). */
   weights?: string;
-  loaderThreads: number;
-  /** bf16 autocast when training on CUDA (default true); CPU always runs float32. */
-  mixedPrecision?: boolean;
   /** Clips are face crops (ts/video/faces.ts); this shapes the frame cache only, and travels with best_model. */
   faces?: FaceCrop;
 }

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { FvcError, fromNative } from '../errors.js';
+import type { DeepTrainOptions } from './deep-train-fields.js';
 
 export interface ProgressEvent {
   stage: string;
@@ -365,26 +366,12 @@ interface Addon {
       val: DeepClip[];
       outDir: string;
       numClasses?: number;
-      epochs?: number;
-      batchSize?: number;
-      microBatch?: number;
-      lrBackbone?: number;
-      lrHead?: number;
-      weightDecay?: number;
-      layerDecay?: number;
-      gradientCheckpointing?: boolean;
-      warmupEpochs?: number;
-      maxGradNorm?: number;
-      patience?: number;
-      classWeights?: boolean;
       weights?: string;
       resume?: boolean;
       device?: string;
-      /** bf16 autocast on CUDA (default true); CPU always runs float32. */
-      mixedPrecision?: boolean;
-      loaderThreads?: number;
       seed?: number;
-    } & ClipInputOptions &
+    } & Partial<DeepTrainOptions> &
+      ClipInputOptions &
       ModelScale &
       CallOptions,
   ): Promise<NativeDeepTrain>;
@@ -410,8 +397,8 @@ interface Addon {
   ): Promise<NativeExtraction>;
   computeFlow(o: { frames: string; out: string; method?: FlowMethod } & CallOptions): Promise<string>;
   runtimeInfo(): RuntimeInfo;
-  /** The native training request's defaults (cpp/torch/deep.h), for the test that compares them with ts/train/config.ts. */
-  deepTrainDefaults(): Record<string, number | boolean>;
+  /** The training request's scalar options as cpp/torch/deep.h declares them, for the test that compares them with ts/native/deep-train-fields.ts. */
+  deepTrainFields(): Array<{ name: string; type: string; default: number | boolean; min: number; max: number }>;
   checkKernels(): KernelCheck[];
   setThreads(n: number): void;
   resolveDevice(device: string): ComputeDevice;
@@ -529,7 +516,7 @@ export const native = {
   handcraftedSchemaVersion: () => sync((a) => a.handcraftedSchemaVersion),
   xgboostInfo: () => sync((a) => a.xgboostInfo()),
   runtimeInfo: () => sync((a) => a.runtimeInfo()),
-  deepTrainDefaults: () => sync((a) => a.deepTrainDefaults()),
+  deepTrainFields: () => sync((a) => a.deepTrainFields()),
   checkKernels: () => sync((a) => a.checkKernels()),
   setThreads: (n: number) => sync((a) => a.setThreads(n)),
   resolveDevice: (d: string) => sync((a) => a.resolveDevice(d)),

@@ -10,6 +10,7 @@ import { FvcError } from '../errors.js';
 import { definedOnly } from '../util/object.js';
 import { FEATURE_SETS, type ModelRequest } from './spec.js';
 import { unknownKey } from '../util/suggest.js';
+import { deepTrainShape } from '../native/deep-train-fields.js';
 
 const intFromEnv = (name: string) => {
   const v = process.env[name];
@@ -18,6 +19,32 @@ const intFromEnv = (name: string) => {
 const boolFromEnv = (name: string) => {
   const v = process.env[name]?.toLowerCase();
   return v === undefined || v === '' ? undefined : ['1', 'true', 'yes', 'on'].includes(v);
+};
+
+// The trainer's options (ts/native/deep-train-fields.ts) in the order earlier versions
+// wrote them, since each fold's configuration hash covers them; fields added later go last.
+const {
+  epochs,
+  batchSize,
+  microBatch,
+  lrHead,
+  lrBackbone,
+  weightDecay,
+  layerDecay,
+  gradientCheckpointing,
+  warmupEpochs,
+  maxGradNorm,
+  patience,
+  classWeights,
+  loaderThreads,
+  mixedPrecision,
+  ...added
+} = deepTrainShape;
+// Those are in the configuration only when set (the native default stands otherwise),
+// so folds trained before an option existed keep their hash and are not trained again.
+type Added = typeof added;
+const laterTrainFields = Object.fromEntries(Object.entries(added).map(([k, s]) => [k, (s as z.ZodDefault<z.ZodNumber>).unwrap().optional()])) as {
+  [K in keyof Added]: z.ZodOptional<ReturnType<Added[K]['unwrap']>>;
 };
 
 const GridSchema = z.record(z.string(), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1));
@@ -64,25 +91,22 @@ export const TrainConfigSchema = z
     /** Deep models (5c, 5p): the seed's methodology, sized by these. */
     deep: z
       .strictObject({
-        epochs: z.number().int().min(1).default(20),
-        batchSize: z.number().int().min(1).default(8),
-        microBatch: z.number().int().min(1).optional(),
+        epochs,
+        batchSize,
+        microBatch,
         /** The square crop the model sees; default each architecture's own. */
         cropSize: z.number().int().min(8).optional(),
         /** Cached frames are letterboxed to this square; default each architecture's own. */
         frameSize: z.number().int().min(8).optional(),
-        lrHead: z.number().positive().default(5e-4),
-        lrBackbone: z.number().positive().default(5e-6),
-        /** Transformers take none on norms, biases, position embeddings and class tokens. */
-        weightDecay: z.number().min(0).default(1e-4),
-        /** Layer-wise learning-rate decay of the transformers (BEiT): block i of L learns at layerDecay^(L + 1 - i) of the rate; 1: off. */
-        layerDecay: z.number().gt(0).max(1).default(1),
-        /** Transformers: recompute each block in the backward pass rather than keep its activations (less memory, more time). */
-        gradientCheckpointing: z.boolean().default(false),
-        warmupEpochs: z.number().int().min(0).default(2),
-        maxGradNorm: z.number().positive().default(1.0),
-        patience: z.number().int().min(1).default(5),
-        classWeights: z.boolean().default(true),
+        lrHead,
+        lrBackbone,
+        weightDecay,
+        layerDecay,
+        gradientCheckpointing,
+        warmupEpochs,
+        maxGradNorm,
+        patience,
+        classWeights,
         augment: z.boolean().default(true),
         width: z.number().positive().default(1),
         depth: z.number().int().min(0).default(0),
@@ -96,9 +120,8 @@ export const TrainConfigSchema = z
         randomInit: z.boolean().default(false),
         /** Clips per forward pass of feature extraction. */
         extractBatchSize: z.number().int().min(1).default(8),
-        loaderThreads: z.number().int().min(1).default(2),
-        /** bf16 autocast when training on CUDA; CPU always runs float32. */
-        mixedPrecision: z.boolean().default(true),
+        loaderThreads,
+        mixedPrecision,
         /** two_stream's optical flow: OpenCV's DIS (fast preset) or Farneback. */
         flowMethod: z.enum(['dis', 'farneback']).default('dis'),
         /** Clips of face crops instead of letterboxed frames (ts/video/faces.ts: dlib HOG or YuNet, the largest face followed, margin 1.3). */
@@ -114,6 +137,7 @@ export const TrainConfigSchema = z
           .optional(),
         /** Model name or id -> the native architecture that serves it, e.g. { x3d: 'x3d_m', r2plus1d: 'r3d_18' }. */
         architectures: z.record(z.string(), z.string().min(1)).default({}),
+        ...laterTrainFields,
       })
       .prefault({}),
     /** Train only these folds (1-based) and write no model summary: one task of a fold-level job array. */

@@ -12,6 +12,7 @@ import { formatTable, printJson } from '../output.js';
 import { bestModelDir, runSources } from '../run-sources.js';
 import { deepInputOptions } from '../deep-options.js';
 import { addFaceOptions, faceOptionsFrom, type FaceFlags } from '../face-options.js';
+import { addDeepTrainFlags, deepTrainFlagsFrom } from '../deep-train-flags.js';
 import { choiceOption, deviceOption, intOption, numberOption, withGpu } from '../parse.js';
 import type { DeviceRequest } from '../../runtime.js';
 import { interruptible } from '../interrupt.js';
@@ -43,11 +44,6 @@ interface TrainFlags extends FaceFlags {
   videos?: string;
   stage3Dir?: string;
   frameCacheDir?: string;
-  epochs?: number;
-  batchSize?: number;
-  microBatch?: number;
-  layerDecay?: number;
-  gradientCheckpointing?: boolean;
   frameSize?: number;
   cropSize?: number;
   width?: number;
@@ -102,7 +98,7 @@ function foldList(v: string): number[] {
 }
 
 export function registerTrain(program: Command): void {
-  addFaceOptions(deepInputOptions(program.command('train').description('Stage 5: k-fold training with grid search for the chosen models'), 'deep models'))
+  addDeepTrainFlags(addFaceOptions(deepInputOptions(program.command('train').description('Stage 5: k-fold training with grid search for the chosen models'), 'deep models')))
     .option('--config <file>', 'a run configuration (YAML or JSON: models, folds, seed, dirs, weights, train: { deep: {...} }, ...); flags override it')
     .option(
       '--models <list>',
@@ -133,11 +129,6 @@ export function registerTrain(program: Command): void {
     .option('--videos <table>', "deep models: the video table to train on (default Stage 3's scaled_metadata.parquet)")
     .option('--stage3-dir <dir>', 'Stage 3 output (default: FVC_STAGE3_OUTPUT_DIR or data/stage3)')
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
-    .option('--epochs <n>', 'deep models: epochs at most (default 20; early stopping after 5 without improvement)', intOption(1, 100000))
-    .option('--batch-size <n>', 'deep models: clips per optimiser step (default 8)', intOption(1, 65536))
-    .option('--micro-batch <n>', 'deep models: clips per forward pass; smaller accumulates gradients', intOption(1, 65536))
-    .option('--layer-decay <f>', 'transformers: layer-wise learning-rate decay, e.g. 0.75 (default 1: off)', numberOption(0.000001, 1))
-    .option('--gradient-checkpointing', 'transformers: recompute each block in the backward pass (less memory, more time)')
     .option(
       '--weights <file|arch=file,...>',
       'deep models and backbones: pretrained weights (.safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them); a pretrained backbone then trains at 5e-6',
@@ -187,11 +178,7 @@ export function registerTrain(program: Command): void {
         featuresDir: o.featuresDir,
         numFrames: o.numFrames,
         deep: definedOnly({
-          epochs: o.epochs,
-          batchSize: o.batchSize,
-          microBatch: o.microBatch,
-          layerDecay: o.layerDecay,
-          gradientCheckpointing: o.gradientCheckpointing,
+          ...deepTrainFlagsFrom(o as unknown as Record<string, unknown>),
           frameSize: o.frameSize,
           cropSize: o.cropSize,
           width: o.width,
