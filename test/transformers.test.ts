@@ -86,6 +86,20 @@ test("TimeSformer initialised from a torchvision ViT gives exactly the ViT's log
   assert.ok(diff < 1e-5, `max |TimeSformer - ViT| = ${diff}`);
 });
 
+test("timm's ViT files (model.safetensors names: blocks.N.attn.qkv, patch_embed.proj, cls_token, ...) load as torchvision's: the same logits in the ViT and in TimeSformer", async () => {
+  const vit = await modelLogits({ model: 'vit_ti_16', scale: tiny, input: join(dir, 'clip224.npy'), weights: join(dir, 'tiny224_timm.safetensors'), numClasses: 5, threads: 2 });
+  assert.is(vit.headReplaced.length, 0);
+  assert.ok(maxDiff(vit.rows, npy(join(dir, 'tiny224_logits.npy'))) < 1e-4, "torchvision's logits");
+  const tsf = await modelLogits({ model: 'timesformer_ti16', scale: tiny, input: join(dir, 'image224.npy'), weights: join(dir, 'tiny224_timm.safetensors'), numClasses: 5, threads: 2 });
+  assert.is(tsf.headReplaced.length, 0);
+  assert.ok(maxDiff(tsf.rows, npy(join(dir, 'tiny224_image_logits.npy'))) < 1e-5, "TimeSformer on one frame: the ViT's logits");
+  // vit_gru takes the ViT's tensors and names its own GRU and head as new, as for torchvision's file.
+  const gru = await modelLogits({ model: 'vit_gru_ti16', scale: tiny, input: join(dir, 'clip224.npy'), weights: join(dir, 'tiny224_timm.safetensors'), numClasses: 2, threads: 2 });
+  const tv = await modelLogits({ model: 'vit_gru_ti16', scale: tiny, input: join(dir, 'clip224.npy'), weights: join(dir, 'tiny224.safetensors'), numClasses: 2, threads: 2 });
+  assert.is(gru.loaded, tv.loaded);
+  assert.equal(gru.headReplaced, tv.headReplaced);
+});
+
 test('ViViT initialised from a ViT (central-frame tubelet kernel): a clip of identical frames embeds as the image does', async () => {
   const image = await modelLogits({ model: 'vit_ti_16', scale: tiny, input: join(dir, 'image224.npy'), weights: join(dir, 'tiny224.safetensors'), numClasses: 5, output: 'embedding', threads: 2 });
   const clip = await modelLogits({ model: 'vivit_ti16', scale: tiny, input: join(dir, 'still224.npy'), weights: join(dir, 'tiny224.safetensors'), numClasses: 5, output: 'embedding', threads: 2 });

@@ -5,6 +5,7 @@ zero-initialises the head), their .safetensors, clips and logits; position embed
 resampled by torchvision's own interpolate_embeddings.
 
 usage: /usr/bin/python3 vit_export.py OUT_DIR"""
+import re
 import sys
 from pathlib import Path
 
@@ -28,6 +29,33 @@ def randomise(m):
             elif name == 'class_token':
                 p.normal_(0, 0.02)
     return m.eval()
+
+
+def timm_names(state):
+    """A torchvision ViT state dict under the names timm's VisionTransformer gives the same
+    tensors (its model.safetensors files): written here from timm's module layout, apart
+    from fvc's own map."""
+    top = {'conv_proj.': 'patch_embed.proj.', 'class_token': 'cls_token', 'encoder.pos_embedding': 'pos_embed',
+           'encoder.ln.': 'norm.', 'heads.head.': 'head.'}
+    block = {'ln_1.': 'norm1.', 'self_attention.in_proj_weight': 'attn.qkv.weight', 'self_attention.in_proj_bias': 'attn.qkv.bias',
+             'self_attention.out_proj.': 'attn.proj.', 'ln_2.': 'norm2.', 'mlp.0.': 'mlp.fc1.', 'mlp.3.': 'mlp.fc2.'}
+    out = {}
+    for name, t in state.items():
+        m = re.match(r'encoder\.layers\.encoder_layer_(\d+)\.(.*)', name)
+        if m:
+            rest = m.group(2)
+            for a, b in block.items():
+                if rest.startswith(a):
+                    rest = b + rest[len(a):]
+                    break
+            out[f'blocks.{m.group(1)}.{rest}'] = t
+            continue
+        for a, b in top.items():
+            if name.startswith(a):
+                name = b + name[len(a):]
+                break
+        out[name] = t
+    return out
 
 
 def video_logits(m, clip):
@@ -58,6 +86,7 @@ def main():
         tiny = randomise(VisionTransformer(image_size=224, **TINY))
         state = tiny.state_dict()
         save_safetensors(out / 'tiny224.safetensors', state)
+        save_safetensors(out / 'tiny224_timm.safetensors', timm_names(state))
         np.save(out / 'tiny224_logits.npy', video_logits(tiny, clip224).numpy())
         np.save(out / 'tiny224_image_logits.npy', video_logits(tiny, clip224[:, :, :1]).numpy())
         # The 224 weights on 112 px input: torchvision's model of that size with the embedding resampled.

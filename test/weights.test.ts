@@ -15,7 +15,13 @@ import { resolveWeightsOption, weightsCacheDir } from '../ts/weights/cache.js';
 import { publishedSampling, weightsSource } from '../ts/weights/preset.js';
 import { allWeights } from '../ts/weights/registry.js';
 import { architectureInfo } from '../ts/deep/presets.js';
-import { artifacts, runCli } from './helpers.js';
+import { artifacts, h264, root, runCli } from './helpers.js';
+import { native } from '../ts/native/binding.js';
+import { modelLogits } from '../ts/deep/architectures.js';
+import { extractEmbeddings } from '../ts/extract/store.js';
+import { resolveConfig } from '../ts/train/config.js';
+import { specOf, type ModelSpec } from '../ts/train/catalogue.js';
+import { deepOptionsFor } from '../ts/train/implementations/deep-model.js';
 
 const dir = join(artifacts, 'weights');
 const served = join(dir, 'served');
@@ -104,6 +110,24 @@ with torch.no_grad():
   // PyTorchVideo publishes no hash: any bytes are taken, and recorded as unchecked.
   mkdirSync(join(served, 'dl.fbaipublicfiles.com', 'pytorchvideo', 'model_zoo', 'kinetics'), { recursive: true });
   writeFileSync(join(served, 'dl.fbaipublicfiles.com', 'pytorchvideo', 'model_zoo', 'kinetics', 'X3D_XS.pyth'), 'not checked\n');
+  // timm's ViT-Ti/16 file as timm names it (a small ViT of that layout: width 0.25, depth 2), with a
+  // uint8 clip and the same clip normalised by timm's mean and std 0.5, as the model takes it.
+  const timm = join(served, 'huggingface.co', 'timm', 'vit_tiny_patch16_224.augreg_in21k_ft_in1k', 'resolve', 'main');
+  mkdirSync(timm, { recursive: true });
+  const timmPy = `
+import sys, numpy as np, torch
+sys.path.insert(0, sys.argv[1])
+from torchvision.models.vision_transformer import VisionTransformer
+from torchvision_export import save_safetensors
+from vit_export import TINY, randomise, timm_names
+torch.manual_seed(5)
+save_safetensors(sys.argv[2], timm_names(randomise(VisionTransformer(image_size=224, **TINY)).state_dict()))
+frames = np.random.default_rng(6).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+np.save(sys.argv[3], frames)
+np.save(sys.argv[4], ((frames.astype(np.float32) / 255 - 0.5) / 0.5).transpose(3, 0, 1, 2)[None].copy())`;
+  execFileSync('/usr/bin/python3', ['-c', timmPy, join(root, 'test'), join(timm, 'model.safetensors'), join(dir, 'frames.npy'), join(dir, 'frames_half.npy')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   await serve();
   process.env.FVC_WEIGHTS_MIRROR = base;
 });
@@ -114,7 +138,7 @@ test.after(() => {
   delete process.env.FVC_WEIGHTS_MIRROR;
 });
 
-test('every published entry: a well-formed URL and hash, and the same normalisation and input as its fvc architecture', async () => {
+test("every published entry: a well-formed URL and hash, architectures fvc has, and torchvision's and PyTorchVideo's trained with their architecture's normalisation (timm and TimeSformer bring their own)", async () => {
   const ids = allWeights().map((w) => w.id);
   assert.is(new Set(ids).size, ids.length);
   for (const w of allWeights()) {
@@ -122,6 +146,26 @@ test('every published entry: a well-formed URL and hash, and the same normalisat
     if (w.publisher === 'torchvision') assert.ok(w.sha256Prefix && w.url.includes(`-${w.sha256Prefix}.`), `${w.id}: torchvision's name carries the hash prefix`);
     else assert.is(w.sha256 ?? w.sha256Prefix, undefined, `${w.id}: no hash is published`);
     const { preset } = await architectureInfo(w.architecture);
+    for (const other of w.architectures ?? []) assert.ok(await architectureInfo(other), `${w.id}: ${other}`);
+    if (w.publisher === 'timm')
+      assert.equal(
+        [w.preset.mean, w.preset.std],
+        [
+          [0.5, 0.5, 0.5],
+          [0.5, 0.5, 0.5],
+        ],
+        w.id,
+      );
+    if (w.publisher.startsWith('TimeSformer'))
+      assert.equal(
+        [w.preset.mean, w.preset.std],
+        [
+          [0.45, 0.45, 0.45],
+          [0.225, 0.225, 0.225],
+        ],
+        w.id,
+      );
+    if (w.publisher !== 'torchvision' && w.publisher !== 'PyTorchVideo') continue;
     for (const k of [0, 1, 2]) {
       assert.ok(Math.abs((preset.mean[k] as number) - (w.preset.mean[k] as number)) < 1e-5, `${w.id} mean`);
       assert.ok(Math.abs((preset.std[k] as number) - (w.preset.std[k] as number)) < 1e-5, `${w.id} std`);
@@ -217,6 +261,55 @@ test('weights with no published hash are taken, recorded as unchecked and said s
   const load = runCli(['logits', '--model', 'x3d_xs', '--input', join(dir, 'input.npy'), '--weights', 'x3d_xs:kinetics400'], env());
   assert.is(load.code, 1);
   assert.match(load.stderr, /X3D_XS\.pyth/);
+});
+
+test("timm's ViT by name: fetched (no published hash), it initialises the ViT and the transformers built on it, and its normalisation (0.5) reaches every clip it sees", async () => {
+  const r = runCli(['weights', 'fetch', 'vit_ti_16:augreg_in21k_ft_in1k'], env());
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /its publisher gives no hash/);
+  const path = r.stdout.trim();
+  // A bare name given for a video transformer on the same ViT finds the ViT's weights.
+  const forGru = ((await resolveWeightsOption({ vit_gru_ti16: 'augreg_in21k_ft_in1k' }, { offline: true })) as Record<string, string>).vit_gru_ti16;
+  assert.is(forGru, path);
+  const timmPreset = { frameSize: 248, cropSize: 224, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+  assert.equal(await publishedSampling(path, 'vit_ti_16'), timmPreset);
+  assert.equal(await publishedSampling(path, 'timesformer_ti16'), timmPreset);
+  await publishedSampling(path, 'vit_s_16').then(
+    () => assert.unreachable('weights of another ViT'),
+    (e: Error) => assert.match(e.message, /vit_ti_16:augreg_in21k_ft_in1k are weights of vit_ti_16, vit_gru_ti16, .*not of vit_s_16/),
+  );
+  // A Stage 5 model on them trains (and records for prediction) with their preset and normalisation.
+  const cfg = resolveConfig({ models: ['vit_gru'], deep: { weights: path, architectures: { vit_gru: 'vit_gru_ti16' } } });
+  const deep = await deepOptionsFor(cfg, specOf('vit_gru') as ModelSpec, 'vit_gru_ti16');
+  assert.equal([deep.mean, deep.std, deep.cropSize, deep.frameSize], [timmPreset.mean, timmPreset.std, 224, 248]);
+  // Natively, the clip loader normalises with the weights' mean and std: the embedding equals the model's on the clip normalised by hand.
+  const tiny = { width: 0.25, depth: 2 };
+  const clip = { model: 'vit_ti_16', ...tiny, clips: [{ npy: join(dir, 'frames.npy'), label: 0 }], weights: path, numFrames: 2, cropSize: 32, augment: false };
+  const theirs = await native.extractFeatures({ ...clip, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+  const ref = await modelLogits({ model: 'vit_ti_16', scale: tiny, input: join(dir, 'frames_half.npy'), weights: path, numClasses: 5, output: 'embedding' });
+  const diff = Math.max(...Array.from(theirs.values, (v, j) => Math.abs(v - (ref.rows[0]?.[j] as number))));
+  assert.ok(diff < 1e-5, `max |loader - by hand| = ${diff}`);
+  const imagenet = await native.extractFeatures(clip);
+  assert.ok(Math.max(...Array.from(imagenet.values, (v, j) => Math.abs(v - (theirs.values[j] as number)))) > 1e-3, "the architecture's own normalisation gives other features");
+  const bad = await native.extractFeatures({ ...clip, mean: [0.5, 0.5] }).then(
+    () => null,
+    (e: Error & { code?: string }) => e,
+  );
+  assert.is(bad?.code, 'ERR_INVALID_ARGUMENT');
+  assert.match(bad?.message ?? '', /mean: must be an array of three numbers \(R, G, B\), given together with std/);
+  // The extraction store applies and records them (in its table's key too).
+  const e = await extractEmbeddings({
+    backbone: 'vit_ti_16',
+    weights: { kind: 'file', path },
+    videos: [h264('timm-extract.mp4', { seconds: 1, size: '64x48' })],
+    sampling: { numFrames: 2, frameSize: 32, cropSize: 32 },
+    scale: tiny,
+    featuresDir: join(dir, 'features'),
+    frameCacheDir: join(dir, 'frames'),
+    quiet: true,
+    strict: true,
+  });
+  assert.equal(e.sampling, { numFrames: 2, cropSize: 32, frameSize: 32, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
 });
 
 test.run();

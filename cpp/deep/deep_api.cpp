@@ -141,11 +141,34 @@ std::vector<deep::Clip> readClips(const Napi::Object& o, const char* key) {
   return clips;
 }
 
+// Three per-channel values (R, G, B), each in [min, max].
+std::vector<float> readChannelTriple(const Napi::Object& o, const char* key, double min, double max) {
+  if (!opts::has(o, key) || !o.Get(key).IsArray() || o.Get(key).As<Napi::Array>().Length() != 3)
+    throw Error(code::kInvalidArgument, std::string(key) + ": must be an array of three numbers (R, G, B), given together with " +
+                                            (std::string(key) == "mean" ? "std" : "mean"));
+  Napi::Array a = o.Get(key).As<Napi::Array>();
+  std::vector<float> out;
+  for (uint32_t i = 0; i < 3; ++i) {
+    Napi::Value v = a.Get(i);
+    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : std::nan("");
+    if (!std::isfinite(d) || d < min || d > max)
+      throw Error(code::kInvalidArgument,
+                  std::string(key) + ": each value must be a number between " + std::to_string(min) + " and " + std::to_string(max));
+    out.push_back(static_cast<float>(d));
+  }
+  return out;
+}
+
 deep::ClipInput readInput(const Napi::Object& o) {
   deep::ClipInput in;
   in.numFrames = opts::getInt(o, "numFrames", 8, 1, 4096);
   in.cropSize = opts::getInt(o, "cropSize", 112, 8, 4096);
   in.augment = opts::getBool(o, "augment", true);
+  // The normalisation weights were trained with, where it is not the architecture's own.
+  if (opts::has(o, "mean") || opts::has(o, "std")) {
+    in.mean = readChannelTriple(o, "mean", -10, 10);
+    in.std = readChannelTriple(o, "std", 1e-6, 10);
+  }
   return in;
 }
 

@@ -86,7 +86,7 @@ struct ClipInput {
   int cropSize = 112;
   bool augment = true;
   ClipLayout layout = ClipLayout::Rgb;  // set from the model, not by callers
-  std::vector<float> mean, std;         // set from the model's preset, not by callers
+  std::vector<float> mean, std;         // empty: the model's preset's; else the weights' own (3 values each)
 };
 
 // Optical flow between consecutive frames of a frame-cache entry (uint8 [N, H, W, 3]),

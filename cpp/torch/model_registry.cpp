@@ -193,8 +193,11 @@ ClipInput inputFor(const ModelSpec& spec, ClipInput input) {
     throw Error(code::kInvalidArgument, "cropSize: " + spec.name + " needs a crop of at least " + std::to_string(spec.preset.minSide) + " px (got " +
                                             std::to_string(input.cropSize) + ")");
   input.layout = spec.layout;
-  input.mean = spec.preset.mean;
-  input.std = spec.preset.std;
+  // A caller's normalisation (weights trained with another) replaces the preset's.
+  if (input.mean.empty() || input.std.empty()) {
+    input.mean = spec.preset.mean;
+    input.std = spec.preset.std;
+  }
   return input;
 }
 

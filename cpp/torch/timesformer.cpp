@@ -133,37 +133,11 @@ struct TimeSformer : VideoModel {
   torch::Tensor forward(torch::Tensor x) override { return head->forward(features(x)); }
   std::vector<std::string> headPrefixes() const override { return {"head."}; }
 
-  // torchvision ViT names -> the authors'; the temporal parts as the paper initialises them.
+  // torchvision ViT names -> the authors' (timm's); the temporal parts as the paper initialises them.
   void adaptState(std::map<std::string, torch::Tensor>& state) const override {
     std::map<std::string, torch::Tensor> out;
-    static const std::regex layer(R"(^encoder\.layers\.encoder_layer_(\d+)\.(.*)$)");
-    static const std::map<std::string, std::string> inBlock = {{"ln_1.weight", "norm1.weight"},
-                                                               {"ln_1.bias", "norm1.bias"},
-                                                               {"ln_2.weight", "norm2.weight"},
-                                                               {"ln_2.bias", "norm2.bias"},
-                                                               {"self_attention.in_proj_weight", "attn.qkv.weight"},
-                                                               {"self_attention.in_proj_bias", "attn.qkv.bias"},
-                                                               {"self_attention.out_proj.weight", "attn.proj.weight"},
-                                                               {"self_attention.out_proj.bias", "attn.proj.bias"},
-                                                               {"mlp.0.weight", "mlp.fc1.weight"},
-                                                               {"mlp.0.bias", "mlp.fc1.bias"},
-                                                               {"mlp.3.weight", "mlp.fc2.weight"},
-                                                               {"mlp.3.bias", "mlp.fc2.bias"}};
-    static const std::map<std::string, std::string> top = {{"conv_proj.weight", "patch_embed.proj.weight"},
-                                                           {"conv_proj.bias", "patch_embed.proj.bias"},
-                                                           {"class_token", "cls_token"},
-                                                           {"encoder.pos_embedding", "pos_embed"},
-                                                           {"encoder.ln.weight", "norm.weight"},
-                                                           {"encoder.ln.bias", "norm.bias"},
-                                                           {"heads.head.weight", "head.weight"},
-                                                           {"heads.head.bias", "head.bias"}};
-    for (auto& [name, t] : state) {
-      std::string n = name.rfind("model.", 0) == 0 ? name.substr(6) : name;
-      std::smatch m;
-      if (auto it = top.find(n); it != top.end()) n = it->second;
-      else if (std::regex_match(n, m, layer) && inBlock.count(m[2])) n = "blocks." + std::string(m[1]) + "." + inBlock.at(m[2]);
-      out[n] = t;
-    }
+    for (auto& [name, t] : state) out[name.rfind("model.", 0) == 0 ? name.substr(6) : name] = t;
+    renameVitState(out, /*toTimm=*/true);
     resampleStatePositions(out, "pos_embed", grid);
     if (!out.count("time_embed")) out["time_embed"] = torch::zeros({1, numFrames, cfg.hidden});
     for (size_t i = 0; i < blocks.size(); ++i) {

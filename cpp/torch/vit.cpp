@@ -119,7 +119,49 @@ torch::Tensor VitBackbone::frameTokens(torch::Tensor x) {
   return encoder->forward(tokens, h, w).select(1, 0).reshape({b, steps, -1});
 }
 
+namespace {
+// (torchvision, timm) names: outside the blocks, then inside block N.
+const std::pair<const char*, const char*> kTopNames[] = {{"conv_proj.weight", "patch_embed.proj.weight"},
+                                                         {"conv_proj.bias", "patch_embed.proj.bias"},
+                                                         {"class_token", "cls_token"},
+                                                         {"encoder.pos_embedding", "pos_embed"},
+                                                         {"encoder.ln.weight", "norm.weight"},
+                                                         {"encoder.ln.bias", "norm.bias"},
+                                                         {"heads.head.weight", "head.weight"},
+                                                         {"heads.head.bias", "head.bias"}};
+const std::pair<const char*, const char*> kBlockNames[] = {{"ln_1.weight", "norm1.weight"},
+                                                           {"ln_1.bias", "norm1.bias"},
+                                                           {"self_attention.in_proj_weight", "attn.qkv.weight"},
+                                                           {"self_attention.in_proj_bias", "attn.qkv.bias"},
+                                                           {"self_attention.out_proj.weight", "attn.proj.weight"},
+                                                           {"self_attention.out_proj.bias", "attn.proj.bias"},
+                                                           {"ln_2.weight", "norm2.weight"},
+                                                           {"ln_2.bias", "norm2.bias"},
+                                                           {"mlp.0.weight", "mlp.fc1.weight"},
+                                                           {"mlp.0.bias", "mlp.fc1.bias"},
+                                                           {"mlp.3.weight", "mlp.fc2.weight"},
+                                                           {"mlp.3.bias", "mlp.fc2.bias"}};
+}  // namespace
+
+void renameVitState(std::map<std::string, torch::Tensor>& state, bool toTimm) {
+  static const std::regex torchvisionBlock(R"(^encoder\.layers\.encoder_layer_(\d+)\.(.*)$)"), timmBlock(R"(^blocks\.(\d+)\.(.*)$)");
+  std::map<std::string, torch::Tensor> out;
+  for (auto& [name, t] : state) {
+    std::string renamed = name;
+    for (const auto& [tv, timm] : kTopNames)
+      if (name == (toTimm ? tv : timm)) renamed = toTimm ? timm : tv;
+    std::smatch m;
+    if (renamed == name && std::regex_match(name, m, toTimm ? torchvisionBlock : timmBlock))
+      for (const auto& [tv, timm] : kBlockNames)
+        if (m[2] == (toTimm ? tv : timm))
+          renamed = toTimm ? "blocks." + m[1].str() + "." + timm : "encoder.layers.encoder_layer_" + m[1].str() + "." + tv;
+    out[renamed] = t;
+  }
+  state = std::move(out);
+}
+
 void VitBackbone::adaptState(std::map<std::string, torch::Tensor>& state) const {
+  renameVitState(state, /*toTimm=*/false);
   resampleStatePositions(state, "encoder.pos_embedding", cfg.imageSize / cfg.patch);
   // ViViT's central-frame initialisation: the image kernel in the tubelet's middle
   // frame, zeros elsewhere, so a clip of identical frames embeds as the image does.

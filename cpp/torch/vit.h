@@ -3,7 +3,8 @@
 // fvc's video transformers share. Module names are torchvision's (conv_proj,
 // class_token, encoder.pos_embedding, encoder.layers.encoder_layer_N.ln_1,
 // .self_attention.in_proj_weight, .mlp.0, encoder.ln, heads.head), so torchvision's
-// vit_b_16 state dict loads unchanged into every model built on it.
+// vit_b_16 state dict loads unchanged into every model built on it; timm's ViT files
+// (model.safetensors) load through renameVitState.
 #include "torch/attention.h"
 #include "torch/video_model.h"
 
@@ -28,6 +29,11 @@ torch::Tensor resamplePositions(const torch::Tensor& pos, int64_t gh, int64_t gw
 // A weights file's square-grid position embedding (`name` in `state`) resampled in place
 // to a grid x grid model; a non-square count is an error naming the tensor.
 void resampleStatePositions(std::map<std::string, torch::Tensor>& state, const std::string& name, int64_t grid);
+// A ViT state dict's names between torchvision's and timm's (which the TimeSformer
+// authors' checkpoints share: patch_embed.proj, cls_token, pos_embed,
+// blocks.N.norm1 / attn.qkv / attn.proj / norm2 / mlp.fc1 / mlp.fc2, norm, head).
+// Names of neither layout stay as they are, for loading to report.
+void renameVitState(std::map<std::string, torch::Tensor>& state, bool toTimm);
 
 // torch.nn.MultiheadAttention's parameters (in_proj_weight, in_proj_bias, out_proj)
 // as self-attention.

@@ -26,11 +26,17 @@ export function architectureInfo(architecture: string): Promise<ArchitectureInfo
   return p;
 }
 
-/** The sampling a clip is cached and cut with: the preset, each field overridden where set. */
+/**
+ * The sampling a clip is cached and cut with: the preset, each field overridden where
+ * set; `mean`/`std` only where weights were trained with another normalisation than
+ * the architecture's (absent otherwise, so settings and keys written before stay valid).
+ */
 export interface Sampling {
   numFrames: number;
   cropSize: number;
   frameSize: number;
+  mean?: number[];
+  std?: number[];
 }
 
 export async function samplingFor(architecture: string, overrides: Partial<Sampling>): Promise<Sampling> {
@@ -39,5 +45,6 @@ export async function samplingFor(architecture: string, overrides: Partial<Sampl
     numFrames: overrides.numFrames ?? preset.numFrames,
     cropSize: overrides.cropSize ?? preset.cropSize,
     frameSize: overrides.frameSize ?? preset.frameSize,
+    ...(overrides.mean && overrides.std ? { mean: overrides.mean, std: overrides.std } : {}),
   };
 }

@@ -16,6 +16,9 @@ export interface DeepOptions extends Partial<DeepTrainOptions> {
   cropSize: number;
   frameSize: number;
   augment: boolean;
+  /** The weights' normalisation where it is not the architecture's (ts/weights/preset.ts). */
+  mean?: number[];
+  std?: number[];
   scale: ModelScale;
   /** .safetensors to start from (then the backbone trains at lrBackbone). */
   weights?: string;
@@ -94,12 +97,12 @@ export async function predictDeepClips(o: {
   architecture: string;
   checkpoint: string;
   clips: DeepClip[];
-  options: Pick<DeepOptions, 'numFrames' | 'cropSize' | 'scale' | 'batchSize' | 'mixedPrecision'>;
+  options: Pick<DeepOptions, 'numFrames' | 'cropSize' | 'scale' | 'batchSize' | 'mixedPrecision' | 'mean' | 'std'>;
   threads: number;
   device: ComputeDevice;
 }): Promise<Float64Array> {
   setTorchThreads(o.threads);
-  const { numFrames, cropSize, batchSize, mixedPrecision } = o.options;
+  const { numFrames, cropSize, batchSize, mixedPrecision, mean, std } = o.options;
   return native.predictClips({
     model: o.architecture,
     checkpoint: o.checkpoint,
@@ -109,6 +112,7 @@ export async function predictDeepClips(o: {
     batchSize,
     device: o.device,
     ...(mixedPrecision === undefined ? {} : { mixedPrecision }),
+    ...(mean && std ? { mean, std } : {}),
     ...o.options.scale,
   });
 }

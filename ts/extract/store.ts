@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ContentHasher } from '../cache/content-hash.js';
 import { FrameCache } from '../cache/frame-cache.js';
 import { writeParquet, type ColumnType } from '../data/table.js';
@@ -27,6 +27,7 @@ import { FvcError, isFvcError } from '../errors.js';
 import { native, type ComputeDevice, type ModelScale } from '../native/binding.js';
 import { setTorchThreads } from '../runtime.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { publishedSampling } from '../weights/preset.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { mapPool } from '../util/pool.js';
 import { createProgress } from '../util/progress.js';
@@ -136,12 +137,28 @@ const KEYS = optionKeys<ExtractionRequest>()({
   strict: true,
 });
 
+/**
+ * The input weights expect where the backbone's preset is not it: published weights'
+ * own preset (sizes, and their normalisation where it differs), or the normalisation a
+ * checkpoint's run recorded beside it (a fold's config.json, best_model's model.json).
+ * Caller's settings go over it.
+ */
+async function inputOfWeights(w: WeightsSource, backbone: string): Promise<Partial<Sampling>> {
+  if (w.kind === 'file') return publishedSampling(w.path, backbone);
+  if (w.kind === 'checkpoint')
+    for (const f of ['config.json', 'model.json']) {
+      const run = await readJson<{ deep?: { mean?: number[]; std?: number[] } }>(join(dirname(w.path), f));
+      if (run?.deep?.mean && run.deep.std) return { mean: run.deep.mean, std: run.deep.std };
+    }
+  return {};
+}
+
 export async function extractEmbeddings(r: ExtractionRequest): Promise<ExtractionResult> {
   rejectUnknownOptions('extractEmbeddings', r, KEYS);
   const root = featuresDir(r.featuresDir);
   const { layout } = await architectureInfo(r.backbone);
   if (layout !== 'rgb') throw new FvcError('ERR_INVALID_ARGUMENT', `backbone '${r.backbone}': takes ${layout} clips; feature extraction takes RGB backbones`);
-  const sampling = await samplingFor(r.backbone, r.sampling ?? {});
+  const sampling = await samplingFor(r.backbone, { ...(await inputOfWeights(r.weights, r.backbone)), ...(r.sampling ?? {}) });
   const hasher = new ContentHasher(join(root, 'hashes'));
   const w = r.weights;
   if (w.kind !== 'random' && !existsSync(w.path)) throw new FvcError('ERR_FILE_NOT_FOUND', `${w.path}: no such weights file for backbone ${r.backbone}`);
@@ -214,6 +231,7 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
         ...(w.kind === 'file' ? { weights: w.path } : w.kind === 'checkpoint' ? { checkpoint: w.path } : { randomInit: true, seed: w.seed }),
         numFrames: sampling.numFrames,
         cropSize: sampling.cropSize,
+        ...(sampling.mean && sampling.std ? { mean: sampling.mean, std: sampling.std } : {}),
         augment: false,
         ...scale,
         batchSize: r.batchSize ?? 8,

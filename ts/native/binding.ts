@@ -241,6 +241,9 @@ export interface ClipInputOptions {
   numFrames?: number;
   cropSize?: number;
   augment?: boolean;
+  /** The normalisation (R, G, B) where weights were trained with another than the architecture's preset; both or neither. */
+  mean?: number[];
+  std?: number[];
 }
 
 /** One epoch of deep training, as the trainer reports it (a value it could not compute, such as the AUC of one class, is null). */

@@ -30,7 +30,8 @@ import type { Fold } from '../folds.js';
 import type { BestModel, ModelContext, Stage5Model } from '../model.js';
 import { architectureFor, specOf, weightsFileFor, type ResolvedModel } from '../catalogue.js';
 import { readFoldPredictions } from '../../evaluation/predictions.js';
-import { weightsSource as publishedSource } from '../../weights/preset.js';
+import { publishedSampling, weightsSource as publishedSource } from '../../weights/preset.js';
+import type { Sampling } from '../../deep/presets.js';
 import { deviceOf, samplingOverrides, weightsFor } from './deep-model.js';
 import { handcraftedMatrix } from './feature-model.js';
 
@@ -69,9 +70,19 @@ function weightsSource(ctx: ModelContext, o: EmbeddingModelOptions): WeightsSour
   );
 }
 
-const extractOptions = async (cfg: TrainConfig) => ({
+/**
+ * The run's sampling over that of the backbone's published weights, when it starts from
+ * them: their frames and sizes, and their normalisation where it is not the backbone's.
+ */
+async function sharedSampling(ctx: ModelContext, o: EmbeddingModelOptions): Promise<Partial<Sampling>> {
+  const backbone = backboneOf(ctx.cfg, o);
+  const file = weightsFor(ctx.cfg, backbone, ctx.model.spec) ?? (backbone === o.backbone ? undefined : weightsFor(ctx.cfg, o.backbone, ctx.model.spec));
+  return { ...(file ? await publishedSampling(file, backbone) : {}), ...samplingOverrides(ctx.cfg) };
+}
+
+const extractOptions = async (cfg: TrainConfig, sampling: Partial<Sampling>) => ({
   scale: { width: cfg.deep.width, depth: cfg.deep.depth },
-  sampling: samplingOverrides(cfg),
+  sampling,
   ...(cfg.deep.faces ? { faces: await faceCrop(cfg.deep.faces, 'deep.faces') } : {}),
   ...(cfg.featuresDir ? { featuresDir: cfg.featuresDir } : {}),
   ...(cfg.frameCacheDir ? { frameCacheDir: cfg.frameCacheDir } : {}),
@@ -102,7 +113,7 @@ function foldCheckpoint(
   o: EmbeddingModelOptions,
   fold: Fold,
   data: EmbeddingData,
-): { path: string; architecture: string; scale: { width: number; depth: number } } {
+): { path: string; architecture: string; scale: { width: number; depth: number }; normalisation: Partial<Pick<Sampling, 'mean' | 'std'>> } {
   const dir = modelFoldDir(cfg.outputDir, o.foldModel as string, fold.fold);
   const checkpoint = join(dir, 'model.pt');
   const backbone = backboneOf(cfg, o);
@@ -112,7 +123,10 @@ function foldCheckpoint(
       'ERR_FILE_NOT_FOUND',
       `${why}, and ${checkpoint} does not exist: train ${o.foldModel} first with the same folds (fvc train --models ${o.foldModel}), give --weights ${backbone}=FILE, or ask for random weights (--random-init)`,
     );
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { architecture?: string; deep?: { scale?: { width?: number; depth?: number } } };
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as {
+    architecture?: string;
+    deep?: { scale?: { width?: number; depth?: number }; mean?: number[]; std?: number[] };
+  };
   const predicted = readFoldPredictions(join(dir, 'predictions.csv'), o.foldModel as string).map((p) => p.id);
   const expected = fold.val.map((i) => data.ids[i] as string);
   const same = predicted.length === expected.length && [...predicted].sort().join('\n') === [...expected].sort().join('\n');
@@ -124,7 +138,13 @@ function foldCheckpoint(
   if (config.architecture !== backbone)
     throw new FvcError('ERR_INVALID_DATA', `${why}, but it was trained as ${config.architecture}, not ${backbone} (deep.architectures must choose the same for both)`);
   verifyDigests(dir, (JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as { file_sha256?: unknown }).file_sha256, join(dir, 'metadata.json'));
-  return { path: checkpoint, architecture: config.architecture, scale: { width: config.deep?.scale?.width ?? 1, depth: config.deep?.scale?.depth ?? 0 } };
+  const { mean, std } = config.deep ?? {};
+  return {
+    path: checkpoint,
+    architecture: config.architecture,
+    scale: { width: config.deep?.scale?.width ?? 1, depth: config.deep?.scale?.depth ?? 0 },
+    normalisation: mean && std ? { mean, std } : {},
+  };
 }
 
 /** Handcrafted features beside the embeddings, joined on the video's id (a Stage 1 copy's included). */
@@ -175,7 +195,7 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
           backbone: backboneOf(cfg, o),
           weights: source,
           videos,
-          ...(await extractOptions(cfg)),
+          ...(await extractOptions(cfg, await sharedSampling(ctx, o))),
           device: deviceOf(cfg),
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         });
@@ -210,8 +230,9 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
         warnings,
       };
     },
-    settings: async ({ cfg }) => {
-      const x = await extractOptions(cfg);
+    settings: async (ctx) => {
+      const { cfg } = ctx;
+      const x = await extractOptions(cfg, await sharedSampling(ctx, o));
       return {
         backbone: backboneOf(cfg, o),
         extraction: x.sampling,
@@ -221,12 +242,15 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
         randomInit: cfg.deep.randomInit,
       };
     },
-    fit: async ({ model, params, data, fold, dir, cfg, signal }) => {
-      const extraction = await extractOptions(cfg);
+    fit: async (ctx) => {
+      const { model, params, data, fold, dir, cfg, signal } = ctx;
+      let extraction = await extractOptions(cfg, await sharedSampling(ctx, o));
       let emb: { x: Float64Array; names: string[]; weights: Record<string, unknown>; extra?: string[] };
       if (data.shared) emb = data.shared;
       else {
         const ck = foldCheckpoint(cfg, model, o, fold, data);
+        // The checkpoint learnt on inputs normalised as its fold model's weights were: so are the clips it embeds.
+        extraction = { ...extraction, sampling: { ...extraction.sampling, ...ck.normalisation } };
         const e = await extractEmbeddings({
           backbone: ck.architecture,
           weights: { kind: 'checkpoint', path: ck.path },
@@ -273,7 +297,7 @@ async function predictEmbedding(best: BestModel, videos: readonly string[], po: 
     backbone?: string;
     backbone_weights: { kind: string; path?: string; file?: string; sha256?: string; seed?: number };
     handcrafted_features: string[];
-    extraction: Record<string, number>;
+    extraction: Partial<Sampling>;
     /** Face crops the features were extracted from, when any: predict crops alike. */
     faces?: FaceCropOptions;
     scale: { width: number; depth: number };
