@@ -104,7 +104,7 @@ class AugmentWorker : public PromiseWorker {
     sourceFrames_ = stats.frames;
     frames_ = writer.framesWritten();
     failed_ = stats.failedPackets;
-    Report(progress, {"augment", 1, 1, path_});
+    Report(progress, {"augment", 1, 1, path_, {}});
   }
 
   Napi::Value Result(Napi::Env env) override {

@@ -1,5 +1,7 @@
 #include "common/worker.h"
 
+#include <cmath>
+
 #include <exception>
 
 #include "common/error.h"
@@ -59,6 +61,16 @@ void PromiseWorker::OnError(const Napi::Error& e) {
   deferred_.Reject(err.Value());
 }
 
+Napi::Object fieldsObject(Napi::Env env, const Fields& fields) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const Field& f : fields) {
+    if (f.boolean) o.Set(f.name, f.value != 0);
+    else if (std::isfinite(f.value)) o.Set(f.name, f.value);
+    else o.Set(f.name, env.Null());
+  }
+  return o;
+}
+
 void PromiseWorker::OnProgress(const ProgressEvent* data, size_t count) {
   if (onProgress_.IsEmpty()) return;
   Napi::Env env = Env();
@@ -69,6 +81,7 @@ void PromiseWorker::OnProgress(const ProgressEvent* data, size_t count) {
     ev.Set("done", data[i].done);
     ev.Set("total", data[i].total);
     if (!data[i].item.empty()) ev.Set("item", data[i].item);
+    if (!data[i].data.empty()) ev.Set("data", fieldsObject(env, data[i].data));
     // A throwing progress listener must not take the operation down with it.
     napi_value result;
     napi_value arg = ev;

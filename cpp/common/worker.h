@@ -6,16 +6,29 @@
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 #include "common/cancel.h"
 
 namespace fvc {
+
+// One named value of a progress event's `data` (or of a result row): a number (a
+// non-finite one reaches JS as null) or a boolean.
+struct Field {
+  std::string name;
+  double value = 0;
+  bool boolean = false;
+};
+using Fields = std::vector<Field>;
+// `fields` as a JS object.
+Napi::Object fieldsObject(Napi::Env env, const Fields& fields);
 
 struct ProgressEvent {
   std::string stage;  // what is being worked on, e.g. "decode"
   double done = 0;
   double total = 0;
   std::string item;  // the file or unit just finished, may be empty
+  Fields data;       // a structured row (an epoch's statistics), given to JS as `data`
 };
 
 class PromiseWorker : public Napi::AsyncProgressQueueWorker<ProgressEvent> {

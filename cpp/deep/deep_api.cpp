@@ -172,40 +172,23 @@ deep::ClipInput readInput(const Napi::Object& o) {
   return in;
 }
 
-std::string epochJson(const deep::EpochStats& e) {
-  // %.17g: std::to_string's six decimals would print a late cosine learning rate as 0.
-  auto num = [](double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.17g", v);
-    return std::isfinite(v) ? std::string(buf) : std::string("null");
-  };
-  return "{\"epoch\":" + std::to_string(e.epoch) + ",\"train_loss\":" + num(e.trainLoss) + ",\"val_loss\":" + num(e.valLoss) +
-         ",\"val_auc\":" + num(e.valAuc) + ",\"val_acc\":" + num(e.valAcc) + ",\"lr\":" + num(e.lr) + ",\"seconds\":" + num(e.seconds) +
-         ",\"data_wait\":" + num(e.dataWait) + ",\"train_seconds\":" + num(e.trainSeconds) + ",\"best\":" + (e.best ? "true" : "false") + "}";
+// An epoch's statistics under the names ts/native/binding.ts's NativeEpoch gives them,
+// for the progress events and the result alike (NaN, as for an AUC of one class, is null).
+Fields epochFields(const deep::EpochStats& e) {
+  return {{"epoch", static_cast<double>(e.epoch)},
+          {"train_loss", e.trainLoss},
+          {"val_loss", e.valLoss},
+          {"val_auc", e.valAuc},
+          {"val_acc", e.valAcc},
+          {"lr", e.lr},
+          {"seconds", e.seconds},
+          {"data_wait", e.dataWait},
+          {"train_seconds", e.trainSeconds},
+          {"best", e.best ? 1.0 : 0.0, true}};
 }
 
-// The same row as an object for the promise's result (NaN, as for an AUC of one class, is null).
-Napi::Object epochObject(Napi::Env env, const deep::EpochStats& e) {
-  Napi::Object o = Napi::Object::New(env);
-  auto num = [&](double v) { return std::isfinite(v) ? Napi::Value(Napi::Number::New(env, v)) : env.Null(); };
-  o.Set("epoch", e.epoch);
-  o.Set("train_loss", num(e.trainLoss));
-  o.Set("val_loss", num(e.valLoss));
-  o.Set("val_auc", num(e.valAuc));
-  o.Set("val_acc", num(e.valAcc));
-  o.Set("lr", num(e.lr));
-  o.Set("seconds", num(e.seconds));
-  o.Set("data_wait", num(e.dataWait));
-  o.Set("train_seconds", num(e.trainSeconds));
-  o.Set("best", e.best);
-  return o;
-}
-
-std::string batchJson(const deep::BatchStats& b) {
-  char buf[160];
-  std::snprintf(buf, sizeof(buf), "{\"epoch\":%d,\"clips\":%lld,\"seconds\":%.6f,\"waited\":%.6f}", b.epoch, static_cast<long long>(b.clips),
-                b.seconds, b.waited);
-  return buf;
+Fields batchFields(const deep::BatchStats& b) {
+  return {{"epoch", static_cast<double>(b.epoch)}, {"clips", static_cast<double>(b.clips)}, {"seconds", b.seconds}, {"waited", b.waited}};
 }
 
 class TrainWorker : public PromiseWorker {
@@ -235,17 +218,17 @@ class TrainWorker : public PromiseWorker {
     out_ = deep::train(
         r_,
         [&](const deep::EpochStats& e) {
-          Report(progress, {"epoch", static_cast<double>(e.epoch), static_cast<double>(r_.epochs), epochJson(e)});
+          Report(progress, {"epoch", static_cast<double>(e.epoch), static_cast<double>(r_.epochs), "", epochFields(e)});
         },
         [&] { return flag && flag->load(std::memory_order_relaxed); },
         [&](const deep::BatchStats& b) {
-          Report(progress, {"batch", static_cast<double>(b.batch), static_cast<double>(b.batches), batchJson(b)});
+          Report(progress, {"batch", static_cast<double>(b.batch), static_cast<double>(b.batches), "", batchFields(b)});
         });
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     Napi::Array epochs = Napi::Array::New(env, out_.epochs.size());
-    for (size_t i = 0; i < out_.epochs.size(); ++i) epochs.Set(i, epochObject(env, out_.epochs[i]));
+    for (size_t i = 0; i < out_.epochs.size(); ++i) epochs.Set(i, fieldsObject(env, epochFields(out_.epochs[i])));
     o.Set("epochs", epochs);
     o.Set("bestEpoch", out_.bestEpoch);
     o.Set("resumedFrom", out_.resumedFrom);
@@ -325,7 +308,7 @@ class ExtractWorker : public PromiseWorker {
     out_ = deep::extract(
         r_,
         [&](int64_t done, int64_t total) {
-          Report(progress, {"extract", static_cast<double>(done), static_cast<double>(total), ""});
+          Report(progress, {"extract", static_cast<double>(done), static_cast<double>(total), "", {}});
         },
         [&] { return flag && flag->load(std::memory_order_relaxed); });
   }

@@ -55,7 +55,7 @@ class DetectFacesWorker : public PromiseWorker {
       stop.check(frames_);
       squares_.push_back(tracker.next(data + frameBytes * i, w, h));
       faces_.push_back(tracker.lastFaces());
-      Report(progress, {"faces", double(i + 1), double(n), frames_});
+      Report(progress, {"faces", double(i + 1), double(n), frames_, {}});
     }
     faceFrames_ = tracker.faceFrames();
   }

@@ -35,7 +35,7 @@ class HandcraftedWorker : public PromiseWorker {
     for (int i = 0; i < count_; ++i) damagedFrames_ += (frames.damaged[2 * i] || frames.damaged[2 * i + 1]) ? 1 : 0;
     decoderErrors_ = frames.decoderErrors;
     features_ = computeHandcraftedFeatures(frames.data.data(), frames.count / 2, frames.width, frames.height, probe);
-    Report(progress, {"features", 1, 1, path_});
+    Report(progress, {"features", 1, 1, path_, {}});
   }
 
   Napi::Value Result(Napi::Env env) override {

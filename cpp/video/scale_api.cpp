@@ -72,7 +72,7 @@ class ScaleWorker : public PromiseWorker {
     width_ = geo.width;
     height_ = geo.height;
     if (tracker) faceFrames_ = tracker->faceFrames();
-    Report(progress, {"scale", 1, 1, path_});
+    Report(progress, {"scale", 1, 1, path_, {}});
   }
 
   Napi::Value Result(Napi::Env env) override {

@@ -114,7 +114,7 @@ class SampleFramesWorker : public PromiseWorker {
     StopCondition stop(cancelFlag(), timeoutMs_);
     VideoInput input(path_, stop, DecoderOptions{threads_});
     r_ = sampleFrames(input, options_);
-    Report(progress, {"decode", double(r_.count), double(r_.count), path_});
+    Report(progress, {"decode", double(r_.count), double(r_.count), path_, {}});
     if (faces_) {
       FaceCropResult crops = cropFaces(r_.data.data(), r_.count, r_.width, r_.height, *faces_, cropSize_, options_.resize.interpolation);
       r_.data = std::move(crops.data);

@@ -83,9 +83,9 @@ export async function trainDeepFold(o: {
     ...(o.onEpoch || o.onBatch
       ? {
           onProgress: (e) => {
-            if (!e.item) return;
-            if (e.stage === 'epoch') o.onEpoch?.(JSON.parse(e.item) as EpochRow);
-            else if (e.stage === 'batch') o.onBatch?.({ ...(JSON.parse(e.item) as Omit<BatchProgress, 'batch' | 'batches'>), batch: e.done, batches: e.total });
+            if (!e.data) return;
+            if (e.stage === 'epoch') o.onEpoch?.(e.data as unknown as EpochRow);
+            else if (e.stage === 'batch') o.onBatch?.({ ...(e.data as unknown as Omit<BatchProgress, 'batch' | 'batches'>), batch: e.done, batches: e.total });
           },
         }
       : {}),

@@ -13,6 +13,8 @@ export interface ProgressEvent {
   done: number;
   total: number;
   item?: string;
+  /** A structured row where the stage has one (a deep training epoch's statistics, a batch's). */
+  data?: Record<string, number | boolean | null>;
 }
 
 interface CancelToken {
