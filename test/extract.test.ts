@@ -6,7 +6,7 @@
  * fold validated on other videos.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -44,6 +44,25 @@ test('a second extraction decodes and extracts nothing; the table has named colu
   const rows = await readTable(first.table);
   assert.is(rows.length, videos.length);
   assert.ok('r2plus1d_18_f0' in (rows[0] ?? {}) && 'r2plus1d_18_f511' in (rows[0] ?? {}) && 'video_sha256' in (rows[0] ?? {}));
+});
+
+test('sharded: two shards extract their halves into parts and write no table; the merge writes the whole table, extracting nothing; a missing shard leaves failures', async () => {
+  const weights = { kind: 'file' as const, path: join(dir, 'r2plus1d_18.safetensors') };
+  const whole = await extractEmbeddings({ backbone: 'r2plus1d_18', weights, videos, ...small });
+  // Another feature folder, the same frame cache: the shards extract again, decoding nothing.
+  const sharded = { ...small, featuresDir: join(dir, 'features-sharded') };
+  const first = await extractEmbeddings({ backbone: 'r2plus1d_18', weights, videos, ...sharded, shard: { index: 1, count: 2 } });
+  assert.equal([first.shard, first.extracted, first.reused], ['1/2', videos.length / 2, 0]);
+  assert.is(first.table.endsWith(`${whole.key}.parquet`), true, 'the same key as the whole extraction');
+  assert.not.ok(existsSync(first.table), 'a shard writes no table');
+  const early = await extractEmbeddings({ backbone: 'r2plus1d_18', weights, videos, ...sharded, merge: true });
+  assert.equal([early.extracted, early.failures.length], [0, videos.length / 2]);
+  assert.match(early.failures[0]?.message ?? '', /no stored embedding under .*: its shard has not run/);
+  await extractEmbeddings({ backbone: 'r2plus1d_18', weights, videos, ...sharded, shard: { index: 2, count: 2 } });
+  const merged = await extractEmbeddings({ backbone: 'r2plus1d_18', weights, videos, ...sharded, merge: true });
+  assert.equal([merged.extracted, merged.reused, merged.failures.length], [0, videos.length, 0]);
+  assert.equal(Array.from(merged.x), Array.from(whole.x));
+  assert.equal(await readTable(merged.table), await readTable(whole.table));
 });
 
 test('a changed weights file gets a new table; the old one is reported stale', async () => {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { generateCorpus } from '../ts/index.js';
+import { generateCorpus, readTable } from '../ts/index.js';
 import { DEPENDENCIES } from '../ts/pipeline/dag.js';
 import { renderSubmission, submissionStatus, submit, waitForSubmission } from '../ts/slurm/submission.js';
 import { train } from '../ts/train/engine.js';
@@ -184,6 +184,36 @@ test('a real submission with fold arrays runs corpus features -> classical model
   const status = cli(['slurm', 'status', '--name', 'arrays', '--dir', submitted.dir]);
   assert.is(status.code, 0, status.stderr);
   assert.match(status.stdout, /stage5beta-folds\s+xgboost\s+3\s+\d+_3\s+COMPLETED/);
+});
+
+test("Stage 2 sharded under SLURM (--shard-videos): an array of three shards, then the merge job, writes the one-job run's table", async () => {
+  const out = join(dir, 'sharded-stage2');
+  const args = ['--name', 'shards', '--metadata', join(dir, 'corpus', 'metadata.csv'), '--copies', '1', '-n', '4', '--stage1-dir', join(data, 'stage1'), '--stage2-dir', out];
+  const more = ['--resources', resources, '--project-dir', dir, '--stages', 'stage2', '--shard-videos', '10'];
+  // 12 videos and one copy each: 24 rows in Stage 1's table, three shards of at most 10.
+  const rendered = cli(['slurm', 'render', '--out', join(dir, 'shards-review'), ...args, ...more]);
+  assert.is(rendered.code, 0, rendered.stderr);
+  const plan = readJson(join(dir, 'shards-review', 'plan.json')) as { jobs: Array<{ name: string; kind: string; array?: string; after: Array<{ job: string }> }> };
+  assert.equal(
+    plan.jobs.map((j) => [j.name, j.kind, j.array ?? '', j.after.map((a) => a.job).join(',')]),
+    [
+      ['stage2-shards', 'shards', '1-3', ''],
+      ['stage2', 'stage', '', 'stage2-shards'],
+    ],
+  );
+  const script = (name: string) => readFileSync(join(dir, 'shards-review', 'scripts', `${name}.sbatch`), 'utf8');
+  assert.match(script('stage2-shards'), /#SBATCH --array=1-3\n/);
+  assert.match(script('stage2-shards'), /stage2 --metadata \S+augmented_metadata\.parquet .*--shard "\$SLURM_ARRAY_TASK_ID\/3"/);
+  assert.match(script('stage2'), /stage2 --metadata \S+augmented_metadata\.parquet .*--merge/);
+  const r = cli(['slurm', 'submit', ...args, ...more, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const s = await waitForSubmission((JSON.parse(r.stdout) as { dir: string }).dir, { timeoutSeconds: 300, intervalSeconds: 1 });
+  assert.ok(s.ok, JSON.stringify(s.jobs, null, 1));
+  assert.equal(
+    s.jobs.map((j) => `${j.job}:${j.fold ?? ''}`),
+    ['stage2-shards:1', 'stage2-shards:2', 'stage2-shards:3', 'stage2:'],
+  );
+  assert.equal(await readTable(join(out, 'features_metadata.parquet')), await readTable(join(data, 'stage2', 'features_metadata.parquet')));
 });
 
 test('a stacking ensemble runs to completion under SLURM without fold arrays, after its members; every job prepares its environment (slurm.setup) and calls fvc under the wrapper', async () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -157,6 +157,65 @@ test('a video that fails is excluded with its cause in failures.parquet; --stric
   } catch (e) {
     assert.is((e as FvcError).code, 'ERR_INVALID_DATA');
   }
+});
+
+test('sharded: three shards side by side (a failing video in one), then the merge, give the table and failures of one run; the merge refuses while a shard is missing', async () => {
+  const dir = join(artifacts, 'stage2-shards');
+  rmSync(dir, { recursive: true, force: true });
+  (await import('node:fs')).mkdirSync(dir, { recursive: true });
+  // The corpus's table with a garbage file among its rows.
+  writeFileSync(join(corpusDir, 'garbage.mp4'), Buffer.alloc(4096, 7));
+  const rows = await readTable(metadata);
+  const table = join(corpusDir, 'with-garbage.csv');
+  writeFileSync(
+    table,
+    toCsv(
+      ['video_path', 'label'],
+      [...rows.slice(0, 4), { video_path: 'garbage.mp4', label: 1 }, ...rows.slice(4)].map((r) => ({ video_path: r.video_path as string, label: r.label as number })),
+    ),
+  );
+  const whole = await runFeatureStage({ stage: 'stage2', metadata: table, out: join(dir, 'whole'), ...quiet });
+  const out = join(dir, 'sharded');
+  const first = await runFeatureStage({ stage: 'stage2', metadata: table, out, shard: { index: 1, count: 3 }, ...quiet });
+  assert.is(first.shard, '1/3');
+  assert.is(first.computed, 3, 'rows 1, 4, 7 of 9');
+  assert.not.ok(existsSync(first.outputPath), 'a shard writes no table');
+  await runFeatureStage({ stage: 'stage2', metadata: table, out, merge: true, ...quiet }).then(
+    () => assert.unreachable('merged before every shard ran'),
+    (e: FvcError) => {
+      assert.is(e.code, 'ERR_INVALID_DATA');
+      assert.match(e.message, /stage2: 6 of 9 videos have no result from this configuration in .*\.parts .*run every shard first/);
+    },
+  );
+  // The other two at once: each holds its own lock in the shared folder.
+  const rest = await Promise.all([2, 3].map((index) => runFeatureStage({ stage: 'stage2', metadata: table, out, shard: { index, count: 3 }, ...quiet })));
+  assert.equal(
+    rest.map((r) => [r.computed, r.failed]),
+    [
+      [2, 1],
+      [3, 0],
+    ],
+    'shard 2 holds the garbage file (row 5)',
+  );
+  const merged = await runFeatureStage({ stage: 'stage2', metadata: table, out, merge: true, ...quiet });
+  assert.equal([merged.rows, merged.computed, merged.skipped, merged.failed], [8, 0, 8, 1]);
+  assert.equal(await readTable(merged.outputPath), await readTable(whole.outputPath));
+  assert.equal(await readTable(merged.failuresPath), await readTable(whole.failuresPath));
+  // A rerun without shards tries the failed video again rather than trusting a shard's failure.
+  const again = await runFeatureStage({ stage: 'stage2', metadata: table, out, ...quiet });
+  assert.equal([again.computed, again.skipped, again.failed], [0, 8, 1]);
+});
+
+test('--shard is checked: i of n with 1 <= i <= n; a shard and a merge at once are refused', async () => {
+  for (const bad of ['0/3', '4/3', '1/0', '2', 'a/b']) {
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'fvc.js'), 'stage2', '--metadata', metadata, '--shard', bad]);
+    assert.is(r.status, 1, bad);
+    assert.match(r.stderr.toString(), new RegExp(`--shard: '${bad}' is not a shard i/n with 1 <= i <= n`));
+  }
+  await runFeatureStage({ stage: 'stage2', metadata, out: join(artifacts, 'stage2-shard-merge'), shard: { index: 1, count: 2 }, merge: true, ...quiet }).then(
+    () => assert.unreachable(),
+    (e: FvcError) => assert.match(e.message, /a shard \(1\/2\) and a merge are separate runs/),
+  );
 });
 
 test('metadata problems are listed together before any work', async () => {

@@ -20,6 +20,7 @@
  *   slurm:                       # every job's environment
  *     setup: ["module load cuda/12.4", "source venv/bin/activate"]
  *     wrapper: apptainer exec --nv fvc.sif
+ *     shardVideos: 5000          # Stages 1-4 above this many videos: shard arrays + a merge
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -35,6 +36,8 @@ const SlurmEnvironmentSchema = z.strictObject({
   setup: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   wrapper: z.string().min(1).optional(),
   fvcCommand: z.string().min(1).optional(),
+  /** Per-video stages with more videos than this run as an array of shards of about this many, then a merge. */
+  shardVideos: z.number().int().min(1).optional(),
 });
 
 const Dirs = z.strictObject({ stage1: z.string(), stage2: z.string(), stage3: z.string(), stage4: z.string(), stage5: z.string() }).partial();

@@ -28,6 +28,7 @@ import { native, type ComputeDevice, type ModelScale } from '../native/binding.j
 import { setTorchThreads } from '../runtime.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { publishedSampling } from '../weights/preset.js';
+import { inShard, shardName, type Shard } from '../util/shard.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { mapPool } from '../util/pool.js';
 import { createProgress } from '../util/progress.js';
@@ -62,6 +63,10 @@ export interface ExtractionRequest {
   quiet?: boolean;
   /** Failures stop the extraction (training needs every row); otherwise they are reported and left out. */
   strict?: boolean;
+  /** Extract only videos i, i + n, ... (1-based shard i of n) into parts; the table is written by a merge. */
+  shard?: Shard;
+  /** Extract nothing: the table from the parts the shards wrote; a video without one is a failure (an error when strict). */
+  merge?: boolean;
 }
 
 export interface ExtractionResult {
@@ -84,6 +89,8 @@ export interface ExtractionResult {
   failures: Array<{ video: string; message: string }>;
   /** Tables of the same backbone and weights path made from other bytes of that file. */
   stale: string[];
+  /** `i/n` when this call was one shard: parts written, the table not. */
+  shard?: string;
 }
 
 export function featuresDir(dir?: string): string {
@@ -106,6 +113,8 @@ interface TableMeta {
   sampling: Sampling;
   dim: number;
   columns: string[];
+  /** Rows the table was last written with: parts added by shards since (no table written) make it stale. */
+  rows?: number;
   updated: string;
 }
 
@@ -135,6 +144,8 @@ const KEYS = optionKeys<ExtractionRequest>()({
   signal: true,
   quiet: true,
   strict: true,
+  shard: true,
+  merge: true,
 });
 
 /**
@@ -182,8 +193,10 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
     if (r.strict || isFvcError(err, 'ERR_ABORTED')) throw err;
     failures.push({ video, message: (err as Error).message });
   };
-  // Which videos already have a part (by content), which need extracting.
-  const shas = await mapPool(r.videos, availableParallelism(), async (v) => {
+  if (r.shard && r.merge) throw new FvcError('ERR_INVALID_ARGUMENT', `extract: a shard (${shardName(r.shard)}) and a merge are separate runs`);
+  // Which videos already have a part (by content), which need extracting; a shard looks at its own only.
+  const shas = await mapPool(r.videos, availableParallelism(), async (v, i) => {
+    if (!inShard(i, r.shard)) return null;
     try {
       return (await cache.key(v, frames)).sha256;
     } catch (err) {
@@ -201,7 +214,10 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
     if (part && part.format === FORMAT && part.sha256 === sha) rows[i] = part.values;
     else todo.push(i);
   }
-  const reused = r.videos.length - todo.length - failures.length;
+  if (r.merge)
+    for (const i of todo.splice(0))
+      fail(r.videos[i] as string, new FvcError('ERR_INVALID_DATA', `${r.videos[i]}: no stored embedding under ${partsDir}: its shard has not run, or could not extract it`));
+  const reused = r.videos.filter((_, i) => inShard(i, r.shard)).length - todo.length - failures.length;
   let decoded = 0;
   let extracted = 0;
   if (todo.length) {
@@ -255,6 +271,12 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
   dim = dim || rows.find((v) => v)?.length || 0;
   const columns = embeddingColumns(r.backbone, dim);
   const table = join(dir, `${key}.parquet`);
+  if (r.shard) {
+    log(
+      `${r.backbone}: shard ${shardName(r.shard)}: ${extracted} extracted, ${reused} reused, ${failures.length} failed; the table (${table}) is written by --merge or the next extraction of every video`,
+    );
+    return { table, key, backbone: r.backbone, columns, dim, x: new Float64Array(0), extracted, reused, decoded, weightsSha256, sampling, failures, stale, shard: shardName(r.shard) };
+  }
   const meta: TableMeta = {
     format: FORMAT,
     key,
@@ -266,7 +288,11 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
     columns,
     updated: new Date().toISOString(),
   };
-  if (dim && (extracted || !existsSync(table))) await writeTable(table, partsDir, meta);
+  // Shards add parts without writing the table: it is written again when it has fewer rows than there are parts.
+  const parts = dim ? (await readdir(partsDir)).filter((f) => f.endsWith('.json')).length : 0;
+  const previous = await readJson<TableMeta>(join(dir, `${key}.json`));
+  if (dim && (extracted || !existsSync(table) || previous?.rows !== parts)) meta.rows = await writeTable(table, partsDir, meta);
+  else meta.rows = previous?.rows ?? parts;
   if (dim) await writeFileAtomic(join(dir, `${key}.json`), `${JSON.stringify(meta, null, 2)}\n`);
   const x = new Float64Array(r.videos.length * dim).fill(Number.NaN);
   rows.forEach((v, i) => v && x.set(v, i * dim));
@@ -274,8 +300,8 @@ export async function extractEmbeddings(r: ExtractionRequest): Promise<Extractio
   return { table, key, backbone: r.backbone, columns, dim, x, extracted, reused, decoded, weightsSha256, sampling, failures, stale };
 }
 
-/** Every stored part of the key as one Parquet table (rewritten atomically when rows were added). */
-async function writeTable(table: string, partsDir: string, meta: TableMeta): Promise<void> {
+/** Every stored part of the key as one Parquet table (rewritten atomically when rows were added); its row count. */
+async function writeTable(table: string, partsDir: string, meta: TableMeta): Promise<number> {
   const rows: Array<Record<string, unknown>> = [];
   for (const name of (await readdir(partsDir)).sort()) {
     if (!name.endsWith('.json')) continue;
@@ -293,6 +319,7 @@ async function writeTable(table: string, partsDir: string, meta: TableMeta): Pro
     ...meta.columns.map((c): [string, ColumnType] => [c, 'DOUBLE']),
   ];
   await writeParquet(table, columns, rows);
+  return rows.length;
 }
 
 /** Other tables of this backbone made from the same weights path, whose bytes have changed since. */

@@ -42,9 +42,27 @@ export interface SlurmConfig extends PipelineConfig {
   trackingUri?: string;
   /** A last job that draws the model comparison and the HTML report (default true). */
   report?: boolean;
+  /**
+   * A per-video stage (1-4) with more videos than this runs as an array of shards of
+   * about this many videos (`--shard i/n`), then a merge job (`--merge`) that writes its
+   * table; the jobs after the stage wait for the merge.
+   */
+  shardVideos?: number;
+  /** Rows of the input video table (`metadata`), counted before planning; sizes the shards. */
+  videoCount?: number;
 }
 
-export type JobKind = 'stage' | 'extract' | 'model' | 'grid' | 'folds' | 'aggregate' | 'report';
+/**
+ * How many shards a stage's table needs: Stage 1 reads the input table, Stages 2-4 its
+ * copies too (1 + copies rows per video). One when sharding is off or the count unknown.
+ */
+export function shardCount(stage: StageName, c: SlurmConfig): number {
+  if (!c.shardVideos || c.videoCount === undefined || stage === 'stage5' || stage === 'extract') return 1;
+  const rows = stage === 'stage1' ? c.videoCount : c.videoCount * (1 + (c.copies ?? 2));
+  return rows > c.shardVideos ? Math.ceil(rows / c.shardVideos) : 1;
+}
+
+export type JobKind = 'stage' | 'shards' | 'extract' | 'model' | 'grid' | 'folds' | 'aggregate' | 'report';
 
 export interface PlannedJob {
   /** Unique in the submission; scripts/<name>.sbatch. */
@@ -208,9 +226,9 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
   for (const stage of wanted.filter((s) => s !== 'stage5' && s !== 'extract')) {
     const args = stageArgs(stage, c);
     const input = args[args.indexOf('--metadata') + 1] as string;
-    specs.push({
-      name: stage,
-      kind: 'stage',
+    const shards = shardCount(stage, c);
+    const stageJob = {
+      kind: 'stage' as const,
       title: `Stage ${stage.slice('stage'.length)}`,
       stage,
       after: afterStages(stage),
@@ -219,8 +237,22 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
       logDir: logs(stage),
       env: stageEnv,
       check: [`${fvc} info >/dev/null || fail "the native core does not load (fvc info)"`, `[ -f ${shq(input)} ] || fail ${shq(`input table ${input} is missing`)}`],
-      command: [fvc, ...args.map(shq)],
+    };
+    if (shards === 1) {
+      specs.push({ ...stageJob, name: stage, command: [fvc, ...args.map(shq)] });
+      continue;
+    }
+    // Shards side by side, each writing its videos' parts; the merge writes the table the next stages read.
+    specs.push({
+      ...stageJob,
+      name: `${stage}-shards`,
+      kind: 'shards',
+      title: `${stageJob.title} shard`,
+      array: `1-${shards}`,
+      logBase: `${stage}-shard`,
+      command: [fvc, ...args.map(shq), '--shard', `"$SLURM_ARRAY_TASK_ID/${shards}"`],
     });
+    specs.push({ ...stageJob, name: stage, title: `${stageJob.title} merge`, after: [{ type: 'afterok', job: `${stage}-shards` }], command: [fvc, ...args.map(shq), '--merge'] });
   }
 
   // One extraction job per backbone; the models on it wait for it instead of for Stage 3.

@@ -18,12 +18,11 @@ import { FvcError } from '../errors.js';
 import { executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
-import { withOutputLock } from '../util/lock.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { fitFileName } from '../util/fs.js';
-import { runPerVideo, type StageProgress, type StageResult } from './per-video.js';
+import { runPerVideo, shardResult, withStageLock, type ShardOptions, type StageProgress, type StageResult } from './per-video.js';
 
-export interface AugmentStageOptions extends AugmentPolicy {
+export interface AugmentStageOptions extends AugmentPolicy, ShardOptions {
   metadata: string;
   /** Output folder; default FVC_STAGE1_OUTPUT_DIR, else data/stage1. */
   out?: string;
@@ -52,6 +51,8 @@ const KEYS = optionKeys<AugmentStageOptions>()({
   quiet: true,
   signal: true,
   onProgress: true,
+  shard: true,
+  merge: true,
   transforms: true,
   probability: true,
   crf: true,
@@ -72,7 +73,7 @@ export function augmentStageOutputDir(out?: string): string {
 export async function runAugmentStage(o: AugmentStageOptions): Promise<StageResult> {
   rejectUnknownOptions('runAugmentStage', o, KEYS);
   const outDir = augmentStageOutputDir(o.out);
-  return withOutputLock(outDir, 'fvc stage1', () => augmentStage(o, outDir));
+  return withStageLock(outDir, 'fvc stage1', o, () => augmentStage(o, outDir));
 }
 
 async function augmentStage(o: AugmentStageOptions, outDir: string): Promise<StageResult> {
@@ -102,6 +103,8 @@ async function augmentStage(o: AugmentStageOptions, outDir: string): Promise<Sta
     ...(o.strict !== undefined ? { strict: o.strict } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
     onProgress: o.onProgress,
+    shard: o.shard,
+    merge: o.merge,
     stillValid: (r) => r.every((c) => existsSync(join(outDir, c.file))),
     work: async (row) => {
       const id = createHash('sha1').update(row.absolute_path).digest('hex').slice(0, 10);
@@ -120,6 +123,7 @@ async function augmentStage(o: AugmentStageOptions, outDir: string): Promise<Sta
 
   const outputPath = join(outDir, 'augmented_metadata.parquet');
   const failuresPath = join(outDir, 'failures.parquet');
+  if (o.shard) return shardResult('stage1', o.shard, outputPath, failuresPath, run, started, o.quiet);
   const columns: Array<[string, ColumnType]> = [
     ['video_path', 'VARCHAR'],
     ['source_id', 'VARCHAR'],

@@ -11,9 +11,8 @@ import { executionTimeLine } from '../util/progress.js';
 import { recordTiming } from '../util/timings.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import { FvcError } from '../errors.js';
-import { withOutputLock } from '../util/lock.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
-import { runPerVideo, type StageProgress, type StageResult } from './per-video.js';
+import { runPerVideo, shardResult, withStageLock, type ShardOptions, type StageProgress, type StageResult } from './per-video.js';
 
 export type FeatureStage = 'stage2' | 'stage4';
 
@@ -22,7 +21,7 @@ const STAGES = {
   stage4: { env: 'FVC_STAGE4_OUTPUT_DIR', dir: 'data/stage4', file: 'features_scaled_metadata.parquet' },
 } as const;
 
-export interface FeatureStageOptions {
+export interface FeatureStageOptions extends ShardOptions {
   stage: FeatureStage;
   /** Input table (.csv or .parquet): Stage 2 reads the video metadata, Stage 4 Stage 3's scaled_metadata. */
   metadata: string;
@@ -53,6 +52,8 @@ const KEYS = optionKeys<FeatureStageOptions>()({
   quiet: true,
   signal: true,
   onProgress: true,
+  shard: true,
+  merge: true,
 });
 
 export function featureStageOutputDir(stage: FeatureStage, out?: string): string {
@@ -63,7 +64,7 @@ export function featureStageOutputDir(stage: FeatureStage, out?: string): string
 export async function runFeatureStage(o: FeatureStageOptions): Promise<FeatureStageResult> {
   rejectUnknownOptions(`run${o.stage === 'stage4' ? 'Stage4' : 'Stage2'} (runFeatureStage)`, o, KEYS);
   const outDir = featureStageOutputDir(o.stage, o.out);
-  return withOutputLock(outDir, `fvc ${o.stage}`, () => featureStage(o, outDir));
+  return withStageLock(outDir, `fvc ${o.stage}`, o, () => featureStage(o, outDir));
 }
 
 async function featureStage(o: FeatureStageOptions, outDir: string): Promise<FeatureStageResult> {
@@ -84,6 +85,8 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
     ...(o.strict !== undefined ? { strict: o.strict } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
     onProgress: o.onProgress,
+    shard: o.shard,
+    merge: o.merge,
     // The native worker opens and probes the file itself: a file that is not a
     // video fails there with the same typed error, so no separate probe pass.
     work: async (row) => {
@@ -98,6 +101,7 @@ async function featureStage(o: FeatureStageOptions, outDir: string): Promise<Fea
   const names = handcraftedFeatureNames();
   const outputPath = join(outDir, STAGES[o.stage].file);
   const failuresPath = join(outDir, 'failures.parquet');
+  if (o.shard) return shardResult(o.stage, o.shard, outputPath, failuresPath, run, started, o.quiet);
   // source_video: the absolute path of the file whose scaled copy (Stage 4) or which
   // itself (Stage 2) the row describes, for people and queries; rows join on video_id.
   const tableDir = dirname(resolve(o.metadata));

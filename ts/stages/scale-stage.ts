@@ -18,12 +18,11 @@ import { describeFaceCrop, faceCrop, type FaceCropOptions } from '../video/faces
 import { FvcError } from '../errors.js';
 import { writeFailures, writeStageTable } from './output-table.js';
 import type { ColumnType } from '../data/table.js';
-import { withOutputLock } from '../util/lock.js';
 import { optionKeys, rejectUnknownOptions } from '../util/options.js';
 import { fitFileName } from '../util/fs.js';
-import { runPerVideo, type StageProgress, type StageResult } from './per-video.js';
+import { runPerVideo, shardResult, withStageLock, type ShardOptions, type StageProgress, type StageResult } from './per-video.js';
 
-export interface ScaleStageOptions {
+export interface ScaleStageOptions extends ShardOptions {
   metadata: string;
   /** Output folder; default FVC_STAGE3_OUTPUT_DIR, else data/stage3. */
   out?: string;
@@ -61,6 +60,8 @@ const KEYS = optionKeys<ScaleStageOptions>()({
   quiet: true,
   signal: true,
   onProgress: true,
+  shard: true,
+  merge: true,
 });
 
 export function scaleStageOutputDir(out?: string): string {
@@ -70,7 +71,7 @@ export function scaleStageOutputDir(out?: string): string {
 export async function runScaleStage(o: ScaleStageOptions): Promise<ScaleStageResult> {
   rejectUnknownOptions('runScaleStage', o, KEYS);
   const outDir = scaleStageOutputDir(o.out);
-  return withOutputLock(outDir, 'fvc stage3', () => scaleStage(o, outDir));
+  return withStageLock(outDir, 'fvc stage3', o, () => scaleStage(o, outDir));
 }
 
 async function scaleStage(o: ScaleStageOptions, outDir: string): Promise<ScaleStageResult> {
@@ -97,6 +98,8 @@ async function scaleStage(o: ScaleStageOptions, outDir: string): Promise<ScaleSt
     ...(o.strict !== undefined ? { strict: o.strict } : {}),
     ...(o.quiet !== undefined ? { quiet: o.quiet } : {}),
     onProgress: o.onProgress,
+    shard: o.shard,
+    merge: o.merge,
     stillValid: (r) => existsSync(join(outDir, r.file)),
     work: async (row) => {
       // Distinct sources may share a base name: prefix a hash of the full path.
@@ -115,6 +118,7 @@ async function scaleStage(o: ScaleStageOptions, outDir: string): Promise<ScaleSt
 
   const outputPath = join(outDir, 'scaled_metadata.parquet');
   const failuresPath = join(outDir, 'failures.parquet');
+  if (o.shard) return shardResult('stage3', o.shard, outputPath, failuresPath, run, started, o.quiet);
   const written = await writeStageTable(
     outputPath,
     rows,

@@ -3,6 +3,7 @@ import { addFaceOptions, faceOptionsFrom, type FaceFlags } from '../face-options
 import { faceCrop } from '../../video/faces.js';
 import { weightsFileOf } from '../../weights/cache.js';
 import type { Command } from 'commander';
+import { parseShard, type Shard } from '../../util/shard.js';
 import { loadMetadata } from '../../data/metadata.js';
 import { FvcError } from '../../errors.js';
 import { extractEmbeddings, type WeightsSource } from '../../extract/store.js';
@@ -32,6 +33,8 @@ interface ExtractFlags {
   gpu?: number;
   strict?: boolean;
   json?: boolean;
+  shard?: Shard;
+  merge?: boolean;
 }
 
 export function registerExtract(program: Command): void {
@@ -54,6 +57,8 @@ export function registerExtract(program: Command): void {
     .option('--device <device>', 'auto, cpu, cuda or cuda:<index>', deviceOption, 'auto' as DeviceRequest)
     .option('--gpu <index>', 'run on GPU <index> (--device cuda:<index>)', intOption(0, 1023))
     .option('--strict', 'a video that cannot be decoded fails the run (default: it is reported and left out)')
+    .option('--shard <i/n>', "extract only shard i of n of the table's videos (rows i, i + n, ...) into parts; --merge writes the table", (v: string) => parseShard(v))
+    .option('--merge', "write the table from every shard's parts, extracting nothing (a video without one is a failure)")
     .option('--json', 'print JSON');
   addFaceOptions(extract).action(async (o: ExtractFlags & FaceFlags) => {
     const sources = [o.weights, o.checkpoint, o.randomInit].filter(Boolean).length;
@@ -79,6 +84,8 @@ export function registerExtract(program: Command): void {
       device: resolveDevice(withGpu(o.device, o.gpu)),
       strict: o.strict ?? false,
       quiet: !!o.json,
+      ...(o.shard ? { shard: o.shard } : {}),
+      ...(o.merge ? { merge: true } : {}),
     });
     const summary = {
       table: r.table,
@@ -94,8 +101,10 @@ export function registerExtract(program: Command): void {
       sampling: r.sampling,
       failures: r.failures,
       stale: r.stale,
+      ...(r.shard ? { shard: r.shard } : {}),
     };
     if (o.json) printJson(summary);
+    else if (r.shard) process.stdout.write(`shard ${r.shard} of ${r.table}: ${r.extracted} extracted, ${r.reused} reused, ${r.failures.length} failed (the table: --merge once every shard is done)\n`);
     else process.stdout.write(`${r.table}\n${rows.length} videos x ${r.dim} features: ${r.extracted} extracted, ${r.reused} reused, ${r.failures.length} failed\n`);
     if (r.failures.length) process.exitCode = 1;
   });

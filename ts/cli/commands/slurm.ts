@@ -14,6 +14,8 @@ import { intOption, numberOption } from '../parse.js';
 import { configOptions, parseStages, toConfig, type ConfigFlags } from './pipeline.js';
 import { weightsOption, withConfig } from './train.js';
 import { loadRunConfig } from '../../config/run-config.js';
+import { loadMetadata } from '../../data/metadata.js';
+import { existsSync } from 'node:fs';
 
 interface SlurmFlags extends ConfigFlags {
   name: string;
@@ -34,6 +36,7 @@ interface SlurmFlags extends ConfigFlags {
   trackingUri?: string;
   deleteExisting?: boolean;
   report: boolean;
+  shardVideos?: number;
 }
 
 function slurmOptions(cmd: Command): Command {
@@ -55,7 +58,8 @@ function slurmOptions(cmd: Command): Command {
     .option('--no-tracking', 'FVC_USE_TRACKING=0 in the model jobs')
     .option('--tracking-uri <uri>', 'MLFLOW_TRACKING_URI of the model jobs')
     .option('--delete-existing', 'FVC_DELETE_EXISTING=1: model jobs remove earlier results first')
-    .option('--no-report', 'no last job drawing the comparison plots and the HTML report');
+    .option('--no-report', 'no last job drawing the comparison plots and the HTML report')
+    .option('--shard-videos <n>', 'Stages 1-4 with more videos than this run as a job array of shards of about this many, then a merge job (slurm.shardVideos)', intOption(1));
 }
 
 async function toSlurmConfig(o: SlurmFlags): Promise<SlurmConfig> {
@@ -63,6 +67,9 @@ async function toSlurmConfig(o: SlurmFlags): Promise<SlurmConfig> {
   const setup = o.setup ?? (typeof environment?.setup === 'string' ? [environment.setup] : environment?.setup);
   const wrapper = o.wrapper ?? environment?.wrapper;
   const fvcCommand = o.fvcCommand ?? environment?.fvcCommand;
+  const shardVideos = o.shardVideos ?? environment?.shardVideos;
+  // The shards are sized from the input table's rows, counted now (the later stages' tables do not exist yet).
+  const videoCount = shardVideos && pipeline.metadata && existsSync(pipeline.metadata) ? (await loadMetadata(pipeline.metadata)).rows.length : undefined;
   // The --resources file over the run configuration's resources, section by section.
   const file: ResourceConfig = o.resources ? await loadResourceConfig(o.resources) : {};
   const fromFile: ResourceConfig = { ...fromRunConfig, ...file, models: { ...fromRunConfig?.models, ...file.models } };
@@ -90,6 +97,8 @@ async function toSlurmConfig(o: SlurmFlags): Promise<SlurmConfig> {
     ...(o.trackingUri ? { trackingUri: o.trackingUri } : {}),
     deleteExisting: !!o.deleteExisting,
     report: o.report,
+    ...(shardVideos ? { shardVideos } : {}),
+    ...(videoCount !== undefined ? { videoCount } : {}),
   };
 }
 
@@ -97,7 +106,7 @@ function printStatus(s: SubmissionStatus): void {
   process.stdout.write(
     formatTable(
       s.jobs.map((j) => [j.job, j.model ?? j.stage ?? '', j.fold ?? '', j.jobId ?? '', j.state + (j.reason ? ` (${j.reason})` : ''), j.elapsed ?? '', j.exitCode ?? '']),
-      ['job', 'model/stage', 'fold', 'job id', 'state', 'elapsed', 'exit'],
+      ['job', 'model/stage', 'fold/shard', 'job id', 'state', 'elapsed', 'exit'],
     ),
   );
   for (const j of s.jobs.filter((x) => x.errTail)) {

@@ -3,13 +3,15 @@ import { addFaceOptions, faceOptionsFrom, type FaceFlags } from '../face-options
 import { parseTransforms, TRANSFORMS, type TransformName } from '../../augment/policy.js';
 import { augmentStageOutputDir, runAugmentStage } from '../../stages/augment-stage.js';
 import { featureStageOutputDir, runFeatureStage, type FeatureStage } from '../../stages/features-stage.js';
-import type { StageResult } from '../../stages/per-video.js';
+import { parseShard, type Shard, type StageResult } from '../../stages/per-video.js';
 import { runScaleStage, scaleStageOutputDir } from '../../stages/scale-stage.js';
 import { interruptible } from '../interrupt.js';
 import { defaultNumFrames, intOption, numberOption } from '../parse.js';
 
 interface StageFlags {
   metadata: string;
+  shard?: Shard;
+  merge?: boolean;
   out?: string;
   root?: string;
   workers?: number;
@@ -28,7 +30,9 @@ function stageCommand(program: Command, name: string, description: string, input
     .option('--root <dir>', "resolve relative video paths against this folder (default: the table's folder)")
     .option('--workers <n>', 'videos processed in parallel (default: one per core)', intOption(1, 1024))
     .option('--strict', 'fail the stage on the first video that cannot be processed')
-    .option('--min-rows <n>', 'minimum number of videos (the seed pipeline required 3000)', intOption(1), 1);
+    .option('--min-rows <n>', 'minimum number of videos (the seed pipeline required 3000)', intOption(1), 1)
+    .option('--shard <i/n>', "run only shard i of n of the table's videos (rows i, i + n, ...), writing their parts; --merge writes the table", (v: string) => parseShard(v))
+    .option('--merge', "write the table from every shard's parts, running no video (refused, naming what is missing, until every shard is done)");
 }
 
 function common(o: StageFlags) {
@@ -39,6 +43,8 @@ function common(o: StageFlags) {
     ...(o.out ? { out: o.out } : {}),
     ...(o.root ? { root: o.root } : {}),
     ...(o.workers ? { workers: o.workers } : {}),
+    ...(o.shard ? { shard: o.shard } : {}),
+    ...(o.merge ? { merge: true } : {}),
   };
 }
 
@@ -47,6 +53,10 @@ const stopping = (stage: string, o: StageFlags, defaultDir: string) =>
   `fvc ${stage}: interrupted; stopping the videos in progress. Videos already done are kept in ${o.out ?? defaultDir}/.parts: run the same command again to resume`;
 
 function report(r: StageResult, verb: string): void {
+  if (r.shard) {
+    process.stdout.write(`shard ${r.shard} of ${r.outputPath}: ${r.computed} ${verb}, ${r.skipped} already done, ${r.failed} failed (the table: --merge once every shard is done)\n`);
+    return;
+  }
   process.stdout.write(`${r.outputPath}: ${r.rows} rows (${r.computed} ${verb}, ${r.skipped} already done, ${r.failed} failed)\n`);
   if (r.failed > 0) process.stdout.write(`failures: ${r.failuresPath}\n`);
 }
