@@ -6,7 +6,7 @@
  * fold validated on other videos.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -120,6 +120,34 @@ test('xgboost_r2plus1d on fold-trained backbones: each fold reads its own fold c
   const other = await train({ ...common, seed: 9, models: ['xgboost_r2plus1d'], deep });
   assert.equal(other.models[0]?.folds, []);
   assert.match(readFileSync(join(dir, 'stage5', 'xgboost_r2plus1d', 'fold_1', 'error.json'), 'utf8'), /validated on other videos than this fold's/);
+});
+
+test("an extraction job in shards (only: 'extract', shard i/n): each stores its videos' embeddings; the unsharded job after them extracts nothing and writes the table", async () => {
+  const common = { videos: metadata, outputDir: join(dir, 'stage5-shards'), frameCacheDir: small.frameCacheDir, featuresDir: join(dir, 'features-job-shards'), threads: 2, quiet: true, numFrames: 4 };
+  const deep = { frameSize: 40, cropSize: 32, weights: { r2plus1d_18: join(dir, 'r2plus1d_18.safetensors') } };
+  for (const index of [1, 2, 3]) await train({ ...common, models: ['xgboost_r2plus1d'], deep, only: 'extract', shard: { index, count: 3 } });
+  const parts = readdirSync(join(dir, 'features-job-shards', 'r2plus1d_18')).filter((f) => f.endsWith('.parts'));
+  assert.is(parts.length, 1);
+  assert.is(readdirSync(join(dir, 'features-job-shards', 'r2plus1d_18', parts[0] as string)).length, videos.length, 'every video stored once');
+  assert.equal(
+    readdirSync(join(dir, 'features-job-shards', 'r2plus1d_18')).filter((f) => f.endsWith('.parquet')),
+    [],
+    'no table from the shards',
+  );
+  const lines: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => (lines.push(String(s)), true)) as typeof process.stderr.write;
+  try {
+    await train({ ...common, quiet: false, models: ['xgboost_r2plus1d'], deep, only: 'extract' });
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.ok(
+    lines.some((l) => /r2plus1d_18 features of 12 videos from \S+\.parquet \(0 extracted, 12 reused\)/.test(l)),
+    lines.join(''),
+  );
+  const bad = await train({ ...common, models: ['xgboost_r2plus1d'], deep, shard: { index: 1, count: 2 } }).catch((e: Error) => e);
+  assert.match((bad as Error).message, /shard: a shard is one part of an extraction job: it needs only: 'extract'/);
 });
 
 test('a model on deep features refuses random backbone weights unless asked for', async () => {

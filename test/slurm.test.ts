@@ -328,6 +328,36 @@ test('models on deep features: one extraction job per backbone after Stage 3, it
     ['extract-inception_v3', 'extract-r2plus1d_18'],
   );
   assert.is(submits['extract-inception_v3'], 'afterok:${JOB_stage3}');
+  // Above --shard-videos, an extraction is an array of shards, then the unsharded job that writes the tables.
+  const sharded = join(dir, 'review-extract-shards');
+  writeFileSync(join(dir, 'm40.csv'), `video_path,label\n${Array.from({ length: 40 }, (_, i) => `v${i}.mp4,${i % 2}`).join('\n')}\n`);
+  const rs = cli([
+    'slurm',
+    'render',
+    '--out',
+    sharded,
+    '--metadata',
+    join(dir, 'm40.csv'),
+    '--copies',
+    '1',
+    '--models',
+    'xgboost_r2plus1d',
+    '--weights',
+    'r2plus1d_18=/w/r2p1.pth',
+    '--stages',
+    'stage3,extract,stage5',
+    '--shard-videos',
+    '30',
+    '--project-dir',
+    dir,
+  ]);
+  assert.is(rs.code, 0, rs.stderr);
+  const shardSubmits = Object.fromEntries([...readFileSync(join(sharded, 'submit.sh'), 'utf8').matchAll(/^submit (\S+) "(.*)"$/gm)].map((m) => [m[1], m[2]]));
+  // 40 videos and one copy: 80 rows, three shards of at most 30, for Stage 3 and the extraction alike.
+  assert.equal(Object.keys(shardSubmits), ['stage3-shards', 'stage3', 'extract-r2plus1d_18-shards', 'extract-r2plus1d_18', 'stage5h', 'report']);
+  assert.is(shardSubmits['extract-r2plus1d_18-shards'], 'afterok:${JOB_stage3}');
+  assert.is(shardSubmits['extract-r2plus1d_18'], 'afterok:${JOB_extract_r2plus1d_18_shards}');
+  assert.match(readFileSync(join(sharded, 'scripts', 'extract-r2plus1d_18-shards.sbatch'), 'utf8'), /#SBATCH --array=1-3\n[\s\S]*--only extract --shard "\$SLURM_ARRAY_TASK_ID\/3"/);
   for (const job of ['stage5f-grid', 'stage5f_stage2-grid']) assert.ok(submits[job]?.includes('${JOB_extract_inception_v3}'), job);
   assert.ok(submits['stage5h-grid']?.includes('${JOB_extract_r2plus1d_18}'));
   assert.is(submits['stage5g-folds'], 'afterok:${JOB_stage5g_grid},aftercorr:${JOB_stage5o_folds}', 'fold k of xgboost_i3d after fold k of i3d');

@@ -53,11 +53,12 @@ export interface SlurmConfig extends PipelineConfig {
 }
 
 /**
- * How many shards a stage's table needs: Stage 1 reads the input table, Stages 2-4 its
- * copies too (1 + copies rows per video). One when sharding is off or the count unknown.
+ * How many shards a stage's table needs: Stage 1 reads the input table, Stages 2-4 and
+ * the extractions (on Stage 3's videos) its copies too (1 + copies rows per video).
+ * One when sharding is off or the count unknown.
  */
 export function shardCount(stage: StageName, c: SlurmConfig): number {
-  if (!c.shardVideos || c.videoCount === undefined || stage === 'stage5' || stage === 'extract') return 1;
+  if (!c.shardVideos || c.videoCount === undefined || stage === 'stage5') return 1;
   const rows = stage === 'stage1' ? c.videoCount : c.videoCount * (1 + (c.copies ?? 2));
   return rows > c.shardVideos ? Math.ceil(rows / c.shardVideos) : 1;
 }
@@ -258,14 +259,15 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
   // One extraction job per backbone; the models on it wait for it instead of for Stage 3.
   const extractJob = new Map<string, string>();
   if (wanted.includes('extract')) {
+    const shards = shardCount('extract', c);
     for (const [backbone, names] of extractionsByBackbone(c)) {
       const name = `extract-${backbone}`;
       extractJob.set(backbone, name);
-      specs.push({
+      const job = {
         name,
-        kind: 'extract',
+        kind: 'extract' as const,
         title: `Feature extraction (${backbone})`,
-        stage: 'extract',
+        stage: 'extract' as const,
         after: afterStages('extract'),
         resources: modelResources(['extract', backbone], c.resources),
         logBase: name,
@@ -273,7 +275,22 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
         env,
         check: [`${fvc} info >/dev/null || fail "the native core does not load (fvc info)"`],
         command: train(names.join(','), '--only', 'extract'),
+      };
+      if (shards === 1) {
+        specs.push(job);
+        continue;
+      }
+      // Shards store their embeddings as parts; the unsharded job after them finds them all and writes the tables.
+      specs.push({
+        ...job,
+        name: `${name}-shards`,
+        kind: 'shards',
+        title: `${job.title} shard`,
+        array: `1-${shards}`,
+        logBase: `${name}-shard`,
+        command: train(names.join(','), '--only', 'extract', '--shard', `"$SLURM_ARRAY_TASK_ID/${shards}"`),
       });
+      specs.push({ ...job, title: `${job.title} merge`, after: [{ type: 'afterok', job: `${name}-shards` }] });
     }
   }
 

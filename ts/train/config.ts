@@ -149,11 +149,15 @@ export const TrainConfigSchema = z
      * features, extracting their shared embeddings, and trains nothing (a pipeline's extraction job).
      */
     only: z.enum(['grid_search', 'aggregate', 'extract']).optional(),
+    /** With only: 'extract', one shard (1-based index of count) of the videos' embeddings, stored as parts; the unsharded extraction assembles them. */
+    shard: z.strictObject({ index: z.number().int().min(1), count: z.number().int().min(1).max(100000) }).optional(),
   })
   .superRefine((c, ctx) => {
     const over = c.folds?.filter((f) => f > c.nSplits) ?? [];
     if (over.length) ctx.addIssue({ code: 'custom', path: ['folds'], message: `fold(s) ${over.join(', ')} outside 1..${c.nSplits} (nSplits)` });
     if (c.folds && c.only) ctx.addIssue({ code: 'custom', path: ['only'], message: 'folds and only cannot be combined' });
+    if (c.shard && c.only !== 'extract') ctx.addIssue({ code: 'custom', path: ['shard'], message: "a shard is one part of an extraction job: it needs only: 'extract'" });
+    if (c.shard && c.shard.index > c.shard.count) ctx.addIssue({ code: 'custom', path: ['shard'], message: `shard ${c.shard.index} of ${c.shard.count}: the index is at most the count` });
   });
 
 /** `models` is typed by the registry, so a misspelt name fails to compile; run time checks it again with "did you mean". */

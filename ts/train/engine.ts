@@ -90,7 +90,19 @@ async function extractOnly(models: ResolvedModel[], cfg: TrainConfig, log: (m: s
   const load = dataLoader(cfg, log);
   // A feature-set suffix only adds handcrafted columns: the bare model extracts the same table without needing Stage 2.
   const bare = [...new Map(models.map((m) => [m.spec.name, { ...m, suffix: null, modelType: m.spec.name }])).values()];
-  for (const model of bare) await load(model);
+  const { shard } = cfg;
+  for (const model of bare) {
+    if (!shard) await load(model);
+    else if (model.impl.extractShard) log(await model.impl.extractShard({ model, cfg, log }, shard));
+    else throw new FvcError('ERR_INVALID_ARGUMENT', `only extract --shard: ${model.modelType} has no extraction to shard`);
+  }
+  if (shard) {
+    const seconds = (performance.now() - started) / 1000;
+    log(
+      `shard ${shard.index}/${shard.count} of the deep features of ${bare.map((m) => m.modelType).join(', ')} stored; the unsharded extraction job assembles the tables; ${executionTimeLine(seconds)}`,
+    );
+    return { models: [], failed: [], seconds };
+  }
   const seconds = (performance.now() - started) / 1000;
   log(`deep features of ${bare.map((m) => m.modelType).join(', ')} ready; ${executionTimeLine(seconds)}`);
   return { models: [], failed: [], seconds };

@@ -11,6 +11,7 @@ import type { TrainConfig } from './config.js';
 import type { FeatureData } from './dataset.js';
 import type { Fold } from './folds.js';
 import type { FeatureSet, GridValue, ModelEntry } from './spec.js';
+import type { Shard } from '../util/shard.js';
 import type { Scaler } from './scaler.js';
 
 export interface ModelContext {
@@ -102,6 +103,12 @@ export interface Stage5Model<D extends FeatureData = FeatureData> {
   preflight?(ctx: ModelContext): Promise<string[]>;
   /** Refuses up front a device this model cannot use (a GPU the node lacks, an XGBoost built without CUDA). */
   checkDevice?(ctx: ModelContext): void;
+  /**
+   * One shard of the shared data an extraction job prepares (`only: 'extract'` with
+   * `shard`): its part of the work, stored for the unsharded job that assembles it;
+   * a line for the job log. Absent: the model has no such data to shard.
+   */
+  extractShard?(ctx: ModelContext, shard: Shard): Promise<string>;
 }
 
 /**

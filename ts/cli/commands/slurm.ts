@@ -14,7 +14,7 @@ import { intOption, numberOption } from '../parse.js';
 import { configOptions, parseStages, toConfig, type ConfigFlags } from './pipeline.js';
 import { weightsOption, withConfig } from './train.js';
 import { loadRunConfig } from '../../config/run-config.js';
-import { loadMetadata } from '../../data/metadata.js';
+import { readTable } from '../../data/table.js';
 import { existsSync } from 'node:fs';
 
 interface SlurmFlags extends ConfigFlags {
@@ -68,8 +68,9 @@ async function toSlurmConfig(o: SlurmFlags): Promise<SlurmConfig> {
   const wrapper = o.wrapper ?? environment?.wrapper;
   const fvcCommand = o.fvcCommand ?? environment?.fvcCommand;
   const shardVideos = o.shardVideos ?? environment?.shardVideos;
-  // The shards are sized from the input table's rows, counted now (the later stages' tables do not exist yet).
-  const videoCount = shardVideos && pipeline.metadata && existsSync(pipeline.metadata) ? (await loadMetadata(pipeline.metadata)).rows.length : undefined;
+  // The shards are sized from the input table's rows, counted now (the later stages' tables do not exist yet; the
+  // videos need not be reachable from where a submission is rendered).
+  const videoCount = shardVideos && pipeline.metadata && existsSync(pipeline.metadata) ? (await readTable(pipeline.metadata)).length : undefined;
   // The --resources file over the run configuration's resources, section by section.
   const file: ResourceConfig = o.resources ? await loadResourceConfig(o.resources) : {};
   const fromFile: ResourceConfig = { ...fromRunConfig, ...file, models: { ...fromRunConfig?.models, ...file.models } };

@@ -16,6 +16,7 @@ import { addDeepTrainFlags, deepTrainFlagsFrom } from '../deep-train-flags.js';
 import { choiceOption, deviceOption, intOption, numberOption, withGpu } from '../parse.js';
 import type { DeviceRequest } from '../../runtime.js';
 import { interruptible } from '../interrupt.js';
+import { parseShard, type Shard } from '../../util/shard.js';
 
 interface TrainFlags extends FaceFlags {
   config?: string;
@@ -54,6 +55,7 @@ interface TrainFlags extends FaceFlags {
   featuresDir?: string;
   architecture?: string;
   only?: 'grid_search' | 'aggregate' | 'extract';
+  shard?: Shard;
   json?: boolean;
 }
 
@@ -142,6 +144,9 @@ export function registerTrain(program: Command): void {
       'grid_search: search (and --delete-existing) without training folds; aggregate: summarise the folds on disk; extract: extract the deep features models on a pretrained backbone read, train nothing',
       choiceOption(['grid_search', 'aggregate', 'extract'] as const),
     )
+    .option('--shard <i/n>', 'with --only extract: extract shard i of n of the videos (rows i, i + n, ...) into parts; the unsharded --only extract job writes the tables', (v: string) =>
+      parseShard(v),
+    )
     .option('--json', 'print the summaries as JSON')
     .action(async (o: TrainFlags, cmd: Command) => {
       // With a run configuration, only flags given on the command line override it.
@@ -172,6 +177,7 @@ export function registerTrain(program: Command): void {
         device: withGpu(o.device, o.gpu),
         ...(o.folds ? { folds: foldList(o.folds) } : {}),
         only: o.only,
+        ...(o.shard ? { shard: o.shard } : {}),
         videos: o.videos,
         stage3Dir: o.stage3Dir,
         frameCacheDir: o.frameCacheDir,

@@ -164,6 +164,24 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       resolveDevice(cfg.device);
       xgboostDevice(cfg.device, native.xgboostInfo(), () => resolveDevice('auto') === 'cuda');
     },
+    extractShard: async (ctx, shard) => {
+      const { cfg, model } = ctx;
+      const source = weightsSource(ctx, o);
+      if (!source) throw new FvcError('ERR_INVALID_ARGUMENT', `${model.modelType}: its backbone is ${o.foldModel}'s fold checkpoints, which its folds extract from; nothing to shard`);
+      const backbone = backboneOf(cfg, o);
+      // The videos and settings load() extracts for, so the unsharded job finds every part.
+      const videos = (await loadMetadata(videoTable(cfg))).rows.map((r) => r.absolute_path);
+      const e = await extractEmbeddings({
+        backbone,
+        weights: source,
+        videos,
+        ...(await extractOptions(cfg, await sharedSampling(ctx, o))),
+        device: deviceOf(cfg),
+        shard,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      return `${model.modelType}: ${backbone} features, shard ${e.shard}: ${e.extracted} extracted, ${e.reused} reused`;
+    },
     // A check must not extract (the extraction job or the folds do, with the run's own
     // sampling): the videos exist and the backbone's weights can be read.
     preflight: async ({ model, cfg }) => {
