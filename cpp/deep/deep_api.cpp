@@ -3,7 +3,6 @@
 #include "deep/deep_api.h"
 
 #include <cmath>
-#include <cstdio>
 #include <type_traits>
 
 #include "common/error.h"
