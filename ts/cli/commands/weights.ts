@@ -6,7 +6,7 @@ import { fetchWeights, listCached, weightsCacheDir, weightsSpec } from '../../we
 import { formatTable, printJson } from '../output.js';
 
 export function registerWeights(program: Command): void {
-  const cmd = program.command('weights').description('published pretrained weights by name (torchvision, PyTorchVideo), downloaded once into $FVC_HOME/weights');
+  const cmd = program.command('weights').description('published pretrained weights by name (torchvision, PyTorchVideo, timm, TimeSformer), downloaded once into $FVC_HOME/weights');
 
   cmd
     .command('list')
@@ -35,16 +35,17 @@ export function registerWeights(program: Command): void {
             [
               w.preset.numFrames ? `${w.preset.numFrames} frames` : '',
               w.preset.frameSize ? `${w.preset.frameSize}/${w.preset.cropSize}` : `crop ${w.preset.cropSize}`,
-              `mean ${w.preset.mean.join('/')}`,
+              `mean ${w.preset.mean.join('/')} std ${w.preset.std.join('/')}`,
             ]
               .filter(Boolean)
               .join(', '),
             w.sha256 ? `sha256 ${w.sha256.slice(0, 12)}...` : w.sha256Prefix ? `sha256 ${w.sha256Prefix}... (name)` : 'none published',
+            w.architectures?.length ? `also ${w.architectures.join(', ')}` : '',
             w.licence,
             cached.has(w.id) ? 'yes' : '',
             w.url,
           ]),
-          ['name', 'classes', 'preset', 'hash', 'licence', 'cached', 'url'],
+          ['name', 'classes', 'preset', 'hash', 'initialises', 'licence', 'cached', 'url'],
         ),
       );
     });
