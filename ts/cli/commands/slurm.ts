@@ -71,6 +71,7 @@ async function toSlurmConfig(o: SlurmFlags): Promise<SlurmConfig> {
   // The shards are sized from the input table's rows, counted now (the later stages' tables do not exist yet; the
   // videos need not be reachable from where a submission is rendered).
   const videoCount = shardVideos && pipeline.metadata && existsSync(pipeline.metadata) ? (await readTable(pipeline.metadata)).length : undefined;
+  if (shardVideos && videoCount === undefined) process.stderr.write(`slurm: --shard-videos ${shardVideos}: no input table to count (--metadata), so no stage is sharded\n`);
   // The --resources file over the run configuration's resources, section by section.
   const file: ResourceConfig = o.resources ? await loadResourceConfig(o.resources) : {};
   const fromFile: ResourceConfig = { ...fromRunConfig, ...file, models: { ...fromRunConfig?.models, ...file.models } };
