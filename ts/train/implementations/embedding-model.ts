@@ -113,7 +113,7 @@ function foldCheckpoint(
   o: EmbeddingModelOptions,
   fold: Fold,
   data: EmbeddingData,
-): { path: string; architecture: string; scale: { width: number; depth: number }; normalisation: Partial<Pick<Sampling, 'mean' | 'std'>> } {
+): { path: string; architecture: string; scale: { width: number; depth: number }; input: Partial<Sampling> } {
   const dir = modelFoldDir(cfg.outputDir, o.foldModel as string, fold.fold);
   const checkpoint = join(dir, 'model.pt');
   const backbone = backboneOf(cfg, o);
@@ -125,7 +125,7 @@ function foldCheckpoint(
     );
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as {
     architecture?: string;
-    deep?: { scale?: { width?: number; depth?: number }; mean?: number[]; std?: number[] };
+    deep?: { scale?: { width?: number; depth?: number } } & Partial<Sampling>;
   };
   const predicted = readFoldPredictions(join(dir, 'predictions.csv'), o.foldModel as string).map((p) => p.id);
   const expected = fold.val.map((i) => data.ids[i] as string);
@@ -138,12 +138,13 @@ function foldCheckpoint(
   if (config.architecture !== backbone)
     throw new FvcError('ERR_INVALID_DATA', `${why}, but it was trained as ${config.architecture}, not ${backbone} (deep.architectures must choose the same for both)`);
   verifyDigests(dir, (JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as { file_sha256?: unknown }).file_sha256, join(dir, 'metadata.json'));
-  const { mean, std } = config.deep ?? {};
+  // The input the checkpoint learnt on: its fold's frames, sizes and normalisation.
+  const { numFrames, cropSize, frameSize, mean, std } = config.deep ?? {};
   return {
     path: checkpoint,
     architecture: config.architecture,
     scale: { width: config.deep?.scale?.width ?? 1, depth: config.deep?.scale?.depth ?? 0 },
-    normalisation: mean && std ? { mean, std } : {},
+    input: { ...(numFrames ? { numFrames } : {}), ...(cropSize ? { cropSize } : {}), ...(frameSize ? { frameSize } : {}), ...(mean && std ? { mean, std } : {}) },
   };
 }
 
@@ -267,8 +268,8 @@ export function embeddingModel(o: EmbeddingModelOptions): Stage5Model<EmbeddingD
       if (data.shared) emb = data.shared;
       else {
         const ck = foldCheckpoint(cfg, model, o, fold, data);
-        // The checkpoint learnt on inputs normalised as its fold model's weights were: so are the clips it embeds.
-        extraction = { ...extraction, sampling: { ...extraction.sampling, ...ck.normalisation } };
+        // The clips it embeds are sampled and normalised as those it learnt on.
+        extraction = { ...extraction, sampling: { ...extraction.sampling, ...ck.input } };
         const e = await extractEmbeddings({
           backbone: ck.architecture,
           weights: { kind: 'checkpoint', path: ck.path },
