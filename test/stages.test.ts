@@ -201,6 +201,10 @@ test('sharded: three shards side by side (a failing video in one), then the merg
   assert.equal([merged.rows, merged.computed, merged.skipped, merged.failed], [8, 0, 8, 1]);
   assert.equal(await readTable(merged.outputPath), await readTable(whole.outputPath));
   assert.equal(await readTable(merged.failuresPath), await readTable(whole.failuresPath));
+  await runFeatureStage({ stage: 'stage2', metadata: table, out, merge: true, strict: true, ...quiet }).then(
+    () => assert.unreachable('a strict merge over a recorded failure'),
+    (e: FvcError) => assert.match(e.message, /garbage\.mp4.*\(recorded by its shard\)/),
+  );
   // A rerun without shards tries the failed video again rather than trusting a shard's failure.
   const again = await runFeatureStage({ stage: 'stage2', metadata: table, out, ...quiet });
   assert.equal([again.computed, again.skipped, again.failed], [0, 8, 1]);

@@ -14,7 +14,7 @@ import { statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { FvcError, isFvcError } from '../errors.js';
+import { FvcError, isFvcError, type FvcErrorCode } from '../errors.js';
 import type { VideoRow } from '../data/metadata.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { mapPool } from '../util/pool.js';
@@ -141,7 +141,7 @@ export async function runPerVideo<R>(o: PerVideoOptions<R>): Promise<PerVideoRes
   const report = (row: VideoRow, status: StageProgress['status'], error?: Failure) => {
     done++;
     const worked = computed + failures.length;
-    const left = o.rows.length - done;
+    const left = mine - done;
     const etaSeconds = worked ? ((performance.now() - started) / 1000 / worked) * left : left ? null : 0;
     o.onProgress?.({ stage: o.label, video: row.video_path, status, done, total: mine, etaSeconds, ...(error ? { error } : {}) });
   };
@@ -158,6 +158,8 @@ export async function runPerVideo<R>(o: PerVideoOptions<R>): Promise<PerVideoRes
       report(row, 'reused');
     } else if (o.merge) {
       if (current && cached.failure) {
+        // A strict merge fails as a strict run would have on that video.
+        if (o.strict) throw new FvcError(cached.failure.code as FvcErrorCode, `${cached.failure.message} (recorded by its shard)`);
         failures.push(cached.failure);
         report(row, 'failed', cached.failure);
       } else missing.push(row.video_path);
