@@ -15,6 +15,7 @@ extern "C" {
 #include "common/addon_data.h"
 #include "common/cancel.h"
 #include "deep/deep_api.h"
+#include "deep/distributed_api.h"
 #include "faces/faces_api.h"
 #include "features/features_api.h"
 #include "runtime/runtime_api.h"
@@ -61,6 +62,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fvc::registerAugmentApi(env, exports);
   fvc::registerClassicalApi(env, exports);
   fvc::registerDeepApi(env, exports);
+  fvc::registerDistributedApi(env, exports);
   fvc::registerFacesApi(env, exports);
   return exports;
 }

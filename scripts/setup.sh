@@ -14,7 +14,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # OpenBLAS so LibTorch's matrix products are not ~48x slower, DejaVu for plots.
 packages=(build-essential cmake pkg-config ninja-build
   libtorch-dev libxgboost-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
-  libopencv-dev liblinear-dev libsvm-dev zlib1g-dev libdlib-dev libopenblas0-pthread fonts-dejavu-core ffmpeg)
+  libopencv-dev liblinear-dev libsvm-dev zlib1g-dev libdlib-dev libgloo-dev libopenblas0-pthread fonts-dejavu-core ffmpeg)
 for arg in "$@"; do
   case "$arg" in
     --test) packages+=(python3-numpy python3-sklearn python3-xgboost python3-yaml python3-pil python3-torch python3-torchvision python3-opencv python3-av python3-jinja2 python3-imageio chromium slurm-wlm munge unzip clang-format) ;;

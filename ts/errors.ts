@@ -13,6 +13,7 @@ export const NATIVE_ERROR_CODES = [
   'ERR_TORCH',
   'ERR_NATIVE',
   'ERR_MODEL',
+  'ERR_DISTRIBUTED',
 ] as const;
 
 /** Every stable error code: the native ones and those only the TypeScript side raises. */

@@ -21,7 +21,8 @@ inline constexpr const char* kTimeout = "ERR_TIMEOUT";
 inline constexpr const char* kInvalidArgument = "ERR_INVALID_ARGUMENT";
 inline constexpr const char* kTorch = "ERR_TORCH";
 inline constexpr const char* kNative = "ERR_NATIVE";
-inline constexpr const char* kModel = "ERR_MODEL";  // a model library (XGBoost, liblinear, libsvm) refused or failed
+inline constexpr const char* kModel = "ERR_MODEL";              // a model library (XGBoost, liblinear, libsvm) refused or failed
+inline constexpr const char* kDistributed = "ERR_DISTRIBUTED";  // a rank of a data-parallel job stopped, timed out or was not reachable
 }  // namespace code
 
 class Error : public std::runtime_error {

@@ -209,6 +209,7 @@ class TrainWorker : public PromiseWorker {
     r_.resume = opts::getBool(o, "resume", d.resume);
     r_.device = opts::getString(o, "device", d.device);
     r_.seed = static_cast<uint64_t>(opts::getNumber(o, "seed", 0, 0, 9007199254740991.0));
+    r_.distributedJob = static_cast<int64_t>(opts::getInt(o, "distributedJob", -1, -1, 2147483647));
   }
 
  protected:

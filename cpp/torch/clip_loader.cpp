@@ -127,13 +127,24 @@ void ClipLoader::stop() {
   workers_.clear();
 }
 
+void ClipLoader::shard(int rank, int world) {
+  if (world < 1 || rank < 0 || rank >= world)
+    throw Error(code::kInvalidArgument, "rank " + std::to_string(rank) + " outside 0.." + std::to_string(world - 1));
+  rank_ = rank;
+  world_ = world;
+}
+
 void ClipLoader::startEpoch(int epoch) {
   stop();
-  std::vector<int64_t> order(clips_.size());
-  std::iota(order.begin(), order.end(), 0);
-  if (train_) std::shuffle(order.begin(), order.end(), std::mt19937_64(mix(seed_, static_cast<uint64_t>(epoch))));
+  order_.resize(clips_.size());
+  std::iota(order_.begin(), order_.end(), 0);
+  if (train_) std::shuffle(order_.begin(), order_.end(), std::mt19937_64(mix(seed_, static_cast<uint64_t>(epoch))));
+  const size_t padded = static_cast<size_t>(clipsPerEpoch() * world_);
+  for (size_t i = 0; order_.size() < padded; ++i) order_.push_back(order_[i]);
+  std::vector<int64_t> mine;
+  for (size_t i = rank_; i < order_.size(); i += world_) mine.push_back(order_[i]);
   plan_.clear();
-  for (size_t i = 0; i < order.size(); i += batchSize_) plan_.emplace_back(order.begin() + i, order.begin() + std::min(order.size(), i + batchSize_));
+  for (size_t i = 0; i < mine.size(); i += batchSize_) plan_.emplace_back(mine.begin() + i, mine.begin() + std::min(mine.size(), i + batchSize_));
   ready_.clear();
   error_.clear();
   nextToBuild_ = nextToHand_ = 0;

@@ -36,10 +36,17 @@ class ClipLoader {
   ClipLoader(const ClipLoader&) = delete;
   ClipLoader& operator=(const ClipLoader&) = delete;
 
+  // Data-parallel training: this rank loads order[rank], order[rank + world], ... of each
+  // epoch's order, padded by repeating its start to a multiple of world (PyTorch's
+  // DistributedSampler), so every rank runs the same number of batches.
+  void shard(int rank, int world);
   void startEpoch(int epoch);
+  // The epoch's order over all ranks (padded), as startEpoch made it.
+  const std::vector<int64_t>& epochOrder() const { return order_; }
   // The next batch of the epoch, or nothing at its end. Adds the time spent blocked to *waited.
   std::optional<Batch> next(double* waited);
-  int64_t batchesPerEpoch() const { return (static_cast<int64_t>(clips_.size()) + batchSize_ - 1) / batchSize_; }
+  int64_t clipsPerEpoch() const { return (static_cast<int64_t>(clips_.size()) + world_ - 1) / world_; }  // this rank's
+  int64_t batchesPerEpoch() const { return (clipsPerEpoch() + batchSize_ - 1) / batchSize_; }
 
  private:
   void stop();
@@ -52,6 +59,8 @@ class ClipLoader {
   uint64_t seed_;
   int threads_;
   int prefetch_;
+  int rank_ = 0, world_ = 1;
+  std::vector<int64_t> order_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -131,8 +131,11 @@ struct TrainRequest {
   std::string weights;  // .safetensors to start from (then the backbone takes lrBackbone)
   std::string outDir;   // model.pt (best), last.pt (resume point), config in model.json by the caller
   bool resume = true;
-  std::string device = "cpu";
+  std::string device = "cpu";  // "cuda" in a data-parallel job: this rank's local GPU
   uint64_t seed = 0;
+  // >= 0: this process is one rank of data-parallel job number distributedJob (see
+  // torch/distributed.h); batchSize is then the global batch, split evenly over the ranks.
+  int64_t distributedJob = -1;
 };
 
 struct EpochStats {
