@@ -89,3 +89,7 @@ export { recordTiming, type TimingRecord } from './util/timings.js';
 export { submit, submissionStatus, waitForSubmission, cancelSubmission, renderSubmission, submissionDir, type SubmissionStatus, type JobStatus, type Submitted } from './slurm/submission.js';
 export { planSubmission, type SlurmConfig, type PlannedJob } from './slurm/plan.js';
 export { loadResourceConfig, parseResourceConfig, MODEL_DEFAULTS, STAGE_DEFAULTS, type JobResources, type ResourceConfig } from './slurm/resources.js';
+// Data-parallel folds: which rank a process is, the local launcher, and a rank's part (README "Past one GPU").
+export { firstHost, rankFromEnvironment, DEFAULT_TIMEOUT_SECONDS, type RankInfo } from './distributed/environment.js';
+export { launchLocal, type LaunchOptions, type LaunchResult } from './distributed/launch.js';
+export { currentRank, finishRendezvous, followRankZero, joinRendezvous } from './distributed/session.js';

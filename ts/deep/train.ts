@@ -4,7 +4,8 @@
  * saved checkpoint.
  */
 import type { FaceCrop } from '../video/faces.js';
-import { native, type ComputeDevice, type DeepClip, type ModelScale, type NativeEpoch, type ParamGroup } from '../native/binding.js';
+import { native, type ComputeDevice, type DeepClip, type ModelScale, type NativeEpoch, type ParamGroup, type ProgressEvent } from '../native/binding.js';
+import { currentRank, trainAsJob } from '../distributed/session.js';
 import { setTorchThreads } from '../runtime.js';
 import type { DeepTrainOptions } from '../native/deep-train-fields.js';
 
@@ -66,31 +67,26 @@ export async function trainDeepFold(o: {
   onBatch?: (b: BatchProgress) => void;
   signal?: AbortSignal;
 }): Promise<DeepFoldResult> {
-  setTorchThreads(o.threads);
+  // In a data-parallel run (ts/distributed), rank 0 trains every fold with the other ranks, each on its node's share of the cores.
+  const rank = currentRank();
+  setTorchThreads(rank ? rank.threads : o.threads);
   // DeepOptions are named as the native trainer's fields; frameSize only shaped the cache.
   const { frameSize: _cached, faces: _faces, scale, ...d } = o.options;
-  const r = await native.trainDeep({
-    ...d,
-    ...scale,
-    model: o.architecture,
-    train: o.train,
-    val: o.val,
-    outDir: o.outDir,
-    resume: o.resume,
-    device: o.device,
-    seed: o.seed,
+  const request = { ...d, ...scale, model: o.architecture, train: o.train, val: o.val, outDir: o.outDir, resume: o.resume, device: o.device, seed: o.seed };
+  const callbacks = {
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onEpoch || o.onBatch
       ? {
-          onProgress: (e) => {
+          onProgress: (e: ProgressEvent) => {
             if (!e.data) return;
             if (e.stage === 'epoch') o.onEpoch?.(e.data as unknown as EpochRow);
             else if (e.stage === 'batch') o.onBatch?.({ ...(e.data as unknown as Omit<BatchProgress, 'batch' | 'batches'>), batch: e.done, batches: e.total });
           },
         }
       : {}),
-  });
-  return r;
+  };
+  if (rank) return trainAsJob(request, (distributedJob) => native.trainDeep({ ...request, ...callbacks, distributedJob }));
+  return native.trainDeep({ ...request, ...callbacks });
 }
 
 export async function predictDeepClips(o: {

@@ -375,6 +375,8 @@ interface Addon {
       resume?: boolean;
       device?: string;
       seed?: number;
+      /** This process is one rank of data-parallel job number distributedJob (ts/distributed/session.ts). */
+      distributedJob?: number;
     } & Partial<DeepTrainOptions> &
       ClipInputOptions &
       ModelScale &
@@ -401,6 +403,16 @@ interface Addon {
       CallOptions,
   ): Promise<NativeExtraction>;
   computeFlow(o: { frames: string; out: string; method?: FlowMethod } & CallOptions): Promise<string>;
+  /** The c10d process groups this build has ("gloo", "nccl"); empty without c10d's headers at build time. */
+  distributedBackends(): string[];
+  /** Joins the process's rendezvous (once), waiting for every rank up to the timeout; resolves with distributedBackends(). */
+  distributedInit(o: { rank: number; worldSize: number; localRank?: number; address: string; port: number; timeoutSeconds?: number } & CallOptions): Promise<string[]>;
+  /** Rank 0: a job's trainDeep request (JSON) for every other rank; returns its number. */
+  distributedPublish(job: string): number;
+  /** Other ranks: rank 0's next job, or null when rank 0 has finished. */
+  distributedNext(o: CallOptions): Promise<{ job: number; request: string } | null>;
+  /** Rank 0: no more jobs; resolves once the other ranks have seen that, or after waitSeconds (default 60). */
+  distributedFinish(o: { waitSeconds?: number } & CallOptions): Promise<void>;
   runtimeInfo(): RuntimeInfo;
   /** The training request's scalar options as cpp/torch/deep.h declares them, for the test that compares them with ts/native/deep-train-fields.ts. */
   deepTrainFields(): Array<{ name: string; type: string; default: number | boolean; min: number; max: number }>;
@@ -516,6 +528,11 @@ export const native = {
   predictClips: request('predictClips'),
   extractFeatures: request('extractFeatures', true),
   computeFlow: request('computeFlow'),
+  distributedInit: request('distributedInit'),
+  distributedNext: (o: Request<'distributedNext'> = {}) => request('distributedNext')(o),
+  distributedFinish: (o: Request<'distributedFinish'> = {}) => request('distributedFinish')(o),
+  distributedPublish: (job: string) => sync((a) => a.distributedPublish(job)),
+  distributedBackends: () => sync((a) => a.distributedBackends()),
   hasHogFaceDetector: () => sync((a) => a.hasHogFaceDetector),
   handcraftedFeatureNames: () => sync((a) => a.handcraftedFeatureNames()),
   handcraftedSchemaVersion: () => sync((a) => a.handcraftedSchemaVersion),

@@ -17,6 +17,10 @@ import { choiceOption, deviceOption, intOption, numberOption, withGpu } from '..
 import type { DeviceRequest } from '../../runtime.js';
 import { interruptible } from '../interrupt.js';
 import { parseShard, type Shard } from '../../util/shard.js';
+import { availableParallelism } from 'node:os';
+import { rankFromEnvironment } from '../../distributed/environment.js';
+import { launchLocal } from '../../distributed/launch.js';
+import { finishRendezvous, followRankZero, joinRendezvous } from '../../distributed/session.js';
 
 interface TrainFlags extends FaceFlags {
   config?: string;
@@ -39,6 +43,8 @@ interface TrainFlags extends FaceFlags {
   trackingUri?: string;
   plots: boolean;
   threads?: number;
+  nprocPerNode?: number;
+  distTimeout?: number;
   device?: DeviceRequest;
   gpu?: number;
   folds?: string;
@@ -147,12 +153,31 @@ export function registerTrain(program: Command): void {
     .option('--shard <i/n>', 'with --only extract: extract shard i of n of the videos (rows i, i + n, ...) into parts; the unsharded --only extract job writes the tables', (v: string) =>
       parseShard(v),
     )
+    .option('--nproc-per-node <n>', 'deep models: train each fold data-parallel on n local ranks (CPU: Gloo, the cores split between them; CUDA: one GPU each, NCCL)', intOption(1, 1024))
+    .option('--dist-timeout <seconds>', 'data-parallel runs: how long the rendezvous and any collective may wait for a rank (default 1800)', intOption(1, 604800))
     .option('--json', 'print the summaries as JSON')
     .action(async (o: TrainFlags, cmd: Command) => {
       // With a run configuration, only flags given on the command line override it.
       const rc = o.config ? await loadRunConfig(o.config) : null;
       if (rc) for (const k of Object.keys(o)) if (cmd.getOptionValueSource(k) === 'default') delete (o as unknown as Record<string, unknown>)[k];
       if (!o.models && !rc?.models) throw new FvcError('ERR_INVALID_ARGUMENT', '--models: no model given (on the command line or in --config)');
+      const rank = rankFromEnvironment();
+      if (!rank && o.nprocPerNode && o.nprocPerNode > 1) {
+        const launched = await launchLocal(o.nprocPerNode);
+        if (launched.failure) throw new FvcError('ERR_DISTRIBUTED', `rank ${launched.failure.rank} (pid ${launched.failure.pid}) ${launched.failure.how}`);
+        return;
+      }
+      if (rank) {
+        const configured = rc?.train?.threads;
+        // SLURM's --threads is already per task (SLURM_CPUS_PER_TASK); a local launch splits the machine's.
+        const share = rank.launcher === 'slurm' ? 1 : rank.localWorldSize;
+        const threads = Math.max(1, Math.floor((o.threads ?? (typeof configured === 'number' ? configured : availableParallelism())) / share));
+        await joinRendezvous(rank, { threads, ...(o.distTimeout ? { timeoutSeconds: o.distTimeout } : {}), log: (m) => process.stderr.write(`${m}\n`) });
+        if (rank.rank > 0) {
+          await interruptible('fvc: interrupted', (signal) => followRankZero({ signal, log: (m) => process.stderr.write(`${m}\n`) }));
+          return;
+        }
+      }
       const fromFlags = {
         // Checked at run time with "did you mean"; the type is for TypeScript callers.
         models: o.models
@@ -197,7 +222,9 @@ export function registerTrain(program: Command): void {
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn ?? 'label', groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       };
       // Ctrl-C stops at the next epoch or fold boundary; finished folds and the last epoch's checkpoint are kept.
-      const r = await interruptible('fvc: interrupted; stopping at the next epoch or fold; run the same command again to resume from there', (signal) => train(withConfig(rc, fromFlags), { signal }));
+      const r = await interruptible('fvc: interrupted; stopping at the next epoch or fold; run the same command again to resume from there', (signal) =>
+        train(withConfig(rc, fromFlags), { signal }).finally(finishRendezvous),
+      );
       if (o.json) printJson(r);
       else {
         const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(4));
