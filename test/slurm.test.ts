@@ -11,7 +11,8 @@ import { generateCorpus, readTable } from '../ts/index.js';
 import { DEPENDENCIES } from '../ts/pipeline/dag.js';
 import { renderSubmission, submissionStatus, submit, waitForSubmission } from '../ts/slurm/submission.js';
 import { train } from '../ts/train/engine.js';
-import { artifacts, root, runCli } from './helpers.js';
+import { trainDeepFold } from '../ts/deep/train.js';
+import { artefactClips, artifacts, root, runCli } from './helpers.js';
 
 const dir = join(artifacts, 'slurm');
 // Unix socket paths are short: the cluster lives in /tmp.
@@ -410,6 +411,57 @@ test('a run configuration reaches every job: deep options through fvc train --co
   assert.match(job, new RegExp(`slurm check --models naive_cnn --config ${cfg.replace(/[/.]/g, '\\$&')}`));
   assert.ok(job.includes('#SBATCH --time=1:00:00\n') && !job.includes('--gpus'), 'resources from the configuration');
   assert.ok(job.includes('export FVC_N_SPLITS=3\n'));
+});
+
+test('a data-parallel model renders nodes, a task per GPU and an srun line; its grid search and aggregation stay single jobs', () => {
+  const cfg = join(dir, 'ddp.yaml');
+  writeFileSync(cfg, 'models: [naive_cnn]\nnSplits: 3\nresources:\n  models: { naive_cnn: { gpus: 4, nodes: 2 } }\n');
+  const out = join(dir, 'review-ddp');
+  const r = cli(['slurm', 'render', '--out', out, '--stages', 'stage5', '--config', cfg, '--fold-arrays', '--project-dir', dir]);
+  assert.is(r.code, 0, r.stderr);
+  const folds = readFileSync(join(out, 'scripts', 'stage5c-folds.sbatch'), 'utf8');
+  for (const line of ['--nodes=2', '--ntasks-per-node=4', '--gpus-per-task=1']) assert.ok(folds.includes(`#SBATCH ${line}\n`), line);
+  assert.not.match(folds, /#SBATCH --gpus=/);
+  assert.match(folds, /\nsrun --kill-on-bad-exit=1 .*train --models naive_cnn .*--folds "\$SLURM_ARRAY_TASK_ID"/);
+  const grid = readFileSync(join(out, 'scripts', 'stage5c-grid.sbatch'), 'utf8');
+  assert.ok(grid.includes('#SBATCH --gpus=1\n') && !grid.includes('--nodes') && !/srun/.test(grid), grid);
+  assert.not.match(readFileSync(join(out, 'scripts', 'stage5c-aggregate.sbatch'), 'utf8'), /--nodes|--gpus|srun/);
+});
+
+test("a data-parallel fold as one SLURM job of two tasks (srun): each task is a rank, rank 0 on the job's first node, and one process's result", async () => {
+  const clipsDir = join(dir, 'ddp-clips');
+  mkdirSync(clipsDir, { recursive: true });
+  const clips = artefactClips(clipsDir);
+  const options = { numFrames: 4, cropSize: 32, frameSize: 48, epochs: 2, batchSize: 8, lrHead: 1e-3, augment: true, scale: { width: 0.25, depth: 1 }, loaderThreads: 1 };
+  const fold = (out: string) => ({
+    architecture: 'vit_ti_16',
+    train: clips.slice(0, 24),
+    val: clips.slice(24, 33),
+    outDir: join(dir, out),
+    options,
+    seed: 2,
+    threads: 1,
+    device: 'cpu' as const,
+    resume: false,
+  });
+  const single = await trainDeepFold(fold('ddp-single'));
+  const request = join(dir, 'ddp-fold.json');
+  writeFileSync(request, JSON.stringify(fold('ddp-srun')));
+  const result = join(dir, 'ddp-srun.json');
+  const log = join(dir, 'ddp-srun.log');
+  const job = join(dir, 'ddp.sbatch');
+  const rank = [process.execPath, '--import', 'tsx', join(root, 'test', 'distributed_rank.ts'), `@${request}`, result].join(' ');
+  writeFileSync(
+    job,
+    `#!/bin/bash\n#SBATCH --ntasks=2\n#SBATCH --cpus-per-task=1\n#SBATCH --mem=2G\n#SBATCH --time=0:10:00\n#SBATCH --output=${log}\n#SBATCH --chdir=${root}\nexport FVC_TEST_TIMEOUT=60\nsrun --kill-on-bad-exit=1 ${rank}\n`,
+  );
+  execFileSync('sbatch', ['--wait', job], { env: process.env, stdio: 'ignore', timeout: 300_000 });
+  const text = readFileSync(log, 'utf8');
+  assert.match(text, /rank 1 of 2 \(slurm\): joining the rendezvous at [^:]+:\d+/);
+  assert.match(text, /rank 1 of 2: job 0 \(vit_ti_16, .*\) done/);
+  const r = JSON.parse(readFileSync(result, 'utf8')) as { valProbs: number[]; epochs: Array<{ val_loss: number }> };
+  const diff = Math.max(...r.valProbs.map((p, i) => Math.abs(p - (single.valProbs[i] as number))));
+  assert.ok(diff < 1e-5, `validation probabilities differ from one process's by ${diff}\n${text}`);
 });
 
 test('a real submission with deep features: the extraction job extracts, the model jobs reuse it, and fold k of xgboost_r2plus1d reads fold k of r2plus1d', async () => {

@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { activeStages, deepArgs, DEFAULT_MODELS, DEPENDENCIES, extractionsByBackbone, FVC_BIN, STAGES, stageArgs, stageDirs, type PipelineConfig, type StageName } from '../pipeline/dag.js';
 import { FvcError } from '../errors.js';
 import { inDependencyOrder, readsSharedExtraction, resolveModel } from '../train/registry.js';
-import { modelResources, sbatchResourceLines, stageResources, type JobResources, type ResourceConfig } from './resources.js';
+import { dataParallel, modelResources, sbatchResourceLines, singleProcess, stageResources, type JobResources, type ResourceConfig } from './resources.js';
 import { fillTemplate } from './templates.js';
 
 export interface SlurmConfig extends PipelineConfig {
@@ -307,6 +307,8 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
       const reads = m.spec.foldModel && readsSharedExtraction(m.spec, c.weights) ? [] : m.after;
       const sources = resolved.filter((o) => reads.includes(o.modelType));
       const resources = modelResources([m.modelType, m.spec.name, m.spec.id], c.resources);
+      // A data-parallel model's training runs one rank per task under srun (ts/distributed/environment.ts); a rank that fails ends the step.
+      const ranks = dataParallel(resources) ? ['srun', '--kill-on-bad-exit=1'] : [];
       const title = `Stage 5 (${m.modelType})`;
       const check = [`${fvc} slurm check --models ${shq(m.modelType)}${deep.length ? ` ${deep.join(' ')}` : ''}`];
       const common = { stage: 'stage5' as const, model: m.modelType, resources, logDir: logs('stage5'), check };
@@ -319,7 +321,7 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
           after: [...stage5After, ...sources.map((o) => ({ type: 'afterok' as const, job: baseOf(o) }))],
           logBase: base,
           env,
-          command: train(m.modelType),
+          command: [...ranks, ...train(m.modelType)],
         });
         modelJobs.push(base);
         continue;
@@ -332,6 +334,7 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
         title: `${title} grid search`,
         after: stage5After,
         logBase: `${base}-grid`,
+        resources: singleProcess(resources),
         env,
         command: train(m.modelType, '--only', 'grid_search'),
       });
@@ -346,7 +349,7 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
         after: foldsAfter,
         logBase: `${base}-fold`,
         env: noDelete,
-        command: train(m.modelType, '--folds', '"$SLURM_ARRAY_TASK_ID"'),
+        command: [...ranks, ...train(m.modelType, '--folds', '"$SLURM_ARRAY_TASK_ID"')],
       });
       specs.push({
         ...common,
@@ -354,7 +357,7 @@ export function planSubmission(c: SlurmConfig, dir: string): Plan & { coordinato
         kind: 'aggregate',
         title: `${title} aggregation`,
         after: [{ type: 'afterany', job: `${base}-folds` }],
-        resources: { ...resources, gpus: 0 },
+        resources: { ...singleProcess(resources), gpus: 0 },
         logBase: `${base}-aggregate`,
         env: noDelete,
         command: train(m.modelType, '--only', 'aggregate'),

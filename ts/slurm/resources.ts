@@ -13,7 +13,12 @@ import { definedOnly } from '../util/object.js';
 
 const Resources = z
   .object({
+    /** GPUs per node; above 1 (or with nodes above 1) a model trains data-parallel, one rank per GPU. */
     gpus: z.number().int().min(0),
+    /** Nodes of a data-parallel model job. */
+    nodes: z.number().int().min(1),
+    /** Ranks per node of a data-parallel job; default: one per GPU (CPU ranks need it set). */
+    'ntasks-per-node': z.number().int().min(1),
     mem: z.string().regex(/^\d+[KMGT]?$/, 'expected a size such as 64G or 16000M'),
     'cpus-per-task': z.number().int().min(1),
     time: z.string().regex(/^(\d+-)?\d+(:\d{1,2}){0,2}$/, 'expected a SLURM time such as 8:00:00 or 1-12:00:00'),
@@ -55,12 +60,35 @@ export function modelResources(keys: readonly string[], cfg: ResourceConfig = {}
   return Object.assign({ ...MODEL_DEFAULTS, ...defined(cfg.all), ...defined(cfg.models?.['*']) }, ...own.map(defined));
 }
 
-/** `#SBATCH` lines for the request; a GPU count of 0 asks for none. */
+/**
+ * A data-parallel job's shape: its nodes and ranks per node (one per GPU unless set),
+ * or null for a job of one process.
+ */
+export function dataParallel(r: JobResources): { nodes: number; ranksPerNode: number } | null {
+  const nodes = r.nodes ?? 1;
+  const ranksPerNode = r['ntasks-per-node'] ?? Math.max(1, r.gpus ?? 0);
+  return nodes > 1 || ranksPerNode > 1 ? { nodes, ranksPerNode } : null;
+}
+
+/** The job's resources without the data-parallel shape: for its single-process jobs (grid search, aggregation). */
+export function singleProcess(r: JobResources): JobResources {
+  const { nodes: _n, 'ntasks-per-node': _t, ...rest } = r;
+  return dataParallel(r) && rest.gpus ? { ...rest, gpus: 1 } : rest;
+}
+
+/**
+ * `#SBATCH` lines for the request; a GPU count of 0 asks for none. A data-parallel job
+ * asks for its nodes, a task per rank and a GPU per task (srun binds each to its own).
+ */
 export function sbatchResourceLines(r: JobResources): string[] {
   const lines: string[] = [];
   if (r.account) lines.push(`--account=${r.account}`);
   if (r.partition) lines.push(`--partition=${r.partition}`);
-  if (r.gpus) lines.push(`--gpus=${r.gpus}`);
+  const ranks = dataParallel(r);
+  if (ranks) {
+    lines.push(`--nodes=${ranks.nodes}`, `--ntasks-per-node=${ranks.ranksPerNode}`);
+    if (r.gpus) lines.push('--gpus-per-task=1');
+  } else if (r.gpus) lines.push(`--gpus=${r.gpus}`);
   if (r.mem) lines.push(`--mem=${r.mem}`);
   if (r['cpus-per-task']) lines.push(`--cpus-per-task=${r['cpus-per-task']}`);
   if (r.time) lines.push(`--time=${r.time}`);
