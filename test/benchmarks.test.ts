@@ -20,6 +20,7 @@ const RUNS: Array<[string, Record<string, string>]> = [
   ['xgboost', { BENCH_REPEATS: '1' }],
   ['deep', { BENCH_STEPS: '1', BENCH_ROUNDS: '1', BENCH_MODELS: 'r2plus1d_18', BENCH_THREADS: '2' }],
   ['extract', { BENCH_VIDEOS: '1', BENCH_REPEATS: '1', BENCH_FOLDS: '1', BENCH_BATCH: '1', BENCH_THREADS: '2' }],
+  ['distributed', { BENCH_ROUNDS: '1', BENCH_THREADS: '2' }],
   ['models', { BENCH_MODELS: 'logistic_regression', BENCH_STRENGTHS: '1', BENCH_VIDEOS: '16', BENCH_EPOCHS: '1' }],
 ];
 
