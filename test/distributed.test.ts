@@ -57,9 +57,9 @@ async function twoRanks(f: ReturnType<typeof fold>, env: Record<string, string> 
   return { launch, ...(existsSync(out) ? { result: JSON.parse(readFileSync(out, 'utf8')) as DeepFoldResult } : {}), lines, seconds: (Date.now() - t0) / 1000 };
 }
 
-/** Every parameter of a checkpoint fvc wrote, flattened in order (Python's TorchScript loader reads LibTorch's archives). */
-function weights(checkpoint: string): number[] {
-  const script = 'import sys, json, torch\nm = torch.jit.load(sys.argv[1])\nprint(json.dumps(torch.cat([p.flatten() for _, p in m.named_parameters()]).tolist()))';
+/** Every parameter of a checkpoint fvc wrote, then its buffers (batch-norm statistics), flattened in order (Python's TorchScript loader reads LibTorch's archives). */
+function weights(checkpoint: string, what: 'parameters' | 'buffers' = 'parameters'): number[] {
+  const script = `import sys, json, torch\nm = torch.jit.load(sys.argv[1])\nprint(json.dumps(torch.cat([p.double().flatten() for _, p in m.named_${what}()]).tolist()))`;
   return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, checkpoint], { maxBuffer: 1 << 28 }).toString()) as number[];
 }
 
@@ -111,6 +111,26 @@ test('two Gloo ranks train a fold to the weights, losses and validation predicti
     two.lines.some((l) => /^\[1\] rank 1 of 2: job 0 \(vit_ti_16, .*\) done/.test(l)),
     two.lines.join('\n'),
   );
+});
+
+test('synchronised batch norm (deep.syncBatchNorm): two ranks train a batch-norm network as one process does; per-rank batch norm (the default) does not', async () => {
+  // r2plus1d_18 at test width: batch norm in every block, no dropout. No accumulation, so each step's statistics are its 8 clips'.
+  const bn = { ...{ microBatch: 0, epochs: 2, warmupEpochs: 0, augment: false }, scale: { width: 0.125, depth: 1 } };
+  const one = { ...fold('bn-single', bn), architecture: 'r2plus1d_18' };
+  const single = await trainDeepFold(one);
+  const synced = await twoRanks({ ...fold('bn-sync', { ...bn, syncBatchNorm: true } as typeof bn), architecture: 'r2plus1d_18' });
+  const local = await twoRanks({ ...fold('bn-local', bn), architecture: 'r2plus1d_18' });
+  assert.is(synced.launch.code, 0, synced.lines.join('\n'));
+  assert.is(local.launch.code, 0, local.lines.join('\n'));
+  const compare = (run: string, what: 'parameters' | 'buffers') => compareWeights(weights(join(dir, run, 'last.pt'), what), weights(join(dir, 'bn-single', 'last.pt'), what));
+  for (const what of ['parameters', 'buffers'] as const) {
+    const w = compare('bn-sync', what);
+    assert.ok(w.relative < 1e-5, `synchronised ${what} differ: ${JSON.stringify(w)}`);
+  }
+  const perRank = compare('bn-local', 'parameters');
+  assert.ok(perRank.relative > 1e-4, `per-rank batch norm matched one process too: ${JSON.stringify(perRank)}`);
+  const probs = Math.max(...(synced.result as DeepFoldResult).valProbs.map((p, i) => Math.abs(p - (single.valProbs[i] as number))));
+  assert.ok(probs < 1e-4, `validation probabilities differ by ${probs}`);
 });
 
 test('a global batch that does not split over the ranks is refused by every rank, naming batchSize', async () => {

@@ -116,7 +116,8 @@ constexpr float kFlowScale = 8.f;
   X(bool, classWeights, true, 0, 1)                                                                              \
   X(bool, mixedPrecision, true, 0, 1) /* bf16 autocast on CUDA; CPU always runs float32 */                       \
   X(int, loaderThreads, 2, 1, 256)                                                                               \
-  X(double, labelSmoothing, 0.0, 0, 1) /* training loss only, as PyTorch's CrossEntropyLoss(label_smoothing) */
+  X(double, labelSmoothing, 0.0, 0, 1) /* training loss only, as PyTorch's CrossEntropyLoss(label_smoothing) */  \
+  X(bool, syncBatchNorm, false, 0, 1)  /* data-parallel: batch statistics over every rank's clips (SyncBatchNorm) */
 
 struct TrainRequest {
   std::string model;

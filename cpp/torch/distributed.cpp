@@ -311,7 +311,9 @@ Group::Group(int64_t job, const torch::Device& device) : impl_(std::make_unique<
   try {
     g.store->set("joined/" + std::to_string(g.rank), bytes("1"));
 #ifdef FVC_HAVE_C10D_NCCL
-    if (device.is_cuda()) {
+    // FVC_DIST_BACKEND=gloo keeps CUDA ranks on Gloo (through host copies): ranks that share one GPU, which NCCL refuses.
+    const char* backend = std::getenv("FVC_DIST_BACKEND");
+    if (device.is_cuda() && !(backend && std::string(backend) == "gloo")) {
       auto o = c10d::ProcessGroupNCCL::Options::create();
       o->timeout = timeout;
       g.nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(g.store, g.rank, g.size, o);

@@ -1,5 +1,7 @@
 #include "torch/inception_v3.h"
 
+#include "torch/batch_norm.h"
+
 namespace fvc::deep {
 namespace {
 
@@ -10,11 +12,11 @@ using Pair = torch::ExpandingArray<2>;
 struct BasicConv2dImpl : nn::Module {
   BasicConv2dImpl(int64_t in, int64_t out, Pair kernel, Pair stride = 1, Pair padding = 0)
       : conv(register_module("conv", nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(false)))),
-        bn(register_module("bn", nn::BatchNorm2d(nn::BatchNormOptions(out).eps(0.001)))),
+        bn(register_module("bn", BatchNorm2d(nn::BatchNormOptions(out).eps(0.001)))),
         out(out) {}
   torch::Tensor forward(torch::Tensor x) { return torch::relu(bn->forward(conv->forward(x))); }
   nn::Conv2d conv;
-  nn::BatchNorm2d bn;
+  BatchNorm2d bn;
   int64_t out;
 };
 TORCH_MODULE(BasicConv2d);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "torch/batch_norm.h"
 
 namespace fvc::deep {
 namespace {
@@ -21,7 +22,7 @@ nn::Conv2d sameConv(int64_t in, int64_t out, int64_t kernel, int64_t dilation = 
 }
 
 // Keras' BatchNormalization(): momentum 0.99 (0.01 in PyTorch's convention), epsilon 1e-3.
-nn::BatchNorm2d kerasBatchNorm(int64_t channels) { return nn::BatchNorm2d(nn::BatchNorm2dOptions(channels).momentum(0.01).eps(1e-3)); }
+BatchNorm2d kerasBatchNorm(int64_t channels) { return BatchNorm2d(nn::BatchNorm2dOptions(channels).momentum(0.01).eps(1e-3)); }
 
 // MaxPooling2D(pool, padding='same') with stride = pool: a partial window at the edge counts.
 torch::Tensor samePool(const torch::Tensor& x, int64_t pool) { return torch::max_pool2d(x, {pool, pool}, {pool, pool}, {0, 0}, {1, 1}, true); }
@@ -96,7 +97,7 @@ struct MesoNet : VideoModel {
   static constexpr int64_t kGrid = 8;
   int64_t dim = 0;
   nn::Conv2d conv3{nullptr}, conv4{nullptr};
-  nn::BatchNorm2d bn3{nullptr}, bn4{nullptr};
+  BatchNorm2d bn3{nullptr}, bn4{nullptr};
   nn::Dropout dropout{nullptr};
   nn::Linear fc1{nullptr}, fc2{nullptr};
 };
@@ -115,7 +116,7 @@ struct Meso4 : MesoNet {
     return samePool(bn2->forward(torch::relu(conv2->forward(x))), 2);
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr};
 };
 
 struct MesoInception4 : MesoNet {
@@ -134,7 +135,7 @@ struct MesoInception4 : MesoNet {
     return samePool(bn2->forward(incep2->forward(x)), 2);
   }
   Inception incep1{nullptr}, incep2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr};
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "torch/batch_norm.h"
 #include "torch/i3d.h"
 #include "torch/inception_v3.h"
 #include "torch/mesonet.h"
@@ -219,7 +220,7 @@ void initVideoWeights(torch::nn::Module& model) {
     if (auto* c = m->as<nn::Conv3dImpl>()) {
       nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
       if (c->bias.defined()) nn::init::zeros_(c->bias);
-    } else if (auto* bn = m->as<nn::BatchNorm3dImpl>()) {
+    } else if (auto* bn = m->as<BatchNorm3dImpl>()) {
       nn::init::ones_(bn->weight);
       nn::init::zeros_(bn->bias);
     } else if (auto* l = m->as<nn::LinearImpl>()) {

@@ -1,5 +1,7 @@
 #include "torch/naive_cnn.h"
 
+#include "torch/batch_norm.h"
+
 namespace fvc::deep {
 namespace {
 
@@ -36,7 +38,7 @@ nn::Sequential frameCnn(const Scale& scale, int64_t* channels) {
   // convolution that could not fit a real corpus.
   for (int64_t i = 0; i < 4; ++i) {
     features->push_back(nn::Conv2d(nn::Conv2dOptions(in, c[i], 3).padding(1).bias(false)));
-    features->push_back(nn::BatchNorm2d(c[i]));
+    features->push_back(BatchNorm2d(c[i]));
     features->push_back(nn::ReLU(nn::ReLUOptions(true)));
     features->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2)));
     in = c[i];

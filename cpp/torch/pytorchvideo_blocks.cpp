@@ -12,7 +12,7 @@ Triple same(Triple k) { return Triple({(*k)[0] / 2, (*k)[1] / 2, (*k)[2] / 2}); 
 
 StemImpl::StemImpl(int64_t in, int64_t out, Triple kernel, Triple stride, bool pool) : maxPool(pool) {
   conv = register_module("conv", pv::conv(in, out, kernel, stride, same(kernel)));
-  norm = register_module("norm", nn::BatchNorm3d(out));
+  norm = register_module("norm", BatchNorm3d(out));
 }
 
 StemImpl::StemImpl(int64_t in, int64_t out, int64_t temporalKernel) {
@@ -24,7 +24,7 @@ StemImpl::StemImpl(int64_t in, int64_t out, int64_t temporalKernel) {
   conv2plus1d->push_back("conv_t", convT);
   conv2plus1d->push_back("conv_xy", convXY);
   register_module("conv", conv2plus1d);
-  norm = register_module("norm", nn::BatchNorm3d(out));
+  norm = register_module("norm", BatchNorm3d(out));
 }
 
 torch::Tensor StemImpl::forward(torch::Tensor x) {
@@ -45,19 +45,19 @@ torch::Tensor SqueezeExcitationImpl::forward(torch::Tensor x) { return x * block
 
 BottleneckBlockImpl::BottleneckBlockImpl(const BottleneckOptions& o) {
   conv_a = register_module("conv_a", conv(o.dimIn, o.dimInner, o.kernelA, o.strideA, same(o.kernelA)));
-  norm_a = register_module("norm_a", nn::BatchNorm3d(o.dimInner));
+  norm_a = register_module("norm_a", BatchNorm3d(o.dimInner));
   conv_b = register_module("conv_b", conv(o.dimInner, o.dimInner, o.kernelB, o.strideB, same(o.kernelB), o.groupsB));
   if (o.x3d) {
     nn::Sequential seq;
-    seq->push_back(nn::BatchNorm3d(o.dimInner));
+    seq->push_back(BatchNorm3d(o.dimInner));
     if (o.seReduced > 0) seq->push_back(SqueezeExcitation(o.dimInner, o.seReduced));
     else seq->push_back(nn::Identity());
     norm_b_se = register_module("norm_b", seq);
   } else {
-    norm_b = register_module("norm_b", nn::BatchNorm3d(o.dimInner));
+    norm_b = register_module("norm_b", BatchNorm3d(o.dimInner));
   }
   conv_c = register_module("conv_c", conv(o.dimInner, o.dimOut, 1));
-  norm_c = register_module("norm_c", nn::BatchNorm3d(o.dimOut));
+  norm_c = register_module("norm_c", BatchNorm3d(o.dimOut));
 }
 
 torch::Tensor BottleneckBlockImpl::forward(torch::Tensor x) {
@@ -76,7 +76,7 @@ ResBlockImpl::ResBlockImpl(const BottleneckOptions& o, bool projection, bool pro
   if (projection) {
     const Triple stride({(*o.strideA)[0] * (*o.strideB)[0], (*o.strideA)[1] * (*o.strideB)[1], (*o.strideA)[2] * (*o.strideB)[2]});
     branch1_conv = register_module("branch1_conv", conv(o.dimIn, o.dimOut, 1, stride));
-    if (projectionNorm) branch1_norm = register_module("branch1_norm", nn::BatchNorm3d(o.dimOut));
+    if (projectionNorm) branch1_norm = register_module("branch1_norm", BatchNorm3d(o.dimOut));
   }
   branch2 = register_module("branch2", BottleneckBlock(o));
 }

@@ -2,6 +2,7 @@
 // PyTorchVideo's building blocks (pytorchvideo/models/{stem,resnet,head}.py) with
 // its attribute names, so state dicts saved from PyTorchVideo's i3d_r50, x3d_* and
 // slowfast_r50 load by name: "blocks.1.res_blocks.0.branch2.conv_a.weight".
+#include "torch/batch_norm.h"
 #include "torch/video_model.h"
 
 namespace fvc::deep::pv {
@@ -22,7 +23,7 @@ struct StemImpl : nn::Module {
   nn::Conv3d conv{nullptr};
   nn::Sequential conv2plus1d{nullptr};
   nn::Conv3d convT{nullptr}, convXY{nullptr};  // conv2plus1d's two, for the depthwise path
-  nn::BatchNorm3d norm{nullptr};
+  BatchNorm3d norm{nullptr};
   bool maxPool = false;
 };
 TORCH_MODULE(Stem);
@@ -48,9 +49,9 @@ struct BottleneckBlockImpl : nn::Module {
   explicit BottleneckBlockImpl(const BottleneckOptions& o);
   torch::Tensor forward(torch::Tensor x);
   nn::Conv3d conv_a{nullptr}, conv_b{nullptr}, conv_c{nullptr};
-  nn::BatchNorm3d norm_a{nullptr}, norm_c{nullptr};
+  BatchNorm3d norm_a{nullptr}, norm_c{nullptr};
   // "norm_b": a batch norm, or for X3D Sequential(batch norm, squeeze-excitation or identity).
-  nn::BatchNorm3d norm_b{nullptr};
+  BatchNorm3d norm_b{nullptr};
   nn::Sequential norm_b_se{nullptr};
 };
 TORCH_MODULE(BottleneckBlock);
@@ -60,7 +61,7 @@ struct ResBlockImpl : nn::Module {
   ResBlockImpl(const BottleneckOptions& o, bool projection, bool projectionNorm);
   torch::Tensor forward(torch::Tensor x);
   nn::Conv3d branch1_conv{nullptr};
-  nn::BatchNorm3d branch1_norm{nullptr};
+  BatchNorm3d branch1_norm{nullptr};
   BottleneckBlock branch2{nullptr};
 };
 TORCH_MODULE(ResBlock);

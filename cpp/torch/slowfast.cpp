@@ -1,6 +1,7 @@
 #include "torch/slowfast.h"
 
 #include "common/error.h"
+#include "torch/batch_norm.h"
 #include "torch/pytorchvideo_blocks.h"
 
 namespace fvc::deep {
@@ -20,7 +21,7 @@ struct FuseImpl : nn::Module {
       const std::string suffix = p == 1 ? "" : "_" + std::to_string(p);
       convs.push_back(
           register_module("conv_fast_to_slow" + suffix, pv::conv(dims[p], 2 * dims[p], {2 * ratio - 1, 1, 1}, {ratio, 1, 1}, {ratio - 1, 0, 0})));
-      norms.push_back(register_module("norm" + suffix, nn::BatchNorm3d(2 * dims[p])));
+      norms.push_back(register_module("norm" + suffix, BatchNorm3d(2 * dims[p])));
       lateral += 2 * dims[p];
     }
     // Channel attention over the lateral features, conditioned on both pathways' context.
@@ -43,7 +44,7 @@ struct FuseImpl : nn::Module {
     return x;
   }
   std::vector<nn::Conv3d> convs;
-  std::vector<nn::BatchNorm3d> norms;
+  std::vector<BatchNorm3d> norms;
   nn::Sequential gate{nullptr};
   int64_t lateral = 0;
 };

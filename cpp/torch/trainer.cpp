@@ -16,6 +16,7 @@
 
 #include "common/error.h"
 #include "torch/autocast.h"
+#include "torch/batch_norm.h"
 #include "torch/clip_loader.h"
 #include "torch/deep.h"
 #include "torch/process_group.h"
@@ -317,6 +318,7 @@ TrainResult trainOn(const TrainRequest& r, const torch::Device& device, dist::Gr
       torch::Tensor logits;
       {
         Autocast autocast(mixed);
+        SyncBatchNormScope syncNorms(r.syncBatchNorm ? group : nullptr);
         logits = model->forward(x);
       }
       torch::Tensor loss = torch::nn::functional::cross_entropy(
@@ -410,7 +412,10 @@ TrainResult train(const TrainRequest& r, const std::function<void(const EpochSta
     // would leave the others waiting for it until the timeout.
     std::unique_ptr<dist::Group> group;
     if (r.distributedJob >= 0) {
-      if (device.is_cuda() && !device.has_index()) device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist::settings().localRank));
+      // Local rank i takes GPU i; where srun gave each task one visible GPU, that GPU.
+      if (device.is_cuda() && !device.has_index())
+        device = torch::Device(torch::kCUDA,
+                               static_cast<c10::DeviceIndex>(dist::settings().localRank % std::max<int64_t>(1, torch::cuda::device_count())));
       group = std::make_unique<dist::Group>(r.distributedJob, device);
     }
     try {

@@ -1,5 +1,7 @@
 #include "torch/video_resnet.h"
 
+#include "torch/batch_norm.h"
+
 namespace fvc::deep {
 namespace {
 
@@ -16,11 +18,11 @@ nn::Conv3d conv3d(int64_t in, int64_t out, Triple k, Triple s, Triple p) {
 struct Conv2Plus1DImpl : nn::Module {
   Conv2Plus1DImpl(int64_t in, int64_t out, int64_t mid, int64_t stride)
       : spatial(register_module("0", conv3d(in, mid, {1, 3, 3}, {1, stride, stride}, {0, 1, 1}))),
-        bn(register_module("1", nn::BatchNorm3d(mid))),
+        bn(register_module("1", BatchNorm3d(mid))),
         temporal(register_module("3", conv3d(mid, out, {3, 1, 1}, {stride, 1, 1}, {1, 0, 0}))) {}
   torch::Tensor forward(torch::Tensor x) { return temporal->forward(torch::relu(bn->forward(spatial->forward(x)))); }
   nn::Conv3d spatial;
-  nn::BatchNorm3d bn;
+  BatchNorm3d bn;
   nn::Conv3d temporal;
 };
 TORCH_MODULE(Conv2Plus1D);
@@ -45,12 +47,12 @@ struct BasicBlockImpl : nn::Module {
     const int64_t mid = (inplanes * planes * 3 * 3 * 3) / (inplanes * 3 * 3 + 3 * planes);
     nn::Sequential c1;
     c1->push_back(convBuilder(kind, inplanes, planes, mid, stride));
-    c1->push_back(nn::BatchNorm3d(planes));
+    c1->push_back(BatchNorm3d(planes));
     c1->push_back(nn::ReLU(nn::ReLUOptions(true)));
     conv1 = register_module("conv1", c1);
     nn::Sequential c2;
     c2->push_back(convBuilder(kind, planes, planes, mid, 1));
-    c2->push_back(nn::BatchNorm3d(planes));
+    c2->push_back(BatchNorm3d(planes));
     conv2 = register_module("conv2", c2);
     if (downsample) this->downsample = register_module("downsample", downsample);
   }
@@ -68,11 +70,11 @@ struct VideoResNet : VideoModel {
     const int64_t widths[4] = {scaled(64, scale), scaled(128, scale), scaled(256, scale), scaled(512, scale)};
     if (r2plus1dStem) {
       const int64_t s0 = scaled(45, scale);
-      stem = register_module("stem", nn::Sequential(conv3d(inChannels, s0, {1, 7, 7}, {1, 2, 2}, {0, 3, 3}), nn::BatchNorm3d(s0),
-                                                    nn::ReLU(nn::ReLUOptions(true)), conv3d(s0, widths[0], {3, 1, 1}, {1, 1, 1}, {1, 0, 0}),
-                                                    nn::BatchNorm3d(widths[0]), nn::ReLU(nn::ReLUOptions(true))));
+      stem = register_module(
+          "stem", nn::Sequential(conv3d(inChannels, s0, {1, 7, 7}, {1, 2, 2}, {0, 3, 3}), BatchNorm3d(s0), nn::ReLU(nn::ReLUOptions(true)),
+                                 conv3d(s0, widths[0], {3, 1, 1}, {1, 1, 1}, {1, 0, 0}), BatchNorm3d(widths[0]), nn::ReLU(nn::ReLUOptions(true))));
     } else {
-      stem = register_module("stem", nn::Sequential(conv3d(inChannels, widths[0], {3, 7, 7}, {1, 2, 2}, {1, 3, 3}), nn::BatchNorm3d(widths[0]),
+      stem = register_module("stem", nn::Sequential(conv3d(inChannels, widths[0], {3, 7, 7}, {1, 2, 2}, {1, 3, 3}), BatchNorm3d(widths[0]),
                                                     nn::ReLU(nn::ReLUOptions(true))));
     }
     int64_t inplanes = widths[0];
@@ -83,7 +85,7 @@ struct VideoResNet : VideoModel {
       nn::Sequential downsample{nullptr};
       if (stride != 1 || inplanes != planes)
         downsample = nn::Sequential(nn::Conv3d(nn::Conv3dOptions(inplanes, planes, 1).stride(downsampleStride(kinds[i], stride)).bias(false)),
-                                    nn::BatchNorm3d(planes));
+                                    BatchNorm3d(planes));
       layer->push_back(BasicBlock(inplanes, planes, kinds[i], stride, downsample));
       inplanes = planes;
       for (int64_t b = 1; b < blocks(2, scale); ++b) layer->push_back(BasicBlock(inplanes, planes, kinds[i], 1, nn::Sequential{nullptr}));

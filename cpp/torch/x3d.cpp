@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "torch/batch_norm.h"
 #include "torch/pytorchvideo_blocks.h"
 
 namespace fvc::deep {
@@ -58,7 +59,7 @@ struct X3d : VideoModel {
     HeadModule(int64_t in, int64_t inner, int64_t out, int64_t numClasses) {
       pool = register_module("pool", std::make_shared<nn::Module>());
       pre_conv = pool->register_module("pre_conv", pv::conv(in, inner, 1));
-      pre_norm = pool->register_module("pre_norm", nn::BatchNorm3d(inner));
+      pre_norm = pool->register_module("pre_norm", BatchNorm3d(inner));
       post_conv = pool->register_module("post_conv", pv::conv(inner, out, 1));
       dropout = register_module("dropout", nn::Dropout(0.5));
       proj = register_module("proj", nn::Linear(out, numClasses));
@@ -71,7 +72,7 @@ struct X3d : VideoModel {
     }
     std::shared_ptr<nn::Module> pool;
     nn::Conv3d pre_conv{nullptr}, post_conv{nullptr};
-    nn::BatchNorm3d pre_norm{nullptr};
+    BatchNorm3d pre_norm{nullptr};
     nn::Dropout dropout{nullptr};
     nn::Linear proj{nullptr};
   };

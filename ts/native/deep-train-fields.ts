@@ -43,6 +43,13 @@ export const DEEP_TRAIN_FIELDS = {
   mixedPrecision: { type: 'bool', default: true, min: 0, max: 1, doc: 'bf16 autocast when training on CUDA (CPU always runs float32)' },
   loaderThreads: { type: 'int', default: 2, min: 1, max: 256, doc: 'threads decoding and augmenting clips while the model trains' },
   labelSmoothing: { type: 'number', default: 0, min: 0, max: 1, doc: "the training loss's label smoothing, as PyTorch's CrossEntropyLoss(label_smoothing); validation losses stay unsmoothed" },
+  syncBatchNorm: {
+    type: 'bool',
+    default: false,
+    min: 0,
+    max: 1,
+    doc: "data-parallel folds: batch norm with the statistics of every rank's clips, as PyTorch's SyncBatchNorm (default: each rank's own, as DDP)",
+  },
 } as const satisfies Record<string, DeepTrainField>;
 
 type Fields = typeof DEEP_TRAIN_FIELDS;

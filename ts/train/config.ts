@@ -43,7 +43,7 @@ const {
 // Those are in the configuration only when set (the native default stands otherwise),
 // so folds trained before an option existed keep their hash and are not trained again.
 type Added = typeof added;
-const laterTrainFields = Object.fromEntries(Object.entries(added).map(([k, s]) => [k, (s as z.ZodDefault<z.ZodNumber>).unwrap().optional()])) as {
+const laterTrainFields = Object.fromEntries(Object.entries(added).map(([k, s]) => [k, (s as z.ZodDefault<z.ZodTypeAny>).unwrap().optional()])) as unknown as {
   [K in keyof Added]: z.ZodOptional<ReturnType<Added[K]['unwrap']>>;
 };
 
