@@ -10,6 +10,7 @@
  * Medians over every timed step (epochs after the first), runs alternating for BENCH_ROUNDS.
  *
  *   npm run bench:distributed      (writes benchmarks/results/distributed-<date>.md)
+ *   BENCH_DEVICE=cuda BENCH_PYTHON=python3 node --import tsx benchmarks/distributed.ts   (GPUs: NCCL)
  *   BENCH_ROUNDS=1 BENCH_EPOCHS=2 npm run bench:distributed
  */
 import { execFileSync } from 'node:child_process';
@@ -27,6 +28,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const EPOCHS = smoke ? 2 : Number(process.env.BENCH_EPOCHS ?? 3);
 const THREADS = Number(process.env.BENCH_THREADS ?? availableParallelism());
+// cuda: each rank on its own GPU over NCCL (scripts/gpu-check.sh; FVC_DIST_BACKEND=gloo lets two ranks share one GPU).
+const DEVICE: 'cuda' | 'cpu' = process.env.BENCH_DEVICE === 'cuda' ? 'cuda' : 'cpu';
+const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 interface Case {
@@ -57,7 +61,7 @@ function fold(c: Case, out: string, threads: number) {
     String(clips.length),
   ]);
   const options = { numFrames: c.frames, cropSize: c.size, frameSize: c.size + 16, epochs: EPOCHS, batchSize: c.batch, augment: true, patience: 1000, scale: { width: c.width }, loaderThreads: 1 };
-  return { architecture: c.architecture, train: clips, val: clips.slice(0, 2), outDir: out, options, seed: 1, threads, device: 'cpu' as const, resume: false };
+  return { architecture: c.architecture, train: clips, val: clips.slice(0, 2), outDir: out, options, seed: 1, threads, device: DEVICE, resume: false };
 }
 
 /** Seconds per optimiser step of every epoch after the first (rank 0's, which waits for the all-reduce). */
@@ -100,8 +104,8 @@ for (const c of CASES) {
         [1, py1],
         [2, py2],
       ] as const) {
-        const args = [join(here, 'distributed_python.py'), String(world), String(c.frames), String(c.size), String(c.batch), String(Math.max(2, c.steps * (EPOCHS - 1))), String(THREADS)];
-        into.push(...(JSON.parse(execFileSync('/usr/bin/python3', args).toString()) as { step_seconds: number[] }).step_seconds);
+        const args = [join(here, 'distributed_python.py'), String(world), String(c.frames), String(c.size), String(c.batch), String(Math.max(2, c.steps * (EPOCHS - 1))), String(THREADS), DEVICE];
+        into.push(...(JSON.parse(execFileSync(PYTHON, args).toString()) as { step_seconds: number[] }).step_seconds);
       }
   }
   const [t1, t2] = [median(one), median(two)];
@@ -111,11 +115,11 @@ for (const c of CASES) {
 }
 
 const date = new Date().toISOString().slice(0, 10);
-const torchVersion = execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)']).toString().trim();
+const torchVersion = execFileSync(PYTHON, ['-c', 'import torch; print(torch.__version__)']).toString().trim();
 const out = [
-  `### ${date} — ${cpus().length} x ${cpus()[0]?.model.split(' ').slice(0, 2).join(' ')}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${THREADS} threads, CPU`,
+  `### ${date} — ${cpus().length} x ${cpus()[0]?.model.split(' ').slice(0, 2).join(' ')}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${THREADS} threads, ${DEVICE === 'cuda' ? `CUDA (${process.env.FVC_DIST_BACKEND === 'gloo' ? 'Gloo' : 'NCCL'})` : 'CPU'}`,
   '',
-  `Command: \`BENCH_ROUNDS=${ROUNDS} BENCH_EPOCHS=${EPOCHS} BENCH_THREADS=${THREADS} npm run bench:distributed\`; peer: python3-torch ${torchVersion} DistributedDataParallel (Gloo). One rank uses ${THREADS} threads; each of two ranks ${Math.max(1, Math.floor(THREADS / 2))}. Same global batch. Medians over ${ROUNDS} rounds of ${EPOCHS - 1} timed epochs.`,
+  `Command: \`BENCH_ROUNDS=${ROUNDS} BENCH_EPOCHS=${EPOCHS} BENCH_THREADS=${THREADS}${DEVICE === 'cuda' ? ' BENCH_DEVICE=cuda' : ''} npm run bench:distributed\`; peer: PyTorch ${torchVersion} DistributedDataParallel. One rank uses ${THREADS} threads; each of two ranks ${Math.max(1, Math.floor(THREADS / 2))}. Same global batch. Medians over ${ROUNDS} rounds of ${EPOCHS - 1} timed epochs.`,
   '',
   '| model | global batch | fvc 1 rank s/step | fvc 2 ranks s/step | fvc scaling efficiency | PyTorch 1 process s/step | PyTorch DDP 2 ranks s/step | PyTorch scaling efficiency |',
   '|---|---|---|---|---|---|---|---|',

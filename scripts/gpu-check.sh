@@ -9,7 +9,10 @@
 #      peak memory over those steps is sampled with nvidia-smi;
 #   3. trains one fold of r2plus1d (r2plus1d_18) from torchvision's kinetics400 weights
 #      on a generated corpus, end to end through fvc train, then runs the same command
-#      again: the finished fold is found and reused, not trained twice.
+#      again: the finished fold is found and reused, not trained twice;
+#   4. data-parallel training, one rank against two (benchmarks/distributed.ts): over
+#      NCCL with a GPU per rank when the node has two or more, else two ranks sharing
+#      the GPU over Gloo (FVC_DIST_BACKEND=gloo), which exercises the path only.
 # Everything it prints goes to $OUT (default benchmarks/.work/gpu-check) as well.
 #
 #   bash scripts/gpu-check.sh                # on the GPU node, in an fvc checkout
@@ -60,4 +63,15 @@ grep -h '"val_auc"\|"seconds"\|"peak_rss_mb"' "$data/stage5/r2plus1d/fold_1/meta
 node bin/fvc.js train --models r2plus1d --weights r2plus1d_18:kinetics400 --stage3-dir "$data/stage3" \
   --output-dir "$data/stage5" --frame-cache-dir "$data/cache" --n-splits 2 --folds 1 --epochs 2 \
   --device "cuda:$GPU" --threads "$THREADS" --no-tracking --no-plots 2>&1 | grep -m1 'already done'
+
+step "4. data-parallel folds: one rank against two (benchmarks/distributed.ts)"
+gpus=$("$PYTHON" -c 'import torch; print(torch.cuda.device_count())')
+node -e "const a = require('./build/Release/fvc.node'); console.log('process groups in this build:', a.distributedBackends().join(', ') || 'none')"
+if [ "$gpus" -ge 2 ]; then
+  # A GPU per rank over NCCL: the scaling the CPU table cannot show.
+  BENCH_DEVICE=cuda BENCH_PYTHON="$PYTHON" BENCH_RESULTS_DIR="$OUT" node --import tsx benchmarks/distributed.ts | tee "$OUT/distributed.txt"
+else
+  # One GPU: two ranks share it over Gloo (NCCL refuses one GPU twice): the CUDA path of a distributed fold runs; no scaling.
+  FVC_DIST_BACKEND=gloo BENCH_DEVICE=cuda BENCH_PYTHON="$PYTHON" BENCH_ROUNDS=1 BENCH_RESULTS_DIR="$OUT" node --import tsx benchmarks/distributed.ts | tee "$OUT/distributed.txt"
+fi
 step "done: $OUT"
