@@ -195,6 +195,28 @@ test('every architecture trains a step at a small scale, with gradient accumulat
   }
 });
 
+test('a deep call whose signal is already aborted is refused at once (it used to wait for a turn forever)', async () => {
+  const started = Date.now();
+  const err = await trainDeepFold({
+    architecture: 'naive_cnn',
+    train,
+    val,
+    outDir: join(dir, 'pre-aborted'),
+    options: options({ epochs: 1 }),
+    seed: 1,
+    threads: 2,
+    device: 'cpu',
+    resume: false,
+    signal: AbortSignal.abort(),
+  }).then(
+    () => null,
+    (e: unknown) => e as { code?: string },
+  );
+  assert.is(err?.code, 'ERR_ABORTED');
+  assert.ok(Date.now() - started < 5000);
+  assert.not.ok(existsSync(join(dir, 'pre-aborted', 'last.pt')));
+});
+
 test("X3D trains the same through fvc's depthwise kernels as through LibTorch's (gradients included)", async () => {
   // One epoch of two optimiser steps: further on, runs part by chaos alone (LibTorch's
   // own 1- and 2-thread runs differ by 5% in training loss after six steps here).

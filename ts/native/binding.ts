@@ -411,6 +411,8 @@ interface Addon {
   distributedPublish(job: string): number;
   /** Other ranks: rank 0's next job, or null when rank 0 has finished. */
   distributedNext(o: CallOptions): Promise<{ job: number; request: string } | null>;
+  /** Rank 0: job `job` ended here before or without its process group; the other ranks end it with `reason`. */
+  distributedAbandon(job: number, reason: string): void;
   /** Rank 0: no more jobs; resolves once the other ranks have seen that, or after waitSeconds (default 60). */
   distributedFinish(o: { waitSeconds?: number } & CallOptions): Promise<void>;
   runtimeInfo(): RuntimeInfo;
@@ -470,6 +472,8 @@ function sync<T>(fn: (a: Addon) => T): T {
  */
 let deepQueue: Promise<void> = Promise.resolve();
 function oneAtATime<T>(run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  // Aborted already: no 'abort' event will come, and waiting for a turn would never settle.
+  if (signal?.aborted) return Promise.reject(new FvcError('ERR_ABORTED', 'operation was aborted before it started'));
   const turn = deepQueue;
   let done!: () => void;
   deepQueue = new Promise<void>((r) => (done = r));
@@ -480,7 +484,8 @@ function oneAtATime<T>(run: () => Promise<T>, signal?: AbortSignal): Promise<T> 
     void turn.then(async () => {
       signal?.removeEventListener('abort', aborted);
       try {
-        if (!signal?.aborted) resolve(await run());
+        if (signal?.aborted) reject(new FvcError('ERR_ABORTED', 'operation was aborted while it waited for the deep work before it'));
+        else resolve(await run());
       } catch (err) {
         reject(err);
       } finally {
@@ -532,6 +537,7 @@ export const native = {
   distributedNext: (o: Request<'distributedNext'> = {}) => request('distributedNext')(o),
   distributedFinish: (o: Request<'distributedFinish'> = {}) => request('distributedFinish')(o),
   distributedPublish: (job: string) => sync((a) => a.distributedPublish(job)),
+  distributedAbandon: (job: number, reason: string) => sync((a) => a.distributedAbandon(job, reason)),
   distributedBackends: () => sync((a) => a.distributedBackends()),
   hasHogFaceDetector: () => sync((a) => a.hasHogFaceDetector),
   handcraftedFeatureNames: () => sync((a) => a.handcraftedFeatureNames()),
