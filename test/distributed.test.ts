@@ -146,6 +146,15 @@ test('a global batch that does not split over the ranks is refused by every rank
   );
 });
 
+test('a fold rank 0 gives up before it starts ends on the other ranks at once, with its reason (no wait for the timeout)', async () => {
+  const r = await twoRanks(fold('abandoned', { epochs: 1 }), { FVC_TEST_ABORTED: '1', FVC_TEST_TIMEOUT: '120' });
+  assert.ok(
+    r.lines.some((l) => l.startsWith('[1]') && /job 0 .* failed: rank 1 of 2, job 0: rank 0 ended the job before it began: .*abort/i.test(l)),
+    r.lines.join('\n'),
+  );
+  assert.ok(r.seconds < 60, `${r.seconds} s with a 120 s timeout`);
+});
+
 test('a rank killed mid-fold ends rank 0 at once with an error naming it, well within the timeout; the launcher names it too', async () => {
   const r = await twoRanks(fold('killed', { epochs: 400 }), { FVC_TEST_KILL_RANK: '1', FVC_TEST_KILL_AFTER_EPOCH: '4' });
   assert.equal(r.launch.failure && [r.launch.failure.rank, r.launch.failure.how], [1, 'was killed by SIGKILL'], r.lines.join('\n'));

@@ -3,7 +3,8 @@
  * process (the rendezvous is per process) by fvc's launcher or srun: the fold in
  * argv[2] as JSON; rank 0 writes trainDeepFold's result to argv[3]. FVC_TEST_KILL_RANK
  * and FVC_TEST_KILL_AFTER_EPOCH make that rank kill itself (SIGKILL) once rank 0 has
- * finished that epoch (rank 0) or that many seconds into the fold (other ranks).
+ * finished that epoch (rank 0) or that many seconds into the fold (other ranks);
+ * FVC_TEST_ABORTED makes rank 0 cancel the fold before it starts.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { rankFromEnvironment } from '../ts/distributed/environment.js';
@@ -24,6 +25,8 @@ if (rank.rank > 0) {
   try {
     const r = await trainDeepFold({
       ...fold,
+      // FVC_TEST_ABORTED: rank 0 gives up on the fold before it starts (Ctrl-C between folds).
+      ...(process.env.FVC_TEST_ABORTED ? { signal: AbortSignal.abort() } : {}),
       onEpoch: (e) => {
         log(`epoch ${e.epoch}`);
         if (e.epoch === kill) process.kill(process.pid, 'SIGKILL');

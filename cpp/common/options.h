@@ -35,6 +35,10 @@ Napi::Promise rejected(Napi::Env env, const std::string& code, const std::string
 // while doing so becomes a rejected promise instead of a synchronous throw.
 template <typename F>
 Napi::Value startAsync(Napi::Env env, F&& start);
+// Runs a synchronous call; an exception becomes a thrown JS Error carrying `code`
+// (an fvc::Error's own, else `otherCode`).
+template <typename F>
+Napi::Value guarded(Napi::Env env, F&& call, const char* otherCode = "ERR_NATIVE");
 
 }  // namespace fvc::opts
 
@@ -46,5 +50,20 @@ Napi::Value fvc::opts::startAsync(Napi::Env env, F&& start) {
     return start();
   } catch (const fvc::Error& e) {
     return rejected(env, e.code(), e.what());
+  }
+}
+
+template <typename F>
+Napi::Value fvc::opts::guarded(Napi::Env env, F&& call, const char* otherCode) {
+  try {
+    return call();
+  } catch (const fvc::Error& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", e.code());
+    throw err;
+  } catch (const std::exception& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Set("code", otherCode);
+    throw err;
   }
 }

@@ -88,19 +88,26 @@ Napi::Value DistributedFinish(const Napi::CallbackInfo& info) {
 
 // Rank 0: a job's request (JSON text) for every other rank; returns the job's number.
 Napi::Value DistributedPublish(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
-    if (info.Length() < 1 || !info[0].IsString()) throw Error(code::kInvalidArgument, "distributedPublish: the job must be a string");
-    return Napi::Number::New(env, static_cast<double>(deep::dist::publish(info[0].As<Napi::String>().Utf8Value())));
-  } catch (const Error& e) {
-    Napi::Error err = Napi::Error::New(env, e.what());
-    err.Set("code", e.code());
-    throw err;
-  } catch (const std::exception& e) {
-    Napi::Error err = Napi::Error::New(env, std::string("distributedPublish: ") + e.what());
-    err.Set("code", code::kDistributed);
-    throw err;
-  }
+  return opts::guarded(
+      info.Env(),
+      [&]() -> Napi::Value {
+        if (info.Length() < 1 || !info[0].IsString()) throw Error(code::kInvalidArgument, "distributedPublish: the job must be a string");
+        return Napi::Number::New(info.Env(), static_cast<double>(deep::dist::publish(info[0].As<Napi::String>().Utf8Value())));
+      },
+      code::kDistributed);
+}
+
+// Rank 0: a job that ended here before its process group formed (see dist::abandon).
+Napi::Value DistributedAbandon(const Napi::CallbackInfo& info) {
+  return opts::guarded(
+      info.Env(),
+      [&]() -> Napi::Value {
+        if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString())
+          throw Error(code::kInvalidArgument, "distributedAbandon: expected (job number, reason)");
+        deep::dist::abandon(info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::String>().Utf8Value());
+        return info.Env().Undefined();
+      },
+      code::kDistributed);
 }
 
 Napi::Value DistributedBackends(const Napi::CallbackInfo& info) { return backendArray(info.Env()); }
@@ -113,6 +120,7 @@ void registerDistributedApi(Napi::Env env, Napi::Object exports) {
   exports.Set("distributedPublish", Napi::Function::New(env, DistributedPublish, "distributedPublish"));
   exports.Set("distributedNext", Napi::Function::New(env, DistributedNext, "distributedNext"));
   exports.Set("distributedFinish", Napi::Function::New(env, DistributedFinish, "distributedFinish"));
+  exports.Set("distributedAbandon", Napi::Function::New(env, DistributedAbandon, "distributedAbandon"));
 }
 
 }  // namespace fvc

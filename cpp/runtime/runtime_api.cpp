@@ -15,6 +15,7 @@ extern "C" {
 }
 
 #include "common/error.h"
+#include "common/options.h"
 #include "torch/cpu_allocator.h"
 #include "torch/runtime.h"
 
@@ -34,25 +35,9 @@ std::string dotted(int v) {  // liblinear/libsvm encode 2.47 as 247
   return std::to_string(v / 100) + "." + std::to_string(v % 100);
 }
 
-// Synchronous calls throw a JS Error with `code` for the caller to catch.
-template <typename F>
-Napi::Value guarded(Napi::Env env, F&& f) {
-  try {
-    return f();
-  } catch (const Error& e) {
-    Napi::Error err = Napi::Error::New(env, e.what());
-    err.Set("code", e.code());
-    throw err;
-  } catch (const std::exception& e) {
-    Napi::Error err = Napi::Error::New(env, e.what());
-    err.Set("code", code::kNative);
-    throw err;
-  }
-}
-
 Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
+  return opts::guarded(env, [&]() -> Napi::Value {
     Napi::Object versions = Napi::Object::New(env);
     versions.Set("libavformat", libavVersion(avformat_version()));
     versions.Set("libavcodec", libavVersion(avcodec_version()));
@@ -92,7 +77,7 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&]() -> Napi::Value {
+  return opts::guarded(info.Env(), [&]() -> Napi::Value {
     if (info.Length() < 1 || !info[0].IsNumber()) throw Error(code::kInvalidArgument, "threads: must be a number");
     torchrt::setThreads(info[0].As<Napi::Number>().Int32Value());
     return info.Env().Undefined();
@@ -100,7 +85,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ResolveDevice(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&]() -> Napi::Value {
+  return opts::guarded(info.Env(), [&]() -> Napi::Value {
     if (info.Length() < 1 || !info[0].IsString()) throw Error(code::kInvalidArgument, "device: must be a string");
     return Napi::String::New(info.Env(), torchrt::resolveDevice(info[0].As<Napi::String>().Utf8Value()));
   });
@@ -108,7 +93,7 @@ Napi::Value ResolveDevice(const Napi::CallbackInfo& info) {
 
 Napi::Value CheckKernels(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
+  return opts::guarded(env, [&]() -> Napi::Value {
     const std::vector<torchrt::KernelCheck> checks = torchrt::checkKernels();
     Napi::Array out = Napi::Array::New(env, checks.size());
     for (size_t i = 0; i < checks.size(); ++i) {

@@ -50,6 +50,7 @@ const Settings& settings() { unavailable(); }
 int64_t publish(const std::string&) { unavailable(); }
 std::optional<std::pair<int64_t, std::string>> next(const std::function<bool()>&) { unavailable(); }
 void finish(double) {}
+void abandon(int64_t, const std::string&) {}
 
 struct Group::Impl {};
 Group::Group(int64_t, const torch::Device&) { unavailable(); }
@@ -170,6 +171,16 @@ void finish(double waitSeconds) {
     if (!keys.empty() && waitSeconds > 0) rv->store->wait(keys, milliseconds(static_cast<int64_t>(waitSeconds * 1000)));
   } catch (const std::exception&) {
     // A rank that already died cannot acknowledge; its launcher reports it.
+  }
+}
+
+void abandon(int64_t job, const std::string& reason) {
+  Rendezvous& r = joined();
+  try {
+    auto store = c10::make_intrusive<c10d::PrefixStore>("job" + std::to_string(job), r.store);
+    if (!store->check({"abort"})) store->set("abort", bytes("rank 0 ended the job before it began: " + reason));
+  } catch (const std::exception&) {
+    // Nobody left to tell.
   }
 }
 
@@ -310,6 +321,12 @@ Group::Group(int64_t job, const torch::Device& device) : impl_(std::make_unique<
   const auto timeout = timeoutOf(r.settings);
   try {
     g.store->set("joined/" + std::to_string(g.rank), bytes("1"));
+    // Rank 0 joins first or abandons the job (abandon()): the others never wait out the timeout for a job it refused.
+    for (const auto deadline = Clock::now() + timeout; g.rank != 0 && !g.store->check({"joined/0"});) {
+      if (g.store->check({"abort"})) throw Error(code::kDistributed, g.who() + ": " + text(g.store->get("abort")));
+      if (Clock::now() >= deadline) throw Error(code::kDistributed, g.who() + ": rank 0 did not join the job within the timeout");
+      std::this_thread::sleep_for(milliseconds(50));
+    }
 #ifdef FVC_HAVE_C10D_NCCL
     // FVC_DIST_BACKEND=gloo keeps CUDA ranks on Gloo (through host copies): ranks that share one GPU, which NCCL refuses.
     const char* backend = std::getenv("FVC_DIST_BACKEND");

@@ -36,5 +36,8 @@ int64_t publish(const std::string& job);
 std::optional<std::pair<int64_t, std::string>> next(const std::function<bool()>& cancelled);
 // Rank 0: no more jobs; waits up to waitSeconds until every rank has seen that.
 void finish(double waitSeconds);
+// Rank 0: job `job` ended here before or without its process group (refused, cancelled):
+// the other ranks, waiting to form it, end it with this reason instead of timing out.
+void abandon(int64_t job, const std::string& reason);
 
 }  // namespace fvc::deep::dist

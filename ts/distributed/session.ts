@@ -51,7 +51,16 @@ export function trainAsJob<T>(request: Record<string, unknown>, run: (job: numbe
   const s = session;
   if (!s || s.info.rank !== 0) throw new FvcError('ERR_DISTRIBUTED', 'only rank 0 hands out training jobs');
   const text = JSON.stringify(request);
-  const next = s.chain.then(() => run(native.distributedPublish(text)));
+  const next = s.chain.then(async () => {
+    const job = native.distributedPublish(text);
+    try {
+      return await run(job);
+    } catch (err) {
+      // Refused or cancelled before this rank joined the job's group: the others must not wait for it.
+      native.distributedAbandon(job, (err as Error).message);
+      throw err;
+    }
+  });
   s.chain = next.catch((err: unknown) => {
     if (err instanceof FvcError && err.code === 'ERR_DISTRIBUTED') s.lostRank = true;
   });
