@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { FvcError } from '../errors.js';
 import { resolveModel } from '../train/registry.js';
 import { jobEnvironmentLines, jobFvcCommand, sbatchHeader, type PlannedJob, type SlurmConfig } from './plan.js';
-import { sbatchResourceLines } from './resources.js';
+import { sbatchResourceLines, singleProcess } from './resources.js';
 import { runTool } from './tools.js';
 
 export interface NodeCheck {
@@ -56,7 +56,7 @@ export async function checkNodes(c: SlurmConfig, jobs: readonly PlannedJob[], o:
     const script = join(dir, `check-${++n}.sbatch`);
     const log = join(dir, `check-${n}-%j.out`);
     const { setup } = jobEnvironmentLines(c);
-    const header = sbatchHeader(['--job-name=fvc_node_check', ...sbatchResourceLines({ ...first.resources, mem: '2G', 'cpus-per-task': 1, time: '0:10:00' }), `--output=${log}`, `--error=${log}`]);
+    const header = sbatchHeader(['--job-name=fvc_node_check', ...sbatchResourceLines({ ...singleProcess(first.resources), mem: '2G', 'cpus-per-task': 1, time: '0:10:00' }), `--output=${log}`, `--error=${log}`]);
     await writeFile(
       script,
       [

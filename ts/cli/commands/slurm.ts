@@ -45,7 +45,7 @@ function slurmOptions(cmd: Command): Command {
     .option('--stages <list>', 'only these stages; the others are taken as done (default all)', parseStages)
     .option('--fold-arrays', 'train each model as a job array with one task per fold, then an aggregation job')
     .option('--resources <file>', 'YAML or JSON overrides: all, stages, models.<name or id> -> gpus, mem, cpus-per-task, time, partition, account')
-    .option('--gpus <n>', 'GPUs per model job (default 1)', intOption(0, 64))
+    .option('--gpus <n>', 'GPUs per model job (default 1; more than 1 trains each fold data-parallel, a rank per GPU under srun)', intOption(0, 64))
     .option('--mem <size>', 'memory per model job (default 64G)')
     .option('--cpus-per-task <n>', 'CPUs per model job (default 4)', intOption(1, 1024))
     .option('--time <limit>', 'time limit per model job (default 8:00:00)')
