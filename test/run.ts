@@ -26,7 +26,7 @@ if (!existsSync(built) || newest(join(here, '..', 'ts')) > statSync(built).mtime
 process.env.FVC_FRAME_CACHE_DIR ??= join(here, '..', 'test-artifacts', 'default-frame-cache');
 process.env.FVC_FEATURES_DIR ??= join(here, '..', 'test-artifacts', 'default-features');
 // Minutes each on CI's 2 cores: npm test runs them, the edit loop need not.
-const SLOW = ['benchmarks', 'deep-models', 'deep-train', 'demo', 'extract', 'package', 'pretrained', 'sanitize', 'slurm', 'torch-only', 'transformers'];
+const SLOW = ['benchmarks', 'deep-models', 'deep-train', 'demo', 'distributed', 'extract', 'package', 'pretrained', 'sanitize', 'slurm', 'torch-only', 'transformers'];
 const quick = process.argv.includes('--quick');
 const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const files = readdirSync(here)
