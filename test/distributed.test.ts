@@ -181,7 +181,7 @@ test('a 2-rank fold killed (kill -9 of rank 0) resumes from its last checkpoint 
   assert.ok(w.relative < 1e-5 && w.maxAbs < 1e-4, `weights differ: ${JSON.stringify(w)}`);
 });
 
-test('fvc train --nproc-per-node 2 trains every fold of a deep model on two local ranks; rank 1 runs each fold with rank 0 and writes nothing', async () => {
+test('fvc train --nproc-per-node 2 trains every fold of a deep model on two local ranks; rank 1 runs each fold with rank 0', async () => {
   const corpus = await generateCorpus({ out: join(dir, 'corpus'), videos: 8, duration: 1, seed: 4, quiet: true });
   const out = join(dir, 'stage5');
   const args = [

@@ -45,7 +45,6 @@ namespace {
 }  // namespace
 
 void init(const Settings&) { unavailable(); }
-bool initialised() { return false; }
 const Settings& settings() { unavailable(); }
 int64_t publish(const std::string&) { unavailable(); }
 std::optional<std::pair<int64_t, std::string>> next(const std::function<bool()>&) { unavailable(); }
@@ -120,11 +119,6 @@ void init(const Settings& s) {
                                         " did not gather every rank within " + std::to_string(s.timeoutSeconds) + " s (" + e.what() + ")");
   }
   rv = std::move(r);
-}
-
-bool initialised() {
-  std::lock_guard<std::mutex> lock(rvMutex);
-  return rv != nullptr;
 }
 
 const Settings& settings() { return joined().settings; }

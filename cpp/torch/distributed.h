@@ -26,7 +26,6 @@ std::vector<std::string> backends();
 
 // Joins the rendezvous; once per process. Rank 0 waits for every other rank to connect.
 void init(const Settings& s);
-bool initialised();
 const Settings& settings();
 
 // Rank 0: hands a job (a fold's training request, as text) to every other rank; returns its number.
