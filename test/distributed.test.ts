@@ -197,7 +197,7 @@ test('fvc train --nproc-per-node 2 trains every fold of a deep model on two loca
   assert.ok(existsSync(join(out, 'naive_cnn', 'metrics.json')));
 });
 
-test('the rank environment: fvc launcher, srun with several tasks (rank 0 on the first node), torchrun; a plain process and a batch shell are not ranks', () => {
+test('the rank environment: fvc launcher, srun with several tasks (rank 0 on the first node), torchrun; a plain process and a batch shell are not ranks; a port past 65535 is refused naming its variable', () => {
   assert.is(rankFromEnvironment({}), null);
   assert.is(rankFromEnvironment({ SLURM_PROCID: '0', SLURM_NTASKS: '4', SLURM_JOB_NODELIST: 'gpu[01-02]' }), null, 'a batch script is not a job step');
   assert.equal(rankFromEnvironment({ FVC_RANK: '1', FVC_WORLD_SIZE: '2', FVC_MASTER_PORT: '1234' }), {
@@ -224,6 +224,9 @@ test('the rank environment: fvc launcher, srun with several tasks (rank 0 on the
   assert.is(firstHost('node1,node2'), 'node1');
   assert.is(firstHost('a-b[009-012,020]'), 'a-b009');
   assert.throws(() => rankFromEnvironment({ FVC_RANK: '2', FVC_WORLD_SIZE: '2', FVC_MASTER_PORT: '1' }), /FVC_RANK: 2 is outside 0\.\.1/);
+  // A port past 65535 is refused by the variable that set it, before the native rendezvous sees it.
+  assert.throws(() => rankFromEnvironment({ FVC_RANK: '0', FVC_WORLD_SIZE: '2', FVC_MASTER_PORT: '70000' }), /FVC_MASTER_PORT: expected an integer from 1 to 65535, got "70000"/);
+  assert.throws(() => rankFromEnvironment({ SLURM_PROCID: '0', SLURM_STEP_NUM_TASKS: '2', SLURM_JOB_NODELIST: 'n1', MASTER_PORT: '65536' }), /MASTER_PORT: expected an integer from 1 to 65535/);
 });
 
 test.run();

@@ -25,12 +25,16 @@ export const DEFAULT_TIMEOUT_SECONDS = 1800;
 
 type Env = Record<string, string | undefined>;
 
-function integer(env: Env, name: string, min: number): number {
+function integer(env: Env, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   const v = Number(raw);
-  if (raw === undefined || !/^\d+$/.test(raw.trim()) || v < min) throw new FvcError('ERR_INVALID_ARGUMENT', `${name}: expected an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  if (raw === undefined || !/^\d+$/.test(raw.trim()) || v < min || v > max)
+    throw new FvcError('ERR_INVALID_ARGUMENT', `${name}: expected an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${JSON.stringify(raw)}`);
   return v;
 }
+
+/** A TCP port, refused by the variable's own name (the native reader would only say "port"). */
+const port = (env: Env, name: string) => integer(env, name, 1, 65535);
 
 /**
  * The first host of a SLURM host list: `gpu[03-05,07],cpu1` -> `gpu03`. SLURM keeps
@@ -46,7 +50,7 @@ export function firstHost(nodeList: string): string {
 
 /** A port for the job's rendezvous that every task computes alike: MASTER_PORT, else one derived from the job id. */
 function slurmPort(env: Env): number {
-  if (env.FVC_MASTER_PORT ?? env.MASTER_PORT) return integer(env, env.FVC_MASTER_PORT ? 'FVC_MASTER_PORT' : 'MASTER_PORT', 1);
+  if (env.FVC_MASTER_PORT ?? env.MASTER_PORT) return port(env, env.FVC_MASTER_PORT ? 'FVC_MASTER_PORT' : 'MASTER_PORT');
   const job = Number(env.SLURM_JOB_ID ?? '0');
   // Lightning's rule (10000 + the job id's last four digits), moved above the registered ports' crowd.
   return 20000 + (Number.isFinite(job) ? job % 10000 : 0);
@@ -64,7 +68,7 @@ export function rankFromEnvironment(env: Env = process.env): RankInfo | null {
       localRank: env.FVC_LOCAL_RANK === undefined ? rank : integer(env, 'FVC_LOCAL_RANK', 0),
       localWorldSize: env.FVC_LOCAL_WORLD_SIZE === undefined ? worldSize : integer(env, 'FVC_LOCAL_WORLD_SIZE', 1),
       address: env.FVC_MASTER_ADDR ?? '127.0.0.1',
-      port: integer(env, 'FVC_MASTER_PORT', 1),
+      port: port(env, 'FVC_MASTER_PORT'),
       launcher: 'fvc',
     };
   }
@@ -93,7 +97,7 @@ export function rankFromEnvironment(env: Env = process.env): RankInfo | null {
       localRank: env.LOCAL_RANK === undefined ? 0 : integer(env, 'LOCAL_RANK', 0),
       localWorldSize: env.LOCAL_WORLD_SIZE === undefined ? worldSize : integer(env, 'LOCAL_WORLD_SIZE', 1),
       address: env.MASTER_ADDR,
-      port: integer(env, 'MASTER_PORT', 1),
+      port: port(env, 'MASTER_PORT'),
       launcher: 'torchrun',
     };
   }
