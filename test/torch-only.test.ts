@@ -2,8 +2,9 @@
  * The Node-free build for GPU machines (-DFVC_TORCH_ONLY=ON, scripts/gpu-deep.sh):
  * it compiles against LibTorch alone, and fvc-deep-check passes its checks on the CPU,
  * so the recipe for the first GPU machine cannot rot unnoticed between such machines.
- * GPU machines carry a PyTorch 2.x, whose C++ API differs from Debian's 1.13, so the
- * build is also checked against a 2.x LibTorch where the machine image has a torch wheel.
+ * GPU machines carry a PyTorch 2.x, whose C++ API differs from Debian's 1.13: the
+ * Node-free build is checked against a 2.x LibTorch where the machine image has a torch
+ * wheel, and fvc-deep-check against Debian's from the addon's own build.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
@@ -18,25 +19,27 @@ function run(cmd: string, args: string[]) {
   return { code: r.status ?? 1, out: `${r.stdout?.toString() ?? ''}${r.stderr?.toString() ?? ''}` };
 }
 
-/** Configures, builds and runs fvc-deep-check's CPU checks; returns its output. */
-async function buildAndCheck(build: string, cmakeArgs: string[] = []): Promise<string> {
-  const configure = run('cmake', ['-S', '.', '-B', build, '-DFVC_TORCH_ONLY=ON', '-DCMAKE_BUILD_TYPE=Release', ...cmakeArgs]);
-  assert.is(configure.code, 0, configure.out.slice(-3000));
-  const compile = run('cmake', ['--build', build, '--parallel', '2']);
-  assert.is(compile.code, 0, compile.out.slice(-3000));
-  const check = run(join(build, 'fvc-deep-check'), ['--device', 'cpu', '--threads', '2', '--work', join(build, 'deep-check')]);
-  assert.is(check.code, 0, check.out.slice(-3000));
-  assert.match(check.out, /^0 failed$/m);
-  for (const { name } of await describeDeepModels({ threads: 2 })) assert.match(check.out, new RegExp(`^ok {3}${name}: one epoch on cpu`, 'm'), name);
-  assert.match(check.out, /^ok {3}depthwise_conv3d \(x 2x6x5x10x9, kernel 3x3x3, stride 1x2x2/m);
-  return check.out;
+/** Runs fvc-deep-check's CPU checks; returns its output. */
+async function check(program: string, build: string): Promise<string> {
+  const out = run(program, ['--device', 'cpu', '--threads', '2', '--work', join(build, 'deep-check')]);
+  assert.is(out.code, 0, out.out.slice(-3000));
+  assert.match(out.out, /^0 failed$/m);
+  for (const { name } of await describeDeepModels({ threads: 2 })) assert.match(out.out, new RegExp(`^ok {3}${name}: one epoch on cpu`, 'm'), name);
+  assert.match(out.out, /^ok {3}depthwise_conv3d \(x 2x6x5x10x9, kernel 3x3x3, stride 1x2x2/m);
+  return out.out;
 }
 
-test("FVC_TORCH_ONLY builds fvc-deep-check, which trains every architecture through fvc's trainer without Node", async () => {
-  const build = join(artifacts, 'build-torch-only');
-  await buildAndCheck(build);
+// Debian's LibTorch: the program from the addon build's own objects (the setup step built
+// them), so this costs one file's compile; the Node-free configuration itself is built
+// below against torch 2.x, the LibTorch that GPU machines carry.
+test("fvc-deep-check trains every architecture through fvc's trainer without Node, and refuses a GPU it does not have", async () => {
+  const build = join(root, 'build');
+  const compile = run('cmake', ['--build', build, '--target', 'fvc-deep-check', '--parallel', '2']);
+  assert.is(compile.code, 0, compile.out.slice(-3000));
+  const program = join(build, 'fvc-deep-check');
+  await check(program, join(artifacts, 'deep-check-debian'));
   // A GPU request on a machine without one is refused, not run on the CPU.
-  const cuda = run(join(build, 'fvc-deep-check'), ['--device', 'cuda', '--work', join(build, 'deep-check')]);
+  const cuda = run(program, ['--device', 'cuda', '--work', join(artifacts, 'deep-check-debian')]);
   assert.is(cuda.code, 2);
   assert.match(cuda.out, /device: 'cuda' was requested but LibTorch sees no CUDA device/);
 });
@@ -68,11 +71,15 @@ function unpackedWheel(): string {
 }
 
 (wheel ? test : test.skip)(
-  `FVC_TORCH_ONLY builds and passes its checks against PyTorch 2.x's LibTorch (${wheel ? basename(wheel) : 'no torch 2.x wheel on this machine'}), beside Debian's 1.13`,
+  `FVC_TORCH_ONLY (the GPU recipe's build) builds and passes its checks against PyTorch 2.x's LibTorch (${wheel ? basename(wheel) : 'no torch 2.x wheel on this machine'})`,
   async () => {
     const home = unpackedWheel();
     const build = join(artifacts, 'build-torch-only-2', basename(wheel!, '.whl'));
-    const out = await buildAndCheck(build, [`-DCMAKE_PREFIX_PATH=${join(home, 'torch', 'share', 'cmake')}`]);
+    const configure = run('cmake', ['-S', '.', '-B', build, '-DFVC_TORCH_ONLY=ON', '-DCMAKE_BUILD_TYPE=Release', `-DCMAKE_PREFIX_PATH=${join(home, 'torch', 'share', 'cmake')}`]);
+    assert.is(configure.code, 0, configure.out.slice(-3000));
+    const compile = run('cmake', ['--build', build, '--parallel', '2']);
+    assert.is(compile.code, 0, compile.out.slice(-3000));
+    const out = await check(join(build, 'fvc-deep-check'), build);
     // The wheel's own LibTorch is what ran, not Debian's found on the system path, and
     // version-specific calls (autocast) raise no deprecation warnings on every batch.
     assert.match(out, /^LibTorch 2\.\d+\.\d+, CUDA no/m);
