@@ -36,13 +36,16 @@ double seconds(std::chrono::steady_clock::time_point since) {
 
 // ROC-AUC by the Mann-Whitney statistic (ties count half); NaN without both classes.
 double rocAuc(const std::vector<float>& p, const std::vector<int>& y) {
+  // NaN orders with nothing: it would break the sort and the tie scan below.
+  for (float v : p)
+    if (std::isnan(v)) return std::nan("");
   std::vector<size_t> idx(p.size());
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
   std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
   double rankSum = 0;
   int64_t pos = 0;
   for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
+    size_t j = i + 1;
     while (j < idx.size() && p[idx[j]] == p[idx[i]]) ++j;
     const double rank = (i + j + 1) / 2.0;  // 1-based average rank
     for (size_t k = i; k < j; ++k)
@@ -351,6 +354,10 @@ TrainResult trainOn(const TrainRequest& r, const torch::Device& device, dist::Gr
     EpochStats s;
     s.epoch = epoch;
     s.trainLoss = weightSum > 0 ? lossSum / weightSum : 0;
+    // A diverged model's scores are no ranking at all: refused rather than kept as a fold's predictions.
+    if (!std::isfinite(s.trainLoss) || std::any_of(ev.probs.begin(), ev.probs.end(), [](float v) { return !std::isfinite(v); }))
+      throw Error(code::kTorch, "epoch " + std::to_string(epoch) + ": training diverged (train loss " + std::to_string(s.trainLoss) +
+                                    ", non-finite validation scores); a lower learning rate (lrHead) or maxGradNorm may help");
     s.valLoss = ev.loss;
     s.valAuc = ev.auc;
     s.valAcc = ev.acc;
