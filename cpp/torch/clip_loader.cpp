@@ -76,10 +76,12 @@ torch::Tensor loadClip(const Clip& clip, const ClipInput& in, bool augment, uint
     w = std::max<int64_t>(s, std::llround(w * f));
     x = torch::upsample_bilinear2d(x, {h, w}, false);
   }
-  int64_t top = (h - s) / 2, left = (w - s) / 2;
+  // RgbPairs: at multiples of 8 px, so the codec's block grid keeps its phase in every crop.
+  const int64_t step = in.layout == ClipLayout::RgbPairs ? 8 : 1;
+  int64_t top = (h - s) / 2 / step * step, left = (w - s) / 2 / step * step;
   if (augment) {
-    top = std::uniform_int_distribution<int64_t>(0, h - s)(rng);
-    left = std::uniform_int_distribution<int64_t>(0, w - s)(rng);
+    top = std::uniform_int_distribution<int64_t>(0, (h - s) / step)(rng) * step;
+    left = std::uniform_int_distribution<int64_t>(0, (w - s) / step)(rng) * step;
   }
   x = x.slice(2, top, top + s).slice(3, left, left + s);
   if (augment && std::uniform_int_distribution<int>(0, 1)(rng) == 1) {

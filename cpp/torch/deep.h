@@ -17,10 +17,13 @@ struct Scale {
 
 // What one clip looks like to a model.
 enum class ClipLayout {
-  Rgb,      // [3, T, S, S]: a square crop
-  RgbFlow,  // [5, T, S, S]: the crop's RGB, then its optical flow (dx, dy) from the entry's flow file
-  RgbMask,  // [4, T, H, W]: the frames at their own aspect ratio (longer side S), then a validity
-            // mask; a batch is zero-padded to its largest frame and the mask marks what is real
+  Rgb,       // [3, T, S, S]: a square crop
+  RgbFlow,   // [5, T, S, S]: the crop's RGB, then its optical flow (dx, dy) from the entry's flow file
+  RgbMask,   // [4, T, H, W]: the frames at their own aspect ratio (longer side S), then a validity
+             // mask; a batch is zero-padded to its largest frame and the mask marks what is real
+  RgbPairs,  // [3, T, S, S]: frames at their own size (never scaled: scaling smooths the traces a
+             // forensic model looks for) in adjacent pairs (sample, successor), cropped at
+             // multiples of 8 px so the codec's block grid keeps its phase
 };
 
 // How an architecture's input is prepared, as torchvision's weight transforms and
@@ -37,7 +40,7 @@ struct ModelDescription {
   std::string name;
   std::string family;
   std::string description;
-  std::string layout;  // "rgb", "rgb+flow", "rgb+mask"
+  std::string layout;  // "rgb", "rgb+flow", "rgb+mask", "rgb+pairs"
   // One input tensor's shape without the batch dimension: [C, T, H, W].
   std::vector<int64_t> inputShape;
   int64_t parameters = 0;

@@ -10,6 +10,7 @@
 #include "torch/naive_cnn.h"
 #include "torch/residual_cnn.h"
 #include "torch/slowfast.h"
+#include "torch/trace_cnn.h"
 #include "torch/two_stream.h"
 #include "torch/variable_ar_cnn.h"
 #include "torch/video_model.h"
@@ -32,6 +33,8 @@ const Preset kImageNet{342, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 
 const Preset kMeso{256, {0.0f, 0.0f, 0.0f}, {1.0f, 1.0f, 1.0f}};
 // The residual detectors as DeepfakeBench feeds its SRM model: mean and std 0.5, 256 -> 224.
 const Preset kResidual{256, {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}};
+// trace_cnn: the same statistics; frames at their own size (frameSize unused), crops of 64 px at least.
+const Preset kTrace{256, {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, 64};
 // torchvision's ViT weights: ImageNet statistics, 256 -> 224; a crop needs one 16 px patch.
 const Preset kVit{256, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, 16};
 
@@ -136,6 +139,15 @@ const std::vector<ModelSpec>& modelRegistry() {
        constrained_cnn,
        ClipLayout::Rgb,
        kResidual},
+      {"trace_cnn",
+       "cnn",
+       "local traces against their surroundings: SRM residual energy per 16 px cell relative to the frame and to the clip, each cell's colour "
+       "against the clip, and adjacent frames' differences per 8 px cell; frames at their own size in adjacent pairs; 10,880 parameters, "
+       "trained from scratch",
+       {3, 8, 160, 160},
+       trace_cnn,
+       ClipLayout::RgbPairs,
+       kTrace},
       {"r3d_18", "video_3d", "ResNet-18 with 3D convolutions (torchvision r3d_18)", {3, 16, 112, 112}, r3d_18, ClipLayout::Rgb, kTorchvisionVideo},
       {"mc3_18", "video_3d", "mixed convolutions: 3D then 2D (torchvision mc3_18)", {3, 16, 112, 112}, mc3_18, ClipLayout::Rgb, kTorchvisionVideo},
       {"r2plus1d_18",
@@ -210,6 +222,8 @@ const char* layoutName(ClipLayout layout) {
       return "rgb+flow";
     case ClipLayout::RgbMask:
       return "rgb+mask";
+    case ClipLayout::RgbPairs:
+      return "rgb+pairs";
   }
   return "rgb";
 }

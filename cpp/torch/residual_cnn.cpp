@@ -3,12 +3,8 @@
 #include "torch/naive_cnn.h"
 
 namespace fvc::deep {
-namespace {
 
-namespace nn = torch::nn;
-
-// The SRM kernels, [3 out, 3 in, 5, 5] (each output's kernel repeated over the inputs).
-torch::Tensor srmKernels() {
+torch::Tensor srmKernelsRgb() {
   // Fridrich & Kodovsky's rich-model residuals as Zhou et al. 2018 chose them.
   const float kv[25] = {-1, 2, -2, 2, -1, 2, -6, 8, -6, 2, -2, 8, -12, 8, -2, 2, -6, 8, -6, 2, -1, 2, -2, 2, -1};
   const float kb[25] = {0, 0, 0, 0, 0, 0, -1, 2, -1, 0, 0, 2, -4, 2, 0, 0, -1, 2, -1, 0, 0, 0, 0, 0, 0};
@@ -18,6 +14,10 @@ torch::Tensor srmKernels() {
                         .view({3, 1, 5, 5});
   return k.repeat({1, 3, 1, 1}).contiguous();
 }
+
+namespace {
+
+namespace nn = torch::nn;
 
 // A fixed or constrained filter layer, then naive_cnn's CNN per frame, the features
 // averaged over time, dropout 0.5, a linear head.
@@ -51,7 +51,7 @@ struct SrmCnn : ResidualCnn {
     return torch::hardtanh(torch::conv2d(frames, kernels.to(frames.options()), torch::Tensor(), 1, 2), -3.0, 3.0);
   }
   // Fixed: kept out of the parameters and the state dict, moved to the input's device per call.
-  torch::Tensor kernels = srmKernels();
+  torch::Tensor kernels = srmKernelsRgb();
 };
 
 struct ConstrainedCnn : ResidualCnn {

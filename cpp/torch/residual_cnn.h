@@ -12,6 +12,9 @@
 
 namespace fvc::deep {
 
+// The SRM kernels, [3 out, 3 in, 5, 5]: each output's kernel repeated over R, G and B.
+torch::Tensor srmKernelsRgb();
+
 std::shared_ptr<VideoModel> srm_cnn(int64_t numClasses, const Scale& scale);
 std::shared_ptr<VideoModel> constrained_cnn(int64_t numClasses, const Scale& scale);
 

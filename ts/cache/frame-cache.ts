@@ -31,6 +31,11 @@ export interface FrameSampling {
   interpolation?: Interpolation;
   /** Face crops (checked by faceCrop()): size x size squares around the followed face; letterbox is then ignored. */
   faces?: FaceCrop;
+  /**
+   * numFrames / 2 samples, each followed by the stream's next frame (interleaved: sample,
+   * successor, ...), for cues between truly adjacent frames; numFrames must be even.
+   */
+  adjacent?: boolean;
 }
 
 export interface CacheEntry {
@@ -68,12 +73,13 @@ export function frameCacheDir(dir?: string): string {
   return resolve(dir ?? process.env.FVC_FRAME_CACHE_DIR ?? 'data/cache/frames');
 }
 
-/** Every field set; `faces` only when asked for, so entries made without it keep their keys. */
-type Sampling = Required<Omit<FrameSampling, 'faces'>> & Pick<FrameSampling, 'faces'>;
+/** Every field set; `faces` and `adjacent` only when asked for, so entries made without them keep their keys. */
+type Sampling = Required<Omit<FrameSampling, 'faces' | 'adjacent'>> & Pick<FrameSampling, 'faces' | 'adjacent'>;
 
 function normalise(s: FrameSampling): Sampling {
   if (!Number.isInteger(s.numFrames) || s.numFrames < 1) throw new FvcError('ERR_INVALID_ARGUMENT', `numFrames: ${s.numFrames} is not a positive integer`);
   if (s.faces && !(Number.isInteger(s.size ?? 256) && (s.size ?? 256) > 0)) throw new FvcError('ERR_INVALID_ARGUMENT', `size: face crops need a positive crop size`);
+  if (s.adjacent && s.numFrames % 2) throw new FvcError('ERR_INVALID_ARGUMENT', `numFrames: ${s.numFrames} cannot be split into adjacent pairs (an even number is needed)`);
   return {
     numFrames: s.numFrames,
     size: s.size ?? 256,
@@ -81,6 +87,7 @@ function normalise(s: FrameSampling): Sampling {
     letterbox: s.faces ? true : (s.letterbox ?? true),
     interpolation: s.interpolation ?? 'bilinear',
     ...(s.faces ? { faces: s.faces } : {}),
+    ...(s.adjacent ? { adjacent: true } : {}),
   };
 }
 
@@ -129,7 +136,8 @@ export class FrameCache {
     await mkdir(p.sub, { recursive: true });
     const st = await stat(path);
     const r = await sampleFrames(path, {
-      count: s.numFrames,
+      count: s.adjacent ? s.numFrames / 2 : s.numFrames,
+      ...(s.adjacent ? { adjacent: true } : {}),
       size: s.size,
       letterbox: s.letterbox,
       interpolation: s.interpolation,

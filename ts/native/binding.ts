@@ -185,7 +185,7 @@ export interface NativeModelDescription {
   name: string;
   family: string;
   description: string;
-  /** What a clip holds: rgb [3, ...], rgb+flow [5, ...] (two_stream), rgb+mask [4, ...] at the frames' own aspect ratio (variable_ar_cnn). */
+  /** What a clip holds: rgb [3, ...], rgb+flow [5, ...] (two_stream), rgb+mask [4, ...] at the frames' own aspect ratio (variable_ar_cnn), rgb+pairs [3, ...] at their own size in adjacent pairs (trace_cnn). */
   layout: ClipLayout;
   /** One clip without the batch dimension: [C, T, H, W]. */
   inputShape: number[];
@@ -215,7 +215,7 @@ export interface NativeExtraction {
   loaded: number;
 }
 
-export type ClipLayout = 'rgb' | 'rgb+flow' | 'rgb+mask';
+export type ClipLayout = 'rgb' | 'rgb+flow' | 'rgb+mask' | 'rgb+pairs';
 /** OpenCV's dense optical flow: DIS (fast preset) or Farneback. */
 export type FlowMethod = 'dis' | 'farneback';
 

@@ -7,7 +7,7 @@ import { describeFaceCrop, type FaceCrop } from '../video/faces.js';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { FrameCache } from '../cache/frame-cache.js';
+import { FrameCache, type FrameSampling } from '../cache/frame-cache.js';
 import { loadMetadata } from '../data/metadata.js';
 import { FvcError } from '../errors.js';
 import type { ClipLayout } from '../native/binding.js';
@@ -24,8 +24,26 @@ export function videoTable(cfg: TrainConfig): string {
 }
 
 /**
+ * How a layout's clips are cached: letterboxed squares of `frameSize`; at their own
+ * aspect ratio, `frameSize` on the longer side (rgb+mask); or at their own size, never
+ * scaled, in adjacent pairs (rgb+pairs: scaling would smooth the traces such a model
+ * reads). Face crops are squares of `frameSize` whatever the layout.
+ */
+export function cacheSampling(layout: ClipLayout, numFrames: number, frameSize: number, faces?: FaceCrop): FrameSampling {
+  const pairs = layout === 'rgb+pairs';
+  return {
+    numFrames,
+    size: pairs && !faces ? 0 : frameSize,
+    letterbox: layout === 'rgb' || layout === 'rgb+flow',
+    ...(pairs ? { adjacent: true } : {}),
+    ...(faces ? { faces } : {}),
+  };
+}
+
+/**
  * `layout` decides what each clip brings: letterboxed squares (rgb), the same plus
- * their optical flow (rgb+flow), or frames at their own aspect ratio (rgb+mask).
+ * their optical flow (rgb+flow), frames at their own aspect ratio (rgb+mask), or at
+ * their own size in adjacent pairs (rgb+pairs).
  */
 export async function loadClipData(
   cfg: TrainConfig,
@@ -43,12 +61,7 @@ export async function loadClipData(
   let faceFrames = 0;
   await mapPool(rows, availableParallelism(), async (row, i) => {
     try {
-      const e = await cache.get(row.absolute_path, {
-        numFrames: sampling.numFrames,
-        size: sampling.frameSize,
-        letterbox: layout !== 'rgb+mask',
-        ...(sampling.faces ? { faces: sampling.faces } : {}),
-      });
+      const e = await cache.get(row.absolute_path, cacheSampling(layout, sampling.numFrames, sampling.frameSize, sampling.faces));
       if (!e.hit) decoded++;
       if (e.faceFrames !== undefined) faceFrames += e.faceFrames;
       clips[i] = e.npyPath;
@@ -65,7 +78,12 @@ export async function loadClipData(
         .map((f) => `  - ${f}`)
         .join('\n')}`,
     );
-  const what = layout === 'rgb+mask' ? `${sampling.frameSize}px on the longer side` : `${sampling.frameSize}px${layout === 'rgb+flow' ? ` with ${cfg.deep.flowMethod} optical flow` : ''}`;
+  const what =
+    layout === 'rgb+mask'
+      ? `${sampling.frameSize}px on the longer side`
+      : layout === 'rgb+pairs' && !sampling.faces
+        ? 'their own size in adjacent pairs'
+        : `${sampling.frameSize}px${layout === 'rgb+flow' ? ` with ${cfg.deep.flowMethod} optical flow` : ''}${layout === 'rgb+pairs' ? ' in adjacent pairs' : ''}`;
   log(`${rows.length} clips of ${sampling.numFrames} frames at ${what} from ${table} (${decoded} decoded, ${rows.length - decoded} from the frame cache ${cache.dir})`);
   if (sampling.faces)
     log(`${describeFaceCrop(sampling.faces)}: a face in ${faceFrames} of ${rows.length * sampling.numFrames} frames (the others reuse the last face's square, or the centre before any face)`);

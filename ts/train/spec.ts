@@ -92,6 +92,8 @@ export const MODELS = [
   deep('meso_inception4', 'meso_inception4', 'cnn', ['meso_inception4']),
   deep('srm_cnn', 'srm_cnn', 'cnn', ['srm_cnn']),
   deep('constrained_cnn', 'constrained_cnn', 'cnn', ['constrained_cnn']),
+  // fvc's own: local traces against the frame, the clip and the adjacent frame, at the videos' own size (the demo's deep model).
+  deep('trace_cnn', 'trace_cnn', 'cnn', ['trace_cnn']),
   feature('5beta', 'xgboost', 'gradient_boosting', XGB),
   // XGBoost's leaf-wise growth, standing in for LightGBM (not installable here).
   feature('5beta-lossguide', 'xgboost_lossguide', 'gradient_boosting', { ...XGB, max_depth: [0], max_leaves: [31] }),

@@ -13,7 +13,7 @@ import { FvcError } from '../../errors.js';
 import type { FlowMethod } from '../../native/binding.js';
 import { resolveDevice } from '../../runtime.js';
 import { mapPool } from '../../util/pool.js';
-import { loadClipData } from '../clips.js';
+import { cacheSampling, loadClipData } from '../clips.js';
 import type { TrainConfig } from '../config.js';
 import type { ModelContext, Stage5Model } from '../model.js';
 import { architectureFor, weightsFileFor, type ModelSpec } from '../catalogue.js';
@@ -114,12 +114,8 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
       const cache = new FrameCache(o.frameCacheDir);
       const clips = await mapPool(videos, availableParallelism(), async (video) => {
         // Face crops are cut as in training: the settings travel in the descriptor.
-        const e = await cache.get(video, {
-          numFrames: deep.numFrames,
-          size: deep.frameSize,
-          letterbox: layout !== 'rgb+mask',
-          ...(deep.faces ? { faces: await faceCrop(deep.faces, `${join(best.dir, 'model.json')}: deep.faces`) } : {}),
-        });
+        const faces = deep.faces ? await faceCrop(deep.faces, `${join(best.dir, 'model.json')}: deep.faces`) : undefined;
+        const e = await cache.get(video, cacheSampling(layout, deep.numFrames, deep.frameSize, faces));
         return { npy: e.npyPath, label: 0, ...(layout === 'rgb+flow' ? { flow: await cache.flow(e, deep.flowMethod ?? 'dis') } : {}) };
       });
       return predictDeepClips({ architecture, checkpoint: best.modelFile, clips, options: deep, threads: o.threads, device: o.device });
