@@ -1,6 +1,6 @@
 /**
  * `fvc demo` end to end at a small size: corpus, the pipeline (Stages 1-5), the summary,
- * the report, and one verdict line per model, the small deep model (5c) included. The
+ * the report, and one verdict line per model, the small deep model (trace_cnn, on Stage 1's videos) included. The
  * full-size numbers (200 clips, learning above chance) are in the README, from
  * `npm run demo`; at 24 clips a verdict may say AT CHANCE, and must say something.
  */
@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { DEMO_MODELS } from '../ts/demo.js';
 import { artifacts, runCli } from './helpers.js';
 
-test('fvc demo trains the feature models and naive_cnn, and says per model whether it beats chance', () => {
+test('fvc demo trains the feature models and trace_cnn, and says per model whether it beats chance', () => {
   const out = join(artifacts, 'demo');
   rmSync(out, { recursive: true, force: true });
   const r = runCli(['demo', '--out', out, '--videos', '24', '--epochs', '1', '-n', '4']);

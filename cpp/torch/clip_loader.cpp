@@ -76,12 +76,19 @@ torch::Tensor loadClip(const Clip& clip, const ClipInput& in, bool augment, uint
     w = std::max<int64_t>(s, std::llround(w * f));
     x = torch::upsample_bilinear2d(x, {h, w}, false);
   }
-  // RgbPairs: at multiples of 8 px, so the codec's block grid keeps its phase in every crop.
-  const int64_t step = in.layout == ClipLayout::RgbPairs ? 8 : 1;
+  // RgbPairs: at multiples of 8 px, so the codec's block grid keeps its phase in every crop,
+  // and within 32 px of the centre crop, where a face-sized region stays in view (a crop
+  // anywhere in a wide frame often leaves out the manipulated region, and its label lies).
+  const bool pairs = in.layout == ClipLayout::RgbPairs;
+  const int64_t step = pairs ? 8 : 1;
   int64_t top = (h - s) / 2 / step * step, left = (w - s) / 2 / step * step;
   if (augment) {
-    top = std::uniform_int_distribution<int64_t>(0, (h - s) / step)(rng) * step;
-    left = std::uniform_int_distribution<int64_t>(0, (w - s) / step)(rng) * step;
+    auto pick = [&](int64_t centre, int64_t room) {
+      const int64_t lo = pairs ? std::max<int64_t>(0, centre - 32) : 0, hi = pairs ? std::min(room, centre + 32) : room;
+      return std::uniform_int_distribution<int64_t>((lo + step - 1) / step, hi / step)(rng) * step;
+    };
+    top = pick(top, h - s);
+    left = pick(left, w - s);
   }
   x = x.slice(2, top, top + s).slice(3, left, left + s);
   if (augment && std::uniform_int_distribution<int>(0, 1)(rng) == 1) {

@@ -23,7 +23,8 @@ enum class ClipLayout {
              // mask; a batch is zero-padded to its largest frame and the mask marks what is real
   RgbPairs,  // [3, T, S, S]: frames at their own size (never scaled: scaling smooths the traces a
              // forensic model looks for) in adjacent pairs (sample, successor), cropped at
-             // multiples of 8 px so the codec's block grid keeps its phase
+             // multiples of 8 px so the codec's block grid keeps its phase, and when training
+             // within 32 px of the centre crop
 };
 
 // How an architecture's input is prepared, as torchvision's weight transforms and

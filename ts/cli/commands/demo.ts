@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEMO_MODELS, runDemo } from '../../demo.js';
+import { DEMO_EPOCHS, DEMO_MODELS, runDemo } from '../../demo.js';
 import { FvcError } from '../../errors.js';
 import { formatTable } from '../output.js';
 import { intOption } from '../parse.js';
@@ -14,7 +14,7 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'random seed', intOption(0), 1)
     .option('-n, --num <count>', 'frames per clip', intOption(1, 10000), 8)
     .option('--models <list>', `Stage 5 models (default ${DEMO_MODELS.join(',')})`)
-    .option('--epochs <n>', 'deep models: epochs (default 3, minutes on a CPU)', intOption(1))
+    .option('--epochs <n>', `deep models: epochs (default ${DEMO_EPOCHS})`, intOption(1))
     .action(async (o: { out: string; videos: number; seed: number; num: number; models?: string; epochs?: number }) => {
       const s = await runDemo({
         out: o.out,
