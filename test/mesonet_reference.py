@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
+from batch_norm_reference import randomise_batch_norm
 from torch import nn
 
 out = sys.argv[1]
@@ -74,13 +75,7 @@ clip = torch.rand(2, 3, 3, 256, 256)
 np.save(f"{out}/clip.npy", clip.numpy())
 for name, inception in (("meso4", False), ("meso_inception4", True)):
     m = Meso(inception)
-    with torch.no_grad():
-        for mod in m.modules():
-            if isinstance(mod, nn.BatchNorm2d):
-                mod.running_mean.uniform_(-0.2, 0.2)
-                mod.running_var.uniform_(0.5, 1.5)
-                mod.weight.uniform_(0.5, 1.5)
-                mod.bias.uniform_(-0.2, 0.2)
+    randomise_batch_norm(m)
     m.eval()
     torch.save(m.state_dict(), f"{out}/{name}.pth")
     with torch.no_grad():

@@ -11,16 +11,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from naive_cnn_reference import naive_features
+from srm_reference import SRM
 from torch import nn
 
 out = sys.argv[1]
 torch.manual_seed(0)
-
-KV = torch.tensor([[-1, 2, -2, 2, -1], [2, -6, 8, -6, 2], [-2, 8, -12, 8, -2], [2, -6, 8, -6, 2], [-1, 2, -2, 2, -1]]) / 12.0
-KB = torch.tensor([[0, 0, 0, 0, 0], [0, -1, 2, -1, 0], [0, 2, -4, 2, 0], [0, -1, 2, -1, 0], [0, 0, 0, 0, 0]]) / 4.0
-H2 = torch.zeros(5, 5)
-H2[2, 1:4] = torch.tensor([1.0, -2.0, 1.0]) / 2.0
-SRM = torch.stack([KV, KB, H2]).unsqueeze(1).repeat(1, 3, 1, 1).float()  # summed over R, G, B
 
 
 class SrmCnn(nn.Module):

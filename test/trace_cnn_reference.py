@@ -10,16 +10,12 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
+from batch_norm_reference import randomise_batch_norm
+from srm_reference import SRM
 from torch import nn
 
 out = sys.argv[1]
 torch.manual_seed(0)
-
-KV = torch.tensor([[-1, 2, -2, 2, -1], [2, -6, 8, -6, 2], [-2, 8, -12, 8, -2], [2, -6, 8, -6, 2], [-1, 2, -2, 2, -1]]) / 12.0
-KB = torch.tensor([[0, 0, 0, 0, 0], [0, -1, 2, -1, 0], [0, 2, -4, 2, 0], [0, -1, 2, -1, 0], [0, 0, 0, 0, 0]]) / 4.0
-H2 = torch.zeros(5, 5)
-H2[2, 1:4] = torch.tensor([1.0, -2.0, 1.0]) / 2.0
-SRM = torch.stack([KV, KB, H2]).unsqueeze(1).repeat(1, 3, 1, 1).float()
 
 
 def std(x, dims):
@@ -65,13 +61,7 @@ class TraceCnn(nn.Module):
 
 
 m = TraceCnn()
-with torch.no_grad():
-    for mod in m.modules():
-        if isinstance(mod, nn.BatchNorm2d):
-            mod.running_mean.uniform_(-0.2, 0.2)
-            mod.running_var.uniform_(0.5, 1.5)
-            mod.weight.uniform_(0.5, 1.5)
-            mod.bias.uniform_(-0.2, 0.2)
+randomise_batch_norm(m)
 m.eval()
 # Pairs whose second frame is the first plus a shifted square: the pair branch sees a plateau.
 clip = torch.rand(2, 3, 4, 64, 80) * 2 - 1
