@@ -94,7 +94,7 @@ test('scale options shrink every model; fvc models lists them as JSON', async ()
   assert.is(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.ok(j.architectures.some((a: { name: string }) => a.name === 'naive_cnn'));
-  assert.is(j.stage5.length, 27);
+  assert.is(j.stage5.length, 28);
 });
 
 test("weights exported from torchvision give torchvision's logits (float32, CPU, within 1e-4)", async () => {
