@@ -1,10 +1,10 @@
 /**
  * `fvc demo` end to end at a small size: corpus, the pipeline (Stages 1-5), the summary,
- * the report, and one verdict line per model, the small deep model (trace_cnn, on Stage 1's videos) included. The
- * full-size numbers (200 clips, learning above chance) are in the README, from
+ * the report, and one verdict line per model, the small deep model (trace_cnn, on Stage
+ * 1's videos at their own size) included. The full-size numbers (200 clips, learning above chance) are in the README, from
  * `npm run demo`; at 24 clips a verdict may say AT CHANCE, and must say something.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -28,6 +28,10 @@ test('fvc demo trains the feature models and trace_cnn, and says per model wheth
     );
   }
   assert.match(r.stdout, /^report: .*report\.html$/m);
+  // The deep model reads Stage 1's videos, whose traces Stage 3's re-encode has not smoothed away.
+  const log = readFileSync(join(out, 'logs', 'stage5.log'), 'utf8');
+  assert.match(log, /trace_cnn: \d+ rows x 0 features from .*stage1\/augmented_metadata\.parquet/);
+  assert.match(log, /clips of \d+ frames at their own size in adjacent pairs from .*stage1\/augmented_metadata\.parquet/);
 });
 
 test('a demo whose pipeline fails says which stage and where its log is, instead of a missing report folder', () => {
