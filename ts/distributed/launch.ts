@@ -46,7 +46,8 @@ export async function launchLocal(n: number, o: LaunchOptions = {}): Promise<Lau
   const children: ChildProcess[] = [];
   let failure: LaunchResult['failure'];
   let timer: NodeJS.Timeout | undefined;
-  const running = new Set<number>();
+  const running = new Set<number>(); // not yet exited
+  const undrained = new Set<number>(); // output not yet read to its end
   const done = new Promise<void>((resolve) => {
     for (let rank = 0; rank < n; rank++) {
       const child = spawn(process.execPath, [...process.execArgv, ...argv], {
@@ -67,9 +68,24 @@ export async function launchLocal(n: number, o: LaunchOptions = {}): Promise<Lau
       ] as const)
         if (stream) createInterface({ input: stream }).on('line', (line) => (o.output ? o.output(rank, name, line) : out.write(`[rank ${rank}] ${line}\n`)));
       running.add(rank);
+      undrained.add(rank);
       children.push(child);
+      // 'exit' can come before the rank's last lines are read (a failing rank prints why
+      // just before it exits), so the launch ends once every rank's output is drained
+      // ('close'); a grandchild that kept the pipes open holds it back 5 s at most.
+      let drainTimer: NodeJS.Timeout | undefined;
+      const drained = () => {
+        if (drainTimer) clearTimeout(drainTimer);
+        undrained.delete(rank);
+        if (!undrained.size) {
+          if (timer) clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.once('close', drained);
       child.on('exit', (code, signal) => {
         running.delete(rank);
+        drainTimer = setTimeout(drained, 5000);
         if ((code !== 0 || signal) && !failure) {
           const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
           failure = { rank, pid: child.pid ?? 0, how };
@@ -81,10 +97,6 @@ export async function launchLocal(n: number, o: LaunchOptions = {}): Promise<Lau
               timer = setTimeout(() => running.forEach((r) => children[r]?.kill('SIGKILL')), 10_000);
             }, grace * 1000);
           }
-        }
-        if (!running.size) {
-          if (timer) clearTimeout(timer);
-          resolve();
         }
       });
     }
