@@ -14,8 +14,10 @@ import { artifacts, runCli } from './helpers.js';
 test('fvc demo trains the feature models and trace_cnn, and says per model whether it beats chance', () => {
   const out = join(artifacts, 'demo');
   rmSync(out, { recursive: true, force: true });
-  const r = runCli(['demo', '--out', out, '--videos', '24', '--epochs', '1', '-n', '4']);
+  // FVC_FRAME_CACHE_DIR empty is unset: the demo's frame cache goes with its other outputs.
+  const r = runCli(['demo', '--out', out, '--videos', '24', '--epochs', '1', '-n', '4'], { FVC_FRAME_CACHE_DIR: '' });
   assert.is(r.code, 0, r.stderr.slice(-4000));
+  assert.ok(existsSync(join(out, 'data', 'cache', 'frames')), 'the frame cache is not under --out');
   for (const m of DEMO_MODELS) {
     assert.ok(existsSync(join(out, 'data', 'stage5', m, 'metrics.json')), `${m} trained`);
     assert.match(
@@ -31,7 +33,8 @@ test('fvc demo trains the feature models and trace_cnn, and says per model wheth
   // The deep model reads Stage 1's videos, whose traces Stage 3's re-encode has not smoothed away.
   const log = readFileSync(join(out, 'logs', 'stage5.log'), 'utf8');
   assert.match(log, /trace_cnn: \d+ rows x 0 features from .*stage1\/augmented_metadata\.parquet/);
-  assert.match(log, /clips of \d+ frames at their own size in adjacent pairs from .*stage1\/augmented_metadata\.parquet/);
+  // -n 4 reaches the deep model too (its preset is 8).
+  assert.match(log, /clips of 4 frames at their own size in adjacent pairs from .*stage1\/augmented_metadata\.parquet/);
 });
 
 test('a demo whose pipeline fails says which stage and where its log is, instead of a missing report folder', () => {

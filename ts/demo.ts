@@ -17,6 +17,7 @@ export interface DemoOptions {
   out: string;
   videos?: number;
   seed?: number;
+  /** Frames per clip of Stages 2 and 4 (default 8), and given, of the deep models (else their presets). */
   frames?: number;
   /** Stage 5 models (default DEMO_MODELS). */
   models?: string[];
@@ -66,7 +67,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     logsDir: join(out, 'logs'),
     // The demo's MLflow store lives with its other outputs.
     extraArgs: {
-      stage5: ['--tracking-uri', join(out, 'mlruns'), '--videos', join(dirs.stage1 as string, 'augmented_metadata.parquet'), '--epochs', String(o.epochs ?? DEMO_EPOCHS), ...DEMO_DEEP_FLAGS],
+      stage5: [
+        '--tracking-uri',
+        join(out, 'mlruns'),
+        // Its frames live with its other outputs too, not in whatever folder it was started from.
+        '--frame-cache-dir',
+        process.env.FVC_FRAME_CACHE_DIR || join(out, 'data', 'cache', 'frames'),
+        '--videos',
+        join(dirs.stage1 as string, 'augmented_metadata.parquet'),
+        '--epochs',
+        String(o.epochs ?? DEMO_EPOCHS),
+        ...(o.frames !== undefined ? ['--num-frames', String(o.frames)] : []),
+        ...DEMO_DEEP_FLAGS,
+      ],
     },
   });
   // Stage 5 never ran when an earlier stage failed: say which, not a missing report folder.

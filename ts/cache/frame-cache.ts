@@ -70,7 +70,7 @@ export interface StaleEntry {
 }
 
 export function frameCacheDir(dir?: string): string {
-  return resolve(dir ?? process.env.FVC_FRAME_CACHE_DIR ?? 'data/cache/frames');
+  return resolve(dir ?? (process.env.FVC_FRAME_CACHE_DIR || 'data/cache/frames'));
 }
 
 /** Every field set; `faces` and `adjacent` only when asked for, so entries made without them keep their keys. */

@@ -94,7 +94,7 @@ export interface ExtractionResult {
 }
 
 export function featuresDir(dir?: string): string {
-  return resolve(dir ?? process.env.FVC_FEATURES_DIR ?? 'data/features');
+  return resolve(dir ?? (process.env.FVC_FEATURES_DIR || 'data/features'));
 }
 
 interface Part {

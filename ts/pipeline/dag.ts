@@ -70,7 +70,7 @@ export function stageDirs(c: PipelineConfig): Record<StageName, string> {
     stage2: numbered('stage2', 2),
     stage3: numbered('stage3', 3),
     stage4: numbered('stage4', 4),
-    extract: resolve(c.featuresDir ?? c.dirs?.extract ?? process.env.FVC_FEATURES_DIR ?? join('data', 'features')),
+    extract: resolve(c.featuresDir ?? c.dirs?.extract ?? (process.env.FVC_FEATURES_DIR || join('data', 'features'))),
     stage5: numbered('stage5', 5),
   };
 }

@@ -12,15 +12,15 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'working folder', 'demo-output')
     .option('--videos <n>', 'clips in the corpus', intOption(2), 200)
     .option('--seed <n>', 'random seed', intOption(0), 1)
-    .option('-n, --num <count>', 'frames per clip', intOption(1, 10000), 8)
+    .option('-n, --num <count>', "frames per clip (default 8); given, the deep models' too (they otherwise keep their presets)", intOption(1, 10000))
     .option('--models <list>', `Stage 5 models (default ${DEMO_MODELS.join(',')})`)
     .option('--epochs <n>', `deep models: epochs (default ${DEMO_EPOCHS})`, intOption(1))
-    .action(async (o: { out: string; videos: number; seed: number; num: number; models?: string; epochs?: number }) => {
+    .action(async (o: { out: string; videos: number; seed: number; num?: number; models?: string; epochs?: number }) => {
       const s = await runDemo({
         out: o.out,
         videos: o.videos,
         seed: o.seed,
-        frames: o.num,
+        ...(o.num ? { frames: o.num } : {}),
         ...(o.epochs ? { epochs: o.epochs } : {}),
         ...(o.models
           ? {
