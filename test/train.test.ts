@@ -621,4 +621,49 @@ test("deep models train on the corpus videos; fvc predict from the videos gives 
   }
 });
 
+test("deep.innerValidation: a share of each training fold's sources picks the epoch; the held-out videos, none of them picking, are scored by that epoch's checkpoint", async () => {
+  const corpus = join(dir, 'corpus');
+  const o = join(dir, 'cli-inner');
+  const env = { FVC_NUM_FRAMES: '4', FVC_FRAME_CACHE_DIR: join(dir, 'frame-cache') };
+  const flags = ['--videos', join(corpus, 'metadata.csv'), '--n-splits', '3', '--epochs', '2', '--width', '0.25', '--depth', '1', '--frame-size', '48', '--crop-size', '40', '--output-dir', o];
+  const r = runCli(['train', '--models', 'naive_cnn', ...flags, '--inner-validation', '0.34'], env);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /naive_cnn: fold 1: \d+ of its \d+ training videos pick the best epoch \(deep\.innerValidation 0\.34\); its \d+ held-out videos only score it/);
+  assert.match(r.stderr, /fold 1 epoch 1\/2 train_loss [\d.]+ select_loss [\d.]+ select_auc/);
+  const sourceOf = new Map(parseCsv(readFileSync(join(corpus, 'metadata.csv'), 'utf8')).map((row) => [row.video_path as string, row.source_id as string]));
+  for (const f of [1, 2, 3]) {
+    const fold = join(o, 'naive_cnn', `fold_${f}`);
+    const picking = json(join(fold, 'metadata.json')).native_params.inner_validation as { fraction: number; videos: string[] };
+    assert.is(picking.fraction, 0.34);
+    const heldOut = new Set(parseCsv(readFileSync(join(fold, 'predictions.csv'), 'utf8')).map((row) => row.video_id as string));
+    const trainedOn = [...sourceOf.keys()].filter((v) => !heldOut.has(v) && !picking.videos.includes(v));
+    assert.ok(picking.videos.length > 0 && trainedOn.length > picking.videos.length, `fold ${f}: ${picking.videos.length} pick, ${trainedOn.length} train`);
+    assert.not.ok(
+      picking.videos.some((v) => heldOut.has(v)),
+      `fold ${f}: a held-out video picked the epoch`,
+    );
+    const trainedSources = new Set(trainedOn.map((v) => sourceOf.get(v)));
+    assert.not.ok(
+      picking.videos.some((v) => trainedSources.has(sourceOf.get(v))),
+      `fold ${f}: a source both trains and picks`,
+    );
+    for (const cls of ['real', 'fake'])
+      assert.ok(
+        picking.videos.some((v) => v.includes(cls)),
+        `fold ${f}: no ${cls} video picks`,
+      );
+  }
+  // The held-out probabilities are the chosen checkpoint's: fvc predict with it gives them back.
+  const best = join(o, 'naive_cnn', 'best_model');
+  const rows = parseCsv(readFileSync(join(o, 'naive_cnn', `fold_${json(join(best, 'model.json')).fold}`, 'predictions.csv'), 'utf8')).slice(0, 4);
+  const p = runCli(['predict', ...rows.map((row) => join(corpus, row.video_id as string)), '--model', best, '--json'], env);
+  assert.is(p.code, 0, p.stderr);
+  const preds = JSON.parse(p.stdout) as Array<{ prob: number }>;
+  rows.forEach((row, i) => assert.ok(Math.abs((preds[i]?.prob ?? -1) - Number(row.prob)) < 1e-5, `${row.video_id}: ${preds[i]?.prob} vs ${row.prob}`));
+  // Too small a share for the fold's sources is refused, naming the field.
+  const small = runCli(['train', '--models', 'naive_cnn', ...flags.map((x) => (x === o ? `${o}-small` : x)), '--inner-validation', '0.01'], env);
+  assert.is(small.code, 1);
+  assert.match(small.stderr, /deep\.innerValidation 0\.01: a training fold's \d+ source\(s\) cannot give 1 in 100 to pick the epoch/);
+});
+
 test.run();

@@ -138,6 +138,13 @@ export const TrainConfigSchema = z
         /** Model name or id -> the native architecture that serves it, e.g. { x3d: 'x3d_m', r2plus1d: 'r3d_18' }. */
         architectures: z.record(z.string(), z.string().min(1)).default({}),
         ...laterTrainFields,
+        /**
+         * A fraction of each training fold's sources held out to pick the best epoch (and
+         * stop early); the fold's own held-out videos are then scored once, by that epoch.
+         * Unset, those held-out videos pick the epoch, as the seed does, which flatters the
+         * out-of-fold scores.
+         */
+        innerValidation: z.number().gt(0).max(0.5).optional(),
       })
       .prefault({}),
     /** Train only these folds (1-based) and write no model summary: one task of a fold-level job array. */

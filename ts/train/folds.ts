@@ -90,3 +90,29 @@ export function checkFolds(folds: readonly Fold[]): string[] {
     }
   return problems;
 }
+
+/**
+ * `rows` (a training fold) split in two by the same grouped, stratified assignment: about
+ * `fraction` of its groups to pick the best epoch, the rest to train on. No group
+ * straddles the two, so the pick sees no copy of a training video.
+ */
+export function selectionSplit(rows: readonly number[], labels: readonly number[], groups: readonly string[], fraction: number, seed: number): { fit: number[]; select: number[] } {
+  const parts = Math.max(2, Math.round(1 / fraction));
+  const field = `deep.innerValidation ${fraction}`;
+  const sourceCount = new Set(rows.map((i) => groups[i])).size;
+  if (sourceCount < parts)
+    throw new FvcError('ERR_INVALID_DATA', `${field}: a training fold's ${sourceCount} source(s) cannot give 1 in ${parts} to pick the epoch; use a larger fraction or more videos`);
+  const sub = stratifiedGroupKFold(
+    rows.map((i) => labels[i] as number),
+    rows.map((i) => groups[i] as string),
+    parts,
+    seed,
+  )[0] as Fold;
+  const { train: t, val: v } = sub.balance;
+  if (!t.real || !t.fake || !v.real || !v.fake)
+    throw new FvcError(
+      'ERR_INVALID_DATA',
+      `${field}: a training fold's ${rows.length} videos split into ${v.real} real and ${v.fake} fake to pick the epoch, ${t.real} real and ${t.fake} fake to train on; each side needs both classes (use a larger fraction or more videos)`,
+    );
+  return { fit: sub.train.map((i) => rows[i] as number), select: sub.val.map((i) => rows[i] as number) };
+}

@@ -24,6 +24,7 @@ import { finishRendezvous, followRankZero, joinRendezvous } from '../../distribu
 
 interface TrainFlags extends FaceFlags {
   config?: string;
+  innerValidation?: number;
   models?: string;
   nSplits?: number;
   seed?: number;
@@ -138,6 +139,11 @@ export function registerTrain(program: Command): void {
     .option('--stage3-dir <dir>', 'Stage 3 output (default: FVC_STAGE3_OUTPUT_DIR or data/stage3)')
     .option('--frame-cache-dir <dir>', 'deep models: the frame cache (default: FVC_FRAME_CACHE_DIR or data/cache/frames)')
     .option(
+      '--inner-validation <fraction>',
+      "deep models: hold out this fraction of each training fold's sources to pick the best epoch, so the fold's held-out videos only score it (default: they pick it too, as in the seed)",
+      numberOption(0.01, 0.5),
+    )
+    .option(
       '--weights <file|arch=file,...>',
       'deep models and backbones: pretrained weights (.safetensors, or .pth / .pt as torchvision and PyTorchVideo publish them); a pretrained backbone then trains at 5e-6',
     )
@@ -218,6 +224,7 @@ export function registerTrain(program: Command): void {
           randomInit: o.randomInit,
           architectures: o.architecture ? architectureChoices(o.architecture) : undefined,
           faces: faceOptionsFrom(o),
+          innerValidation: o.innerValidation,
         }),
         ...(o.features ? { features: { path: o.features, labelColumn: o.labelColumn ?? 'label', groupColumn: o.groupColumn, idColumn: o.idColumn } } : {}),
       };

@@ -14,6 +14,7 @@ import type { FlowMethod } from '../../native/binding.js';
 import { resolveDevice } from '../../runtime.js';
 import { mapPool } from '../../util/pool.js';
 import { cacheSampling, loadClipData } from '../clips.js';
+import { selectionSplit } from '../folds.js';
 import type { TrainConfig } from '../config.js';
 import type { ModelContext, Stage5Model } from '../model.js';
 import { architectureFor, weightsFileFor, type ModelSpec } from '../catalogue.js';
@@ -34,7 +35,7 @@ export function samplingOverrides(cfg: TrainConfig): Partial<Sampling> {
  * its published weights (when it starts from them) over the architecture's preset.
  */
 export async function deepOptionsFor(cfg: TrainConfig, spec: ModelSpec, architecture: string): Promise<DeepOptions & { flowMethod: FlowMethod }> {
-  const { width, depth, weights: _all, architectures: _a, randomInit: _r, extractBatchSize: _e, cropSize: _c, frameSize: _f, faces: askedFaces, ...rest } = cfg.deep;
+  const { width, depth, weights: _all, architectures: _a, randomInit: _r, extractBatchSize: _e, cropSize: _c, frameSize: _f, faces: askedFaces, innerValidation: _i, ...rest } = cfg.deep;
   const weights = weightsFor(cfg, architecture, spec);
   const sampling = await samplingFor(architecture, { ...(weights ? await publishedSampling(weights, architecture) : {}), ...samplingOverrides(cfg) });
   const faces = askedFaces ? await faceCrop(askedFaces, 'deep.faces') : undefined;
@@ -75,16 +76,25 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
         deep: options,
         ...(o.pretrained && !options.weights ? { backbone_weights: 'random initialisation (asked for)' } : {}),
         ...(options.weights ? { weights_source: weightsSource(options.weights) } : {}),
+        ...(ctx.cfg.deep.innerValidation ? { inner_validation: ctx.cfg.deep.innerValidation } : {}),
       };
     },
     fit: async (ctx) => {
       const { model, data, fold, dir, cfg, log, signal, onEpoch, onBatch } = ctx;
       const { architecture, options } = await resolved(ctx);
       const clip = (i: number) => ({ npy: data.clips?.[i] as string, label: data.labels[i] as number, ...(data.flows ? { flow: data.flows[i] as string } : {}) });
+      const inner = cfg.deep.innerValidation;
+      // With an inner split, the epochs' validation columns are the selection split's.
+      const { fit, select } = inner ? selectionSplit(fold.train, data.labels, data.groups, inner, cfg.seed + fold.fold) : { fit: fold.train, select: fold.val };
+      if (inner)
+        log(
+          `${model.modelType}: fold ${fold.fold}: ${select.length} of its ${fold.train.length} training videos pick the best epoch (deep.innerValidation ${inner}); its ${fold.val.length} held-out videos only score it`,
+        );
+      const valName = inner ? 'select' : 'val';
       const r = await trainDeepFold({
         architecture,
-        train: fold.train.map(clip),
-        val: fold.val.map(clip),
+        train: fit.map(clip),
+        val: select.map(clip),
         outDir: dir,
         options,
         seed: cfg.seed + fold.fold,
@@ -93,7 +103,7 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
         resume: cfg.resume,
         onEpoch: (e) => {
           log(
-            `${model.modelType}: fold ${fold.fold} epoch ${e.epoch}/${cfg.deep.epochs} train_loss ${e.train_loss.toFixed(4)} val_loss ${e.val_loss.toFixed(4)} val_auc ${e.val_auc?.toFixed(4) ?? 'n/a'}${e.best ? ' (best)' : ''} data wait ${(e.data_wait * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`,
+            `${model.modelType}: fold ${fold.fold} epoch ${e.epoch}/${cfg.deep.epochs} train_loss ${e.train_loss.toFixed(4)} ${valName}_loss ${e.val_loss.toFixed(4)} ${valName}_auc ${e.val_auc?.toFixed(4) ?? 'n/a'}${e.best ? ' (best)' : ''} data wait ${(e.data_wait * 100).toFixed(1)}% (${e.seconds.toFixed(1)} s)`,
           );
           onEpoch?.(e);
         },
@@ -103,8 +113,18 @@ export function deepModel(o: { pretrained?: boolean } = {}): Stage5Model {
       if (r.resumedFrom) log(`${model.modelType}: fold ${fold.fold} resumed after epoch ${r.resumedFrom}`);
       // The optimiser's groups say what layer-wise decay and the weight-decay exemptions did.
       const paramGroups = r.paramGroups.map((g) => ({ lr: g.lr, weight_decay: g.weightDecay, tensors: g.names.length }));
-      const nativeParams = { architecture, parameters: r.parameters, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly, param_groups: paramGroups, ...options };
-      return { kind: 'torch', file: 'model.pt', nativeParams, probs: r.valProbs, epochs: r.epochs, describe: { architecture, deep: options } };
+      const nativeParams = {
+        architecture,
+        parameters: r.parameters,
+        best_epoch: r.bestEpoch,
+        stopped_early: r.stoppedEarly,
+        param_groups: paramGroups,
+        ...options,
+        ...(inner ? { inner_validation: { fraction: inner, videos: select.map((i) => data.ids[i] as string) } } : {}),
+      };
+      // The held-out videos, scored once by the epoch the selection split picked (model.pt).
+      const probs = inner ? await predictDeepClips({ architecture, checkpoint: join(dir, 'model.pt'), clips: fold.val.map(clip), options, threads: cfg.threads, device: deviceOf(cfg) }) : r.valProbs;
+      return { kind: 'torch', file: 'model.pt', nativeParams, probs, epochs: r.epochs, describe: { architecture, deep: options } };
     },
     predict: async (best, videos, o) => {
       const { architecture, deep } = best.descriptor as { architecture?: string; deep?: DeepOptions & { flowMethod?: FlowMethod } };
