@@ -5,14 +5,14 @@
  * logits), and the clips it reads: frames at their own size in truly adjacent pairs.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FrameCache } from '../ts/cache/frame-cache.js';
 import { modelLogits } from '../ts/deep/architectures.js';
 import { cacheSampling } from '../ts/train/clips.js';
-import { artifacts, makeVideo, npyValues, root } from './helpers.js';
+import { artifacts, makeVideo, npyValues, root, runCli } from './helpers.js';
 
 const dir = join(artifacts, 'trace-cnn');
 
@@ -41,7 +41,7 @@ test('trace_cnn refuses clips that are not adjacent pairs, naming the frame coun
   }
 });
 
-test('rgb+pairs clips are cached at the video’s own size as (sample, next frame) pairs; an odd count is refused', async () => {
+test('rgb+pairs clips are cached at the video’s own size as (sample, next frame) pairs; an odd count is refused once, naming the option', async () => {
   // 25 fps, 2 s, 200x120: nothing in the cache may scale or letterbox it.
   const video = makeVideo('pairs-200x120.mp4', ['-f', 'lavfi', '-i', 'testsrc2=size=200x120:rate=25:duration=2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
   const cache = new FrameCache(join(dir, 'cache'));
@@ -53,12 +53,21 @@ test('rgb+pairs clips are cached at the video’s own size as (sample, next fram
   const square = await cache.get(video, cacheSampling('rgb', 8, 256));
   assert.is.not(square.key, e.key);
   assert.equal(square.shape, [8, 256, 256, 3]);
+  assert.throws(() => cacheSampling('rgb+pairs', 7, 256), /numFrames: 7 frames cannot be read in adjacent pairs \(the rgb\+pairs layout, trace_cnn\): give an even number/);
+  // The cache refuses it too, for a sampling built by hand.
   try {
-    await cache.get(video, cacheSampling('rgb+pairs', 7, 256));
+    await cache.get(video, { ...cacheSampling('rgb+pairs', 8, 256), numFrames: 7 });
     assert.unreachable('7 frames were split into pairs');
   } catch (err) {
     assert.match((err as Error).message, /numFrames: 7 cannot be split into adjacent pairs/);
   }
+  // Training refuses an odd count once, naming the option, not as every video failing to decode.
+  const table = join(dir, 'videos.csv');
+  writeFileSync(table, `video_path,label\n${video},0\n${video},1\n`);
+  const r = runCli(['train', '--models', 'trace_cnn', '--videos', table, '--num-frames', '5', '--output-dir', join(dir, 'stage5'), '--frame-cache-dir', join(dir, 'cache'), '--no-tracking']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /numFrames: 5 frames cannot be read in adjacent pairs/);
+  assert.not.match(r.stderr, /cannot be decoded/);
 });
 
 test.run();

@@ -31,6 +31,9 @@ export function videoTable(cfg: TrainConfig): string {
  */
 export function cacheSampling(layout: ClipLayout, numFrames: number, frameSize: number, faces?: FaceCrop): FrameSampling {
   const pairs = layout === 'rgb+pairs';
+  // Refused once for the run, not once per video.
+  if (pairs && numFrames % 2)
+    throw new FvcError('ERR_INVALID_ARGUMENT', `numFrames: ${numFrames} frames cannot be read in adjacent pairs (the rgb+pairs layout, trace_cnn): give an even number (--num-frames)`);
   return {
     numFrames,
     size: pairs && !faces ? 0 : frameSize,
@@ -52,6 +55,7 @@ export async function loadClipData(
   layout: ClipLayout = 'rgb',
 ): Promise<FeatureData & { videos: string[] }> {
   const table = videoTable(cfg);
+  const frames = cacheSampling(layout, sampling.numFrames, sampling.frameSize, sampling.faces);
   const { rows } = await loadMetadata(table);
   const cache = new FrameCache(cfg.frameCacheDir);
   const clips: string[] = new Array(rows.length);
@@ -61,7 +65,7 @@ export async function loadClipData(
   let faceFrames = 0;
   await mapPool(rows, availableParallelism(), async (row, i) => {
     try {
-      const e = await cache.get(row.absolute_path, cacheSampling(layout, sampling.numFrames, sampling.frameSize, sampling.faces));
+      const e = await cache.get(row.absolute_path, frames);
       if (!e.hit) decoded++;
       if (e.faceFrames !== undefined) faceFrames += e.faceFrames;
       clips[i] = e.npyPath;
