@@ -217,6 +217,34 @@ test('a deep call whose signal is already aborted is refused at once (it used to
   assert.not.ok(existsSync(join(dir, 'pre-aborted', 'last.pt')));
 });
 
+test('a fold whose training diverges stops with ERR_TORCH naming the epoch instead of keeping its scores', async () => {
+  // lrHead 10 with weightDecay 10: AdamW's decoupled decay multiplies every weight by -99 a step, so they overflow within a few steps.
+  const epochs: number[] = [];
+  const err = await trainDeepFold({
+    architecture: 'naive_cnn',
+    train,
+    val,
+    outDir: join(dir, 'diverged'),
+    options: options({ epochs: 8, lrHead: 10, weightDecay: 10, warmupEpochs: 0, augment: false, patience: 100 }),
+    seed: 1,
+    threads: 2,
+    device: 'cpu',
+    resume: false,
+    onEpoch: (e) => epochs.push(e.epoch),
+  }).then(
+    () => null,
+    (e: unknown) => e as { code?: string; message: string },
+  );
+  assert.is(err?.code, 'ERR_TORCH', String(err?.message));
+  const at = Number(/^epoch (\d+): training diverged \(train loss [^)]*\); a lower learning rate \(lrHead\), weight decay or maxGradNorm may help/.exec(err?.message ?? '')?.[1]);
+  assert.ok(at >= 1 && at <= 8, String(err?.message));
+  assert.equal(
+    epochs,
+    Array.from({ length: at - 1 }, (_, i) => i + 1),
+    'no epoch event for the diverged epoch',
+  );
+});
+
 test("X3D trains the same through fvc's depthwise kernels as through LibTorch's (gradients included)", async () => {
   // One epoch of two optimiser steps: further on, runs part by chaos alone (LibTorch's
   // own 1- and 2-thread runs differ by 5% in training loss after six steps here).

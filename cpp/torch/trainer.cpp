@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <iomanip>
 #include <map>
 #include <sstream>
 
@@ -355,9 +356,14 @@ TrainResult trainOn(const TrainRequest& r, const torch::Device& device, dist::Gr
     s.epoch = epoch;
     s.trainLoss = weightSum > 0 ? lossSum / weightSum : 0;
     // A diverged model's scores are no ranking at all: refused rather than kept as a fold's predictions.
-    if (!std::isfinite(s.trainLoss) || std::any_of(ev.probs.begin(), ev.probs.end(), [](float v) { return !std::isfinite(v); }))
-      throw Error(code::kTorch, "epoch " + std::to_string(epoch) + ": training diverged (train loss " + std::to_string(s.trainLoss) +
-                                    ", non-finite validation scores); a lower learning rate (lrHead) or maxGradNorm may help");
+    const bool badScores = std::any_of(ev.probs.begin(), ev.probs.end(), [](float v) { return !std::isfinite(v); });
+    if (!std::isfinite(s.trainLoss) || badScores) {
+      std::ostringstream loss;
+      loss << std::setprecision(4) << s.trainLoss;
+      throw Error(code::kTorch, "epoch " + std::to_string(epoch) + ": training diverged (train loss " + loss.str() +
+                                    (badScores ? ", non-finite validation scores" : "") +
+                                    "); a lower learning rate (lrHead), weight decay or maxGradNorm may help");
+    }
     s.valLoss = ev.loss;
     s.valAuc = ev.auc;
     s.valAcc = ev.acc;
