@@ -76,6 +76,11 @@ export function frameCacheDir(dir?: string): string {
 /** Every field set; `faces` and `adjacent` only when asked for, so entries made without them keep their keys. */
 type Sampling = Required<Omit<FrameSampling, 'faces' | 'adjacent'>> & Pick<FrameSampling, 'faces' | 'adjacent'>;
 
+/** Refuses a sampling no video can be cached with, naming the field (what get() checks first). */
+export function checkFrameSampling(s: FrameSampling): void {
+  normalise(s);
+}
+
 function normalise(s: FrameSampling): Sampling {
   if (!Number.isInteger(s.numFrames) || s.numFrames < 1) throw new FvcError('ERR_INVALID_ARGUMENT', `numFrames: ${s.numFrames} is not a positive integer`);
   if (s.faces && !(Number.isInteger(s.size ?? 256) && (s.size ?? 256) > 0)) throw new FvcError('ERR_INVALID_ARGUMENT', `size: face crops need a positive crop size`);

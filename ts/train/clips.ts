@@ -7,7 +7,7 @@ import { describeFaceCrop, type FaceCrop } from '../video/faces.js';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { FrameCache, type FrameSampling } from '../cache/frame-cache.js';
+import { checkFrameSampling, FrameCache, type FrameSampling } from '../cache/frame-cache.js';
 import { loadMetadata } from '../data/metadata.js';
 import { FvcError } from '../errors.js';
 import type { ClipLayout } from '../native/binding.js';
@@ -31,9 +31,6 @@ export function videoTable(cfg: TrainConfig): string {
  */
 export function cacheSampling(layout: ClipLayout, numFrames: number, frameSize: number, faces?: FaceCrop): FrameSampling {
   const pairs = layout === 'rgb+pairs';
-  // Refused once for the run, not once per video.
-  if (pairs && numFrames % 2)
-    throw new FvcError('ERR_INVALID_ARGUMENT', `numFrames: ${numFrames} frames cannot be read in adjacent pairs (the rgb+pairs layout, trace_cnn): give an even number (--num-frames)`);
   return {
     numFrames,
     size: pairs && !faces ? 0 : frameSize,
@@ -56,6 +53,8 @@ export async function loadClipData(
 ): Promise<FeatureData & { videos: string[] }> {
   const table = videoTable(cfg);
   const frames = cacheSampling(layout, sampling.numFrames, sampling.frameSize, sampling.faces);
+  // Refused once for the run, not once per video.
+  checkFrameSampling(frames);
   const { rows } = await loadMetadata(table);
   const cache = new FrameCache(cfg.frameCacheDir);
   const clips: string[] = new Array(rows.length);
