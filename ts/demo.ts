@@ -40,7 +40,7 @@ export const DEMO_MODELS = ['logistic_regression', 'svm', 'xgboost', 'trace_cnn'
  * before the cosine schedule has run down.
  */
 export const DEMO_EPOCHS = 20;
-const DEMO_DEEP_FLAGS = ['--batch-size', '8', '--lr-head', '3e-3', '--max-grad-norm', '1000', '--patience', String(DEMO_EPOCHS)];
+const DEMO_DEEP_FLAGS = ['--batch-size', '8', '--lr-head', '3e-3', '--max-grad-norm', '1000'];
 
 export interface DemoSummary {
   clips: number;
@@ -76,6 +76,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         '--videos',
         join(dirs.stage1 as string, 'augmented_metadata.parquet'),
         '--epochs',
+        String(o.epochs ?? DEMO_EPOCHS),
+        '--patience',
         String(o.epochs ?? DEMO_EPOCHS),
         ...(o.frames !== undefined ? ['--num-frames', String(o.frames)] : []),
         ...DEMO_DEEP_FLAGS,

@@ -144,7 +144,7 @@ export const TrainConfigSchema = z
          * Unset, those held-out videos pick the epoch, as the seed does, which flatters the
          * out-of-fold scores.
          */
-        innerValidation: z.number().gt(0).max(0.5).optional(),
+        innerValidation: z.number().min(0.01).max(0.5).optional(),
       })
       .prefault({}),
     /** Train only these folds (1-based) and write no model summary: one task of a fold-level job array. */
